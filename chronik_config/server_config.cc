@@ -1,0 +1,725 @@
+#include "chronik_config/server_config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <sstream>
+#include <utility>
+#include <variant>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "chronik_config/text.h"
+
+namespace chronik::config {
+namespace {
+
+using internal::Cat;
+using internal::EqualsIgnoreCase;
+using internal::IsAsciiSpace;
+using internal::Trim;
+
+// ---------------------------------------------------------------------------------------
+// The settings. One row each: how the setting is named in every source, and its type.
+
+enum class Kind {
+  kPort,      // integer 1-65535
+  kByteSize,  // integer 1-2147483647
+  kBool,      // a flag on the command line; true/false elsewhere
+  kHost,      // host name or IP literal without port
+  kPath,      // non-empty path
+  kLogLevel,  // error, warn, info, debug, trace
+};
+
+struct Setting {
+  std::string_view key;    // TOML key, and the name used inside this file
+  std::string_view flags;  // CLI11 option names, e.g. "-p,--kafka-port"
+  std::string_view flag;   // the long flag, for messages
+  std::string_view env;    // environment variable
+  Kind kind;
+  std::string_view type_name;     // placeholder in --help
+  std::string_view default_text;  // default shown in --help, if it is a plain value
+  std::string_view help;          // --help description
+};
+
+constexpr Setting kSettings[] = {
+    {"kafka_port", "-p,--kafka-port", "--kafka-port", "CHRONIK_KAFKA_PORT", Kind::kPort, "PORT",
+     "9092", "Kafka protocol port"},
+    {"admin_port", "-a,--admin-port", "--admin-port", "CHRONIK_ADMIN_PORT", Kind::kPort, "PORT",
+     "3000", "Admin API port"},
+    {"data_dir", "-d,--data-dir", "--data-dir", "CHRONIK_DATA_DIR", Kind::kPath, "PATH", "./data",
+     "Data directory, created if missing"},
+    {"bind_addr", "-b,--bind-addr", "--bind-addr", "CHRONIK_BIND_ADDR", Kind::kHost, "ADDR",
+     "0.0.0.0", "Listen address: host only, no port"},
+    {"advertised_addr", "--advertised-addr", "--advertised-addr", "CHRONIK_ADVERTISED_ADDR",
+     Kind::kHost, "ADDR", "",
+     "Host clients are told to connect to; set it for Docker/remote\n"
+     "access. Default: the bind address, or this machine's host name\n"
+     "if binding a wildcard (0.0.0.0, ::)"},
+    {"advertised_port", "--advertised-port", "--advertised-port", "CHRONIK_ADVERTISED_PORT",
+     Kind::kPort, "PORT", "", "Port clients are told to connect to. Default: the Kafka port"},
+    {"metrics_port", "--metrics-port", "--metrics-port", "CHRONIK_METRICS_PORT", Kind::kPort,
+     "PORT", "9090", "Prometheus metrics port"},
+    {"enable_search", "--enable-search", "--enable-search", "CHRONIK_ENABLE_SEARCH", Kind::kBool,
+     "", "", "Enable search (--enable-search=false disables)"},
+    {"enable_backup", "--enable-backup", "--enable-backup", "CHRONIK_ENABLE_BACKUP", Kind::kBool,
+     "", "", "Enable backup (--enable-backup=false disables)"},
+    {"log_level", "--log-level", "--log-level", "CHRONIK_LOG_LEVEL", Kind::kLogLevel, "LEVEL",
+     "info", "error, warn, info, debug or trace"},
+    {"max_request_size", "--max-request-size", "--max-request-size", "CHRONIK_MAX_REQUEST_SIZE",
+     Kind::kByteSize, "BYTES", "104857600",
+     "Largest request frame accepted, like Kafka's\nsocket.request.max.bytes"},
+};
+
+constexpr std::string_view kRustLogEnv = "RUST_LOG";
+constexpr std::string_view kConfigFlag = "--config";
+constexpr std::string_view kConfigEnv = "CHRONIK_CONFIG";
+
+const Setting& SettingFor(std::string_view key) {
+  for (const Setting& s : kSettings) {
+    if (s.key == key) return s;
+  }
+  std::abort();  // a typo in this file
+}
+
+const Setting* FindSetting(std::string_view key) {
+  for (const Setting& s : kSettings) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+std::string KnownKeys() {
+  std::string keys;
+  for (const Setting& s : kSettings) keys += Cat(keys.empty() ? "" : ", ", s.key);
+  return keys;
+}
+
+// ---------------------------------------------------------------------------------------
+// Values. Each source turns its text or TOML node into a Value, which is then checked.
+
+using Value = std::variant<int64_t, bool, std::string, LogLevel>;
+
+// A value and where it came from ("--kafka-port", "CHRONIK_KAFKA_PORT",
+// "server.toml:3: kafka_port"), for messages.
+struct Supplied {
+  Value value;
+  std::string origin;
+};
+
+// The settings one source supplies, by key.
+using Layer = std::map<std::string_view, Supplied>;
+
+std::string Message(const absl::Status& status) { return std::string(status.message()); }
+
+absl::Status Problem(std::string_view origin, std::string_view problem) {
+  return absl::InvalidArgumentError(Cat(origin, ": ", problem));
+}
+
+std::string Quoted(std::string_view text) { return Cat("\"", text, "\""); }
+
+// Decimal digits only: no sign, no spaces. Values too large for int64_t saturate, which
+// every range check rejects.
+std::optional<int64_t> ParseDigits(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value > (INT64_MAX - 9) / 10 ? INT64_MAX : value * 10 + (c - '0');
+  }
+  return value;
+}
+
+bool IsIpv6Literal(std::string_view text) {
+  in6_addr addr;
+  return inet_pton(AF_INET6, std::string(text).c_str(), &addr) == 1;
+}
+
+// 0.0.0.0 or :: (in any spelling): listening on every interface, connectable on none.
+bool IsWildcardAddress(std::string_view host) {
+  const std::string text(host);
+  in_addr v4;
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return v4.s_addr == 0;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    static const in6_addr kAny = IN6ADDR_ANY_INIT;
+    return std::memcmp(&v6, &kAny, sizeof v6) == 0;
+  }
+  return false;
+}
+
+std::string_view ProblemNoun(Kind kind) {
+  switch (kind) {
+    case Kind::kPort:
+      return "is not a port number (expected 1-65535)";
+    case Kind::kByteSize:
+      return "is not a number of bytes (expected 1-2147483647)";
+    default:
+      return "is not valid";
+  }
+}
+
+// Range and form checks shared by every source. May normalize (brackets off IPv6).
+// `shown` is how the user wrote a number, for messages (empty: print the number).
+absl::StatusOr<Value> Check(const Setting& setting, Value value, std::string_view shown = {}) {
+  switch (setting.kind) {
+    case Kind::kPort:
+    case Kind::kByteSize: {
+      const int64_t number = std::get<int64_t>(value);
+      const bool port = setting.kind == Kind::kPort;
+      if (number < 1 || number > (port ? 65535 : INT32_MAX)) {
+        return absl::InvalidArgumentError(Cat(shown.empty() ? Cat(number) : std::string(shown),
+                                              " is out of range (expected ",
+                                              port ? "a port 1-65535)" : "1-2147483647 bytes)"));
+      }
+      return value;
+    }
+    case Kind::kHost: {
+      std::string host = std::get<std::string>(value);
+      if (host.empty()) return absl::InvalidArgumentError("must not be empty");
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']' &&
+          IsIpv6Literal(std::string_view(host).substr(1, host.size() - 2))) {
+        host = host.substr(1, host.size() - 2);
+      }
+      if (std::any_of(host.begin(), host.end(), IsAsciiSpace)) {
+        return absl::InvalidArgumentError(Cat(Quoted(host), " contains whitespace"));
+      }
+      if (host.find(':') != std::string::npos && !IsIpv6Literal(host)) {
+        return absl::InvalidArgumentError(
+            Cat(Quoted(host),
+                " is not a host name or IP address (give the host only; ports have "
+                "their own settings)"));
+      }
+      if (setting.key == "advertised_addr" && IsWildcardAddress(host)) {
+        return absl::InvalidArgumentError(
+            Cat(Quoted(host), " is a wildcard address that clients cannot connect to"));
+      }
+      return Value(std::move(host));
+    }
+    case Kind::kPath:
+      if (std::get<std::string>(value).empty()) {
+        return absl::InvalidArgumentError("must not be empty");
+      }
+      return value;
+    case Kind::kBool:
+    case Kind::kLogLevel:
+      return value;
+  }
+  return value;
+}
+
+// From a flag or environment value.
+absl::StatusOr<Value> FromText(const Setting& setting, std::string_view text) {
+  switch (setting.kind) {
+    case Kind::kPort:
+    case Kind::kByteSize: {
+      std::optional<int64_t> number = ParseDigits(text);
+      if (!number) {
+        return absl::InvalidArgumentError(Cat(Quoted(text), " ", ProblemNoun(setting.kind)));
+      }
+      return Check(setting, *number, text);
+    }
+    case Kind::kBool: {
+      for (std::string_view yes : {"true", "1", "yes", "on"}) {
+        if (EqualsIgnoreCase(text, yes)) return Value(true);
+      }
+      for (std::string_view no : {"false", "0", "no", "off"}) {
+        if (EqualsIgnoreCase(text, no)) return Value(false);
+      }
+      return absl::InvalidArgumentError(
+          Cat(Quoted(text), " is not a boolean (expected true/false, 1/0, yes/no or on/off)"));
+    }
+    case Kind::kLogLevel: {
+      std::optional<LogLevel> level = ParseLogLevel(text);
+      if (!level) {
+        return absl::InvalidArgumentError(Cat("unknown log level ", Quoted(text),
+                                              " (expected error, warn, info, debug or trace)"));
+      }
+      return Value(*level);
+    }
+    case Kind::kHost:
+    case Kind::kPath:
+      return Check(setting, std::string(text));
+  }
+  return absl::InternalError("unhandled setting kind");
+}
+
+std::string_view TomlTypeName(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
+  }
+}
+
+// From a value in the config file.
+absl::StatusOr<Value> FromToml(const Setting& setting, const toml::node& node) {
+  auto wrong_type = [&](std::string_view expected) {
+    return absl::InvalidArgumentError(Cat("expected ", expected, ", got ", TomlTypeName(node)));
+  };
+  switch (setting.kind) {
+    case Kind::kPort:
+    case Kind::kByteSize:
+      if (!node.is_integer()) return wrong_type("an integer");
+      return Check(setting, node.as_integer()->get());
+    case Kind::kBool:
+      if (!node.is_boolean()) return wrong_type("a boolean (true or false)");
+      return Value(node.as_boolean()->get());
+    case Kind::kLogLevel:
+    case Kind::kHost:
+    case Kind::kPath:
+      if (!node.is_string()) return wrong_type("a string");
+      return FromText(setting, node.as_string()->get());
+  }
+  return absl::InternalError("unhandled setting kind");
+}
+
+// ---------------------------------------------------------------------------------------
+// Sources.
+
+struct CommandLine {
+  std::string program;
+  std::string mode_text;
+  std::optional<std::string> config_file;
+  Layer layer;
+};
+
+std::string ProgramName(int argc, const char* const* argv) {
+  if (argc < 1 || argv == nullptr || argv[0] == nullptr || argv[0][0] == '\0') {
+    return "chronik_server";
+  }
+  std::string name = std::filesystem::path(argv[0]).filename().string();
+  return name.empty() ? "chronik_server" : name;
+}
+
+std::string WithEnv(const Setting& s) {
+  std::string env = Cat("[env: ", s.env);
+  if (s.key == "log_level") env += Cat(", ", kRustLogEnv);
+  env += "]";
+  // CLI11 does not wrap; keep lines of the help under about 100 columns.
+  const size_t last_line = s.help.size() - (s.help.rfind('\n') + 1);
+  return Cat(s.help, last_line + env.size() > 64 ? "\n" : " ", env);
+}
+
+std::string Footer() {
+  std::string text =
+      "Modes:\n"
+      "  standalone  single-node Kafka-compatible broker (the default)\n"
+      "  all         broker with search and backup components\n"
+      "  ingest      ingest node of a distributed deployment\n"
+      "  search      search node of a distributed deployment\n"
+      "  version     print the version and exit\n"
+      "\n"
+      "Environment variables (each used when its flag is not given; empty means unset):\n";
+  auto row = [&](std::string_view name, std::string_view what) {
+    text += Cat("  ", name, std::string(name.size() < 26 ? 26 - name.size() : 1, ' '), what, "\n");
+  };
+  for (const Setting& s : kSettings) row(s.env, Cat("like ", s.flag));
+  row(kConfigEnv, Cat("like ", kConfigFlag));
+  row(kRustLogEnv, "log level, for compatibility; CHRONIK_LOG_LEVEL wins over it. A plain");
+  row("", "level (\"info\") is used; else the level of chronik modules");
+  row("", "(\"chronik=debug\"); directives for other modules are ignored.");
+  text +=
+      Cat("\n"
+          "Config file (--config FILE): TOML with top-level keys named like the flags, in\n"
+          "snake_case: kafka_port, admin_port, data_dir, bind_addr, advertised_addr,\n"
+          "advertised_port, metrics_port, enable_search, enable_backup, log_level,\n"
+          "max_request_size. Ports and sizes are integers, enable_* booleans, the rest\n"
+          "strings. Unknown keys are an error.\n"
+          "\n"
+          "Precedence, per setting: command-line flag > environment variable > config file > "
+          "default.\n"
+          "\n"
+          "Exit status: 0 after --help or --version; 2 for an invalid configuration or a\n"
+          "listen address that cannot be bound, reported as one line on stderr.\n");
+  return text;
+}
+
+std::string VersionText() { return Cat("chronik ", kChronikVersion); }
+
+// Runs CLI11. Returns the command line, or an outcome to exit with.
+std::variant<CommandLine, ParseOutcome> ParseCommandLine(int argc, const char* const* argv) {
+  CommandLine cl;
+  cl.program = ProgramName(argc, argv);
+
+  CLI::App app{"Chronik: a Kafka-compatible streaming broker.", cl.program};
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_version_flag("--version", VersionText(), "Print the version and exit");
+  app.footer(Footer());
+  app.get_formatter()->column_width(32);
+
+  std::map<std::string_view, std::string> text_values;
+  std::map<std::string_view, bool> bool_values;
+  std::map<std::string_view, CLI::Option*> options;
+  for (const Setting& s : kSettings) {
+    if (s.kind == Kind::kBool) {
+      options[s.key] = app.add_flag(std::string(s.flags), bool_values[s.key], WithEnv(s));
+    } else {
+      options[s.key] = app.add_option(std::string(s.flags), text_values[s.key], WithEnv(s))
+                           ->type_name(std::string(s.type_name))
+                           ->default_str(std::string(s.default_text));
+    }
+  }
+  std::string config_file;
+  CLI::Option* config_option =
+      app.add_option(std::string(kConfigFlag), config_file,
+                     Cat("TOML config file (see below) [env: ", kConfigEnv, "]"))
+          ->type_name("FILE");
+  app.add_option("mode", cl.mode_text, "standalone (default), all, ingest, search or version")
+      ->type_name("MODE");
+
+  auto exit_with = [](int code, std::string message) {
+    if (message.empty() || message.back() != '\n') message.push_back('\n');
+    return ParseOutcome{std::nullopt, code, std::move(message)};
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return exit_with(kExitOk, app.help());
+  } catch (const CLI::CallForVersion& e) {
+    return exit_with(kExitOk, e.what());
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    return exit_with(kExitConfigError, Cat(cl.program, ": error: ", what, " (see --help)"));
+  }
+
+  for (const Setting& s : kSettings) {
+    if (options[s.key]->count() == 0) continue;
+    if (s.kind == Kind::kBool) {
+      cl.layer[s.key] = Supplied{bool_values[s.key], std::string(s.flag)};
+      continue;
+    }
+    absl::StatusOr<Value> value = FromText(s, text_values[s.key]);
+    if (!value.ok()) {
+      return exit_with(kExitConfigError,
+                       Cat(cl.program, ": error: ", s.flag, ": ", Message(value.status())));
+    }
+    cl.layer[s.key] = Supplied{*std::move(value), std::string(s.flag)};
+  }
+  if (config_option->count() > 0) cl.config_file = config_file;
+  return cl;
+}
+
+std::optional<std::string> LookupEnv(const EnvLookup& getenv, std::string_view name) {
+  if (!getenv) return std::nullopt;
+  std::optional<std::string> value = getenv(std::string(name));
+  if (!value) return std::nullopt;
+  std::string trimmed(Trim(*value));
+  if (trimmed.empty()) return std::nullopt;
+  return trimmed;
+}
+
+absl::StatusOr<Layer> EnvironmentLayer(const EnvLookup& getenv) {
+  Layer layer;
+  // RUST_LOG first, so that CHRONIK_LOG_LEVEL overrides it.
+  if (std::optional<std::string> rust_log = LookupEnv(getenv, kRustLogEnv)) {
+    absl::StatusOr<std::optional<LogLevel>> level = LogLevelFromRustLog(*rust_log);
+    if (!level.ok()) return Problem(kRustLogEnv, Message(level.status()));
+    if (*level) layer["log_level"] = Supplied{**level, std::string(kRustLogEnv)};
+  }
+  for (const Setting& s : kSettings) {
+    std::optional<std::string> text = LookupEnv(getenv, s.env);
+    if (!text) continue;
+    absl::StatusOr<Value> value = FromText(s, *text);
+    if (!value.ok()) return Problem(s.env, Message(value.status()));
+    layer[s.key] = Supplied{*std::move(value), std::string(s.env)};
+  }
+  return layer;
+}
+
+absl::StatusOr<Layer> FileLayer(const std::string& path, std::string_view path_origin) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Problem(path_origin,
+                   Cat("cannot read config file ", Quoted(path), ": it is a directory"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Problem(path_origin,
+                   Cat("cannot read config file ", Quoted(path), ": ", std::strerror(errno)));
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) {
+    return Problem(path_origin, Cat("cannot read config file ", Quoted(path)));
+  }
+
+  toml::table table;
+  try {
+    table = toml::parse(content.str(), path);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(Cat(path, ":", e.source().begin.line, ":",
+                                          e.source().begin.column,
+                                          ": invalid TOML: ", e.description()));
+  }
+
+  Layer layer;
+  for (auto&& [key, node] : table) {
+    const Setting* setting = FindSetting(key.str());
+    if (setting == nullptr) {
+      return absl::InvalidArgumentError(Cat(path, ":", key.source().begin.line, ": unknown key ",
+                                            Quoted(key.str()), " (known keys: ", KnownKeys(), ")"));
+    }
+    std::string origin = Cat(path, ":", node.source().begin.line, ": ", setting->key);
+    absl::StatusOr<Value> value = FromToml(*setting, node);
+    if (!value.ok()) return Problem(origin, Message(value.status()));
+    layer[setting->key] = Supplied{*std::move(value), std::move(origin)};
+  }
+  return layer;
+}
+
+// ---------------------------------------------------------------------------------------
+// Putting it together.
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "";
+  return name;
+}
+
+// Creates the directory if needed and proves that a file can be created in it.
+absl::Status CheckDataDir(const std::string& dir, std::string_view origin) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(dir, ec);
+  if (fs::exists(status)) {
+    if (!fs::is_directory(status)) {
+      return Problem(origin, Cat(Quoted(dir), " exists but is not a directory"));
+    }
+  } else {
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return Problem(origin, Cat("cannot create directory ", Quoted(dir), ": ", ec.message()));
+    }
+  }
+  const std::string probe = (fs::path(dir) / Cat(".chronik-write-probe-", ::getpid())).string();
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Problem(origin,
+                   Cat("directory ", Quoted(dir), " is not writable: ", std::strerror(errno)));
+  }
+  const bool wrote = ::write(fd, "x", 1) == 1;
+  const int write_errno = errno;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  if (!wrote) {
+    return Problem(
+        origin, Cat("directory ", Quoted(dir), " is not writable: ", std::strerror(write_errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ServerConfig> Resolve(Mode mode, const Layer& merged,
+                                     std::optional<std::string> config_file) {
+  ServerConfig config;
+  config.mode = mode;
+  config.config_file = std::move(config_file);
+
+  auto origin = [&](std::string_view key) -> std::string {
+    auto it = merged.find(key);
+    if (it != merged.end()) return it->second.origin;
+    return Cat(SettingFor(key).flag, " (default)");
+  };
+  auto port = [&](std::string_view key, uint16_t* out) {
+    auto it = merged.find(key);
+    if (it != merged.end()) *out = static_cast<uint16_t>(std::get<int64_t>(it->second.value));
+  };
+  auto string = [&](std::string_view key, std::string* out) {
+    auto it = merged.find(key);
+    if (it != merged.end()) *out = std::get<std::string>(it->second.value);
+  };
+  auto boolean = [&](std::string_view key, bool* out) {
+    auto it = merged.find(key);
+    if (it != merged.end()) *out = std::get<bool>(it->second.value);
+  };
+
+  port("kafka_port", &config.kafka_port);
+  port("admin_port", &config.admin_port);
+  port("metrics_port", &config.metrics_port);
+  string("data_dir", &config.data_dir);
+  string("bind_addr", &config.bind_addr);
+  if (auto it = merged.find("advertised_addr"); it != merged.end()) {
+    config.advertised_addr = std::get<std::string>(it->second.value);
+  }
+  boolean("enable_search", &config.enable_search);
+  boolean("enable_backup", &config.enable_backup);
+  if (auto it = merged.find("log_level"); it != merged.end()) {
+    config.log_level = std::get<LogLevel>(it->second.value);
+  }
+  if (auto it = merged.find("max_request_size"); it != merged.end()) {
+    config.max_request_size = static_cast<int32_t>(std::get<int64_t>(it->second.value));
+  }
+
+  // The listeners share the bind address, so their ports must differ.
+  const std::pair<std::string_view, uint16_t> listeners[] = {
+      {"kafka_port", config.kafka_port},
+      {"admin_port", config.admin_port},
+      {"metrics_port", config.metrics_port},
+  };
+  for (size_t i = 0; i < std::size(listeners); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (listeners[i].second == listeners[j].second) {
+        return Problem(origin(listeners[i].first),
+                       Cat("port ", listeners[i].second, " is already taken by ",
+                           SettingFor(listeners[j].first).flag));
+      }
+    }
+  }
+
+  config.advertised_port = config.kafka_port;
+  port("advertised_port", &config.advertised_port);
+  if (config.advertised_addr) {
+    config.advertised_host = *config.advertised_addr;
+  } else if (IsWildcardAddress(config.bind_addr)) {
+    std::string host = HostName();
+    if (host.empty()) host = "localhost";
+    config.advertised_host = host;
+    config.warnings.push_back(
+        Cat("binding ", config.bind_addr,
+            " without an advertised address: clients will be told to "
+            "connect to this machine's host name \"",
+            host, "\"; set --advertised-addr or CHRONIK_ADVERTISED_ADDR if they cannot reach it"));
+  } else {
+    config.advertised_host = config.bind_addr;
+  }
+
+  if (absl::Status s = CheckDataDir(config.data_dir, origin("data_dir")); !s.ok()) return s;
+  return config;
+}
+
+std::string ModeList() { return "standalone, all, ingest, search or version"; }
+
+}  // namespace
+
+std::string_view ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kStandalone:
+      return "standalone";
+    case Mode::kAll:
+      return "all";
+    case Mode::kIngest:
+      return "ingest";
+    case Mode::kSearch:
+      return "search";
+    case Mode::kVersion:
+      return "version";
+  }
+  return "unknown";
+}
+
+std::optional<Mode> ParseMode(std::string_view name) {
+  for (Mode mode : {Mode::kStandalone, Mode::kAll, Mode::kIngest, Mode::kSearch, Mode::kVersion}) {
+    if (name == ModeName(mode)) return mode;
+  }
+  return std::nullopt;
+}
+
+EnvLookup ProcessEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+ParseOutcome ParseServerConfig(int argc, const char* const* argv, const EnvLookup& getenv) {
+  const std::string program = ProgramName(argc, argv);
+  auto error = [&](std::string_view message) {
+    return ParseOutcome{std::nullopt, kExitConfigError, Cat(program, ": error: ", message, "\n")};
+  };
+  try {
+    std::variant<CommandLine, ParseOutcome> parsed = ParseCommandLine(argc, argv);
+    if (auto* outcome = std::get_if<ParseOutcome>(&parsed)) return std::move(*outcome);
+    CommandLine& cl = std::get<CommandLine>(parsed);
+
+    Mode mode = Mode::kStandalone;
+    if (!cl.mode_text.empty()) {
+      std::optional<Mode> named = ParseMode(cl.mode_text);
+      if (!named) {
+        return error(Cat("unknown mode ", Quoted(cl.mode_text), " (expected ", ModeList(), ")"));
+      }
+      mode = *named;
+    }
+    if (mode == Mode::kVersion) {
+      return ParseOutcome{std::nullopt, kExitOk, Cat(VersionText(), "\n")};
+    }
+
+    absl::StatusOr<Layer> env = EnvironmentLayer(getenv);
+    if (!env.ok()) return error(Message(env.status()));
+
+    std::optional<std::string> config_file = cl.config_file;
+    std::string config_origin(kConfigFlag);
+    if (!config_file) {
+      config_file = LookupEnv(getenv, kConfigEnv);
+      config_origin = std::string(kConfigEnv);
+    }
+    if (config_file && config_file->empty()) {
+      return error(Cat(config_origin, ": must not be empty"));
+    }
+    Layer merged;
+    if (config_file) {
+      absl::StatusOr<Layer> file = FileLayer(*config_file, config_origin);
+      if (!file.ok()) return error(Message(file.status()));
+      merged = *std::move(file);
+    }
+    for (auto& [key, supplied] : *env) merged[key] = std::move(supplied);
+    for (auto& [key, supplied] : cl.layer) merged[key] = std::move(supplied);
+
+    absl::StatusOr<ServerConfig> config = Resolve(mode, merged, std::move(config_file));
+    if (!config.ok()) return error(Message(config.status()));
+    return ParseOutcome{*std::move(config), kExitOk, ""};
+  } catch (const std::exception& e) {
+    return error(Cat("internal error while reading the configuration: ", e.what()));
+  }
+}
+
+void WriteOutcomeMessage(const ParseOutcome& outcome, std::ostream& out, std::ostream& err) {
+  std::ostream& stream = outcome.exit_code == kExitOk ? out : err;
+  stream << outcome.message;
+  stream.flush();
+}
+
+std::string DescribeConfig(const ServerConfig& config) {
+  const bool v6 = config.advertised_host.find(':') != std::string::npos;
+  return Cat("mode=", ModeName(config.mode), " kafka_port=", config.kafka_port,
+             " admin_port=", config.admin_port, " metrics_port=", config.metrics_port,
+             " bind_addr=", config.bind_addr, " advertised=", v6 ? "[" : "", config.advertised_host,
+             v6 ? "]" : "", ":", config.advertised_port, " data_dir=", config.data_dir,
+             " log_level=", LogLevelName(config.log_level),
+             " enable_search=", config.enable_search ? "true" : "false",
+             " enable_backup=", config.enable_backup ? "true" : "false",
+             " max_request_size=", config.max_request_size,
+             " config_file=", config.config_file ? *config.config_file : "(none)");
+}
+
+}  // namespace chronik::config

@@ -1,0 +1,112 @@
+#pragma once
+
+// The broker's configuration: command line, environment, TOML file and validation.
+//
+//   chronik_server [OPTIONS] [standalone|all|ingest|search|version]
+//
+// Every setting can come from a flag, an environment variable or a key of the TOML file
+// named by --config (or CHRONIK_CONFIG). Precedence is per setting:
+//     flag > environment > config file > default.
+// Every value that is supplied is validated, even one that a higher source overrides, so
+// a broken environment variable or file is reported rather than lurking. The first
+// problem found ends parsing with one line naming where the value came from (the flag,
+// the variable, or file:line and key) and what is wrong with it, and exit code 2.
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chronik_config/log_level.h"
+
+namespace chronik::config {
+
+inline constexpr std::string_view kChronikVersion = "0.1.0";
+
+// Exit codes. kExitConfigError is for everything that stops the server before it serves:
+// invalid settings here, and also a listener that cannot bind (address in use), which the
+// server checks itself and should report the same way: one line, naming the address.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitConfigError = 2;
+
+inline constexpr uint16_t kDefaultKafkaPort = 9092;
+inline constexpr uint16_t kDefaultAdminPort = 3000;
+inline constexpr uint16_t kDefaultMetricsPort = 9090;
+inline constexpr std::string_view kDefaultDataDir = "./data";
+inline constexpr std::string_view kDefaultBindAddr = "0.0.0.0";
+inline constexpr LogLevel kDefaultLogLevel = LogLevel::kInfo;
+// Kafka's socket.request.max.bytes: the largest request frame the listener accepts.
+inline constexpr int32_t kDefaultMaxRequestSize = 104857600;
+
+enum class Mode {
+  kStandalone,  // single-node broker (the default)
+  kAll,         // broker plus search and backup components
+  kIngest,      // ingest node of a distributed deployment
+  kSearch,      // search node of a distributed deployment
+  kVersion,     // print the version; ParseServerConfig answers it with an exit outcome
+};
+
+// "standalone", "all", "ingest", "search", "version".
+std::string_view ModeName(Mode mode);
+std::optional<Mode> ParseMode(std::string_view name);
+
+struct ServerConfig {
+  Mode mode = Mode::kStandalone;
+  uint16_t kafka_port = kDefaultKafkaPort;
+  uint16_t admin_port = kDefaultAdminPort;
+  uint16_t metrics_port = kDefaultMetricsPort;
+  // As configured (not made absolute). ParseServerConfig has created it and checked that
+  // a file can be created in it.
+  std::string data_dir{kDefaultDataDir};
+  // A host name or IP literal, without port; IPv6 without brackets ("::1").
+  std::string bind_addr{kDefaultBindAddr};
+  // --advertised-addr as configured, if it was.
+  std::optional<std::string> advertised_addr;
+  bool enable_search = false;
+  bool enable_backup = false;
+  LogLevel log_level = kDefaultLogLevel;
+  int32_t max_request_size = kDefaultMaxRequestSize;
+  // The TOML file that was read, if any.
+  std::optional<std::string> config_file;
+
+  // Derived: what Metadata and FindCoordinator tell clients to connect to.
+  // advertised_addr if set; else the bind address, unless that is a wildcard (0.0.0.0,
+  // ::), in which case the machine's host name and a warning.
+  std::string advertised_host;
+  // --advertised-port if set, else kafka_port.
+  uint16_t advertised_port = kDefaultKafkaPort;
+
+  // Things the operator should know but that do not stop the server; log them at startup.
+  std::vector<std::string> warnings;
+};
+
+// What the caller does next: run with `config`, or exit with `exit_code` after writing
+// `message` (newline-terminated) to stdout when exit_code is 0 (help, version) or to
+// stderr otherwise (one line, "<program>: error: ...").
+struct ParseOutcome {
+  std::optional<ServerConfig> config;
+  int exit_code = kExitOk;
+  std::string message;
+};
+
+// Looks an environment variable up; nullopt when unset. Empty values count as unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// The process environment (std::getenv).
+EnvLookup ProcessEnvironment();
+
+// Parses argv (argv[0] is the program name used in help and errors), the environment as
+// seen through `getenv` (may be empty: no environment), and the config file they name;
+// validates everything; creates the data directory. Never throws, never prints.
+ParseOutcome ParseServerConfig(int argc, const char* const* argv, const EnvLookup& getenv);
+
+// Writes outcome.message to `out` (exit code 0) or `err` (otherwise).
+void WriteOutcomeMessage(const ParseOutcome& outcome, std::ostream& out, std::ostream& err);
+
+// One line for the startup log: "mode=standalone kafka_port=9092 ... advertised=host:9092".
+std::string DescribeConfig(const ServerConfig& config);
+
+}  // namespace chronik::config

@@ -1,0 +1,173 @@
+#include "chronik_ingest/dispatcher.h"
+
+#include <string>
+
+#include "chronik_ingest/api_versions.h"
+#include "chronik_ingest/metadata.h"
+#include "chronik_protocol/header.h"
+#include "chronik_protocol/messages/api_versions.h"
+#include "chronik_protocol/messages/metadata.h"
+#include "gtest/gtest.h"
+
+namespace chronik::ingest {
+namespace {
+
+using protocol::ApiVersionsRequest;
+using protocol::ApiVersionsResponse;
+using protocol::MetadataRequest;
+using protocol::MetadataResponse;
+using protocol::Reader;
+using protocol::Writer;
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  DispatcherTest() : dispatcher_(table_) {
+    broker_.advertised_host = "broker.example";
+    broker_.advertised_port = 19092;
+    broker_.cluster_id = "cluster-1";
+    RegisterApiVersions(table_);
+    RegisterMetadata(table_, broker_);
+  }
+
+  // Builds a request frame (without the size prefix) for `message` in `version`.
+  template <typename Message>
+  std::string Frame(const Message& message, int16_t version, int32_t correlation_id = 7) {
+    protocol::RequestHeader h;
+    h.api_key = Message::kApiKey;
+    h.api_version = version;
+    h.correlation_id = correlation_id;
+    h.client_id = "test";
+    std::string frame;
+    Writer w(&frame);
+    const protocol::ApiDescriptor* api = protocol::FindApi(Message::kApiKey);
+    h.Encode(w, protocol::RequestHeaderVersion(*api, version));
+    message.Encode(w, version);
+    return frame;
+  }
+
+  // Splits a response frame into the correlation id and the decoded body.
+  template <typename Response>
+  Response Parse(const std::string& frame, int16_t version, int16_t header_version, int32_t* correlation_id) {
+    EXPECT_GE(frame.size(), 4u);
+    Reader r(frame);
+    EXPECT_EQ(static_cast<size_t>(r.ReadInt32()), frame.size() - 4);
+    protocol::ResponseHeader h;
+    EXPECT_TRUE(h.Decode(r, header_version).ok());
+    *correlation_id = h.correlation_id;
+    Response response;
+    EXPECT_TRUE(response.Decode(r, version).ok());
+    EXPECT_EQ(r.remaining(), 0u);
+    return response;
+  }
+
+  HandlerTable table_;
+  BrokerIdentity broker_;
+  Dispatcher dispatcher_;
+  ConnectionInfo conn_{"127.0.0.1:1"};
+};
+
+TEST_F(DispatcherTest, ApiVersionsListsExactlyTheHandlerTable) {
+  for (int16_t v = 0; v <= ApiVersionsRequest::kMaxVersion; ++v) {
+    ApiVersionsRequest req;
+    req.client_software_name = "chronik-test";
+    req.client_software_version = "1.0";
+    auto out = dispatcher_.Handle(Frame(req, v), conn_);
+    ASSERT_TRUE(out.ok()) << out.status();
+    int32_t corr = 0;
+    // ApiVersions answers with response header v0 in every version.
+    auto resp = Parse<ApiVersionsResponse>(*out, v, 0, &corr);
+    EXPECT_EQ(corr, 7);
+    EXPECT_EQ(resp.error_code, 0);
+    ASSERT_EQ(resp.api_keys.size(), table_.Supported().size());
+    for (size_t i = 0; i < resp.api_keys.size(); ++i) {
+      EXPECT_EQ(resp.api_keys[i].api_key, table_.Supported()[i].api_key);
+      EXPECT_EQ(resp.api_keys[i].min_version, 0);
+      EXPECT_EQ(resp.api_keys[i].max_version, table_.Supported()[i].max_version);
+    }
+  }
+}
+
+TEST_F(DispatcherTest, ApiVersionsFromTheFutureGetsV0WithUnsupportedVersion) {
+  protocol::RequestHeader h;
+  h.api_key = 18;
+  h.api_version = 77;
+  h.correlation_id = 99;
+  h.client_id = "future";
+  std::string frame;
+  Writer w(&frame);
+  h.Encode(w, 2);
+  w.WriteRaw(std::string_view("\x05" "abcd\x00\x00", 7));
+  auto out = dispatcher_.Handle(frame, conn_);
+  ASSERT_TRUE(out.ok());
+  int32_t corr = 0;
+  auto resp = Parse<ApiVersionsResponse>(*out, 0, 0, &corr);
+  EXPECT_EQ(corr, 99);
+  EXPECT_EQ(resp.error_code, 35);
+  EXPECT_EQ(resp.api_keys.size(), table_.Supported().size());
+}
+
+TEST_F(DispatcherTest, ApiVersionsV3RejectsInvalidSoftwareName) {
+  ApiVersionsRequest req;
+  req.client_software_name = "-bad name";
+  req.client_software_version = "1";
+  auto out = dispatcher_.Handle(Frame(req, 3), conn_);
+  ASSERT_TRUE(out.ok());
+  int32_t corr = 0;
+  EXPECT_EQ(Parse<ApiVersionsResponse>(*out, 3, 0, &corr).error_code, 42);
+}
+
+TEST_F(DispatcherTest, MetadataDescribesTheBrokerInEveryVersion) {
+  for (int16_t v = 0; v <= MetadataRequest::kMaxVersion; ++v) {
+    MetadataRequest req;
+    req.topics.emplace();
+    if (v >= 1) {
+      auto& t = req.topics->emplace_back();
+      t.name = "missing";
+    }
+    auto out = dispatcher_.Handle(Frame(req, v, 1000 + v), conn_);
+    ASSERT_TRUE(out.ok()) << out.status();
+    int32_t corr = 0;
+    auto resp = Parse<MetadataResponse>(*out, v, v >= 9 ? 1 : 0, &corr);
+    EXPECT_EQ(corr, 1000 + v);
+    ASSERT_EQ(resp.brokers.size(), 1u);
+    EXPECT_EQ(resp.brokers[0].host, "broker.example");
+    EXPECT_EQ(resp.brokers[0].port, 19092);
+    if (v >= 2) {
+      EXPECT_EQ(resp.cluster_id, "cluster-1");
+    }
+    if (v >= 1) {
+      EXPECT_EQ(resp.controller_id, 1);
+      ASSERT_EQ(resp.topics.size(), 1u);
+      EXPECT_EQ(resp.topics[0].error_code, 3);
+      EXPECT_EQ(resp.topics[0].name, "missing");
+    } else {
+      EXPECT_TRUE(resp.topics.empty());
+    }
+  }
+}
+
+TEST_F(DispatcherTest, UnservedApiOrVersionClosesTheConnection) {
+  protocol::RequestHeader h;
+  h.api_key = 0;  // Produce: in the codec, not yet served
+  h.api_version = 9;
+  h.client_id = "x";
+  std::string frame;
+  Writer w(&frame);
+  h.Encode(w, 2);
+  EXPECT_FALSE(dispatcher_.Handle(frame, conn_).ok());
+
+  MetadataRequest req;
+  EXPECT_FALSE(dispatcher_.Handle(Frame(req, 13), conn_).ok());
+}
+
+TEST_F(DispatcherTest, MalformedBodyClosesTheConnection) {
+  MetadataRequest req;
+  std::string frame = Frame(req, 4);
+  frame.resize(frame.size() - 1);
+  auto out = dispatcher_.Handle(frame, conn_);
+  EXPECT_FALSE(out.ok());
+  EXPECT_FALSE(dispatcher_.Handle(std::string_view("\x00", 1), conn_).ok());
+}
+
+}  // namespace
+}  // namespace chronik::ingest

@@ -1,0 +1,163 @@
+#include "chronik_server/kafka_listener.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/co_spawn.hpp"
+#include "boost/asio/detached.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/read.hpp"
+#include "boost/asio/redirect_error.hpp"
+#include "boost/asio/strand.hpp"
+#include "boost/asio/use_awaitable.hpp"
+#include "boost/asio/write.hpp"
+#include "spdlog/spdlog.h"
+
+namespace chronik::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// One client connection. Requests are read, handled and answered one after another, which is
+// what keeps answers in request order; every operation runs on the connection's strand.
+class KafkaListener::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(KafkaListener& owner, uint64_t id, tcp::socket socket)
+      : owner_(owner), id_(id), socket_(std::move(socket)) {
+    boost::system::error_code ec;
+    const tcp::endpoint ep = socket_.remote_endpoint(ec);
+    info_.peer = ec ? std::string("unknown") : absl::StrCat(ep.address().to_string(), ":", ep.port());
+  }
+
+  // Static, with the connection as a parameter: the coroutine frame then owns a reference, so
+  // the connection lives exactly as long as its coroutine.
+  static asio::awaitable<void> Run(std::shared_ptr<Connection> self) {
+    std::string reason = co_await self->Serve();
+    boost::system::error_code ignored;
+    self->socket_.close(ignored);
+    if (!reason.empty()) spdlog::info("closed connection from {}: {}", self->info_.peer, reason);
+    self->owner_.Forget(self->id_);
+  }
+
+  tcp::socket::executor_type executor() { return socket_.get_executor(); }
+
+  void Close() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      boost::system::error_code ignored;
+      self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
+      self->socket_.close(ignored);
+    });
+  }
+
+ private:
+  // Returns why the connection ended, or "" for an ordinary close by the client.
+  asio::awaitable<std::string> Serve() {
+    std::string frame;
+    for (;;) {
+      unsigned char size_bytes[4];
+      boost::system::error_code ec;
+      co_await asio::async_read(socket_, asio::buffer(size_bytes), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec == asio::error::eof ? std::string() : ec.message();
+      const int32_t size = static_cast<int32_t>((uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) |
+                                                (uint32_t{size_bytes[2]} << 8) | uint32_t{size_bytes[3]});
+      if (size < 0) co_return absl::StrCat("negative request size ", size);
+      if (size > owner_.options_.max_request_size) {
+        co_return absl::StrCat("request of ", size, " bytes exceeds the maximum request size of ",
+                               owner_.options_.max_request_size, " bytes (--max-request-size)");
+      }
+      frame.resize(static_cast<size_t>(size));
+      co_await asio::async_read(socket_, asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return absl::StrCat("disconnected in the middle of a request: ", ec.message());
+
+      absl::StatusOr<std::string> response = owner_.dispatcher_.Handle(frame, info_);
+      if (!response.ok()) co_return std::string(response.status().message());
+      co_await asio::async_write(socket_, asio::buffer(*response), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec.message();
+    }
+  }
+
+  KafkaListener& owner_;
+  const uint64_t id_;
+  tcp::socket socket_;
+  ingest::ConnectionInfo info_;
+};
+
+KafkaListener::KafkaListener(asio::io_context& io, const ingest::Dispatcher& dispatcher, ListenerOptions options)
+    : io_(io), dispatcher_(dispatcher), options_(std::move(options)), acceptor_(io) {}
+
+KafkaListener::~KafkaListener() = default;
+
+absl::Status KafkaListener::Bind() {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(options_.bind_addr, ec);
+  tcp::endpoint endpoint;
+  if (ec) {
+    // A host name: resolve it to the first address.
+    tcp::resolver resolver(io_);
+    auto results = resolver.resolve(options_.bind_addr, std::to_string(options_.port), ec);
+    if (ec || results.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bind address ", options_.bind_addr, " cannot be resolved: ", ec.message()));
+    }
+    endpoint = results.begin()->endpoint();
+  } else {
+    endpoint = tcp::endpoint(address, options_.port);
+  }
+  const std::string where = absl::StrCat(options_.bind_addr, ":", options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", where, ": ", ec.message()));
+  }
+  bound_port_ = acceptor_.local_endpoint().port();
+  return absl::OkStatus();
+}
+
+void KafkaListener::Start() { Accept(); }
+
+void KafkaListener::Accept() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+    if (stopping_) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      spdlog::warn("accept failed: {}", ec.message());
+    } else {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::shared_ptr<Connection> conn;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        const uint64_t id = next_id_++;
+        conn = std::make_shared<Connection>(*this, id, std::move(socket));
+        connections_.emplace(id, conn);
+      }
+      asio::co_spawn(conn->executor(), Connection::Run(conn), asio::detached);
+    }
+    Accept();
+  });
+}
+
+void KafkaListener::Forget(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  connections_.erase(id);
+}
+
+void KafkaListener::Stop() {
+  if (stopping_.exchange(true)) return;
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, weak] : connections_) {
+      if (auto c = weak.lock()) open.push_back(std::move(c));
+    }
+  }
+  for (auto& c : open) c->Close();
+}
+
+}  // namespace chronik::server

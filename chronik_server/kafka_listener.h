@@ -1,0 +1,58 @@
+#pragma once
+
+// Accepts Kafka connections, frames requests (int32 size + payload, bounded by the maximum
+// request size) and hands each frame to the dispatcher; answers go back in request order.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/status.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "chronik_ingest/dispatcher.h"
+
+namespace chronik::server {
+
+struct ListenerOptions {
+  std::string bind_addr = "0.0.0.0";
+  uint16_t port = 9092;
+  int32_t max_request_size = 104857600;
+};
+
+class KafkaListener {
+ public:
+  KafkaListener(boost::asio::io_context& io, const ingest::Dispatcher& dispatcher, ListenerOptions options);
+  ~KafkaListener();
+
+  // Binds and listens; an address in use or not available is an error naming the address.
+  absl::Status Bind();
+  // Starts accepting on the io_context.
+  void Start();
+  // Stops accepting and closes every connection; safe from any thread.
+  void Stop();
+
+  uint16_t bound_port() const { return bound_port_; }
+
+ private:
+  class Connection;
+
+  void Accept();
+  void Forget(uint64_t id);
+
+  boost::asio::io_context& io_;
+  const ingest::Dispatcher& dispatcher_;
+  const ListenerOptions options_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  uint16_t bound_port_ = 0;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mu_;
+  uint64_t next_id_ = 0;
+  std::map<uint64_t, std::weak_ptr<Connection>> connections_;
+};
+
+}  // namespace chronik::server

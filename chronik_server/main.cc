@@ -1,0 +1,130 @@
+// chronik_server: the one binary; the mode on the command line picks what it runs.
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/signal_set.hpp"
+#include "chronik_config/server_config.h"
+#include "chronik_ingest/api_versions.h"
+#include "chronik_ingest/dispatcher.h"
+#include "chronik_ingest/metadata.h"
+#include "chronik_server/kafka_listener.h"
+#include "chronik_server/node_identity.h"
+#include "spdlog/spdlog.h"
+
+namespace chronik::server {
+namespace {
+
+constexpr int kExitNotBuilt = 1;
+
+spdlog::level::level_enum SpdlogLevel(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::kError:
+      return spdlog::level::err;
+    case config::LogLevel::kWarn:
+      return spdlog::level::warn;
+    case config::LogLevel::kInfo:
+      return spdlog::level::info;
+    case config::LogLevel::kDebug:
+      return spdlog::level::debug;
+    case config::LogLevel::kTrace:
+      return spdlog::level::trace;
+  }
+  return spdlog::level::info;
+}
+
+int Fail(const char* program, int code, const std::string& message) {
+  std::cerr << program << ": error: " << message << "\n";
+  return code;
+}
+
+int RunStandalone(const char* program, const config::ServerConfig& cfg) {
+  absl::StatusOr<NodeIdentity> identity = LoadOrCreateNodeIdentity(cfg.data_dir);
+  if (!identity.ok()) return Fail(program, config::kExitConfigError, std::string(identity.status().message()));
+
+  ingest::BrokerIdentity broker;
+  broker.node_id = identity->node_id;
+  broker.advertised_host = cfg.advertised_host;
+  broker.advertised_port = cfg.advertised_port;
+  broker.cluster_id = identity->cluster_id;
+
+  ingest::HandlerTable table;
+  ingest::RegisterApiVersions(table);
+  ingest::RegisterMetadata(table, broker);
+  ingest::Dispatcher dispatcher(table);
+
+  boost::asio::io_context io;
+  KafkaListener listener(io, dispatcher,
+                         ListenerOptions{cfg.bind_addr, cfg.kafka_port, cfg.max_request_size});
+  if (absl::Status s = listener.Bind(); !s.ok()) {
+    return Fail(program, config::kExitConfigError, std::string(s.message()));
+  }
+  listener.Start();
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("received signal {}, shutting down", signo);
+    listener.Stop();
+    // Connections close promptly and io.run() then returns by itself; the watchdog only guards
+    // against one that does not, without keeping the io_context busy.
+    std::thread([&io] {
+      std::this_thread::sleep_for(std::chrono::seconds(5));
+      io.stop();
+    }).detach();
+  });
+
+  spdlog::info("chronik {} standalone: Kafka listener on {}:{} (advertised {}:{}), cluster id {}, node {}",
+               config::kChronikVersion, cfg.bind_addr, listener.bound_port(), cfg.advertised_host,
+               cfg.advertised_port, broker.cluster_id, broker.node_id);
+
+  // Both cores serve connections; each connection's work is serialized on its own strand.
+  const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  spdlog::info("shut down cleanly");
+  return 0;
+}
+
+}  // namespace
+}  // namespace chronik::server
+
+int main(int argc, char** argv) {
+  using namespace chronik;
+  const char* program = "chronik_server";
+  config::ParseOutcome outcome = config::ParseServerConfig(argc, argv, config::ProcessEnvironment());
+  if (!outcome.config.has_value()) {
+    config::WriteOutcomeMessage(outcome, std::cout, std::cerr);
+    return outcome.exit_code;
+  }
+  const config::ServerConfig& cfg = *outcome.config;
+  spdlog::set_level(server::SpdlogLevel(cfg.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  for (const std::string& w : cfg.warnings) spdlog::warn("{}", w);
+  spdlog::info("{}", config::DescribeConfig(cfg));
+
+  if (cfg.enable_search) {
+    return server::Fail(program, server::kExitNotBuilt, "--enable-search: search is not built yet");
+  }
+  if (cfg.enable_backup) {
+    return server::Fail(program, server::kExitNotBuilt, "--enable-backup: backup is not built yet");
+  }
+  switch (cfg.mode) {
+    case config::Mode::kStandalone:
+      return server::RunStandalone(program, cfg);
+    case config::Mode::kAll:
+    case config::Mode::kIngest:
+    case config::Mode::kSearch:
+      return server::Fail(program, server::kExitNotBuilt,
+                          std::string("mode '") + std::string(config::ModeName(cfg.mode)) +
+                              "' is not built yet; run 'standalone'");
+    case config::Mode::kVersion:
+      break;
+  }
+  return 0;
+}
