@@ -13,12 +13,13 @@ def chronik_cc_library(name, copts = [], **kwargs):
 def chronik_cc_binary(name, copts = [], **kwargs):
     native.cc_binary(name = name, copts = CHRONIK_COPTS + copts, **kwargs)
 
-def chronik_cc_test(name, copts = [], deps = [], size = "small", **kwargs):
-    """A GoogleTest unit test with the project's warnings and gtest_main."""
+def chronik_cc_test(name, copts = [], deps = [], size = "small", gtest = True, **kwargs):
+    """A test with the project's warnings; a GoogleTest test with gtest_main unless gtest = False."""
+    test_deps = ["//third_party:gtest", "//third_party:gtest_main", "//third_party:gmock"] if gtest else []
     native.cc_test(
         name = name,
         copts = CHRONIK_COPTS + copts,
-        deps = deps + ["//third_party:gtest", "//third_party:gtest_main", "//third_party:gmock"],
+        deps = deps + test_deps,
         size = size,
         **kwargs
     )

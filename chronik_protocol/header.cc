@@ -5,11 +5,18 @@ namespace {
 
 void ReadTaggedSection(Reader& r, std::vector<TaggedField>& out) {
   const uint32_t count = r.ReadUnsignedVarint();
+  int64_t last_tag = -1;
   for (uint32_t i = 0; i < count && r.ok(); ++i) {
     const uint32_t tag = r.ReadUnsignedVarint();
     const uint32_t size = r.ReadUnsignedVarint();
     const std::string_view data = r.ReadView(size);
-    if (r.ok()) out.push_back(TaggedField{tag, std::string(data)});
+    if (!r.ok()) break;
+    if (static_cast<int64_t>(tag) <= last_tag) {
+      r.Fail("tagged fields out of order or repeated");
+      break;
+    }
+    last_tag = tag;
+    out.push_back(TaggedField{tag, std::string(data)});
   }
 }
 

@@ -468,11 +468,18 @@ class Gen:
         if flex != "false":
             out.append("  if (flex) {")
             out.append("    const uint32_t count = r.ReadUnsignedVarint();")
+            out.append("    int64_t last_tag = -1;")
             out.append("    for (uint32_t i = 0; i < count && r.ok(); ++i) {")
             out.append("      const uint32_t tag = r.ReadUnsignedVarint();")
             out.append("      const uint32_t size = r.ReadUnsignedVarint();")
             out.append("      const std::string_view data = r.ReadView(size);")
             out.append("      if (!r.ok()) break;")
+            out.append("      // The protocol requires strictly ascending tags; anything else is malformed.")
+            out.append("      if (static_cast<int64_t>(tag) <= last_tag) {")
+            out.append("        r.Fail(\"tagged fields out of order or repeated\");")
+            out.append("        break;")
+            out.append("      }")
+            out.append("      last_tag = tag;")
             chain = "      "
             for f in tagged:
                 tc = self.cond(f.tagged)

@@ -1,0 +1,82 @@
+"""Starts the built chronik_server on a free loopback port with a fresh data dir, for tests."""
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_binary():
+    path = os.environ.get("CHRONIK_SERVER")
+    if not path:
+        raise RuntimeError("CHRONIK_SERVER must name the chronik_server binary")
+    return os.path.abspath(path)
+
+
+class Broker:
+    """A chronik_server process; use as a context manager."""
+
+    def __init__(self, extra_args=(), data_dir=None, port=None):
+        self.tmp = tempfile.mkdtemp(prefix="chronik-e2e-", dir=os.environ.get("TEST_TMPDIR"))
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
+        self.port = port or free_port()
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.log_path = os.path.join(self.tmp, "broker-%d.log" % self.port)
+
+    @property
+    def bootstrap(self):
+        return "127.0.0.1:%d" % self.port
+
+    def start(self, timeout=20):
+        args = [server_binary(), "--kafka-port", str(self.port), "--bind-addr", "127.0.0.1",
+                "--data-dir", self.data_dir] + self.extra_args + ["standalone"]
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("broker exited with %s:\n%s" % (self.proc.returncode, self.read_log()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("broker did not listen within %ss:\n%s" % (timeout, self.read_log()))
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.log.close()
+
+    def read_log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc is not None and not self.log.closed:
+            self.log.close()
+
+
+def run_server(args, timeout=15, env=None):
+    """Runs chronik_server to completion (for configuration errors); returns (code, stdout, stderr)."""
+    p = subprocess.run([server_binary()] + list(args), capture_output=True, text=True, timeout=timeout, env=env)
+    return p.returncode, p.stdout, p.stderr
