@@ -1,6 +1,9 @@
 // chronik_server: the one binary; the mode on the command line picks what it runs.
 
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -97,6 +100,11 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
 int main(int argc, char** argv) {
   using namespace chronik;
   const char* program = "chronik_server";
+  // `bazel run` starts the binary inside its runfiles tree; relative paths such as the default
+  // ./data mean the directory the user ran bazel from.
+  if (const char* wd = std::getenv("BUILD_WORKING_DIRECTORY"); wd != nullptr && ::chdir(wd) != 0) {
+    return server::Fail(program, config::kExitConfigError, std::string("cannot enter ") + wd);
+  }
   config::ParseOutcome outcome = config::ParseServerConfig(argc, argv, config::ProcessEnvironment());
   if (!outcome.config.has_value()) {
     config::WriteOutcomeMessage(outcome, std::cout, std::cerr);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian 12 machine: installs what is missing, builds everything,
+# runs every test (unit, round-trip, golden bytes, end-to-end with real Kafka clients), then
+# fuzzes each libFuzzer target for a bounded time (CHRONIK_FUZZ_SECONDS, default 45).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+./third_party/install_deps.sh --test || exit 1
+
+log="$(mktemp)"
+bazel test //... 2>&1 | tee "$log"
+bazel_status=${PIPESTATUS[0]}
+
+passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
+failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log")
+if [[ $bazel_status -ne 0 && $failed -eq 0 ]]; then
+  failed=1  # the build itself failed
+fi
+
+if ./tests/fuzz/run_fuzzers.sh "${CHRONIK_FUZZ_SECONDS:-45}"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+rm -f "$log"
+
+if [[ "${CI:-}" == "true" ]]; then
+  bazel shutdown
+fi
+echo "${passed} passed, ${failed} failed"
+[[ $failed -eq 0 ]]
