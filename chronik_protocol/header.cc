@@ -3,23 +3,6 @@
 namespace chronik::protocol {
 namespace {
 
-void ReadTaggedSection(Reader& r, std::vector<TaggedField>& out) {
-  const uint32_t count = r.ReadUnsignedVarint();
-  int64_t last_tag = -1;
-  for (uint32_t i = 0; i < count && r.ok(); ++i) {
-    const uint32_t tag = r.ReadUnsignedVarint();
-    const uint32_t size = r.ReadUnsignedVarint();
-    const std::string_view data = r.ReadView(size);
-    if (!r.ok()) break;
-    if (static_cast<int64_t>(tag) <= last_tag) {
-      r.Fail("tagged fields out of order or repeated");
-      break;
-    }
-    last_tag = tag;
-    out.push_back(TaggedField{tag, std::string(data)});
-  }
-}
-
 void WriteTaggedSection(Writer& w, const std::vector<TaggedField>& fields) {
   if (fields.empty()) {
     w.WriteUnsignedVarint(0);
@@ -35,7 +18,7 @@ absl::Status RequestHeader::Decode(Reader& r, int16_t header_version) {
   api_version = r.ReadInt16();
   correlation_id = r.ReadInt32();
   if (header_version >= 1) client_id = r.ReadNullableString(/*compact=*/false);
-  if (header_version >= 2) ReadTaggedSection(r, unknown_tagged_fields);
+  if (header_version >= 2) ReadTaggedFields(r, unknown_tagged_fields);
   return r.status();
 }
 
@@ -49,7 +32,7 @@ void RequestHeader::Encode(Writer& w, int16_t header_version) const {
 
 absl::Status ResponseHeader::Decode(Reader& r, int16_t header_version) {
   correlation_id = r.ReadInt32();
-  if (header_version >= 1) ReadTaggedSection(r, unknown_tagged_fields);
+  if (header_version >= 1) ReadTaggedFields(r, unknown_tagged_fields);
   return r.status();
 }
 

@@ -236,6 +236,31 @@ class Writer {
   std::string* out_;
 };
 
+// Reads a tagged-field section. `on_known(tag, data)` decodes a field it knows and returns true,
+// or returns false for a tag it does not know, which is then kept in `unknown` so that
+// re-encoding reproduces it. Tags must be strictly ascending, as the protocol requires.
+template <typename OnKnown>
+void ReadTaggedFields(Reader& r, std::vector<TaggedField>& unknown, OnKnown&& on_known) {
+  const uint32_t count = r.ReadUnsignedVarint();
+  int64_t last_tag = -1;
+  for (uint32_t i = 0; i < count && r.ok(); ++i) {
+    const uint32_t tag = r.ReadUnsignedVarint();
+    const uint32_t size = r.ReadUnsignedVarint();
+    const std::string_view data = r.ReadView(size);
+    if (!r.ok()) return;
+    if (static_cast<int64_t>(tag) <= last_tag) {
+      r.Fail("tagged fields out of order or repeated");
+      return;
+    }
+    last_tag = tag;
+    if (!on_known(tag, data)) unknown.push_back(TaggedField{tag, std::string(data)});
+  }
+}
+
+inline void ReadTaggedFields(Reader& r, std::vector<TaggedField>& unknown) {
+  ReadTaggedFields(r, unknown, [](uint32_t, std::string_view) { return false; });
+}
+
 // A tagged-field section: known fields (already encoded by the caller) merged with unknown ones
 // in ascending tag order, as the protocol requires.
 void WriteTaggedFields(Writer& w, std::vector<TaggedField>&& known,

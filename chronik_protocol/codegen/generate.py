@@ -466,43 +466,27 @@ class Gen:
                 self.emit_read_value(out, f, f.name, 4)
                 out.append("  }")
         if flex != "false":
-            out.append("  if (flex) {")
-            out.append("    const uint32_t count = r.ReadUnsignedVarint();")
-            out.append("    int64_t last_tag = -1;")
-            out.append("    for (uint32_t i = 0; i < count && r.ok(); ++i) {")
-            out.append("      const uint32_t tag = r.ReadUnsignedVarint();")
-            out.append("      const uint32_t size = r.ReadUnsignedVarint();")
-            out.append("      const std::string_view data = r.ReadView(size);")
-            out.append("      if (!r.ok()) break;")
-            out.append("      // The protocol requires strictly ascending tags; anything else is malformed.")
-            out.append("      if (static_cast<int64_t>(tag) <= last_tag) {")
-            out.append("        r.Fail(\"tagged fields out of order or repeated\");")
-            out.append("        break;")
-            out.append("      }")
-            out.append("      last_tag = tag;")
-            chain = "      "
-            for f in tagged:
-                tc = self.cond(f.tagged)
-                out.append(chain + "if (tag == %d && (%s)) {" % (f.tag, tc))
-                out.append("        Reader tr(data);")
-                out.append("        Reader& outer = r;")
-                out.append("        {")
-                out.append("          Reader& r = tr;")
-                self.emit_read_value(out, f, f.name, 10)
-                out.append("        }")
-                out.append("        if (!tr.ok()) outer.Fail(\"tagged field %s: \" + std::string(tr.status().message()));"
-                           % f.name)
-                out.append("        else if (tr.remaining() != 0) outer.Fail(\"tagged field %s has trailing bytes\");"
-                           % f.name)
-                chain = "      } else "
-            if tagged:
-                out.append("      } else {")
-                out.append("        unknown_tagged_fields.push_back(TaggedField{tag, std::string(data)});")
-                out.append("      }")
+            if not tagged:
+                out.append("  if (flex) ReadTaggedFields(r, unknown_tagged_fields);")
             else:
-                out.append("      unknown_tagged_fields.push_back(TaggedField{tag, std::string(data)});")
-            out.append("    }")
-            out.append("  }")
+                out.append("  if (flex) {")
+                out.append("    ReadTaggedFields(r, unknown_tagged_fields, [&](uint32_t tag, std::string_view data) {")
+                out.append("      Reader& outer = r;")
+                for f in tagged:
+                    tc = self.cond(f.tagged)
+                    out.append("      if (tag == %d && (%s)) {" % (f.tag, tc))
+                    out.append("        Reader r(data);")
+                    self.emit_read_value(out, f, f.name, 8)
+                    out.append("        if (!r.ok()) {")
+                    out.append("          outer.Fail(\"tagged field %s: \" + std::string(r.status().message()));" % f.name)
+                    out.append("        } else if (r.remaining() != 0) {")
+                    out.append("          outer.Fail(\"tagged field %s has trailing bytes\");" % f.name)
+                    out.append("        }")
+                    out.append("        return true;")
+                    out.append("      }")
+                out.append("      return false;")
+                out.append("    });")
+                out.append("  }")
         out.append("}")
         out.append("")
         # ---- Write
