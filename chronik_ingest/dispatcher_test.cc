@@ -146,6 +146,18 @@ TEST_F(DispatcherTest, MetadataDescribesTheBrokerInEveryVersion) {
   }
 }
 
+TEST_F(DispatcherTest, MetadataByTopicIdBeforeV12IsInvalid) {
+  MetadataRequest req;
+  auto& t = req.topics.emplace().emplace_back();
+  t.topic_id[15] = 1;
+  t.name = "x";
+  EXPECT_FALSE(dispatcher_.Handle(Frame(req, 10), conn_).ok());
+  auto out = dispatcher_.Handle(Frame(req, 12), conn_);
+  ASSERT_TRUE(out.ok());
+  int32_t corr = 0;
+  EXPECT_EQ(Parse<MetadataResponse>(*out, 12, 1, &corr).topics[0].error_code, 3);
+}
+
 TEST_F(DispatcherTest, UnservedApiOrVersionClosesTheConnection) {
   protocol::RequestHeader h;
   h.api_key = 0;  // Produce: in the codec, not yet served

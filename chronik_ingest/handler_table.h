@@ -9,9 +9,11 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "chronik_protocol/apis.h"
 #include "chronik_protocol/header.h"
 #include "chronik_protocol/wire.h"
@@ -66,8 +68,21 @@ class HandlerTable {
                                               std::to_string(ctx.header.api_version) +
                                               " request: " + std::string(s.message()));
           }
-          Response response = fn(ctx, request);
+          // A handler returns its response, or a StatusOr when it may find the request invalid
+          // in a way only its API's rules tell (the connection is then closed, as Kafka does).
+          Response response;
+          if constexpr (std::is_same_v<decltype(fn(ctx, request)), absl::StatusOr<Response>>) {
+            absl::StatusOr<Response> result = fn(ctx, request);
+            if (!result.ok()) return result.status();
+            response = *std::move(result);
+          } else {
+            response = fn(ctx, request);
+          }
           response.Encode(out, ctx.header.api_version);
+          if (!out.ok()) {
+            return absl::InternalError(std::string(Request::kApiName) + " response cannot be encoded: " +
+                                       std::string(out.status().message()));
+          }
           return absl::OkStatus();
         }});
   }

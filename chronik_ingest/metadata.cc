@@ -11,7 +11,18 @@ using protocol::MetadataResponse;
 
 void RegisterMetadata(HandlerTable& table, const BrokerIdentity& broker) {
   table.Add<MetadataRequest, MetadataResponse>(
-      MetadataRequest::kMaxVersion, [broker](const RequestContext&, const MetadataRequest& request) {
+      MetadataRequest::kMaxVersion,
+      [broker](const RequestContext& ctx, const MetadataRequest& request) -> absl::StatusOr<MetadataResponse> {
+        // Topic ids in Metadata requests arrived with v12 (v10 and v11 carry the field but Kafka
+        // rejects its use), and a null name only makes sense with an id.
+        if (request.topics.has_value() && ctx.header.api_version < 12) {
+          for (const MetadataRequest::MetadataRequestTopic& t : *request.topics) {
+            if (!t.name.has_value() || t.topic_id != protocol::Uuid{}) {
+              return absl::InvalidArgumentError("Metadata v" + std::to_string(ctx.header.api_version) +
+                                                " cannot look topics up by id");
+            }
+          }
+        }
         MetadataResponse response;
         MetadataResponse::MetadataResponseBroker& b = response.brokers.emplace_back();
         b.node_id = broker.node_id;

@@ -161,11 +161,16 @@ class Reader {
   std::string error_;
 };
 
+// Appends to a string. A value the wire format cannot carry (a classic string over 32767
+// bytes, say) marks the writer failed instead of writing a corrupt length; callers check ok()
+// once after encoding a message.
 class Writer {
  public:
   explicit Writer(std::string* out) : out_(out) {}
 
   std::string* buffer() { return out_; }
+  bool ok() const { return error_.empty(); }
+  absl::Status status() const { return ok() ? absl::OkStatus() : absl::InvalidArgumentError(error_); }
 
   void WriteBool(bool v) { out_->push_back(v ? 1 : 0); }
   void WriteInt8(int8_t v) { out_->push_back(static_cast<char>(v)); }
@@ -184,6 +189,7 @@ class Writer {
   void WriteRaw(std::string_view v) { out_->append(v); }
 
   void WriteString(std::string_view s, bool compact) {
+    if (!compact && s.size() > static_cast<size_t>(INT16_MAX)) return Fail("string longer than 32767 bytes");
     if (compact) {
       WriteUnsignedVarint(static_cast<uint32_t>(s.size() + 1));
     } else {
@@ -201,6 +207,7 @@ class Writer {
     }
   }
   void WriteBytes(std::string_view b, bool compact) {
+    if (b.size() > static_cast<size_t>(INT32_MAX) - 1) return Fail("bytes longer than 2 GiB");
     if (compact) {
       WriteUnsignedVarint(static_cast<uint32_t>(b.size() + 1));
     } else {
@@ -226,6 +233,10 @@ class Writer {
   }
 
  private:
+  void Fail(std::string_view why) {
+    if (error_.empty()) error_ = std::string(why);
+  }
+
   template <typename T>
   void WriteFixed(T v) {
     char b[sizeof(T)];
@@ -234,6 +245,7 @@ class Writer {
   }
 
   std::string* out_;
+  std::string error_;
 };
 
 // Reads a tagged-field section. `on_known(tag, data)` decodes a field it knows and returns true,

@@ -63,6 +63,23 @@ TEST(Wire, OverlongVarintFails) {
   EXPECT_FALSE(r.ok());
 }
 
+TEST(Wire, OverlongClassicStringFailsTheWriter) {
+  std::string b;
+  Writer w(&b);
+  w.WriteString(std::string(40000, 'x'), /*compact=*/true);
+  EXPECT_TRUE(w.ok());
+  w.WriteString(std::string(40000, 'x'), /*compact=*/false);
+  EXPECT_FALSE(w.ok());
+}
+
+TEST(Wire, TaggedFieldsOutOfOrderAreRejected) {
+  std::string b("\x02\x05\x00\x02\x00", 5);
+  Reader r(b);
+  std::vector<TaggedField> unknown;
+  ReadTaggedFields(r, unknown);
+  EXPECT_FALSE(r.ok());
+}
+
 TEST(Wire, TaggedFieldsAreSortedByTag) {
   std::string b;
   Writer w(&b);

@@ -1,5 +1,6 @@
 #include "chronik_server/kafka_listener.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -41,6 +42,8 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   }
 
   tcp::socket::executor_type executor() { return socket_.get_executor(); }
+  uint64_t id() const { return id_; }
+  const std::string& peer() const { return info_.peer; }
 
   void Close() {
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
@@ -66,9 +69,18 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
         co_return absl::StrCat("request of ", size, " bytes exceeds the maximum request size of ",
                                owner_.options_.max_request_size, " bytes (--max-request-size)");
       }
-      frame.resize(static_cast<size_t>(size));
-      co_await asio::async_read(socket_, asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return absl::StrCat("disconnected in the middle of a request: ", ec.message());
+      // The buffer grows with the bytes that actually arrive, so a size prefix alone never
+      // reserves memory, and one large request does not pin its buffer for the connection's life.
+      frame.clear();
+      if (frame.capacity() > kKeptBufferBytes) frame.shrink_to_fit();
+      while (frame.size() < static_cast<size_t>(size)) {
+        const size_t chunk = std::min(static_cast<size_t>(size) - frame.size(), kReadChunkBytes);
+        const size_t at = frame.size();
+        frame.resize(at + chunk);
+        co_await asio::async_read(socket_, asio::buffer(frame.data() + at, chunk),
+                                  asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return absl::StrCat("disconnected in the middle of a request: ", ec.message());
+      }
 
       absl::StatusOr<std::string> response = owner_.dispatcher_.Handle(frame, info_);
       if (!response.ok()) co_return std::string(response.status().message());
@@ -77,6 +89,9 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     }
   }
 
+  static constexpr size_t kReadChunkBytes = 256 * 1024;
+  static constexpr size_t kKeptBufferBytes = 1024 * 1024;
+
   KafkaListener& owner_;
   const uint64_t id_;
   tcp::socket socket_;
@@ -84,7 +99,12 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
 };
 
 KafkaListener::KafkaListener(asio::io_context& io, const ingest::Dispatcher& dispatcher, ListenerOptions options)
-    : io_(io), dispatcher_(dispatcher), options_(std::move(options)), acceptor_(io) {}
+    : io_(io),
+      dispatcher_(dispatcher),
+      options_(std::move(options)),
+      accept_strand_(asio::make_strand(io)),
+      acceptor_(accept_strand_),
+      accept_retry_(accept_strand_) {}
 
 KafkaListener::~KafkaListener() = default;
 
@@ -116,25 +136,43 @@ absl::Status KafkaListener::Bind() {
   return absl::OkStatus();
 }
 
-void KafkaListener::Start() { Accept(); }
+void KafkaListener::Start() {
+  asio::post(accept_strand_, [this] { Accept(); });
+}
 
 void KafkaListener::Accept() {
   acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
-    if (stopping_) return;
     if (ec) {
-      if (ec == asio::error::operation_aborted) return;
-      spdlog::warn("accept failed: {}", ec.message());
-    } else {
-      socket.set_option(tcp::no_delay(true), ec);
-      std::shared_ptr<Connection> conn;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        const uint64_t id = next_id_++;
-        conn = std::make_shared<Connection>(*this, id, std::move(socket));
-        connections_.emplace(id, conn);
-      }
-      asio::co_spawn(conn->executor(), Connection::Run(conn), asio::detached);
+      if (ec == asio::error::operation_aborted || stopping_) return;
+      // Out of descriptors and the like: the pending connection stays in the backlog, so retrying
+      // at once would spin. Back off briefly instead.
+      spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
+      accept_retry_.expires_after(std::chrono::milliseconds(100));
+      accept_retry_.async_wait([this](const boost::system::error_code& e) {
+        if (!e && !stopping_) Accept();
+      });
+      return;
     }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::shared_ptr<Connection> conn;
+    {
+      // Deciding under the registry lock means Stop() either sees this connection or we see
+      // that it is stopping; no connection can slip past the shutdown.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;  // the socket closes as it goes out of scope
+      const uint64_t id = next_id_++;
+      conn = std::make_shared<Connection>(*this, id, std::move(socket));
+      connections_.emplace(id, conn);
+    }
+    asio::co_spawn(conn->executor(), Connection::Run(conn), [this, conn](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("connection from {} failed: {}", conn->peer(), ex.what());
+      }
+      Forget(conn->id());
+    });
     Accept();
   });
 }
@@ -145,18 +183,19 @@ void KafkaListener::Forget(uint64_t id) {
 }
 
 void KafkaListener::Stop() {
-  if (stopping_.exchange(true)) return;
-  asio::post(acceptor_.get_executor(), [this] {
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
-  });
   std::vector<std::shared_ptr<Connection>> open;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_.exchange(true)) return;
     for (auto& [id, weak] : connections_) {
       if (auto c = weak.lock()) open.push_back(std::move(c));
     }
   }
+  asio::post(accept_strand_, [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    accept_retry_.cancel();
+  });
   for (auto& c : open) c->Close();
 }
 

@@ -13,6 +13,8 @@
 #include "absl/status/status.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "boost/asio/strand.hpp"
 #include "chronik_ingest/dispatcher.h"
 
 namespace chronik::server {
@@ -46,11 +48,14 @@ class KafkaListener {
   boost::asio::io_context& io_;
   const ingest::Dispatcher& dispatcher_;
   const ListenerOptions options_;
+  // The acceptor and its retry timer live on one strand, so Stop() never races an accept.
+  boost::asio::strand<boost::asio::io_context::executor_type> accept_strand_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_retry_;
   uint16_t bound_port_ = 0;
   std::atomic<bool> stopping_{false};
 
-  std::mutex mu_;
+  std::mutex mu_;  // guards the connection registry and, with it, the decision to stop
   uint64_t next_id_ = 0;
   std::map<uint64_t, std::weak_ptr<Connection>> connections_;
 };

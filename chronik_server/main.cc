@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -67,17 +69,30 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
   }
   listener.Start();
 
+  // Connections close promptly on shutdown and io.run() then returns by itself; the watchdog
+  // only guards against one that does not, without keeping the io_context busy.
+  std::mutex watchdog_mu;
+  std::condition_variable watchdog_cv;
+  bool stopping = false;
+  bool finished = false;
+  bool forced = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(watchdog_mu);
+    watchdog_cv.wait(lock, [&] { return stopping || finished; });
+    if (!watchdog_cv.wait_for(lock, std::chrono::seconds(5), [&] { return finished; })) {
+      forced = true;
+      io.stop();
+    }
+  });
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     spdlog::info("received signal {}, shutting down", signo);
     listener.Stop();
-    // Connections close promptly and io.run() then returns by itself; the watchdog only guards
-    // against one that does not, without keeping the io_context busy.
-    std::thread([&io] {
-      std::this_thread::sleep_for(std::chrono::seconds(5));
-      io.stop();
-    }).detach();
+    std::lock_guard<std::mutex> lock(watchdog_mu);
+    stopping = true;
+    watchdog_cv.notify_all();
   });
 
   spdlog::info("chronik {} standalone: Kafka listener on {}:{} (advertised {}:{}), cluster id {}, node {}",
@@ -90,7 +105,17 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
-  spdlog::info("shut down cleanly");
+  {
+    std::lock_guard<std::mutex> lock(watchdog_mu);
+    finished = true;
+    watchdog_cv.notify_all();
+  }
+  watchdog.join();
+  if (forced) {
+    spdlog::warn("shut down with connections still open 5 s after the signal");
+  } else {
+    spdlog::info("shut down cleanly");
+  }
   return 0;
 }
 
