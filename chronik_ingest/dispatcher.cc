@@ -29,17 +29,17 @@ std::string StartFrame(int32_t correlation_id, int16_t header_version) {
 
 }  // namespace
 
-absl::StatusOr<std::string> Dispatcher::Handle(std::string_view frame,
-                                               const ConnectionInfo& connection) const {
+void Dispatcher::Dispatch(std::string_view frame, const ConnectionInfo& connection,
+                          std::function<void(DispatchResult)> done) const {
   absl::StatusOr<protocol::ParsedRequest> parsed = protocol::ParseRequestFrame(frame);
-  if (!parsed.ok()) return parsed.status();
+  if (!parsed.ok()) return done(parsed.status());
   const protocol::RequestHeader& header = parsed->header;
   const int16_t key = header.api_key;
   const int16_t version = header.api_version;
 
   const HandlerEntry* entry = table_.Find(key);
   if (entry == nullptr) {
-    return absl::UnimplementedError(absl::StrCat("API key ", key, " is not served by this broker"));
+    return done(absl::UnimplementedError(absl::StrCat("API key ", key, " is not served by this broker")));
   }
   if (version < entry->min_version || version > entry->max_version) {
     if (key == protocol::ApiVersionsRequest::kApiKey) {
@@ -49,20 +49,32 @@ absl::StatusOr<std::string> Dispatcher::Handle(std::string_view frame,
       Writer w(&out);
       BuildApiVersionsResponse(table_, protocol::ErrorCode::kUnsupportedVersion).Encode(w, 0);
       PatchSize(out);
-      return out;
+      return done(std::optional<std::string>(std::move(out)));
     }
-    return absl::UnimplementedError(absl::StrCat(std::string(parsed->api->name), " v", version,
-                                                 " is not served by this broker (served: v",
-                                                 entry->min_version, "-v", entry->max_version, ")"));
+    return done(absl::UnimplementedError(absl::StrCat(std::string(parsed->api->name), " v", version,
+                                                      " is not served by this broker (served: v",
+                                                      entry->min_version, "-v", entry->max_version, ")")));
   }
 
-  std::string out = StartFrame(header.correlation_id, protocol::ResponseHeaderVersion(*parsed->api, version));
-  Writer w(&out);
+  const int32_t correlation_id = header.correlation_id;
+  const int16_t header_version = protocol::ResponseHeaderVersion(*parsed->api, version);
   RequestContext ctx{header, connection};
-  absl::Status s = entry->fn(ctx, parsed->body, w);
-  if (!s.ok()) return s;
-  PatchSize(out);
-  return out;
+  entry->fn(ctx, parsed->body,
+            [done = std::move(done), correlation_id, header_version](ResponseBody body) {
+              if (!body.ok()) return done(body.status());
+              if (!body->has_value()) return done(std::optional<std::string>());
+              std::string out = StartFrame(correlation_id, header_version);
+              out.append(**body);
+              PatchSize(out);
+              done(std::optional<std::string>(std::move(out)));
+            });
+}
+
+DispatchResult Dispatcher::Handle(std::string_view frame, const ConnectionInfo& connection) const {
+  std::optional<DispatchResult> result;
+  Dispatch(frame, connection, [&result](DispatchResult r) { result = std::move(r); });
+  if (!result.has_value()) return absl::InternalError("handler did not answer at once");
+  return *std::move(result);
 }
 
 }  // namespace chronik::ingest

@@ -3,6 +3,7 @@
 // Turns one request frame into one response frame using the handler table. Transport-free, so
 // that the whole request path can be tested without sockets.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,13 +13,21 @@
 
 namespace chronik::ingest {
 
+// What a request came to: a complete response frame (int32 size prefix included), no response
+// at all, or an error that closes the connection; its message says why, for the one log line.
+using DispatchResult = absl::StatusOr<std::optional<std::string>>;
+
 class Dispatcher {
  public:
   explicit Dispatcher(const HandlerTable& table) : table_(table) {}
 
-  // The complete response frame (int32 size prefix included). An error status means the
-  // connection must be closed; its message says why, for the one log line about it.
-  absl::StatusOr<std::string> Handle(std::string_view frame, const ConnectionInfo& connection) const;
+  // `done` is called exactly once, possibly before Dispatch returns, possibly later from
+  // another thread. `frame` need not outlive the call.
+  void Dispatch(std::string_view frame, const ConnectionInfo& connection,
+                std::function<void(DispatchResult)> done) const;
+
+  // For callers (tests) whose handlers all answer at once.
+  DispatchResult Handle(std::string_view frame, const ConnectionInfo& connection) const;
 
  private:
   const HandlerTable& table_;

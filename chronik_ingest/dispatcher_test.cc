@@ -1,11 +1,14 @@
 #include "chronik_ingest/dispatcher.h"
 
+#include <future>
 #include <string>
+#include <thread>
 
 #include "chronik_ingest/api_versions.h"
 #include "chronik_ingest/metadata.h"
 #include "chronik_protocol/header.h"
 #include "chronik_protocol/messages/api_versions.h"
+#include "chronik_protocol/messages/heartbeat.h"
 #include "chronik_protocol/messages/metadata.h"
 #include "gtest/gtest.h"
 
@@ -75,7 +78,7 @@ TEST_F(DispatcherTest, ApiVersionsListsExactlyTheHandlerTable) {
     ASSERT_TRUE(out.ok()) << out.status();
     int32_t corr = 0;
     // ApiVersions answers with response header v0 in every version.
-    auto resp = Parse<ApiVersionsResponse>(*out, v, 0, &corr);
+    auto resp = Parse<ApiVersionsResponse>(**out, v, 0, &corr);
     EXPECT_EQ(corr, 7);
     EXPECT_EQ(resp.error_code, 0);
     ASSERT_EQ(resp.api_keys.size(), table_.Supported().size());
@@ -100,7 +103,7 @@ TEST_F(DispatcherTest, ApiVersionsFromTheFutureGetsV0WithUnsupportedVersion) {
   auto out = dispatcher_.Handle(frame, conn_);
   ASSERT_TRUE(out.ok());
   int32_t corr = 0;
-  auto resp = Parse<ApiVersionsResponse>(*out, 0, 0, &corr);
+  auto resp = Parse<ApiVersionsResponse>(**out, 0, 0, &corr);
   EXPECT_EQ(corr, 99);
   EXPECT_EQ(resp.error_code, 35);
   EXPECT_EQ(resp.api_keys.size(), table_.Supported().size());
@@ -113,7 +116,7 @@ TEST_F(DispatcherTest, ApiVersionsV3RejectsInvalidSoftwareName) {
   auto out = dispatcher_.Handle(Frame(req, 3), conn_);
   ASSERT_TRUE(out.ok());
   int32_t corr = 0;
-  EXPECT_EQ(Parse<ApiVersionsResponse>(*out, 3, 0, &corr).error_code, 42);
+  EXPECT_EQ(Parse<ApiVersionsResponse>(**out, 3, 0, &corr).error_code, 42);
 }
 
 TEST_F(DispatcherTest, MetadataDescribesTheBrokerInEveryVersion) {
@@ -127,7 +130,7 @@ TEST_F(DispatcherTest, MetadataDescribesTheBrokerInEveryVersion) {
     auto out = dispatcher_.Handle(Frame(req, v, 1000 + v), conn_);
     ASSERT_TRUE(out.ok()) << out.status();
     int32_t corr = 0;
-    auto resp = Parse<MetadataResponse>(*out, v, v >= 9 ? 1 : 0, &corr);
+    auto resp = Parse<MetadataResponse>(**out, v, v >= 9 ? 1 : 0, &corr);
     EXPECT_EQ(corr, 1000 + v);
     ASSERT_EQ(resp.brokers.size(), 1u);
     EXPECT_EQ(resp.brokers[0].host, "broker.example");
@@ -155,7 +158,7 @@ TEST_F(DispatcherTest, MetadataByTopicIdBeforeV12IsInvalid) {
   auto out = dispatcher_.Handle(Frame(req, 12), conn_);
   ASSERT_TRUE(out.ok());
   int32_t corr = 0;
-  EXPECT_EQ(Parse<MetadataResponse>(*out, 12, 1, &corr).topics[0].error_code, 3);
+  EXPECT_EQ(Parse<MetadataResponse>(**out, 12, 1, &corr).topics[0].error_code, 3);
 }
 
 TEST_F(DispatcherTest, UnservedApiOrVersionClosesTheConnection) {
@@ -179,6 +182,56 @@ TEST_F(DispatcherTest, MalformedBodyClosesTheConnection) {
   auto out = dispatcher_.Handle(frame, conn_);
   EXPECT_FALSE(out.ok());
   EXPECT_FALSE(dispatcher_.Handle(std::string_view("\x00", 1), conn_).ok());
+}
+
+TEST(AsyncDispatch, HandlersMayAnswerLaterFromAnotherThreadOrNotAtAll) {
+  using protocol::HeartbeatRequest;
+  using protocol::HeartbeatResponse;
+  HandlerTable table;
+  std::vector<std::thread> threads;
+  table.AddAsync<HeartbeatRequest, HeartbeatResponse>(
+      HeartbeatRequest::kMaxVersion,
+      [&threads](const RequestContext&, std::shared_ptr<HeartbeatRequest> request, auto done) {
+        threads.emplace_back([request, done = std::move(done)] {
+          if (request->generation_id < 0) return done(std::nullopt);  // answered with silence
+          HeartbeatResponse r;
+          r.error_code = static_cast<int16_t>(request->generation_id);
+          done(r);
+        });
+      });
+  Dispatcher dispatcher(table);
+  ConnectionInfo conn{"t"};
+  auto frame = [](int32_t generation) {
+    protocol::RequestHeader h;
+    h.api_key = HeartbeatRequest::kApiKey;
+    h.api_version = 4;
+    h.correlation_id = 5;
+    std::string f;
+    Writer w(&f);
+    h.Encode(w, 2);
+    HeartbeatRequest req;
+    req.generation_id = generation;
+    req.Encode(w, 4);
+    return f;
+  };
+  std::promise<DispatchResult> answered, silent;
+  dispatcher.Dispatch(frame(27), conn, [&](DispatchResult r) { answered.set_value(std::move(r)); });
+  dispatcher.Dispatch(frame(-1), conn, [&](DispatchResult r) { silent.set_value(std::move(r)); });
+  DispatchResult a = answered.get_future().get();
+  DispatchResult b = silent.get_future().get();
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(a->has_value());
+  Reader r(**a);
+  EXPECT_EQ(r.ReadInt32(), static_cast<int32_t>((*a)->size() - 4));
+  protocol::ResponseHeader h;
+  ASSERT_TRUE(h.Decode(r, 1).ok());
+  EXPECT_EQ(h.correlation_id, 5);
+  HeartbeatResponse resp;
+  ASSERT_TRUE(resp.Decode(r, 4).ok());
+  EXPECT_EQ(resp.error_code, 27);
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->has_value());
 }
 
 }  // namespace

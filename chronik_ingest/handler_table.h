@@ -7,9 +7,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -25,15 +28,21 @@ struct ConnectionInfo {
   std::string peer;  // "host:port"
 };
 
+// Valid only until the handler returns: a handler that answers later copies what it needs.
 struct RequestContext {
   const protocol::RequestHeader& header;
   const ConnectionInfo& connection;
 };
 
-// Decodes the body, does the work, encodes the response body. A non-OK status means the
-// request itself was malformed: the connection is closed, as Kafka does.
-using HandlerFn = std::function<absl::Status(const RequestContext&, std::string_view body,
-                                             protocol::Writer& response_body)>;
+// A handler's answer: the encoded response body, nothing (a request Kafka does not answer, such
+// as an acks=0 produce), or an error status for a request that is itself malformed, which
+// closes the connection as Kafka does.
+using ResponseBody = absl::StatusOr<std::optional<std::string>>;
+using Respond = std::function<void(ResponseBody)>;
+
+// Decodes the body before it returns (the bytes are not kept), then calls `respond` exactly
+// once, now or later, from any thread.
+using HandlerFn = std::function<void(const RequestContext&, std::string_view body, Respond respond)>;
 
 struct HandlerEntry {
   int16_t api_key;
@@ -48,42 +57,74 @@ struct SupportedVersions {
   int16_t max_version;
 };
 
+namespace internal {
+
+template <typename Request>
+absl::Status DecodeRequest(const RequestContext& ctx, std::string_view body, Request& request) {
+  protocol::Reader r(body);
+  absl::Status s = request.Decode(r, ctx.header.api_version);
+  if (s.ok()) return s;
+  return absl::InvalidArgumentError(std::string(Request::kApiName) + " v" + std::to_string(ctx.header.api_version) +
+                                    " request: " + std::string(s.message()));
+}
+
+template <typename Response>
+ResponseBody EncodeResponse(const Response& response, int16_t version) {
+  std::string body;
+  protocol::Writer w(&body);
+  response.Encode(w, version);
+  if (!w.ok()) {
+    return absl::InternalError(std::string(Response::kApiName) +
+                               " response cannot be encoded: " + std::string(w.status().message()));
+  }
+  return std::optional<std::string>(std::move(body));
+}
+
+}  // namespace internal
+
 class HandlerTable {
  public:
-  // Registers a handler for versions [0, max_version] of Request's API (the advertised minimum
-  // is 0 for every API: librdkafka rejects brokers that advertise more). `fn` receives the
-  // decoded request and returns the response to encode in the same version.
+  // Registers a handler that answers at once, for versions [0, max_version] of Request's API (the
+  // advertised minimum is 0 for every API: librdkafka rejects brokers that advertise more). `fn`
+  // receives the decoded request and returns the response to encode in the same version, or a
+  // StatusOr when it may find the request invalid in a way only its API's rules tell.
   template <typename Request, typename Response, typename Fn>
   void Add(int16_t max_version, Fn fn) {
     static_assert(Request::kApiKey == Response::kApiKey);
+    AddEntry(HandlerEntry{Request::kApiKey, 0, max_version,
+                          [fn = std::move(fn)](const RequestContext& ctx, std::string_view body, Respond respond) {
+                            Request request;
+                            if (absl::Status s = internal::DecodeRequest(ctx, body, request); !s.ok()) {
+                              return respond(s);
+                            }
+                            if constexpr (std::is_same_v<decltype(fn(ctx, request)), absl::StatusOr<Response>>) {
+                              absl::StatusOr<Response> result = fn(ctx, request);
+                              if (!result.ok()) return respond(result.status());
+                              respond(internal::EncodeResponse(*result, ctx.header.api_version));
+                            } else {
+                              respond(internal::EncodeResponse(fn(ctx, request), ctx.header.api_version));
+                            }
+                          }});
+  }
+
+  // Registers a handler that answers later (after a durable write, a long poll, ...). `fn`
+  // receives the decoded request and a `done` to call once with the response, an error, or
+  // std::nullopt for a request that gets no answer.
+  using NoResponse = std::nullopt_t;
+  template <typename Request, typename Response, typename Fn>
+  void AddAsync(int16_t max_version, Fn fn) {
+    static_assert(Request::kApiKey == Response::kApiKey);
     AddEntry(HandlerEntry{
         Request::kApiKey, 0, max_version,
-        [fn = std::move(fn)](const RequestContext& ctx, std::string_view body,
-                             protocol::Writer& out) -> absl::Status {
-          Request request;
-          protocol::Reader r(body);
-          absl::Status s = request.Decode(r, ctx.header.api_version);
-          if (!s.ok()) {
-            return absl::InvalidArgumentError(std::string(Request::kApiName) + " v" +
-                                              std::to_string(ctx.header.api_version) +
-                                              " request: " + std::string(s.message()));
-          }
-          // A handler returns its response, or a StatusOr when it may find the request invalid
-          // in a way only its API's rules tell (the connection is then closed, as Kafka does).
-          Response response;
-          if constexpr (std::is_same_v<decltype(fn(ctx, request)), absl::StatusOr<Response>>) {
-            absl::StatusOr<Response> result = fn(ctx, request);
-            if (!result.ok()) return result.status();
-            response = *std::move(result);
-          } else {
-            response = fn(ctx, request);
-          }
-          response.Encode(out, ctx.header.api_version);
-          if (!out.ok()) {
-            return absl::InternalError(std::string(Request::kApiName) + " response cannot be encoded: " +
-                                       std::string(out.status().message()));
-          }
-          return absl::OkStatus();
+        [fn = std::move(fn)](const RequestContext& ctx, std::string_view body, Respond respond) {
+          auto request = std::make_shared<Request>();
+          if (absl::Status s = internal::DecodeRequest(ctx, body, *request); !s.ok()) return respond(s);
+          const int16_t version = ctx.header.api_version;
+          fn(ctx, request, [respond = std::move(respond), version](absl::StatusOr<std::optional<Response>> r) {
+            if (!r.ok()) return respond(r.status());
+            if (!r->has_value()) return respond(std::optional<std::string>());
+            respond(internal::EncodeResponse(**r, version));
+          });
         }});
   }
 

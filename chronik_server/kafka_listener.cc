@@ -82,11 +82,27 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
         if (ec) co_return absl::StrCat("disconnected in the middle of a request: ", ec.message());
       }
 
-      absl::StatusOr<std::string> response = owner_.dispatcher_.Handle(frame, info_);
-      if (!response.ok()) co_return std::string(response.status().message());
-      co_await asio::async_write(socket_, asio::buffer(*response), asio::redirect_error(asio::use_awaitable, ec));
+      // One request at a time per connection, as Kafka does: the answer to a request is written
+      // before the next is read, which keeps answers in request order however long each takes.
+      ingest::DispatchResult result = co_await Dispatch(frame);
+      if (!result.ok()) co_return std::string(result.status().message());
+      if (!result->has_value()) continue;  // a request Kafka does not answer
+      co_await asio::async_write(socket_, asio::buffer(**result), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return ec.message();
     }
+  }
+
+  // Awaits the dispatcher's answer, which may come from another thread; the coroutine resumes
+  // on this connection's strand.
+  asio::awaitable<ingest::DispatchResult> Dispatch(std::string_view frame) {
+    auto initiate = [this, frame](auto handler) {
+      auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+      owner_.dispatcher_.Dispatch(frame, info_, [shared, ex = socket_.get_executor()](ingest::DispatchResult r) {
+        asio::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
+      });
+    };
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(ingest::DispatchResult)>(
+        initiate, asio::use_awaitable);
   }
 
   static constexpr size_t kReadChunkBytes = 256 * 1024;
