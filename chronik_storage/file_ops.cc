@@ -1,0 +1,86 @@
+#include "chronik_storage/file_ops.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "chronik_storage/errors.h"
+
+namespace chronik::storage {
+
+int FileOps::Open(const char* path, int flags, mode_t mode) {
+  int fd;
+  do {
+    fd = ::open(path, flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+ssize_t FileOps::PWrite(int fd, const void* data, size_t size, off_t offset) {
+  return ::pwrite(fd, data, size, offset);
+}
+
+int FileOps::FDataSync(int fd) { return ::fdatasync(fd); }
+
+int FileOps::FSync(int fd) { return ::fsync(fd); }
+
+int FileOps::FTruncate(int fd, off_t size) { return ::ftruncate(fd, size); }
+
+int FileOps::Rename(const char* from, const char* to) { return ::rename(from, to); }
+
+std::shared_ptr<FileOps> FileOps::Default() {
+  static const std::shared_ptr<FileOps> ops = std::make_shared<FileOps>();
+  return ops;
+}
+
+int PWriteFully(FileOps& ops, int fd, const void* data, size_t size, off_t offset) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ops.PWrite(fd, p, size, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return ENOSPC;
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return 0;
+}
+
+std::string ErrnoName(int err) {
+  switch (err) {
+    case ENOSPC: return "ENOSPC";
+    case EIO: return "EIO";
+    case EROFS: return "EROFS";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EDQUOT: return "EDQUOT";
+    case ENOENT: return "ENOENT";
+    case EEXIST: return "EEXIST";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case EBADF: return "EBADF";
+    case EINVAL: return "EINVAL";
+    case EFBIG: return "EFBIG";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EWOULDBLOCK: return "EWOULDBLOCK";
+    default: return absl::StrCat("errno ", err);
+  }
+}
+
+absl::Status IoError(std::string_view what, std::string_view path, int err) {
+  char buf[256];
+  const char* text = strerror_r(err, buf, sizeof(buf));  // GNU variant
+  return absl::UnavailableError(
+      absl::StrCat("storage error: ", AbslView(what), " ", AbslView(path), ": ", text, " (", ErrnoName(err), ")"));
+}
+
+}  // namespace chronik::storage

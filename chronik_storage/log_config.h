@@ -1,0 +1,44 @@
+#pragma once
+
+// Per-topic log settings, with Kafka's names and defaults.
+
+#include <cstdint>
+#include <optional>
+
+namespace chronik::storage {
+
+inline constexpr int64_t kDayMs = 24LL * 60 * 60 * 1000;
+
+struct LogConfig {
+  // segment.bytes: roll when the active segment would grow past this (capped at INT32_MAX, since
+  // index positions are int32). A single batch larger than this still goes into a fresh segment.
+  int64_t segment_bytes = 1LL << 30;
+  // segment.ms: roll when this long has passed since the active segment's first append.
+  int64_t segment_ms = 7 * kDayMs;
+  // segment.index.bytes: the largest offset or time index of one segment; a full index rolls.
+  int32_t segment_index_bytes = 10 * 1024 * 1024;
+  // index.interval.bytes: one offset and one time index entry per this many bytes of log.
+  int32_t index_interval_bytes = 4096;
+
+  // flush.messages and flush.ms. Both unset (the default) is the durable policy: an append is
+  // acknowledged only after its data is fdatasync'd, and the high watermark is the durable end.
+  // Setting either makes appends acknowledged right after write(); the flusher then syncs when
+  // this many messages are unsynced or this long has passed since the last sync, and the high
+  // watermark is the log end offset.
+  std::optional<int64_t> flush_messages;
+  std::optional<int64_t> flush_ms;
+
+  // retention.ms (-1: keep forever) and retention.bytes (-1: no size limit).
+  int64_t retention_ms = 7 * kDayMs;
+  int64_t retention_bytes = -1;
+
+  // max.message.bytes: the largest batch Append accepts.
+  int32_t max_message_bytes = 1048588;
+
+  // message.timestamp.type=LogAppendTime: the broker stamps each batch with its append time.
+  bool log_append_time = false;
+
+  bool durable() const { return !flush_messages.has_value() && !flush_ms.has_value(); }
+};
+
+}  // namespace chronik::storage

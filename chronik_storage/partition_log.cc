@@ -1,0 +1,758 @@
+#include "chronik_storage/partition_log.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "chronik_protocol/records/record_batch.h"
+#include "chronik_storage/errors.h"
+#include "spdlog/spdlog.h"
+
+namespace chronik::storage {
+namespace {
+
+using protocol::MutableRecordBatchView;
+using protocol::RecordBatchView;
+
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Largest decompressed batch OffsetForTimestamp will decode.
+constexpr size_t kMaxDecompressedBatch = 256u << 20;
+
+absl::Status SyncDir(FileOps& ops, const std::string& dir) {
+  int fd = ops.Open(dir.c_str(), O_RDONLY | O_DIRECTORY, 0);
+  if (fd < 0) return IoError("open directory", dir, errno);
+  int rc = ops.FSync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return IoError("fsync directory", dir, err);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int64_t ReadResult::size_bytes() const {
+  int64_t n = 0;
+  for (const FileSlice& s : slices) n += s.size;
+  return n;
+}
+
+absl::StatusOr<std::string> ReadResult::ReadAll() const {
+  std::string out;
+  out.reserve(static_cast<size_t>(size_bytes()));
+  for (const FileSlice& s : slices) {
+    absl::Status st = s.AppendTo(&out);
+    if (!st.ok()) return st;
+  }
+  return out;
+}
+
+PartitionLog::PartitionLog(internal::LogHost* host, TopicPartition tp, std::string dir, const LogConfig& config)
+    : host_(host), tp_(std::move(tp)), dir_(std::move(dir)), config_(config) {
+  last_sync_steady_ms_ = SteadyNowMs();
+}
+
+PartitionLog::~PartitionLog() = default;
+
+LogConfig PartitionLog::config() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return config_;
+}
+
+void PartitionLog::UpdateConfig(const LogConfig& config) {
+  absl::MutexLock lock(&mu_);
+  config_ = config;
+}
+
+absl::Status PartitionLog::InitNew(int64_t base_offset) {
+  absl::StatusOr<std::unique_ptr<Segment>> seg = Segment::Create(dir_, base_offset, host_->file_ops(), host_->NowMs());
+  if (!seg.ok()) return seg.status();
+  absl::Status st = SyncDir(host_->file_ops(), dir_);
+  host_->CountFsync();
+  if (!st.ok()) {
+    (*seg)->DeleteFiles();
+    return st;
+  }
+  absl::MutexLock lock(&mu_);
+  segments_.push_back(std::shared_ptr<Segment>(std::move(*seg)));
+  log_start_offset_ = log_end_offset_ = durable_offset_ = recovery_point_ = base_offset;
+  checkpoint_dirty_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int64_t log_start_offset,
+                                LoadStats* stats) {
+  FileOps& ops = host_->file_ops();
+  const int64_t now = host_->NowMs();
+  LogConfig config = this->config();
+
+  std::vector<int64_t> bases;
+  std::vector<std::string> index_files;
+  DIR* d = ::opendir(dir_.c_str());
+  if (d == nullptr) return IoError("open directory", dir_, errno);
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    auto dot = name.find('.');
+    std::string stem = name.substr(0, dot);
+    std::string ext = dot == std::string::npos ? "" : name.substr(dot);
+    bool numeric = stem.size() == 20 && std::all_of(stem.begin(), stem.end(), ::isdigit);
+    if (numeric && ext == ".log") {
+      bases.push_back(std::strtoll(stem.c_str(), nullptr, 10));
+    } else if (numeric && (ext == ".index" || ext == ".timeindex")) {
+      index_files.push_back(name);
+    } else if (ext.size() >= 4 && ext.compare(ext.size() - 4, 4, ".tmp") == 0) {
+      ::unlink((dir_ + "/" + name).c_str());
+    } else {
+      spdlog::warn("storage: {}: ignoring unexpected file {}", tp_.ToString(), name);
+    }
+  }
+  ::closedir(d);
+  std::sort(bases.begin(), bases.end());
+  for (const std::string& name : index_files) {
+    int64_t base = std::strtoll(name.substr(0, 20).c_str(), nullptr, 10);
+    if (!std::binary_search(bases.begin(), bases.end(), base)) ::unlink((dir_ + "/" + name).c_str());
+  }
+  if (bases.empty()) {
+    spdlog::warn("storage: {}: no segments on disk, starting an empty log at offset {}", tp_.ToString(),
+                 std::max<int64_t>(log_start_offset, 0));
+    return InitNew(std::max<int64_t>(log_start_offset, 0));
+  }
+
+  // Without a clean shutdown, scan from the segment holding the recovery point (always at least
+  // the last segment).
+  size_t first_scan = bases.size();
+  if (!clean_shutdown) {
+    first_scan = bases.size() - 1;
+    if (recovery_point < 0) recovery_point = 0;
+    for (size_t i = 0; i < bases.size(); ++i) {
+      bool holds = i + 1 == bases.size() || bases[i + 1] > recovery_point;
+      if (holds) {
+        first_scan = std::min(first_scan, i);
+        break;
+      }
+    }
+  }
+
+  std::vector<std::shared_ptr<Segment>> loaded;
+  std::vector<std::shared_ptr<Segment>> scanned;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    absl::StatusOr<std::unique_ptr<Segment>> opened = Segment::Open(dir_, bases[i], ops);
+    if (!opened.ok()) return opened.status();
+    std::shared_ptr<Segment> seg(std::move(*opened));
+    const int64_t max_next = i + 1 < bases.size() ? bases[i + 1] : INT64_MAX;
+    bool scan = i >= first_scan;
+    if (!scan) {
+      absl::StatusOr<bool> ok = seg->LoadIndexes(now);
+      if (!ok.ok()) return ok.status();
+      if (!*ok || seg->next_offset() > max_next) {
+        spdlog::warn("storage: {}: index of segment {} missing or damaged, rebuilding it from the log",
+                     tp_.ToString(), bases[i]);
+        stats->indexes_rebuilt++;
+        scan = true;
+      }
+    }
+    stats->segments_loaded++;
+    if (scan) {
+      absl::StatusOr<SegmentScan> result =
+          seg->Recover(ops, max_next, config.index_interval_bytes, config.segment_index_bytes, now);
+      if (!result.ok()) return result.status();
+      stats->segments_scanned++;
+      stats->bytes_scanned += result->valid_bytes + result->truncated_bytes;
+      scanned.push_back(seg);
+      if (i + 1 < bases.size()) {
+        absl::Status st = seg->WriteIndexes(ops, config.segment_index_bytes);
+        if (st.ok()) st = seg->SyncIndexes(ops);
+        if (!st.ok()) spdlog::warn("storage: {}: could not write rebuilt index: {}", tp_.ToString(), st.ToString());
+      }
+      if (!result->stop_reason.empty()) {
+        spdlog::warn("storage: {}: segment {} invalid at position {} ({}); truncated {} bytes", tp_.ToString(),
+                     seg->log_path(), result->valid_bytes, result->stop_reason, result->truncated_bytes);
+        stats->bytes_truncated += result->truncated_bytes;
+        loaded.push_back(seg);
+        // Nothing after a torn or corrupt batch can be trusted: later segments go.
+        for (size_t j = i + 1; j < bases.size(); ++j) {
+          absl::StatusOr<std::unique_ptr<Segment>> later = Segment::Open(dir_, bases[j], ops);
+          if (later.ok()) {
+            spdlog::warn("storage: {}: deleting segment {} after the truncation point", tp_.ToString(),
+                         (*later)->log_path());
+            stats->bytes_truncated += (*later)->size();
+            (*later)->DeleteFiles();
+          }
+          stats->segments_deleted++;
+        }
+        break;
+      }
+    }
+    loaded.push_back(seg);
+  }
+
+  // What recovery kept must be durable before it counts as the durable end.
+  for (const auto& seg : scanned) {
+    if (ops.FDataSync(seg->file()->fd()) != 0) return IoError("fdatasync", seg->log_path(), errno);
+    host_->CountFdatasync();
+  }
+  if (stats->segments_deleted > 0 || !scanned.empty()) {
+    absl::Status st = SyncDir(ops, dir_);
+    host_->CountFsync();
+    if (!st.ok()) return st;
+  }
+
+  absl::MutexLock lock(&mu_);
+  segments_ = std::move(loaded);
+  log_end_offset_ = segments_.back()->next_offset();
+  log_start_offset_ = std::clamp<int64_t>(std::max(log_start_offset, segments_.front()->base_offset()),
+                                          segments_.front()->base_offset(), log_end_offset_);
+  durable_offset_ = recovery_point_ = log_end_offset_;
+  checkpoint_dirty_ = true;
+  return absl::OkStatus();
+}
+
+bool PartitionLog::ShouldRollLocked(int64_t incoming_bytes, int64_t incoming_last_offset, int64_t now_ms) const {
+  const Segment& seg = *segments_.back();
+  if (seg.empty()) return false;
+  const int64_t max_bytes = std::min<int64_t>(config_.segment_bytes, INT32_MAX);
+  if (seg.size() + incoming_bytes > max_bytes) return true;
+  if (incoming_last_offset - seg.base_offset() > INT32_MAX) return true;
+  if (seg.first_append_ms() >= 0 && now_ms - seg.first_append_ms() >= config_.segment_ms) return true;
+  return seg.IndexFull(config_.segment_index_bytes);
+}
+
+absl::Status PartitionLog::RollLocked(int64_t now_ms) {
+  FileOps& ops = host_->file_ops();
+  std::shared_ptr<Segment> old = segments_.back();
+  absl::StatusOr<std::unique_ptr<Segment>> seg = Segment::Create(dir_, log_end_offset_, ops, now_ms);
+  if (!seg.ok()) return seg.status();
+  absl::Status st = old->WriteIndexes(ops, config_.segment_index_bytes);
+  if (!st.ok()) {
+    spdlog::warn("storage: {}: could not write the index of rolled segment {} (it will be rebuilt on recovery): {}",
+                 tp_.ToString(), old->log_path(), st.ToString());
+  }
+  segments_.push_back(std::shared_ptr<Segment>(std::move(*seg)));
+  rolled_unsynced_.push_back(std::move(old));
+  dir_unsynced_ = true;
+  spdlog::debug("storage: {}: rolled to segment {}", tp_.ToString(), log_end_offset_);
+  return absl::OkStatus();
+}
+
+void PartitionLog::GoOfflineLocked(const absl::Status& why) {
+  if (offline_.ok()) {
+    spdlog::error("storage: {}: partition offline: {}", tp_.ToString(), why.ToString());
+    offline_ = absl::UnavailableError(
+        absl::StrCat("storage error: partition ", tp_.ToString(), " is offline after an I/O error: ", why.message()));
+  }
+}
+
+void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback done) {
+  if (batches.empty()) {
+    done(absl::InvalidArgumentError("empty append: no record batches"));
+    return;
+  }
+  if (batches.size() > static_cast<size_t>(INT32_MAX)) {
+    done(absl::ResourceExhaustedError("append larger than 2 GiB"));
+    return;
+  }
+  int32_t max_message_bytes;
+  bool log_append_time;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    max_message_bytes = config_.max_message_bytes;
+    log_append_time = config_.log_append_time;
+  }
+  const int64_t now = host_->NowMs();
+
+  // Validate (and stamp LogAppendTime, which rewrites the CRC) outside the lock.
+  struct Item {
+    size_t position;
+    int64_t records;
+  };
+  std::vector<Item> items;
+  int64_t total_records = 0;
+  size_t pos = 0;
+  while (pos < batches.size()) {
+    absl::StatusOr<MutableRecordBatchView> mv =
+        MutableRecordBatchView::Parse(batches.data() + pos, batches.size() - pos, protocol::CrcCheck::kVerify);
+    if (!mv.ok()) {
+      done(mv.status());
+      return;
+    }
+    RecordBatchView view = mv->view();
+    if (view.size_bytes() > static_cast<size_t>(max_message_bytes)) {
+      done(absl::ResourceExhaustedError(absl::StrCat("record batch of ", view.size_bytes(),
+                                                     " bytes exceeds max.message.bytes ", max_message_bytes)));
+      return;
+    }
+    if (view.records_count() <= 0 || view.last_offset_delta() != view.records_count() - 1) {
+      done(absl::InvalidArgumentError(absl::StrCat("record batch with ", view.records_count(),
+                                                   " records and lastOffsetDelta ", view.last_offset_delta())));
+      return;
+    }
+    if (log_append_time) mv->SetMaxTimestamp(protocol::TimestampType::kLogAppendTime, now);
+    items.push_back({pos, view.records_count()});
+    total_records += view.records_count();
+    pos += view.size_bytes();
+  }
+
+  AppendResult result;
+  bool durable;
+  bool request_sync = false;
+  absl::Status failure;
+  {
+    absl::MutexLock lock(&mu_);
+    durable = config_.durable();
+    if (!offline_.ok()) {
+      failure = offline_;
+    } else {
+      const int64_t base = log_end_offset_;
+      const int64_t last = base + total_records - 1;
+      if (ShouldRollLocked(static_cast<int64_t>(batches.size()), last, now)) {
+        failure = RollLocked(now);
+        if (failure.ok()) request_sync = true;
+      }
+      if (failure.ok()) {
+        Segment& seg = *segments_.back();
+        int64_t next = base;
+        for (const Item& item : items) {
+          absl::StatusOr<MutableRecordBatchView> mv = MutableRecordBatchView::Parse(
+              batches.data() + item.position, batches.size() - item.position, protocol::CrcCheck::kSkip);
+          mv->SetBaseOffset(next);
+          mv->SetPartitionLeaderEpoch(epoch.value());
+          next += item.records;
+        }
+        const int64_t write_position = seg.size();
+        bool truncate_failed = false;
+        failure = seg.Append(host_->file_ops(), batches, &truncate_failed);
+        if (!failure.ok()) {
+          spdlog::error("storage: {}: append failed, log kept at offset {}: {}", tp_.ToString(), base,
+                        failure.ToString());
+          if (truncate_failed) GoOfflineLocked(failure);
+        } else {
+          for (const Item& item : items) {
+            absl::StatusOr<RecordBatchView> view =
+                RecordBatchView::Parse(std::string_view(batches).substr(item.position), protocol::CrcCheck::kSkip);
+            seg.OnBatchAppended(*view, write_position + static_cast<int64_t>(item.position),
+                                config_.index_interval_bytes, config_.segment_index_bytes);
+          }
+          seg.MarkFirstAppend(now);
+          log_end_offset_ = last + 1;
+          unsynced_messages_ += total_records;
+          result.base_offset = Offset(base);
+          result.last_offset = Offset(last);
+          result.log_append_time_ms = log_append_time ? now : -1;
+          result.log_start_offset = Offset(log_start_offset_);
+          host_->CountAppend(static_cast<int64_t>(items.size()), static_cast<int64_t>(batches.size()));
+          if (durable) {
+            waiters_.push_back({last + 1, result, std::move(done)});
+            request_sync = true;
+          } else if (config_.flush_messages.has_value() && unsynced_messages_ >= *config_.flush_messages) {
+            request_sync = true;
+          }
+        }
+      }
+    }
+  }
+  if (request_sync) host_->RequestSync(shared_from_this());
+  if (!failure.ok()) {
+    done(failure);
+  } else if (!durable) {
+    done(result);
+  }
+}
+
+int64_t PartitionLog::HighWatermarkLocked() const {
+  return config_.durable() ? durable_offset_ : log_end_offset_;
+}
+
+Offset PartitionLog::log_start_offset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return Offset(log_start_offset_);
+}
+
+Offset PartitionLog::high_watermark() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return Offset(HighWatermarkLocked());
+}
+
+Offset PartitionLog::log_end_offset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return Offset(log_end_offset_);
+}
+
+Offset PartitionLog::durable_offset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return Offset(durable_offset_);
+}
+
+absl::Status PartitionLog::status() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return offline_;
+}
+
+std::vector<SegmentInfo> PartitionLog::segments() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<SegmentInfo> out;
+  for (const auto& seg : segments_) {
+    out.push_back({Offset(seg->base_offset()), Offset(seg->next_offset()), seg->size(), seg->max_timestamp(),
+                   seg->offset_index_entries(), seg->time_index_entries()});
+  }
+  return out;
+}
+
+int64_t PartitionLog::size_bytes() const {
+  absl::ReaderMutexLock lock(&mu_);
+  int64_t n = 0;
+  for (const auto& seg : segments_) n += seg->size();
+  return n;
+}
+
+const Segment* PartitionLog::SegmentForLocked(int64_t offset) const {
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                             [](int64_t o, const std::shared_ptr<Segment>& s) { return o < s->base_offset(); });
+  if (it == segments_.begin()) return segments_.front().get();
+  return std::prev(it)->get();
+}
+
+absl::StatusOr<ReadResult> PartitionLog::Read(Offset from_offset, int64_t max_bytes,
+                                              std::optional<Offset> max_offset) const {
+  absl::ReaderMutexLock lock(&mu_);
+  const int64_t from = from_offset.value();
+  if (from < log_start_offset_ || from > log_end_offset_) {
+    return absl::OutOfRangeError(absl::StrCat("offset ", from, " is out of range for ", tp_.ToString(),
+                                              " (log start ", log_start_offset_, ", log end ", log_end_offset_, ")"));
+  }
+  ReadResult result;
+  result.high_watermark = Offset(HighWatermarkLocked());
+  result.log_start_offset = Offset(log_start_offset_);
+  result.log_end_offset = Offset(log_end_offset_);
+  int64_t limit = HighWatermarkLocked();
+  if (max_offset.has_value()) limit = std::min(limit, max_offset->value());
+  if (from >= limit) return result;
+
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), from,
+                             [](int64_t o, const std::shared_ptr<Segment>& s) { return o < s->base_offset(); });
+  if (it != segments_.begin()) --it;
+  int64_t total = 0;
+  bool done = false;
+  bool first_segment = true;
+  for (; it != segments_.end() && !done; ++it) {
+    const Segment& seg = **it;
+    int64_t start = 0;
+    if (first_segment) {
+      start = seg.LookupPosition(from);
+      if (start > 0) {
+        absl::StatusOr<BatchHeader> h = seg.ReadHeaderAt(start);
+        if (!h.ok() || h->base_offset > from) {
+          spdlog::warn("storage: {}: offset index of segment {} disagrees with the log; scanning", tp_.ToString(),
+                       seg.base_offset());
+          start = 0;
+        }
+      }
+    }
+    first_segment = false;
+    int64_t slice_start = -1;
+    int64_t slice_end = -1;
+    absl::Status st = seg.WalkHeaders(start, seg.size(), [&](const BatchHeader& h, int64_t pos) {
+      if (slice_start < 0 && h.last_offset < from) return true;
+      if (h.base_offset >= limit || (total > 0 && total + h.size > max_bytes)) {
+        done = true;
+        return false;
+      }
+      if (slice_start < 0) slice_start = pos;
+      slice_end = pos + h.size;
+      total += h.size;
+      return true;
+    });
+    if (!st.ok()) return st;
+    if (slice_start >= 0) result.slices.push_back({seg.file(), slice_start, slice_end - slice_start});
+  }
+  return result;
+}
+
+absl::StatusOr<std::optional<TimestampAndOffset>> PartitionLog::FindInBatch(const Segment& seg, int64_t position,
+                                                                            int64_t size, int64_t timestamp,
+                                                                            bool exact) const {
+  std::string bytes;
+  absl::Status st = seg.file()->ReadAt(position, size, &bytes);
+  if (!st.ok()) return st;
+  absl::StatusOr<RecordBatchView> batch = RecordBatchView::Parse(bytes, protocol::CrcCheck::kSkip);
+  if (!batch.ok()) return batch.status();
+  auto matches = [&](int64_t ts) { return exact ? ts == timestamp : ts >= timestamp; };
+  if (batch->timestamp_type() == protocol::TimestampType::kLogAppendTime) {
+    if (!matches(batch->max_timestamp()) || batch->last_offset() < log_start_offset_) return std::nullopt;
+    return TimestampAndOffset{batch->max_timestamp(), Offset(std::max(batch->base_offset(), log_start_offset_))};
+  }
+  absl::StatusOr<protocol::RecordReader> reader = protocol::RecordReader::Create(*batch, kMaxDecompressedBatch);
+  if (!reader.ok()) return reader.status();
+  protocol::RecordView record;
+  while (reader->Next(&record)) {
+    if (record.offset >= log_start_offset_ && matches(record.timestamp)) {
+      return TimestampAndOffset{record.timestamp, Offset(record.offset)};
+    }
+  }
+  if (!reader->status().ok()) return reader->status();
+  return std::nullopt;
+}
+
+absl::StatusOr<std::optional<TimestampAndOffset>> PartitionLog::OffsetForTimestamp(int64_t timestamp) const {
+  absl::ReaderMutexLock lock(&mu_);
+  const int64_t hw = HighWatermarkLocked();
+  for (const auto& seg_ptr : segments_) {
+    const Segment& seg = *seg_ptr;
+    if (seg.max_timestamp() < timestamp || seg.next_offset() <= log_start_offset_) continue;
+    if (seg.base_offset() >= hw) break;
+    std::optional<TimestampAndOffset> found;
+    absl::Status inner;
+    bool stop = false;
+    absl::Status st =
+        seg.WalkHeaders(seg.LookupTimestampPosition(timestamp), seg.size(), [&](const BatchHeader& h, int64_t pos) {
+          if (h.base_offset >= hw) {
+            stop = true;
+            return false;
+          }
+          if (h.max_timestamp < timestamp || h.last_offset < log_start_offset_) return true;
+          absl::StatusOr<std::optional<TimestampAndOffset>> r = FindInBatch(seg, pos, h.size, timestamp, false);
+          if (!r.ok()) {
+            inner = r.status();
+            return false;
+          }
+          found = *r;
+          return !found.has_value();
+        });
+    if (!st.ok()) return st;
+    if (!inner.ok()) return inner;
+    if (found.has_value()) return found;
+    if (stop) break;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::optional<TimestampAndOffset>> PartitionLog::OffsetOfMaxTimestamp() const {
+  absl::ReaderMutexLock lock(&mu_);
+  const int64_t hw = HighWatermarkLocked();
+  // Find the largest batch max timestamp below the HW. Segment maxima make this a walk of one
+  // segment unless the maximum sits above the HW.
+  int64_t best_ts = -1;
+  const Segment* best_seg = nullptr;
+  int64_t best_pos = 0;
+  int64_t best_size = 0;
+  std::vector<const Segment*> order;
+  for (const auto& s : segments_) {
+    if (s->base_offset() < hw && s->next_offset() > log_start_offset_ && s->max_timestamp() >= 0) {
+      order.push_back(s.get());
+    }
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Segment* a, const Segment* b) { return a->max_timestamp() > b->max_timestamp(); });
+  for (const Segment* seg : order) {
+    if (seg->max_timestamp() <= best_ts) break;  // later ones cannot beat what was found
+    absl::Status st = seg->WalkHeaders(0, seg->size(), [&](const BatchHeader& h, int64_t pos) {
+      if (h.base_offset >= hw) return false;
+      if (h.last_offset >= log_start_offset_ && h.max_timestamp > best_ts) {
+        best_ts = h.max_timestamp;
+        best_seg = seg;
+        best_pos = pos;
+        best_size = h.size;
+      }
+      return true;
+    });
+    if (!st.ok()) return st;
+  }
+  if (best_seg == nullptr) return std::nullopt;
+  return FindInBatch(*best_seg, best_pos, best_size, best_ts, true);
+}
+
+void PartitionLog::DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result) {
+  while (segments_.size() > 1 && segments_[1]->base_offset() <= offset) {
+    std::shared_ptr<Segment> seg = segments_.front();
+    segments_.erase(segments_.begin());
+    result->segments_deleted++;
+    result->bytes_deleted += seg->size();
+    seg->DeleteFiles();
+  }
+}
+
+absl::Status PartitionLog::DeleteRecordsBefore(Offset offset) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!offline_.ok() && offline_.code() == absl::StatusCode::kFailedPrecondition) return offline_;
+    const int64_t hw = HighWatermarkLocked();
+    if (offset.value() > hw || offset.value() < 0) {
+      return absl::OutOfRangeError(absl::StrCat("cannot delete records before ", offset.value(), " in ",
+                                                tp_.ToString(), ": high watermark is ", hw));
+    }
+    if (offset.value() <= log_start_offset_) return absl::OkStatus();
+    log_start_offset_ = offset.value();
+    RetentionResult r;
+    DeleteSegmentsBelowLocked(log_start_offset_, &r);
+    spdlog::info("storage: {}: log start offset now {} ({} segments deleted)", tp_.ToString(), log_start_offset_,
+                 r.segments_deleted);
+  }
+  return host_->WriteCheckpoint();
+}
+
+absl::StatusOr<RetentionResult> PartitionLog::ApplyRetention(int64_t now_ms) {
+  RetentionResult result;
+  {
+    absl::MutexLock lock(&mu_);
+    const int64_t hw = HighWatermarkLocked();
+    int64_t total = 0;
+    for (const auto& s : segments_) total += s->size();
+    while (segments_.size() > 1) {
+      const Segment& seg = *segments_.front();
+      const int64_t next_base = segments_[1]->base_offset();
+      if (next_base > hw) break;
+      const int64_t ts = seg.max_timestamp() >= 0 ? seg.max_timestamp() : seg.ModifiedMs();
+      const bool expired = config_.retention_ms >= 0 && now_ms - ts > config_.retention_ms;
+      const bool over_size = config_.retention_bytes >= 0 && total - seg.size() >= config_.retention_bytes;
+      const bool below_start = next_base <= log_start_offset_;
+      if (!expired && !over_size && !below_start) break;
+      total -= seg.size();
+      RetentionResult one;
+      DeleteSegmentsBelowLocked(next_base, &one);
+      result.segments_deleted += one.segments_deleted;
+      result.bytes_deleted += one.bytes_deleted;
+    }
+    log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset());
+    result.log_start_offset = Offset(log_start_offset_);
+  }
+  if (result.segments_deleted > 0) {
+    spdlog::info("storage: {}: retention deleted {} segments ({} bytes), log start offset now {}", tp_.ToString(),
+                 result.segments_deleted, result.bytes_deleted, result.log_start_offset.value());
+    absl::Status st = host_->WriteCheckpoint();
+    if (!st.ok()) return st;
+  }
+  return result;
+}
+
+void PartitionLog::Sync(bool force) {
+  absl::MutexLock sync_lock(&sync_mu_);
+  FileOps& ops = host_->file_ops();
+  SyncPlan plan;
+  {
+    absl::MutexLock lock(&mu_);
+    if (sync_failed_ || segments_.empty()) return;
+    plan.rolled = std::move(rolled_unsynced_);
+    rolled_unsynced_.clear();
+    plan.sync_dir = dir_unsynced_;
+    dir_unsynced_ = false;
+    plan.target = log_end_offset_;
+    plan.messages = unsynced_messages_;
+    if (plan.target > durable_offset_ || force) plan.active = segments_.back()->file();
+    if (plan.rolled.empty() && !plan.sync_dir && !plan.active) return;
+  }
+  absl::Status st;
+  for (const auto& seg : plan.rolled) {
+    if (!st.ok()) break;
+    host_->CountFdatasync();
+    if (ops.FDataSync(seg->file()->fd()) != 0) {
+      st = IoError("fdatasync", seg->log_path(), errno);
+      break;
+    }
+    host_->CountFsync();
+    host_->CountFsync();
+    st = seg->SyncIndexes(ops);
+  }
+  if (st.ok() && plan.active) {
+    host_->CountFdatasync();
+    if (ops.FDataSync(plan.active->fd()) != 0) st = IoError("fdatasync", plan.active->path(), errno);
+  }
+  if (st.ok() && plan.sync_dir) {
+    host_->CountFsync();
+    st = SyncDir(ops, dir_);
+  }
+  std::deque<Waiter> completed;
+  absl::Status fail_with;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!st.ok()) {
+      // After a failed fsync the page cache may have dropped the data: nothing unsynced can be
+      // acknowledged, and the partition stops taking appends until it is recovered from disk.
+      sync_failed_ = true;
+      GoOfflineLocked(st);
+      completed.swap(waiters_);
+      fail_with = st;
+    } else {
+      durable_offset_ = std::max(durable_offset_, plan.target);
+      recovery_point_ = durable_offset_;
+      unsynced_messages_ -= plan.messages;
+      last_sync_steady_ms_ = SteadyNowMs();
+      if (!plan.rolled.empty()) checkpoint_dirty_ = true;
+      while (!waiters_.empty() && waiters_.front().end_offset <= durable_offset_) {
+        completed.push_back(std::move(waiters_.front()));
+        waiters_.pop_front();
+      }
+    }
+  }
+  for (Waiter& w : completed) {
+    if (fail_with.ok()) {
+      w.done(w.result);
+    } else {
+      w.done(fail_with);
+    }
+  }
+}
+
+bool PartitionLog::NeedsTimedSync(int64_t steady_now_ms) const {
+  absl::ReaderMutexLock lock(&mu_);
+  if (sync_failed_ || !config_.flush_ms.has_value()) return false;
+  if (log_end_offset_ <= durable_offset_ && rolled_unsynced_.empty()) return false;
+  return steady_now_ms - last_sync_steady_ms_ >= *config_.flush_ms;
+}
+
+absl::Status PartitionLog::CloseLog() {
+  Sync(/*force=*/true);
+  std::deque<Waiter> orphans;
+  absl::Status result;
+  {
+    absl::MutexLock lock(&mu_);
+    result = offline_;
+    if (offline_.ok()) offline_ = absl::FailedPreconditionError(absl::StrCat("log ", tp_.ToString(), " is closed"));
+    orphans.swap(waiters_);
+    if (result.ok() && !segments_.empty()) {
+      FileOps& ops = host_->file_ops();
+      const auto& active = segments_.back();
+      result = active->WriteIndexes(ops, config_.segment_index_bytes);
+      if (result.ok()) result = active->SyncIndexes(ops);
+      if (result.ok()) result = SyncDir(ops, dir_);
+    }
+  }
+  for (Waiter& w : orphans) w.done(absl::FailedPreconditionError("log closed before the append was durable"));
+  return result;
+}
+
+void PartitionLog::MarkDeleted() {
+  std::deque<Waiter> orphans;
+  {
+    absl::MutexLock lock(&mu_);
+    offline_ = absl::FailedPreconditionError(absl::StrCat("partition ", tp_.ToString(), " was deleted"));
+    sync_failed_ = true;
+    orphans.swap(waiters_);
+  }
+  for (Waiter& w : orphans) w.done(absl::FailedPreconditionError("partition deleted before the append was durable"));
+}
+
+void PartitionLog::CheckpointValues(int64_t* recovery_point, int64_t* log_start_offset) const {
+  absl::ReaderMutexLock lock(&mu_);
+  *recovery_point = recovery_point_;
+  *log_start_offset = log_start_offset_;
+}
+
+bool PartitionLog::TakeCheckpointDirty() {
+  absl::MutexLock lock(&mu_);
+  bool dirty = checkpoint_dirty_;
+  checkpoint_dirty_ = false;
+  return dirty;
+}
+
+}  // namespace chronik::storage

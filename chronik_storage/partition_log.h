@@ -1,0 +1,232 @@
+#pragma once
+
+// The log of one topic-partition: segments of v2 record batches that are themselves the
+// write-ahead log. Appends validate, assign offsets in place and write under the partition's lock;
+// the LogManager's flusher makes them durable (group commit) and completes their callbacks.
+// Created, recovered and deleted through LogManager, which owns every PartitionLog.
+//
+// Thread safety: every method may be called from any thread.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "chronik_storage/file_ops.h"
+#include "chronik_storage/log_config.h"
+#include "chronik_storage/segment.h"
+#include "chronik_storage/types.h"
+
+namespace chronik::storage {
+
+struct AppendResult {
+  Offset base_offset;  // of the first batch appended
+  Offset last_offset;  // of the last record appended
+  int64_t log_append_time_ms = -1;  // -1 unless the topic uses LogAppendTime
+  Offset log_start_offset;
+};
+
+// Called exactly once: with the result when the append is durable by the topic's flush policy
+// (from the flusher thread for the durable policy, inline from Append otherwise), or with the
+// error. Must not block for long (it runs on the flusher thread) and must not call Append inline
+// expecting the call to complete synchronously.
+using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
+
+struct ReadResult {
+  // Whole batches, in offset order, at most one slice per segment.
+  std::vector<FileSlice> slices;
+  Offset high_watermark;
+  Offset log_start_offset;
+  Offset log_end_offset;
+
+  int64_t size_bytes() const;
+  // Copies every slice into one buffer (for callers that cannot sendfile).
+  absl::StatusOr<std::string> ReadAll() const;
+};
+
+struct TimestampAndOffset {
+  int64_t timestamp = -1;
+  Offset offset;
+};
+
+struct RetentionResult {
+  int segments_deleted = 0;
+  int64_t bytes_deleted = 0;
+  Offset log_start_offset;
+};
+
+struct SegmentInfo {
+  Offset base_offset;
+  Offset next_offset;
+  int64_t size_bytes = 0;
+  int64_t max_timestamp = -1;
+  size_t offset_index_entries = 0;
+  size_t time_index_entries = 0;
+};
+
+class PartitionLog;
+
+namespace internal {
+// What a partition needs from its LogManager. Implemented by LogManager.
+class LogHost {
+ public:
+  virtual ~LogHost() = default;
+  virtual FileOps& file_ops() = 0;
+  virtual int64_t NowMs() = 0;
+  // Asks the flusher to sync this partition in its next round.
+  virtual void RequestSync(std::shared_ptr<PartitionLog> log) = 0;
+  // Persists every partition's recovery point and log start offset.
+  virtual absl::Status WriteCheckpoint() = 0;
+  virtual void CountFdatasync() = 0;
+  virtual void CountFsync() = 0;
+  virtual void CountAppend(int64_t batches, int64_t bytes) = 0;
+};
+}  // namespace internal
+
+class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
+ public:
+  ~PartitionLog();
+
+  const TopicPartition& topic_partition() const { return tp_; }
+  // The partition's directory, <data-dir>/<topic>-<partition>.
+  const std::string& dir() const { return dir_; }
+
+  LogConfig config() const;
+  // Takes effect for the next append, roll and retention pass.
+  void UpdateConfig(const LogConfig& config);
+
+  // Appends one or more v2 batches as one unit: validates every batch (CRC-32C, magic 2, size
+  // limits), assigns consecutive offsets in place, stamps `epoch` (and LogAppendTime if the topic
+  // uses it) and writes them to the active segment, rolling it first if needed. `done` runs once:
+  // on error nothing was written; on success see AppendCallback.
+  void Append(std::string batches, LeaderEpoch epoch, AppendCallback done);
+
+  // Whole batches starting with the one containing `from`, up to `max_bytes` (the first batch is
+  // returned even if larger), never at or past the high watermark nor `max_offset` (exclusive).
+  // An empty result if `from` is at or past that limit but within the log. kOutOfRange if `from`
+  // is below the log start offset or above the log end offset.
+  absl::StatusOr<ReadResult> Read(Offset from, int64_t max_bytes,
+                                  std::optional<Offset> max_offset = std::nullopt) const;
+
+  Offset log_start_offset() const;
+  // The durable end with the durable policy, the log end offset otherwise.
+  Offset high_watermark() const;
+  Offset log_end_offset() const;
+  // Everything below this offset is known to be fsync'd.
+  Offset durable_offset() const;
+
+  // ListOffsets by timestamp: the first record (below the high watermark) whose timestamp is >=
+  // `timestamp`, and that timestamp; nullopt if there is none.
+  absl::StatusOr<std::optional<TimestampAndOffset>> OffsetForTimestamp(int64_t timestamp) const;
+  // ListOffsets MAX_TIMESTAMP: the first record holding the largest timestamp below the HW.
+  absl::StatusOr<std::optional<TimestampAndOffset>> OffsetOfMaxTimestamp() const;
+
+  // DeleteRecords: advances the log start offset to `offset` (kOutOfRange above the high
+  // watermark; a lower offset than the current start is a no-op) and deletes the segments that lie
+  // wholly below it. The new start is checkpointed before this returns.
+  absl::Status DeleteRecordsBefore(Offset offset);
+
+  // Deletes the oldest segments while the segment's largest timestamp is older than
+  // now_ms - retention.ms, or while the log without it is still at least retention.bytes. Never
+  // deletes the active segment nor data at or above the high watermark.
+  absl::StatusOr<RetentionResult> ApplyRetention(int64_t now_ms);
+
+  // OK while the partition accepts appends; otherwise why not (offline after an I/O error that
+  // could not be undone, deleted, or closed).
+  absl::Status status() const;
+
+  std::vector<SegmentInfo> segments() const;
+  int64_t size_bytes() const;
+
+  // Compaction (a later task) plugs in here: a cleaner reads the non-active segments (segments(),
+  // Read), writes cleaned copies with the same offsets, and swaps them in under the partition lock
+  // through a ReplaceSegments-style call; nothing else in the log needs to change.
+
+ private:
+  friend class LogManager;
+
+  struct Waiter {
+    int64_t end_offset;  // durable once durable_offset_ >= this
+    AppendResult result;
+    AppendCallback done;
+  };
+
+  // What one flusher round found to sync for this partition.
+  struct SyncPlan {
+    std::vector<std::shared_ptr<Segment>> rolled;  // log and index files to sync in full
+    std::shared_ptr<SegmentFile> active;
+    bool sync_dir = false;
+    int64_t target = 0;  // log end offset when the plan was made
+    int64_t messages = 0;
+  };
+
+  PartitionLog(internal::LogHost* host, TopicPartition tp, std::string dir, const LogConfig& config);
+
+  // Creates an empty log in a new directory.
+  absl::Status InitNew(int64_t base_offset);
+  // Loads an existing directory. `recovery_point` < 0 means unknown.
+  struct LoadStats {
+    int segments_loaded = 0;
+    int segments_scanned = 0;
+    int segments_deleted = 0;
+    int indexes_rebuilt = 0;
+    int64_t bytes_scanned = 0;
+    int64_t bytes_truncated = 0;
+  };
+  absl::Status Load(bool clean_shutdown, int64_t recovery_point, int64_t log_start_offset, LoadStats* stats);
+
+  // Flusher side. Sync() runs one group-commit round for this partition and completes waiters.
+  void Sync(bool force);
+  // Whether a non-durable policy wants a sync now (flush.ms elapsed with unsynced data).
+  bool NeedsTimedSync(int64_t steady_now_ms) const;
+  // Flushes and writes the active segment's indexes; leaves the log closed to appends.
+  absl::Status CloseLog();
+  // Fails pending waiters and refuses further appends.
+  void MarkDeleted();
+  void CheckpointValues(int64_t* recovery_point, int64_t* log_start_offset) const;
+  // Whether the recovery point moved past a segment since the last checkpoint (and resets it).
+  bool TakeCheckpointDirty();
+
+  absl::Status RollLocked(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool ShouldRollLocked(int64_t incoming_bytes, int64_t incoming_last_offset, int64_t now_ms) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void GoOfflineLocked(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int64_t HighWatermarkLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const Segment* SegmentForLocked(int64_t offset) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::optional<TimestampAndOffset>> FindInBatch(const Segment& seg, int64_t position,
+                                                                int64_t size, int64_t timestamp,
+                                                                bool exact) const;
+
+  internal::LogHost* const host_;
+  const TopicPartition tp_;
+  const std::string dir_;
+
+  mutable absl::Mutex mu_;
+  LogConfig config_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);  // by base offset; back() is active
+  int64_t log_start_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t log_end_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t durable_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t recovery_point_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t unsynced_messages_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t last_sync_steady_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::shared_ptr<Segment>> rolled_unsynced_ ABSL_GUARDED_BY(mu_);
+  bool dir_unsynced_ ABSL_GUARDED_BY(mu_) = false;
+  bool checkpoint_dirty_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  absl::Status offline_ ABSL_GUARDED_BY(mu_);  // non-OK once appends are refused
+  bool sync_failed_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Serializes flusher rounds for this partition (the flusher and CloseLog).
+  absl::Mutex sync_mu_;
+};
+
+}  // namespace chronik::storage

@@ -1,0 +1,496 @@
+#include "chronik_storage/partition_log.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chronik_protocol/records/record_batch.h"
+#include "chronik_storage/log_manager.h"
+#include "chronik_storage/test_util.h"
+#include "gtest/gtest.h"
+
+namespace chronik::storage {
+namespace {
+
+using protocol::CompressionType;
+using protocol::RecordBatchView;
+using testing::AppendSync;
+using testing::MakeBatch;
+using testing::ReadAll;
+using testing::TempDir;
+
+class PartitionLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+
+  void Reopen() {
+    manager_.reset();
+    LogManager::Options options;
+    options.clock_ms = [this] { return now_ms_.load(); };
+    options.default_config = config_;
+    auto m = LogManager::Open(dir_.path(), options);
+    ASSERT_TRUE(m.ok()) << m.status();
+    manager_ = std::move(*m);
+  }
+
+  std::shared_ptr<PartitionLog> NewLog(const LogConfig& config, const std::string& topic = "t") {
+    auto log = manager_->Create({topic, PartitionId(0)}, config);
+    EXPECT_TRUE(log.ok()) << log.status();
+    return log.ok() ? *log : nullptr;
+  }
+
+  TempDir dir_;
+  LogConfig config_;
+  std::atomic<int64_t> now_ms_{1'700'000'000'000};
+  std::unique_ptr<LogManager> manager_;
+};
+
+TEST_F(PartitionLogTest, AppendAndReadBack) {
+  auto log = NewLog(config_);
+  std::string batch = MakeBatch(3, 10);
+  auto r = AppendSync(*log, batch, LeaderEpoch(7));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->base_offset, Offset(0));
+  EXPECT_EQ(r->last_offset, Offset(2));
+  EXPECT_EQ(r->log_append_time_ms, -1);
+  EXPECT_EQ(log->log_end_offset(), Offset(3));
+  EXPECT_EQ(log->high_watermark(), Offset(3));
+
+  auto read = log->Read(Offset(0), 1 << 20);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->slices.size(), 1u);
+  auto bytes = read->ReadAll();
+  ASSERT_TRUE(bytes.ok());
+  auto view = RecordBatchView::Parse(*bytes);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_EQ(view->base_offset(), 0);
+  EXPECT_EQ(view->partition_leader_epoch(), 7);
+  EXPECT_EQ(view->records_count(), 3);
+  // Everything after the offset and epoch fields is byte-identical to what was appended.
+  EXPECT_EQ(bytes->substr(protocol::batch_v2::kMagicOffset), batch.substr(protocol::batch_v2::kMagicOffset));
+}
+
+TEST_F(PartitionLogTest, AssignsConsecutiveOffsetsAcrossBatchesAndAppends) {
+  auto log = NewLog(config_);
+  std::string two = MakeBatch(2, 5) + MakeBatch(4, 5);
+  auto r1 = AppendSync(*log, two);
+  ASSERT_TRUE(r1.ok());
+  EXPECT_EQ(r1->base_offset, Offset(0));
+  EXPECT_EQ(r1->last_offset, Offset(5));
+  auto r2 = AppendSync(*log, MakeBatch(1, 5));
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->base_offset, Offset(6));
+  auto all = ReadAll(*log);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].base_offset, 0);
+  EXPECT_EQ((*all)[1].base_offset, 2);
+  EXPECT_EQ((*all)[1].last_offset, 5);
+  EXPECT_EQ((*all)[2].base_offset, 6);
+}
+
+TEST_F(PartitionLogTest, RejectsInvalidInputAndWritesNothing) {
+  LogConfig config = config_;
+  config.max_message_bytes = 2000;
+  auto log = NewLog(config);
+  std::string bad = MakeBatch(2, 10);
+  bad[bad.size() - 1] ^= 0x5a;  // CRC mismatch
+  auto r = AppendSync(*log, bad);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  std::string valid_then_torn = MakeBatch(1, 10) + MakeBatch(1, 10).substr(0, 30);
+  EXPECT_EQ(AppendSync(*log, valid_then_torn).status().code(), absl::StatusCode::kInvalidArgument);
+  std::string v1 = MakeBatch(1, 10);
+  v1[protocol::batch_v2::kMagicOffset] = 1;
+  EXPECT_FALSE(AppendSync(*log, v1).ok());
+  EXPECT_EQ(AppendSync(*log, MakeBatch(1, 3000)).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(AppendSync(*log, "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log->log_end_offset(), Offset(0));
+  EXPECT_EQ(log->size_bytes(), 0);
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 10)).ok());
+  EXPECT_EQ(log->log_end_offset(), Offset(1));
+}
+
+TEST_F(PartitionLogTest, CompressedBatchStaysCompressed) {
+  auto log = NewLog(config_);
+  std::string batch = MakeBatch(50, 100, 1000, CompressionType::kZstd);
+  ASSERT_TRUE(AppendSync(*log, batch).ok());
+  auto all = ReadAll(*log);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].bytes.size(), batch.size());
+  EXPECT_EQ((*all)[0].last_offset, 49);
+  EXPECT_EQ((*all)[0].crc, RecordBatchView::Parse(batch)->crc());
+}
+
+TEST_F(PartitionLogTest, LogAppendTimeStampsBatches) {
+  LogConfig config = config_;
+  config.log_append_time = true;
+  auto log = NewLog(config);
+  now_ms_ = 1'800'000'000'000;
+  auto r = AppendSync(*log, MakeBatch(3, 10, 5));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->log_append_time_ms, 1'800'000'000'000);
+  auto all = ReadAll(*log);
+  ASSERT_TRUE(all.ok()) << all.status();  // CRC recomputed
+  auto view = RecordBatchView::Parse((*all)[0].bytes);
+  EXPECT_EQ(view->timestamp_type(), protocol::TimestampType::kLogAppendTime);
+  EXPECT_EQ(view->max_timestamp(), 1'800'000'000'000);
+}
+
+TEST_F(PartitionLogTest, ReadFromMiddleOfSegmentAndAcrossSegments) {
+  LogConfig config = config_;
+  config.segment_bytes = 4000;
+  config.index_interval_bytes = 300;
+  auto log = NewLog(config);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(2, 100)).ok());
+  EXPECT_GT(log->segments().size(), 5u);
+  for (int64_t from : {0, 1, 37, 38, 99, 150, 199}) {
+    auto r = log->Read(Offset(from), 1000);
+    ASSERT_TRUE(r.ok()) << r.status();
+    auto bytes = r->ReadAll();
+    ASSERT_TRUE(bytes.ok());
+    auto batches = testing::SplitBatches(*bytes);
+    ASSERT_TRUE(batches.ok());
+    ASSERT_FALSE(batches->empty());
+    EXPECT_LE((*batches)[0].base_offset, from);
+    EXPECT_GE((*batches)[0].last_offset, from);
+    EXPECT_LE(bytes->size(), 1000u);
+  }
+  // A big read spans segments, contiguous offsets, one slice per segment.
+  auto r = log->Read(Offset(10), 1 << 20);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GT(r->slices.size(), 1u);
+  auto batches = testing::SplitBatches(*r->ReadAll());
+  ASSERT_TRUE(batches.ok());
+  EXPECT_EQ(batches->front().base_offset, 10);
+  EXPECT_EQ(batches->back().last_offset, 199);
+  for (size_t i = 1; i < batches->size(); ++i) {
+    EXPECT_EQ((*batches)[i].base_offset, (*batches)[i - 1].last_offset + 1);
+  }
+  // Out of range on both sides; at the end, empty.
+  EXPECT_EQ(log->Read(Offset(201), 100).status().code(), absl::StatusCode::kOutOfRange);
+  auto end = log->Read(Offset(200), 100);
+  ASSERT_TRUE(end.ok());
+  EXPECT_TRUE(end->slices.empty());
+  // A caller-given max offset (exclusive) cuts earlier.
+  auto capped = log->Read(Offset(0), 1 << 20, Offset(6));
+  ASSERT_TRUE(capped.ok());
+  auto capped_batches = testing::SplitBatches(*capped->ReadAll());
+  EXPECT_EQ(capped_batches->back().last_offset, 5);
+}
+
+TEST_F(PartitionLogTest, FirstBatchReturnedEvenIfLargerThanMaxBytes) {
+  auto log = NewLog(config_);
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(10, 500)).ok());
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 10)).ok());
+  auto r = log->Read(Offset(3), 100);
+  ASSERT_TRUE(r.ok());
+  auto batches = testing::SplitBatches(*r->ReadAll());
+  ASSERT_EQ(batches->size(), 1u);
+  EXPECT_EQ((*batches)[0].base_offset, 0);
+  EXPECT_GT(r->size_bytes(), 100);
+}
+
+TEST_F(PartitionLogTest, HighWatermarkFollowsDurableEndWithDurablePolicy) {
+  auto log = NewLog(config_);
+  std::atomic<int> acked{0};
+  std::vector<Offset> hw_at_ack;
+  absl::Mutex mu;
+  for (int i = 0; i < 20; ++i) {
+    log->Append(MakeBatch(1, 10), LeaderEpoch(0), [&, log_ptr = log.get()](absl::StatusOr<AppendResult> r) {
+      ASSERT_TRUE(r.ok());
+      // By the time the callback runs, the data is synced and visible.
+      EXPECT_GE(log_ptr->durable_offset(), Offset(r->last_offset.value() + 1));
+      EXPECT_GE(log_ptr->high_watermark(), Offset(r->last_offset.value() + 1));
+      acked++;
+    });
+    // The HW never runs ahead of the durable end.
+    EXPECT_LE(log->high_watermark(), log->durable_offset());
+  }
+  while (acked < 20) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(log->high_watermark(), Offset(20));
+}
+
+TEST_F(PartitionLogTest, HighWatermarkIsLogEndWithNonDurablePolicy) {
+  LogConfig config = config_;
+  config.flush_messages = 1'000'000;
+  config.flush_ms = 3'600'000;
+  auto log = NewLog(config);
+  const uint64_t syncs_before = manager_->stats().fdatasync_calls;
+  for (int i = 0; i < 10; ++i) {
+    auto r = AppendSync(*log, MakeBatch(1, 10));  // acknowledged right after write()
+    ASSERT_TRUE(r.ok());
+  }
+  EXPECT_EQ(log->high_watermark(), Offset(10));
+  EXPECT_EQ(log->log_end_offset(), Offset(10));
+  EXPECT_EQ(log->durable_offset(), Offset(0));
+  EXPECT_EQ(manager_->stats().fdatasync_calls, syncs_before);
+  auto all = ReadAll(*log);
+  EXPECT_EQ(all->size(), 10u);
+}
+
+TEST_F(PartitionLogTest, NonDurablePolicyFlushesByMessageCount) {
+  LogConfig config = config_;
+  config.flush_messages = 5;
+  auto log = NewLog(config);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 10)).ok());
+  for (int i = 0; i < 2000 && log->durable_offset() < Offset(5); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(log->durable_offset(), Offset(5));
+}
+
+TEST_F(PartitionLogTest, NonDurablePolicyFlushesByTime) {
+  LogConfig config = config_;
+  config.flush_ms = 50;
+  auto log = NewLog(config);
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 10)).ok());
+  for (int i = 0; i < 2000 && log->durable_offset() < Offset(1); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(log->durable_offset(), Offset(1));
+}
+
+TEST_F(PartitionLogTest, RollsBySize) {
+  LogConfig config = config_;
+  config.segment_bytes = 1000;
+  auto log = NewLog(config);
+  std::string batch = MakeBatch(1, 200);
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(AppendSync(*log, batch).ok());
+  auto segs = log->segments();
+  const size_t per_segment = 1000 / batch.size();
+  EXPECT_EQ(segs.size(), (12 + per_segment - 1) / per_segment);
+  for (size_t i = 0; i < segs.size(); ++i) {
+    EXPECT_LE(segs[i].size_bytes, 1000);
+    EXPECT_EQ(segs[i].base_offset, Offset(static_cast<int64_t>(i * per_segment)));
+    if (i + 1 < segs.size()) {
+      EXPECT_EQ(segs[i].next_offset, segs[i + 1].base_offset);
+    }
+  }
+  // Files are named by base offset.
+  EXPECT_GE(testing::FileSize(log->dir() + "/" + SegmentFileName(per_segment, ".log")), 0);
+  // A batch larger than segment.bytes still goes in, alone in a fresh segment.
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 3000)).ok());
+  EXPECT_EQ(log->segments().back().base_offset, Offset(12));
+}
+
+TEST_F(PartitionLogTest, RollsByAge) {
+  LogConfig config = config_;
+  config.segment_ms = 60'000;
+  auto log = NewLog(config);
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 10)).ok());
+  now_ms_ += 59'000;
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 10)).ok());
+  EXPECT_EQ(log->segments().size(), 1u);
+  now_ms_ += 1'000;
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 10)).ok());
+  ASSERT_EQ(log->segments().size(), 2u);
+  EXPECT_EQ(log->segments()[1].base_offset, Offset(2));
+}
+
+TEST_F(PartitionLogTest, RollsWhenIndexIsFull) {
+  LogConfig config = config_;
+  config.segment_index_bytes = 4 * 8;  // four offset index entries
+  config.index_interval_bytes = 1;     // an entry per batch
+  auto log = NewLog(config);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 10, 1000 + i)).ok());
+  auto segs = log->segments();
+  EXPECT_GT(segs.size(), 3u);
+  for (const auto& s : segs) {
+    EXPECT_LE(s.offset_index_entries, 4u);
+    EXPECT_LE(s.time_index_entries, 2u);
+  }
+  auto all = ReadAll(*log);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 20u);
+}
+
+TEST_F(PartitionLogTest, OffsetIndexLookupIsSparseAndCorrect) {
+  LogConfig config = config_;
+  config.index_interval_bytes = 1024;
+  auto log = NewLog(config);
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 200)).ok());
+  auto segs = log->segments();
+  ASSERT_EQ(segs.size(), 1u);
+  // ~270-byte batches, an entry every ~4 batches.
+  EXPECT_GT(segs[0].offset_index_entries, 40u);
+  EXPECT_LT(segs[0].offset_index_entries, 60u);
+  for (int64_t o = 0; o < 200; o += 7) {
+    auto r = log->Read(Offset(o), 1);
+    ASSERT_TRUE(r.ok());
+    auto batches = testing::SplitBatches(*r->ReadAll());
+    ASSERT_EQ(batches->size(), 1u);
+    EXPECT_EQ((*batches)[0].base_offset, o);
+  }
+}
+
+TEST_F(PartitionLogTest, OffsetForTimestampUsesTimeIndex) {
+  LogConfig config = config_;
+  config.segment_bytes = 5000;
+  config.index_interval_bytes = 500;
+  auto log = NewLog(config);
+  // Batch i holds records with timestamps 10000 + 10*i .. +4 (5 records).
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(5, 50, 10'000 + 10 * i)).ok());
+  ASSERT_GT(log->segments().size(), 3u);
+  auto r = log->OffsetForTimestamp(0);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->offset, Offset(0));
+  // 10_503 is record 3 of batch 50 → offset 253.
+  r = log->OffsetForTimestamp(10'503);
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_EQ((*r)->offset, Offset(253));
+  EXPECT_EQ((*r)->timestamp, 10'503);
+  // Between batches: 10_506 → first record of batch 51.
+  r = log->OffsetForTimestamp(10'506);
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_EQ((*r)->offset, Offset(255));
+  EXPECT_EQ((*r)->timestamp, 10'510);
+  r = log->OffsetForTimestamp(99'999);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->has_value());
+  auto max = log->OffsetOfMaxTimestamp();
+  ASSERT_TRUE(max.ok() && max->has_value());
+  EXPECT_EQ((*max)->timestamp, 10'994);
+  EXPECT_EQ((*max)->offset, Offset(499));
+
+  // Same answers after a clean reopen (from the index files) and an unclean one (rebuilt).
+  log.reset();
+  for (bool clean : {true, false}) {
+    ASSERT_TRUE(manager_->Close().ok());
+    if (!clean) std::filesystem::remove(dir_.path() + "/" + kCleanShutdownFileName);
+    Reopen();
+    auto reopened = manager_->Get({"t", PartitionId(0)});
+    ASSERT_NE(reopened, nullptr);
+    r = reopened->OffsetForTimestamp(10'503);
+    ASSERT_TRUE(r.ok() && r->has_value());
+    EXPECT_EQ((*r)->offset, Offset(253));
+    max = reopened->OffsetOfMaxTimestamp();
+    ASSERT_TRUE(max.ok() && max->has_value());
+    EXPECT_EQ((*max)->offset, Offset(499));
+  }
+}
+
+TEST_F(PartitionLogTest, RetentionByTime) {
+  LogConfig config = config_;
+  config.segment_bytes = 1000;
+  config.retention_ms = 10'000;
+  auto log = NewLog(config);
+  // Old data (timestamps around 1000), then new data stamped now.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 300, 1000)).ok());
+  const int64_t now = now_ms_;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 300, now)).ok());
+  const size_t before = log->segments().size();
+  auto r = log->ApplyRetention(now);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(r->segments_deleted, 0);
+  EXPECT_EQ(log->segments().size(), before - r->segments_deleted);
+  // Every old segment is gone, every new one kept.
+  for (const auto& s : log->segments()) EXPECT_GE(s.max_timestamp, now);
+  EXPECT_EQ(log->log_start_offset(), log->segments().front().base_offset);
+  EXPECT_EQ(log->Read(Offset(0), 100).status().code(), absl::StatusCode::kOutOfRange);
+  // Nothing more to delete; and the active segment is never deleted even if expired.
+  r = log->ApplyRetention(now + 1'000'000'000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(log->segments().size(), 1u);
+  EXPECT_EQ(log->log_end_offset(), Offset(20));
+}
+
+TEST_F(PartitionLogTest, RetentionBySize) {
+  LogConfig config = config_;
+  config.segment_bytes = 1000;
+  config.retention_ms = -1;
+  config.retention_bytes = 2500;
+  auto log = NewLog(config);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 300)).ok());
+  auto r = log->ApplyRetention(now_ms_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GT(r->segments_deleted, 0);
+  EXPECT_GE(log->size_bytes(), 2500 - 1000);
+  EXPECT_LT(log->size_bytes(), 2500 + 1000);
+  auto all = ReadAll(*log);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->back().last_offset, 29);
+  EXPECT_EQ(all->front().base_offset, log->log_start_offset().value());
+}
+
+TEST_F(PartitionLogTest, DeleteRecordsBefore) {
+  LogConfig config = config_;
+  config.segment_bytes = 1000;
+  auto log = NewLog(config);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 300)).ok());
+  const size_t before = log->segments().size();
+  EXPECT_EQ(log->DeleteRecordsBefore(Offset(31)).code(), absl::StatusCode::kOutOfRange);
+  ASSERT_TRUE(log->DeleteRecordsBefore(Offset(10)).ok());
+  EXPECT_EQ(log->log_start_offset(), Offset(10));
+  EXPECT_LT(log->segments().size(), before);
+  EXPECT_LE(log->segments().front().base_offset, Offset(10));
+  EXPECT_EQ(log->Read(Offset(9), 100).status().code(), absl::StatusCode::kOutOfRange);
+  auto r = log->Read(Offset(10), 100);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(testing::SplitBatches(*r->ReadAll())->front().base_offset, 10);
+  ASSERT_TRUE(log->DeleteRecordsBefore(Offset(5)).ok());  // lower: no-op
+  EXPECT_EQ(log->log_start_offset(), Offset(10));
+
+  // The log start offset survives restarts, clean and unclean.
+  log.reset();
+  ASSERT_TRUE(manager_->Close().ok());
+  std::filesystem::remove(dir_.path() + "/" + kCleanShutdownFileName);
+  Reopen();
+  auto reopened = manager_->Get({"t", PartitionId(0)});
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->log_start_offset(), Offset(10));
+  EXPECT_EQ(reopened->log_end_offset(), Offset(30));
+  // Deleting everything up to the end keeps the active segment and an empty readable log.
+  ASSERT_TRUE(reopened->DeleteRecordsBefore(Offset(30)).ok());
+  EXPECT_EQ(reopened->log_start_offset(), Offset(30));
+  auto empty = reopened->Read(Offset(30), 100);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->slices.empty());
+  auto next = AppendSync(*reopened, MakeBatch(1, 10));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->base_offset, Offset(30));
+  EXPECT_EQ(next->log_start_offset, Offset(30));
+}
+
+TEST_F(PartitionLogTest, ReadersKeepSlicesOfDeletedSegments) {
+  LogConfig config = config_;
+  config.segment_bytes = 1000;
+  auto log = NewLog(config);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 300)).ok());
+  auto r = log->Read(Offset(0), 100);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(log->DeleteRecordsBefore(Offset(9)).ok());
+  auto bytes = r->ReadAll();
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(testing::SplitBatches(*bytes)->front().base_offset, 0);
+}
+
+TEST_F(PartitionLogTest, ConcurrentAppendersAndReaders) {
+  auto log = NewLog(config_);
+  constexpr int kThreads = 8, kPerThread = 100;
+  std::vector<std::thread> threads;
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done) {
+      auto all = ReadAll(*log);
+      ASSERT_TRUE(all.ok()) << all.status();
+      for (size_t i = 1; i < all->size(); ++i) ASSERT_EQ((*all)[i].base_offset, (*all)[i - 1].last_offset + 1);
+    }
+  });
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(2, 20)).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  done = true;
+  reader.join();
+  EXPECT_EQ(log->log_end_offset(), Offset(2 * kThreads * kPerThread));
+  EXPECT_EQ(ReadAll(*log)->size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+}  // namespace
+}  // namespace chronik::storage

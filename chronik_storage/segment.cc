@@ -1,0 +1,498 @@
+#include "chronik_storage/segment.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "chronik_storage/errors.h"
+
+namespace chronik::storage {
+namespace {
+
+using protocol::RecordBatchView;
+namespace bv2 = protocol::batch_v2;
+
+uint32_t LoadBe32(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | uint32_t{u[3]};
+}
+
+uint64_t LoadBe64(const char* p) { return (uint64_t{LoadBe32(p)} << 32) | LoadBe32(p + 4); }
+
+void StoreBe32(std::string* out, uint32_t v) {
+  char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+               static_cast<char>(v)};
+  out->append(b, 4);
+}
+
+void StoreBe64(std::string* out, uint64_t v) {
+  StoreBe32(out, static_cast<uint32_t>(v >> 32));
+  StoreBe32(out, static_cast<uint32_t>(v));
+}
+
+// Reads exactly `size` bytes at `offset`; returns 0 or an errno (EIO for an unexpected EOF).
+int PReadFully(int fd, char* buf, size_t size, int64_t offset) {
+  while (size > 0) {
+    ssize_t n = ::pread(fd, buf, size, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return EIO;
+    buf += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return 0;
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, bool* missing) {
+  *missing = false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      *missing = true;
+      return std::string();
+    }
+    return IoError("open", path, errno);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return IoError("stat", path, err);
+  }
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  int err = PReadFully(fd, data.data(), data.size(), 0);
+  ::close(fd);
+  if (err != 0) return IoError("read", path, err);
+  return data;
+}
+
+size_t MaxEntries(int32_t max_index_bytes, size_t entry_size) {
+  return std::max<size_t>(1, static_cast<size_t>(std::max<int32_t>(max_index_bytes, 0)) / entry_size);
+}
+
+absl::Status WriteFileFully(FileOps& ops, const std::string& path, const std::string& data) {
+  int fd = ops.Open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return IoError("create", path, errno);
+  int err = PWriteFully(ops, fd, data.data(), data.size(), 0);
+  ::close(fd);
+  if (err != 0) return IoError("write", path, err);
+  return absl::OkStatus();
+}
+
+absl::Status SyncFile(FileOps& ops, const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return IoError("open", path, errno);
+  }
+  int rc = ops.FSync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return IoError("fsync", path, err);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+SegmentFile::~SegmentFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::Status SegmentFile::ReadAt(int64_t position, int64_t size, std::string* out) const {
+  size_t old = out->size();
+  out->resize(old + static_cast<size_t>(size));
+  int err = PReadFully(fd_, out->data() + old, static_cast<size_t>(size), position);
+  if (err != 0) {
+    out->resize(old);
+    return IoError("read", path_, err);
+  }
+  return absl::OkStatus();
+}
+
+std::string SegmentFileName(int64_t base_offset, std::string_view suffix) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%020" PRId64, base_offset);
+  return std::string(buf) + std::string(suffix);
+}
+
+absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view bytes) {
+  if (bytes.size() < bv2::kHeaderSize) return absl::DataLossError("short batch header");
+  const auto length = static_cast<int32_t>(LoadBe32(bytes.data() + bv2::kBatchLengthOffset));
+  if (length < static_cast<int32_t>(bv2::kHeaderSize - bv2::kLogOverhead)) {
+    return absl::DataLossError(absl::StrCat("invalid batchLength ", length));
+  }
+  if (static_cast<int8_t>(bytes[bv2::kMagicOffset]) != bv2::kMagic) {
+    return absl::DataLossError(absl::StrCat("magic ", static_cast<int>(bytes[bv2::kMagicOffset]), ", expected 2"));
+  }
+  const auto delta = static_cast<int32_t>(LoadBe32(bytes.data() + bv2::kLastOffsetDeltaOffset));
+  if (delta < 0) return absl::DataLossError("negative lastOffsetDelta");
+  BatchHeader h;
+  h.base_offset = static_cast<int64_t>(LoadBe64(bytes.data() + bv2::kBaseOffsetOffset));
+  h.size = bv2::kLogOverhead + static_cast<int64_t>(length);
+  h.last_offset = h.base_offset + delta;
+  h.max_timestamp = static_cast<int64_t>(LoadBe64(bytes.data() + bv2::kMaxTimestampOffset));
+  return h;
+}
+
+std::string Segment::index_path() const { return dir_ + "/" + SegmentFileName(base_offset_, ".index"); }
+std::string Segment::time_index_path() const { return dir_ + "/" + SegmentFileName(base_offset_, ".timeindex"); }
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(const std::string& dir, int64_t base_offset, FileOps& ops,
+                                                         int64_t now_ms) {
+  std::string path = dir + "/" + SegmentFileName(base_offset, ".log");
+  int fd = ops.Open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) return IoError("create segment", path, errno);
+  auto seg = std::unique_ptr<Segment>(new Segment(dir, base_offset, std::make_shared<SegmentFile>(fd, path)));
+  seg->next_offset_ = base_offset;
+  seg->first_append_ms_ = -1;
+  return seg;
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(const std::string& dir, int64_t base_offset, FileOps& ops) {
+  std::string path = dir + "/" + SegmentFileName(base_offset, ".log");
+  int fd = ops.Open(path.c_str(), O_RDWR, 0);
+  if (fd < 0) return IoError("open segment", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return IoError("stat", path, err);
+  }
+  auto seg = std::unique_ptr<Segment>(new Segment(dir, base_offset, std::make_shared<SegmentFile>(fd, path)));
+  seg->size_ = st.st_size;
+  seg->next_offset_ = base_offset;
+  return seg;
+}
+
+void Segment::ResetIndexes() {
+  offset_index_.clear();
+  time_index_.clear();
+  bytes_since_index_entry_ = 0;
+  max_timestamp_ = -1;
+  max_timestamp_batch_ = -1;
+  next_offset_ = base_offset_;
+}
+
+void Segment::OnBatchAppended(const RecordBatchView& batch, int64_t position, int32_t index_interval_bytes,
+                              int32_t max_index_bytes) {
+  const auto rel = static_cast<int32_t>(batch.base_offset() - base_offset_);
+  if (position > 0 && bytes_since_index_entry_ >= index_interval_bytes) {
+    if (offset_index_.size() < MaxEntries(max_index_bytes, kOffsetIndexEntrySize)) {
+      offset_index_.push_back({rel, static_cast<int32_t>(position)});
+    }
+    if (max_timestamp_ >= 0 && (time_index_.empty() || max_timestamp_ > time_index_.back().timestamp) &&
+        time_index_.size() < MaxEntries(max_index_bytes, kTimeIndexEntrySize)) {
+      time_index_.push_back({max_timestamp_, rel});
+    }
+    bytes_since_index_entry_ = 0;
+  }
+  bytes_since_index_entry_ += static_cast<int64_t>(batch.size_bytes());
+  if (batch.max_timestamp() > max_timestamp_) {
+    max_timestamp_ = batch.max_timestamp();
+    max_timestamp_batch_ = batch.base_offset();
+  }
+  next_offset_ = batch.next_offset();
+}
+
+bool Segment::IndexFull(int32_t max_index_bytes) const {
+  return offset_index_.size() >= MaxEntries(max_index_bytes, kOffsetIndexEntrySize) ||
+         time_index_.size() >= MaxEntries(max_index_bytes, kTimeIndexEntrySize);
+}
+
+absl::StatusOr<SegmentScan> Segment::Recover(FileOps& ops, int64_t max_next_offset, int32_t index_interval_bytes,
+                                             int32_t max_index_bytes, int64_t now_ms) {
+  struct stat st;
+  if (::fstat(file_->fd(), &st) != 0) return IoError("stat", file_->path(), errno);
+  const int64_t file_size = st.st_size;
+  ResetIndexes();
+  first_append_ms_ = -1;
+
+  constexpr int64_t kChunk = 8 << 20;
+  std::string buf;
+  int64_t buf_start = 0;
+  auto ensure = [&](int64_t pos, int64_t n) -> absl::Status {
+    if (pos >= buf_start && pos + n <= buf_start + static_cast<int64_t>(buf.size())) return absl::OkStatus();
+    int64_t want = std::min(std::max(n, kChunk), file_size - pos);
+    buf.resize(static_cast<size_t>(want));
+    buf_start = pos;
+    int err = PReadFully(file_->fd(), buf.data(), buf.size(), pos);
+    if (err != 0) return IoError("read", file_->path(), err);
+    return absl::OkStatus();
+  };
+
+  SegmentScan scan;
+  int64_t pos = 0;
+  int64_t min_base = base_offset_;
+  while (pos < file_size) {
+    if (file_size - pos < static_cast<int64_t>(bv2::kHeaderSize)) {
+      scan.stop_reason = absl::StrCat("partial batch header (", file_size - pos, " bytes)");
+      break;
+    }
+    absl::Status st_read = ensure(pos, bv2::kHeaderSize);
+    if (!st_read.ok()) return st_read;
+    std::string_view head(buf.data() + (pos - buf_start), bv2::kHeaderSize);
+    absl::StatusOr<BatchHeader> header = ParseBatchHeader(head);
+    if (!header.ok()) {
+      scan.stop_reason = std::string(header.status().message());
+      break;
+    }
+    if (pos + header->size > file_size) {
+      scan.stop_reason = absl::StrCat("torn batch: ", header->size, " bytes declared, ", file_size - pos, " present");
+      break;
+    }
+    st_read = ensure(pos, header->size);
+    if (!st_read.ok()) return st_read;
+    std::string_view bytes(buf.data() + (pos - buf_start), static_cast<size_t>(header->size));
+    absl::StatusOr<RecordBatchView> batch = RecordBatchView::Parse(bytes, protocol::CrcCheck::kVerify);
+    if (!batch.ok()) {
+      scan.stop_reason = std::string(batch.status().message());
+      break;
+    }
+    if (batch->base_offset() < min_base || batch->next_offset() > max_next_offset ||
+        batch->last_offset() - base_offset_ > INT32_MAX) {
+      scan.stop_reason = absl::StrCat("batch offsets ", batch->base_offset(), "..", batch->last_offset(),
+                                      " out of order (expected from ", min_base, ")");
+      break;
+    }
+    if (first_append_ms_ < 0) {
+      int64_t ts = batch->max_timestamp();
+      first_append_ms_ = (ts >= 0 && ts <= now_ms) ? ts : now_ms;
+    }
+    OnBatchAppended(*batch, pos, index_interval_bytes, max_index_bytes);
+    min_base = batch->next_offset();
+    pos += header->size;
+    scan.batches++;
+  }
+  if (first_append_ms_ < 0) first_append_ms_ = now_ms;
+  scan.valid_bytes = pos;
+  scan.truncated_bytes = file_size - pos;
+  if (pos < file_size) {
+    if (ops.FTruncate(file_->fd(), pos) != 0) return IoError("truncate", file_->path(), errno);
+    if (ops.FDataSync(file_->fd()) != 0) return IoError("fdatasync", file_->path(), errno);
+  }
+  size_ = pos;
+  return scan;
+}
+
+absl::StatusOr<bool> Segment::LoadIndexes(int64_t now_ms) {
+  bool missing = false;
+  absl::StatusOr<std::string> idx = ReadWholeFile(index_path(), &missing);
+  if (!idx.ok()) return idx.status();
+  if (missing || idx->size() % kOffsetIndexEntrySize != 0) return false;
+  bool tmissing = false;
+  absl::StatusOr<std::string> tidx = ReadWholeFile(time_index_path(), &tmissing);
+  if (!tidx.ok()) return tidx.status();
+  if (tmissing || tidx->size() % kTimeIndexEntrySize != 0) return false;
+
+  std::vector<OffsetIndexEntry> offsets;
+  for (size_t i = 0; i < idx->size(); i += kOffsetIndexEntrySize) {
+    OffsetIndexEntry e{static_cast<int32_t>(LoadBe32(idx->data() + i)),
+                       static_cast<int32_t>(LoadBe32(idx->data() + i + 4))};
+    if (e.relative_offset < 0 || e.position <= 0 || e.position >= size_) return false;
+    if (!offsets.empty() &&
+        (e.relative_offset <= offsets.back().relative_offset || e.position <= offsets.back().position)) {
+      return false;
+    }
+    offsets.push_back(e);
+  }
+  std::vector<TimeIndexEntry> times;
+  for (size_t i = 0; i < tidx->size(); i += kTimeIndexEntrySize) {
+    TimeIndexEntry e{static_cast<int64_t>(LoadBe64(tidx->data() + i)),
+                     static_cast<int32_t>(LoadBe32(tidx->data() + i + 8))};
+    if (e.relative_offset < 0 || e.timestamp < 0) return false;
+    if (!times.empty() &&
+        (e.timestamp <= times.back().timestamp || e.relative_offset < times.back().relative_offset)) {
+      return false;
+    }
+    times.push_back(e);
+  }
+  offset_index_ = std::move(offsets);
+  time_index_ = std::move(times);
+
+  // Indexed positions must hold the batches the index names: check the first, the last and a
+  // sample in between (a full check would cost one read per entry).
+  const size_t n = offset_index_.size();
+  const size_t step = std::max<size_t>(1, n / 16);
+  std::vector<size_t> sample;
+  for (size_t i = 0; i < n; i += step) sample.push_back(i);
+  if (n > 0) sample.push_back(n - 1);
+  for (size_t i : sample) {
+    const OffsetIndexEntry& e = offset_index_[i];
+    absl::StatusOr<BatchHeader> h = ReadHeaderAt(e.position);
+    if (!h.ok() || h->base_offset != base_offset_ + e.relative_offset) {
+      ResetIndexes();
+      return false;
+    }
+  }
+  bool ok = true;
+  int64_t start = offset_index_.empty() ? 0 : offset_index_.back().position;
+  int64_t next = offset_index_.empty() ? base_offset_ : base_offset_ + offset_index_.back().relative_offset;
+  int64_t max_ts = time_index_.empty() ? -1 : time_index_.back().timestamp;
+  int64_t end = start;
+  absl::Status st = WalkHeaders(start, size_, [&](const BatchHeader& h, int64_t pos) {
+    if (h.base_offset < next) {
+      ok = false;
+      return false;
+    }
+    next = h.last_offset + 1;
+    max_ts = std::max(max_ts, h.max_timestamp);
+    end = pos + h.size;
+    return true;
+  });
+  if (!st.ok() || !ok || end != size_ ||
+      (!time_index_.empty() && base_offset_ + time_index_.back().relative_offset > next)) {
+    ResetIndexes();
+    return false;
+  }
+  next_offset_ = next;
+  max_timestamp_ = max_ts;
+  max_timestamp_batch_ = -1;
+  bytes_since_index_entry_ = size_ - start;
+  first_append_ms_ = now_ms;
+  if (size_ > 0) {
+    absl::StatusOr<BatchHeader> first = ReadHeaderAt(0);
+    if (!first.ok()) {
+      ResetIndexes();
+      return false;
+    }
+    if (first->max_timestamp >= 0 && first->max_timestamp <= now_ms) first_append_ms_ = first->max_timestamp;
+  }
+  return true;
+}
+
+absl::Status Segment::WriteIndexes(FileOps& ops, int32_t max_index_bytes) {
+  std::string idx;
+  idx.reserve(offset_index_.size() * kOffsetIndexEntrySize);
+  for (const OffsetIndexEntry& e : offset_index_) {
+    StoreBe32(&idx, static_cast<uint32_t>(e.relative_offset));
+    StoreBe32(&idx, static_cast<uint32_t>(e.position));
+  }
+  std::vector<TimeIndexEntry> times = time_index_;
+  if (max_timestamp_ >= 0 && (times.empty() || max_timestamp_ > times.back().timestamp)) {
+    TimeIndexEntry last{max_timestamp_, static_cast<int32_t>(next_offset_ - base_offset_)};
+    // The closing entry may take the place of the last one: it is coarser but still true.
+    if (times.size() >= MaxEntries(max_index_bytes, kTimeIndexEntrySize)) times.pop_back();
+    times.push_back(last);
+  }
+  std::string tidx;
+  tidx.reserve(times.size() * kTimeIndexEntrySize);
+  for (const TimeIndexEntry& e : times) {
+    StoreBe64(&tidx, static_cast<uint64_t>(e.timestamp));
+    StoreBe32(&tidx, static_cast<uint32_t>(e.relative_offset));
+  }
+  absl::Status st = WriteFileFully(ops, index_path(), idx);
+  if (st.ok()) st = WriteFileFully(ops, time_index_path(), tidx);
+  if (!st.ok()) {
+    // A half-written index would be rebuilt anyway; removing it makes that explicit.
+    ::unlink(index_path().c_str());
+    ::unlink(time_index_path().c_str());
+  }
+  return st;
+}
+
+absl::Status Segment::SyncIndexes(FileOps& ops) {
+  absl::Status st = SyncFile(ops, index_path());
+  if (st.ok()) st = SyncFile(ops, time_index_path());
+  return st;
+}
+
+void Segment::DeleteFiles() {
+  ::unlink(file_->path().c_str());
+  ::unlink(index_path().c_str());
+  ::unlink(time_index_path().c_str());
+}
+
+absl::Status Segment::Append(FileOps& ops, std::string_view data, bool* truncate_failed) {
+  *truncate_failed = false;
+  int err = PWriteFully(ops, file_->fd(), data.data(), data.size(), size_);
+  if (err != 0) {
+    if (ops.FTruncate(file_->fd(), size_) != 0) *truncate_failed = true;
+    return IoError("write to segment", file_->path(), err);
+  }
+  size_ += static_cast<int64_t>(data.size());
+  return absl::OkStatus();
+}
+
+int64_t Segment::LookupPosition(int64_t offset) const {
+  int64_t rel = offset - base_offset_;
+  if (rel <= 0 || offset_index_.empty()) return 0;
+  auto it = std::upper_bound(offset_index_.begin(), offset_index_.end(), rel,
+                             [](int64_t r, const OffsetIndexEntry& e) { return r < e.relative_offset; });
+  if (it == offset_index_.begin()) return 0;
+  return std::prev(it)->position;
+}
+
+int64_t Segment::LookupTimestampPosition(int64_t timestamp) const {
+  // The last entry with T < timestamp: no record before its offset can match.
+  auto it = std::lower_bound(time_index_.begin(), time_index_.end(), timestamp,
+                             [](const TimeIndexEntry& e, int64_t ts) { return e.timestamp < ts; });
+  if (it == time_index_.begin()) return 0;
+  return LookupPosition(base_offset_ + std::prev(it)->relative_offset);
+}
+
+absl::Status Segment::WalkHeaders(int64_t position, int64_t end,
+                                  const std::function<bool(const BatchHeader&, int64_t)>& visit) const {
+  constexpr int64_t kWindow = 64 << 10;
+  std::string buf;
+  int64_t buf_start = -1;
+  int64_t pos = position;
+  while (pos < end) {
+    if (end - pos < static_cast<int64_t>(bv2::kHeaderSize)) {
+      return absl::DataLossError(absl::StrCat(file_->path(), ": partial batch header at position ", pos));
+    }
+    if (buf_start < 0 || pos < buf_start ||
+        pos + static_cast<int64_t>(bv2::kHeaderSize) > buf_start + static_cast<int64_t>(buf.size())) {
+      int64_t want = std::min(kWindow, end - pos);
+      buf.resize(static_cast<size_t>(want));
+      int err = PReadFully(file_->fd(), buf.data(), buf.size(), pos);
+      if (err != 0) return IoError("read", file_->path(), err);
+      buf_start = pos;
+    }
+    absl::StatusOr<BatchHeader> h =
+        ParseBatchHeader(std::string_view(buf.data() + (pos - buf_start), bv2::kHeaderSize));
+    if (!h.ok()) {
+      return absl::DataLossError(
+          absl::StrCat(file_->path(), ": bad batch header at position ", pos, ": ", h.status().message()));
+    }
+    if (pos + h->size > end) {
+      return absl::DataLossError(absl::StrCat(file_->path(), ": batch at position ", pos, " runs past the end"));
+    }
+    if (!visit(*h, pos)) return absl::OkStatus();
+    pos += h->size;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BatchHeader> Segment::ReadHeaderAt(int64_t position) const {
+  char buf[bv2::kHeaderSize];
+  if (position < 0 || position + static_cast<int64_t>(bv2::kHeaderSize) > size_) {
+    return absl::DataLossError(absl::StrCat(file_->path(), ": no batch header at position ", position));
+  }
+  int err = PReadFully(file_->fd(), buf, sizeof(buf), position);
+  if (err != 0) return IoError("read", file_->path(), err);
+  absl::StatusOr<BatchHeader> h = ParseBatchHeader(std::string_view(buf, sizeof(buf)));
+  if (!h.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(file_->path(), ": bad batch header at position ", position, ": ", h.status().message()));
+  }
+  return h;
+}
+
+int64_t Segment::ModifiedMs() const {
+  struct stat st;
+  if (::fstat(file_->fd(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+}  // namespace chronik::storage

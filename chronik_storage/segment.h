@@ -1,0 +1,192 @@
+#pragma once
+
+// One log segment: a .log file of v2 record batches plus its sparse offset and time indexes.
+// Internal to chronik_storage (PartitionLog owns segments and serializes access to them); the
+// only public piece is SegmentFile, which read results hand out for zero-copy reads.
+//
+// Index entries are kept in memory for every segment and written to the .index and .timeindex
+// files when the segment is rolled or the log is closed (the files of the active segment are
+// stale while it is written to; recovery rebuilds them from the log). On disk, big-endian as in
+// Kafka:
+//   .index      entries of { int32 relative offset, int32 position }            8 bytes each
+//   .timeindex  entries of { int64 timestamp, int32 relative offset }          12 bytes each
+// An offset index entry maps a batch's base offset to the batch's position. A time index entry
+// { T, o } says: every record at an offset below o (in this segment) has a timestamp <= T.
+// Entries strictly increase. The time index ends with { max timestamp, next offset } once the
+// segment is written out, so a segment's max timestamp is known without a scan.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "chronik_protocol/records/record_batch.h"
+#include "chronik_storage/file_ops.h"
+#include "chronik_storage/log_config.h"
+
+namespace chronik::storage {
+
+// An open .log file. Readers hold it through shared_ptr, so a segment deleted by retention stays
+// readable (unlinked, fd open) until the last slice over it is gone.
+class SegmentFile {
+ public:
+  SegmentFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~SegmentFile();
+  SegmentFile(const SegmentFile&) = delete;
+  SegmentFile& operator=(const SegmentFile&) = delete;
+
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+
+  // Appends exactly `size` bytes from `position` to `*out` (pread); an error if the file is shorter.
+  absl::Status ReadAt(int64_t position, int64_t size, std::string* out) const;
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+// Zero-copy read result: `size` bytes at `position` of `file`, whole batches. Send them with
+// sendfile(file->fd(), ...) or copy them with AppendTo.
+struct FileSlice {
+  std::shared_ptr<const SegmentFile> file;
+  int64_t position = 0;
+  int64_t size = 0;
+
+  absl::Status AppendTo(std::string* out) const { return file->ReadAt(position, size, out); }
+};
+
+struct OffsetIndexEntry {
+  int32_t relative_offset = 0;
+  int32_t position = 0;
+};
+
+struct TimeIndexEntry {
+  int64_t timestamp = 0;
+  int32_t relative_offset = 0;
+};
+
+inline constexpr size_t kOffsetIndexEntrySize = 8;
+inline constexpr size_t kTimeIndexEntrySize = 12;
+
+// "<20-digit zero-padded base offset><suffix>", e.g. 00000000000000000042.log
+std::string SegmentFileName(int64_t base_offset, std::string_view suffix);
+
+// The header fields a log walk needs, decoded from the first 61 bytes of a batch.
+struct BatchHeader {
+  int64_t base_offset = 0;
+  int64_t size = 0;  // whole batch, log overhead included
+  int64_t last_offset = 0;
+  int64_t max_timestamp = -1;
+};
+
+// What Segment::Recover found.
+struct SegmentScan {
+  int64_t batches = 0;
+  int64_t valid_bytes = 0;
+  int64_t truncated_bytes = 0;  // bytes removed after the last valid batch
+  std::string stop_reason;      // why the scan stopped early; empty if it reached the end
+};
+
+class Segment {
+ public:
+  // Creates a new, empty segment file (fails if one exists). Does not sync the directory.
+  static absl::StatusOr<std::unique_ptr<Segment>> Create(const std::string& dir, int64_t base_offset,
+                                                         FileOps& ops, int64_t now_ms);
+  // Opens an existing .log file. Call Recover or LoadIndexes before use.
+  static absl::StatusOr<std::unique_ptr<Segment>> Open(const std::string& dir, int64_t base_offset, FileOps& ops);
+
+  // Scans every batch from the start (header sanity, CRC-32C, offsets within
+  // [base_offset, max_next_offset)), rebuilds the in-memory indexes, and truncates the file at
+  // the first invalid batch. `index_interval_bytes` and `max_index_bytes` shape the rebuilt index.
+  absl::StatusOr<SegmentScan> Recover(FileOps& ops, int64_t max_next_offset, int32_t index_interval_bytes,
+                                      int32_t max_index_bytes, int64_t now_ms);
+
+  // For a segment the clean-shutdown marker or recovery point vouches for: loads the index files
+  // and checks them (size, monotonic, within the log, the indexed batch really there) and finds the
+  // segment's end offset from the last indexed position. Returns false (and loads nothing) if an
+  // index is missing or damaged or the tail does not parse; the caller then runs Recover.
+  absl::StatusOr<bool> LoadIndexes(int64_t now_ms);
+
+  // Writes both index files from memory (plus the final time index entry). Not synced.
+  absl::Status WriteIndexes(FileOps& ops, int32_t max_index_bytes);
+  // fsyncs both index files.
+  absl::Status SyncIndexes(FileOps& ops);
+  // Unlinks the .log and index files.
+  void DeleteFiles();
+
+  // Appends `data` (whole batches, offsets already assigned) at the end of the file. On failure,
+  // truncates back to the previous end; if that fails too, *truncate_failed is set.
+  absl::Status Append(FileOps& ops, std::string_view data, bool* truncate_failed);
+  // Records a batch just written at `position` in the in-memory indexes.
+  void OnBatchAppended(const protocol::RecordBatchView& batch, int64_t position, int32_t index_interval_bytes,
+                       int32_t max_index_bytes);
+
+  // Whether the offset or the time index is full under `max_index_bytes`.
+  bool IndexFull(int32_t max_index_bytes) const;
+
+  // The position from which a forward walk finds the batch containing `offset` (0 if none indexed).
+  int64_t LookupPosition(int64_t offset) const;
+  // The position from which a forward walk finds the first record with timestamp >= ts.
+  int64_t LookupTimestampPosition(int64_t timestamp) const;
+
+  // Reads the header of the batch at `position` (which must lie below size()).
+  absl::StatusOr<BatchHeader> ReadHeaderAt(int64_t position) const;
+
+  // Walks batch headers from `position` up to size(), calling `visit(header, position)` until it
+  // returns false. Header reads are buffered.
+  absl::Status WalkHeaders(int64_t position, int64_t end,
+                           const std::function<bool(const BatchHeader&, int64_t position)>& visit) const;
+
+  int64_t base_offset() const { return base_offset_; }
+  int64_t next_offset() const { return next_offset_; }
+  int64_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  int64_t max_timestamp() const { return max_timestamp_; }
+  // Base offset of the first batch holding max_timestamp(), -1 if not known (found lazily).
+  int64_t max_timestamp_batch() const { return max_timestamp_batch_; }
+  int64_t first_append_ms() const { return first_append_ms_; }
+  void MarkFirstAppend(int64_t now_ms) {
+    if (first_append_ms_ < 0) first_append_ms_ = now_ms;
+  }
+  const std::shared_ptr<SegmentFile>& file() const { return file_; }
+  const std::string& log_path() const { return file_->path(); }
+  std::string index_path() const;
+  std::string time_index_path() const;
+  size_t offset_index_entries() const { return offset_index_.size(); }
+  size_t time_index_entries() const { return time_index_.size(); }
+  const std::vector<OffsetIndexEntry>& offset_index() const { return offset_index_; }
+  const std::vector<TimeIndexEntry>& time_index() const { return time_index_; }
+  // Last modification time of the .log file, ms since the epoch (retention fallback).
+  int64_t ModifiedMs() const;
+
+ private:
+  Segment(std::string dir, int64_t base_offset, std::shared_ptr<SegmentFile> file)
+      : dir_(std::move(dir)), base_offset_(base_offset), file_(std::move(file)) {}
+
+  void ResetIndexes();
+
+  std::string dir_;
+  int64_t base_offset_;
+  std::shared_ptr<SegmentFile> file_;
+  int64_t size_ = 0;
+  int64_t next_offset_ = 0;
+  int64_t max_timestamp_ = -1;
+  int64_t max_timestamp_batch_ = -1;
+  int64_t first_append_ms_ = -1;
+  int64_t bytes_since_index_entry_ = 0;
+  std::vector<OffsetIndexEntry> offset_index_;
+  std::vector<TimeIndexEntry> time_index_;
+};
+
+// Parses the 61-byte header at the start of `bytes` (no CRC check). Needs kHeaderSize bytes.
+absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view bytes);
+
+}  // namespace chronik::storage
