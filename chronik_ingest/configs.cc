@@ -1,0 +1,1059 @@
+#include "chronik_ingest/configs.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <set>
+#include <system_error>
+#include <utility>
+
+namespace chronik::ingest {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// The tables. Facts (names, types, defaults, ranges, synonyms) are Kafka 3.9's; defaults are
+// written as Kafka's DescribeConfigs shows them.
+
+constexpr std::string_view kLongMax = "9223372036854775807";
+
+// The tables use designated initializers and leave members at their defaults, which GCC 12
+// warns about (-Wmissing-field-initializers) although the defaults are intended.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+constexpr ConfigValidator AtLeast(int64_t min) {
+  return ConfigValidator{.kind = ValidatorKind::kRange, .min = min};
+}
+constexpr ConfigValidator Between(int64_t min, int64_t max) {
+  return ConfigValidator{.kind = ValidatorKind::kRange, .min = min, .max = max};
+}
+constexpr ConfigValidator OneOf(std::span<const std::string_view> allowed) {
+  return ConfigValidator{.kind = ValidatorKind::kOneOf, .allowed = allowed};
+}
+constexpr ConfigValidator EachOneOf(std::span<const std::string_view> allowed) {
+  return ConfigValidator{.kind = ValidatorKind::kEachOneOf, .allowed = allowed};
+}
+constexpr ConfigValidator Of(ValidatorKind kind) { return ConfigValidator{.kind = kind}; }
+
+// In the order Kafka lists them in its messages.
+constexpr std::string_view kCleanupPolicies[] = {"compact", "delete"};
+constexpr std::string_view kCompressionTypes[] = {"uncompressed", "zstd",  "lz4",
+                                                  "snappy",       "gzip",  "producer"};
+constexpr std::string_view kTimestampTypes[] = {"CreateTime", "LogAppendTime"};
+
+constexpr BrokerFallback kFlushMsFallbacks[] = {{"log.flush.scheduler.interval.ms", 1}};
+constexpr BrokerFallback kRetentionMsFallbacks[] = {{"log.retention.minutes", 60'000},
+                                                    {"log.retention.hours", 3'600'000}};
+constexpr BrokerFallback kSegmentJitterMsFallbacks[] = {{"log.roll.jitter.hours", 3'600'000}};
+constexpr BrokerFallback kSegmentMsFallbacks[] = {{"log.roll.hours", 3'600'000}};
+
+using T = ConfigType;
+
+constexpr ConfigDef kTopicConfigs[] = {
+    {.name = "cleanup.policy", .type = T::kList, .default_value = "delete",
+     .validator = EachOneOf(kCleanupPolicies), .broker_synonym = "log.cleanup.policy"},
+    {.name = "compression.gzip.level", .type = T::kInt, .default_value = "-1",
+     .validator = Of(ValidatorKind::kGzipLevel), .broker_synonym = "compression.gzip.level"},
+    {.name = "compression.lz4.level", .type = T::kInt, .default_value = "9",
+     .validator = Between(1, 17), .broker_synonym = "compression.lz4.level"},
+    {.name = "compression.type", .type = T::kString, .default_value = "producer",
+     .validator = OneOf(kCompressionTypes), .broker_synonym = "compression.type"},
+    {.name = "compression.zstd.level", .type = T::kInt, .default_value = "3",
+     .validator = Between(-131072, 22), .broker_synonym = "compression.zstd.level"},
+    {.name = "delete.retention.ms", .type = T::kLong, .default_value = "86400000",
+     .validator = AtLeast(0), .broker_synonym = "log.cleaner.delete.retention.ms"},
+    {.name = "file.delete.delay.ms", .type = T::kLong, .default_value = "60000",
+     .validator = AtLeast(0), .broker_synonym = "log.segment.delete.delay.ms"},
+    {.name = "flush.messages", .type = T::kLong, .default_value = kLongMax,
+     .validator = AtLeast(1), .broker_synonym = "log.flush.interval.messages"},
+    {.name = "flush.ms", .type = T::kLong, .default_value = kLongMax, .validator = AtLeast(0),
+     .broker_synonym = "log.flush.interval.ms", .broker_fallbacks = kFlushMsFallbacks},
+    {.name = "follower.replication.throttled.replicas", .type = T::kList, .default_value = "",
+     .validator = Of(ValidatorKind::kThrottledReplicas)},
+    {.name = "index.interval.bytes", .type = T::kInt, .default_value = "4096",
+     .validator = AtLeast(0), .broker_synonym = "log.index.interval.bytes"},
+    {.name = "leader.replication.throttled.replicas", .type = T::kList, .default_value = "",
+     .validator = Of(ValidatorKind::kThrottledReplicas)},
+    {.name = "local.retention.bytes", .type = T::kLong, .default_value = "-2",
+     .validator = AtLeast(-2), .broker_synonym = "log.local.retention.bytes"},
+    {.name = "local.retention.ms", .type = T::kLong, .default_value = "-2",
+     .validator = AtLeast(-2), .broker_synonym = "log.local.retention.ms"},
+    {.name = "max.compaction.lag.ms", .type = T::kLong, .default_value = kLongMax,
+     .validator = AtLeast(1), .broker_synonym = "log.cleaner.max.compaction.lag.ms"},
+    {.name = "max.message.bytes", .type = T::kInt, .default_value = "1048588",
+     .validator = AtLeast(0), .broker_synonym = "message.max.bytes"},
+    {.name = "message.downconversion.enable", .type = T::kBoolean, .default_value = "true",
+     .broker_synonym = "log.message.downconversion.enable"},
+    {.name = "message.format.version", .type = T::kString, .default_value = "3.0-IV1",
+     .validator = Of(ValidatorKind::kMetadataVersion),
+     .broker_synonym = "log.message.format.version"},
+    {.name = "message.timestamp.after.max.ms", .type = T::kLong, .default_value = kLongMax,
+     .validator = AtLeast(0), .broker_synonym = "log.message.timestamp.after.max.ms"},
+    {.name = "message.timestamp.before.max.ms", .type = T::kLong, .default_value = kLongMax,
+     .validator = AtLeast(0), .broker_synonym = "log.message.timestamp.before.max.ms"},
+    {.name = "message.timestamp.difference.max.ms", .type = T::kLong, .default_value = kLongMax,
+     .validator = AtLeast(0), .broker_synonym = "log.message.timestamp.difference.max.ms"},
+    {.name = "message.timestamp.type", .type = T::kString, .default_value = "CreateTime",
+     .validator = OneOf(kTimestampTypes), .broker_synonym = "log.message.timestamp.type"},
+    {.name = "min.cleanable.dirty.ratio", .type = T::kDouble, .default_value = "0.5",
+     .validator = Between(0, 1), .broker_synonym = "log.cleaner.min.cleanable.ratio"},
+    {.name = "min.compaction.lag.ms", .type = T::kLong, .default_value = "0",
+     .validator = AtLeast(0), .broker_synonym = "log.cleaner.min.compaction.lag.ms"},
+    {.name = "min.insync.replicas", .type = T::kInt, .default_value = "1",
+     .validator = AtLeast(1), .broker_synonym = "min.insync.replicas"},
+    {.name = "preallocate", .type = T::kBoolean, .default_value = "false",
+     .broker_synonym = "log.preallocate"},
+    {.name = "remote.log.copy.disable", .type = T::kBoolean, .default_value = "false"},
+    {.name = "remote.log.delete.on.disable", .type = T::kBoolean, .default_value = "false"},
+    {.name = "remote.storage.enable", .type = T::kBoolean, .default_value = "false"},
+    {.name = "retention.bytes", .type = T::kLong, .default_value = "-1",
+     .broker_synonym = "log.retention.bytes"},
+    {.name = "retention.ms", .type = T::kLong, .default_value = "604800000",
+     .validator = AtLeast(-1), .broker_synonym = "log.retention.ms",
+     .broker_fallbacks = kRetentionMsFallbacks},
+    {.name = "segment.bytes", .type = T::kInt, .default_value = "1073741824",
+     .validator = AtLeast(14), .broker_synonym = "log.segment.bytes"},
+    {.name = "segment.index.bytes", .type = T::kInt, .default_value = "10485760",
+     .validator = AtLeast(4), .broker_synonym = "log.index.size.max.bytes"},
+    {.name = "segment.jitter.ms", .type = T::kLong, .default_value = "0", .validator = AtLeast(0),
+     .broker_synonym = "log.roll.jitter.ms", .broker_fallbacks = kSegmentJitterMsFallbacks},
+    {.name = "segment.ms", .type = T::kLong, .default_value = "604800000",
+     .validator = AtLeast(1), .broker_synonym = "log.roll.ms",
+     .broker_fallbacks = kSegmentMsFallbacks},
+    {.name = "unclean.leader.election.enable", .type = T::kBoolean, .default_value = "false",
+     .broker_synonym = "unclean.leader.election.enable"},
+};
+
+// read_only marks the configs Kafka cannot change dynamically (AlterConfigs on BROKER).
+constexpr ConfigDef kBrokerConfigs[] = {
+    {.name = "auto.create.topics.enable", .type = T::kBoolean, .default_value = "true",
+     .read_only = true},
+    {.name = "broker.id", .type = T::kInt, .default_value = "-1", .read_only = true},
+    {.name = "compression.gzip.level", .type = T::kInt, .default_value = "-1",
+     .validator = Of(ValidatorKind::kGzipLevel)},
+    {.name = "compression.lz4.level", .type = T::kInt, .default_value = "9",
+     .validator = Between(1, 17)},
+    {.name = "compression.type", .type = T::kString, .default_value = "producer",
+     .validator = OneOf(kCompressionTypes)},
+    {.name = "compression.zstd.level", .type = T::kInt, .default_value = "3",
+     .validator = Between(-131072, 22)},
+    {.name = "default.replication.factor", .type = T::kInt, .default_value = "1",
+     .read_only = true},
+    {.name = "delete.topic.enable", .type = T::kBoolean, .default_value = "true",
+     .read_only = true},
+    {.name = "group.initial.rebalance.delay.ms", .type = T::kInt, .default_value = "3000",
+     .read_only = true},
+    {.name = "group.max.session.timeout.ms", .type = T::kInt, .default_value = "1800000",
+     .read_only = true},
+    {.name = "group.min.session.timeout.ms", .type = T::kInt, .default_value = "6000",
+     .read_only = true},
+    {.name = "log.cleaner.delete.retention.ms", .type = T::kLong, .default_value = "86400000",
+     .validator = AtLeast(0)},
+    {.name = "log.cleaner.enable", .type = T::kBoolean, .default_value = "true",
+     .read_only = true},
+    {.name = "log.cleaner.max.compaction.lag.ms", .type = T::kLong, .default_value = kLongMax,
+     .validator = AtLeast(1)},
+    {.name = "log.cleaner.min.cleanable.ratio", .type = T::kDouble, .default_value = "0.5",
+     .validator = Between(0, 1)},
+    {.name = "log.cleaner.min.compaction.lag.ms", .type = T::kLong, .default_value = "0",
+     .validator = AtLeast(0)},
+    {.name = "log.cleanup.policy", .type = T::kList, .default_value = "delete",
+     .validator = EachOneOf(kCleanupPolicies)},
+    {.name = "log.dir", .type = T::kString, .default_value = "/tmp/kafka-logs",
+     .read_only = true},
+    {.name = "log.dirs", .type = T::kString, .read_only = true},
+    {.name = "log.flush.interval.messages", .type = T::kLong, .default_value = kLongMax,
+     .validator = AtLeast(1)},
+    {.name = "log.flush.interval.ms", .type = T::kLong},
+    {.name = "log.flush.scheduler.interval.ms", .type = T::kLong, .default_value = kLongMax,
+     .read_only = true},
+    {.name = "log.index.interval.bytes", .type = T::kInt, .default_value = "4096",
+     .validator = AtLeast(0)},
+    {.name = "log.index.size.max.bytes", .type = T::kInt, .default_value = "10485760",
+     .validator = AtLeast(4)},
+    {.name = "log.local.retention.bytes", .type = T::kLong, .default_value = "-2",
+     .validator = AtLeast(-2)},
+    {.name = "log.local.retention.ms", .type = T::kLong, .default_value = "-2",
+     .validator = AtLeast(-2)},
+    {.name = "log.message.downconversion.enable", .type = T::kBoolean, .default_value = "true"},
+    {.name = "log.message.format.version", .type = T::kString, .default_value = "3.0-IV1",
+     .validator = Of(ValidatorKind::kMetadataVersion), .read_only = true},
+    {.name = "log.message.timestamp.after.max.ms", .type = T::kLong, .default_value = kLongMax,
+     .validator = AtLeast(0)},
+    {.name = "log.message.timestamp.before.max.ms", .type = T::kLong, .default_value = kLongMax,
+     .validator = AtLeast(0)},
+    {.name = "log.message.timestamp.difference.max.ms", .type = T::kLong,
+     .default_value = kLongMax, .validator = AtLeast(0)},
+    {.name = "log.message.timestamp.type", .type = T::kString, .default_value = "CreateTime",
+     .validator = OneOf(kTimestampTypes)},
+    {.name = "log.preallocate", .type = T::kBoolean, .default_value = "false"},
+    {.name = "log.retention.bytes", .type = T::kLong, .default_value = "-1"},
+    {.name = "log.retention.check.interval.ms", .type = T::kLong, .default_value = "300000",
+     .validator = AtLeast(1), .read_only = true},
+    {.name = "log.retention.hours", .type = T::kInt, .default_value = "168", .read_only = true},
+    {.name = "log.retention.minutes", .type = T::kInt, .read_only = true},
+    {.name = "log.retention.ms", .type = T::kLong},
+    {.name = "log.roll.hours", .type = T::kInt, .default_value = "168", .validator = AtLeast(1),
+     .read_only = true},
+    {.name = "log.roll.jitter.hours", .type = T::kInt, .default_value = "0",
+     .validator = AtLeast(0), .read_only = true},
+    {.name = "log.roll.jitter.ms", .type = T::kLong},
+    {.name = "log.roll.ms", .type = T::kLong},
+    {.name = "log.segment.bytes", .type = T::kInt, .default_value = "1073741824",
+     .validator = AtLeast(14)},
+    {.name = "log.segment.delete.delay.ms", .type = T::kLong, .default_value = "60000",
+     .validator = AtLeast(0)},
+    {.name = "message.max.bytes", .type = T::kInt, .default_value = "1048588",
+     .validator = AtLeast(0)},
+    {.name = "min.insync.replicas", .type = T::kInt, .default_value = "1",
+     .validator = AtLeast(1)},
+    {.name = "node.id", .type = T::kInt, .default_value = "-1", .read_only = true},
+    {.name = "num.io.threads", .type = T::kInt, .default_value = "8", .validator = AtLeast(1)},
+    {.name = "num.network.threads", .type = T::kInt, .default_value = "3",
+     .validator = AtLeast(1)},
+    {.name = "num.partitions", .type = T::kInt, .default_value = "1", .validator = AtLeast(1),
+     .read_only = true},
+    {.name = "offsets.retention.minutes", .type = T::kInt, .default_value = "10080",
+     .validator = AtLeast(1), .read_only = true},
+    {.name = "offsets.topic.num.partitions", .type = T::kInt, .default_value = "50",
+     .validator = AtLeast(1), .read_only = true},
+    {.name = "offsets.topic.replication.factor", .type = T::kShort, .default_value = "3",
+     .validator = AtLeast(1), .read_only = true},
+    {.name = "queued.max.request.bytes", .type = T::kLong, .default_value = "-1",
+     .read_only = true},
+    {.name = "remote.log.storage.system.enable", .type = T::kBoolean, .default_value = "false",
+     .read_only = true},
+    {.name = "socket.request.max.bytes", .type = T::kInt, .default_value = "104857600",
+     .validator = AtLeast(1), .read_only = true},
+    {.name = "transaction.state.log.min.isr", .type = T::kInt, .default_value = "2",
+     .validator = AtLeast(1), .read_only = true},
+    {.name = "transaction.state.log.num.partitions", .type = T::kInt, .default_value = "50",
+     .validator = AtLeast(1), .read_only = true},
+    {.name = "transaction.state.log.replication.factor", .type = T::kShort,
+     .default_value = "3", .validator = AtLeast(1), .read_only = true},
+    {.name = "unclean.leader.election.enable", .type = T::kBoolean, .default_value = "false"},
+};
+
+// The names MetadataVersion.fromVersionString accepts (Kafka 3.9): every IBP version, and
+// the bare release of every production version (3.9-IV0 is the latest production one).
+constexpr std::string_view kMetadataVersions[] = {
+    "0.8.0",      "0.8.1",      "0.8.2",      "0.9.0",      "0.10.0",     "0.10.0-IV0",
+    "0.10.0-IV1", "0.10.1",     "0.10.1-IV0", "0.10.1-IV1", "0.10.1-IV2", "0.10.2",
+    "0.10.2-IV0", "0.11.0",     "0.11.0-IV0", "0.11.0-IV1", "0.11.0-IV2", "1.0",
+    "1.0-IV0",    "1.1",        "1.1-IV0",    "2.0",        "2.0-IV0",    "2.0-IV1",
+    "2.1",        "2.1-IV0",    "2.1-IV1",    "2.1-IV2",    "2.2",        "2.2-IV0",
+    "2.2-IV1",    "2.3",        "2.3-IV0",    "2.3-IV1",    "2.4",        "2.4-IV0",
+    "2.4-IV1",    "2.5",        "2.5-IV0",    "2.6",        "2.6-IV0",    "2.7",
+    "2.7-IV0",    "2.7-IV1",    "2.7-IV2",    "2.8",        "2.8-IV0",    "2.8-IV1",
+    "3.0",        "3.0-IV0",    "3.0-IV1",    "3.1",        "3.1-IV0",    "3.2",
+    "3.2-IV0",    "3.3",        "3.3-IV0",    "3.3-IV1",    "3.3-IV2",    "3.3-IV3",
+    "3.4",        "3.4-IV0",    "3.5",        "3.5-IV0",    "3.5-IV1",    "3.5-IV2",
+    "3.6",        "3.6-IV0",    "3.6-IV1",    "3.6-IV2",    "3.7",        "3.7-IV0",
+    "3.7-IV1",    "3.7-IV2",    "3.7-IV3",    "3.7-IV4",    "3.8",        "3.8-IV0",
+    "3.9",        "3.9-IV0",    "4.0-IV0",    "4.0-IV1",
+};
+
+#pragma GCC diagnostic pop
+
+const ConfigDef* FindIn(std::span<const ConfigDef> table, std::string_view name) {
+  const auto it = std::lower_bound(table.begin(), table.end(), name,
+                                   [](const ConfigDef& def, std::string_view n) {
+                                     return def.name < n;
+                                   });
+  return it != table.end() && it->name == name ? &*it : nullptr;
+}
+
+[[noreturn]] void Fatal(std::string_view what, std::string_view name) {
+  std::fprintf(stderr, "chronik configs: %.*s: %.*s\n", static_cast<int>(what.size()),
+               what.data(), static_cast<int>(name.size()), name.data());
+  std::abort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing as Java does.
+
+// String.trim(): drops every char <= ' ' at both ends.
+std::string_view JavaTrim(std::string_view s) {
+  while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') s.remove_prefix(1);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') s.remove_suffix(1);
+  return s;
+}
+
+bool IsRegexSpace(char c) {  // Java regex \s
+  return c == ' ' || c == '\t' || c == '\n' || c == '\x0B' || c == '\f' || c == '\r';
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// Integer.parseInt / Long.parseLong / Short.parseShort: [+-]?[0-9]+ within [min, max].
+std::optional<int64_t> ParseJavaInteger(std::string_view s, int64_t min, int64_t max) {
+  std::string_view digits = s;
+  if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) digits.remove_prefix(1);
+  if (digits.empty()) return std::nullopt;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  std::string text(s.front() == '+' ? s.substr(1) : s);
+  int64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  if (value < min || value > max) return std::nullopt;
+  return value;
+}
+
+// Double.parseDouble for decimal input: [+-]? (NaN | Infinity | digits[.digits][e[+-]digits])
+// with an optional f/F/d/D suffix. (Java's hexadecimal form is not accepted.)
+std::optional<double> ParseJavaDouble(std::string_view s) {
+  bool negative = false;
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+    negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  if (s == "Infinity") {
+    return negative ? -std::numeric_limits<double>::infinity()
+                    : std::numeric_limits<double>::infinity();
+  }
+  if (!s.empty() && (s.back() == 'f' || s.back() == 'F' || s.back() == 'd' || s.back() == 'D')) {
+    s.remove_suffix(1);
+  }
+  // Mantissa with at least one digit, then an optional exponent with at least one digit.
+  size_t i = 0;
+  size_t mantissa_digits = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++mantissa_digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++mantissa_digits;
+  }
+  if (mantissa_digits == 0) return std::nullopt;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    size_t exponent_digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++exponent_digits;
+    if (exponent_digits == 0) return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  double value = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec == std::errc::result_out_of_range) {
+    value = std::strtod(std::string(s).c_str(), nullptr);  // +-HUGE_VAL or 0, as Java
+  } else if (ec != std::errc() || ptr != s.data() + s.size()) {
+    return std::nullopt;
+  }
+  return negative ? -value : value;
+}
+
+// Double.toString: shortest round-trip digits; plain notation for 1e-3 <= |d| < 1e7 (always
+// with a fraction), else "d.dddE[-]n".
+std::string JavaDoubleToString(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d < 0 ? "-Infinity" : "Infinity";
+  if (d == 0) return std::signbit(d) ? "-0.0" : "0.0";
+  char buf[64];
+  const double magnitude = std::fabs(d);
+  if (magnitude >= 1e-3 && magnitude < 1e7) {
+    const auto result = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::fixed);
+    std::string out(buf, result.ptr);
+    if (out.find('.') == std::string::npos) out += ".0";
+    return out;
+  }
+  const auto result = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
+  const std::string text(buf, result.ptr);  // "1.5e+07", "1e-05"
+  const size_t e = text.find('e');
+  std::string mantissa = text.substr(0, e);
+  if (mantissa.find('.') == std::string::npos) mantissa += ".0";
+  std::string_view exponent = std::string_view(text).substr(e + 1);
+  bool negative_exponent = false;
+  if (!exponent.empty() && (exponent.front() == '+' || exponent.front() == '-')) {
+    negative_exponent = exponent.front() == '-';
+    exponent.remove_prefix(1);
+  }
+  while (exponent.size() > 1 && exponent.front() == '0') exponent.remove_prefix(1);
+  return mantissa + "E" + (negative_exponent ? "-" : "") + std::string(exponent);
+}
+
+std::string Join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += separator;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::string JoinViews(std::span<const std::string_view> parts, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += separator;
+    out += parts[i];
+  }
+  return out;
+}
+
+// Java's String.split(","): trailing empty strings dropped ("" gives {""}).
+std::vector<std::string> JavaSplitComma(std::string_view s) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = s.find(',', start);
+    parts.emplace_back(s.substr(start, comma == std::string_view::npos ? s.npos : comma - start));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  if (s.empty()) return parts;
+  while (!parts.empty() && parts.back().empty()) parts.pop_back();
+  return parts;
+}
+
+absl::Status InvalidValue(std::string_view value, std::string_view name,
+                          std::string_view message) {
+  return absl::InvalidArgumentError("Invalid value " + std::string(value) +
+                                    " for configuration " + std::string(name) + ": " +
+                                    std::string(message));
+}
+
+bool IsValidMetadataVersion(std::string_view version) {
+  // MetadataVersion.fromVersionString: keep 3 dot-separated segments of a "0.x" version and 2
+  // of any other, then look the key up.
+  std::vector<std::string_view> segments;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = version.find('.', start);
+    segments.push_back(version.substr(start, dot == std::string_view::npos ? version.npos
+                                                                            : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  if (!version.empty()) {
+    while (!segments.empty() && segments.back().empty()) segments.pop_back();
+  }
+  const size_t keep = version.starts_with("0.") ? 3 : 2;
+  std::string key(version);
+  if (segments.size() > keep) {
+    key.clear();
+    for (size_t i = 0; i < keep; ++i) {
+      if (i > 0) key += '.';
+      key += segments[i];
+    }
+  }
+  return std::find(std::begin(kMetadataVersions), std::end(kMetadataVersions), key) !=
+         std::end(kMetadataVersions);
+}
+
+bool IsThrottledReplicaElement(std::string_view s) {  // ([0-9]+:[0-9]+)?
+  if (s.empty()) return true;
+  const size_t colon = s.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i != colon && (s[i] < '0' || s[i] > '9')) return false;
+  }
+  return true;
+}
+
+absl::Status CheckRange(const ConfigDef& def, double value, std::string_view printed) {
+  const ConfigValidator& v = def.validator;
+  if (v.min && value < static_cast<double>(*v.min)) {
+    return InvalidValue(printed, def.name, "Value must be at least " + std::to_string(*v.min));
+  }
+  if (v.max && value > static_cast<double>(*v.max)) {
+    return InvalidValue(printed, def.name,
+                        "Value must be no more than " + std::to_string(*v.max));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+std::string_view ConfigTypeName(ConfigType type) {
+  switch (type) {
+    case ConfigType::kBoolean: return "BOOLEAN";
+    case ConfigType::kString: return "STRING";
+    case ConfigType::kInt: return "INT";
+    case ConfigType::kShort: return "SHORT";
+    case ConfigType::kLong: return "LONG";
+    case ConfigType::kDouble: return "DOUBLE";
+    case ConfigType::kList: return "LIST";
+    case ConfigType::kClass: return "CLASS";
+    case ConfigType::kPassword: return "PASSWORD";
+    case ConfigType::kUnknown: break;
+  }
+  return "UNKNOWN";
+}
+
+std::span<const ConfigDef> TopicConfigs() { return kTopicConfigs; }
+const ConfigDef* FindTopicConfig(std::string_view name) { return FindIn(kTopicConfigs, name); }
+std::span<const ConfigDef> BrokerConfigs() { return kBrokerConfigs; }
+const ConfigDef* FindBrokerConfig(std::string_view name) { return FindIn(kBrokerConfigs, name); }
+
+std::vector<std::string> SplitListValue(std::string_view value) {
+  std::vector<std::string> parts;
+  const std::string_view trimmed = JavaTrim(value);
+  if (trimmed.empty()) return parts;
+  // Split on \s*,\s* keeping empty elements (limit -1).
+  size_t start = 0;
+  while (true) {
+    const size_t comma = trimmed.find(',', start);
+    std::string_view part =
+        trimmed.substr(start, comma == std::string_view::npos ? trimmed.npos : comma - start);
+    if (start > 0) {
+      while (!part.empty() && IsRegexSpace(part.front())) part.remove_prefix(1);
+    }
+    if (comma != std::string_view::npos) {
+      while (!part.empty() && IsRegexSpace(part.back())) part.remove_suffix(1);
+    }
+    parts.emplace_back(part);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return parts;
+}
+
+absl::StatusOr<std::string> NormalizeConfigValue(const ConfigDef& def, std::string_view value) {
+  const std::string_view trimmed = JavaTrim(value);
+  const ConfigValidator& v = def.validator;
+  const auto not_a_number = [&] {
+    return InvalidValue(value, def.name,
+                        "Not a number of type " + std::string(ConfigTypeName(def.type)));
+  };
+  switch (def.type) {
+    case ConfigType::kBoolean:
+      if (EqualsIgnoreCase(trimmed, "true")) return std::string("true");
+      if (EqualsIgnoreCase(trimmed, "false")) return std::string("false");
+      return InvalidValue(value, def.name, "Expected value to be either true or false");
+
+    case ConfigType::kShort:
+    case ConfigType::kInt:
+    case ConfigType::kLong: {
+      int64_t min = std::numeric_limits<int64_t>::min();
+      int64_t max = std::numeric_limits<int64_t>::max();
+      if (def.type == ConfigType::kInt) {
+        min = std::numeric_limits<int32_t>::min();
+        max = std::numeric_limits<int32_t>::max();
+      } else if (def.type == ConfigType::kShort) {
+        min = std::numeric_limits<int16_t>::min();
+        max = std::numeric_limits<int16_t>::max();
+      }
+      const std::optional<int64_t> parsed = ParseJavaInteger(trimmed, min, max);
+      if (!parsed) return not_a_number();
+      std::string text = std::to_string(*parsed);
+      if (v.kind == ValidatorKind::kRange) {
+        absl::Status status = CheckRange(def, static_cast<double>(*parsed), text);
+        if (!status.ok()) return status;
+      } else if (v.kind == ValidatorKind::kGzipLevel) {
+        if (*parsed > 9 || (*parsed < 1 && *parsed != -1)) {
+          return InvalidValue(text, def.name, "Value must be between 1 and 9 or equal to -1");
+        }
+      }
+      return text;
+    }
+
+    case ConfigType::kDouble: {
+      const std::optional<double> parsed = ParseJavaDouble(trimmed);
+      if (!parsed) return not_a_number();
+      std::string text = JavaDoubleToString(*parsed);
+      if (v.kind == ValidatorKind::kRange) {
+        absl::Status status = CheckRange(def, *parsed, text);
+        if (!status.ok()) return status;
+      }
+      return text;
+    }
+
+    case ConfigType::kList: {
+      const std::vector<std::string> parts = SplitListValue(value);
+      if (v.kind == ValidatorKind::kEachOneOf) {
+        for (const std::string& part : parts) {
+          if (std::find(v.allowed.begin(), v.allowed.end(), part) == v.allowed.end()) {
+            return InvalidValue(part, def.name,
+                                "String must be one of: " + JoinViews(v.allowed, ", "));
+          }
+        }
+      } else if (v.kind == ValidatorKind::kThrottledReplicas) {
+        bool all_replicas = true;
+        std::string joined;
+        for (const std::string& part : parts) {
+          const std::string_view element = JavaTrim(part);
+          all_replicas = all_replicas && IsThrottledReplicaElement(element);
+          joined += element;
+        }
+        if (!all_replicas && joined != "*") {
+          return InvalidValue("[" + Join(parts, ", ") + "]", def.name,
+                              std::string(def.name) +
+                                  " must be the literal '*' or a list of replicas in the "
+                                  "following format: [partitionId]:[brokerId],[partitionId]:"
+                                  "[brokerId],...");
+        }
+      }
+      return Join(parts, ",");
+    }
+
+    case ConfigType::kString:
+    case ConfigType::kPassword:
+    case ConfigType::kClass:
+    case ConfigType::kUnknown: {
+      std::string text(trimmed);
+      if (v.kind == ValidatorKind::kOneOf &&
+          std::find(v.allowed.begin(), v.allowed.end(), trimmed) == v.allowed.end()) {
+        return InvalidValue(text, def.name, "String must be one of: " + JoinViews(v.allowed, ", "));
+      }
+      if (v.kind == ValidatorKind::kMetadataVersion && !IsValidMetadataVersion(trimmed)) {
+        return InvalidValue(text, def.name, "Version " + text + " is not a valid version");
+      }
+      return text;
+    }
+  }
+  return std::string(trimmed);
+}
+
+absl::Status ValidateConfigValue(const ConfigDef& def, std::string_view value) {
+  return NormalizeConfigValue(def, value).status();
+}
+
+absl::Status ValidateTopicConfig(std::string_view name, std::string_view value) {
+  const ConfigDef* def = FindTopicConfig(name);
+  if (def == nullptr) {
+    return absl::InvalidArgumentError("Unknown topic config name: " + std::string(name));
+  }
+  return ValidateConfigValue(*def, value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// BrokerConfigValues
+
+namespace {
+
+constexpr BrokerConfigLayer kLayersByPriority[] = {
+    BrokerConfigLayer::kDynamicBroker, BrokerConfigLayer::kDynamicDefault,
+    BrokerConfigLayer::kStatic};
+
+ConfigSource SourceOf(BrokerConfigLayer layer) {
+  switch (layer) {
+    case BrokerConfigLayer::kDynamicBroker: return ConfigSource::kDynamicBrokerConfig;
+    case BrokerConfigLayer::kDynamicDefault: return ConfigSource::kDynamicDefaultBrokerConfig;
+    case BrokerConfigLayer::kStatic: return ConfigSource::kStaticBrokerConfig;
+  }
+  return ConfigSource::kUnknown;
+}
+
+// The broker configs Kafka groups with `name` when describing it (its
+// DynamicBrokerConfig.brokerConfigSynonyms): log.retention.{ms,minutes,hours},
+// log.roll.{ms,hours}, log.roll.jitter.{ms,hours}, and log.flush.interval.ms with
+// log.flush.scheduler.interval.ms (which, described itself, stands alone).
+std::vector<std::string_view> BrokerSynonymGroup(std::string_view name) {
+  if (name != "log.flush.scheduler.interval.ms") {
+    for (const ConfigDef& topic : kTopicConfigs) {
+      if (topic.broker_fallbacks.empty()) continue;
+      bool member = topic.broker_synonym == name;
+      for (const BrokerFallback& f : topic.broker_fallbacks) member = member || f.name == name;
+      if (!member) continue;
+      std::vector<std::string_view> group = {topic.broker_synonym};
+      for (const BrokerFallback& f : topic.broker_fallbacks) group.push_back(f.name);
+      return group;
+    }
+  }
+  return {name};
+}
+
+std::vector<std::string_view> TopicBrokerGroup(const ConfigDef& topic) {
+  std::vector<std::string_view> group;
+  if (topic.broker_synonym.empty()) return group;
+  group.push_back(topic.broker_synonym);
+  for (const BrokerFallback& f : topic.broker_fallbacks) group.push_back(f.name);
+  return group;
+}
+
+}  // namespace
+
+absl::Status BrokerConfigValues::SetStatic(std::string_view name, std::string_view value) {
+  auto& layer = layers_[static_cast<int>(BrokerConfigLayer::kStatic)];
+  const ConfigDef* def = FindBrokerConfig(name);
+  if (def == nullptr) {
+    layer.insert_or_assign(std::string(name), std::string(value));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> normalized = NormalizeConfigValue(*def, value);
+  if (!normalized.ok()) return normalized.status();
+  layer.insert_or_assign(std::string(name), *std::move(normalized));
+  return absl::OkStatus();
+}
+
+absl::Status BrokerConfigValues::SetDynamic(BrokerConfigLayer layer, std::string_view name,
+                                            std::optional<std::string_view> value) {
+  if (layer == BrokerConfigLayer::kStatic) {
+    if (value) return SetStatic(name, *value);
+    auto& values = layers_[static_cast<int>(layer)];
+    const auto it = values.find(name);
+    if (it != values.end()) values.erase(it);
+    return absl::OkStatus();
+  }
+  const ConfigDef* def = FindBrokerConfig(name);
+  if (def == nullptr) {
+    return absl::InvalidArgumentError("Unknown broker config name: " + std::string(name));
+  }
+  if (def->read_only) {
+    return absl::InvalidArgumentError("Cannot update these configs dynamically: Set(" +
+                                      std::string(name) + ")");
+  }
+  auto& values = layers_[static_cast<int>(layer)];
+  if (!value) {
+    const auto it = values.find(name);
+    if (it != values.end()) values.erase(it);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> normalized = NormalizeConfigValue(*def, *value);
+  if (!normalized.ok()) return normalized.status();
+  values.insert_or_assign(std::string(name), *std::move(normalized));
+  return absl::OkStatus();
+}
+
+std::optional<std::string> BrokerConfigValues::Get(BrokerConfigLayer l,
+                                                   std::string_view name) const {
+  const auto& values = layer(l);
+  const auto it = values.find(name);
+  if (it == values.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> BrokerConfigValues::Effective(std::string_view name) const {
+  for (BrokerConfigLayer l : kLayersByPriority) {
+    if (std::optional<std::string> v = Get(l, name)) return v;
+  }
+  const ConfigDef* def = FindBrokerConfig(name);
+  if (def != nullptr && def->default_value) return std::string(*def->default_value);
+  return std::nullopt;
+}
+
+std::vector<ConfigSynonymEntry> BrokerConfigValues::Synonyms(
+    std::span<const std::string_view> group, std::string_view anchor, bool sensitive) const {
+  // Kafka: every layer in priority order, within it every name of the group in order, then
+  // the non-null defaults; then everything before the first entry for `anchor` is dropped (so
+  // retention.ms shows no synonyms when only log.retention.hours is set).
+  std::vector<ConfigSynonymEntry> all;
+  const auto add = [&](std::string_view name, std::string_view value, ConfigSource source) {
+    all.push_back({std::string(name),
+                   sensitive ? std::nullopt : std::optional<std::string>(std::string(value)),
+                   source});
+  };
+  for (BrokerConfigLayer l : kLayersByPriority) {
+    for (std::string_view name : group) {
+      const auto& values = layer(l);
+      const auto it = values.find(name);
+      if (it != values.end()) add(name, it->second, SourceOf(l));
+    }
+  }
+  for (std::string_view name : group) {
+    const ConfigDef* def = FindBrokerConfig(name);
+    if (def != nullptr && def->default_value) {
+      add(name, *def->default_value, ConfigSource::kDefaultConfig);
+    }
+  }
+  const auto first = std::find_if(all.begin(), all.end(),
+                                  [&](const ConfigSynonymEntry& e) { return e.name == anchor; });
+  all.erase(all.begin(), first);
+  return all;
+}
+
+std::vector<DescribedConfig> BrokerConfigValues::Describe(bool per_broker) const {
+  std::vector<DescribedConfig> out;
+  const auto& dynamic_default = layer(BrokerConfigLayer::kDynamicDefault);
+  for (const ConfigDef& def : kBrokerConfigs) {
+    const auto default_it = dynamic_default.find(def.name);
+    if (!per_broker && default_it == dynamic_default.end()) continue;
+    const std::vector<std::string_view> group = BrokerSynonymGroup(def.name);
+    std::vector<ConfigSynonymEntry> synonyms = Synonyms(group, def.name, def.sensitive);
+    if (!per_broker) {
+      std::erase_if(synonyms, [](const ConfigSynonymEntry& e) {
+        return e.source != ConfigSource::kDynamicDefaultBrokerConfig;
+      });
+    }
+    DescribedConfig entry;
+    entry.name = std::string(def.name);
+    if (!def.sensitive) {
+      entry.value = per_broker ? Effective(def.name) : std::optional(default_it->second);
+    }
+    entry.source = synonyms.empty() ? ConfigSource::kDefaultConfig : synonyms.front().source;
+    entry.read_only = def.read_only;
+    entry.sensitive = def.sensitive;
+    entry.type = def.type;
+    entry.synonyms = std::move(synonyms);
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// TopicConfigSet
+
+absl::StatusOr<TopicConfigSet> TopicConfigSet::Create(
+    const std::map<std::string, std::string>& overrides, const BrokerConfigValues& broker) {
+  std::vector<Inherited> inherited;
+  inherited.reserve(std::size(kTopicConfigs));
+  for (const ConfigDef& def : kTopicConfigs) {
+    Inherited entry;
+    const std::vector<std::string_view> group = TopicBrokerGroup(def);
+    if (!group.empty()) {
+      entry.synonyms = broker.Synonyms(group, def.broker_synonym, def.sensitive);
+      // The value: the first name of the group set at any layer (its highest layer),
+      // converted to the topic config's unit. Kafka's KafkaConfig does the same.
+      for (size_t i = 0; i < group.size() && !entry.value; ++i) {
+        std::optional<std::string> raw;
+        for (BrokerConfigLayer l : kLayersByPriority) {
+          if ((raw = broker.Get(l, group[i]))) break;
+        }
+        if (!raw) continue;
+        const int64_t multiplier = i == 0 ? 1 : def.broker_fallbacks[i - 1].multiplier;
+        std::string value = *raw;
+        if (multiplier != 1 || def.name == "retention.ms") {
+          const std::optional<int64_t> n = ParseJavaInteger(
+              JavaTrim(*raw), std::numeric_limits<int64_t>::min() / multiplier,
+              std::numeric_limits<int64_t>::max() / multiplier);
+          if (!n) continue;
+          int64_t millis = *n * multiplier;
+          if (def.name == "retention.ms" && millis < 0) millis = -1;
+          value = std::to_string(millis);
+        }
+        absl::StatusOr<std::string> normalized = NormalizeConfigValue(def, value);
+        if (normalized.ok()) entry.value = *std::move(normalized);
+      }
+    }
+    inherited.push_back(std::move(entry));
+  }
+  const std::optional<std::string> remote = broker.Effective("remote.log.storage.system.enable");
+  return Build(std::map<std::string, std::string, std::less<>>(overrides.begin(), overrides.end()),
+               std::move(inherited), remote == "true");
+}
+
+absl::StatusOr<TopicConfigSet> TopicConfigSet::Build(
+    std::map<std::string, std::string, std::less<>> raw, std::vector<Inherited> inherited,
+    bool remote_storage_system_enabled) {
+  for (const auto& [name, value] : raw) {
+    if (FindTopicConfig(name) == nullptr) {
+      return absl::InvalidArgumentError("Unknown topic config name: " + name);
+    }
+  }
+  TopicConfigSet set;
+  for (auto& [name, value] : raw) {
+    absl::StatusOr<std::string> normalized = NormalizeConfigValue(*FindTopicConfig(name), value);
+    if (!normalized.ok()) return normalized.status();
+    value = *std::move(normalized);
+  }
+  set.overrides_ = std::move(raw);
+  set.inherited_ = std::move(inherited);
+  set.remote_storage_system_enabled_ = remote_storage_system_enabled;
+  set.effective_.reserve(std::size(kTopicConfigs));
+  for (size_t i = 0; i < std::size(kTopicConfigs); ++i) {
+    const ConfigDef& def = kTopicConfigs[i];
+    const auto it = set.overrides_.find(def.name);
+    if (it != set.overrides_.end()) {
+      set.effective_.push_back(it->second);
+    } else if (set.inherited_[i].value) {
+      set.effective_.push_back(*set.inherited_[i].value);
+    } else {
+      set.effective_.push_back(std::string(def.default_value.value_or("")));
+    }
+  }
+
+  // Cross-config checks, as Kafka's LogConfig.validate.
+  const int64_t min_lag = set.Get<int64_t>("min.compaction.lag.ms");
+  const int64_t max_lag = set.Get<int64_t>("max.compaction.lag.ms");
+  if (min_lag > max_lag) {
+    return absl::InvalidArgumentError(
+        "conflict topic config setting min.compaction.lag.ms (" + std::to_string(min_lag) +
+        ") > max.compaction.lag.ms (" + std::to_string(max_lag) + ")");
+  }
+  if (set.Get<bool>("remote.storage.enable")) {
+    if (!remote_storage_system_enabled) {
+      return absl::InvalidArgumentError(
+          "Tiered Storage functionality is disabled in the broker. Topic cannot be configured "
+          "with remote log storage.");
+    }
+    if (set.Value("cleanup.policy").find("compact") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          "Remote log storage is unsupported for the compacted topics");
+    }
+  }
+  return set;
+}
+
+size_t TopicConfigSet::IndexOf(std::string_view name) const {
+  const ConfigDef* def = FindTopicConfig(name);
+  if (def == nullptr) Fatal("unknown topic config", name);
+  return static_cast<size_t>(def - kTopicConfigs);
+}
+
+const std::string& TopicConfigSet::Value(std::string_view name) const {
+  return effective_[IndexOf(name)];
+}
+
+namespace {
+
+int64_t ParseStoredInteger(const std::string& value, std::string_view name) {
+  const std::optional<int64_t> n = ParseJavaInteger(value, std::numeric_limits<int64_t>::min(),
+                                                    std::numeric_limits<int64_t>::max());
+  if (!n) Fatal("stored value is not an integer", name);
+  return *n;
+}
+
+void RequireType(const ConfigDef& def, std::initializer_list<ConfigType> types) {
+  if (std::find(types.begin(), types.end(), def.type) == types.end()) {
+    Fatal("Get<> with a type that does not fit the config", def.name);
+  }
+}
+
+}  // namespace
+
+template <>
+bool TopicConfigSet::Get<bool>(std::string_view name) const {
+  const size_t i = IndexOf(name);
+  RequireType(kTopicConfigs[i], {ConfigType::kBoolean});
+  return effective_[i] == "true";
+}
+
+template <>
+int16_t TopicConfigSet::Get<int16_t>(std::string_view name) const {
+  const size_t i = IndexOf(name);
+  RequireType(kTopicConfigs[i], {ConfigType::kShort});
+  return static_cast<int16_t>(ParseStoredInteger(effective_[i], name));
+}
+
+template <>
+int32_t TopicConfigSet::Get<int32_t>(std::string_view name) const {
+  const size_t i = IndexOf(name);
+  RequireType(kTopicConfigs[i], {ConfigType::kShort, ConfigType::kInt});
+  return static_cast<int32_t>(ParseStoredInteger(effective_[i], name));
+}
+
+template <>
+int64_t TopicConfigSet::Get<int64_t>(std::string_view name) const {
+  const size_t i = IndexOf(name);
+  RequireType(kTopicConfigs[i], {ConfigType::kShort, ConfigType::kInt, ConfigType::kLong});
+  return ParseStoredInteger(effective_[i], name);
+}
+
+template <>
+double TopicConfigSet::Get<double>(std::string_view name) const {
+  const size_t i = IndexOf(name);
+  RequireType(kTopicConfigs[i], {ConfigType::kDouble});
+  const std::optional<double> d = ParseJavaDouble(effective_[i]);
+  if (!d) Fatal("stored value is not a double", name);
+  return *d;
+}
+
+template <>
+std::string TopicConfigSet::Get<std::string>(std::string_view name) const {
+  return effective_[IndexOf(name)];
+}
+
+template <>
+std::vector<std::string> TopicConfigSet::Get<std::vector<std::string>>(
+    std::string_view name) const {
+  const size_t i = IndexOf(name);
+  RequireType(kTopicConfigs[i], {ConfigType::kList});
+  return SplitListValue(effective_[i]);
+}
+
+std::vector<DescribedConfig> TopicConfigSet::Describe() const {
+  std::vector<DescribedConfig> out;
+  out.reserve(std::size(kTopicConfigs));
+  for (const ConfigDef& def : kTopicConfigs) out.push_back(*Describe(def.name));
+  return out;
+}
+
+std::optional<DescribedConfig> TopicConfigSet::Describe(std::string_view name) const {
+  const ConfigDef* def = FindTopicConfig(name);
+  if (def == nullptr) return std::nullopt;
+  const size_t i = static_cast<size_t>(def - kTopicConfigs);
+  DescribedConfig entry;
+  entry.name = std::string(def->name);
+  if (!def->sensitive) entry.value = effective_[i];
+  const auto it = overrides_.find(name);
+  if (it != overrides_.end()) {
+    entry.synonyms.push_back({std::string(def->name), entry.value,
+                              ConfigSource::kDynamicTopicConfig});
+  }
+  entry.synonyms.insert(entry.synonyms.end(), inherited_[i].synonyms.begin(),
+                        inherited_[i].synonyms.end());
+  entry.source =
+      entry.synonyms.empty() ? ConfigSource::kDefaultConfig : entry.synonyms.front().source;
+  entry.read_only = def->read_only;
+  entry.sensitive = def->sensitive;
+  entry.type = def->type;
+  return entry;
+}
+
+absl::StatusOr<TopicConfigSet> TopicConfigSet::IncrementalAlter(
+    std::span<const AlterConfigOp> ops) const {
+  std::set<std::string_view> names;
+  std::vector<std::string> null_values;
+  for (const AlterConfigOp& op : ops) {
+    if (!names.insert(op.name).second) {
+      return absl::FailedPreconditionError("Error due to duplicate config keys");
+    }
+    if (op.op != AlterConfigOpType::kDelete && !op.value) null_values.push_back(op.name);
+  }
+  if (!null_values.empty()) {
+    return absl::FailedPreconditionError("Null value not supported for : " +
+                                         Join(null_values, ", "));
+  }
+
+  std::map<std::string, std::string, std::less<>> raw = overrides_;
+  for (const AlterConfigOp& op : ops) {
+    switch (op.op) {
+      case AlterConfigOpType::kSet:
+        raw.insert_or_assign(op.name, *op.value);
+        break;
+      case AlterConfigOpType::kDelete:
+        raw.erase(op.name);
+        break;
+      case AlterConfigOpType::kAppend:
+      case AlterConfigOpType::kSubtract: {
+        const bool append = op.op == AlterConfigOpType::kAppend;
+        const ConfigDef* def = FindTopicConfig(op.name);
+        if (def == nullptr || def->type != ConfigType::kList) {
+          return absl::InvalidArgumentError(std::string("Can't ") +
+                                            (append ? "APPEND" : "SUBTRACT") + " to key " +
+                                            op.name + " because its type is not LIST.");
+        }
+        // Kafka starts from the override, else the config's own default (not the broker's).
+        const auto it = raw.find(op.name);
+        const std::string current =
+            it != raw.end() ? it->second : std::string(def->default_value.value_or(""));
+        std::vector<std::string> parts;
+        for (std::string& part : JavaSplitComma(current)) {
+          if (!part.empty()) parts.push_back(std::move(part));
+        }
+        for (const std::string& element : JavaSplitComma(*op.value)) {
+          const auto found = std::find(parts.begin(), parts.end(), element);
+          if (append && found == parts.end()) parts.push_back(element);
+          if (!append && found != parts.end()) parts.erase(found);
+        }
+        raw.insert_or_assign(op.name, Join(parts, ","));
+        break;
+      }
+      default:
+        return absl::FailedPreconditionError("Unknown operations type " +
+                                          std::to_string(static_cast<int>(op.op)));
+    }
+  }
+  return Build(std::move(raw), inherited_, remote_storage_system_enabled_);
+}
+
+absl::StatusOr<TopicConfigSet> TopicConfigSet::Replace(
+    const std::map<std::string, std::string>& configs) const {
+  return Build(std::map<std::string, std::string, std::less<>>(configs.begin(), configs.end()),
+               inherited_, remote_storage_system_enabled_);
+}
+
+}  // namespace chronik::ingest
