@@ -67,7 +67,9 @@ constexpr ConfigDef kTopicConfigs[] = {
      .validator = AtLeast(0), .broker_synonym = "log.cleaner.delete.retention.ms"},
     {.name = "file.delete.delay.ms", .type = T::kLong, .default_value = "60000",
      .validator = AtLeast(0), .broker_synonym = "log.segment.delete.delay.ms"},
-    {.name = "flush.messages", .type = T::kLong, .default_value = kLongMax,
+    // Chronik's one departure from Kafka's defaults: it acknowledges only fsync'd data, which is
+    // Kafka's flush.messages=1 (with the fsyncs shared by all producers of a group commit).
+    {.name = "flush.messages", .type = T::kLong, .default_value = "1",
      .validator = AtLeast(1), .broker_synonym = "log.flush.interval.messages"},
     {.name = "flush.ms", .type = T::kLong, .default_value = kLongMax, .validator = AtLeast(0),
      .broker_synonym = "log.flush.interval.ms", .broker_fallbacks = kFlushMsFallbacks},
@@ -165,7 +167,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "log.dir", .type = T::kString, .default_value = "/tmp/kafka-logs",
      .read_only = true},
     {.name = "log.dirs", .type = T::kString, .read_only = true},
-    {.name = "log.flush.interval.messages", .type = T::kLong, .default_value = kLongMax,
+    {.name = "log.flush.interval.messages", .type = T::kLong, .default_value = "1",
      .validator = AtLeast(1)},
     {.name = "log.flush.interval.ms", .type = T::kLong},
     {.name = "log.flush.scheduler.interval.ms", .type = T::kLong, .default_value = kLongMax,

@@ -201,8 +201,7 @@ TEST(ConfigCatalogTest, KafkaFacts) {
       {"compression.type", ConfigType::kString, "producer", "compression.type"},
       {"delete.retention.ms", ConfigType::kLong, "86400000", "log.cleaner.delete.retention.ms"},
       {"file.delete.delay.ms", ConfigType::kLong, "60000", "log.segment.delete.delay.ms"},
-      {"flush.messages", ConfigType::kLong, "9223372036854775807",
-       "log.flush.interval.messages"},
+      {"flush.messages", ConfigType::kLong, "1", "log.flush.interval.messages"},
       {"flush.ms", ConfigType::kLong, "9223372036854775807", "log.flush.interval.ms"},
       {"index.interval.bytes", ConfigType::kInt, "4096", "log.index.interval.bytes"},
       {"max.message.bytes", ConfigType::kInt, "1048588", "message.max.bytes"},
@@ -266,7 +265,7 @@ TEST(ConfigCatalogTest, BrokerFacts) {
       {"group.initial.rebalance.delay.ms", ConfigType::kInt, "3000", true},
       {"group.min.session.timeout.ms", ConfigType::kInt, "6000", true},
       {"group.max.session.timeout.ms", ConfigType::kInt, "1800000", true},
-      {"log.flush.interval.messages", ConfigType::kLong, "9223372036854775807", false},
+      {"log.flush.interval.messages", ConfigType::kLong, "1", false},
       {"log.flush.interval.ms", ConfigType::kLong, std::nullopt, false},
       {"log.message.timestamp.type", ConfigType::kString, "CreateTime", false},
       {"compression.type", ConfigType::kString, "producer", false},
@@ -484,7 +483,7 @@ TEST(TopicConfigSetTest, DefaultsWithNoBrokerValues) {
             std::vector<std::string>{"delete"});
   EXPECT_EQ(set.Get<std::vector<std::string>>("leader.replication.throttled.replicas"),
             std::vector<std::string>{});
-  EXPECT_EQ(set.Value("flush.messages"), "9223372036854775807");
+  EXPECT_EQ(set.Value("flush.messages"), "1");
 
   const std::vector<DescribedConfig> all = set.Describe();
   ASSERT_EQ(all.size(), TopicConfigs().size());

@@ -1,0 +1,82 @@
+#pragma once
+
+// The broker's topics: names, ids, partition counts and configs, kept in the metadata store and
+// backed by one partition log per partition. Creating or deleting a topic writes the metadata
+// first (one atomic, durable record) and then the logs, and Load() reconciles the two after a
+// crash between the steps, so a topic never half exists.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "chronik_ingest/configs.h"
+#include "chronik_protocol/wire.h"
+#include "chronik_storage/log_manager.h"
+#include "chronik_storage/metadata_store.h"
+
+namespace chronik::ingest {
+
+struct Topic {
+  std::string name;
+  protocol::Uuid id;
+  int32_t partitions;
+  TopicConfigSet configs;
+};
+
+class TopicRegistry {
+ public:
+  // The namespace of the metadata store that holds one record per topic.
+  static constexpr std::string_view kNamespace = "topics";
+
+  TopicRegistry(storage::MetadataStore& store, storage::LogManager& logs, const BrokerConfigValues& broker);
+
+  // Reads every topic from the store and makes the partition logs match: creates the ones
+  // missing, deletes logs of topics that no longer exist.
+  absl::Status Load();
+
+  // Kafka's rules: a legal, unused name (no collision through '.' vs '_'), partitions >= 1,
+  // valid configs. With validate_only nothing changes. Errors carry Kafka's error code
+  // (see kafka_error.h).
+  absl::StatusOr<std::shared_ptr<const Topic>> Create(const std::string& name, int32_t partitions,
+                                                      const std::map<std::string, std::string>& configs,
+                                                      bool validate_only);
+  absl::Status Delete(const std::string& name);
+  // Grows the topic to `total` partitions (INVALID_PARTITIONS if not more than now).
+  absl::StatusOr<std::shared_ptr<const Topic>> AddPartitions(const std::string& name, int32_t total,
+                                                             bool validate_only);
+  // Replaces the topic's configs (already validated by TopicConfigSet) and applies them to its logs.
+  absl::StatusOr<std::shared_ptr<const Topic>> SetConfigs(const std::string& name, TopicConfigSet configs);
+
+  std::shared_ptr<const Topic> Find(std::string_view name) const;
+  std::shared_ptr<const Topic> FindById(const protocol::Uuid& id) const;
+  std::vector<std::shared_ptr<const Topic>> List() const;  // sorted by name
+  std::shared_ptr<storage::PartitionLog> Log(std::string_view topic, int32_t partition) const;
+
+  // The storage settings a topic's configs amount to.
+  static storage::LogConfig ToLogConfig(const TopicConfigSet& configs);
+
+  // Kafka's topic name rule; the error names the problem.
+  static absl::Status ValidateName(std::string_view name);
+
+ private:
+  absl::StatusOr<std::shared_ptr<const Topic>> Persist(Topic topic);
+  absl::Status EnsureLogs(const Topic& topic);
+
+  storage::MetadataStore& store_;
+  storage::LogManager& logs_;
+  const BrokerConfigValues& broker_;
+
+  // Admin changes are serialized: each is a durable metadata write followed by log changes.
+  std::mutex admin_mu_;
+  mutable std::mutex mu_;  // guards topics_; held only for map access
+  std::map<std::string, std::shared_ptr<const Topic>, std::less<>> topics_;
+};
+
+}  // namespace chronik::ingest
