@@ -1,5 +1,7 @@
 #include "chronik_ingest/dispatcher.h"
 
+#include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <string>
 #include <thread>
@@ -25,11 +27,29 @@ using protocol::Writer;
 class DispatcherTest : public ::testing::Test {
  protected:
   DispatcherTest() : dispatcher_(table_) {
-    broker_.advertised_host = "broker.example";
-    broker_.advertised_port = 19092;
-    broker_.cluster_id = "cluster-1";
+    const char* base = std::getenv("TEST_TMPDIR");
+    dir_ = std::string(base ? base : "/tmp") + "/dispatch-XXXXXX";
+    if (::mkdtemp(dir_.data()) == nullptr) std::abort();
+    store_ = *storage::MetadataStore::Open(dir_ + "/__metadata");
+    logs_ = *storage::LogManager::Open(dir_, storage::LogManager::Options{});
+    // Unknown topics stay unknown here; auto-creation has its own test.
+    if (!configs_.SetStatic("auto.create.topics.enable", "false").ok()) std::abort();
+    registry_ = std::make_unique<TopicRegistry>(*store_, *logs_, configs_);
+    if (!registry_->Load().ok()) std::abort();
+    broker_.identity.advertised_host = "broker.example";
+    broker_.identity.advertised_port = 19092;
+    broker_.identity.cluster_id = "cluster-1";
+    broker_.configs = &configs_;
+    broker_.topics = registry_.get();
     RegisterApiVersions(table_);
     RegisterMetadata(table_, broker_);
+  }
+  ~DispatcherTest() override {
+    registry_.reset();
+    (void)logs_->Close();
+    logs_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
   }
 
   // Builds a request frame (without the size prefix) for `message` in `version`.
@@ -63,8 +83,13 @@ class DispatcherTest : public ::testing::Test {
     return response;
   }
 
+  std::string dir_;
+  std::unique_ptr<storage::MetadataStore> store_;
+  std::unique_ptr<storage::LogManager> logs_;
+  BrokerConfigValues configs_;
+  std::unique_ptr<TopicRegistry> registry_;
   HandlerTable table_;
-  BrokerIdentity broker_;
+  BrokerContext broker_;
   Dispatcher dispatcher_;
   ConnectionInfo conn_{"127.0.0.1:1"};
 };
@@ -147,6 +172,52 @@ TEST_F(DispatcherTest, MetadataDescribesTheBrokerInEveryVersion) {
       EXPECT_TRUE(resp.topics.empty());
     }
   }
+}
+
+TEST_F(DispatcherTest, MetadataListsTopicsWithThisBrokerAsLeader) {
+  ASSERT_TRUE(registry_->Create("events", 3, {}, false).ok());
+  for (int16_t v : {0, 1, 4, 9, 12}) {
+    MetadataRequest req;
+    if (v >= 1) req.topics.reset();  // all topics
+    auto out = dispatcher_.Handle(Frame(req, v), conn_);
+    ASSERT_TRUE(out.ok());
+    int32_t corr = 0;
+    auto resp = Parse<MetadataResponse>(**out, v, v >= 9 ? 1 : 0, &corr);
+    ASSERT_EQ(resp.topics.size(), 1u) << "v" << v;
+    const auto& t = resp.topics[0];
+    EXPECT_EQ(t.name, "events");
+    EXPECT_EQ(t.error_code, 0);
+    ASSERT_EQ(t.partitions.size(), 3u);
+    for (int p = 0; p < 3; ++p) {
+      EXPECT_EQ(t.partitions[p].partition_index, p);
+      EXPECT_EQ(t.partitions[p].leader_id, 1);
+      EXPECT_EQ(t.partitions[p].replica_nodes, std::vector<int32_t>{1});
+      EXPECT_EQ(t.partitions[p].isr_nodes, std::vector<int32_t>{1});
+    }
+    if (v >= 10) {
+      EXPECT_EQ(t.topic_id, registry_->Find("events")->id);
+    }
+  }
+}
+
+TEST_F(DispatcherTest, MetadataAutoCreatesWhenAllowed) {
+  ASSERT_TRUE(configs_.SetStatic("auto.create.topics.enable", "true").ok());
+  ASSERT_TRUE(configs_.SetStatic("num.partitions", "2").ok());
+  MetadataRequest req;
+  req.topics.emplace().emplace_back().name = "fresh";
+  req.allow_auto_topic_creation = false;
+  auto out = dispatcher_.Handle(Frame(req, 9), conn_);
+  int32_t corr = 0;
+  EXPECT_EQ(Parse<MetadataResponse>(**out, 9, 1, &corr).topics[0].error_code, 3);
+  req.allow_auto_topic_creation = true;
+  out = dispatcher_.Handle(Frame(req, 9), conn_);
+  auto resp = Parse<MetadataResponse>(**out, 9, 1, &corr);
+  EXPECT_EQ(resp.topics[0].error_code, 0);
+  EXPECT_EQ(resp.topics[0].partitions.size(), 2u);
+  EXPECT_NE(registry_->Find("fresh"), nullptr);
+  req.topics->at(0).name = "bad name";
+  out = dispatcher_.Handle(Frame(req, 9), conn_);
+  EXPECT_EQ(Parse<MetadataResponse>(**out, 9, 1, &corr).topics[0].error_code, 17);
 }
 
 TEST_F(DispatcherTest, MetadataByTopicIdBeforeV12IsInvalid) {

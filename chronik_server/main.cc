@@ -13,11 +13,17 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
 #include "chronik_config/server_config.h"
+#include "chronik_ingest/admin_topics.h"
 #include "chronik_ingest/api_versions.h"
+#include "chronik_ingest/broker_context.h"
+#include "chronik_ingest/configs.h"
+#include "chronik_ingest/topic_registry.h"
 #include "chronik_ingest/dispatcher.h"
 #include "chronik_ingest/metadata.h"
 #include "chronik_server/kafka_listener.h"
 #include "chronik_server/node_identity.h"
+#include "chronik_storage/log_manager.h"
+#include "chronik_storage/metadata_store.h"
 #include "spdlog/spdlog.h"
 
 namespace chronik::server {
@@ -46,27 +52,50 @@ int Fail(const char* program, int code, const std::string& message) {
   return code;
 }
 
+// Where the metadata store lives inside the data directory.
+constexpr char kMetadataDir[] = "__metadata";
+
+// A data directory another broker holds is a configuration problem; anything else is not.
+int StartupExitCode(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kFailedPrecondition ? config::kExitConfigError : 1;
+}
+
 int RunStandalone(const char* program, const config::ServerConfig& cfg) {
   absl::StatusOr<NodeIdentity> identity = LoadOrCreateNodeIdentity(cfg.data_dir);
   if (!identity.ok()) return Fail(program, config::kExitConfigError, std::string(identity.status().message()));
 
-  ingest::BrokerIdentity broker;
-  broker.node_id = identity->node_id;
-  broker.advertised_host = cfg.advertised_host;
-  broker.advertised_port = cfg.advertised_port;
-  broker.cluster_id = identity->cluster_id;
-
-  ingest::HandlerTable table;
-  ingest::RegisterApiVersions(table);
-  ingest::RegisterMetadata(table, broker);
-  ingest::Dispatcher dispatcher(table);
-
+  // Bind first: a port in use is reported before any recovery work.
   boost::asio::io_context io;
+  ingest::HandlerTable table;
+  ingest::Dispatcher dispatcher(table);
   KafkaListener listener(io, dispatcher,
                          ListenerOptions{cfg.bind_addr, cfg.kafka_port, cfg.max_request_size});
   if (absl::Status s = listener.Bind(); !s.ok()) {
     return Fail(program, config::kExitConfigError, std::string(s.message()));
   }
+
+  absl::StatusOr<std::unique_ptr<storage::LogManager>> logs =
+      storage::LogManager::Open(cfg.data_dir, storage::LogManager::Options{});
+  if (!logs.ok()) return Fail(program, StartupExitCode(logs.status()), std::string(logs.status().message()));
+  absl::StatusOr<std::unique_ptr<storage::MetadataStore>> store =
+      storage::MetadataStore::Open(cfg.data_dir + "/" + kMetadataDir);
+  if (!store.ok()) return Fail(program, StartupExitCode(store.status()), std::string(store.status().message()));
+
+  ingest::BrokerConfigValues broker_configs;
+  ingest::TopicRegistry topics(**store, **logs, broker_configs);
+  if (absl::Status s = topics.Load(); !s.ok()) return Fail(program, 1, std::string(s.message()));
+
+  ingest::BrokerContext broker;
+  broker.identity.node_id = identity->node_id;
+  broker.identity.advertised_host = cfg.advertised_host;
+  broker.identity.advertised_port = cfg.advertised_port;
+  broker.identity.cluster_id = identity->cluster_id;
+  broker.configs = &broker_configs;
+  broker.topics = &topics;
+
+  ingest::RegisterApiVersions(table);
+  ingest::RegisterMetadata(table, broker);
+  ingest::RegisterTopicAdmin(table, broker);
   listener.Start();
 
   // Connections close promptly on shutdown and io.run() then returns by itself; the watchdog
@@ -97,7 +126,7 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
 
   spdlog::info("chronik {} standalone: Kafka listener on {}:{} (advertised {}:{}), cluster id {}, node {}",
                config::kChronikVersion, cfg.bind_addr, listener.bound_port(), cfg.advertised_host,
-               cfg.advertised_port, broker.cluster_id, broker.node_id);
+               cfg.advertised_port, broker.identity.cluster_id, broker.identity.node_id);
 
   // Both cores serve connections; each connection's work is serialized on its own strand.
   const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
@@ -111,6 +140,11 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
     watchdog_cv.notify_all();
   }
   watchdog.join();
+  // Flushes every log and writes the clean-shutdown marker, so the next start skips the scan.
+  if (absl::Status s = (*logs)->Close(); !s.ok()) {
+    spdlog::error("closing the logs failed: {}", std::string(s.message()));
+    return 1;
+  }
   if (forced) {
     spdlog::warn("shut down with connections still open 5 s after the signal");
   } else {

@@ -48,6 +48,7 @@ class ListenerTest(unittest.TestCase):
         md = kcat_metadata(self.broker.bootstrap)
         self.assertEqual(md["brokers"], [{"id": 1, "name": self.broker.bootstrap}])
         self.assertEqual(md["controllerid"], 1)
+        # Listing and failed lookups create nothing.
         self.assertEqual(md["topics"], [])
 
     def test_kcat_plain_listing(self):
@@ -58,11 +59,11 @@ class ListenerTest(unittest.TestCase):
         # librdkafka must not have fallen back to guessing the broker version.
         self.assertNotIn("Disconnected while requesting ApiVersion", out.stderr)
 
-    def test_kcat_unknown_topic(self):
-        md = kcat_metadata(self.broker.bootstrap, "-t", "no-such-topic")
+    def test_kcat_illegal_topic_name(self):
+        md = kcat_metadata(self.broker.bootstrap, "-t", "no such topic")
         self.assertEqual(len(md["topics"]), 1)
-        self.assertEqual(md["topics"][0]["topic"], "no-such-topic")
-        self.assertIn("Unknown topic", md["topics"][0]["error"])
+        self.assertEqual(md["topics"][0]["topic"], "no such topic")
+        self.assertIn("Invalid topic", md["topics"][0]["error"])
 
     def test_kcat_uses_api_versions(self):
         out = subprocess.run(["kcat", "-b", self.broker.bootstrap, "-L", "-d", "protocol"],

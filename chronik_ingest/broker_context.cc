@@ -1,0 +1,31 @@
+#include "chronik_ingest/broker_context.h"
+
+#include "absl/strings/numbers.h"
+
+namespace chronik::ingest {
+namespace {
+
+int64_t IntSetting(const BrokerConfigValues* configs, const char* name, int64_t fallback) {
+  if (configs == nullptr) return fallback;
+  std::optional<std::string> v = configs->Effective(name);
+  int64_t n = 0;
+  return v.has_value() && absl::SimpleAtoi(*v, &n) ? n : fallback;
+}
+
+}  // namespace
+
+int32_t BrokerContext::DefaultPartitions() const {
+  return static_cast<int32_t>(IntSetting(configs, "num.partitions", 1));
+}
+
+int16_t BrokerContext::DefaultReplicationFactor() const {
+  return static_cast<int16_t>(IntSetting(configs, "default.replication.factor", 1));
+}
+
+bool BrokerContext::AutoCreateTopics() const {
+  if (configs == nullptr) return true;
+  std::optional<std::string> v = configs->Effective("auto.create.topics.enable");
+  return !v.has_value() || *v == "true";
+}
+
+}  // namespace chronik::ingest
