@@ -526,9 +526,11 @@ absl::Status MetadataStore::Load() {
         if (int err = WriteAll(fd, SegmentHeader(), 0); err != 0) return IoError(err, "write", path);
         pos = kSegmentHeaderBytes;
       }
-      if (absl::Status s = SyncFile(fd, true, MetadataIoOp::kLogSync, path); !s.ok()) return s;
       bytes_truncated_.store(cut);
     }
+    // Records replayed from the page cache after a kill may never have reached the disk; the
+    // broker is about to act on them, so they are made durable before it does.
+    if (absl::Status s = SyncFile(fd, true, MetadataIoOp::kLogSync, path); !s.ok()) return s;
     log_end_ = pos;
   }
 
@@ -582,7 +584,13 @@ absl::Status MetadataStore::CreateSegment(int64_t first_revision, int* fd_out) {
     return s;
   }
   if (s = SyncDir(); !s.ok()) {
+    // The new, empty segment may or may not be in the directory now. Left there, a later open
+    // would start replay from it and miss the records the old segment goes on receiving, so it
+    // goes; appends continue in the old segment.
     ::close(fd);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return absl::InternalError(absl::StrCat(s.message(), "; and removing ", path, " failed: ", std::strerror(errno)));
+    }
     return s;
   }
   *fd_out = fd;
