@@ -560,6 +560,15 @@ absl::Status MetadataStore::Load() {
   snapshot_revision_ = snapshot_rev;
   records_replayed_.store(replayed);
   log_bytes_.store(replayed_bytes);
+  // A crash between writing a snapshot and removing what it made obsolete leaves extra files;
+  // finish that cleanup now, keeping the same fallback a running store keeps.
+  if (snapshot_rev > 0) {
+    int64_t previous = 0;
+    for (int64_t rev : listing->snapshots) {
+      if (rev < snapshot_rev && std::find(damaged.begin(), damaged.end(), rev) == damaged.end()) previous = rev;
+    }
+    RemoveObsoleteFiles(snapshot_rev, previous);
+  }
   spdlog::info(
       "metadata store {}: opened at revision {} (snapshot at revision {}, {} log records replayed, "
       "{} bytes of log tail truncated, {} damaged snapshots set aside)",
