@@ -1,5 +1,6 @@
 #include "chronik_ingest/topic_registry.h"
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <utility>
@@ -109,6 +110,12 @@ storage::LogConfig TopicRegistry::ToLogConfig(const TopicConfigSet& c) {
   l.retention_bytes = c.Get<int64_t>("retention.bytes");
   l.max_message_bytes = c.Get<int32_t>("max.message.bytes");
   l.log_append_time = c.Get<std::string>("message.timestamp.type") == "LogAppendTime";
+  const std::vector<std::string> policy = c.Get<std::vector<std::string>>("cleanup.policy");
+  l.cleanup_delete = std::find(policy.begin(), policy.end(), "delete") != policy.end();
+  l.cleanup_compact = std::find(policy.begin(), policy.end(), "compact") != policy.end();
+  l.delete_retention_ms = c.Get<int64_t>("delete.retention.ms");
+  l.min_compaction_lag_ms = c.Get<int64_t>("min.compaction.lag.ms");
+  l.min_cleanable_dirty_ratio = c.Get<double>("min.cleanable.dirty.ratio");
   // flush.messages=1 (the default) is the durable policy; anything else trades it for speed.
   const int64_t flush_messages = c.Get<int64_t>("flush.messages");
   const int64_t flush_ms = c.Get<int64_t>("flush.ms");

@@ -139,6 +139,11 @@ TEST(TopicLogConfig, DefaultIsDurableAndFlushSettingsTradeItAway) {
       {{"segment.bytes", "1048576"}, {"message.timestamp.type", "LogAppendTime"}}, broker));
   EXPECT_EQ(config.segment_bytes, 1048576);
   EXPECT_TRUE(config.log_append_time);
+  EXPECT_TRUE(config.cleanup_delete);
+  EXPECT_FALSE(config.cleanup_compact);
+  auto compacted = TopicRegistry::ToLogConfig(*TopicConfigSet::Create({{"cleanup.policy", "compact"}}, broker));
+  EXPECT_FALSE(compacted.cleanup_delete);
+  EXPECT_TRUE(compacted.cleanup_compact);
 }
 
 }  // namespace

@@ -28,9 +28,26 @@ struct LogConfig {
   std::optional<int64_t> flush_messages;
   std::optional<int64_t> flush_ms;
 
-  // retention.ms (-1: keep forever) and retention.bytes (-1: no size limit).
+  // cleanup.policy: "delete" (the default), "compact", or both ("compact,delete"). With delete,
+  // ApplyRetention removes old segments by retention.ms and retention.bytes; without it they apply
+  // to nothing and only compaction (PartitionLog::Compact) removes records.
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+
+  // retention.ms (-1: keep forever) and retention.bytes (-1: no size limit). Only with
+  // cleanup.policy including delete.
   int64_t retention_ms = 7 * kDayMs;
   int64_t retention_bytes = -1;
+
+  // delete.retention.ms: how long a tombstone (a record with a key and a null value) stays after
+  // the compaction pass that first saw it, so consumers reading the log get to see the delete.
+  int64_t delete_retention_ms = kDayMs;
+  // min.compaction.lag.ms: records in batches younger than this (by the batch's max timestamp)
+  // are never removed by compaction.
+  int64_t min_compaction_lag_ms = 0;
+  // min.cleanable.dirty.ratio: for the scheduler deciding when to call Compact; Compact itself
+  // does not look at it.
+  double min_cleanable_dirty_ratio = 0.5;
 
   // max.message.bytes: the largest batch Append accepts.
   int32_t max_message_bytes = 1048588;

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "chronik_protocol/records/record_batch.h"
+#include "chronik_storage/compaction.h"
 #include "chronik_storage/errors.h"
 #include "spdlog/spdlog.h"
 
@@ -96,6 +97,15 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
   FileOps& ops = host_->file_ops();
   const int64_t now = host_->NowMs();
   LogConfig config = this->config();
+
+  // A compaction interrupted by a crash leaves *.cleaned files (incomplete: deleted) or *.swap
+  // files (complete: the swap is finished) that must be dealt with before the segments are read.
+  absl::StatusOr<CompactionRecovery> leftovers = RecoverInterruptedCompaction(dir_, ops);
+  if (!leftovers.ok()) return leftovers.status();
+  if (leftovers->swaps_finished > 0 || leftovers->files_deleted > 0) {
+    spdlog::warn("storage: {}: interrupted compaction: finished {} segment swaps, deleted {} leftover files",
+                 tp_.ToString(), leftovers->swaps_finished, leftovers->files_deleted);
+  }
 
   std::vector<int64_t> bases;
   std::vector<std::string> index_files;
@@ -613,8 +623,10 @@ absl::StatusOr<RetentionResult> PartitionLog::ApplyRetention(int64_t now_ms) {
       const int64_t next_base = segments_[1]->base_offset();
       if (next_base > hw) break;
       const int64_t ts = seg.max_timestamp() >= 0 ? seg.max_timestamp() : seg.ModifiedMs();
-      const bool expired = config_.retention_ms >= 0 && now_ms - ts > config_.retention_ms;
-      const bool over_size = config_.retention_bytes >= 0 && total - seg.size() >= config_.retention_bytes;
+      // A compact-only topic keeps everything compaction leaves.
+      const bool expired = config_.cleanup_delete && config_.retention_ms >= 0 && now_ms - ts > config_.retention_ms;
+      const bool over_size =
+          config_.cleanup_delete && config_.retention_bytes >= 0 && total - seg.size() >= config_.retention_bytes;
       const bool below_start = next_base <= log_start_offset_;
       if (!expired && !over_size && !below_start) break;
       total -= seg.size();
@@ -711,13 +723,18 @@ bool PartitionLog::NeedsTimedSync(int64_t steady_now_ms) const {
 }
 
 absl::Status PartitionLog::CloseLog() {
-  Sync(/*force=*/true);
-  std::deque<Waiter> orphans;
   absl::Status result;
   {
+    // Appends are refused before the final sync: one written after it would be neither synced
+    // nor acknowledged, yet vouched for by the clean-shutdown marker.
     absl::MutexLock lock(&mu_);
     result = offline_;
     if (offline_.ok()) offline_ = absl::FailedPreconditionError(absl::StrCat("log ", tp_.ToString(), " is closed"));
+  }
+  Sync(/*force=*/true);
+  std::deque<Waiter> orphans;
+  {
+    absl::MutexLock lock(&mu_);
     orphans.swap(waiters_);
     if (result.ok() && !segments_.empty()) {
       FileOps& ops = host_->file_ops();

@@ -62,6 +62,24 @@ struct RetentionResult {
   Offset log_start_offset;
 };
 
+// What one PartitionLog::Compact pass did. Counts cover the segments it examined (the closed
+// segments wholly below the high watermark), whether or not they were rewritten.
+struct CompactionResult {
+  int segments_examined = 0;
+  int segments_cleaned = 0;  // rewritten and swapped in (a segment nothing changed in is left alone)
+  int64_t batches_before = 0;
+  int64_t batches_after = 0;
+  int64_t records_before = 0;
+  int64_t records_after = 0;
+  int64_t bytes_before = 0;
+  int64_t bytes_after = 0;
+  int64_t records_removed = 0;     // superseded by a later record with the same key, or tombstones
+  int64_t tombstones_removed = 0;  // of records_removed, those with a null value
+  int64_t distinct_keys = 0;       // in the whole log below the high watermark
+  Offset cleaned_up_to;            // the end offset of the last segment examined
+  int64_t duration_us = 0;
+};
+
 struct SegmentInfo {
   Offset base_offset;
   Offset next_offset;
@@ -134,9 +152,22 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   absl::Status DeleteRecordsBefore(Offset offset);
 
   // Deletes the oldest segments while the segment's largest timestamp is older than
-  // now_ms - retention.ms, or while the log without it is still at least retention.bytes. Never
-  // deletes the active segment nor data at or above the high watermark.
+  // now_ms - retention.ms, or while the log without it is still at least retention.bytes (both
+  // only when cleanup.policy includes delete), and segments wholly below the log start offset.
+  // Never deletes the active segment nor data at or above the high watermark.
   absl::StatusOr<RetentionResult> ApplyRetention(int64_t now_ms);
+
+  // Log compaction (cleanup.policy=compact; kFailedPrecondition otherwise). Rewrites each closed
+  // segment wholly below the high watermark keeping, per key, only the record with the highest
+  // offset in the whole log below the high watermark (the active segment included); see
+  // compaction.h for the rules (null keys, tombstones and delete.retention.ms,
+  // min.compaction.lag.ms, transactional and control batches) and the crash-safe swap. Offsets,
+  // the log start offset, high watermark and log end offset do not change. Appends and reads go
+  // on meanwhile: the partition lock is held only to snapshot the segment list and to swap each
+  // cleaned segment in; readers holding slices of a replaced segment keep reading the old file.
+  // One pass at a time per partition (concurrent calls wait). Must not run past
+  // LogManager::Close.
+  absl::StatusOr<CompactionResult> Compact(int64_t now_ms);
 
   // OK while the partition accepts appends; otherwise why not (offline after an I/O error that
   // could not be undone, deleted, or closed).
@@ -144,10 +175,6 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
 
   std::vector<SegmentInfo> segments() const;
   int64_t size_bytes() const;
-
-  // Compaction (a later task) plugs in here: a cleaner reads the non-active segments (segments(),
-  // Read), writes cleaned copies with the same offsets, and swaps them in under the partition lock
-  // through a ReplaceSegments-style call; nothing else in the log needs to change.
 
  private:
   friend class LogManager;
@@ -201,6 +228,11 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   int64_t HighWatermarkLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   const Segment* SegmentForLocked(int64_t offset) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Compaction (compaction.cc): renames the synced cleaned copy of `old` over it and replaces it
+  // in segments_, unless retention deleted it meanwhile or the log went offline (then the copy is
+  // discarded and *swapped is false).
+  absl::Status SwapInCleaned(const std::shared_ptr<Segment>& old, std::unique_ptr<Segment> cleaned, bool* swapped);
+
   absl::StatusOr<std::optional<TimestampAndOffset>> FindInBatch(const Segment& seg, int64_t position,
                                                                 int64_t size, int64_t timestamp,
                                                                 bool exact) const;
@@ -227,6 +259,8 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
 
   // Serializes flusher rounds for this partition (the flusher and CloseLog).
   absl::Mutex sync_mu_;
+  // Serializes compaction passes; taken before mu_, never while holding it.
+  absl::Mutex compact_mu_ ABSL_ACQUIRED_BEFORE(mu_);
 };
 
 }  // namespace chronik::storage

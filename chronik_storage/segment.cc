@@ -145,8 +145,10 @@ absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view bytes) {
   return h;
 }
 
-std::string Segment::index_path() const { return dir_ + "/" + SegmentFileName(base_offset_, ".index"); }
-std::string Segment::time_index_path() const { return dir_ + "/" + SegmentFileName(base_offset_, ".timeindex"); }
+std::string Segment::index_path() const { return dir_ + "/" + SegmentFileName(base_offset_, ".index") + suffix_; }
+std::string Segment::time_index_path() const {
+  return dir_ + "/" + SegmentFileName(base_offset_, ".timeindex") + suffix_;
+}
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(const std::string& dir, int64_t base_offset, FileOps& ops,
                                                          int64_t now_ms) {
@@ -157,6 +159,28 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(const std::string& dir,
   seg->next_offset_ = base_offset;
   seg->first_append_ms_ = -1;
   return seg;
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::CreateCleaned(const std::string& dir, int64_t base_offset,
+                                                                FileOps& ops) {
+  std::string suffix(kCleanedSuffix);
+  std::string path = dir + "/" + SegmentFileName(base_offset, ".log") + suffix;
+  int fd = ops.Open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return IoError("create cleaned segment", path, errno);
+  auto seg = std::unique_ptr<Segment>(
+      new Segment(dir, base_offset, std::make_shared<SegmentFile>(fd, path), std::move(suffix)));
+  seg->next_offset_ = base_offset;
+  return seg;
+}
+
+void Segment::AdoptIndexes(const Segment& other) {
+  offset_index_ = other.offset_index_;
+  time_index_ = other.time_index_;
+  next_offset_ = other.next_offset_;
+  max_timestamp_ = other.max_timestamp_;
+  max_timestamp_batch_ = other.max_timestamp_batch_;
+  bytes_since_index_entry_ = other.bytes_since_index_entry_;
+  first_append_ms_ = other.first_append_ms_;
 }
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(const std::string& dir, int64_t base_offset, FileOps& ops) {

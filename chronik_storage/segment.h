@@ -79,6 +79,12 @@ inline constexpr size_t kTimeIndexEntrySize = 12;
 // "<20-digit zero-padded base offset><suffix>", e.g. 00000000000000000042.log
 std::string SegmentFileName(int64_t base_offset, std::string_view suffix);
 
+// Compaction writes a cleaned copy of a segment as <base>.log.cleaned (+ .index.cleaned,
+// .timeindex.cleaned), renames the complete, synced files to *.swap and then over the originals.
+// See compaction.h.
+inline constexpr std::string_view kCleanedSuffix = ".cleaned";
+inline constexpr std::string_view kSwapSuffix = ".swap";
+
 // The header fields a log walk needs, decoded from the first 61 bytes of a batch.
 struct BatchHeader {
   int64_t base_offset = 0;
@@ -102,6 +108,10 @@ class Segment {
                                                          FileOps& ops, int64_t now_ms);
   // Opens an existing .log file. Call Recover or LoadIndexes before use.
   static absl::StatusOr<std::unique_ptr<Segment>> Open(const std::string& dir, int64_t base_offset, FileOps& ops);
+  // Creates (or truncates) <base>.log.cleaned, the cleaned copy compaction writes; its index
+  // paths are <base>.index.cleaned and <base>.timeindex.cleaned.
+  static absl::StatusOr<std::unique_ptr<Segment>> CreateCleaned(const std::string& dir, int64_t base_offset,
+                                                                FileOps& ops);
 
   // Scans every batch from the start (header sanity, CRC-32C, offsets within
   // [base_offset, max_next_offset)), rebuilds the in-memory indexes, and truncates the file at
@@ -121,6 +131,9 @@ class Segment {
   absl::Status SyncIndexes(FileOps& ops);
   // Unlinks the .log and index files.
   void DeleteFiles();
+  // Takes over the in-memory indexes, end offset and max timestamp of `other`, a cleaned copy of
+  // this segment whose file has just been renamed to this one's path.
+  void AdoptIndexes(const Segment& other);
 
   // Appends `data` (whole batches, offsets already assigned) at the end of the file. On failure,
   // truncates back to the previous end; if that fails too, *truncate_failed is set.
@@ -168,14 +181,15 @@ class Segment {
   int64_t ModifiedMs() const;
 
  private:
-  Segment(std::string dir, int64_t base_offset, std::shared_ptr<SegmentFile> file)
-      : dir_(std::move(dir)), base_offset_(base_offset), file_(std::move(file)) {}
+  Segment(std::string dir, int64_t base_offset, std::shared_ptr<SegmentFile> file, std::string suffix = "")
+      : dir_(std::move(dir)), base_offset_(base_offset), file_(std::move(file)), suffix_(std::move(suffix)) {}
 
   void ResetIndexes();
 
   std::string dir_;
   int64_t base_offset_;
   std::shared_ptr<SegmentFile> file_;
+  std::string suffix_;  // appended to the index file names: "" or kCleanedSuffix
   int64_t size_ = 0;
   int64_t next_offset_ = 0;
   int64_t max_timestamp_ = -1;
