@@ -52,9 +52,6 @@ int Fail(const char* program, int code, const std::string& message) {
   return code;
 }
 
-// Where the metadata store lives inside the data directory.
-constexpr char kMetadataDir[] = "__metadata";
-
 // A data directory another broker holds is a configuration problem; anything else is not.
 int StartupExitCode(const absl::Status& s) {
   return s.code() == absl::StatusCode::kFailedPrecondition ? config::kExitConfigError : 1;
@@ -78,7 +75,7 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
       storage::LogManager::Open(cfg.data_dir, storage::LogManager::Options{});
   if (!logs.ok()) return Fail(program, StartupExitCode(logs.status()), std::string(logs.status().message()));
   absl::StatusOr<std::unique_ptr<storage::MetadataStore>> store =
-      storage::MetadataStore::Open(cfg.data_dir + "/" + kMetadataDir);
+      storage::MetadataStore::Open(cfg.data_dir + "/" + storage::kMetadataDirName);
   if (!store.ok()) return Fail(program, StartupExitCode(store.status()), std::string(store.status().message()));
 
   ingest::BrokerConfigValues broker_configs;

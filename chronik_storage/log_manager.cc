@@ -1,4 +1,5 @@
 #include "chronik_storage/log_manager.h"
+#include "chronik_storage/metadata_store.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -181,6 +182,7 @@ absl::Status LogManager::Recover(bool clean_shutdown) {
 
   for (const std::string& name : names) {
     TopicPartition tp;
+    if (name == kMetadataDirName) continue;
     if (!ParsePartitionDir(name, &tp)) {
       spdlog::warn("storage: ignoring {}/{}: not a <topic>-<partition> directory", data_dir_, name);
       continue;

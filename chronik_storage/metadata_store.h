@@ -45,6 +45,9 @@
 
 namespace chronik::storage {
 
+// Where a broker keeps its metadata store inside the data directory; partition logs never use it.
+inline constexpr char kMetadataDirName[] = "__metadata";
+
 struct MetadataOp {
   enum class Kind : uint8_t { kPut = 0, kDelete = 1 };
 
