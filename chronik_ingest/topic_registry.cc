@@ -92,10 +92,10 @@ absl::Status TopicRegistry::ValidateName(std::string_view name) {
   if (name.size() > kMaxNameLength) {
     return invalid("it can't be longer than " + std::to_string(kMaxNameLength) + " characters");
   }
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
-    if (!ok) return invalid("it contains a character other than ASCII alphanumerics, '.', '_' and '-'");
+  // The storage layer owns the rule (it names directories after topics); the checks above only
+  // give the common failures Kafka's messages.
+  if (!storage::IsValidTopicName(std::string(name))) {
+    return invalid("it contains a character other than ASCII alphanumerics, '.', '_' and '-'");
   }
   return absl::OkStatus();
 }

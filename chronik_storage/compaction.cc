@@ -56,16 +56,6 @@ struct SegmentSnapshot {
   int64_t next_offset = 0;
 };
 
-absl::Status SyncDir(FileOps& ops, const std::string& dir) {
-  int fd = ops.Open(dir.c_str(), O_RDONLY | O_DIRECTORY, 0);
-  if (fd < 0) return IoError("open directory", dir, errno);
-  int rc = ops.FSync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return IoError("fsync directory", dir, err);
-  return absl::OkStatus();
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
@@ -364,7 +354,7 @@ absl::StatusOr<CompactionRecovery> RecoverInterruptedCompaction(const std::strin
     if (Exists(dir + "/" + name)) remove(dir + "/" + name);
   }
   if (result.swaps_finished > 0 || result.files_deleted > 0) {
-    absl::Status st = SyncDir(ops, dir);
+    absl::Status st = SyncDirectory(ops, dir);
     if (!st.ok()) return st;
   }
   return result;
@@ -407,7 +397,7 @@ absl::Status PartitionLog::SwapInCleaned(const std::shared_ptr<Segment>& old, st
   }
   if (st.ok()) {
     host_->CountFsync();
-    st = SyncDir(ops, dir_);
+    st = SyncDirectory(ops, dir_);
   }
   if (!st.ok()) {
     cleaned->DeleteFiles();
@@ -453,7 +443,7 @@ absl::Status PartitionLog::SwapInCleaned(const std::shared_ptr<Segment>& old, st
   }
   if (!st.ok()) return st;
   host_->CountFsync();
-  return SyncDir(ops, dir_);
+  return SyncDirectory(ops, dir_);
 }
 
 absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms) {

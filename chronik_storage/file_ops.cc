@@ -83,4 +83,14 @@ absl::Status IoError(std::string_view what, std::string_view path, int err) {
       absl::StrCat("storage error: ", AbslView(what), " ", AbslView(path), ": ", text, " (", ErrnoName(err), ")"));
 }
 
+absl::Status SyncDirectory(FileOps& ops, const std::string& dir) {
+  const int fd = ops.Open(dir.c_str(), O_RDONLY | O_DIRECTORY, 0);
+  if (fd < 0) return IoError("open directory", dir, errno);
+  const int rc = ops.FSync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return IoError("fsync directory", dir, err);
+  return absl::OkStatus();
+}
+
 }  // namespace chronik::storage

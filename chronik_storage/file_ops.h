@@ -13,6 +13,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+
+#include "absl/status/status.h"
 
 namespace chronik::storage {
 
@@ -34,5 +37,8 @@ class FileOps {
 // Writes all of `size` bytes at `offset`, retrying short writes and EINTR. Returns 0, or the errno
 // of the failing call (ENOSPC for a write that makes no progress).
 int PWriteFully(FileOps& ops, int fd, const void* data, size_t size, off_t offset);
+
+// fsyncs a directory, so that files created, renamed or removed in it stay so after a crash.
+absl::Status SyncDirectory(FileOps& ops, const std::string& dir);
 
 }  // namespace chronik::storage

@@ -220,15 +220,8 @@ absl::Status LogManager::Recover(bool clean_shutdown) {
 }
 
 absl::Status LogManager::SyncDataDir() {
-  FileOps& ops = *options_.file_ops;
-  int fd = ops.Open(data_dir_.c_str(), O_RDONLY | O_DIRECTORY, 0);
-  if (fd < 0) return IoError("open directory", data_dir_, errno);
   CountFsync();
-  int rc = ops.FSync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return IoError("fsync directory", data_dir_, err);
-  return absl::OkStatus();
+  return SyncDirectory(*options_.file_ops, data_dir_);
 }
 
 std::vector<std::shared_ptr<PartitionLog>> LogManager::AllLogs() const {

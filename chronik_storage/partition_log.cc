@@ -31,16 +31,6 @@ int64_t SteadyNowMs() {
 // Largest decompressed batch OffsetForTimestamp will decode.
 constexpr size_t kMaxDecompressedBatch = 256u << 20;
 
-absl::Status SyncDir(FileOps& ops, const std::string& dir) {
-  int fd = ops.Open(dir.c_str(), O_RDONLY | O_DIRECTORY, 0);
-  if (fd < 0) return IoError("open directory", dir, errno);
-  int rc = ops.FSync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return IoError("fsync directory", dir, err);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 int64_t ReadResult::size_bytes() const {
@@ -79,7 +69,7 @@ void PartitionLog::UpdateConfig(const LogConfig& config) {
 absl::Status PartitionLog::InitNew(int64_t base_offset) {
   absl::StatusOr<std::unique_ptr<Segment>> seg = Segment::Create(dir_, base_offset, host_->file_ops(), host_->NowMs());
   if (!seg.ok()) return seg.status();
-  absl::Status st = SyncDir(host_->file_ops(), dir_);
+  absl::Status st = SyncDirectory(host_->file_ops(), dir_);
   host_->CountFsync();
   if (!st.ok()) {
     (*seg)->DeleteFiles();
@@ -214,7 +204,7 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
     host_->CountFdatasync();
   }
   if (stats->segments_deleted > 0 || !scanned.empty()) {
-    absl::Status st = SyncDir(ops, dir_);
+    absl::Status st = SyncDirectory(ops, dir_);
     host_->CountFsync();
     if (!st.ok()) return st;
   }
@@ -681,7 +671,7 @@ void PartitionLog::Sync(bool force) {
   }
   if (st.ok() && plan.sync_dir) {
     host_->CountFsync();
-    st = SyncDir(ops, dir_);
+    st = SyncDirectory(ops, dir_);
   }
   std::deque<Waiter> completed;
   absl::Status fail_with;
@@ -741,7 +731,7 @@ absl::Status PartitionLog::CloseLog() {
       const auto& active = segments_.back();
       result = active->WriteIndexes(ops, config_.segment_index_bytes);
       if (result.ok()) result = active->SyncIndexes(ops);
-      if (result.ok()) result = SyncDir(ops, dir_);
+      if (result.ok()) result = SyncDirectory(ops, dir_);
     }
   }
   for (Waiter& w : orphans) w.done(absl::FailedPreconditionError("log closed before the append was durable"));
