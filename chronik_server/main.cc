@@ -19,6 +19,10 @@
 #include "chronik_ingest/configs.h"
 #include "chronik_ingest/topic_registry.h"
 #include "chronik_ingest/dispatcher.h"
+#include "chronik_ingest/fetch.h"
+#include "chronik_ingest/list_offsets.h"
+#include "chronik_ingest/partition_events.h"
+#include "chronik_ingest/produce.h"
 #include "chronik_ingest/metadata.h"
 #include "chronik_server/kafka_listener.h"
 #include "chronik_server/node_identity.h"
@@ -93,6 +97,10 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
   ingest::RegisterApiVersions(table);
   ingest::RegisterMetadata(table, broker);
   ingest::RegisterTopicAdmin(table, broker);
+  ingest::PartitionEvents events;
+  ingest::RegisterProduce(table, broker, events);
+  ingest::RegisterFetch(table, broker, events);
+  ingest::RegisterListOffsets(table, broker);
   listener.Start();
 
   // Connections close promptly on shutdown and io.run() then returns by itself; the watchdog

@@ -1,0 +1,168 @@
+#include "chronik_ingest/fetch.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "chronik_ingest/kafka_error.h"
+#include "chronik_protocol/errors.h"
+#include "chronik_protocol/messages/fetch.h"
+#include "chronik_protocol/records/legacy_message_set.h"
+#include "chronik_protocol/records/record_batch.h"
+#include "chronik_storage/partition_log.h"
+
+namespace chronik::ingest {
+namespace {
+
+using protocol::ErrorCode;
+using protocol::FetchRequest;
+using protocol::FetchResponse;
+
+constexpr size_t kMaxDecompressedBatch = 256u << 20;
+
+// Record batches v2 → message set v0 (Fetch v0-v1) or v1 (Fetch v2-v3), batch by batch, keeping
+// offsets and the codec (zstd, which old formats lack, is sent uncompressed).
+absl::StatusOr<std::string> DownConvert(std::string_view batches, int8_t magic) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < batches.size()) {
+    absl::StatusOr<protocol::RecordBatchView> batch = protocol::RecordBatchView::Parse(batches.substr(pos));
+    if (!batch.ok()) return batch.status();
+    pos += batch->size_bytes();
+    if (batch->is_control()) continue;
+    protocol::LegacyMessageSetBuilder::Options options;
+    options.magic = magic;
+    options.compression =
+        batch->compression() == protocol::CompressionType::kZstd ? protocol::CompressionType::kNone : batch->compression();
+    options.timestamp_type = batch->timestamp_type() == protocol::TimestampType::kLogAppendTime
+                                 ? protocol::TimestampType::kLogAppendTime
+                                 : protocol::TimestampType::kCreateTime;
+    if (options.timestamp_type == protocol::TimestampType::kLogAppendTime) {
+      options.log_append_time_ms = batch->max_timestamp();
+    }
+    protocol::LegacyMessageSetBuilder builder(options);
+    absl::StatusOr<protocol::RecordReader> reader = protocol::RecordReader::Create(*batch, kMaxDecompressedBatch);
+    if (!reader.ok()) return reader.status();
+    protocol::RecordView record;
+    int appended = 0;
+    while (reader->Next(&record)) {
+      if (absl::Status s = builder.Append(record.offset, record.timestamp, record.key, record.value); !s.ok()) return s;
+      ++appended;
+    }
+    if (!reader->status().ok()) return reader->status();
+    if (appended > 0) {
+      if (absl::Status s = builder.BuildAppend(&out); !s.ok()) return s;
+    }
+  }
+  return out;
+}
+
+struct FetchState {
+  std::shared_ptr<FetchRequest> request;
+  int16_t version = 0;
+  // Topic names by request position (v13+ names them by id).
+  std::vector<std::shared_ptr<const Topic>> topics;
+};
+
+// One pass over every requested partition. Returns the response and how many record bytes it
+// carries; `any_error` tells whether some partition failed (Kafka answers those at once).
+FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_t* bytes, bool* any_error) {
+  const FetchRequest& req = *st.request;
+  FetchResponse response;
+  response.session_id = 0;
+  *bytes = 0;
+  *any_error = false;
+  int64_t budget = req.max_bytes;
+  for (size_t t = 0; t < req.topics.size(); ++t) {
+    const auto& topic = req.topics[t];
+    auto& tr = response.responses.emplace_back();
+    tr.topic = topic.topic;
+    tr.topic_id = topic.topic_id;
+    const std::shared_ptr<const Topic>& known = st.topics[t];
+    for (const auto& p : topic.partitions) {
+      auto& out = tr.partitions.emplace_back();
+      out.partition_index = p.partition;
+      out.high_watermark = -1;
+      out.last_stable_offset = -1;
+      out.log_start_offset = -1;
+      if (req.isolation_level == 0) out.aborted_transactions.reset();
+      std::shared_ptr<storage::PartitionLog> log = known == nullptr ? nullptr : broker.topics->Log(known->name, p.partition);
+      if (log == nullptr) {
+        out.error_code = static_cast<int16_t>(st.version >= 13 && known == nullptr ? ErrorCode::kUnknownTopicId
+                                                                                    : ErrorCode::kUnknownTopicOrPartition);
+        *any_error = true;
+        continue;
+      }
+      out.high_watermark = log->high_watermark().value();
+      out.last_stable_offset = out.high_watermark;
+      out.log_start_offset = log->log_start_offset().value();
+      out.records = std::string();
+      if (p.fetch_offset == out.high_watermark) continue;  // nothing new yet
+      // After the first data, a partition gets only what is left of max_bytes.
+      const int64_t limit = std::min<int64_t>(p.partition_max_bytes, *bytes == 0 ? p.partition_max_bytes : budget);
+      if (*bytes > 0 && limit <= 0) continue;
+      absl::StatusOr<storage::ReadResult> read = log->Read(storage::Offset(p.fetch_offset), limit);
+      absl::StatusOr<std::string> data = read.ok() ? read->ReadAll() : absl::StatusOr<std::string>(read.status());
+      if (data.ok() && st.version <= 3 && !data->empty()) data = DownConvert(*data, st.version <= 1 ? 0 : 1);
+      if (!data.ok()) {
+        out.error_code = static_cast<int16_t>(ToKafkaError(data.status()));
+        *any_error = true;
+        continue;
+      }
+      *bytes += static_cast<int64_t>(data->size());
+      budget -= static_cast<int64_t>(data->size());
+      out.records = *std::move(data);
+    }
+  }
+  return response;
+}
+
+}  // namespace
+
+void RegisterFetch(HandlerTable& table, const BrokerContext& broker, PartitionEvents& events) {
+  table.AddAsync<FetchRequest, FetchResponse>(
+      FetchRequest::kMaxVersion,
+      [&broker, &events](const RequestContext& ctx, std::shared_ptr<FetchRequest> request, auto done) {
+        auto st = std::make_shared<FetchState>();
+        st->request = request;
+        st->version = ctx.header.api_version;
+        if (request->session_id != 0 || request->session_epoch > 0) {
+          // No sessions are ever handed out, so any the client names is unknown to us.
+          FetchResponse r;
+          r.error_code = static_cast<int16_t>(ErrorCode::kFetchSessionIdNotFound);
+          return done(std::optional<FetchResponse>(std::move(r)));
+        }
+        std::vector<storage::TopicPartition> partitions;
+        for (const auto& topic : request->topics) {
+          std::shared_ptr<const Topic> t =
+              st->version >= 13 ? broker.topics->FindById(topic.topic_id) : broker.topics->Find(topic.topic);
+          st->topics.push_back(t);
+          if (t == nullptr) continue;
+          for (const auto& p : topic.partitions) partitions.push_back({t->name, storage::PartitionId(p.partition)});
+        }
+        int64_t bytes = 0;
+        bool any_error = false;
+        FetchResponse first = ReadOnce(*st, broker, &bytes, &any_error);
+        if (any_error || bytes >= request->min_bytes || request->max_wait_ms <= 0 || partitions.empty()) {
+          return done(std::optional<FetchResponse>(std::move(first)));
+        }
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request->max_wait_ms);
+        // Woken by an append to any of the partitions or by the deadline: answer if min_bytes is
+        // met or time is up, otherwise wait again for the rest of the time.
+        auto shared_done = std::make_shared<decltype(done)>(std::move(done));
+        auto retry = std::make_shared<std::function<void()>>();
+        *retry = [st, &broker, &events, shared_done, partitions, deadline, weak = std::weak_ptr(retry)] {
+          int64_t b = 0;
+          bool err = false;
+          FetchResponse r = ReadOnce(*st, broker, &b, &err);
+          if (err || b >= st->request->min_bytes || std::chrono::steady_clock::now() >= deadline) {
+            return (*shared_done)(std::optional<FetchResponse>(std::move(r)));
+          }
+          if (auto again = weak.lock()) events.Wait(partitions, deadline, [again] { (*again)(); });
+        };
+        events.Wait(partitions, deadline, [retry] { (*retry)(); });
+      });
+}
+
+}  // namespace chronik::ingest

@@ -1,0 +1,70 @@
+#include "chronik_ingest/list_offsets.h"
+
+#include "chronik_ingest/kafka_error.h"
+#include "chronik_protocol/errors.h"
+#include "chronik_protocol/messages/list_offsets.h"
+#include "chronik_storage/partition_log.h"
+
+namespace chronik::ingest {
+namespace {
+
+using protocol::ErrorCode;
+using protocol::ListOffsetsRequest;
+using protocol::ListOffsetsResponse;
+
+constexpr int64_t kLatest = -1;
+constexpr int64_t kEarliest = -2;
+constexpr int64_t kMaxTimestamp = -3;
+
+}  // namespace
+
+void RegisterListOffsets(HandlerTable& table, const BrokerContext& broker) {
+  table.Add<ListOffsetsRequest, ListOffsetsResponse>(
+      ListOffsetsRequest::kMaxVersion, [&broker](const RequestContext& ctx, const ListOffsetsRequest& request) {
+        const int16_t version = ctx.header.api_version;
+        ListOffsetsResponse response;
+        for (const auto& topic : request.topics) {
+          auto& tr = response.topics.emplace_back();
+          tr.name = topic.name;
+          for (const auto& p : topic.partitions) {
+            auto& out = tr.partitions.emplace_back();
+            out.partition_index = p.partition_index;
+            std::shared_ptr<storage::PartitionLog> log = broker.topics->Log(topic.name, p.partition_index);
+            if (log == nullptr) {
+              out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+              continue;
+            }
+            int64_t offset = -1;
+            int64_t timestamp = -1;
+            if (p.timestamp == kLatest) {
+              offset = log->high_watermark().value();
+            } else if (p.timestamp == kEarliest) {
+              offset = log->log_start_offset().value();
+            } else {
+              absl::StatusOr<std::optional<storage::TimestampAndOffset>> found =
+                  p.timestamp == kMaxTimestamp ? log->OffsetOfMaxTimestamp() : log->OffsetForTimestamp(p.timestamp);
+              if (!found.ok()) {
+                out.error_code = static_cast<int16_t>(ToKafkaError(found.status()));
+                continue;
+              }
+              // No record at or after the timestamp: Kafka answers offset -1 and timestamp -1.
+              if (found->has_value()) {
+                offset = (*found)->offset.value();
+                timestamp = (*found)->timestamp;
+              }
+            }
+            if (version == 0) {
+              // v0 answers a list of offsets (at most max_num_offsets); one is all it needs.
+              if (offset >= 0 && p.max_num_offsets > 0) out.old_style_offsets.push_back(offset);
+            } else {
+              out.offset = offset;
+              out.timestamp = timestamp;
+              out.leader_epoch = 0;
+            }
+          }
+        }
+        return response;
+      });
+}
+
+}  // namespace chronik::ingest

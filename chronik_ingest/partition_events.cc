@@ -1,0 +1,91 @@
+#include "chronik_ingest/partition_events.h"
+
+namespace chronik::ingest {
+
+PartitionEvents::PartitionEvents() : timer_([this] { TimerLoop(); }) {}
+
+PartitionEvents::~PartitionEvents() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  timer_.join();
+  // Whoever still waits is answered now rather than never.
+  for (const auto& w : ready_) w->wake();
+  for (auto& [deadline, w] : by_deadline_) w->wake();
+}
+
+void PartitionEvents::Wait(const std::vector<storage::TopicPartition>& partitions,
+                           std::chrono::steady_clock::time_point deadline, std::function<void()> wake) {
+  auto w = std::make_shared<Waiter>();
+  w->wake = std::move(wake);
+  w->partitions = partitions;
+  w->deadline = deadline;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& tp : partitions) by_partition_[tp].insert(w);
+    by_deadline_.emplace(deadline, w);
+  }
+  cv_.notify_all();
+}
+
+void PartitionEvents::Forget(const std::shared_ptr<Waiter>& w) {
+  w->done = true;
+  for (const auto& tp : w->partitions) {
+    auto it = by_partition_.find(tp);
+    if (it == by_partition_.end()) continue;
+    it->second.erase(w);
+    if (it->second.empty()) by_partition_.erase(it);
+  }
+  auto range = by_deadline_.equal_range(w->deadline);
+  for (auto it = range.first; it != range.second; ++it) {
+    if (it->second == w) {
+      by_deadline_.erase(it);
+      break;
+    }
+  }
+}
+
+void PartitionEvents::Notify(const storage::TopicPartition& tp) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = by_partition_.find(tp);
+    if (it == by_partition_.end()) return;
+    std::vector<std::shared_ptr<Waiter>> woken(it->second.begin(), it->second.end());
+    for (const auto& w : woken) {
+      Forget(w);
+      ready_.push_back(w);
+    }
+  }
+  cv_.notify_all();
+}
+
+void PartitionEvents::TimerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (!ready_.empty()) {
+      std::vector<std::shared_ptr<Waiter>> woken;
+      woken.swap(ready_);
+      lock.unlock();
+      for (const auto& w : woken) w->wake();
+      lock.lock();
+      continue;
+    }
+    if (by_deadline_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    const auto next = by_deadline_.begin()->first;
+    if (cv_.wait_until(lock, next) == std::cv_status::no_timeout) continue;
+    std::vector<std::shared_ptr<Waiter>> due;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = by_deadline_.begin(); it != by_deadline_.end() && it->first <= now; ++it) due.push_back(it->second);
+    for (const auto& w : due) Forget(w);
+    lock.unlock();
+    for (const auto& w : due) w->wake();
+    lock.lock();
+  }
+}
+
+}  // namespace chronik::ingest

@@ -1,0 +1,56 @@
+#pragma once
+
+// Kafka's fetch purgatory in miniature: a fetch that found too little data waits here until an
+// append to one of its partitions or its deadline, whichever comes first, without polling.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chronik_storage/types.h"
+
+namespace chronik::ingest {
+
+class PartitionEvents {
+ public:
+  PartitionEvents();
+  ~PartitionEvents();
+
+  // Calls `wake` once: after the first Notify of any of `partitions`, or at `deadline`. `wake`
+  // runs on this object's own thread, never on the notifier's (appends are acknowledged from
+  // the storage flusher, which must not do a fetch's reading).
+  void Wait(const std::vector<storage::TopicPartition>& partitions, std::chrono::steady_clock::time_point deadline,
+            std::function<void()> wake);
+
+  // New data in `tp`.
+  void Notify(const storage::TopicPartition& tp);
+
+ private:
+  struct Waiter {
+    std::function<void()> wake;
+    std::vector<storage::TopicPartition> partitions;
+    std::chrono::steady_clock::time_point deadline;
+    bool done = false;
+  };
+  void TimerLoop();
+  // Removes `w` from every index; called with mu_ held.
+  void Forget(const std::shared_ptr<Waiter>& w);
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::map<storage::TopicPartition, std::set<std::shared_ptr<Waiter>>> by_partition_;
+  std::multimap<std::chrono::steady_clock::time_point, std::shared_ptr<Waiter>> by_deadline_;
+  std::vector<std::shared_ptr<Waiter>> ready_;  // woken by Notify, to run on the timer thread
+  std::thread timer_;
+};
+
+}  // namespace chronik::ingest

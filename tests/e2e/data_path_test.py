@@ -1,0 +1,138 @@
+"""End-to-end: produce and consume with real clients (kcat with every codec, confluent-kafka,
+kafka-python in current and 0.10 mode), offsets by time, and data surviving a restart."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from broker import Broker  # noqa: E402
+
+KCAT_MESSAGES = 100_000
+
+
+class DataPathTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = Broker().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.broker.stop()
+        assert code == 0, cls.broker.read_log()
+
+    def test_kcat_every_codec_byte_for_byte(self):
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "in.txt")
+            with open(src, "w") as f:
+                for i in range(KCAT_MESSAGES):
+                    f.write("key-%d\tvalue-%d-%s\n" % (i % 977, i, "x" * (i % 50)))
+            with open(src) as f:
+                expected = f.read().splitlines()
+            for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
+                with self.subTest(codec):
+                    topic = "kcat-" + codec
+                    p = subprocess.run(["kcat", "-b", self.broker.bootstrap, "-P", "-t", topic, "-K", "\t",
+                                        "-z", codec, "-H", "origin=kcat", "-H", "codec=" + codec,
+                                        "-X", "acks=all", "-l", src], capture_output=True, text=True, timeout=120)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    c = subprocess.run(["kcat", "-b", self.broker.bootstrap, "-C", "-t", topic, "-o", "beginning",
+                                        "-e", "-q", "-f", "%k\t%s\t%h\t%o\n"], capture_output=True, text=True,
+                                       timeout=120)
+                    self.assertEqual(c.returncode, 0, c.stderr)
+                    lines = c.stdout.splitlines()
+                    self.assertEqual(len(lines), KCAT_MESSAGES)
+                    for i, line in enumerate(lines):
+                        key, value, headers, offset = line.split("\t")
+                        if "%s\t%s" % (key, value) != expected[i] or headers != "origin=kcat,codec=" + codec \
+                                or int(offset) != i:
+                            self.fail("message %d differs: %r vs %r (%s, offset %s)" % (i, line, expected[i],
+                                                                                       headers, offset))
+
+    def test_confluent_kafka_acks_and_assign(self):
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        admin.create_topics([NewTopic("ck", 3, 1)])["ck"].result(10)
+        delivered = {}
+        for acks in ("all", "1"):
+            producer = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": acks, "linger.ms": 2})
+            for i in range(3000):
+                producer.produce("ck", key=b"k%d" % i, value=b"%s-%d" % (acks.encode(), i), partition=i % 3,
+                                 on_delivery=lambda err, m: delivered.__setitem__(
+                                     (m.partition(), m.offset()), (err, m.value())))
+            self.assertEqual(producer.flush(30), 0)
+        self.assertEqual(len(delivered), 6000)
+        self.assertFalse([e for e, _ in delivered.values() if e is not None])
+        middle = int(time.time() * 1000)
+        time.sleep(0.05)
+        producer = Producer({"bootstrap.servers": self.broker.bootstrap})
+        producer.produce("ck", value=b"after", partition=0)
+        producer.flush(10)
+
+        consumer = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "assign-only",
+                             "enable.auto.commit": False})
+        try:
+            consumer.assign([TopicPartition("ck", p, 0) for p in range(3)])
+            seen = {}
+            deadline = time.time() + 30
+            while len(seen) < 6001 and time.time() < deadline:
+                for m in consumer.consume(1000, 1.0):
+                    self.assertIsNone(m.error())
+                    seen[(m.partition(), m.offset())] = m.value()
+            self.assertEqual(len(seen), 6001)
+            for key, (_, value) in delivered.items():
+                self.assertEqual(seen[key], value)  # every acknowledged message at its offset
+            low, high = consumer.get_watermark_offsets(TopicPartition("ck", 0), 10)
+            self.assertEqual((low, high), (0, 2001))
+            found = consumer.offsets_for_times([TopicPartition("ck", 0, middle)], 10)
+            self.assertEqual(found[0].offset, 2000)  # the one message produced after `middle`
+            # From "latest": nothing until something new arrives.
+            consumer.assign([TopicPartition("ck", 1, -1)])
+            self.assertEqual([m for m in consumer.consume(10, 1.0) if not m.error()], [])
+        finally:
+            consumer.close()
+
+    def test_kafka_python_current_and_0_10(self):
+        from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+        for api_version, topic in ((None, "kp-auto"), ((0, 10, 0), "kp-010")):
+            with self.subTest(api_version=api_version):
+                kw = {} if api_version is None else {"api_version": api_version}
+                producer = KafkaProducer(bootstrap_servers=self.broker.bootstrap, acks="all", **kw)
+                futures = [producer.send(topic, key=b"k", value=b"m%d" % i) for i in range(500)]
+                producer.flush()
+                offsets = [f.get(10).offset for f in futures]
+                self.assertEqual(offsets, list(range(500)))
+                producer.close()
+                consumer = KafkaConsumer(bootstrap_servers=self.broker.bootstrap, consumer_timeout_ms=3000, **kw)
+                consumer.assign([TopicPartition(topic, 0)])
+                consumer.seek_to_beginning()
+                got = [(m.offset, m.key, m.value) for m in consumer]
+                consumer.close()
+                self.assertEqual(got, [(i, b"k", b"m%d" % i) for i in range(500)])
+
+    def test_data_survives_restart(self):
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        producer = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all"})
+        for i in range(200):
+            producer.produce("durable", value=b"d%d" % i)
+        self.assertEqual(producer.flush(10), 0)
+        self.assertEqual(self.broker.stop(), 0)
+        self.broker.start()
+        consumer = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "restart"})
+        try:
+            consumer.assign([TopicPartition("durable", 0, 0)])
+            values = []
+            deadline = time.time() + 20
+            while len(values) < 200 and time.time() < deadline:
+                values += [m.value() for m in consumer.consume(200, 1.0) if not m.error()]
+            self.assertEqual(values, [b"d%d" % i for i in range(200)])
+        finally:
+            consumer.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
