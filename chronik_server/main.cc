@@ -13,6 +13,7 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
 #include "chronik_config/server_config.h"
+#include "chronik_ingest/admin_configs.h"
 #include "chronik_ingest/admin_topics.h"
 #include "chronik_ingest/api_versions.h"
 #include "chronik_ingest/broker_context.h"
@@ -97,6 +98,7 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
   ingest::RegisterApiVersions(table);
   ingest::RegisterMetadata(table, broker);
   ingest::RegisterTopicAdmin(table, broker);
+  ingest::RegisterConfigAdmin(table, broker);
   ingest::PartitionEvents events;
   ingest::RegisterProduce(table, broker, events);
   ingest::RegisterFetch(table, broker, events);

@@ -80,6 +80,58 @@ class TopicsTest(unittest.TestCase):
         self.assertEqual(sorted(topics), ["orders"])
         self.assertEqual(len(topics["orders"]["partitions"]), 5)
 
+    def test_describe_and_alter_configs(self):
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import ConfigResource, NewTopic
+        admin = self.admin()
+        admin.create_topics([NewTopic("cfg", 1, 1, config={"retention.ms": "3600000"})])["cfg"].result(10)
+        res = ConfigResource(ConfigResource.Type.TOPIC, "cfg")
+        configs = admin.describe_configs([res])[res].result(10)
+        self.assertEqual(configs["retention.ms"].value, "3600000")
+        self.assertEqual(configs["retention.ms"].source, 1)  # DYNAMIC_TOPIC_CONFIG
+        self.assertEqual(configs["cleanup.policy"].value, "delete")
+        self.assertTrue(configs["cleanup.policy"].is_default)
+        self.assertEqual(configs["flush.messages"].value, "1")  # durable by default
+
+        # AlterConfigs replaces the whole set of overrides.
+        admin.alter_configs([ConfigResource(ConfigResource.Type.TOPIC, "cfg",
+                                            set_config={"segment.bytes": "1048576"})])[res].result(10)
+        configs = admin.describe_configs([res])[res].result(10)
+        self.assertEqual(configs["segment.bytes"].value, "1048576")
+        self.assertEqual(configs["retention.ms"].value, "604800000")  # back to the default
+        with self.assertRaises(KafkaException) as e:
+            admin.alter_configs([ConfigResource(ConfigResource.Type.TOPIC, "cfg",
+                                                set_config={"segment.bytes": "tiny"})])[res].result(10)
+        self.assertEqual(e.exception.args[0].name(), "INVALID_CONFIG")
+
+        broker = ConfigResource(ConfigResource.Type.BROKER, "1")
+        bconfigs = admin.describe_configs([broker])[broker].result(10)
+        self.assertEqual(bconfigs["num.partitions"].value, "1")
+        self.assertEqual(bconfigs["auto.create.topics.enable"].value, "true")
+
+        # Survives a restart, stored with the topic.
+        self.assertEqual(self.broker.stop(), 0)
+        self.broker.start()
+        admin = self.admin()
+        configs = admin.describe_configs([res])[res].result(10)
+        self.assertEqual(configs["segment.bytes"].value, "1048576")
+
+    def test_kafka_python_describe_and_alter(self):
+        from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap)
+        try:
+            admin.create_topics([NewTopic("kp-cfg", 1, 1)])
+            described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "kp-cfg")])
+            names = [c[0] for c in described[0].resources[0][4]]
+            self.assertIn("retention.ms", names)
+            admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "kp-cfg",
+                                                configs={"retention.ms": "1000"})])
+            described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "kp-cfg",
+                                                               configs={"retention.ms": None})])
+            self.assertEqual([(c[0], c[1]) for c in described[0].resources[0][4]], [("retention.ms", "1000")])
+        finally:
+            admin.close()
+
     def test_kafka_python_admin(self):
         from kafka.admin import KafkaAdminClient, NewTopic
         admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap)

@@ -1,0 +1,205 @@
+#include "chronik_ingest/admin_configs.h"
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "chronik_ingest/kafka_error.h"
+#include "chronik_protocol/errors.h"
+#include "chronik_protocol/messages/alter_configs.h"
+#include "chronik_protocol/messages/describe_configs.h"
+#include "chronik_protocol/messages/incremental_alter_configs.h"
+#include "spdlog/spdlog.h"
+
+namespace chronik::ingest {
+namespace {
+
+using protocol::AlterConfigsRequest;
+using protocol::AlterConfigsResponse;
+using protocol::DescribeConfigsRequest;
+using protocol::DescribeConfigsResponse;
+using protocol::ErrorCode;
+using protocol::IncrementalAlterConfigsRequest;
+using protocol::IncrementalAlterConfigsResponse;
+
+// Kafka's ConfigResource.Type numbers.
+constexpr int8_t kTopicResource = 2;
+constexpr int8_t kBrokerResource = 4;
+
+absl::Status Invalid(ErrorCode code, const std::string& message) {
+  return KafkaError(absl::StatusCode::kInvalidArgument, code, message);
+}
+
+// The configs one resource describes, or why it cannot.
+absl::StatusOr<std::vector<DescribedConfig>> Describe(const BrokerContext& broker, int8_t type,
+                                                      const std::string& name) {
+  if (type == kTopicResource) {
+    std::shared_ptr<const Topic> topic = broker.topics->Find(name);
+    if (topic == nullptr) {
+      return KafkaError(absl::StatusCode::kNotFound, ErrorCode::kUnknownTopicOrPartition,
+                        "Topic " + name + " does not exist");
+    }
+    return topic->configs.Describe();
+  }
+  if (type == kBrokerResource) {
+    // "" is the cluster-wide default; a number names one broker, and only this one is here.
+    if (!name.empty() && name != std::to_string(broker.identity.node_id)) {
+      return Invalid(ErrorCode::kInvalidRequest, "Unexpected broker id, expected " +
+                                                     std::to_string(broker.identity.node_id) + " or empty string, but received " + name);
+    }
+    return broker.configs->Describe(/*per_broker=*/!name.empty());
+  }
+  return Invalid(ErrorCode::kInvalidRequest, "Unsupported resource type " + std::to_string(type));
+}
+
+void RegisterDescribeConfigs(HandlerTable& table, const BrokerContext& broker) {
+  table.Add<DescribeConfigsRequest, DescribeConfigsResponse>(
+      DescribeConfigsRequest::kMaxVersion, [&broker](const RequestContext& ctx, const DescribeConfigsRequest& request) {
+        const int16_t version = ctx.header.api_version;
+        DescribeConfigsResponse response;
+        for (const auto& resource : request.resources) {
+          auto& result = response.results.emplace_back();
+          result.resource_type = resource.resource_type;
+          result.resource_name = resource.resource_name;
+          absl::StatusOr<std::vector<DescribedConfig>> configs =
+              Describe(broker, resource.resource_type, resource.resource_name);
+          if (!configs.ok()) {
+            result.error_code = static_cast<int16_t>(ToKafkaError(configs.status(), ErrorCode::kInvalidRequest));
+            result.error_message = std::string(configs.status().message());
+            continue;
+          }
+          std::set<std::string> wanted;
+          if (resource.configuration_keys.has_value()) {
+            wanted.insert(resource.configuration_keys->begin(), resource.configuration_keys->end());
+          }
+          for (const DescribedConfig& d : *configs) {
+            if (resource.configuration_keys.has_value() && wanted.count(d.name) == 0) continue;
+            auto& c = result.configs.emplace_back();
+            c.name = d.name;
+            c.value = d.sensitive ? std::nullopt : d.value;
+            c.read_only = d.read_only;
+            c.is_default = d.source == ConfigSource::kDefaultConfig;
+            c.config_source = static_cast<int8_t>(d.source);
+            c.is_sensitive = d.sensitive;
+            c.config_type = static_cast<int8_t>(d.type);
+            c.documentation.reset();
+            if (version >= 1 && request.include_synonyms) {
+              for (const ConfigSynonymEntry& s : d.synonyms) {
+                auto& out = c.synonyms.emplace_back();
+                out.name = s.name;
+                out.value = d.sensitive ? std::nullopt : s.value;
+                out.source = static_cast<int8_t>(s.source);
+              }
+            }
+          }
+        }
+        return response;
+      });
+}
+
+// Applies `change` to a topic's configs (or only validates it), for both alter APIs.
+absl::Status AlterTopic(const BrokerContext& broker, const std::string& name, bool validate_only,
+                        const std::function<absl::StatusOr<TopicConfigSet>(const TopicConfigSet&)>& change) {
+  std::shared_ptr<const Topic> topic = broker.topics->Find(name);
+  if (topic == nullptr) {
+    return KafkaError(absl::StatusCode::kNotFound, ErrorCode::kUnknownTopicOrPartition,
+                      "Topic " + name + " does not exist");
+  }
+  absl::StatusOr<TopicConfigSet> changed = change(topic->configs);
+  if (!changed.ok()) {
+    return WithKafkaError(changed.status(), changed.status().code() == absl::StatusCode::kInvalidArgument
+                                                ? ErrorCode::kInvalidConfig
+                                                : ErrorCode::kInvalidRequest);
+  }
+  if (validate_only) return absl::OkStatus();
+  absl::StatusOr<std::shared_ptr<const Topic>> saved = broker.topics->SetConfigs(name, *std::move(changed));
+  if (!saved.ok()) return saved.status();
+  spdlog::info("altered configs of topic {}", name);
+  return absl::OkStatus();
+}
+
+absl::Status RefuseBroker(const BrokerContext& broker, const std::string& name) {
+  if (!name.empty() && name != std::to_string(broker.identity.node_id)) {
+    return Invalid(ErrorCode::kInvalidRequest, "Unexpected broker id " + name);
+  }
+  return Invalid(ErrorCode::kInvalidRequest,
+                 "Broker configs are set when the broker starts and cannot be altered while it runs");
+}
+
+template <typename Result>
+void SetResult(Result& out, const absl::Status& s) {
+  if (s.ok()) return;
+  out.error_code = static_cast<int16_t>(ToKafkaError(s, ErrorCode::kInvalidRequest));
+  out.error_message = std::string(s.message());
+}
+
+void RegisterAlterConfigs(HandlerTable& table, const BrokerContext& broker) {
+  table.Add<AlterConfigsRequest, AlterConfigsResponse>(
+      AlterConfigsRequest::kMaxVersion, [&broker](const RequestContext&, const AlterConfigsRequest& request) {
+        AlterConfigsResponse response;
+        for (const auto& resource : request.resources) {
+          auto& out = response.responses.emplace_back();
+          out.resource_type = resource.resource_type;
+          out.resource_name = resource.resource_name;
+          absl::Status s;
+          if (resource.resource_type == kTopicResource) {
+            std::map<std::string, std::string> configs;
+            for (const auto& c : resource.configs) {
+              if (!c.value.has_value()) {
+                s = Invalid(ErrorCode::kInvalidRequest, "Null value not supported for : " + c.name);
+                break;
+              }
+              configs[c.name] = *c.value;
+            }
+            if (s.ok()) {
+              s = AlterTopic(broker, resource.resource_name, request.validate_only,
+                             [&](const TopicConfigSet& current) { return current.Replace(configs); });
+            }
+          } else if (resource.resource_type == kBrokerResource) {
+            s = RefuseBroker(broker, resource.resource_name);
+          } else {
+            s = Invalid(ErrorCode::kInvalidRequest, "Unsupported resource type " + std::to_string(resource.resource_type));
+          }
+          SetResult(out, s);
+        }
+        return response;
+      });
+}
+
+void RegisterIncrementalAlterConfigs(HandlerTable& table, const BrokerContext& broker) {
+  table.Add<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>(
+      IncrementalAlterConfigsRequest::kMaxVersion,
+      [&broker](const RequestContext&, const IncrementalAlterConfigsRequest& request) {
+        IncrementalAlterConfigsResponse response;
+        for (const auto& resource : request.resources) {
+          auto& out = response.responses.emplace_back();
+          out.resource_type = resource.resource_type;
+          out.resource_name = resource.resource_name;
+          absl::Status s;
+          if (resource.resource_type == kTopicResource) {
+            std::vector<AlterConfigOp> ops;
+            for (const auto& c : resource.configs) {
+              ops.push_back(AlterConfigOp{c.name, static_cast<AlterConfigOpType>(c.config_operation), c.value});
+            }
+            s = AlterTopic(broker, resource.resource_name, request.validate_only,
+                           [&](const TopicConfigSet& current) { return current.IncrementalAlter(ops); });
+          } else if (resource.resource_type == kBrokerResource) {
+            s = RefuseBroker(broker, resource.resource_name);
+          } else {
+            s = Invalid(ErrorCode::kInvalidRequest, "Unsupported resource type " + std::to_string(resource.resource_type));
+          }
+          SetResult(out, s);
+        }
+        return response;
+      });
+}
+
+}  // namespace
+
+void RegisterConfigAdmin(HandlerTable& table, const BrokerContext& broker) {
+  RegisterDescribeConfigs(table, broker);
+  RegisterAlterConfigs(table, broker);
+  RegisterIncrementalAlterConfigs(table, broker);
+}
+
+}  // namespace chronik::ingest
