@@ -24,6 +24,8 @@ struct BrokerContext {
   BrokerIdentity identity;
   const BrokerConfigValues* configs = nullptr;
   TopicRegistry* topics = nullptr;
+  // The one log directory, absolute, as DescribeLogDirs reports it.
+  std::string log_dir;
 
   // Broker settings handlers consult (num.partitions, auto.create.topics.enable, ...).
   int32_t DefaultPartitions() const;

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <filesystem>
 #include <mutex>
 #include <cstdlib>
 #include <iostream>
@@ -22,6 +23,7 @@
 #include "chronik_ingest/dispatcher.h"
 #include "chronik_ingest/fetch.h"
 #include "chronik_ingest/list_offsets.h"
+#include "chronik_ingest/partition_admin.h"
 #include "chronik_ingest/partition_events.h"
 #include "chronik_ingest/produce.h"
 #include "chronik_ingest/metadata.h"
@@ -94,11 +96,13 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
   broker.identity.cluster_id = identity->cluster_id;
   broker.configs = &broker_configs;
   broker.topics = &topics;
+  broker.log_dir = std::filesystem::absolute(cfg.data_dir).lexically_normal().string();
 
   ingest::RegisterApiVersions(table);
   ingest::RegisterMetadata(table, broker);
   ingest::RegisterTopicAdmin(table, broker);
   ingest::RegisterConfigAdmin(table, broker);
+  ingest::RegisterPartitionAdmin(table, broker);
   ingest::PartitionEvents events;
   ingest::RegisterProduce(table, broker, events);
   ingest::RegisterFetch(table, broker, events);

@@ -114,6 +114,59 @@ class DataPathTest(unittest.TestCase):
                 consumer.close()
                 self.assertEqual(got, [(i, b"k", b"m%d" % i) for i in range(500)])
 
+    def test_delete_records_with_librdkafka_admin_api(self):
+        # confluent-kafka 1.7 does not wrap DeleteRecords; librdkafka 2.0.2's C API has it.
+        import ctypes
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        producer = Producer({"bootstrap.servers": self.broker.bootstrap})
+        for i in range(20):
+            producer.produce("dr", value=b"r%d" % i, partition=0)
+        self.assertEqual(producer.flush(10), 0)
+        lib = ctypes.CDLL("librdkafka.so.1")
+        vp = ctypes.c_void_p
+        for name, res, args in [
+                ("rd_kafka_conf_new", vp, []),
+                ("rd_kafka_conf_set", ctypes.c_int, [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                                                      ctypes.c_size_t]),
+                ("rd_kafka_new", vp, [ctypes.c_int, vp, ctypes.c_char_p, ctypes.c_size_t]),
+                ("rd_kafka_queue_new", vp, [vp]),
+                ("rd_kafka_queue_poll", vp, [vp, ctypes.c_int]),
+                ("rd_kafka_event_error", ctypes.c_int, [vp]),
+                ("rd_kafka_topic_partition_list_new", vp, [ctypes.c_int]),
+                ("rd_kafka_topic_partition_list_add", vp, [vp, ctypes.c_char_p, ctypes.c_int32]),
+                ("rd_kafka_topic_partition_list_set_offset", ctypes.c_int, [vp, ctypes.c_char_p, ctypes.c_int32,
+                                                                             ctypes.c_int64]),
+                ("rd_kafka_DeleteRecords_new", vp, [vp]),
+                ("rd_kafka_DeleteRecords", None, [vp, vp, ctypes.c_size_t, vp, vp])]:
+            fn = getattr(lib, name)
+            fn.restype, fn.argtypes = res, args
+        err = ctypes.create_string_buffer(512)
+        conf = lib.rd_kafka_conf_new()
+        lib.rd_kafka_conf_set(conf, b"bootstrap.servers", self.broker.bootstrap.encode(), err, 512)
+        rk = lib.rd_kafka_new(0, conf, err, 512)
+        queue = lib.rd_kafka_queue_new(rk)
+        tpl = lib.rd_kafka_topic_partition_list_new(1)
+        lib.rd_kafka_topic_partition_list_add(tpl, b"dr", 0)
+        lib.rd_kafka_topic_partition_list_set_offset(tpl, b"dr", 0, 7)
+        request = lib.rd_kafka_DeleteRecords_new(tpl)
+        lib.rd_kafka_DeleteRecords(rk, (vp * 1)(request), 1, None, queue)
+        event = lib.rd_kafka_queue_poll(queue, 10000)
+        self.assertTrue(event)
+        self.assertEqual(lib.rd_kafka_event_error(event), 0)
+        consumer = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "dr"})
+        try:
+            self.assertEqual(consumer.get_watermark_offsets(TopicPartition("dr", 0), 10), (7, 20))
+            consumer.assign([TopicPartition("dr", 0, -2)])  # from the earliest still there
+            first = None
+            deadline = time.time() + 10
+            while first is None and time.time() < deadline:
+                for m in consumer.consume(1, 1.0):
+                    if not m.error():
+                        first = (m.offset(), m.value())
+            self.assertEqual(first, (7, b"r7"))
+        finally:
+            consumer.close()
+
     def test_data_survives_restart(self):
         from confluent_kafka import Consumer, Producer, TopicPartition
         producer = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all"})
