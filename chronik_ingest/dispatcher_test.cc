@@ -10,7 +10,11 @@
 #include "chronik_ingest/metadata.h"
 #include "chronik_protocol/header.h"
 #include "chronik_protocol/messages/api_versions.h"
+#include "chronik_protocol/messages/describe_cluster.h"
+#include "chronik_protocol/messages/describe_log_dirs.h"
 #include "chronik_protocol/messages/heartbeat.h"
+#include "chronik_protocol/messages/offset_for_leader_epoch.h"
+#include "chronik_ingest/partition_admin.h"
 #include "chronik_protocol/messages/metadata.h"
 #include "gtest/gtest.h"
 
@@ -41,8 +45,10 @@ class DispatcherTest : public ::testing::Test {
     broker_.identity.cluster_id = "cluster-1";
     broker_.configs = &configs_;
     broker_.topics = registry_.get();
+    broker_.log_dir = dir_;
     RegisterApiVersions(table_);
     RegisterMetadata(table_, broker_);
+    RegisterPartitionAdmin(table_, broker_);
   }
   ~DispatcherTest() override {
     registry_.reset();
@@ -198,6 +204,49 @@ TEST_F(DispatcherTest, MetadataListsTopicsWithThisBrokerAsLeader) {
       EXPECT_EQ(t.topic_id, registry_->Find("events")->id);
     }
   }
+}
+
+TEST_F(DispatcherTest, PartitionAdminAnswers) {
+  ASSERT_TRUE(registry_->Create("logs", 2, {}, false).ok());
+  int32_t corr = 0;
+
+  protocol::DescribeClusterRequest dc;
+  auto out = dispatcher_.Handle(Frame(dc, 1), conn_);
+  ASSERT_TRUE(out.ok());
+  auto cluster = Parse<protocol::DescribeClusterResponse>(**out, 1, 1, &corr);
+  EXPECT_EQ(cluster.cluster_id, "cluster-1");
+  ASSERT_EQ(cluster.brokers.size(), 1u);
+  EXPECT_EQ(cluster.brokers[0].port, 19092);
+  dc.endpoint_type = 2;
+  out = dispatcher_.Handle(Frame(dc, 1), conn_);
+  EXPECT_EQ(Parse<protocol::DescribeClusterResponse>(**out, 1, 1, &corr).error_code, 115);
+
+  protocol::OffsetForLeaderEpochRequest ofle;
+  auto& t = ofle.topics.emplace_back();
+  t.topic = "logs";
+  for (int32_t epoch : {0, 3}) {
+    auto& p = t.partitions.emplace_back();
+    p.partition = 1;
+    p.leader_epoch = epoch;
+  }
+  t.partitions.emplace_back().partition = 9;
+  out = dispatcher_.Handle(Frame(ofle, 4), conn_);
+  auto epochs = Parse<protocol::OffsetForLeaderEpochResponse>(**out, 4, 1, &corr);
+  ASSERT_EQ(epochs.topics[0].partitions.size(), 3u);
+  EXPECT_EQ(epochs.topics[0].partitions[0].leader_epoch, 0);
+  EXPECT_EQ(epochs.topics[0].partitions[0].end_offset, 0);
+  EXPECT_EQ(epochs.topics[0].partitions[1].end_offset, -1);
+  EXPECT_EQ(epochs.topics[0].partitions[2].error_code, 3);
+
+  protocol::DescribeLogDirsRequest dl;
+  dl.topics.reset();
+  out = dispatcher_.Handle(Frame(dl, 4), conn_);
+  auto dirs = Parse<protocol::DescribeLogDirsResponse>(**out, 4, 1, &corr);
+  ASSERT_EQ(dirs.results.size(), 1u);
+  EXPECT_EQ(dirs.results[0].log_dir, dir_);
+  EXPECT_GT(dirs.results[0].total_bytes, 0);
+  ASSERT_EQ(dirs.results[0].topics.size(), 1u);
+  EXPECT_EQ(dirs.results[0].topics[0].partitions.size(), 2u);
 }
 
 TEST_F(DispatcherTest, MetadataAutoCreatesWhenAllowed) {
