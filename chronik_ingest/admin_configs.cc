@@ -1,5 +1,6 @@
 #include "chronik_ingest/admin_configs.h"
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -133,36 +134,46 @@ void SetResult(Result& out, const absl::Status& s) {
   out.error_message = std::string(s.message());
 }
 
+using ConfigChange = std::function<absl::StatusOr<TopicConfigSet>(const TopicConfigSet&)>;
+
+// The resource loop both alter APIs share: `change_for` turns one topic resource into the change
+// to make (or says why the request is invalid); broker resources are refused.
+template <typename Response, typename Request, typename ChangeFor>
+Response AlterEach(const BrokerContext& broker, const Request& request, ChangeFor change_for) {
+  Response response;
+  for (const auto& resource : request.resources) {
+    auto& out = response.responses.emplace_back();
+    out.resource_type = resource.resource_type;
+    out.resource_name = resource.resource_name;
+    absl::Status s;
+    if (resource.resource_type == kTopicResource) {
+      absl::StatusOr<ConfigChange> change = change_for(resource);
+      s = change.ok() ? AlterTopic(broker, resource.resource_name, request.validate_only, *change) : change.status();
+    } else if (resource.resource_type == kBrokerResource) {
+      s = RefuseBroker(broker, resource.resource_name);
+    } else {
+      s = Invalid(ErrorCode::kInvalidRequest, "Unsupported resource type " + std::to_string(resource.resource_type));
+    }
+    SetResult(out, s);
+  }
+  return response;
+}
+
 void RegisterAlterConfigs(HandlerTable& table, const BrokerContext& broker) {
   table.Add<AlterConfigsRequest, AlterConfigsResponse>(
       AlterConfigsRequest::kMaxVersion, [&broker](const RequestContext&, const AlterConfigsRequest& request) {
-        AlterConfigsResponse response;
-        for (const auto& resource : request.resources) {
-          auto& out = response.responses.emplace_back();
-          out.resource_type = resource.resource_type;
-          out.resource_name = resource.resource_name;
-          absl::Status s;
-          if (resource.resource_type == kTopicResource) {
-            std::map<std::string, std::string> configs;
-            for (const auto& c : resource.configs) {
-              if (!c.value.has_value()) {
-                s = Invalid(ErrorCode::kInvalidRequest, "Null value not supported for : " + c.name);
-                break;
+        return AlterEach<AlterConfigsResponse>(
+            broker, request, [](const auto& resource) -> absl::StatusOr<ConfigChange> {
+              std::map<std::string, std::string> configs;
+              for (const auto& c : resource.configs) {
+                if (!c.value.has_value()) {
+                  return Invalid(ErrorCode::kInvalidRequest, "Null value not supported for : " + c.name);
+                }
+                configs[c.name] = *c.value;
               }
-              configs[c.name] = *c.value;
-            }
-            if (s.ok()) {
-              s = AlterTopic(broker, resource.resource_name, request.validate_only,
-                             [&](const TopicConfigSet& current) { return current.Replace(configs); });
-            }
-          } else if (resource.resource_type == kBrokerResource) {
-            s = RefuseBroker(broker, resource.resource_name);
-          } else {
-            s = Invalid(ErrorCode::kInvalidRequest, "Unsupported resource type " + std::to_string(resource.resource_type));
-          }
-          SetResult(out, s);
-        }
-        return response;
+              // AlterConfigs replaces the whole set of overrides.
+              return ConfigChange([configs](const TopicConfigSet& current) { return current.Replace(configs); });
+            });
       });
 }
 
@@ -170,27 +181,14 @@ void RegisterIncrementalAlterConfigs(HandlerTable& table, const BrokerContext& b
   table.Add<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>(
       IncrementalAlterConfigsRequest::kMaxVersion,
       [&broker](const RequestContext&, const IncrementalAlterConfigsRequest& request) {
-        IncrementalAlterConfigsResponse response;
-        for (const auto& resource : request.resources) {
-          auto& out = response.responses.emplace_back();
-          out.resource_type = resource.resource_type;
-          out.resource_name = resource.resource_name;
-          absl::Status s;
-          if (resource.resource_type == kTopicResource) {
-            std::vector<AlterConfigOp> ops;
-            for (const auto& c : resource.configs) {
-              ops.push_back(AlterConfigOp{c.name, static_cast<AlterConfigOpType>(c.config_operation), c.value});
-            }
-            s = AlterTopic(broker, resource.resource_name, request.validate_only,
-                           [&](const TopicConfigSet& current) { return current.IncrementalAlter(ops); });
-          } else if (resource.resource_type == kBrokerResource) {
-            s = RefuseBroker(broker, resource.resource_name);
-          } else {
-            s = Invalid(ErrorCode::kInvalidRequest, "Unsupported resource type " + std::to_string(resource.resource_type));
-          }
-          SetResult(out, s);
-        }
-        return response;
+        return AlterEach<IncrementalAlterConfigsResponse>(
+            broker, request, [](const auto& resource) -> absl::StatusOr<ConfigChange> {
+              std::vector<AlterConfigOp> ops;
+              for (const auto& c : resource.configs) {
+                ops.push_back(AlterConfigOp{c.name, static_cast<AlterConfigOpType>(c.config_operation), c.value});
+              }
+              return ConfigChange([ops](const TopicConfigSet& current) { return current.IncrementalAlter(ops); });
+            });
       });
 }
 

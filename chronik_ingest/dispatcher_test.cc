@@ -15,6 +15,9 @@
 #include "chronik_protocol/messages/heartbeat.h"
 #include "chronik_protocol/messages/offset_for_leader_epoch.h"
 #include "chronik_ingest/partition_admin.h"
+#include "chronik_ingest/admin_configs.h"
+#include "chronik_protocol/messages/describe_configs.h"
+#include "chronik_protocol/messages/incremental_alter_configs.h"
 #include "chronik_protocol/messages/metadata.h"
 #include "gtest/gtest.h"
 
@@ -49,6 +52,7 @@ class DispatcherTest : public ::testing::Test {
     RegisterApiVersions(table_);
     RegisterMetadata(table_, broker_);
     RegisterPartitionAdmin(table_, broker_);
+    RegisterConfigAdmin(table_, broker_);
   }
   ~DispatcherTest() override {
     registry_.reset();
@@ -204,6 +208,54 @@ TEST_F(DispatcherTest, MetadataListsTopicsWithThisBrokerAsLeader) {
       EXPECT_EQ(t.topic_id, registry_->Find("events")->id);
     }
   }
+}
+
+TEST_F(DispatcherTest, IncrementalAlterConfigsThenDescribe) {
+  ASSERT_TRUE(registry_->Create("inc", 1, {}, false).ok());
+  int32_t corr = 0;
+  protocol::IncrementalAlterConfigsRequest alter;
+  auto& res = alter.resources.emplace_back();
+  res.resource_type = 2;
+  res.resource_name = "inc";
+  auto add = [&](const char* name, int8_t op, const char* value) {
+    auto& c = res.configs.emplace_back();
+    c.name = name;
+    c.config_operation = op;
+    c.value = value;
+  };
+  add("retention.ms", 0, "5000");     // SET
+  add("cleanup.policy", 2, "compact");  // APPEND
+  auto out = dispatcher_.Handle(Frame(alter, 1), conn_);
+  ASSERT_TRUE(out.ok());
+  auto altered = Parse<protocol::IncrementalAlterConfigsResponse>(**out, 1, 1, &corr);
+  ASSERT_EQ(altered.responses.size(), 1u);
+  EXPECT_EQ(altered.responses[0].error_code, 0) << altered.responses[0].error_message.value_or("");
+  EXPECT_EQ(registry_->Find("inc")->configs.Get<int64_t>("retention.ms"), 5000);
+  auto policy = registry_->Find("inc")->configs.Get<std::vector<std::string>>("cleanup.policy");
+  EXPECT_EQ(policy, (std::vector<std::string>{"delete", "compact"}));
+
+  // A bad value is refused with INVALID_CONFIG and changes nothing.
+  res.configs.clear();
+  add("retention.ms", 0, "later");
+  out = dispatcher_.Handle(Frame(alter, 1), conn_);
+  EXPECT_EQ(Parse<protocol::IncrementalAlterConfigsResponse>(**out, 1, 1, &corr).responses[0].error_code, 40);
+  EXPECT_EQ(registry_->Find("inc")->configs.Get<int64_t>("retention.ms"), 5000);
+
+  protocol::DescribeConfigsRequest describe;
+  auto& d = describe.resources.emplace_back();
+  d.resource_type = 2;
+  d.resource_name = "inc";
+  d.configuration_keys = std::vector<std::string>{"retention.ms"};
+  describe.include_synonyms = true;
+  out = dispatcher_.Handle(Frame(describe, 4), conn_);
+  auto described = Parse<protocol::DescribeConfigsResponse>(**out, 4, 1, &corr);
+  ASSERT_EQ(described.results[0].configs.size(), 1u);
+  const auto& c = described.results[0].configs[0];
+  EXPECT_EQ(c.value, "5000");
+  EXPECT_EQ(c.config_source, 1);  // DYNAMIC_TOPIC_CONFIG
+  EXPECT_EQ(c.config_type, 5);    // LONG
+  ASSERT_FALSE(c.synonyms.empty());
+  EXPECT_EQ(c.synonyms[0].name, "retention.ms");
 }
 
 TEST_F(DispatcherTest, PartitionAdminAnswers) {
