@@ -10,6 +10,7 @@
 #include "chronik_protocol/messages/fetch.h"
 #include "chronik_protocol/records/legacy_message_set.h"
 #include "chronik_protocol/records/record_batch.h"
+#include "chronik_protocol/records/records.h"
 #include "chronik_storage/partition_log.h"
 
 namespace chronik::ingest {
@@ -19,7 +20,6 @@ using protocol::ErrorCode;
 using protocol::FetchRequest;
 using protocol::FetchResponse;
 
-constexpr size_t kMaxDecompressedBatch = 256u << 20;
 
 // Record batches v2 → message set v0 (Fetch v0-v1) or v1 (Fetch v2-v3), batch by batch, keeping
 // offsets and the codec (zstd, which old formats lack, is sent uncompressed).
@@ -42,7 +42,7 @@ absl::StatusOr<std::string> DownConvert(std::string_view batches, int8_t magic) 
       options.log_append_time_ms = batch->max_timestamp();
     }
     protocol::LegacyMessageSetBuilder builder(options);
-    absl::StatusOr<protocol::RecordReader> reader = protocol::RecordReader::Create(*batch, kMaxDecompressedBatch);
+    absl::StatusOr<protocol::RecordReader> reader = protocol::RecordReader::Create(*batch, protocol::kMaxDecompressedBatchBytes);
     if (!reader.ok()) return reader.status();
     protocol::RecordView record;
     int appended = 0;

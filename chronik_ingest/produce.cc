@@ -21,13 +21,11 @@ using protocol::ErrorCode;
 using protocol::ProduceRequest;
 using protocol::ProduceResponse;
 
-// Bounds what one batch may decompress to while it is validated.
-constexpr size_t kMaxDecompressedBatch = 256u << 20;
 
 // Message sets v0/v1 (old clients, e.g. kafka-python pinned to 0.10) become one record batch v2
 // with the same records, timestamps and codec, which is what Kafka 3.x stores too.
 absl::StatusOr<std::string> UpConvert(std::string_view message_set) {
-  protocol::LegacyMessageSetReader reader = protocol::LegacyMessageSetReader::ForProduce(message_set, kMaxDecompressedBatch);
+  protocol::LegacyMessageSetReader reader = protocol::LegacyMessageSetReader::ForProduce(message_set, protocol::kMaxDecompressedBatchBytes);
   protocol::LegacyMessageView m;
   std::optional<protocol::RecordBatchBuilder> builder;
   while (reader.Next(&m)) {
@@ -49,7 +47,7 @@ absl::StatusOr<std::string> Prepare(const std::optional<std::string>& records) {
     return KafkaError(absl::StatusCode::kInvalidArgument, ErrorCode::kInvalidRecord, "no records");
   }
   absl::StatusOr<protocol::ProducedRecordsSummary> summary =
-      protocol::ValidateProducedRecords(*records, kMaxDecompressedBatch);
+      protocol::ValidateProducedRecords(*records, protocol::kMaxDecompressedBatchBytes);
   if (!summary.ok()) {
     const ErrorCode code = summary.status().code() == absl::StatusCode::kUnimplemented
                                ? ErrorCode::kUnsupportedCompressionType

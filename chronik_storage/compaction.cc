@@ -24,6 +24,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "chronik_protocol/records/record_batch.h"
+#include "chronik_protocol/records/records.h"
 #include "chronik_protocol/records/record_batch_builder.h"
 #include "chronik_storage/errors.h"
 #include "chronik_storage/partition_log.h"
@@ -41,8 +42,6 @@ using protocol::RecordReader;
 using protocol::RecordView;
 namespace bv2 = protocol::batch_v2;
 
-// Largest decompressed batch compaction will decode.
-constexpr size_t kMaxDecompressedBatch = 256u << 20;
 // Reads and writes of segment data go in chunks of about this size.
 constexpr int64_t kReadChunk = 1 << 20;
 constexpr size_t kWriteChunk = 1 << 20;
@@ -142,7 +141,7 @@ absl::Status BuildKeyMap(const std::vector<SegmentSnapshot>& segments, int64_t h
         return absl::OkStatus();
       }
       if (!Compactable(batch)) return absl::OkStatus();
-      absl::StatusOr<RecordReader> reader = RecordReader::Create(batch, kMaxDecompressedBatch);
+      absl::StatusOr<RecordReader> reader = RecordReader::Create(batch, protocol::kMaxDecompressedBatchBytes);
       if (!reader.ok()) return reader.status();
       RecordView record;
       while (reader->Next(&record)) {
@@ -251,7 +250,7 @@ absl::StatusOr<std::unique_ptr<Segment>> CleanSegment(const std::string& dir, co
       out.append(batch.bytes());
       return index_from(at);
     }
-    absl::StatusOr<RecordReader> reader = RecordReader::Create(batch, kMaxDecompressedBatch);
+    absl::StatusOr<RecordReader> reader = RecordReader::Create(batch, protocol::kMaxDecompressedBatchBytes);
     if (!reader.ok()) return reader.status();
     const std::optional<int64_t> horizon = batch.delete_horizon_ms();
     kept.clear();

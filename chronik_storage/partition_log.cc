@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "chronik_protocol/records/record_batch.h"
+#include "chronik_protocol/records/records.h"
 #include "chronik_storage/compaction.h"
 #include "chronik_storage/errors.h"
 #include "spdlog/spdlog.h"
@@ -28,8 +29,6 @@ int64_t SteadyNowMs() {
       .count();
 }
 
-// Largest decompressed batch OffsetForTimestamp will decode.
-constexpr size_t kMaxDecompressedBatch = 256u << 20;
 
 }  // namespace
 
@@ -492,7 +491,7 @@ absl::StatusOr<std::optional<TimestampAndOffset>> PartitionLog::FindInBatch(cons
     if (!matches(batch->max_timestamp()) || batch->last_offset() < log_start_offset_) return std::nullopt;
     return TimestampAndOffset{batch->max_timestamp(), Offset(std::max(batch->base_offset(), log_start_offset_))};
   }
-  absl::StatusOr<protocol::RecordReader> reader = protocol::RecordReader::Create(*batch, kMaxDecompressedBatch);
+  absl::StatusOr<protocol::RecordReader> reader = protocol::RecordReader::Create(*batch, protocol::kMaxDecompressedBatchBytes);
   if (!reader.ok()) return reader.status();
   protocol::RecordView record;
   while (reader->Next(&record)) {

@@ -19,6 +19,10 @@
 
 namespace chronik::protocol {
 
+// How far the broker lets one batch decompress while it validates, converts or compacts it: the
+// guard against decompression bombs, shared by every reader of produced or stored batches.
+inline constexpr size_t kMaxDecompressedBatchBytes = 256u << 20;
+
 // The magic of the first entry; an error if there are fewer than 17 bytes or it is not 0, 1 or 2.
 absl::StatusOr<int8_t> DetectMagic(std::string_view records);
 
