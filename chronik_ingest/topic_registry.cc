@@ -243,6 +243,7 @@ absl::Status TopicRegistry::Delete(const std::string& name) {
       spdlog::warn("topic {} deleted, but its partition {} log was not: {}", name, p, std::string(s.message()));
     }
   }
+  if (on_deleted_) on_deleted_(name);
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 // crash between the steps, so a topic never half exists.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,11 @@ class TopicRegistry {
                                                       const std::map<std::string, std::string>& configs,
                                                       bool validate_only);
   absl::Status Delete(const std::string& name);
+  // Called after each topic deletion (with the registry's admin lock held), so that what refers to
+  // the topic elsewhere (committed offsets) goes with it. Set before serving requests.
+  void SetDeletionListener(std::function<void(const std::string& topic)> listener) {
+    on_deleted_ = std::move(listener);
+  }
   // Grows the topic to `total` partitions (INVALID_PARTITIONS if not more than now).
   absl::StatusOr<std::shared_ptr<const Topic>> AddPartitions(const std::string& name, int32_t total,
                                                              bool validate_only);
@@ -66,6 +72,7 @@ class TopicRegistry {
   static absl::Status ValidateName(std::string_view name);
 
  private:
+  std::function<void(const std::string&)> on_deleted_;
   absl::StatusOr<std::shared_ptr<const Topic>> Persist(Topic topic);
   absl::Status EnsureLogs(const Topic& topic);
 

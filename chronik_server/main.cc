@@ -22,6 +22,8 @@
 #include "chronik_ingest/topic_registry.h"
 #include "chronik_ingest/dispatcher.h"
 #include "chronik_ingest/fetch.h"
+#include "chronik_ingest/group_coordinator.h"
+#include "chronik_ingest/group_handlers.h"
 #include "chronik_ingest/list_offsets.h"
 #include "chronik_ingest/partition_admin.h"
 #include "chronik_ingest/partition_events.h"
@@ -89,6 +91,16 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
   ingest::TopicRegistry topics(**store, **logs, broker_configs);
   if (absl::Status s = topics.Load(); !s.ok()) return Fail(program, 1, std::string(s.message()));
 
+  ingest::GroupCoordinator::Options group_options;
+  group_options.settings = ingest::GroupSettings::FromBroker(broker_configs);
+  group_options.partition_exists = [&topics](const std::string& topic, int32_t partition) {
+    std::shared_ptr<const ingest::Topic> t = topics.Find(topic);
+    return t != nullptr && partition >= 0 && partition < t->partitions;
+  };
+  ingest::GroupCoordinator groups(**store, std::move(group_options));
+  if (absl::Status s = groups.Load(); !s.ok()) return Fail(program, 1, std::string(s.message()));
+  topics.SetDeletionListener([&groups](const std::string& topic) { groups.OnTopicDeleted(topic); });
+
   ingest::BrokerContext broker;
   broker.identity.node_id = identity->node_id;
   broker.identity.advertised_host = cfg.advertised_host;
@@ -107,6 +119,8 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
   ingest::RegisterProduce(table, broker, events);
   ingest::RegisterFetch(table, broker, events);
   ingest::RegisterListOffsets(table, broker);
+  ingest::RegisterGroupApis(table, broker, groups);
+  groups.Start();
   listener.Start();
 
   // Connections close promptly on shutdown and io.run() then returns by itself; the watchdog
@@ -129,6 +143,8 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     spdlog::info("received signal {}, shutting down", signo);
+    // Parked JoinGroup/SyncGroup requests are answered first, so no connection waits on them.
+    groups.Shutdown();
     listener.Stop();
     std::lock_guard<std::mutex> lock(watchdog_mu);
     stopping = true;
