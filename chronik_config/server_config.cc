@@ -122,6 +122,9 @@ struct Supplied {
 // The settings one source supplies, by key.
 using Layer = std::map<std::string_view, Supplied>;
 
+// The config file table that holds Kafka broker properties rather than Chronik settings.
+constexpr std::string_view kKafkaTable = "kafka";
+
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
 absl::Status Problem(std::string_view origin, std::string_view problem) {
@@ -457,7 +460,32 @@ absl::StatusOr<Layer> EnvironmentLayer(const EnvLookup& getenv) {
   return layer;
 }
 
-absl::StatusOr<Layer> FileLayer(const std::string& path, std::string_view path_origin) {
+// The file's [kafka] table: Kafka broker properties (server.properties names), as strings.
+absl::Status KafkaTable(const std::string& path, const toml::node& node, std::map<std::string, std::string>* out) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    return absl::InvalidArgumentError(Cat(path, ":", node.source().begin.line,
+                                          ": kafka must be a table of Kafka broker properties"));
+  }
+  for (auto&& [key, value] : *table) {
+    std::string text;
+    if (auto s = value.value<std::string>(); s && value.is_string()) {
+      text = *s;
+    } else if (value.is_integer()) {
+      text = std::to_string(*value.value<int64_t>());
+    } else if (value.is_boolean()) {
+      text = *value.value<bool>() ? "true" : "false";
+    } else {
+      return absl::InvalidArgumentError(Cat(path, ":", value.source().begin.line, ": kafka.", key.str(),
+                                            " must be a string, an integer or a boolean"));
+    }
+    (*out)[std::string(key.str())] = std::move(text);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Layer> FileLayer(const std::string& path, std::string_view path_origin,
+                                std::map<std::string, std::string>* kafka_properties) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     return Problem(path_origin,
@@ -485,6 +513,10 @@ absl::StatusOr<Layer> FileLayer(const std::string& path, std::string_view path_o
 
   Layer layer;
   for (auto&& [key, node] : table) {
+    if (key.str() == kKafkaTable) {
+      if (absl::Status s = KafkaTable(path, node, kafka_properties); !s.ok()) return s;
+      continue;
+    }
     const Setting* setting = FindSetting(key.str());
     if (setting == nullptr) {
       return absl::InvalidArgumentError(Cat(path, ":", key.source().begin.line, ": unknown key ",
@@ -687,8 +719,9 @@ ParseOutcome ParseServerConfig(int argc, const char* const* argv, const EnvLooku
       return error(Cat(config_origin, ": must not be empty"));
     }
     Layer merged;
+    std::map<std::string, std::string> kafka_properties;
     if (config_file) {
-      absl::StatusOr<Layer> file = FileLayer(*config_file, config_origin);
+      absl::StatusOr<Layer> file = FileLayer(*config_file, config_origin, &kafka_properties);
       if (!file.ok()) return error(Message(file.status()));
       merged = *std::move(file);
     }
@@ -697,6 +730,7 @@ ParseOutcome ParseServerConfig(int argc, const char* const* argv, const EnvLooku
 
     absl::StatusOr<ServerConfig> config = Resolve(mode, merged, std::move(config_file));
     if (!config.ok()) return error(Message(config.status()));
+    config->kafka_properties = std::move(kafka_properties);
     return ParseOutcome{*std::move(config), kExitOk, ""};
   } catch (const std::exception& e) {
     return error(Cat("internal error while reading the configuration: ", e.what()));

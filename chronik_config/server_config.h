@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,10 @@ struct ServerConfig {
   int32_t max_request_size = kDefaultMaxRequestSize;
   // The TOML file that was read, if any.
   std::optional<std::string> config_file;
+  // Its [kafka] table: Kafka broker properties by their server.properties names
+  // ("group.initial.rebalance.delay.ms" = 0), as the broker's static configs. Values are
+  // validated by the broker, which knows them.
+  std::map<std::string, std::string> kafka_properties;
 
   // Derived: what Metadata and FindCoordinator tell clients to connect to.
   // advertised_addr if set; else the bind address, unless that is a wildcard (0.0.0.0,

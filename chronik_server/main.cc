@@ -88,6 +88,13 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
   if (!store.ok()) return Fail(program, StartupExitCode(store.status()), std::string(store.status().message()));
 
   ingest::BrokerConfigValues broker_configs;
+  for (const auto& [name, value] : cfg.kafka_properties) {
+    if (absl::Status s = broker_configs.SetStatic(name, value); !s.ok()) {
+      return Fail(program, config::kExitConfigError,
+                  *cfg.config_file + ": kafka." + name + ": " + std::string(s.message()));
+    }
+    if (ingest::FindBrokerConfig(name) == nullptr) spdlog::warn("kafka.{}: not a broker config Chronik knows; ignored", name);
+  }
   ingest::TopicRegistry topics(**store, **logs, broker_configs);
   if (absl::Status s = topics.Load(); !s.ok()) return Fail(program, 1, std::string(s.message()));
 

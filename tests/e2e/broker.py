@@ -24,11 +24,19 @@ def server_binary():
 class Broker:
     """A chronik_server process; use as a context manager."""
 
-    def __init__(self, extra_args=(), data_dir=None, port=None):
+    def __init__(self, extra_args=(), data_dir=None, port=None, kafka_properties=None):
+        """kafka_properties: Kafka broker configs, written to the [kafka] table of a config file."""
         self.tmp = tempfile.mkdtemp(prefix="chronik-e2e-", dir=os.environ.get("TEST_TMPDIR"))
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port = port or free_port()
         self.extra_args = list(extra_args)
+        if kafka_properties:
+            path = os.path.join(self.tmp, "chronik.toml")
+            with open(path, "w") as f:
+                f.write("[kafka]\n")
+                for k, v in kafka_properties.items():
+                    f.write('"%s" = %s\n' % (k, v if isinstance(v, int) else '"%s"' % v))
+            self.extra_args += ["--config", path]
         self.proc = None
         self.log_path = os.path.join(self.tmp, "broker-%d.log" % self.port)
 

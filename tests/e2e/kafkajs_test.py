@@ -1,5 +1,5 @@
-"""End-to-end: kafkajs (a pure JavaScript client, run with the machine's node) creates a topic
-and produces to it. Its node_modules come from tests/e2e/js/package-lock.json, installed by
+"""End-to-end: kafkajs (a pure JavaScript client, run with the machine's node) creates a topic,
+produces to it and consumes it in a consumer group. Its node_modules come from tests/e2e/js/package-lock.json, installed by
 tests/run_all.sh."""
 
 import os
@@ -14,7 +14,7 @@ JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
 
 
 class KafkajsTest(unittest.TestCase):
-    def test_kafkajs_admin_and_produce(self):
+    def test_kafkajs_admin_produce_and_group_consume(self):
         self.assertTrue(os.path.isdir(os.path.join(JS_DIR, "node_modules", "kafkajs")),
                         "kafkajs is not installed: run tests/run_all.sh (npm ci in tests/e2e/js)")
         with Broker() as broker:
@@ -22,6 +22,11 @@ class KafkajsTest(unittest.TestCase):
                                  capture_output=True, text=True, timeout=120)
             self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
             self.assertIn("kafkajs: produced 1000 messages, high watermarks 500,500", out.stdout)
+            out = subprocess.run(["node", os.path.join(JS_DIR, "consume.js"), broker.bootstrap],
+                                 capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            self.assertIn("kafkajs: consumed 1000 messages in a group, committed 500,500", out.stdout)
+            print(out.stdout.strip())
 
 
 if __name__ == "__main__":
