@@ -7,6 +7,15 @@
 #include <thread>
 
 #include "chronik_ingest/api_versions.h"
+#include "chronik_ingest/group_coordinator.h"
+#include "chronik_ingest/group_handlers.h"
+#include "chronik_protocol/messages/find_coordinator.h"
+#include "chronik_protocol/messages/join_group.h"
+#include "chronik_protocol/messages/leave_group.h"
+#include "chronik_protocol/messages/list_groups.h"
+#include "chronik_protocol/messages/offset_commit.h"
+#include "chronik_protocol/messages/offset_fetch.h"
+#include "chronik_protocol/messages/sync_group.h"
 #include "chronik_ingest/metadata.h"
 #include "chronik_protocol/header.h"
 #include "chronik_protocol/messages/api_versions.h"
@@ -53,8 +62,14 @@ class DispatcherTest : public ::testing::Test {
     RegisterMetadata(table_, broker_);
     RegisterPartitionAdmin(table_, broker_);
     RegisterConfigAdmin(table_, broker_);
+    GroupCoordinator::Options group_options;
+    group_options.settings.initial_rebalance_delay_ms = 0;
+    groups_ = std::make_unique<GroupCoordinator>(*store_, std::move(group_options));
+    if (!groups_->Load().ok()) std::abort();
+    RegisterGroupApis(table_, broker_, *groups_);
   }
   ~DispatcherTest() override {
+    groups_.reset();
     registry_.reset();
     (void)logs_->Close();
     logs_.reset();
@@ -98,6 +113,7 @@ class DispatcherTest : public ::testing::Test {
   std::unique_ptr<storage::LogManager> logs_;
   BrokerConfigValues configs_;
   std::unique_ptr<TopicRegistry> registry_;
+  std::unique_ptr<GroupCoordinator> groups_;
   HandlerTable table_;
   BrokerContext broker_;
   Dispatcher dispatcher_;
@@ -404,6 +420,134 @@ TEST(AsyncDispatch, HandlersMayAnswerLaterFromAnotherThreadOrNotAtAll) {
   EXPECT_EQ(resp.error_code, 27);
   ASSERT_TRUE(b.ok());
   EXPECT_FALSE(b->has_value());
+}
+
+}  // namespace
+}  // namespace chronik::ingest
+
+namespace chronik::ingest {
+namespace {
+
+// Request and response in one version, through the dispatcher; the header versions follow it.
+template <typename Response, typename Fixture, typename Request>
+Response RoundTrip(Fixture& f, const Request& request, int16_t version) {
+  auto out = f.dispatcher_.Handle(f.Frame(request, version), f.conn_);
+  EXPECT_TRUE(out.ok()) << out.status();
+  int32_t corr = 0;
+  const protocol::ApiDescriptor* api = protocol::FindApi(Request::kApiKey);
+  return f.template Parse<Response>(**out, version, protocol::ResponseHeaderVersion(*api, version), &corr);
+}
+
+class GroupDispatchTest : public DispatcherTest {
+ public:
+  using DispatcherTest::conn_;
+  using DispatcherTest::dispatcher_;
+  using DispatcherTest::Frame;
+  using DispatcherTest::Parse;
+};
+
+TEST_F(GroupDispatchTest, FindCoordinatorBatchesKeysInV4AndRefusesTransactions) {
+  protocol::FindCoordinatorRequest req;
+  req.coordinator_keys = {"a", "b"};
+  auto resp = RoundTrip<protocol::FindCoordinatorResponse>(*this, req, 4);
+  ASSERT_EQ(resp.coordinators.size(), 2u);
+  EXPECT_EQ(resp.coordinators[1].key, "b");
+  EXPECT_EQ(resp.coordinators[1].host, "broker.example");
+  EXPECT_EQ(resp.coordinators[1].port, 19092);
+  req.key_type = 1;
+  resp = RoundTrip<protocol::FindCoordinatorResponse>(*this, req, 4);
+  EXPECT_EQ(resp.coordinators[0].error_code, 15);  // COORDINATOR_NOT_AVAILABLE
+  protocol::FindCoordinatorRequest old;
+  old.key = "a";
+  resp = RoundTrip<protocol::FindCoordinatorResponse>(*this, old, 0);
+  EXPECT_EQ(resp.node_id, 1);
+  EXPECT_EQ(resp.port, 19092);
+}
+
+TEST_F(GroupDispatchTest, GroupLifecycleInFlexibleVersions) {
+  ASSERT_TRUE(registry_->Create("t", 2, {}, false).ok());
+  // A static member's v9 join: parked until the coordinator's next tick ends the (zero) initial delay.
+  protocol::JoinGroupRequest join;
+  join.group_id = "g";
+  join.session_timeout_ms = 10000;
+  join.rebalance_timeout_ms = 10000;
+  join.group_instance_id = "i1";
+  join.protocol_type = "consumer";
+  join.protocols.push_back({"range", "meta", {}});
+  std::promise<std::string> answered;
+  dispatcher_.Dispatch(Frame(join, 9), conn_, [&](DispatchResult r) { answered.set_value(**r); });
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  groups_->Tick(now + 1);
+  int32_t corr = 0;
+  auto joined = Parse<protocol::JoinGroupResponse>(answered.get_future().get(), 9, 1, &corr);
+  EXPECT_EQ(joined.error_code, 0);
+  EXPECT_EQ(joined.protocol_name, "range");
+  const std::string member = joined.member_id;
+
+  protocol::SyncGroupRequest sync;
+  sync.group_id = "g";
+  sync.generation_id = joined.generation_id;
+  sync.member_id = member;
+  sync.group_instance_id = "i1";
+  sync.protocol_type = "consumer";
+  sync.protocol_name = "range";
+  sync.assignments.push_back({member, "assignment", {}});
+  auto synced = RoundTrip<protocol::SyncGroupResponse>(*this, sync, 5);
+  EXPECT_EQ(synced.error_code, 0);
+  EXPECT_EQ(synced.assignment, "assignment");
+
+  protocol::OffsetCommitRequest commit;
+  commit.group_id = "g";
+  commit.generation_id_or_member_epoch = joined.generation_id;
+  commit.member_id = member;
+  commit.group_instance_id = "i1";
+  auto& ct = commit.topics.emplace_back();
+  ct.name = "t";
+  ct.partitions.push_back({1, 77, 4, -1, std::string("m"), {}});
+  auto committed = RoundTrip<protocol::OffsetCommitResponse>(*this, commit, 9);
+  EXPECT_EQ(committed.topics[0].partitions[0].error_code, 0);
+
+  // v8: two groups, one with every committed offset (null topics), one unknown.
+  protocol::OffsetFetchRequest fetch;
+  auto& g1 = fetch.groups.emplace_back();
+  g1.group_id = "g";
+  g1.topics = std::nullopt;
+  auto& g2 = fetch.groups.emplace_back();
+  g2.group_id = "other";
+  g2.topics.emplace().push_back({"t", {0}, {}});
+  auto fetched = RoundTrip<protocol::OffsetFetchResponse>(*this, fetch, 8);
+  ASSERT_EQ(fetched.groups.size(), 2u);
+  ASSERT_EQ(fetched.groups[0].topics.size(), 1u);
+  EXPECT_EQ(fetched.groups[0].topics[0].partitions[0].partition_index, 1);
+  EXPECT_EQ(fetched.groups[0].topics[0].partitions[0].committed_offset, 77);
+  EXPECT_EQ(fetched.groups[0].topics[0].partitions[0].committed_leader_epoch, 4);
+  EXPECT_EQ(fetched.groups[1].topics[0].partitions[0].committed_offset, -1);
+
+  protocol::ListGroupsRequest list;
+  list.states_filter = {"stable"};
+  auto listed = RoundTrip<protocol::ListGroupsResponse>(*this, list, 5);
+  ASSERT_EQ(listed.groups.size(), 1u);
+  EXPECT_EQ(listed.groups[0].group_state, "Stable");
+  EXPECT_EQ(listed.groups[0].group_type, "classic");
+  list.states_filter = {"Empty"};
+  EXPECT_TRUE(RoundTrip<protocol::ListGroupsResponse>(*this, list, 4).groups.empty());
+  list.states_filter.clear();
+  list.types_filter = {"consumer"};
+  EXPECT_TRUE(RoundTrip<protocol::ListGroupsResponse>(*this, list, 5).groups.empty());
+
+  // v3+ batch leave by group.instance.id alone, and an unknown one.
+  protocol::LeaveGroupRequest leave;
+  leave.group_id = "g";
+  leave.members.push_back({"", std::string("i1"), std::string("done"), {}});
+  leave.members.push_back({"", std::string("nobody"), std::nullopt, {}});
+  auto left = RoundTrip<protocol::LeaveGroupResponse>(*this, leave, 5);
+  ASSERT_EQ(left.members.size(), 2u);
+  EXPECT_EQ(left.members[0].error_code, 0);
+  EXPECT_EQ(left.members[1].error_code, 25);  // UNKNOWN_MEMBER_ID
+  list.types_filter.clear();
+  list.states_filter = {"EMPTY"};
+  EXPECT_EQ(RoundTrip<protocol::ListGroupsResponse>(*this, list, 4).groups.size(), 1u);
 }
 
 }  // namespace
