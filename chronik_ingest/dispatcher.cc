@@ -4,8 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "chronik_ingest/api_versions.h"
+#include "chronik_protocol/errors.h"
 #include "chronik_protocol/header.h"
-#include "chronik_protocol/messages/api_versions.h"
+#include "chronik_protocol/messages/all_messages.h"
+#include "spdlog/spdlog.h"
 
 namespace chronik::ingest {
 namespace {
@@ -27,6 +29,50 @@ std::string StartFrame(int32_t correlation_id, int16_t header_version) {
   return frame;
 }
 
+// The body of `Response` in `version` saying UNSUPPORTED_VERSION: a default answer with every
+// top-level error code set, as Kafka's error responses have.
+template <typename Response>
+std::optional<std::string> UnsupportedBody(int16_t version, std::string_view why) {
+  Response r;
+  if constexpr (requires { r.error_code; }) r.error_code = static_cast<int16_t>(protocol::ErrorCode::kUnsupportedVersion);
+  if constexpr (requires { r.error_message = std::string(why); }) r.error_message = std::string(why);
+  std::string body;
+  Writer w(&body);
+  r.Encode(w, version);
+  if (!w.ok()) return std::nullopt;
+  return body;
+}
+
+// An UNSUPPORTED_VERSION answer to a request the broker does not serve. In a version whose layout
+// the codec knows, it is that API's response; otherwise (an API or version newer than the codec)
+// no layout is known, and the answer is a v0 response header and the int16 error code, which is
+// how every classic response that has a top-level error begins.
+std::string UnsupportedAnswer(const protocol::ParsedRequest& parsed, std::string_view why) {
+  const int16_t version = parsed.header.api_version;
+  if (parsed.api != nullptr && parsed.version_supported) {
+    std::optional<std::string> body;
+    switch (parsed.header.api_key) {
+#define CHRONIK_UNSUPPORTED_CASE(Name, Request, Response) \
+  case protocol::Request::kApiKey:                       \
+    body = UnsupportedBody<protocol::Response>(version, why); \
+    break;
+      CHRONIK_FOR_EACH_API(CHRONIK_UNSUPPORTED_CASE)
+#undef CHRONIK_UNSUPPORTED_CASE
+    }
+    if (body.has_value()) {
+      std::string out = StartFrame(parsed.header.correlation_id, protocol::ResponseHeaderVersion(*parsed.api, version));
+      out.append(*body);
+      PatchSize(out);
+      return out;
+    }
+  }
+  std::string out = StartFrame(parsed.header.correlation_id, 0);
+  Writer w(&out);
+  w.WriteInt16(static_cast<int16_t>(protocol::ErrorCode::kUnsupportedVersion));
+  PatchSize(out);
+  return out;
+}
+
 }  // namespace
 
 void Dispatcher::Dispatch(std::string_view frame, const ConnectionInfo& connection,
@@ -39,7 +85,11 @@ void Dispatcher::Dispatch(std::string_view frame, const ConnectionInfo& connecti
 
   const HandlerEntry* entry = table_.Find(key);
   if (entry == nullptr) {
-    return done(absl::UnimplementedError(absl::StrCat("API key ", key, " is not served by this broker")));
+    const std::string why = parsed->api != nullptr
+                                ? absl::StrCat(std::string(parsed->api->name), " is not served by this broker")
+                                : absl::StrCat("API key ", key, " is not served by this broker");
+    spdlog::debug("{} from {}: answered UNSUPPORTED_VERSION", why, connection.peer);
+    return done(std::optional<std::string>(UnsupportedAnswer(*parsed, why)));
   }
   if (version < entry->min_version || version > entry->max_version) {
     if (key == protocol::ApiVersionsRequest::kApiKey) {
@@ -51,9 +101,11 @@ void Dispatcher::Dispatch(std::string_view frame, const ConnectionInfo& connecti
       PatchSize(out);
       return done(std::optional<std::string>(std::move(out)));
     }
-    return done(absl::UnimplementedError(absl::StrCat(std::string(parsed->api->name), " v", version,
-                                                      " is not served by this broker (served: v",
-                                                      entry->min_version, "-v", entry->max_version, ")")));
+    const std::string why = absl::StrCat(std::string(parsed->api->name), " v", version,
+                                         " is not served by this broker (served: v", entry->min_version, "-v",
+                                         entry->max_version, ")");
+    spdlog::debug("{} from {}: answered UNSUPPORTED_VERSION", why, connection.peer);
+    return done(std::optional<std::string>(UnsupportedAnswer(*parsed, why)));
   }
 
   const int32_t correlation_id = header.correlation_id;

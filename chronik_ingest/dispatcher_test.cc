@@ -15,6 +15,7 @@
 #include "chronik_protocol/messages/list_groups.h"
 #include "chronik_protocol/messages/offset_commit.h"
 #include "chronik_protocol/messages/offset_fetch.h"
+#include "chronik_protocol/messages/sasl_handshake.h"
 #include "chronik_protocol/messages/sync_group.h"
 #include "chronik_ingest/metadata.h"
 #include "chronik_protocol/header.h"
@@ -349,18 +350,34 @@ TEST_F(DispatcherTest, MetadataByTopicIdBeforeV12IsInvalid) {
   EXPECT_EQ(Parse<MetadataResponse>(**out, 12, 1, &corr).topics[0].error_code, 3);
 }
 
-TEST_F(DispatcherTest, UnservedApiOrVersionClosesTheConnection) {
-  protocol::RequestHeader h;
-  h.api_key = 0;  // Produce: in the codec, not yet served
-  h.api_version = 9;
-  h.client_id = "x";
-  std::string frame;
-  Writer w(&frame);
-  h.Encode(w, 2);
-  EXPECT_FALSE(dispatcher_.Handle(frame, conn_).ok());
-
-  MetadataRequest req;
-  EXPECT_FALSE(dispatcher_.Handle(Frame(req, 13), conn_).ok());
+TEST_F(DispatcherTest, UnservedApiOrVersionGetsUnsupportedVersion) {
+  // An API key no codec knows, and a version newer than the codec: a v0 header and the code.
+  for (auto [key, version] : {std::pair<int16_t, int16_t>{99, 0}, {MetadataRequest::kApiKey, 13}}) {
+    protocol::RequestHeader h;
+    h.api_key = key;
+    h.api_version = version;
+    h.correlation_id = 41;
+    h.client_id = "x";
+    std::string frame;
+    Writer w(&frame);
+    h.Encode(w, 1);
+    auto out = dispatcher_.Handle(frame, conn_);
+    ASSERT_TRUE(out.ok()) << out.status();
+    Reader r(**out);
+    EXPECT_EQ(r.ReadInt32(), 6);
+    EXPECT_EQ(r.ReadInt32(), 41);
+    EXPECT_EQ(r.ReadInt16(), 35);
+  }
+  // An API the codec knows but the broker does not serve: that API's response, in that version.
+  protocol::SaslHandshakeRequest sasl;
+  sasl.mechanism = "PLAIN";
+  auto out = dispatcher_.Handle(Frame(sasl, 1, 42), conn_);
+  ASSERT_TRUE(out.ok()) << out.status();
+  int32_t corr = 0;
+  auto resp = Parse<protocol::SaslHandshakeResponse>(**out, 1, 0, &corr);
+  EXPECT_EQ(corr, 42);
+  EXPECT_EQ(resp.error_code, 35);
+  EXPECT_TRUE(resp.mechanisms.empty());
 }
 
 TEST_F(DispatcherTest, MalformedBodyClosesTheConnection) {
