@@ -6,10 +6,7 @@ namespace chronik::ingest {
 namespace {
 
 int64_t IntSetting(const BrokerConfigValues* configs, const char* name, int64_t fallback) {
-  if (configs == nullptr) return fallback;
-  std::optional<std::string> v = configs->Effective(name);
-  int64_t n = 0;
-  return v.has_value() && absl::SimpleAtoi(*v, &n) ? n : fallback;
+  return configs == nullptr ? fallback : configs->EffectiveInt(name, fallback);
 }
 
 }  // namespace

@@ -232,6 +232,8 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .validator = AtLeast(1), .read_only = true},
     {.name = "queued.max.request.bytes", .type = T::kLong, .default_value = "-1",
      .read_only = true},
+    {.name = "queued.max.requests", .type = T::kInt, .default_value = "500",
+     .validator = AtLeast(1), .read_only = true},
     {.name = "remote.log.storage.system.enable", .type = T::kBoolean, .default_value = "false",
      .read_only = true},
     {.name = "socket.request.max.bytes", .type = T::kInt, .default_value = "104857600",
@@ -732,6 +734,12 @@ std::optional<std::string> BrokerConfigValues::Get(BrokerConfigLayer l,
   const auto it = values.find(name);
   if (it == values.end()) return std::nullopt;
   return it->second;
+}
+
+int64_t BrokerConfigValues::EffectiveInt(std::string_view name, int64_t fallback) const {
+  std::optional<std::string> v = Effective(name);
+  int64_t n = 0;
+  return v.has_value() && absl::SimpleAtoi(*v, &n) ? n : fallback;
 }
 
 std::optional<std::string> BrokerConfigValues::Effective(std::string_view name) const {

@@ -183,6 +183,8 @@ class BrokerConfigValues {
   // The effective value: the highest layer that sets `name`, else its table default (nullopt
   // for names outside the table or with a null default).
   std::optional<std::string> Effective(std::string_view name) const;
+  // The effective value as an integer; `fallback` when unset or not an integer.
+  int64_t EffectiveInt(std::string_view name, int64_t fallback) const;
 
   // DescribeConfigs for BROKER. per_broker = true for the resource named by this broker's
   // id: every config in the broker table. false for the resource "" (cluster default): only

@@ -117,9 +117,7 @@ std::string NewUuid() {
 }
 
 int64_t IntConfig(const BrokerConfigValues& configs, std::string_view name, int64_t fallback) {
-  std::optional<std::string> v = configs.Effective(name);
-  int64_t n = 0;
-  return v.has_value() && absl::SimpleAtoi(*v, &n) ? n : fallback;
+  return configs.EffectiveInt(name, fallback);
 }
 
 }  // namespace

@@ -69,10 +69,11 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
         co_return absl::StrCat("request of ", size, " bytes exceeds the maximum request size of ",
                                owner_.options_.max_request_size, " bytes (--max-request-size)");
       }
+      const bool granted = co_await AcquireBudget(size);
+      if (!granted) co_return std::string("the broker is shutting down");
+      RequestBudget::Grant grant(owner_.budget_, size);
       // The buffer grows with the bytes that actually arrive, so a size prefix alone never
       // reserves memory, and one large request does not pin its buffer for the connection's life.
-      frame.clear();
-      if (frame.capacity() > kKeptBufferBytes) frame.shrink_to_fit();
       while (frame.size() < static_cast<size_t>(size)) {
         const size_t chunk = std::min(static_cast<size_t>(size) - frame.size(), kReadChunkBytes);
         const size_t at = frame.size();
@@ -84,7 +85,9 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
 
       // One request at a time per connection, as Kafka does: the answer to a request is written
       // before the next is read, which keeps answers in request order however long each takes.
-      ingest::DispatchResult result = co_await Dispatch(frame);
+      // Once the handler has decoded the request its bytes are no longer needed: the buffer shrinks
+      // and the budget is given back, even while the answer waits (a long poll, a join barrier).
+      ingest::DispatchResult result = co_await Dispatch(&frame, &grant);
       if (!result.ok()) co_return std::string(result.status().message());
       if (!result->has_value()) continue;  // a request Kafka does not answer
       co_await asio::async_write(socket_, asio::buffer(**result), asio::redirect_error(asio::use_awaitable, ec));
@@ -92,14 +95,38 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     }
   }
 
+  // Waits until the broker-wide budget admits a request of `size` bytes; false on shutdown. The
+  // wait is a timer that the grant cancels, on this connection's strand.
+  asio::awaitable<bool> AcquireBudget(int32_t size) {
+    // 0: waiting, 1: granted, 2: refused.
+    auto state = std::make_shared<std::atomic<int>>(0);
+    auto self = shared_from_this();
+    if (owner_.budget_.TryAcquire(size, [state, self](bool granted) {
+          state->store(granted ? 1 : 2);
+          asio::post(self->socket_.get_executor(), [self] { self->budget_wait_.cancel(); });
+        })) {
+      co_return true;
+    }
+    while (state->load() == 0) {
+      budget_wait_.expires_at(asio::steady_timer::time_point::max());
+      boost::system::error_code ec;
+      co_await budget_wait_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return state->load() == 1;
+  }
+
   // Awaits the dispatcher's answer, which may come from another thread; the coroutine resumes
   // on this connection's strand.
-  asio::awaitable<ingest::DispatchResult> Dispatch(std::string_view frame) {
-    auto initiate = [this, frame](auto handler) {
+  // Pointers, not a callback: both live in Serve's frame, which outlives this await.
+  asio::awaitable<ingest::DispatchResult> Dispatch(std::string* frame, RequestBudget::Grant* grant) {
+    auto initiate = [this, frame, grant](auto handler) {
       auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-      owner_.dispatcher_.Dispatch(frame, info_, [shared, ex = socket_.get_executor()](ingest::DispatchResult r) {
+      owner_.dispatcher_.Dispatch(*frame, info_, [shared, ex = socket_.get_executor()](ingest::DispatchResult r) {
         asio::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
       });
+      frame->clear();
+      if (frame->capacity() > kKeptBufferBytes) frame->shrink_to_fit();
+      grant->Release();
     };
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(ingest::DispatchResult)>(
         initiate, asio::use_awaitable);
@@ -111,6 +138,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   KafkaListener& owner_;
   const uint64_t id_;
   tcp::socket socket_;
+  asio::steady_timer budget_wait_{socket_.get_executor()};
   ingest::ConnectionInfo info_;
 };
 
@@ -120,7 +148,8 @@ KafkaListener::KafkaListener(asio::io_context& io, const ingest::Dispatcher& dis
       options_(std::move(options)),
       accept_strand_(asio::make_strand(io)),
       acceptor_(accept_strand_),
-      accept_retry_(accept_strand_) {}
+      accept_retry_(accept_strand_),
+      budget_(options_.queued_max_request_bytes, options_.queued_max_requests) {}
 
 KafkaListener::~KafkaListener() = default;
 
@@ -212,6 +241,7 @@ void KafkaListener::Stop() {
     acceptor_.close(ignored);
     accept_retry_.cancel();
   });
+  budget_.Close();
   for (auto& c : open) c->Close();
 }
 

@@ -16,6 +16,7 @@
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/strand.hpp"
 #include "chronik_ingest/dispatcher.h"
+#include "chronik_server/request_budget.h"
 
 namespace chronik::server {
 
@@ -23,6 +24,9 @@ struct ListenerOptions {
   std::string bind_addr = "0.0.0.0";
   uint16_t port = 9092;
   int32_t max_request_size = 104857600;
+  // Broker-wide bound on requests read but not yet decoded (see request_budget.h).
+  int64_t queued_max_request_bytes = -1;
+  int32_t queued_max_requests = 500;
 };
 
 class KafkaListener {
@@ -54,6 +58,7 @@ class KafkaListener {
   boost::asio::steady_timer accept_retry_;
   uint16_t bound_port_ = 0;
   std::atomic<bool> stopping_{false};
+  RequestBudget budget_;
 
   std::mutex mu_;  // guards the connection registry and, with it, the decision to stop
   uint64_t next_id_ = 0;

@@ -70,12 +70,22 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
   absl::StatusOr<NodeIdentity> identity = LoadOrCreateNodeIdentity(cfg.data_dir);
   if (!identity.ok()) return Fail(program, config::kExitConfigError, std::string(identity.status().message()));
 
+  ingest::BrokerConfigValues broker_configs;
+  for (const auto& [name, value] : cfg.kafka_properties) {
+    if (absl::Status s = broker_configs.SetStatic(name, value); !s.ok()) {
+      return Fail(program, config::kExitConfigError,
+                  *cfg.config_file + ": kafka." + name + ": " + std::string(s.message()));
+    }
+    if (ingest::FindBrokerConfig(name) == nullptr) spdlog::warn("kafka.{}: not a broker config Chronik knows; ignored", name);
+  }
   // Bind first: a port in use is reported before any recovery work.
   boost::asio::io_context io;
   ingest::HandlerTable table;
   ingest::Dispatcher dispatcher(table);
   KafkaListener listener(io, dispatcher,
-                         ListenerOptions{cfg.bind_addr, cfg.kafka_port, cfg.max_request_size});
+                         ListenerOptions{cfg.bind_addr, cfg.kafka_port, cfg.max_request_size,
+                                         broker_configs.EffectiveInt("queued.max.request.bytes", -1),
+                                         static_cast<int32_t>(broker_configs.EffectiveInt("queued.max.requests", 500))});
   if (absl::Status s = listener.Bind(); !s.ok()) {
     return Fail(program, config::kExitConfigError, std::string(s.message()));
   }
@@ -87,14 +97,6 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
       storage::MetadataStore::Open(cfg.data_dir + "/" + storage::kMetadataDirName);
   if (!store.ok()) return Fail(program, StartupExitCode(store.status()), std::string(store.status().message()));
 
-  ingest::BrokerConfigValues broker_configs;
-  for (const auto& [name, value] : cfg.kafka_properties) {
-    if (absl::Status s = broker_configs.SetStatic(name, value); !s.ok()) {
-      return Fail(program, config::kExitConfigError,
-                  *cfg.config_file + ": kafka." + name + ": " + std::string(s.message()));
-    }
-    if (ingest::FindBrokerConfig(name) == nullptr) spdlog::warn("kafka.{}: not a broker config Chronik knows; ignored", name);
-  }
   ingest::TopicRegistry topics(**store, **logs, broker_configs);
   if (absl::Status s = topics.Load(); !s.ok()) return Fail(program, 1, std::string(s.message()));
 

@@ -175,6 +175,45 @@ class ListenerTest(unittest.TestCase):
         self.assertIn((18, 0, 4), keys)
         self.assertIn((3, 0, 12), keys)
 
+    def test_request_budget_serializes_a_produce_flood(self):
+        # queued.max.requests=1 and a 1 KiB byte budget: 4 producers sending 200 KiB batches
+        # concurrently, and a consumer long-polling, all wait their turn and all get through.
+        import threading
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka.admin import AdminClient, NewTopic
+        with Broker(kafka_properties={"queued.max.requests": 1, "queued.max.request.bytes": 1024}) as broker:
+            admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+            admin.create_topics([NewTopic("flood", 2, 1)])["flood"].result(10)
+            consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "budget",
+                                 "fetch.wait.max.ms": 500})
+            consumer.assign([TopicPartition("flood", 0, 0)])
+            delivered = []
+
+            def produce(n):
+                p = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 20,
+                              "batch.size": 200000})
+                for i in range(2000):
+                    p.produce("flood", value=b"%d-%d-" % (n, i) + b"x" * 1000, partition=n % 2,
+                              on_delivery=lambda err, msg: delivered.append(err))
+                    p.poll(0)
+                p.flush(60)
+
+            threads = [threading.Thread(target=produce, args=(n,)) for n in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            self.assertEqual(len(delivered), 8000)
+            self.assertEqual([e for e in delivered if e is not None], [])
+            got = 0
+            deadline = time.time() + 30
+            while got < 4000 and time.time() < deadline:
+                m = consumer.poll(0.5)
+                if m is not None and not m.error():
+                    got += 1
+            consumer.close()
+            self.assertEqual(got, 4000)
+
     def test_pipelined_requests_answered_in_order(self):
         def api_versions(corr):
             h = struct.pack(">hhih", 18, 0, corr, 1) + b"x"
