@@ -1,5 +1,7 @@
 #include "chronik_ingest/partition_events.h"
 
+#include <algorithm>
+
 namespace chronik::ingest {
 
 PartitionEvents::PartitionEvents() : timer_([this] { TimerLoop(); }) {}
@@ -16,18 +18,34 @@ PartitionEvents::~PartitionEvents() {
   for (auto& [deadline, w] : by_deadline_) w->wake();
 }
 
-void PartitionEvents::Wait(const std::vector<storage::TopicPartition>& partitions,
-                           std::chrono::steady_clock::time_point deadline, std::function<void()> wake) {
+PartitionEvents::Handle PartitionEvents::Wait(const std::vector<storage::TopicPartition>& partitions,
+                                              std::chrono::steady_clock::time_point deadline,
+                                              std::function<void()> wake) {
   auto w = std::make_shared<Waiter>();
   w->wake = std::move(wake);
   w->partitions = partitions;
   w->deadline = deadline;
+  bool earliest = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& tp : partitions) by_partition_[tp].insert(w);
+    earliest = by_deadline_.empty() || deadline < by_deadline_.begin()->first;
     by_deadline_.emplace(deadline, w);
   }
-  cv_.notify_all();
+  // The timer thread only needs to know when its next deadline moved earlier.
+  if (earliest) cv_.notify_all();
+  Handle h;
+  h.waiter_ = w;
+  return h;
+}
+
+void PartitionEvents::Cancel(const Handle& handle) {
+  std::shared_ptr<Waiter> w = handle.waiter_.lock();
+  if (w == nullptr) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!w->done) Forget(w);
+  // Woken but not yet run: drop it from the ready list too.
+  ready_.erase(std::remove(ready_.begin(), ready_.end(), w), ready_.end());
 }
 
 void PartitionEvents::Forget(const std::shared_ptr<Waiter>& w) {

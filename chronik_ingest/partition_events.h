@@ -20,15 +20,29 @@
 namespace chronik::ingest {
 
 class PartitionEvents {
+ private:
+  struct Waiter;
+
  public:
+  // Names a wait, for Cancel.
+  class Handle {
+   private:
+    friend class PartitionEvents;
+    std::weak_ptr<Waiter> waiter_;
+  };
+
   PartitionEvents();
   ~PartitionEvents();
 
   // Calls `wake` once: after the first Notify of any of `partitions`, or at `deadline`. `wake`
   // runs on this object's own thread, never on the notifier's (appends are acknowledged from
   // the storage flusher, which must not do a fetch's reading).
-  void Wait(const std::vector<storage::TopicPartition>& partitions, std::chrono::steady_clock::time_point deadline,
-            std::function<void()> wake);
+  // With no partitions this is a plain timer (a produce's timeout).
+  Handle Wait(const std::vector<storage::TopicPartition>& partitions, std::chrono::steady_clock::time_point deadline,
+              std::function<void()> wake);
+
+  // Drops a wait that has not fired yet; its `wake` is then not called (unless it already runs).
+  void Cancel(const Handle& handle);
 
   // New data in `tp`.
   void Notify(const storage::TopicPartition& tp);

@@ -1,11 +1,15 @@
 #include "chronik_ingest/produce.h"
 
-#include <atomic>
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "chronik_ingest/kafka_error.h"
 #include "chronik_protocol/errors.h"
 #include "chronik_protocol/messages/produce.h"
@@ -41,8 +45,31 @@ absl::StatusOr<std::string> UpConvert(std::string_view message_set) {
   return builder->Build();
 }
 
+// The CreateTime timestamps a topic accepts (message.timestamp.before/after.max.ms and the
+// deprecated message.timestamp.difference.max.ms, which bounds both).
+struct TimestampBounds {
+  bool check = false;
+  int64_t lowest = 0;
+  int64_t highest = 0;
+};
+
+TimestampBounds BoundsFor(const Topic& topic, int64_t now_ms) {
+  TimestampBounds b;
+  if (topic.configs.Get<std::string>("message.timestamp.type") != "CreateTime") return b;
+  const int64_t difference = topic.configs.Get<int64_t>("message.timestamp.difference.max.ms");
+  const int64_t before = std::min(topic.configs.Get<int64_t>("message.timestamp.before.max.ms"), difference);
+  const int64_t after = std::min(topic.configs.Get<int64_t>("message.timestamp.after.max.ms"), difference);
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  // Both are >= 0 (validated), and now_ms is positive: only the sum can overflow.
+  b.lowest = before == kMax ? kMin : now_ms - before;
+  b.highest = after > kMax - now_ms ? kMax : now_ms + after;
+  b.check = b.lowest != kMin || b.highest != kMax;
+  return b;
+}
+
 // Checks a partition's records and returns the bytes to append (v2 batches).
-absl::StatusOr<std::string> Prepare(const std::optional<std::string>& records) {
+absl::StatusOr<std::string> Prepare(const std::optional<std::string>& records, const TimestampBounds& bounds) {
   if (!records.has_value() || records->empty()) {
     return KafkaError(absl::StatusCode::kInvalidArgument, ErrorCode::kInvalidRecord, "no records");
   }
@@ -54,6 +81,16 @@ absl::StatusOr<std::string> Prepare(const std::optional<std::string>& records) {
                                : ErrorCode::kCorruptMessage;
     return WithKafkaError(summary.status(), code);
   }
+  // Magic 0 has no timestamps to check.
+  if (bounds.check && summary->magic >= 1 && summary->min_timestamp <= summary->max_timestamp) {
+    for (int64_t ts : {summary->min_timestamp, summary->max_timestamp}) {
+      if (ts < bounds.lowest || ts > bounds.highest) {
+        return KafkaError(absl::StatusCode::kInvalidArgument, ErrorCode::kInvalidTimestamp,
+                          absl::StrCat("Timestamp ", ts, " of a record is out of range. The timestamp should be within [",
+                                       bounds.lowest, ", ", bounds.highest, "]"));
+      }
+    }
+  }
   if (summary->magic < 2) {
     absl::StatusOr<std::string> converted = UpConvert(*records);
     if (!converted.ok()) return WithKafkaError(converted.status(), ErrorCode::kCorruptMessage);
@@ -62,16 +99,53 @@ absl::StatusOr<std::string> Prepare(const std::optional<std::string>& records) {
   return *records;
 }
 
-// Collects the partitions' results; the last one to finish sends the response.
+void SetError(ProduceResponse::PartitionProduceResponse& out, const absl::Status& s) {
+  out.error_code = static_cast<int16_t>(ToKafkaError(s, ErrorCode::kUnknownServerError));
+  out.base_offset = -1;
+  out.error_message = std::string(s.message());
+}
+
+// Collects the partitions' results; whoever completes the request (the last append, or the
+// timeout) sends the response, exactly once.
 struct PendingProduce {
   ProduceResponse response;
-  std::mutex mu;
-  std::atomic<int> outstanding{0};
   std::function<void(absl::StatusOr<std::optional<ProduceResponse>>)> done;
   bool respond = true;
+  PartitionEvents* events = nullptr;
+  PartitionEvents::Handle timeout;
 
+  std::mutex mu;
+  int outstanding = 1;  // appends in flight, plus one while the request is being dispatched
+  bool answered = false;
+  std::set<ProduceResponse::PartitionProduceResponse*> in_flight;
+
+  // One append (or the dispatch) is over; answers if it was the last.
   void Finish() {
-    if (outstanding.fetch_sub(1) != 1) return;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (--outstanding != 0 || answered) return;
+      answered = true;
+    }
+    if (events != nullptr) events->Cancel(timeout);
+    Answer();
+  }
+
+  // timeout_ms passed before every acks=all append was durable: those partitions get
+  // REQUEST_TIMED_OUT (their records may still be written, as in Kafka).
+  void TimeOut() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (answered) return;
+      answered = true;
+      for (ProduceResponse::PartitionProduceResponse* out : in_flight) {
+        SetError(*out, KafkaError(absl::StatusCode::kDeadlineExceeded, ErrorCode::kRequestTimedOut,
+                                  "the records were not durable within the request's timeout"));
+      }
+    }
+    Answer();
+  }
+
+  void Answer() {
     if (respond) {
       done(std::optional<ProduceResponse>(std::move(response)));
     } else {
@@ -79,12 +153,6 @@ struct PendingProduce {
     }
   }
 };
-
-void SetError(ProduceResponse::PartitionProduceResponse& out, const absl::Status& s) {
-  out.error_code = static_cast<int16_t>(ToKafkaError(s, ErrorCode::kUnknownServerError));
-  out.base_offset = -1;
-  out.error_message = std::string(s.message());
-}
 
 }  // namespace
 
@@ -95,8 +163,9 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
         auto pending = std::make_shared<PendingProduce>();
         pending->done = std::move(done);
         pending->respond = request->acks != 0;
-        // One extra count held while the partitions are dispatched, so no early Finish answers.
-        pending->outstanding = 1;
+        const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
         const bool valid_acks = request->acks == 0 || request->acks == 1 || request->acks == -1;
         // Callbacks hold references into the response: nothing may reallocate under them.
         pending->response.responses.reserve(request->topic_data.size());
@@ -121,19 +190,26 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
                                        "This server does not host this topic-partition."));
               continue;
             }
-            absl::StatusOr<std::string> batches = Prepare(pd.records);
+            absl::StatusOr<std::string> batches = Prepare(pd.records, BoundsFor(*known, now_ms));
             if (!batches.ok()) {
               SetError(out, batches.status());
               continue;
             }
             // The response vector is sized up front, so this element's address stays valid.
-            ++pending->outstanding;
+            {
+              std::lock_guard<std::mutex> lock(pending->mu);
+              ++pending->outstanding;
+              pending->in_flight.insert(&out);
+            }
             storage::TopicPartition tp{topic.name, storage::PartitionId(pd.index)};
             log->Append(*std::move(batches), storage::LeaderEpoch(0),
                         [pending, &out, &events, tp](absl::StatusOr<storage::AppendResult> r) {
                           {
                             std::lock_guard<std::mutex> lock(pending->mu);
-                            if (r.ok()) {
+                            pending->in_flight.erase(&out);
+                            if (pending->answered) {
+                              // Answered by the timeout already; the response is gone.
+                            } else if (r.ok()) {
                               out.base_offset = r->base_offset.value();
                               out.log_append_time_ms = r->log_append_time_ms;
                               out.log_start_offset = r->log_start_offset.value();
@@ -144,6 +220,16 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
                           if (r.ok()) events.Notify(tp);
                           pending->Finish();
                         });
+          }
+        }
+        // acks=all waits for durability at most timeout_ms (acks=1 answers after the local write).
+        if (request->acks == -1 && request->timeout_ms >= 0) {
+          std::lock_guard<std::mutex> lock(pending->mu);
+          if (pending->outstanding > 1) {
+            pending->events = &events;
+            pending->timeout = events.Wait({}, std::chrono::steady_clock::now() +
+                                                   std::chrono::milliseconds(request->timeout_ms),
+                                           [pending] { pending->TimeOut(); });
           }
         }
         pending->Finish();

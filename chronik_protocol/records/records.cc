@@ -73,11 +73,16 @@ bool RecordsIterator::Next(RecordsEntry* entry) {
 
 namespace {
 
+void AddTimestamp(int64_t timestamp, ProducedRecordsSummary* summary) {
+  summary->max_timestamp = std::max(summary->max_timestamp, timestamp);
+  if (timestamp != kNoTimestamp) summary->min_timestamp = std::min(summary->min_timestamp, timestamp);
+}
+
 absl::Status AddBatch(const RecordBatchView& batch, size_t* budget, ProducedRecordsSummary* summary) {
   CHRONIK_RECORDS_ASSIGN_OR_RETURN(RecordReader reader, RecordReader::Create(batch, *budget));
   if (batch.compression() != CompressionType::kNone) *budget -= reader.records_data().size();
   RecordView record;
-  while (reader.Next(&record)) summary->max_timestamp = std::max(summary->max_timestamp, record.timestamp);
+  while (reader.Next(&record)) AddTimestamp(record.timestamp, summary);
   CHRONIK_RECORDS_RETURN_IF_ERROR(reader.status());
   summary->record_count += reader.records_read();
   summary->has_transactional |= batch.is_transactional();
@@ -87,14 +92,14 @@ absl::Status AddBatch(const RecordBatchView& batch, size_t* budget, ProducedReco
 
 absl::Status AddLegacyMessage(const LegacyMessageView& message, size_t* budget, ProducedRecordsSummary* summary) {
   if (!message.is_compressed_wrapper()) {
-    summary->max_timestamp = std::max(summary->max_timestamp, message.timestamp);
+    AddTimestamp(message.timestamp, summary);
     ++summary->record_count;
     return absl::OkStatus();
   }
   CHRONIK_RECORDS_ASSIGN_OR_RETURN(LegacyWrapperContents contents, ExpandLegacyWrapper(message, *budget));
   *budget -= contents.buffer->size();
   for (const LegacyMessageView& inner : contents.messages) {
-    summary->max_timestamp = std::max(summary->max_timestamp, inner.timestamp);
+    AddTimestamp(inner.timestamp, summary);
   }
   summary->record_count += static_cast<int64_t>(contents.messages.size());
   return absl::OkStatus();

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string_view>
 
@@ -77,6 +78,8 @@ struct ProducedRecordsSummary {
   int64_t record_count = 0;  // records, or messages after expanding wrappers
   CompressionType compression = CompressionType::kNone;  // of the first entry
   int64_t max_timestamp = kNoTimestamp;                   // over all records
+  // Over all records with a timestamp (magic 1+); INT64_MAX when there is none.
+  int64_t min_timestamp = std::numeric_limits<int64_t>::max();
   bool has_transactional = false;
   bool has_control = false;
 };

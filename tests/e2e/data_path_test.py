@@ -114,6 +114,40 @@ class DataPathTest(unittest.TestCase):
                 consumer.close()
                 self.assertEqual(got, [(i, b"k", b"m%d" % i) for i in range(500)])
 
+    def test_timestamp_bounds_and_log_append_time(self):
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        fs = admin.create_topics([NewTopic("ts-bounded", 1, 1, config={"message.timestamp.before.max.ms": "3600000",
+                                                                     "message.timestamp.after.max.ms": "60000"}),
+                                  NewTopic("ts-append", 1, 1, config={"message.timestamp.type": "LogAppendTime"})])
+        for f in fs.values():
+            f.result(10)
+        now_ms = int(time.time() * 1000)
+        results = {}
+        producer = Producer({"bootstrap.servers": self.broker.bootstrap, "acks": "all", "retries": 0})
+        for name, ts in (("now", now_ms), ("two days ago", now_ms - 2 * 86400 * 1000),
+                         ("in an hour", now_ms + 3600 * 1000)):
+            producer.produce("ts-bounded", value=name.encode(), timestamp=ts,
+                             on_delivery=lambda err, msg, name=name: results.__setitem__(name, err))
+            producer.flush(10)
+        producer.produce("ts-append", value=b"old", timestamp=1000)
+        producer.flush(10)
+        self.assertIsNone(results["now"])
+        self.assertEqual(results["two days ago"].name(), "INVALID_TIMESTAMP")
+        self.assertEqual(results["in an hour"].name(), "INVALID_TIMESTAMP")
+        consumer = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "ts"})
+        consumer.assign([TopicPartition("ts-append", 0, 0)])
+        m = None
+        deadline = time.time() + 15
+        while m is None and time.time() < deadline:
+            m = consumer.poll(0.5)
+        consumer.close()
+        self.assertIsNotNone(m)
+        kind, ts = m.timestamp()
+        self.assertEqual(kind, 2)  # TIMESTAMP_LOG_APPEND_TIME
+        self.assertGreaterEqual(ts, now_ms - 1000)
+
     def test_delete_records_with_librdkafka_admin_api(self):
         # confluent-kafka 1.7 does not wrap DeleteRecords; librdkafka 2.0.2's C API has it.
         import ctypes
