@@ -231,6 +231,8 @@ struct GroupCoordinator::Group {
   }
   bool SupportsProtocols(const std::string& type, const std::vector<ProtocolMetadata>& protocols) const {
     if (state == GroupState::kEmpty) return !type.empty() && !protocols.empty();
+    // Rebalancing with no members left (they all left during the barrier): anything of the type.
+    if (members.empty()) return protocol_type == type && !protocols.empty();
     if (protocol_type != type) return false;
     const std::set<std::string> candidates = CandidateProtocols();
     for (const ProtocolMetadata& p : protocols) {
@@ -439,6 +441,14 @@ absl::Status GroupCoordinator::Load() {
 // ---------------------------------------------------------------------------------------------
 // The deadline thread.
 
+void GroupCoordinator::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++wake_seq_;
+  }
+  wake_.notify_all();
+}
+
 void GroupCoordinator::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (started_) return;
@@ -446,14 +456,16 @@ void GroupCoordinator::Start() {
   thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
+      const uint64_t seen = wake_seq_;  // changes from here on are either seen by Tick or wake the wait
       lock.unlock();
       const int64_t now = Now();
       const int64_t next = Tick(now);
       lock.lock();
       if (stopping_) break;
-      // Every change that can move a deadline earlier wakes this thread, which recomputes it.
+      // Every change that can move a deadline earlier bumps wake_seq_ (under mu_), so a change made
+      // while Tick ran is seen here rather than lost.
       const int64_t wait_ms = std::clamp<int64_t>(next - now, 1, 60000);
-      wake_.wait_for(lock, std::chrono::milliseconds(wait_ms));
+      wake_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return stopping_ || wake_seq_ != seen; });
     }
   });
 }
@@ -480,6 +492,7 @@ int64_t GroupCoordinator::Tick(int64_t now) {
   int64_t next = kNever;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return kNever;
     if (now >= next_retention_check_) {
       ExpireOffsets(now);
       next_retention_check_ = now + options_.settings.offsets_retention_check_interval_ms;
@@ -510,6 +523,9 @@ int64_t GroupCoordinator::Tick(int64_t now) {
         if (now >= m.heartbeat_deadline && !m.KeptAlive()) expired.push_back(mid);
       }
       for (const std::string& mid : expired) {
+        // Removing one member can complete a join and so renew the others' deadlines.
+        auto it = g.members.find(mid);
+        if (it == g.members.end() || now < it->second.heartbeat_deadline || it->second.KeptAlive()) continue;
         spdlog::info("group {}: member {} failed (session timeout), removing it", g.id, mid);
         RemoveMemberAndUpdateGroup(g, mid, "session timeout", out);
       }
@@ -591,9 +607,14 @@ void GroupCoordinator::JoinGroup(JoinGroupParams p, JoinCallback done) {
   Outbox out;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      out.Join(done, JoinError(p.member_id, GroupError(ErrorCode::kNotCoordinator, "the broker is shutting down")));
+    }
     const bool new_member = p.member_id.empty();
-    Group* g = new_member ? &GetOrCreateGroup(p.group_id) : FindGroup(p.group_id);
-    if (g == nullptr) {
+    Group* g = !done ? nullptr : new_member ? &GetOrCreateGroup(p.group_id) : FindGroup(p.group_id);
+    if (!done) {
+      // answered above
+    } else if (g == nullptr) {
       out.Join(done, JoinError(p.member_id, GroupError(ErrorCode::kUnknownMemberId, "the group does not exist")));
     } else if (!g->Has(p.member_id) && !g->pending_members.count(p.member_id) &&
                !(p.group_instance_id && g->static_members.count(*p.group_instance_id)) &&
@@ -611,7 +632,7 @@ void GroupCoordinator::JoinGroup(JoinGroupParams p, JoinCallback done) {
       groups_.erase(p.group_id);
     }
   }
-  wake_.notify_all();
+  Wake();
   out.Run();
 }
 
@@ -647,6 +668,7 @@ void GroupCoordinator::UpdateStaticMember(Group& g, const std::string& old_id, J
   const std::optional<std::string> old_leader = g.leader;
   auto node = g.members.extract(old_id);
   Member saved = node.mapped();  // to revert if the store fails
+  const int32_t saved_session_ms = saved.session_timeout_ms;
   saved.awaiting_join = nullptr;
   saved.awaiting_sync = nullptr;
   Member& before = node.mapped();
@@ -675,7 +697,7 @@ void GroupCoordinator::UpdateStaticMember(Group& g, const std::string& old_id, J
       if (absl::Status s = StoreGroup(g); !s.ok()) {
         // Undo the replacement so that the group matches what is stored.
         g.members.erase(new_id);
-        g.members.emplace(old_id, std::move(saved));
+        ScheduleHeartbeat(g.members.emplace(old_id, std::move(saved)).first->second, saved_session_ms);
         g.static_members[*p.group_instance_id] = old_id;
         if (g.leader == new_id) g.leader = old_id;
         if (g.pending_sync.erase(new_id)) g.pending_sync.insert(old_id);
@@ -938,7 +960,9 @@ void GroupCoordinator::SyncGroup(SyncGroupParams p, SyncCallback done) {
     std::lock_guard<std::mutex> lock(mu_);
     Group* g = FindGroup(p.group_id);
     absl::Status error;
-    if (g == nullptr) {
+    if (stopping_) {
+      error = GroupError(ErrorCode::kNotCoordinator, "the broker is shutting down");
+    } else if (g == nullptr) {
       error = GroupError(ErrorCode::kUnknownMemberId, "the group does not exist");
     } else if (absl::Status s = ValidateCurrentMember(*g, p.member_id, p.group_instance_id); !s.ok()) {
       error = s;
@@ -997,7 +1021,7 @@ void GroupCoordinator::SyncGroup(SyncGroupParams p, SyncCallback done) {
       }
     }
   }
-  wake_.notify_all();
+  Wake();
   out.Run();
 }
 
@@ -1062,7 +1086,7 @@ absl::StatusOr<std::vector<absl::Status>> GroupCoordinator::LeaveGroup(const std
       results.push_back(absl::OkStatus());
     }
   }
-  wake_.notify_all();
+  Wake();
   out.Run();
   return results;
 }
@@ -1078,14 +1102,18 @@ std::vector<absl::Status> GroupCoordinator::CommitOffsets(const std::string& gro
   std::vector<absl::Status> results(entries.size());
   std::vector<storage::MetadataOp> ops;
   std::vector<size_t> op_entry;
+  // The write happens under the lock, as Kafka orders commits under the group lock: a group being
+  // deleted or expired, or a topic being deleted, never races a commit into stray offsets.
+  std::lock_guard<std::mutex> lock(mu_);
+  bool created = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
     Group* g = FindGroup(group_id);
     if (g == nullptr) {
       if (generation_id >= 0) {
         return all(GroupError(ErrorCode::kIllegalGeneration, "the group does not exist"));
       }
       g = &GetOrCreateGroup(group_id);
+      created = true;
     }
     // A commit with generation -1 to a group without members is a consumer that only stores
     // offsets here (assign() and commit); anything else must be a current member.
@@ -1126,13 +1154,14 @@ std::vector<absl::Status> GroupCoordinator::CommitOffsets(const std::string& gro
       op_entry.push_back(i);
     }
   }
-  // Outside the lock: concurrent commits then share one fsync in the store's group commit.
-  if (!ops.empty()) {
-    absl::StatusOr<int64_t> rev = store_.Apply(std::move(ops));
-    if (!rev.ok()) {
-      spdlog::warn("group {}: storing committed offsets failed: {}", group_id, std::string(rev.status().message()));
-      for (size_t i : op_entry) results[i] = WithKafkaError(rev.status(), ErrorCode::kCoordinatorNotAvailable);
-    }
+  absl::StatusOr<int64_t> rev = ops.empty() ? absl::StatusOr<int64_t>(0) : store_.Apply(std::move(ops));
+  if (!rev.ok()) {
+    spdlog::warn("group {}: storing committed offsets failed: {}", group_id, std::string(rev.status().message()));
+    for (size_t i : op_entry) results[i] = WithKafkaError(rev.status(), ErrorCode::kCoordinatorNotAvailable);
+  }
+  // A commit that stored nothing does not bring a group into being.
+  if (created && (op_entry.empty() || !rev.ok()) && store_.Scan(kOffsetsNs, OffsetPrefix(group_id)).empty()) {
+    groups_.erase(group_id);
   }
   return results;
 }

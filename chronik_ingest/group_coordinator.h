@@ -262,7 +262,9 @@ class GroupCoordinator {
   int64_t next_retention_check_ = 0;
 
   // The deadline thread.
+  void Wake();
   std::condition_variable wake_;
+  uint64_t wake_seq_ = 0;
   bool stopping_ = false;
   bool started_ = false;
   std::thread thread_;

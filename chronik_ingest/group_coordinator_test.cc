@@ -311,6 +311,10 @@ TEST_F(GroupCoordinatorTest, SimpleConsumerCommitsAndFetchesWithoutJoining) {
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].group_id, "simple");
   EXPECT_EQ(listed[0].protocol_type, "");
+  // A commit that stores nothing does not create a group.
+  EXPECT_EQ(Err(groups_->CommitOffsets("ghost", "", std::nullopt, -1, -1, {{"missing", 0, 1, -1, "", -1}})[0]),
+            ErrorCode::kUnknownTopicOrPartition);
+  EXPECT_EQ(groups_->ListGroups({}).size(), 1u);
   // A commit with a generation to a group that does not exist.
   EXPECT_EQ(Err(groups_->CommitOffsets("nope", "m", std::nullopt, 3, -1, {{"t", 0, 1, -1, "", -1}})[0]),
             ErrorCode::kIllegalGeneration);
@@ -398,6 +402,22 @@ TEST_F(GroupCoordinatorTest, OffsetsOfAnEmptyGroupExpireAfterRetentionAndDeleted
   Advance(2000);
   EXPECT_TRUE(groups_->FetchOffsets("s", std::nullopt)->empty());
   EXPECT_TRUE(groups_->ListGroups({}).empty());
+}
+
+TEST_F(GroupCoordinatorTest, JoinAfterEveryoneLeftDuringTheBarrierIsAccepted) {
+  PendingJoin first = Join("");
+  const std::string a_id = first->member_id;
+  PendingJoin a = Join(a_id);  // parked in the initial delay
+  ASSERT_TRUE(groups_->LeaveGroup("g", {{a_id, std::nullopt, std::nullopt}}).ok());
+  ASSERT_TRUE(a.done());
+  EXPECT_EQ(Err(a->status), ErrorCode::kUnknownMemberId);
+  // Still rebalancing, with no members: a newcomer with other protocols is welcome.
+  PendingJoin second = Join("", std::nullopt, "roundrobin");
+  EXPECT_EQ(Err(second->status), ErrorCode::kMemberIdRequired);
+  PendingJoin b = Join(second->member_id, std::nullopt, "roundrobin");
+  AdvanceUntil(b);
+  EXPECT_TRUE(b->status.ok()) << b->status;
+  EXPECT_EQ(b->protocol_name, "roundrobin");
 }
 
 TEST_F(GroupCoordinatorTest, ShutdownAnswersParkedRequests) {
