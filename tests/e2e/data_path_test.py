@@ -114,12 +114,13 @@ class DataPathTest(unittest.TestCase):
                 consumer.close()
                 self.assertEqual(got, [(i, b"k", b"m%d" % i) for i in range(500)])
 
-    def test_timestamp_bounds_and_log_append_time(self):
+    def test_timestamp_bounds_record_size_and_log_append_time(self):
         from confluent_kafka import Consumer, Producer, TopicPartition
         from confluent_kafka.admin import AdminClient, NewTopic
         admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
         fs = admin.create_topics([NewTopic("ts-bounded", 1, 1, config={"message.timestamp.before.max.ms": "3600000",
-                                                                     "message.timestamp.after.max.ms": "60000"}),
+                                                                     "message.timestamp.after.max.ms": "60000",
+                                                                     "max.message.bytes": "2000"}),
                                   NewTopic("ts-append", 1, 1, config={"message.timestamp.type": "LogAppendTime"})])
         for f in fs.values():
             f.result(10)
@@ -131,11 +132,15 @@ class DataPathTest(unittest.TestCase):
             producer.produce("ts-bounded", value=name.encode(), timestamp=ts,
                              on_delivery=lambda err, msg, name=name: results.__setitem__(name, err))
             producer.flush(10)
+        producer.produce("ts-bounded", value=b"x" * 5000,
+                         on_delivery=lambda err, msg: results.__setitem__("too large", err))
+        producer.flush(10)
         producer.produce("ts-append", value=b"old", timestamp=1000)
         producer.flush(10)
         self.assertIsNone(results["now"])
         self.assertEqual(results["two days ago"].name(), "INVALID_TIMESTAMP")
         self.assertEqual(results["in an hour"].name(), "INVALID_TIMESTAMP")
+        self.assertEqual(results["too large"].name(), "MSG_SIZE_TOO_LARGE")  # MESSAGE_TOO_LARGE (10)
         consumer = Consumer({"bootstrap.servers": self.broker.bootstrap, "group.id": "ts"})
         consumer.assign([TopicPartition("ts-append", 0, 0)])
         m = None
