@@ -14,7 +14,8 @@
 //   consume=0|1         after producing, one consumer reads everything from the earliest offset
 //   e2e=0|1             a consumer tails the topic while producing: end-to-end latency
 //
-// It measures and prints; it asserts nothing.
+// It measures and prints; it asserts nothing about speed. It exits 1 when chronik fails a delivery
+// or does not return every record it acknowledged (what the smoke test checks).
 
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
@@ -74,7 +75,8 @@ struct Scenario {
 
 void SetKey(Scenario& s, const std::string& key, const std::string& value) {
   auto num = [&] { return std::stoll(value); };
-  if (key == "size") s.size = static_cast<int>(num());
+  if (key == "name") s.name = value;
+  else if (key == "size") s.size = static_cast<int>(num());
   else if (key == "count") s.count = num();
   else if (key == "acks") s.acks = value;
   else if (key == "compression") s.compression = value;
@@ -508,6 +510,7 @@ int main(int argc, char** argv) {
   std::printf("bench: %u hardware threads; mock = librdkafka's in-memory cluster, chronik = %s\n",
               std::thread::hardware_concurrency(), broker.c_str());
   std::map<std::string, double> chronik_rate;
+  bool failures = false;
   for (Scenario s : scenarios) {
     if (!only.empty() && s.name.find(only) == std::string::npos) continue;
     s.count = std::max<int64_t>(s.producers, static_cast<int64_t>(static_cast<double>(s.count) * scale));
@@ -539,6 +542,13 @@ int main(int argc, char** argv) {
     if (s.consume) std::printf(", consume %.2f x mock", chronik.consume_msgs_per_s / mock.consume_msgs_per_s);
     std::printf("\n");
     std::fflush(stdout);
+    // Not a speed check: a broker that fails deliveries or loses records fails the run.
+    if (chronik.errors > 0 || (s.consume && chronik.consumed < chronik.stored)) {
+      std::fprintf(stderr, "bench: %s: chronik had %lld delivery errors and returned %lld of %lld records\n",
+                   s.name.c_str(), static_cast<long long>(chronik.errors), static_cast<long long>(chronik.consumed),
+                   static_cast<long long>(chronik.stored));
+      failures = true;
+    }
   }
-  return 0;
+  return failures ? 1 : 0;
 }
