@@ -1,6 +1,7 @@
 #include "chronik_server/kafka_listener.h"
 
 #include <algorithm>
+#include <deque>
 #include <utility>
 #include <vector>
 
@@ -20,8 +21,13 @@ namespace chronik::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-// One client connection. Requests are read, handled and answered one after another, which is
-// what keeps answers in request order; every operation runs on the connection's strand.
+// One client connection. Answers go out in request order. A request is read and started only
+// once every earlier one has been answered, as Kafka does, with one exception: Produce requests
+// may overlap earlier Produce requests (up to kMaxPipelined), so that a producer's in-flight
+// requests share the storage's group commit instead of each waiting for the previous fsync.
+// Their appends still happen in request order, since a handler appends before it returns.
+// Two coroutines, both on the connection's strand: Serve reads and starts requests, WriteAnswers
+// writes the answers at the front of `pending_` as they complete.
 class KafkaListener::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(KafkaListener& owner, uint64_t id, tcp::socket socket)
@@ -34,7 +40,11 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   // Static, with the connection as a parameter: the coroutine frame then owns a reference, so
   // the connection lives exactly as long as its coroutine.
   static asio::awaitable<void> Run(std::shared_ptr<Connection> self) {
+    asio::co_spawn(self->socket_.get_executor(), WriteAnswers(self), asio::detached);
     std::string reason = co_await self->Serve();
+    if (self->writer_failed_) reason = self->close_reason_;
+    self->reading_done_ = true;
+    self->progress_.cancel();
     boost::system::error_code ignored;
     self->socket_.close(ignored);
     if (!reason.empty()) spdlog::info("closed connection from {}: {}", self->info_.peer, reason);
@@ -83,16 +93,63 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
         if (ec) co_return absl::StrCat("disconnected in the middle of a request: ", ec.message());
       }
 
-      // One request at a time per connection, as Kafka does: the answer to a request is written
-      // before the next is read, which keeps answers in request order however long each takes.
-      // Once the handler has decoded the request its bytes are no longer needed: the buffer shrinks
+      // Produce may overlap earlier Produce requests; anything else waits until every earlier
+      // request has been answered.
+      const bool produce = frame.size() >= 2 && frame[0] == 0 && frame[1] == 0;
+      while (!writer_failed_ && !pending_.empty() &&
+             !(produce && pending_.size() < kMaxPipelined &&
+               std::all_of(pending_.begin(), pending_.end(), [](const auto& p) { return p->produce; }))) {
+        drained_.expires_at(asio::steady_timer::time_point::max());
+        co_await drained_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (writer_failed_) co_return close_reason_;
+      auto slot = std::make_shared<Pending>();
+      slot->produce = produce;
+      pending_.push_back(slot);
+      owner_.dispatcher_.Dispatch(frame, info_, [slot, self = shared_from_this()](ingest::DispatchResult r) {
+        asio::post(self->socket_.get_executor(), [slot, self, r = std::move(r)]() mutable {
+          slot->result = std::move(r);
+          slot->done = true;
+          self->progress_.cancel();
+        });
+      });
+      // The handler has decoded the request: its bytes are no longer needed, so the buffer shrinks
       // and the budget is given back, even while the answer waits (a long poll, a join barrier).
-      ingest::DispatchResult result = co_await Dispatch(&frame, &grant);
-      if (!result.ok()) co_return std::string(result.status().message());
-      if (!result->has_value()) continue;  // a request Kafka does not answer
-      co_await asio::async_write(socket_, asio::buffer(**result), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return ec.message();
+      frame.clear();
+      if (frame.capacity() > kKeptBufferBytes) frame.shrink_to_fit();
+      grant.Release();
     }
+  }
+
+  // Writes completed answers from the front of pending_, in request order.
+  static asio::awaitable<void> WriteAnswers(std::shared_ptr<Connection> self) {
+    for (;;) {
+      while (!self->pending_.empty() && self->pending_.front()->done) {
+        std::shared_ptr<Pending> slot = self->pending_.front();
+        self->pending_.pop_front();
+        self->drained_.cancel();
+        if (!slot->result.ok()) co_return self->Fail(std::string(slot->result.status().message()));
+        if (!slot->result->has_value()) continue;  // a request Kafka does not answer
+        boost::system::error_code ec;
+        co_await asio::async_write(self->socket_, asio::buffer(**slot->result),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return self->Fail(ec.message());
+      }
+      if (self->reading_done_) co_return;
+      self->progress_.expires_at(asio::steady_timer::time_point::max());
+      boost::system::error_code ec;
+      co_await self->progress_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
+  // The connection ends for `reason`: the reader sees its socket closed.
+  void Fail(std::string reason) {
+    writer_failed_ = true;
+    close_reason_ = std::move(reason);
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    drained_.cancel();
   }
 
   // Waits until the broker-wide budget admits a request of `size` bytes; false on shutdown. The
@@ -115,30 +172,27 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     co_return state->load() == 1;
   }
 
-  // Awaits the dispatcher's answer, which may come from another thread; the coroutine resumes
-  // on this connection's strand.
-  // Pointers, not a callback: both live in Serve's frame, which outlives this await.
-  asio::awaitable<ingest::DispatchResult> Dispatch(std::string* frame, RequestBudget::Grant* grant) {
-    auto initiate = [this, frame, grant](auto handler) {
-      auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-      owner_.dispatcher_.Dispatch(*frame, info_, [shared, ex = socket_.get_executor()](ingest::DispatchResult r) {
-        asio::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
-      });
-      frame->clear();
-      if (frame->capacity() > kKeptBufferBytes) frame->shrink_to_fit();
-      grant->Release();
-    };
-    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(ingest::DispatchResult)>(
-        initiate, asio::use_awaitable);
-  }
+  struct Pending {
+    bool produce = false;
+    bool done = false;
+    ingest::DispatchResult result = std::optional<std::string>();
+  };
 
   static constexpr size_t kReadChunkBytes = 256 * 1024;
+  static constexpr size_t kMaxPipelined = 16;
   static constexpr size_t kKeptBufferBytes = 1024 * 1024;
 
   KafkaListener& owner_;
   const uint64_t id_;
   tcp::socket socket_;
   asio::steady_timer budget_wait_{socket_.get_executor()};
+  // Strand-only state shared by Serve and WriteAnswers.
+  std::deque<std::shared_ptr<Pending>> pending_;  // started requests, in request order
+  asio::steady_timer progress_{socket_.get_executor()};  // wakes WriteAnswers: an answer is ready
+  asio::steady_timer drained_{socket_.get_executor()};   // wakes Serve: an answer went out
+  bool reading_done_ = false;
+  bool writer_failed_ = false;
+  std::string close_reason_;
   ingest::ConnectionInfo info_;
 };
 

@@ -214,6 +214,58 @@ class ListenerTest(unittest.TestCase):
             consumer.close()
             self.assertEqual(got, 4000)
 
+    def test_pipelined_produce_requests_append_and_answer_in_order(self):
+        # 40 acks=all Produce requests sent back to back on one connection (they overlap in the
+        # broker, sharing fsyncs), then a Metadata request: every answer comes back in request order
+        # and the records got offsets in request order.
+        from kafka.protocol.api import RequestHeader
+        from kafka.protocol.metadata import MetadataRequest
+        from kafka.protocol.produce import ProduceRequest, ProduceResponse
+        from kafka.record.memory_records import MemoryRecordsBuilder
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        admin.create_topics([NewTopic("pipelined", 1, 1)])["pipelined"].result(10)
+
+        def frame(request, corr):
+            # kafka-python's encode holds its object weakly: keep both alive while encoding.
+            header = RequestHeader(request, correlation_id=corr, client_id="raw")
+            body = header.encode() + request.encode()
+            return struct.pack(">i", len(body)) + body
+
+        def read_frame(s):
+            data = b""
+            while len(data) < 4:
+                data += s.recv(4 - len(data))
+            size = struct.unpack(">i", data)[0]
+            data = b""
+            while len(data) < size:
+                data += s.recv(size - len(data))
+            return data
+
+        out = b""
+        for i in range(40):
+            b = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=1 << 20)
+            b.append(timestamp=None, key=None, value=b"record-%d" % i, headers=[])
+            b.close()
+            produce = ProduceRequest[3](transactional_id=None, required_acks=-1, timeout=30000,
+                                        topics=[("pipelined", [(0, b.buffer())])])
+            out += frame(produce, 1000 + i)
+        metadata = MetadataRequest[1](topics=None)
+        out += frame(metadata, 2000)
+        with self.raw_connection() as s:
+            s.settimeout(30)
+            s.sendall(out)
+            offsets = []
+            for i in range(40):
+                data = read_frame(s)
+                self.assertEqual(struct.unpack(">i", data[:4])[0], 1000 + i)
+                response = ProduceResponse[3].decode(data[4:])
+                (topic, ((partition, error, offset, _ts),)) = response.topics[0]
+                self.assertEqual(error, 0)
+                offsets.append(offset)
+            self.assertEqual(struct.unpack(">i", read_frame(s)[:4])[0], 2000)
+        self.assertEqual(offsets, list(range(40)))
+
     def test_pipelined_requests_answered_in_order(self):
         def api_versions(corr):
             h = struct.pack(">hhih", 18, 0, corr, 1) + b"x"
