@@ -1,6 +1,5 @@
 #include "chronik_ingest/broker_context.h"
 
-#include "absl/strings/numbers.h"
 
 namespace chronik::ingest {
 namespace {

@@ -118,7 +118,7 @@ class DispatcherTest : public ::testing::Test {
   HandlerTable table_;
   BrokerContext broker_;
   Dispatcher dispatcher_;
-  ConnectionInfo conn_{"127.0.0.1:1"};
+  ConnectionInfo conn_{"127.0.0.1:1", "127.0.0.1"};
 };
 
 TEST_F(DispatcherTest, ApiVersionsListsExactlyTheHandlerTable) {
@@ -405,7 +405,7 @@ TEST(AsyncDispatch, HandlersMayAnswerLaterFromAnotherThreadOrNotAtAll) {
         });
       });
   Dispatcher dispatcher(table);
-  ConnectionInfo conn{"t"};
+  ConnectionInfo conn{"t", "t"};
   auto frame = [](int32_t generation) {
     protocol::RequestHeader h;
     h.api_key = HeartbeatRequest::kApiKey;

@@ -116,9 +116,6 @@ std::string NewUuid() {
                       h.substr(20));
 }
 
-int64_t IntConfig(const BrokerConfigValues& configs, std::string_view name, int64_t fallback) {
-  return configs.EffectiveInt(name, fallback);
-}
 
 }  // namespace
 
@@ -140,16 +137,16 @@ std::string_view GroupStateName(GroupState state) {
 
 GroupSettings GroupSettings::FromBroker(const BrokerConfigValues& configs) {
   GroupSettings s;
-  s.min_session_timeout_ms = static_cast<int32_t>(IntConfig(configs, "group.min.session.timeout.ms", s.min_session_timeout_ms));
-  s.max_session_timeout_ms = static_cast<int32_t>(IntConfig(configs, "group.max.session.timeout.ms", s.max_session_timeout_ms));
+  s.min_session_timeout_ms = static_cast<int32_t>(configs.EffectiveInt("group.min.session.timeout.ms", s.min_session_timeout_ms));
+  s.max_session_timeout_ms = static_cast<int32_t>(configs.EffectiveInt("group.max.session.timeout.ms", s.max_session_timeout_ms));
   s.initial_rebalance_delay_ms =
-      static_cast<int32_t>(IntConfig(configs, "group.initial.rebalance.delay.ms", s.initial_rebalance_delay_ms));
-  s.max_size = static_cast<int32_t>(IntConfig(configs, "group.max.size", s.max_size));
-  s.offsets_retention_ms = IntConfig(configs, "offsets.retention.minutes", 10080) * 60 * 1000;
+      static_cast<int32_t>(configs.EffectiveInt("group.initial.rebalance.delay.ms", s.initial_rebalance_delay_ms));
+  s.max_size = static_cast<int32_t>(configs.EffectiveInt("group.max.size", s.max_size));
+  s.offsets_retention_ms = configs.EffectiveInt("offsets.retention.minutes", 10080) * 60 * 1000;
   s.offsets_retention_check_interval_ms =
-      IntConfig(configs, "offsets.retention.check.interval.ms", s.offsets_retention_check_interval_ms);
+      configs.EffectiveInt("offsets.retention.check.interval.ms", s.offsets_retention_check_interval_ms);
   s.offset_metadata_max_bytes =
-      static_cast<int32_t>(IntConfig(configs, "offset.metadata.max.bytes", s.offset_metadata_max_bytes));
+      static_cast<int32_t>(configs.EffectiveInt("offset.metadata.max.bytes", s.offset_metadata_max_bytes));
   return s;
 }
 
@@ -332,7 +329,7 @@ GroupCoordinator::~GroupCoordinator() { Shutdown(); }
 // ---------------------------------------------------------------------------------------------
 // Persistence.
 
-absl::Status GroupCoordinator::StoreGroup(const Group& g) {
+absl::Status GroupCoordinator::StoreGroup(Group& g) {
   Json members = Json::array();
   for (const auto& [id, m] : g.members) {
     Json protocols = Json::array();
@@ -358,7 +355,7 @@ absl::Status GroupCoordinator::StoreGroup(const Group& g) {
     spdlog::warn("group {}: storing its metadata failed: {}", g.id, std::string(rev.status().message()));
     return WithKafkaError(rev.status(), ErrorCode::kCoordinatorNotAvailable);
   }
-  const_cast<Group&>(g).stored = true;
+  g.stored = true;
   return absl::OkStatus();
 }
 
@@ -607,13 +604,10 @@ void GroupCoordinator::JoinGroup(JoinGroupParams p, JoinCallback done) {
   Outbox out;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const bool new_member = p.member_id.empty();
+    Group* g = stopping_ ? nullptr : new_member ? &GetOrCreateGroup(p.group_id) : FindGroup(p.group_id);
     if (stopping_) {
       out.Join(done, JoinError(p.member_id, GroupError(ErrorCode::kNotCoordinator, "the broker is shutting down")));
-    }
-    const bool new_member = p.member_id.empty();
-    Group* g = !done ? nullptr : new_member ? &GetOrCreateGroup(p.group_id) : FindGroup(p.group_id);
-    if (!done) {
-      // answered above
     } else if (g == nullptr) {
       out.Join(done, JoinError(p.member_id, GroupError(ErrorCode::kUnknownMemberId, "the group does not exist")));
     } else if (!g->Has(p.member_id) && !g->pending_members.count(p.member_id) &&
@@ -1174,9 +1168,9 @@ absl::StatusOr<std::map<std::pair<std::string, int32_t>, CommittedOffset>> Group
     for (const TopicPartitions& tp : *partitions) {
       for (int32_t p : tp.partitions) {
         CommittedOffset& slot = out[{tp.topic, p}];
-        std::optional<std::string> v = store_.Get(kOffsetsNs, OffsetKey(group_id, tp.topic, p));
-        if (!v) continue;
         const std::string key = OffsetKey(group_id, tp.topic, p);
+        std::optional<std::string> v = store_.Get(kOffsetsNs, key);
+        if (!v) continue;
         if (std::optional<StoredOffset> o = ParseOffset(prefix, key, *v)) slot = o->value;
       }
     }

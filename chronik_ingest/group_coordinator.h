@@ -251,7 +251,7 @@ class GroupCoordinator {
   void TransitionTo(Group& g, GroupState state);
   void ExpireOffsets(int64_t now);
 
-  absl::Status StoreGroup(const Group& g);
+  absl::Status StoreGroup(Group& g);
   absl::Status DeleteGroupAndOffsets(const std::string& group_id);
 
   storage::MetadataStore& store_;

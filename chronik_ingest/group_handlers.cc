@@ -31,14 +31,6 @@ constexpr int32_t kOperationsNotComputed = INT32_MIN;
 int16_t Code(const absl::Status& s) { return static_cast<int16_t>(ToKafkaError(s)); }
 int16_t Code(ErrorCode c) { return static_cast<int16_t>(c); }
 
-// Kafka reports a member's host as the address with a leading slash, without the port.
-std::string ClientHost(const std::string& peer) {
-  const size_t colon = peer.rfind(':');
-  std::string host = colon == std::string::npos ? peer : peer.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return "/" + host;
-}
-
 struct Coordinator {
   int16_t error = 0;
   std::optional<std::string> message;
@@ -105,7 +97,8 @@ void RegisterJoinGroup(HandlerTable& table, GroupCoordinator& groups) {
         p.member_id = request->member_id;
         p.group_instance_id = request->group_instance_id;
         p.client_id = ctx.header.client_id.value_or("");
-        p.client_host = ClientHost(ctx.connection.peer);
+        // Kafka reports a member's host as its address with a leading slash.
+        p.client_host = "/" + ctx.connection.host;
         p.session_timeout_ms = request->session_timeout_ms;
         // v0 has no rebalance timeout: the session timeout bounds the join barrier.
         p.rebalance_timeout_ms = version == 0 ? request->session_timeout_ms : request->rebalance_timeout_ms;

@@ -25,7 +25,8 @@ namespace chronik::ingest {
 
 // Who sent a request: for logs, quotas and (later) authorization.
 struct ConnectionInfo {
-  std::string peer;  // "host:port"
+  std::string peer;  // "host:port", for logs
+  std::string host;  // the client's address alone (DescribeGroups reports it as "/host")
 };
 
 // Valid only until the handler returns: a handler that answers later copies what it needs.

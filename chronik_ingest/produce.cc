@@ -45,25 +45,21 @@ absl::StatusOr<std::string> UpConvert(std::string_view message_set) {
   return builder->Build();
 }
 
-// The CreateTime timestamps a topic accepts (message.timestamp.before/after.max.ms and the
-// deprecated message.timestamp.difference.max.ms, which bounds both).
+// The CreateTime timestamps a topic accepts now.
 struct TimestampBounds {
   bool check = false;
   int64_t lowest = 0;
   int64_t highest = 0;
 };
 
-TimestampBounds BoundsFor(const Topic& topic, int64_t now_ms) {
-  TimestampBounds b;
-  if (topic.configs.Get<std::string>("message.timestamp.type") != "CreateTime") return b;
-  const int64_t difference = topic.configs.Get<int64_t>("message.timestamp.difference.max.ms");
-  const int64_t before = std::min(topic.configs.Get<int64_t>("message.timestamp.before.max.ms"), difference);
-  const int64_t after = std::min(topic.configs.Get<int64_t>("message.timestamp.after.max.ms"), difference);
+TimestampBounds BoundsFor(const TimestampLimits& limits, int64_t now_ms) {
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  // Both are >= 0 (validated), and now_ms is positive: only the sum can overflow.
-  b.lowest = before == kMax ? kMin : now_ms - before;
-  b.highest = after > kMax - now_ms ? kMax : now_ms + after;
+  TimestampBounds b;
+  if (!limits.create_time) return b;
+  // Both limits are >= 0 (validated), and now_ms is positive: only the sum can overflow.
+  b.lowest = limits.before_max_ms == kMax ? kMin : now_ms - limits.before_max_ms;
+  b.highest = limits.after_max_ms > kMax - now_ms ? kMax : now_ms + limits.after_max_ms;
   b.check = b.lowest != kMin || b.highest != kMax;
   return b;
 }
@@ -190,7 +186,7 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
                                        "This server does not host this topic-partition."));
               continue;
             }
-            absl::StatusOr<std::string> batches = Prepare(pd.records, BoundsFor(*known, now_ms));
+            absl::StatusOr<std::string> batches = Prepare(pd.records, BoundsFor(known->timestamps, now_ms));
             if (!batches.ok()) {
               SetError(out, batches.status());
               continue;

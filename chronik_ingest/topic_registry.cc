@@ -100,6 +100,15 @@ absl::Status TopicRegistry::ValidateName(std::string_view name) {
   return absl::OkStatus();
 }
 
+TimestampLimits TopicRegistry::ToTimestampLimits(const TopicConfigSet& c) {
+  TimestampLimits t;
+  t.create_time = c.Get<std::string>("message.timestamp.type") == "CreateTime";
+  const int64_t difference = c.Get<int64_t>("message.timestamp.difference.max.ms");
+  t.before_max_ms = std::min(c.Get<int64_t>("message.timestamp.before.max.ms"), difference);
+  t.after_max_ms = std::min(c.Get<int64_t>("message.timestamp.after.max.ms"), difference);
+  return t;
+}
+
 storage::LogConfig TopicRegistry::ToLogConfig(const TopicConfigSet& c) {
   storage::LogConfig l;
   l.segment_bytes = c.Get<int32_t>("segment.bytes");
@@ -159,7 +168,8 @@ absl::Status TopicRegistry::Load() {
       return absl::DataLossError("stored configs of topic " + name + " no longer validate: " +
                                  std::string(configs.status().message()));
     }
-    auto topic = std::make_shared<Topic>(Topic{name, *id, j["partitions"].get<int32_t>(), *std::move(configs)});
+    auto topic = std::make_shared<Topic>(Topic{name, *id, j["partitions"].get<int32_t>(), *std::move(configs), {}});
+    topic->timestamps = ToTimestampLimits(topic->configs);
     if (absl::Status s = EnsureLogs(*topic); !s.ok()) return s;
     loaded.emplace(name, std::move(topic));
   }
@@ -180,6 +190,7 @@ absl::Status TopicRegistry::Load() {
 }
 
 absl::StatusOr<std::shared_ptr<const Topic>> TopicRegistry::Persist(Topic topic) {
+  topic.timestamps = ToTimestampLimits(topic.configs);
   auto shared = std::make_shared<const Topic>(std::move(topic));
   absl::StatusOr<int64_t> rev =
       store_.Apply({storage::MetadataOp::Put(std::string(kNamespace), shared->name, Serialize(*shared))});
@@ -219,7 +230,7 @@ absl::StatusOr<std::shared_ptr<const Topic>> TopicRegistry::Create(const std::st
       }
     }
   }
-  Topic topic{name, NewTopicId(), partitions, *std::move(config_set)};
+  Topic topic{name, NewTopicId(), partitions, *std::move(config_set), {}};
   if (validate_only) return std::make_shared<const Topic>(std::move(topic));
   return Persist(std::move(topic));
 }

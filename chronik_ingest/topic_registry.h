@@ -24,11 +24,22 @@
 
 namespace chronik::ingest {
 
+// The CreateTime window Produce enforces: message.timestamp.before/after.max.ms, each bounded by
+// the deprecated message.timestamp.difference.max.ms. Unbounded (INT64_MAX) by default.
+struct TimestampLimits {
+  bool create_time = true;  // message.timestamp.type; LogAppendTime topics check nothing
+  int64_t before_max_ms = INT64_MAX;
+  int64_t after_max_ms = INT64_MAX;
+};
+
 struct Topic {
   std::string name;
   protocol::Uuid id;
   int32_t partitions;
   TopicConfigSet configs;
+  // Derived from `configs` whenever the registry stores or loads the topic, so that Produce does
+  // not parse configs per request.
+  TimestampLimits timestamps;
 };
 
 class TopicRegistry {
@@ -67,6 +78,7 @@ class TopicRegistry {
 
   // The storage settings a topic's configs amount to.
   static storage::LogConfig ToLogConfig(const TopicConfigSet& configs);
+  static TimestampLimits ToTimestampLimits(const TopicConfigSet& configs);
 
   // Kafka's topic name rule; the error names the problem.
   static absl::Status ValidateName(std::string_view name);

@@ -34,7 +34,8 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
       : owner_(owner), id_(id), socket_(std::move(socket)) {
     boost::system::error_code ec;
     const tcp::endpoint ep = socket_.remote_endpoint(ec);
-    info_.peer = ec ? std::string("unknown") : absl::StrCat(ep.address().to_string(), ":", ep.port());
+    info_.host = ec ? std::string("unknown") : ep.address().to_string();
+    info_.peer = ec ? info_.host : absl::StrCat(info_.host, ":", ep.port());
   }
 
   // Static, with the connection as a parameter: the coroutine frame then owns a reference, so

@@ -292,6 +292,7 @@ class GroupsTest(unittest.TestCase):
         self.assertEqual(info.state, "Stable")
         self.assertEqual(info.protocol_type, "consumer")
         self.assertEqual(len(info.members), 1)
+        self.assertEqual(info.members[0].client_host, "/127.0.0.1")
         self.assertEqual(info.members[0].member_assignment.assignment, [(topic, [0, 1])])
         offsets = admin.list_consumer_group_offsets(group)
         self.assertEqual({tp.partition: o.offset for tp, o in offsets.items()}, {0: 50, 1: 40})
