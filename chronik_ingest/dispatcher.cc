@@ -15,9 +15,13 @@ namespace {
 using protocol::ResponseHeader;
 using protocol::Writer;
 
-void PatchSize(std::string& frame) {
-  const uint32_t size = static_cast<uint32_t>(frame.size() - 4);
+void PatchSize(std::string& frame, int64_t spliced = 0) {
+  const uint32_t size = static_cast<uint32_t>(static_cast<int64_t>(frame.size()) - 4 + spliced);
   for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>(size >> (8 * (3 - i)));
+}
+
+std::optional<protocol::SplicedBytes> Answer(std::string frame) {
+  return std::optional<protocol::SplicedBytes>(protocol::SplicedBytes(std::move(frame)));
 }
 
 std::string StartFrame(int32_t correlation_id, int16_t header_version) {
@@ -89,7 +93,7 @@ void Dispatcher::Dispatch(std::string_view frame, const ConnectionInfo& connecti
                                 ? absl::StrCat(std::string(parsed->api->name), " is not served by this broker")
                                 : absl::StrCat("API key ", key, " is not served by this broker");
     spdlog::debug("{} from {}: answered UNSUPPORTED_VERSION", why, connection.peer);
-    return done(std::optional<std::string>(UnsupportedAnswer(*parsed, why)));
+    return done(Answer(UnsupportedAnswer(*parsed, why)));
   }
   if (version < entry->min_version || version > entry->max_version) {
     if (key == protocol::ApiVersionsRequest::kApiKey) {
@@ -99,13 +103,13 @@ void Dispatcher::Dispatch(std::string_view frame, const ConnectionInfo& connecti
       Writer w(&out);
       BuildApiVersionsResponse(table_, protocol::ErrorCode::kUnsupportedVersion).Encode(w, 0);
       PatchSize(out);
-      return done(std::optional<std::string>(std::move(out)));
+      return done(Answer(std::move(out)));
     }
     const std::string why = absl::StrCat(std::string(parsed->api->name), " v", version,
                                          " is not served by this broker (served: v", entry->min_version, "-v",
                                          entry->max_version, ")");
     spdlog::debug("{} from {}: answered UNSUPPORTED_VERSION", why, connection.peer);
-    return done(std::optional<std::string>(UnsupportedAnswer(*parsed, why)));
+    return done(Answer(UnsupportedAnswer(*parsed, why)));
   }
 
   const int32_t correlation_id = header.correlation_id;
@@ -114,19 +118,31 @@ void Dispatcher::Dispatch(std::string_view frame, const ConnectionInfo& connecti
   entry->fn(ctx, parsed->body,
             [done = std::move(done), correlation_id, header_version](ResponseBody body) {
               if (!body.ok()) return done(body.status());
-              if (!body->has_value()) return done(std::optional<std::string>());
-              std::string out = StartFrame(correlation_id, header_version);
-              out.append(**body);
-              PatchSize(out);
-              done(std::optional<std::string>(std::move(out)));
+              if (!body->has_value()) return done(std::optional<protocol::SplicedBytes>());
+              protocol::SplicedBytes out(StartFrame(correlation_id, header_version));
+              const size_t header_size = out.bytes.size();
+              out.bytes.append((*body)->bytes);
+              out.splices = std::move((*body)->splices);
+              int64_t spliced = 0;
+              for (protocol::Splice& s : out.splices) {
+                s.at += header_size;
+                spliced += s.range.size;
+              }
+              PatchSize(out.bytes, spliced);
+              done(std::optional<protocol::SplicedBytes>(std::move(out)));
             });
 }
 
-DispatchResult Dispatcher::Handle(std::string_view frame, const ConnectionInfo& connection) const {
+absl::StatusOr<std::optional<std::string>> Dispatcher::Handle(std::string_view frame,
+                                                              const ConnectionInfo& connection) const {
   std::optional<DispatchResult> result;
   Dispatch(frame, connection, [&result](DispatchResult r) { result = std::move(r); });
   if (!result.has_value()) return absl::InternalError("handler did not answer at once");
-  return *std::move(result);
+  if (!result->ok()) return result->status();
+  if (!(*result)->has_value()) return std::optional<std::string>();
+  absl::StatusOr<std::string> flat = (**result)->Flatten();
+  if (!flat.ok()) return flat.status();
+  return std::optional<std::string>(*std::move(flat));
 }
 
 }  // namespace chronik::ingest

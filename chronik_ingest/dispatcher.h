@@ -10,12 +10,14 @@
 
 #include "absl/status/statusor.h"
 #include "chronik_ingest/handler_table.h"
+#include "chronik_protocol/wire.h"
 
 namespace chronik::ingest {
 
-// What a request came to: a complete response frame (int32 size prefix included), no response
-// at all, or an error that closes the connection; its message says why, for the one log line.
-using DispatchResult = absl::StatusOr<std::optional<std::string>>;
+// What a request came to: a complete response frame (int32 size prefix included; log data may be
+// left in its files, to be sent from there), no response at all, or an error that closes the
+// connection; its message says why, for the one log line.
+using DispatchResult = absl::StatusOr<std::optional<protocol::SplicedBytes>>;
 
 class Dispatcher {
  public:
@@ -26,8 +28,8 @@ class Dispatcher {
   void Dispatch(std::string_view frame, const ConnectionInfo& connection,
                 std::function<void(DispatchResult)> done) const;
 
-  // For callers (tests) whose handlers all answer at once.
-  DispatchResult Handle(std::string_view frame, const ConnectionInfo& connection) const;
+  // For callers (tests) whose handlers all answer at once: the frame as plain bytes.
+  absl::StatusOr<std::optional<std::string>> Handle(std::string_view frame, const ConnectionInfo& connection) const;
 
  private:
   const HandlerTable& table_;

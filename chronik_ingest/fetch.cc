@@ -58,6 +58,23 @@ absl::StatusOr<std::string> DownConvert(std::string_view batches, int8_t magic) 
   return out;
 }
 
+// The records of a read, as the fetch version needs them: v4+ sends the log's own batches, which
+// stay in their segment files until the transport sends them from there; older versions get
+// message sets converted in memory.
+absl::StatusOr<protocol::Records> ToRecords(const storage::ReadResult& read, int16_t version) {
+  if (version <= 3) {
+    absl::StatusOr<std::string> data = read.ReadAll();
+    if (data.ok() && !data->empty()) data = DownConvert(*data, version <= 1 ? 0 : 1);
+    if (!data.ok()) return data.status();
+    return protocol::Records(*std::move(data));
+  }
+  protocol::Records records;
+  for (const storage::FileSlice& slice : read.slices) {
+    records.files.push_back(protocol::FileRange{slice.file, slice.file->fd(), slice.position, slice.size});
+  }
+  return records;
+}
+
 struct FetchState {
   std::shared_ptr<FetchRequest> request;
   int16_t version = 0;
@@ -103,15 +120,14 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
       const int64_t limit = std::min<int64_t>(p.partition_max_bytes, *bytes == 0 ? p.partition_max_bytes : budget);
       if (*bytes > 0 && limit <= 0) continue;
       absl::StatusOr<storage::ReadResult> read = log->Read(storage::Offset(p.fetch_offset), limit);
-      absl::StatusOr<std::string> data = read.ok() ? read->ReadAll() : absl::StatusOr<std::string>(read.status());
-      if (data.ok() && st.version <= 3 && !data->empty()) data = DownConvert(*data, st.version <= 1 ? 0 : 1);
+      absl::StatusOr<protocol::Records> data = read.ok() ? ToRecords(*read, st.version) : read.status();
       if (!data.ok()) {
         out.error_code = static_cast<int16_t>(ToKafkaError(data.status()));
         *any_error = true;
         continue;
       }
-      *bytes += static_cast<int64_t>(data->size());
-      budget -= static_cast<int64_t>(data->size());
+      *bytes += data->size();
+      budget -= data->size();
       out.records = *std::move(data);
     }
   }

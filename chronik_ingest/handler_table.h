@@ -35,10 +35,11 @@ struct RequestContext {
   const ConnectionInfo& connection;
 };
 
-// A handler's answer: the encoded response body, nothing (a request Kafka does not answer, such
-// as an acks=0 produce), or an error status for a request that is itself malformed, which
-// closes the connection as Kafka does.
-using ResponseBody = absl::StatusOr<std::optional<std::string>>;
+// A handler's answer: the encoded response body (with any log data left in its files, see
+// protocol::SplicedBytes), nothing (a request Kafka does not answer, such as an acks=0 produce),
+// or an error status for a request that is itself malformed, which closes the connection as
+// Kafka does.
+using ResponseBody = absl::StatusOr<std::optional<protocol::SplicedBytes>>;
 using Respond = std::function<void(ResponseBody)>;
 
 // Decodes the body before it returns (the bytes are not kept), then calls `respond` exactly
@@ -71,14 +72,14 @@ absl::Status DecodeRequest(const RequestContext& ctx, std::string_view body, Req
 
 template <typename Response>
 ResponseBody EncodeResponse(const Response& response, int16_t version) {
-  std::string body;
-  protocol::Writer w(&body);
+  protocol::SplicedBytes body;
+  protocol::Writer w(&body.bytes, &body.splices);
   response.Encode(w, version);
   if (!w.ok()) {
     return absl::InternalError(std::string(Response::kApiName) +
                                " response cannot be encoded: " + std::string(w.status().message()));
   }
-  return std::optional<std::string>(std::move(body));
+  return std::optional<protocol::SplicedBytes>(std::move(body));
 }
 
 }  // namespace internal
@@ -123,7 +124,7 @@ class HandlerTable {
           const int16_t version = ctx.header.api_version;
           fn(ctx, request, [respond = std::move(respond), version](absl::StatusOr<std::optional<Response>> r) {
             if (!r.ok()) return respond(r.status());
-            if (!r->has_value()) return respond(std::optional<std::string>());
+            if (!r->has_value()) return respond(std::optional<protocol::SplicedBytes>());
             respond(internal::EncodeResponse(**r, version));
           });
         }});

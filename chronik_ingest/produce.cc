@@ -64,9 +64,12 @@ TimestampBounds BoundsFor(const TimestampLimits& limits, int64_t now_ms) {
   return b;
 }
 
-// Checks a partition's records and returns the bytes to append (v2 batches).
-absl::StatusOr<std::string> Prepare(const std::optional<std::string>& records, const TimestampBounds& bounds) {
-  if (!records.has_value() || records->empty()) {
+// Checks a partition's records and returns the bytes to append (v2 batches), taking them from
+// the decoded request rather than copying them.
+absl::StatusOr<std::string> Prepare(std::optional<protocol::Records>& decoded, const TimestampBounds& bounds) {
+  // A decoded request holds its records as bytes.
+  std::string* records = decoded.has_value() ? &decoded->bytes : nullptr;
+  if (records == nullptr || records->empty()) {
     return KafkaError(absl::StatusCode::kInvalidArgument, ErrorCode::kInvalidRecord, "no records");
   }
   absl::StatusOr<protocol::ProducedRecordsSummary> summary =
@@ -92,7 +95,7 @@ absl::StatusOr<std::string> Prepare(const std::optional<std::string>& records, c
     if (!converted.ok()) return WithKafkaError(converted.status(), ErrorCode::kCorruptMessage);
     return converted;
   }
-  return *records;
+  return std::move(*records);
 }
 
 void SetError(ProduceResponse::PartitionProduceResponse& out, const absl::Status& s) {

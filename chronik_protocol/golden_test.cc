@@ -85,7 +85,7 @@ TEST(Golden, ProducedRecordsFromEveryClientValidate) {
       for (const auto& topic : request.topic_data) {
         for (const auto& partition : topic.partition_data) {
           ASSERT_TRUE(partition.records.has_value());
-          absl::StatusOr<ProducedRecordsSummary> summary = ValidateProducedRecords(*partition.records, 1 << 20);
+          absl::StatusOr<ProducedRecordsSummary> summary = ValidateProducedRecords(partition.records->bytes, 1 << 20);
           ASSERT_TRUE(summary.ok()) << summary.status();
           EXPECT_GT(summary->record_count, 0);
           seen.insert({summary->magic, static_cast<int>(summary->compression)});

@@ -11,17 +11,69 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "chronik_protocol/varint.h"
 
 namespace chronik::protocol {
 
 using Uuid = std::array<uint8_t, 16>;
+
+// `size` bytes at `position` of the open file `fd`, which `owner` keeps open while the range is
+// referenced. Lets a response carry log data that the transport sends straight from the file
+// (sendfile) instead of copying it through the broker's memory.
+struct FileRange {
+  std::shared_ptr<const void> owner;
+  int fd = -1;
+  int64_t position = 0;
+  int64_t size = 0;
+  bool operator==(const FileRange&) const = default;
+
+  // Appends the range's bytes to `*out` (pread); an error if the file is shorter.
+  absl::Status AppendTo(std::string* out) const;
+};
+
+// The value of a `records` field: bytes in memory followed by file ranges. Decoding always yields
+// bytes; file ranges appear only in responses the broker builds from its log.
+struct Records {
+  std::string bytes;
+  std::vector<FileRange> files;
+
+  Records() = default;
+  // Implicit: most records are plain bytes.
+  Records(std::string b) : bytes(std::move(b)) {}  // NOLINT(google-explicit-constructor)
+
+  int64_t size() const;
+  bool empty() const { return size() == 0; }
+  // The whole value as bytes (reads the file ranges).
+  absl::StatusOr<std::string> Flatten() const;
+  bool operator==(const Records&) const = default;
+};
+
+// File bytes to be sent at a position of an encoded buffer.
+struct Splice {
+  size_t at = 0;  // byte position in SplicedBytes::bytes before which the range goes
+  FileRange range;
+};
+
+// An encoding whose file ranges were left in their files: `bytes` with each splice's range
+// inserted at its position. A transport sends the pieces in order; anything else flattens it.
+struct SplicedBytes {
+  std::string bytes;
+  std::vector<Splice> splices;  // in ascending `at`
+
+  SplicedBytes() = default;
+  explicit SplicedBytes(std::string b) : bytes(std::move(b)) {}
+
+  int64_t size() const;
+  absl::StatusOr<std::string> Flatten() const;
+};
 
 // A tagged field this build does not know, kept so that re-encoding reproduces it.
 struct TaggedField {
@@ -167,6 +219,8 @@ class Reader {
 class Writer {
  public:
   explicit Writer(std::string* out) : out_(out) {}
+  // File ranges of `records` fields are not read but noted in `*splices` (positions in `*out`).
+  Writer(std::string* out, std::vector<Splice>* splices) : out_(out), splices_(splices) {}
 
   std::string* buffer() { return out_; }
   bool ok() const { return error_.empty(); }
@@ -224,6 +278,32 @@ class Writer {
       WriteInt32(-1);
     }
   }
+  void WriteRecords(const Records& r, bool compact) {
+    const int64_t size = r.size();
+    if (size > static_cast<int64_t>(INT32_MAX) - 1) return Fail("records longer than 2 GiB");
+    if (compact) {
+      WriteUnsignedVarint(static_cast<uint32_t>(size + 1));
+    } else {
+      WriteInt32(static_cast<int32_t>(size));
+    }
+    out_->append(r.bytes);
+    for (const FileRange& f : r.files) {
+      if (splices_ != nullptr) {
+        splices_->push_back(Splice{out_->size(), f});
+      } else if (absl::Status s = f.AppendTo(out_); !s.ok()) {
+        return Fail(std::string(s.message()));
+      }
+    }
+  }
+  void WriteNullableRecords(const std::optional<Records>& r, bool compact) {
+    if (r.has_value()) {
+      WriteRecords(*r, compact);
+    } else if (compact) {
+      WriteUnsignedVarint(0);
+    } else {
+      WriteInt32(-1);
+    }
+  }
   void WriteArrayLength(int32_t n, bool compact) {
     if (compact) {
       WriteUnsignedVarint(static_cast<uint32_t>(n + 1));
@@ -245,6 +325,7 @@ class Writer {
   }
 
   std::string* out_;
+  std::vector<Splice>* splices_ = nullptr;
   std::string error_;
 };
 

@@ -1,5 +1,11 @@
 #include "chronik_protocol/wire.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "chronik_protocol/header.h"
@@ -85,6 +91,72 @@ TEST(Wire, TaggedFieldsAreSortedByTag) {
   Writer w(&b);
   WriteTaggedFields(w, {TaggedField{5, "x"}}, {TaggedField{2, "yy"}});
   EXPECT_EQ(b, std::string("\x02" "\x02\x02yy" "\x05\x01x", 8));
+}
+
+// A temporary file holding `content`, open for reading; closed and removed with the object.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content) {
+    std::string path = std::string(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") + "/wireXXXXXX";
+    fd_ = ::mkstemp(path.data());
+    ::unlink(path.c_str());
+    EXPECT_EQ(::write(fd_, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  }
+  ~TempFile() { ::close(fd_); }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+TEST(Wire, RecordsFileRangesAreSplicedOrRead) {
+  auto file = std::make_shared<TempFile>("0123456789");
+  Records records("ab");
+  records.files.push_back(FileRange{file, file->fd(), 2, 3});
+  records.files.push_back(FileRange{file, file->fd(), 8, 2});
+  EXPECT_EQ(records.size(), 7);
+  EXPECT_EQ(*records.Flatten(), "ab23489");
+
+  // Without a splice list the writer reads the ranges in.
+  std::string plain;
+  Writer w(&plain);
+  w.WriteInt8(7);
+  w.WriteNullableRecords(records, /*compact=*/true);
+  w.WriteInt8(9);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(plain, std::string("\x07\x08" "ab23489" "\x09"));
+
+  // With one, the ranges stay in the file and are noted where they go.
+  SplicedBytes spliced;
+  Writer ws(&spliced.bytes, &spliced.splices);
+  ws.WriteInt8(7);
+  ws.WriteNullableRecords(records, /*compact=*/true);
+  ws.WriteInt8(9);
+  ASSERT_TRUE(ws.ok());
+  EXPECT_EQ(spliced.bytes, std::string("\x07\x08" "ab" "\x09"));
+  ASSERT_EQ(spliced.splices.size(), 2u);
+  EXPECT_EQ(spliced.splices[0].at, 4u);
+  EXPECT_EQ(spliced.splices[1].at, 4u);
+  EXPECT_EQ(spliced.size(), static_cast<int64_t>(plain.size()));
+  EXPECT_EQ(*spliced.Flatten(), plain);
+
+  // Decoding gives bytes.
+  Reader r(plain);
+  r.ReadInt8();
+  std::optional<std::string> decoded = r.ReadNullableBytes(true);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(Records(*decoded), Records("ab23489"));
+}
+
+TEST(Wire, RecordsRangeBeyondTheFileIsAnError) {
+  auto file = std::make_shared<TempFile>("0123");
+  Records records;
+  records.files.push_back(FileRange{file, file->fd(), 2, 5});
+  EXPECT_FALSE(records.Flatten().ok());
+  std::string out;
+  Writer w(&out);
+  w.WriteRecords(records, /*compact=*/false);
+  EXPECT_FALSE(w.ok());
 }
 
 TEST(Header, ParsesFlexibleRequestFrame) {

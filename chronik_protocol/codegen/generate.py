@@ -245,6 +245,8 @@ class Gen:
         e = f.elem
         if e in PRIMITIVES:
             return PRIMITIVES[e][0]
+        if e == "records":
+            return "Records"
         if e in BYTE_TYPES:
             return "std::string"
         return f.struct.name
@@ -382,15 +384,15 @@ class Gen:
         elif f.elem in PRIMITIVES:
             out.append(sp + "%s.Write%s(%s);" % (w, PRIMITIVES[f.elem][1], src))
         else:
-            kind = "String" if f.elem == "string" else "Bytes"
+            kind = {"string": "String", "records": "Records"}.get(f.elem, "Bytes")
             if self.is_optional(f):
                 # A null in a version where the field is not nullable is written as empty.
                 nc = self.cond(f.nullable, f.versions)
                 if nc == "true":
                     out.append(sp + "%s.WriteNullable%s(%s, flex);" % (w, kind, src))
                 else:
-                    out.append(sp + "if (%s) %s.WriteNullable%s(%s, flex); else %s.Write%s(%s.value_or(std::string()), flex);"
-                               % (nc, w, kind, src, w, kind, src))
+                    out.append(sp + "if (%s || %s.has_value()) %s.WriteNullable%s(%s, flex); else %s.Write%s(%s(), flex);"
+                               % (nc, src, w, kind, src, w, kind, self.elem_cpp(f)))
             else:
                 out.append(sp + "%s.Write%s(%s, flex);" % (w, kind, src))
 
