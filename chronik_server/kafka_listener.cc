@@ -1,7 +1,6 @@
 #include "chronik_server/kafka_listener.h"
 
 #include <sys/sendfile.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -40,6 +39,8 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     const tcp::endpoint ep = socket_.remote_endpoint(ec);
     info_.host = ec ? std::string("unknown") : ep.address().to_string();
     info_.peer = ec ? info_.host : absl::StrCat(info_.host, ":", ep.port());
+    // sendfile (SendRange) must not block the strand's thread; set once here (SendRange checks).
+    socket_.native_non_blocking(true, ec);
   }
 
   // Static, with the connection as a parameter: the coroutine frame then owns a reference, so
@@ -146,48 +147,58 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   }
 
   // Sends one answer. Its file ranges (fetched log data) go with sendfile, straight from the page
-  // cache; the bytes before a range are sent with MSG_MORE so that they join it in one segment.
+  // cache. When the socket is full, a chunk of the range is copied and written through Asio
+  // instead of waiting for writability ourselves: a bare wait can miss the socket's one
+  // "writable again" edge if it comes before the wait is queued, while Asio's own writes cannot.
   asio::awaitable<boost::system::error_code> Send(const protocol::SplicedBytes& frame) {
     boost::system::error_code ec;
-    socket_.native_non_blocking(true, ec);
-    if (ec) co_return ec;
-    size_t at = 0;         // next byte of frame.bytes to send
-    size_t next = 0;       // next splice
-    int64_t in_range = 0;  // bytes of splices[next] already sent
-    for (;;) {
-      const int fd = socket_.native_handle();
-      const bool ranges_left = next < frame.splices.size();
-      const size_t piece_end = ranges_left ? frame.splices[next].at : frame.bytes.size();
-      ssize_t n;
-      if (at < piece_end) {
-        n = ::send(fd, frame.bytes.data() + at, piece_end - at, MSG_NOSIGNAL | (ranges_left ? MSG_MORE : 0));
-        if (n > 0) {
-          at += static_cast<size_t>(n);
-          continue;
-        }
-      } else if (ranges_left) {
-        const protocol::FileRange& range = frame.splices[next].range;
-        if (in_range == range.size) {
-          ++next;
-          in_range = 0;
-          continue;
-        }
-        off_t offset = range.position + in_range;
-        n = ::sendfile(fd, range.fd, &offset, static_cast<size_t>(std::min<int64_t>(range.size - in_range, 1 << 30)));
-        if (n > 0) {
-          in_range += n;
-          continue;
-        }
-        // The frame promised these bytes; a file that ends early cannot be answered around.
-        if (n == 0) co_return boost::system::errc::make_error_code(boost::system::errc::io_error);
-      } else {
-        co_return boost::system::error_code();
+    size_t at = 0;
+    for (const protocol::Splice& splice : frame.splices) {
+      if (splice.at > at) {
+        co_await asio::async_write(socket_, asio::buffer(frame.bytes.data() + at, splice.at - at),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return ec;
+        at = splice.at;
       }
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) co_return boost::system::error_code(errno, boost::system::system_category());
-      co_await socket_.async_wait(tcp::socket::wait_write, asio::redirect_error(asio::use_awaitable, ec));
+      ec = co_await SendRange(splice.range);
       if (ec) co_return ec;
     }
+    if (at < frame.bytes.size()) {
+      co_await asio::async_write(socket_, asio::buffer(frame.bytes.data() + at, frame.bytes.size() - at),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return ec;
+  }
+
+  asio::awaitable<boost::system::error_code> SendRange(const protocol::FileRange& range) {
+    boost::system::error_code ec;
+    if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
+    if (ec) co_return ec;
+    int64_t sent = 0;
+    std::string chunk;
+    while (sent < range.size) {
+      off_t offset = range.position + sent;
+      const ssize_t n = ::sendfile(socket_.native_handle(), range.fd, &offset,
+                                   static_cast<size_t>(std::min<int64_t>(range.size - sent, 1 << 30)));
+      if (n > 0) {
+        sent += n;
+        continue;
+      }
+      // The frame promised these bytes; a file that ends early cannot be answered around.
+      if (n == 0) co_return boost::system::errc::make_error_code(boost::system::errc::io_error);
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) co_return boost::system::error_code(errno, boost::system::system_category());
+      const protocol::FileRange rest{range.owner, range.fd, range.position + sent,
+                                     std::min<int64_t>(range.size - sent, kFallbackChunkBytes)};
+      chunk.clear();
+      if (absl::Status s = rest.AppendTo(&chunk); !s.ok()) {
+        co_return boost::system::errc::make_error_code(boost::system::errc::io_error);
+      }
+      co_await asio::async_write(socket_, asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec;
+      sent += rest.size;
+    }
+    co_return ec;
   }
 
   // The connection ends for `reason`: the reader sees its socket closed.
@@ -227,6 +238,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   };
 
   static constexpr size_t kReadChunkBytes = 256 * 1024;
+  static constexpr int64_t kFallbackChunkBytes = 64 * 1024;
   static constexpr size_t kMaxPipelined = 16;
   static constexpr size_t kKeptBufferBytes = 1024 * 1024;
 

@@ -96,6 +96,68 @@ class DataPathTest(unittest.TestCase):
         finally:
             consumer.close()
 
+    def test_slow_reader_gets_every_byte(self):
+        # Fetched log data goes out with sendfile. A reader that takes its time keeps the broker's
+        # socket full, so much of a 16 MB answer takes the path where sendfile would block; the
+        # answer must still arrive whole, and the connection stay in step for the next request.
+        import socket
+        import struct
+        from confluent_kafka import Producer
+        from confluent_kafka.admin import AdminClient, NewTopic
+        from kafka.protocol.api import RequestHeader
+        from kafka.protocol.fetch import FetchRequest, FetchResponse
+        from kafka.protocol.metadata import MetadataRequest
+        from kafka.record import MemoryRecords
+        admin = AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        admin.create_topics([NewTopic("slow-reader", 4, 1)])["slow-reader"].result(10)
+        producer = Producer({"bootstrap.servers": self.broker.bootstrap, "linger.ms": 5})
+        count = 16000
+        for i in range(count):
+            producer.produce("slow-reader", value=(b"%08d" % i) * 128, partition=i % 4)
+        self.assertEqual(producer.flush(60), 0)
+
+        def frame(request, corr):
+            header = RequestHeader(request, correlation_id=corr, client_id="slow")  # held: weakly encoded
+            body = header.encode() + request.encode()
+            return struct.pack(">i", len(body)) + body
+
+        def read_exactly(s, n, slow):
+            data = bytearray()
+            while len(data) < n:
+                chunk = s.recv(min(n - len(data), 16384))
+                self.assertTrue(chunk, "connection closed")
+                data += chunk
+                if slow:
+                    time.sleep(0.0005)
+            return bytes(data)
+
+        fetch = FetchRequest[4](replica_id=-1, max_wait_time=100, min_bytes=1, max_bytes=64 << 20,
+                                isolation_level=0,
+                                topics=[("slow-reader", [(p, 0, 8 << 20) for p in range(4)])])
+        metadata = MetadataRequest[1](topics=None)
+        host, port = self.broker.bootstrap.split(":")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            s.connect((host, int(port)))
+            s.settimeout(60)
+            s.sendall(frame(fetch, 7) + frame(metadata, 8))
+            size = struct.unpack(">i", read_exactly(s, 4, False))[0]
+            data = read_exactly(s, size, True)
+            self.assertEqual(struct.unpack(">i", data[:4])[0], 7)
+            response = FetchResponse[4].decode(data[4:])
+            seen = 0
+            for _topic, partitions in response.topics:
+                for partition, error, _hw, _lso, _aborted, records in partitions:
+                    self.assertEqual(error, 0)
+                    batches = MemoryRecords(records)
+                    while batches.has_next():
+                        for r in batches.next_batch():
+                            self.assertEqual(r.value, (b"%08d" % (r.offset * 4 + partition)) * 128)
+                            seen += 1
+            self.assertEqual(seen, count)
+            size = struct.unpack(">i", read_exactly(s, 4, False))[0]
+            self.assertEqual(struct.unpack(">i", read_exactly(s, size, False)[:4])[0], 8)
+
     def test_kafka_python_current_and_0_10(self):
         from kafka import KafkaConsumer, KafkaProducer, TopicPartition
         for api_version, topic in ((None, "kp-auto"), ((0, 10, 0), "kp-010")):
