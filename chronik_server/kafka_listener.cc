@@ -239,7 +239,10 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
 
   static constexpr size_t kReadChunkBytes = 256 * 1024;
   static constexpr int64_t kFallbackChunkBytes = 64 * 1024;
-  static constexpr size_t kMaxPipelined = 16;
+  // A Produce request waiting here is already in the page cache and joins the next group commit;
+  // one left in the socket must wait for the commit after that. What a waiting request holds is
+  // its small response, so the bound can be generous.
+  static constexpr size_t kMaxPipelined = 256;
   static constexpr size_t kKeptBufferBytes = 1024 * 1024;
 
   KafkaListener& owner_;
