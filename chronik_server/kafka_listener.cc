@@ -170,6 +170,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     co_return ec;
   }
 
+  // Needs SIGPIPE ignored (main does): sendfile has no MSG_NOSIGNAL.
   asio::awaitable<boost::system::error_code> SendRange(const protocol::FileRange& range) {
     boost::system::error_code ec;
     if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);

@@ -195,6 +195,9 @@ int RunStandalone(const char* program, const config::ServerConfig& cfg) {
 int main(int argc, char** argv) {
   using namespace chronik;
   const char* program = "chronik_server";
+  // A peer that goes away must cost only its connection: sendfile(2), unlike Asio's sends, has no
+  // MSG_NOSIGNAL, and an unhandled SIGPIPE would end the broker.
+  std::signal(SIGPIPE, SIG_IGN);
   // `bazel run` starts the binary inside its runfiles tree; relative paths such as the default
   // ./data mean the directory the user ran bazel from.
   if (const char* wd = std::getenv("BUILD_WORKING_DIRECTORY"); wd != nullptr && ::chdir(wd) != 0) {
