@@ -61,18 +61,12 @@ absl::StatusOr<std::string> DownConvert(std::string_view batches, int8_t magic) 
 // The records of a read, as the fetch version needs them: v4+ sends the log's own batches, which
 // stay in their segment files until the transport sends them from there; older versions get
 // message sets converted in memory.
-absl::StatusOr<protocol::Records> ToRecords(const storage::ReadResult& read, int16_t version) {
-  if (version <= 3) {
-    absl::StatusOr<std::string> data = read.ReadAll();
-    if (data.ok() && !data->empty()) data = DownConvert(*data, version <= 1 ? 0 : 1);
-    if (!data.ok()) return data.status();
-    return protocol::Records(*std::move(data));
-  }
-  protocol::Records records;
-  for (const storage::FileSlice& slice : read.slices) {
-    records.files.push_back(protocol::FileRange{slice.file, slice.file->fd(), slice.position, slice.size});
-  }
-  return records;
+absl::StatusOr<protocol::Records> ToRecords(storage::ReadResult read, int16_t version) {
+  if (version >= 4) return std::move(read.records);
+  absl::StatusOr<std::string> data = read.records.Flatten();
+  if (data.ok() && !data->empty()) data = DownConvert(*data, version <= 1 ? 0 : 1);
+  if (!data.ok()) return data.status();
+  return protocol::Records(*std::move(data));
 }
 
 struct FetchState {
@@ -120,7 +114,7 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
       const int64_t limit = std::min<int64_t>(p.partition_max_bytes, *bytes == 0 ? p.partition_max_bytes : budget);
       if (*bytes > 0 && limit <= 0) continue;
       absl::StatusOr<storage::ReadResult> read = log->Read(storage::Offset(p.fetch_offset), limit);
-      absl::StatusOr<protocol::Records> data = read.ok() ? ToRecords(*read, st.version) : read.status();
+      absl::StatusOr<protocol::Records> data = read.ok() ? ToRecords(*std::move(read), st.version) : read.status();
       if (!data.ok()) {
         out.error_code = static_cast<int16_t>(ToKafkaError(data.status()));
         *any_error = true;

@@ -39,8 +39,6 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     const tcp::endpoint ep = socket_.remote_endpoint(ec);
     info_.host = ec ? std::string("unknown") : ep.address().to_string();
     info_.peer = ec ? info_.host : absl::StrCat(info_.host, ":", ep.port());
-    // sendfile (SendRange) must not block the strand's thread; set once here (SendRange checks).
-    socket_.native_non_blocking(true, ec);
   }
 
   // Static, with the connection as a parameter: the coroutine frame then owns a reference, so
@@ -173,6 +171,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   // Needs SIGPIPE ignored (main does): sendfile has no MSG_NOSIGNAL.
   asio::awaitable<boost::system::error_code> SendRange(const protocol::FileRange& range) {
     boost::system::error_code ec;
+    // sendfile must not block the strand's thread (set once per connection; the getter is free).
     if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
     if (ec) co_return ec;
     int64_t sent = 0;

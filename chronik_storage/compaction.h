@@ -34,7 +34,7 @@
 //   3. under the partition lock (if the segment is still in the log: retention may have deleted
 //      it), rename the .swap indexes and then the .swap log over the originals, open the new file
 //      and replace the segment in memory; fsync the directory.
-// Readers holding FileSlices of the old segment keep reading its (now unlinked) file. At Open,
+// Readers holding file ranges of the old segment keep reading its (now unlinked) file. At Open,
 // RecoverInterruptedCompaction deletes *.cleaned files (incomplete), finishes every
 // <base>.log.swap whose <base>.log exists (renaming a <base>.index.swap / .timeindex.swap over the
 // old index, or deleting the old index so recovery rebuilds it), deletes a .log.swap whose segment

@@ -280,7 +280,7 @@ TEST_F(CompactionTest, OffsetsPreservedAndGapsVisibleToReads) {
   // A read from a removed offset returns the batch holding it, minus the record.
   auto read = log_->Read(Offset(9), 1);
   ASSERT_TRUE(read.ok());
-  auto bytes = read->ReadAll();
+  auto bytes = read->records.Flatten();
   ASSERT_TRUE(bytes.ok());
   auto view = RecordBatchView::Parse(*bytes);
   ASSERT_TRUE(view.ok()) << view.status();
@@ -312,7 +312,7 @@ TEST_F(CompactionTest, EmptiedBatchesAndSegmentsAreDroppedAndReadsSkipThem) {
   EXPECT_EQ(log_->log_start_offset(), Offset(0));
   auto read = log_->Read(Offset(0), 1 << 20);
   ASSERT_TRUE(read.ok());
-  auto batches = testing::SplitBatches(*read->ReadAll());
+  auto batches = testing::SplitBatches(*read->records.Flatten());
   ASSERT_TRUE(batches.ok());
   ASSERT_FALSE(batches->empty());
   EXPECT_EQ(batches->front().base_offset, r->cleaned_up_to.value());
@@ -570,7 +570,7 @@ TEST_F(CompactionTest, ConcurrentReadsAndAppendsDuringCompaction) {
           failures++;
           continue;
         }
-        auto bytes = read->ReadAll();
+        auto bytes = read->records.Flatten();
         auto batches = bytes.ok() ? testing::SplitBatches(*bytes) : bytes.status();
         if (!batches.ok()) {
           failures++;
@@ -617,12 +617,12 @@ TEST_F(CompactionTest, SlicesOfReplacedSegmentsStayReadable) {
   for (int i = 0; i < 30; ++i) Put("same", std::string(100, 'a' + i % 26));
   auto held = log_->Read(Offset(0), 1 << 20);
   ASSERT_TRUE(held.ok());
-  auto bytes_before = held->ReadAll();
+  auto bytes_before = held->records.Flatten();
   ASSERT_TRUE(bytes_before.ok());
   auto r = Compact();
   ASSERT_TRUE(r.ok());
   ASSERT_GT(r->segments_cleaned, 0);
-  auto bytes_after = held->ReadAll();
+  auto bytes_after = held->records.Flatten();
   ASSERT_TRUE(bytes_after.ok()) << bytes_after.status();
   EXPECT_EQ(*bytes_after, *bytes_before);
 }

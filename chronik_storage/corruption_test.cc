@@ -191,7 +191,7 @@ TEST_F(CorruptionTest, MissingIndexIsRebuilt) {
   for (const StoredBatch& b : written) {
     auto r = log->Read(Offset(b.last_offset), 1);
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(*r->ReadAll(), b.bytes);
+    EXPECT_EQ(*r->records.Flatten(), b.bytes);
   }
 }
 

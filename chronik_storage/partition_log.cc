@@ -32,22 +32,6 @@ int64_t SteadyNowMs() {
 
 }  // namespace
 
-int64_t ReadResult::size_bytes() const {
-  int64_t n = 0;
-  for (const FileSlice& s : slices) n += s.size;
-  return n;
-}
-
-absl::StatusOr<std::string> ReadResult::ReadAll() const {
-  std::string out;
-  out.reserve(static_cast<size_t>(size_bytes()));
-  for (const FileSlice& s : slices) {
-    absl::Status st = s.AppendTo(&out);
-    if (!st.ok()) return st;
-  }
-  return out;
-}
-
 PartitionLog::PartitionLog(internal::LogHost* host, TopicPartition tp, std::string dir, const LogConfig& config)
     : host_(host), tp_(std::move(tp)), dir_(std::move(dir)), config_(config) {
   last_sync_steady_ms_ = SteadyNowMs();
@@ -473,7 +457,10 @@ absl::StatusOr<ReadResult> PartitionLog::Read(Offset from_offset, int64_t max_by
       return true;
     });
     if (!st.ok()) return st;
-    if (slice_start >= 0) result.slices.push_back({seg.file(), slice_start, slice_end - slice_start});
+    if (slice_start >= 0) {
+      result.records.files.push_back(
+          protocol::FileRange{seg.file(), seg.file()->fd(), slice_start, slice_end - slice_start});
+    }
   }
   return result;
 }

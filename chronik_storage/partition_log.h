@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "chronik_protocol/wire.h"
 #include "chronik_storage/file_ops.h"
 #include "chronik_storage/log_config.h"
 #include "chronik_storage/segment.h"
@@ -40,15 +41,13 @@ struct AppendResult {
 using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
 
 struct ReadResult {
-  // Whole batches, in offset order, at most one slice per segment.
-  std::vector<FileSlice> slices;
+  // Whole batches, in offset order: at most one file range per segment, each keeping its segment
+  // file open (a segment deleted or compacted meanwhile is still read whole). Fetch answers with
+  // the ranges as they are (sendfile); records.Flatten() copies them for everyone else.
+  protocol::Records records;
   Offset high_watermark;
   Offset log_start_offset;
   Offset log_end_offset;
-
-  int64_t size_bytes() const;
-  // Copies every slice into one buffer (for callers that cannot sendfile).
-  absl::StatusOr<std::string> ReadAll() const;
 };
 
 struct TimestampAndOffset {

@@ -60,8 +60,8 @@ TEST_F(PartitionLogTest, AppendAndReadBack) {
 
   auto read = log->Read(Offset(0), 1 << 20);
   ASSERT_TRUE(read.ok()) << read.status();
-  ASSERT_EQ(read->slices.size(), 1u);
-  auto bytes = read->ReadAll();
+  ASSERT_EQ(read->records.files.size(), 1u);
+  auto bytes = read->records.Flatten();
   ASSERT_TRUE(bytes.ok());
   auto view = RecordBatchView::Parse(*bytes);
   ASSERT_TRUE(view.ok()) << view.status();
@@ -149,7 +149,7 @@ TEST_F(PartitionLogTest, ReadFromMiddleOfSegmentAndAcrossSegments) {
   for (int64_t from : {0, 1, 37, 38, 99, 150, 199}) {
     auto r = log->Read(Offset(from), 1000);
     ASSERT_TRUE(r.ok()) << r.status();
-    auto bytes = r->ReadAll();
+    auto bytes = r->records.Flatten();
     ASSERT_TRUE(bytes.ok());
     auto batches = testing::SplitBatches(*bytes);
     ASSERT_TRUE(batches.ok());
@@ -161,8 +161,8 @@ TEST_F(PartitionLogTest, ReadFromMiddleOfSegmentAndAcrossSegments) {
   // A big read spans segments, contiguous offsets, one slice per segment.
   auto r = log->Read(Offset(10), 1 << 20);
   ASSERT_TRUE(r.ok());
-  EXPECT_GT(r->slices.size(), 1u);
-  auto batches = testing::SplitBatches(*r->ReadAll());
+  EXPECT_GT(r->records.files.size(), 1u);
+  auto batches = testing::SplitBatches(*r->records.Flatten());
   ASSERT_TRUE(batches.ok());
   EXPECT_EQ(batches->front().base_offset, 10);
   EXPECT_EQ(batches->back().last_offset, 199);
@@ -173,11 +173,11 @@ TEST_F(PartitionLogTest, ReadFromMiddleOfSegmentAndAcrossSegments) {
   EXPECT_EQ(log->Read(Offset(201), 100).status().code(), absl::StatusCode::kOutOfRange);
   auto end = log->Read(Offset(200), 100);
   ASSERT_TRUE(end.ok());
-  EXPECT_TRUE(end->slices.empty());
+  EXPECT_TRUE(end->records.files.empty());
   // A caller-given max offset (exclusive) cuts earlier.
   auto capped = log->Read(Offset(0), 1 << 20, Offset(6));
   ASSERT_TRUE(capped.ok());
-  auto capped_batches = testing::SplitBatches(*capped->ReadAll());
+  auto capped_batches = testing::SplitBatches(*capped->records.Flatten());
   EXPECT_EQ(capped_batches->back().last_offset, 5);
 }
 
@@ -187,10 +187,10 @@ TEST_F(PartitionLogTest, FirstBatchReturnedEvenIfLargerThanMaxBytes) {
   ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 10)).ok());
   auto r = log->Read(Offset(3), 100);
   ASSERT_TRUE(r.ok());
-  auto batches = testing::SplitBatches(*r->ReadAll());
+  auto batches = testing::SplitBatches(*r->records.Flatten());
   ASSERT_EQ(batches->size(), 1u);
   EXPECT_EQ((*batches)[0].base_offset, 0);
-  EXPECT_GT(r->size_bytes(), 100);
+  EXPECT_GT(r->records.size(), 100);
 }
 
 TEST_F(PartitionLogTest, HighWatermarkFollowsDurableEndWithDurablePolicy) {
@@ -320,7 +320,7 @@ TEST_F(PartitionLogTest, OffsetIndexLookupIsSparseAndCorrect) {
   for (int64_t o = 0; o < 200; o += 7) {
     auto r = log->Read(Offset(o), 1);
     ASSERT_TRUE(r.ok());
-    auto batches = testing::SplitBatches(*r->ReadAll());
+    auto batches = testing::SplitBatches(*r->records.Flatten());
     ASSERT_EQ(batches->size(), 1u);
     EXPECT_EQ((*batches)[0].base_offset, o);
   }
@@ -430,7 +430,7 @@ TEST_F(PartitionLogTest, DeleteRecordsBefore) {
   EXPECT_EQ(log->Read(Offset(9), 100).status().code(), absl::StatusCode::kOutOfRange);
   auto r = log->Read(Offset(10), 100);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(testing::SplitBatches(*r->ReadAll())->front().base_offset, 10);
+  EXPECT_EQ(testing::SplitBatches(*r->records.Flatten())->front().base_offset, 10);
   ASSERT_TRUE(log->DeleteRecordsBefore(Offset(5)).ok());  // lower: no-op
   EXPECT_EQ(log->log_start_offset(), Offset(10));
 
@@ -448,7 +448,7 @@ TEST_F(PartitionLogTest, DeleteRecordsBefore) {
   EXPECT_EQ(reopened->log_start_offset(), Offset(30));
   auto empty = reopened->Read(Offset(30), 100);
   ASSERT_TRUE(empty.ok());
-  EXPECT_TRUE(empty->slices.empty());
+  EXPECT_TRUE(empty->records.files.empty());
   auto next = AppendSync(*reopened, MakeBatch(1, 10));
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->base_offset, Offset(30));
@@ -463,7 +463,7 @@ TEST_F(PartitionLogTest, ReadersKeepSlicesOfDeletedSegments) {
   auto r = log->Read(Offset(0), 100);
   ASSERT_TRUE(r.ok());
   ASSERT_TRUE(log->DeleteRecordsBefore(Offset(9)).ok());
-  auto bytes = r->ReadAll();
+  auto bytes = r->records.Flatten();
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ(testing::SplitBatches(*bytes)->front().base_offset, 0);
 }

@@ -53,15 +53,6 @@ class SegmentFile {
   std::string path_;
 };
 
-// Zero-copy read result: `size` bytes at `position` of `file`, whole batches. Send them with
-// sendfile(file->fd(), ...) or copy them with AppendTo.
-struct FileSlice {
-  std::shared_ptr<const SegmentFile> file;
-  int64_t position = 0;
-  int64_t size = 0;
-
-  absl::Status AppendTo(std::string* out) const { return file->ReadAt(position, size, out); }
-};
 
 struct OffsetIndexEntry {
   int32_t relative_offset = 0;

@@ -178,7 +178,7 @@ void BM_ReadSequential(benchmark::State& state) {
     int64_t bytes = 0;
     while (next < big.end_offset) {
       auto r = log->Read(Offset(next), max_bytes);
-      auto data = r->ReadAll();
+      auto data = r->records.Flatten();
       bytes += static_cast<int64_t>(data->size());
       auto batches = testing::SplitBatches(*data);
       next = batches->back().last_offset + 1;

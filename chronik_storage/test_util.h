@@ -104,7 +104,7 @@ inline absl::StatusOr<std::vector<StoredBatch>> ReadAll(const PartitionLog& log,
   while (true) {
     absl::StatusOr<ReadResult> r = log.Read(Offset(next), 1 << 20);
     if (!r.ok()) return r.status();
-    absl::StatusOr<std::string> bytes = r->ReadAll();
+    absl::StatusOr<std::string> bytes = r->records.Flatten();
     if (!bytes.ok()) return bytes.status();
     if (bytes->empty()) break;
     absl::StatusOr<std::vector<StoredBatch>> batches = SplitBatches(*bytes);
