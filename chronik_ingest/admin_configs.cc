@@ -174,7 +174,8 @@ void RegisterAlterConfigs(HandlerTable& table, const BrokerContext& broker) {
               // AlterConfigs replaces the whole set of overrides.
               return ConfigChange([configs](const TopicConfigSet& current) { return current.Replace(configs); });
             });
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterIncrementalAlterConfigs(HandlerTable& table, const BrokerContext& broker) {
@@ -189,7 +190,8 @@ void RegisterIncrementalAlterConfigs(HandlerTable& table, const BrokerContext& b
               }
               return ConfigChange([ops](const TopicConfigSet& current) { return current.IncrementalAlter(ops); });
             });
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 }  // namespace

@@ -109,7 +109,7 @@ void RegisterCreateTopics(HandlerTable& table, const BrokerContext& broker) {
             continue;
           }
           if (!request.validate_only) {
-            spdlog::info("created topic {} with {} partitions for {}", t.name, created->partitions, ctx.connection.peer);
+            spdlog::info("created topic {} with {} partitions for {}", t.name, created->partitions, ctx.session.peer);
           }
           out.topic_id = request.validate_only ? protocol::Uuid{} : created->id;
           out.num_partitions = created->partitions;
@@ -125,7 +125,8 @@ void RegisterCreateTopics(HandlerTable& table, const BrokerContext& broker) {
           }
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterDeleteTopics(HandlerTable& table, const BrokerContext& broker) {
@@ -137,6 +138,11 @@ void RegisterDeleteTopics(HandlerTable& table, const BrokerContext& broker) {
           out.name = name;
           out.topic_id = id;
           std::shared_ptr<const Topic> topic;
+          if (broker.configs->Effective("delete.topic.enable").value_or("true") != "true") {
+            out.error_code = static_cast<int16_t>(ErrorCode::kTopicDeletionDisabled);
+            out.error_message = "Topic deletion is disabled.";
+            return;
+          }
           if (name.has_value() && id != protocol::Uuid{}) {
             out.error_code = static_cast<int16_t>(ErrorCode::kInvalidRequest);
             out.error_message = "Topic name and topic id cannot both be set";
@@ -155,12 +161,13 @@ void RegisterDeleteTopics(HandlerTable& table, const BrokerContext& broker) {
             out.error_message = std::string(s.message());
             return;
           }
-          spdlog::info("deleted topic {} for {}", topic->name, ctx.connection.peer);
+          spdlog::info("deleted topic {} for {}", topic->name, ctx.session.peer);
         };
         for (const std::string& name : request.topic_names) remove(name, protocol::Uuid{});
         for (const auto& t : request.topics) remove(t.name, t.topic_id);
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterCreatePartitions(HandlerTable& table, const BrokerContext& broker) {
@@ -197,7 +204,7 @@ void RegisterCreatePartitions(HandlerTable& table, const BrokerContext& broker) 
               if (!grown.ok()) {
                 error = grown.status();
               } else if (!request.validate_only) {
-                spdlog::info("topic {} now has {} partitions ({})", t.name, t.count, ctx.connection.peer);
+                spdlog::info("topic {} now has {} partitions ({})", t.name, t.count, ctx.session.peer);
               }
             }
           }
@@ -207,7 +214,8 @@ void RegisterCreatePartitions(HandlerTable& table, const BrokerContext& broker) 
           }
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 }  // namespace

@@ -44,6 +44,9 @@ void RegisterApiVersions(HandlerTable& table) {
         if (ctx.header.api_version >= 3 && (!ValidSoftwareField(request.client_software_name) ||
                                             !ValidSoftwareField(request.client_software_version))) {
           error = protocol::ErrorCode::kInvalidRequest;
+        } else if (ctx.header.api_version >= 3) {
+          ctx.session.client_software_name = request.client_software_name;
+          ctx.session.client_software_version = request.client_software_version;
         }
         return BuildApiVersionsResponse(table, error);
       });

@@ -40,8 +40,9 @@ constexpr ConfigValidator Of(ValidatorKind kind) { return ConfigValidator{.kind 
 
 // In the order Kafka lists them in its messages.
 constexpr std::string_view kCleanupPolicies[] = {"compact", "delete"};
-constexpr std::string_view kCompressionTypes[] = {"uncompressed", "zstd",  "lz4",
-                                                  "snappy",       "gzip",  "producer"};
+// Kafka also takes a codec the broker recompresses to; Chronik stores batches as produced, so it
+// refuses the rest rather than describe a setting it would ignore.
+constexpr std::string_view kSupportedCompressionTypes[] = {"producer"};
 constexpr std::string_view kTimestampTypes[] = {"CreateTime", "LogAppendTime"};
 
 constexpr BrokerFallback kFlushMsFallbacks[] = {{"log.flush.scheduler.interval.ms", 1}};
@@ -60,7 +61,7 @@ constexpr ConfigDef kTopicConfigs[] = {
     {.name = "compression.lz4.level", .type = T::kInt, .default_value = "9",
      .validator = Between(1, 17), .broker_synonym = "compression.lz4.level"},
     {.name = "compression.type", .type = T::kString, .default_value = "producer",
-     .validator = OneOf(kCompressionTypes), .broker_synonym = "compression.type"},
+     .validator = OneOf(kSupportedCompressionTypes), .broker_synonym = "compression.type"},
     {.name = "compression.zstd.level", .type = T::kInt, .default_value = "3",
      .validator = Between(-131072, 22), .broker_synonym = "compression.zstd.level"},
     {.name = "delete.retention.ms", .type = T::kLong, .default_value = "86400000",
@@ -131,6 +132,7 @@ constexpr ConfigDef kTopicConfigs[] = {
 
 // read_only marks the configs Kafka cannot change dynamically (AlterConfigs on BROKER).
 constexpr ConfigDef kBrokerConfigs[] = {
+    {.name = "advertised.listeners", .type = T::kString, .read_only = true},
     {.name = "auto.create.topics.enable", .type = T::kBoolean, .default_value = "true",
      .read_only = true},
     {.name = "broker.id", .type = T::kInt, .default_value = "-1", .read_only = true},
@@ -139,7 +141,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "compression.lz4.level", .type = T::kInt, .default_value = "9",
      .validator = Between(1, 17)},
     {.name = "compression.type", .type = T::kString, .default_value = "producer",
-     .validator = OneOf(kCompressionTypes)},
+     .validator = OneOf(kSupportedCompressionTypes)},
     {.name = "compression.zstd.level", .type = T::kInt, .default_value = "3",
      .validator = Between(-131072, 22)},
     {.name = "default.replication.factor", .type = T::kInt, .default_value = "1",
@@ -154,10 +156,16 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .validator = AtLeast(1), .read_only = true},
     {.name = "group.min.session.timeout.ms", .type = T::kInt, .default_value = "6000",
      .read_only = true},
+    {.name = "listeners", .type = T::kString, .default_value = "PLAINTEXT://:9092",
+     .read_only = true},
+    {.name = "log.cleaner.backoff.ms", .type = T::kLong, .default_value = "15000",
+     .validator = AtLeast(0), .read_only = true},
     {.name = "log.cleaner.delete.retention.ms", .type = T::kLong, .default_value = "86400000",
      .validator = AtLeast(0)},
     {.name = "log.cleaner.enable", .type = T::kBoolean, .default_value = "true",
      .read_only = true},
+    {.name = "log.cleaner.io.max.bytes.per.second", .type = T::kDouble,
+     .default_value = "1.7976931348623157E308", .read_only = true},
     {.name = "log.cleaner.max.compaction.lag.ms", .type = T::kLong, .default_value = kLongMax,
      .validator = AtLeast(1)},
     {.name = "log.cleaner.min.cleanable.ratio", .type = T::kDouble, .default_value = "0.5",

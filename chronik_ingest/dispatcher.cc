@@ -79,7 +79,7 @@ std::string UnsupportedAnswer(const protocol::ParsedRequest& parsed, std::string
 
 }  // namespace
 
-void Dispatcher::Dispatch(std::string_view frame, const ConnectionInfo& connection,
+void Dispatcher::Dispatch(std::string_view frame, std::shared_ptr<Session> session,
                           std::function<void(DispatchResult)> done) const {
   absl::StatusOr<protocol::ParsedRequest> parsed = protocol::ParseRequestFrame(frame);
   if (!parsed.ok()) return done(parsed.status());
@@ -92,7 +92,7 @@ void Dispatcher::Dispatch(std::string_view frame, const ConnectionInfo& connecti
     const std::string why = parsed->api != nullptr
                                 ? absl::StrCat(std::string(parsed->api->name), " is not served by this broker")
                                 : absl::StrCat("API key ", key, " is not served by this broker");
-    spdlog::debug("{} from {}: answered UNSUPPORTED_VERSION", why, connection.peer);
+    spdlog::debug("{} from {}: answered UNSUPPORTED_VERSION", why, session->peer);
     return done(Answer(UnsupportedAnswer(*parsed, why)));
   }
   if (version < entry->min_version || version > entry->max_version) {
@@ -108,35 +108,55 @@ void Dispatcher::Dispatch(std::string_view frame, const ConnectionInfo& connecti
     const std::string why = absl::StrCat(std::string(parsed->api->name), " v", version,
                                          " is not served by this broker (served: v", entry->min_version, "-v",
                                          entry->max_version, ")");
-    spdlog::debug("{} from {}: answered UNSUPPORTED_VERSION", why, connection.peer);
+    spdlog::debug("{} from {}: answered UNSUPPORTED_VERSION", why, session->peer);
     return done(Answer(UnsupportedAnswer(*parsed, why)));
   }
 
   const int32_t correlation_id = header.correlation_id;
   const int16_t header_version = protocol::ResponseHeaderVersion(*parsed->api, version);
-  RequestContext ctx{header, connection};
-  entry->fn(ctx, parsed->body,
-            [done = std::move(done), correlation_id, header_version](ResponseBody body) {
-              if (!body.ok()) return done(body.status());
-              if (!body->has_value()) return done(std::optional<protocol::SplicedBytes>());
-              protocol::SplicedBytes out(StartFrame(correlation_id, header_version));
-              const size_t header_size = out.bytes.size();
-              out.bytes.append((*body)->bytes);
-              out.splices = std::move((*body)->splices);
-              int64_t spliced = 0;
-              for (protocol::Splice& s : out.splices) {
-                s.at += header_size;
-                spliced += s.range.size;
-              }
-              PatchSize(out.bytes, spliced);
-              done(std::optional<protocol::SplicedBytes>(std::move(out)));
-            });
+  auto respond = [done = std::move(done), correlation_id, header_version](ResponseBody body) {
+    if (!body.ok()) return done(body.status());
+    if (!body->has_value()) return done(std::optional<protocol::SplicedBytes>());
+    protocol::SplicedBytes out(StartFrame(correlation_id, header_version));
+    const size_t header_size = out.bytes.size();
+    out.bytes.append((*body)->bytes);
+    out.splices = std::move((*body)->splices);
+    int64_t spliced = 0;
+    for (protocol::Splice& s : out.splices) {
+      s.at += header_size;
+      spliced += s.range.size;
+    }
+    PatchSize(out.bytes, spliced);
+    done(std::optional<protocol::SplicedBytes>(std::move(out)));
+  };
+  if (entry->traits.blocking && blocking_) {
+    // The frame goes with the work (the caller's buffer is reused once Dispatch returns); the
+    // handler decodes it on the pool.
+    auto owned = std::make_shared<std::string>(frame);
+    blocking_([entry, owned, session = std::move(session), respond = std::move(respond)]() mutable {
+      absl::StatusOr<protocol::ParsedRequest> p = protocol::ParseRequestFrame(*owned);
+      if (!p.ok()) return respond(p.status());
+      RequestContext ctx{p->header, *session};
+      entry->fn(ctx, p->body, std::move(respond));
+    });
+    return;
+  }
+  RequestContext ctx{header, *session};
+  entry->fn(ctx, parsed->body, std::move(respond));
 }
 
-absl::StatusOr<std::optional<std::string>> Dispatcher::Handle(std::string_view frame,
-                                                              const ConnectionInfo& connection) const {
+bool Dispatcher::MayPipeline(std::string_view frame) const {
+  if (frame.size() < 2) return false;
+  const int16_t key = static_cast<int16_t>((static_cast<uint8_t>(frame[0]) << 8) | static_cast<uint8_t>(frame[1]));
+  const HandlerEntry* entry = table_.Find(key);
+  return entry != nullptr && entry->traits.pipelined;
+}
+
+absl::StatusOr<std::optional<std::string>> Dispatcher::Handle(std::string_view frame, Session& session) const {
   std::optional<DispatchResult> result;
-  Dispatch(frame, connection, [&result](DispatchResult r) { result = std::move(r); });
+  // The caller's session outlives this synchronous call: share it without owning it.
+  Dispatch(frame, std::shared_ptr<Session>(std::shared_ptr<Session>(), &session),
+           [&result](DispatchResult r) { result = std::move(r); });
   if (!result.has_value()) return absl::InternalError("handler did not answer at once");
   if (!result->ok()) return result->status();
   if (!(*result)->has_value()) return std::optional<std::string>();

@@ -4,12 +4,14 @@
 // that the whole request path can be tested without sockets.
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 #include "chronik_ingest/handler_table.h"
+#include "chronik_ingest/session.h"
 #include "chronik_protocol/wire.h"
 
 namespace chronik::ingest {
@@ -19,20 +21,30 @@ namespace chronik::ingest {
 // connection; its message says why, for the one log line.
 using DispatchResult = absl::StatusOr<std::optional<protocol::SplicedBytes>>;
 
+// Runs a blocking handler's work on the handler pool (num.io.threads).
+using BlockingExecutor = std::function<void(std::function<void()>)>;
+
 class Dispatcher {
  public:
-  explicit Dispatcher(const HandlerTable& table) : table_(table) {}
+  // Without `blocking`, blocking handlers run on the caller's thread (tests).
+  explicit Dispatcher(const HandlerTable& table, BlockingExecutor blocking = nullptr)
+      : table_(table), blocking_(std::move(blocking)) {}
 
   // `done` is called exactly once, possibly before Dispatch returns, possibly later from
-  // another thread. `frame` need not outlive the call.
-  void Dispatch(std::string_view frame, const ConnectionInfo& connection,
+  // another thread. `frame` need not outlive the call; `session` lives until `done`.
+  void Dispatch(std::string_view frame, std::shared_ptr<Session> session,
                 std::function<void(DispatchResult)> done) const;
 
+  // Whether a request of `frame`'s API may start before earlier requests of its connection are
+  // answered (the handler table says; a frame too short to name its API may not).
+  bool MayPipeline(std::string_view frame) const;
+
   // For callers (tests) whose handlers all answer at once: the frame as plain bytes.
-  absl::StatusOr<std::optional<std::string>> Handle(std::string_view frame, const ConnectionInfo& connection) const;
+  absl::StatusOr<std::optional<std::string>> Handle(std::string_view frame, Session& session) const;
 
  private:
   const HandlerTable& table_;
+  const BlockingExecutor blocking_;
 };
 
 }  // namespace chronik::ingest

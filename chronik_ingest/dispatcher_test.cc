@@ -34,6 +34,13 @@
 namespace chronik::ingest {
 namespace {
 
+Session TestSession() {
+  Session s;
+  s.peer = "127.0.0.1:1";
+  s.host = "127.0.0.1";
+  return s;
+}
+
 using protocol::ApiVersionsRequest;
 using protocol::ApiVersionsResponse;
 using protocol::MetadataRequest;
@@ -118,7 +125,7 @@ class DispatcherTest : public ::testing::Test {
   HandlerTable table_;
   BrokerContext broker_;
   Dispatcher dispatcher_;
-  ConnectionInfo conn_{"127.0.0.1:1", "127.0.0.1"};
+  Session conn_ = TestSession();
 };
 
 TEST_F(DispatcherTest, ApiVersionsListsExactlyTheHandlerTable) {
@@ -405,7 +412,7 @@ TEST(AsyncDispatch, HandlersMayAnswerLaterFromAnotherThreadOrNotAtAll) {
         });
       });
   Dispatcher dispatcher(table);
-  ConnectionInfo conn{"t", "t"};
+  auto conn = std::make_shared<Session>(TestSession());
   auto frame = [](int32_t generation) {
     protocol::RequestHeader h;
     h.api_key = HeartbeatRequest::kApiKey;
@@ -493,7 +500,7 @@ TEST_F(GroupDispatchTest, GroupLifecycleInFlexibleVersions) {
   join.protocol_type = "consumer";
   join.protocols.push_back({"range", "meta", {}});
   std::promise<std::string> answered;
-  dispatcher_.Dispatch(Frame(join, 9), conn_, [&](DispatchResult r) { answered.set_value((*r)->bytes); });
+  dispatcher_.Dispatch(Frame(join, 9), std::make_shared<Session>(conn_), [&](DispatchResult r) { answered.set_value((*r)->bytes); });
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
   groups_->Tick(now + 1);

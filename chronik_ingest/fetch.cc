@@ -78,6 +78,9 @@ struct FetchState {
 
 // One pass over every requested partition. Returns the response and how many record bytes it
 // carries; `any_error` tells whether some partition failed (Kafka answers those at once).
+// Sizes as Kafka bounds them: the whole answer by max_bytes and each partition by its
+// partition_max_bytes, except that the first batch of the first partition with data is sent
+// whole even if larger, so that a consumer always progresses.
 FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_t* bytes, bool* any_error) {
   const FetchRequest& req = *st.request;
   FetchResponse response;
@@ -110,10 +113,16 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
       out.log_start_offset = log->log_start_offset().value();
       out.records = std::string();
       if (p.fetch_offset == out.high_watermark) continue;  // nothing new yet
-      // After the first data, a partition gets only what is left of max_bytes.
-      const int64_t limit = std::min<int64_t>(p.partition_max_bytes, *bytes == 0 ? p.partition_max_bytes : budget);
-      if (*bytes > 0 && limit <= 0) continue;
-      absl::StatusOr<storage::ReadResult> read = log->Read(storage::Offset(p.fetch_offset), limit);
+      if (st.version <= 3 && !known->downconversion) {
+        out.error_code = static_cast<int16_t>(ErrorCode::kUnsupportedVersion);
+        *any_error = true;
+        continue;
+      }
+      const bool first_data = *bytes == 0;
+      const int64_t limit = std::min<int64_t>(p.partition_max_bytes, budget);
+      if (!first_data && limit <= 0) continue;
+      absl::StatusOr<storage::ReadResult> read =
+          log->Read(storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0), std::nullopt, first_data);
       absl::StatusOr<protocol::Records> data = read.ok() ? ToRecords(*std::move(read), st.version) : read.status();
       if (!data.ok()) {
         out.error_code = static_cast<int16_t>(ToKafkaError(data.status()));
@@ -127,6 +136,30 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
   }
   return response;
 }
+
+// A fetch that found less than min_bytes: armed for its partitions before each read, so that new
+// data arriving between the read and the wait wakes it instead of being missed.
+struct LongPoll : std::enable_shared_from_this<LongPoll> {
+  std::shared_ptr<FetchState> st;
+  const BrokerContext* broker;
+  PartitionEvents* events;
+  std::vector<storage::TopicPartition> partitions;
+  std::chrono::steady_clock::time_point deadline;
+  std::function<void(absl::StatusOr<std::optional<FetchResponse>>)> done;
+
+  // Reads once; answers if that is enough or time is up, else waits for the next event.
+  void Round() {
+    PartitionEvents::Handle armed = events->Arm(partitions);
+    int64_t bytes = 0;
+    bool any_error = false;
+    FetchResponse r = ReadOnce(*st, *broker, &bytes, &any_error);
+    if (any_error || bytes >= st->request->min_bytes || std::chrono::steady_clock::now() >= deadline) {
+      events->Cancel(armed);
+      return done(std::optional<FetchResponse>(std::move(r)));
+    }
+    events->Start(armed, deadline, [self = shared_from_this()] { self->Round(); });
+  }
+};
 
 }  // namespace
 
@@ -151,27 +184,19 @@ void RegisterFetch(HandlerTable& table, const BrokerContext& broker, PartitionEv
           if (t == nullptr) continue;
           for (const auto& p : topic.partitions) partitions.push_back({t->name, storage::PartitionId(p.partition)});
         }
-        int64_t bytes = 0;
-        bool any_error = false;
-        FetchResponse first = ReadOnce(*st, broker, &bytes, &any_error);
-        if (any_error || bytes >= request->min_bytes || request->max_wait_ms <= 0 || partitions.empty()) {
-          return done(std::optional<FetchResponse>(std::move(first)));
+        if (request->max_wait_ms <= 0 || partitions.empty()) {
+          int64_t bytes = 0;
+          bool any_error = false;
+          return done(std::optional<FetchResponse>(ReadOnce(*st, broker, &bytes, &any_error)));
         }
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request->max_wait_ms);
-        // Woken by an append to any of the partitions or by the deadline: answer if min_bytes is
-        // met or time is up, otherwise wait again for the rest of the time.
-        auto shared_done = std::make_shared<decltype(done)>(std::move(done));
-        auto retry = std::make_shared<std::function<void()>>();
-        *retry = [st, &broker, &events, shared_done, partitions, deadline, weak = std::weak_ptr(retry)] {
-          int64_t b = 0;
-          bool err = false;
-          FetchResponse r = ReadOnce(*st, broker, &b, &err);
-          if (err || b >= st->request->min_bytes || std::chrono::steady_clock::now() >= deadline) {
-            return (*shared_done)(std::optional<FetchResponse>(std::move(r)));
-          }
-          if (auto again = weak.lock()) events.Wait(partitions, deadline, [again] { (*again)(); });
-        };
-        events.Wait(partitions, deadline, [retry] { (*retry)(); });
+        auto poll = std::make_shared<LongPoll>();
+        poll->st = std::move(st);
+        poll->broker = &broker;
+        poll->events = &events;
+        poll->partitions = std::move(partitions);
+        poll->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request->max_wait_ms);
+        poll->done = std::move(done);
+        poll->Round();
       });
 }
 

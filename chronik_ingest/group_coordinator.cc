@@ -430,7 +430,6 @@ absl::Status GroupCoordinator::Load() {
     g->state_ts = now;
     groups_.emplace(group, std::move(g));
   }
-  next_retention_check_ = now + options_.settings.offsets_retention_check_interval_ms;
   spdlog::info("loaded {} consumer groups ({} members)", groups_.size(), loaded_members);
   return absl::OkStatus();
 }
@@ -490,11 +489,6 @@ int64_t GroupCoordinator::Tick(int64_t now) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return kNever;
-    if (now >= next_retention_check_) {
-      ExpireOffsets(now);
-      next_retention_check_ = now + options_.settings.offsets_retention_check_interval_ms;
-    }
-    next = next_retention_check_;
     for (auto& [id, gp] : groups_) {
       Group& g = *gp;
       if (g.state == GroupState::kPreparingRebalance && now >= g.join_deadline) {
@@ -1180,6 +1174,11 @@ absl::StatusOr<std::map<std::pair<std::string, int32_t>, CommittedOffset>> Group
     if (std::optional<StoredOffset> o = ParseOffset(prefix, key, value)) out[{o->topic, o->partition}] = o->value;
   }
   return out;
+}
+
+void GroupCoordinator::ExpireOffsetsNow(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!stopping_) ExpireOffsets(now_ms);
 }
 
 void GroupCoordinator::ExpireOffsets(int64_t now) {

@@ -219,6 +219,10 @@ class GroupCoordinator {
   // Runs everything due at `now_ms`; returns the next deadline (ms).
   int64_t Tick(int64_t now_ms);
 
+  // Expires committed offsets past offsets.retention.minutes (of empty groups, and of topics no
+  // longer subscribed). The janitor calls this every offsets.retention.check.interval.ms.
+  void ExpireOffsetsNow(int64_t now_ms);
+
  private:
   struct Member;
   struct Group;
@@ -259,7 +263,6 @@ class GroupCoordinator {
 
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Group>, std::less<>> groups_;
-  int64_t next_retention_check_ = 0;
 
   // The deadline thread.
   void Wake();

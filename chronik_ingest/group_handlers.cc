@@ -98,7 +98,7 @@ void RegisterJoinGroup(HandlerTable& table, GroupCoordinator& groups) {
         p.group_instance_id = request->group_instance_id;
         p.client_id = ctx.header.client_id.value_or("");
         // Kafka reports a member's host as its address with a leading slash.
-        p.client_host = "/" + ctx.connection.host;
+        p.client_host = "/" + ctx.session.host;
         p.session_timeout_ms = request->session_timeout_ms;
         // v0 has no rebalance timeout: the session timeout bounds the join barrier.
         p.rebalance_timeout_ms = version == 0 ? request->session_timeout_ms : request->rebalance_timeout_ms;
@@ -125,7 +125,8 @@ void RegisterJoinGroup(HandlerTable& table, GroupCoordinator& groups) {
           }
           done(std::optional<JoinGroupResponse>(std::move(response)));
         });
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterSyncGroup(HandlerTable& table, GroupCoordinator& groups) {
@@ -150,7 +151,8 @@ void RegisterSyncGroup(HandlerTable& table, GroupCoordinator& groups) {
           response.assignment = std::move(r.assignment);
           done(std::optional<SyncGroupResponse>(std::move(response)));
         });
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterHeartbeat(HandlerTable& table, GroupCoordinator& groups) {
@@ -162,7 +164,8 @@ void RegisterHeartbeat(HandlerTable& table, GroupCoordinator& groups) {
         response.error_code =
             Code(groups.Heartbeat(request.group_id, request.member_id, request.group_instance_id, request.generation_id));
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterLeaveGroup(HandlerTable& table, GroupCoordinator& groups) {
@@ -194,7 +197,8 @@ void RegisterLeaveGroup(HandlerTable& table, GroupCoordinator& groups) {
           out.error_code = Code((*results)[i]);
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterOffsetCommit(HandlerTable& table, GroupCoordinator& groups) {
@@ -225,7 +229,8 @@ void RegisterOffsetCommit(HandlerTable& table, GroupCoordinator& groups) {
           }
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups) {
@@ -309,7 +314,8 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups) {
           group_by_topic(*parts, gr.topics, 0);
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterDescribeGroups(HandlerTable& table, GroupCoordinator& groups) {
@@ -341,7 +347,8 @@ void RegisterDescribeGroups(HandlerTable& table, GroupCoordinator& groups) {
           }
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterListGroups(HandlerTable& table, GroupCoordinator& groups) {
@@ -364,7 +371,8 @@ void RegisterListGroups(HandlerTable& table, GroupCoordinator& groups) {
           out.group_type = "classic";
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterDeleteGroups(HandlerTable& table, GroupCoordinator& groups) {
@@ -380,7 +388,8 @@ void RegisterDeleteGroups(HandlerTable& table, GroupCoordinator& groups) {
           out.error_code = Code(results[i]);
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterOffsetDelete(HandlerTable& table, GroupCoordinator& groups) {
@@ -411,7 +420,8 @@ void RegisterOffsetDelete(HandlerTable& table, GroupCoordinator& groups) {
           }
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 }  // namespace

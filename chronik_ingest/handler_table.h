@@ -20,19 +20,21 @@
 #include "chronik_protocol/apis.h"
 #include "chronik_protocol/header.h"
 #include "chronik_protocol/wire.h"
+#include "chronik_ingest/session.h"
 
 namespace chronik::ingest {
 
-// Who sent a request: for logs, quotas and (later) authorization.
-struct ConnectionInfo {
-  std::string peer;  // "host:port", for logs
-  std::string host;  // the client's address alone (DescribeGroups reports it as "/host")
-};
-
-// Valid only until the handler returns: a handler that answers later copies what it needs.
+// Every handler's view of its request: the header, and the session of the connection it came on
+// (listener, principal, client software). Valid only until the handler returns: a handler that
+// answers later copies what it needs. Authorization and request metrics hook in where the
+// dispatcher builds this, once for every API.
 struct RequestContext {
   const protocol::RequestHeader& header;
-  const ConnectionInfo& connection;
+  Session& session;
+
+  std::string_view client_id() const {
+    return header.client_id.has_value() ? std::string_view(*header.client_id) : std::string_view();
+  }
 };
 
 // A handler's answer: the encoded response body (with any log data left in its files, see
@@ -46,11 +48,22 @@ using Respond = std::function<void(ResponseBody)>;
 // once, now or later, from any thread.
 using HandlerFn = std::function<void(const RequestContext&, std::string_view body, Respond respond)>;
 
+// How the dispatcher runs a handler.
+struct HandlerTraits {
+  // May start before earlier requests of its connection are answered (Produce, so that a
+  // producer's in-flight requests share one group commit). Answers still go out in order.
+  bool pipelined = false;
+  // May wait for the disk (an fsync of the metadata store, a scan of segment files) or for a
+  // lock held across one: runs on the handler pool (num.io.threads), never on a network thread.
+  bool blocking = false;
+};
+
 struct HandlerEntry {
   int16_t api_key;
   int16_t min_version;
   int16_t max_version;
   HandlerFn fn;
+  HandlerTraits traits;
 };
 
 struct SupportedVersions {
@@ -91,7 +104,7 @@ class HandlerTable {
   // receives the decoded request and returns the response to encode in the same version, or a
   // StatusOr when it may find the request invalid in a way only its API's rules tell.
   template <typename Request, typename Response, typename Fn>
-  void Add(int16_t max_version, Fn fn) {
+  void Add(int16_t max_version, Fn fn, HandlerTraits traits = {}) {
     static_assert(Request::kApiKey == Response::kApiKey);
     AddEntry(HandlerEntry{Request::kApiKey, 0, max_version,
                           [fn = std::move(fn)](const RequestContext& ctx, std::string_view body, Respond respond) {
@@ -106,7 +119,8 @@ class HandlerTable {
                             } else {
                               respond(internal::EncodeResponse(fn(ctx, request), ctx.header.api_version));
                             }
-                          }});
+                          },
+                          traits});
   }
 
   // Registers a handler that answers later (after a durable write, a long poll, ...). `fn`
@@ -114,7 +128,7 @@ class HandlerTable {
   // std::nullopt for a request that gets no answer.
   using NoResponse = std::nullopt_t;
   template <typename Request, typename Response, typename Fn>
-  void AddAsync(int16_t max_version, Fn fn) {
+  void AddAsync(int16_t max_version, Fn fn, HandlerTraits traits = {}) {
     static_assert(Request::kApiKey == Response::kApiKey);
     AddEntry(HandlerEntry{
         Request::kApiKey, 0, max_version,
@@ -127,7 +141,8 @@ class HandlerTable {
             if (!r->has_value()) return respond(std::optional<protocol::SplicedBytes>());
             respond(internal::EncodeResponse(**r, version));
           });
-        }});
+        },
+        traits});
   }
 
   const HandlerEntry* Find(int16_t api_key) const;

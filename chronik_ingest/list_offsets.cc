@@ -64,7 +64,8 @@ void RegisterListOffsets(HandlerTable& table, const BrokerContext& broker) {
           }
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 }  // namespace chronik::ingest

@@ -81,7 +81,7 @@ void RegisterMetadata(HandlerTable& table, const BrokerContext& broker) {
                 broker.topics->Create(*t.name, broker.DefaultPartitions(), {}, /*validate_only=*/false);
             if (created.ok()) {
               spdlog::info("auto-created topic {} with {} partitions for {}", *t.name, (*created)->partitions,
-                           ctx.connection.peer);
+                           ctx.session.peer);
               topic = *created;
             } else if (ToKafkaError(created.status()) == ErrorCode::kTopicAlreadyExists) {
               topic = broker.topics->Find(*t.name);  // created concurrently by another request
@@ -97,7 +97,8 @@ void RegisterMetadata(HandlerTable& table, const BrokerContext& broker) {
           DescribeTopic(*topic, id.node_id, out);
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 }  // namespace chronik::ingest

@@ -54,11 +54,12 @@ void RegisterDeleteRecords(HandlerTable& table, const BrokerContext& broker) {
             }
             out.low_watermark = log->log_start_offset().value();
             spdlog::info("deleted records of {}-{} below offset {} for {}", topic.name, p.partition_index,
-                         out.low_watermark, ctx.connection.peer);
+                         out.low_watermark, ctx.session.peer);
           }
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterOffsetForLeaderEpoch(HandlerTable& table, const BrokerContext& broker) {
@@ -136,7 +137,8 @@ void RegisterDescribeLogDirs(HandlerTable& table, const BrokerContext& broker) {
           }
         }
         return response;
-      });
+      },
+      HandlerTraits{.blocking = true});
 }
 
 void RegisterDescribeCluster(HandlerTable& table, const BrokerContext& broker) {

@@ -15,27 +15,50 @@ PartitionEvents::~PartitionEvents() {
   timer_.join();
   // Whoever still waits is answered now rather than never.
   for (const auto& w : ready_) w->wake();
-  for (auto& [deadline, w] : by_deadline_) w->wake();
+  for (auto& [deadline, w] : by_deadline_) w->wake();  // only started waiters are here
+}
+
+PartitionEvents::Handle PartitionEvents::Arm(const std::vector<storage::TopicPartition>& partitions) {
+  auto w = std::make_shared<Waiter>();
+  w->partitions = partitions;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& tp : partitions) by_partition_[tp].insert(w);
+  }
+  Handle h;
+  h.waiter_ = w;
+  return h;
+}
+
+void PartitionEvents::Start(const Handle& handle, std::chrono::steady_clock::time_point deadline,
+                            std::function<void()> wake) {
+  std::shared_ptr<Waiter> w = handle.waiter_.lock();
+  if (w == nullptr) return;  // only a Cancel forgets an armed waiter
+  bool earliest = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (w->done || w->started) return;
+    w->wake = std::move(wake);
+    w->deadline = deadline;
+    w->started = true;
+    if (w->notified) {
+      Forget(w);
+      ready_.push_back(w);
+      earliest = true;
+    } else {
+      earliest = by_deadline_.empty() || deadline < by_deadline_.begin()->first;
+      by_deadline_.emplace(deadline, w);
+    }
+  }
+  // The timer thread only needs to know when its next deadline moved earlier or a wake is ready.
+  if (earliest) cv_.notify_all();
 }
 
 PartitionEvents::Handle PartitionEvents::Wait(const std::vector<storage::TopicPartition>& partitions,
                                               std::chrono::steady_clock::time_point deadline,
                                               std::function<void()> wake) {
-  auto w = std::make_shared<Waiter>();
-  w->wake = std::move(wake);
-  w->partitions = partitions;
-  w->deadline = deadline;
-  bool earliest = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& tp : partitions) by_partition_[tp].insert(w);
-    earliest = by_deadline_.empty() || deadline < by_deadline_.begin()->first;
-    by_deadline_.emplace(deadline, w);
-  }
-  // The timer thread only needs to know when its next deadline moved earlier.
-  if (earliest) cv_.notify_all();
-  Handle h;
-  h.waiter_ = w;
+  Handle h = Arm(partitions);
+  Start(h, deadline, std::move(wake));
   return h;
 }
 
@@ -56,6 +79,7 @@ void PartitionEvents::Forget(const std::shared_ptr<Waiter>& w) {
     it->second.erase(w);
     if (it->second.empty()) by_partition_.erase(it);
   }
+  if (!w->started) return;
   auto range = by_deadline_.equal_range(w->deadline);
   for (auto it = range.first; it != range.second; ++it) {
     if (it->second == w) {
@@ -72,6 +96,10 @@ void PartitionEvents::Notify(const storage::TopicPartition& tp) {
     if (it == by_partition_.end()) return;
     std::vector<std::shared_ptr<Waiter>> woken(it->second.begin(), it->second.end());
     for (const auto& w : woken) {
+      if (!w->started) {
+        w->notified = true;  // Start will find it
+        continue;
+      }
       Forget(w);
       ready_.push_back(w);
     }

@@ -24,7 +24,7 @@ class PartitionEvents {
   struct Waiter;
 
  public:
-  // Names a wait, for Cancel.
+  // Names a wait, for Start and Cancel.
   class Handle {
    private:
     friend class PartitionEvents;
@@ -34,17 +34,23 @@ class PartitionEvents {
   PartitionEvents();
   ~PartitionEvents();
 
-  // Calls `wake` once: after the first Notify of any of `partitions`, or at `deadline`. `wake`
-  // runs on this object's own thread, never on the notifier's (appends are acknowledged from
-  // the storage flusher, which must not do a fetch's reading).
-  // With no partitions this is a plain timer (a produce's timeout).
+  // The race-free way to wait for data: Arm before reading the partitions, then, if the read found
+  // too little, Start; an event between the two is remembered, so no wake-up is lost. Every Arm
+  // is followed by exactly one Start or Cancel.
+  Handle Arm(const std::vector<storage::TopicPartition>& partitions);
+  // Calls `wake` once, on this object's own thread (never on the notifier's: events come from the
+  // storage flusher, which must not do a fetch's reading): at once if one of the armed partitions
+  // had an event since Arm, else after the first one or at `deadline`.
+  void Start(const Handle& handle, std::chrono::steady_clock::time_point deadline, std::function<void()> wake);
+
+  // Arm and Start in one; with no partitions this is a plain timer (a produce's timeout).
   Handle Wait(const std::vector<storage::TopicPartition>& partitions, std::chrono::steady_clock::time_point deadline,
               std::function<void()> wake);
 
   // Drops a wait that has not fired yet; its `wake` is then not called (unless it already runs).
   void Cancel(const Handle& handle);
 
-  // New data in `tp`.
+  // Something changed in `tp` (new data, a new log start, deletion): its waiters read again.
   void Notify(const storage::TopicPartition& tp);
 
  private:
@@ -52,6 +58,8 @@ class PartitionEvents {
     std::function<void()> wake;
     std::vector<storage::TopicPartition> partitions;
     std::chrono::steady_clock::time_point deadline;
+    bool started = false;   // Start was called: it has a wake and a deadline
+    bool notified = false;  // an event came while armed but not started
     bool done = false;
   };
   void TimerLoop();

@@ -189,6 +189,15 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
                                        "This server does not host this topic-partition."));
               continue;
             }
+            // One node is the whole in-sync replica set, so acks=all can never meet more than 1.
+            if (request->acks == -1 && known->min_insync_replicas > 1) {
+              SetError(out, KafkaError(absl::StatusCode::kFailedPrecondition, ErrorCode::kNotEnoughReplicas,
+                                       absl::StrCat("The size of the current ISR 1 is insufficient to satisfy the "
+                                                    "min.isr requirement of ",
+                                                    known->min_insync_replicas, " for partition ", topic.name, "-",
+                                                    pd.index)));
+              continue;
+            }
             absl::StatusOr<std::string> batches = Prepare(pd.records, BoundsFor(known->timestamps, now_ms));
             if (!batches.ok()) {
               SetError(out, batches.status());
@@ -200,9 +209,8 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
               ++pending->outstanding;
               pending->in_flight.insert(&out);
             }
-            storage::TopicPartition tp{topic.name, storage::PartitionId(pd.index)};
             log->Append(*std::move(batches), storage::LeaderEpoch(0),
-                        [pending, &out, &events, tp](absl::StatusOr<storage::AppendResult> r) {
+                        [pending, &out](absl::StatusOr<storage::AppendResult> r) {
                           {
                             std::lock_guard<std::mutex> lock(pending->mu);
                             pending->in_flight.erase(&out);
@@ -216,7 +224,6 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
                               SetError(out, r.status());
                             }
                           }
-                          if (r.ok()) events.Notify(tp);
                           pending->Finish();
                         });
           }
@@ -232,7 +239,8 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
           }
         }
         pending->Finish();
-      });
+      },
+      HandlerTraits{.pipelined = true});
 }
 
 }  // namespace chronik::ingest

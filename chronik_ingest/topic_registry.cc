@@ -169,7 +169,7 @@ absl::Status TopicRegistry::Load() {
                                  std::string(configs.status().message()));
     }
     auto topic = std::make_shared<Topic>(Topic{name, *id, j["partitions"].get<int32_t>(), *std::move(configs), {}});
-    topic->timestamps = ToTimestampLimits(topic->configs);
+    Derive(*topic);
     if (absl::Status s = EnsureLogs(*topic); !s.ok()) return s;
     loaded.emplace(name, std::move(topic));
   }
@@ -189,8 +189,14 @@ absl::Status TopicRegistry::Load() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<const Topic>> TopicRegistry::Persist(Topic topic) {
+void TopicRegistry::Derive(Topic& topic) {
   topic.timestamps = ToTimestampLimits(topic.configs);
+  topic.downconversion = topic.configs.Get<bool>("message.downconversion.enable");
+  topic.min_insync_replicas = topic.configs.Get<int32_t>("min.insync.replicas");
+}
+
+absl::StatusOr<std::shared_ptr<const Topic>> TopicRegistry::Persist(Topic topic) {
+  Derive(topic);
   auto shared = std::make_shared<const Topic>(std::move(topic));
   absl::StatusOr<int64_t> rev =
       store_.Apply({storage::MetadataOp::Put(std::string(kNamespace), shared->name, Serialize(*shared))});

@@ -37,9 +37,11 @@ struct Topic {
   protocol::Uuid id;
   int32_t partitions;
   TopicConfigSet configs;
-  // Derived from `configs` whenever the registry stores or loads the topic, so that Produce does
-  // not parse configs per request.
+  // Derived from `configs` whenever the registry stores or loads the topic, so that Produce and
+  // Fetch do not parse configs per request.
   TimestampLimits timestamps;
+  bool downconversion = true;    // message.downconversion.enable
+  int32_t min_insync_replicas = 1;  // min.insync.replicas
 };
 
 class TopicRegistry {
@@ -79,6 +81,8 @@ class TopicRegistry {
   // The storage settings a topic's configs amount to.
   static storage::LogConfig ToLogConfig(const TopicConfigSet& configs);
   static TimestampLimits ToTimestampLimits(const TopicConfigSet& configs);
+  // Sets the fields of `topic` derived from its configs.
+  static void Derive(Topic& topic);
 
   // Kafka's topic name rule; the error names the problem.
   static absl::Status ValidateName(std::string_view name);

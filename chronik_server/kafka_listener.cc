@@ -25,20 +25,24 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 // One client connection. Answers go out in request order. A request is read and started only
-// once every earlier one has been answered, as Kafka does, with one exception: Produce requests
-// may overlap earlier Produce requests (up to kMaxPipelined), so that a producer's in-flight
-// requests share the storage's group commit instead of each waiting for the previous fsync.
+// once every earlier one has been answered, as Kafka does, with one exception: the handler table's
+// pipelined APIs (Produce) may overlap earlier requests of theirs (up to kMaxPipelined), so that
+// a producer's in-flight requests share the storage's group commit instead of each waiting for
+// the previous fsync.
 // Their appends still happen in request order, since a handler appends before it returns.
 // Two coroutines, both on the connection's strand: Serve reads and starts requests, WriteAnswers
 // writes the answers at the front of `pending_` as they complete.
 class KafkaListener::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(KafkaListener& owner, uint64_t id, tcp::socket socket)
-      : owner_(owner), id_(id), socket_(std::move(socket)) {
+      : owner_(owner), id_(id), socket_(std::move(socket)), session_(std::make_shared<ingest::Session>()) {
     boost::system::error_code ec;
     const tcp::endpoint ep = socket_.remote_endpoint(ec);
-    info_.host = ec ? std::string("unknown") : ep.address().to_string();
-    info_.peer = ec ? info_.host : absl::StrCat(info_.host, ":", ep.port());
+    session_->connection_id = id;
+    session_->listener_name = owner_.options_.listener_name;
+    session_->security_protocol = ingest::SecurityProtocol::kPlaintext;
+    session_->host = ec ? std::string("unknown") : ep.address().to_string();
+    session_->peer = ec ? session_->host : absl::StrCat(session_->host, ":", ep.port());
   }
 
   // Static, with the connection as a parameter: the coroutine frame then owns a reference, so
@@ -51,13 +55,13 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     self->progress_.cancel();
     boost::system::error_code ignored;
     self->socket_.close(ignored);
-    if (!reason.empty()) spdlog::info("closed connection from {}: {}", self->info_.peer, reason);
+    if (!reason.empty()) spdlog::info("closed connection from {}: {}", self->session_->peer, reason);
     self->owner_.Forget(self->id_);
   }
 
   tcp::socket::executor_type executor() { return socket_.get_executor(); }
   uint64_t id() const { return id_; }
-  const std::string& peer() const { return info_.peer; }
+  const std::string& peer() const { return session_->peer; }
 
   void Close() {
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
@@ -97,20 +101,20 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
         if (ec) co_return absl::StrCat("disconnected in the middle of a request: ", ec.message());
       }
 
-      // Produce may overlap earlier Produce requests; anything else waits until every earlier
-      // request has been answered.
-      const bool produce = frame.size() >= 2 && frame[0] == 0 && frame[1] == 0;
+      // A pipelined API (Produce) may overlap earlier requests of its kind; anything else waits
+      // until every earlier request has been answered.
+      const bool pipelined = owner_.dispatcher_.MayPipeline(frame);
       while (!writer_failed_ && !pending_.empty() &&
-             !(produce && pending_.size() < kMaxPipelined &&
-               std::all_of(pending_.begin(), pending_.end(), [](const auto& p) { return p->produce; }))) {
+             !(pipelined && pending_.size() < kMaxPipelined &&
+               std::all_of(pending_.begin(), pending_.end(), [](const auto& p) { return p->pipelined; }))) {
         drained_.expires_at(asio::steady_timer::time_point::max());
         co_await drained_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       }
       if (writer_failed_) co_return close_reason_;
       auto slot = std::make_shared<Pending>();
-      slot->produce = produce;
+      slot->pipelined = pipelined;
       pending_.push_back(slot);
-      owner_.dispatcher_.Dispatch(frame, info_, [slot, self = shared_from_this()](ingest::DispatchResult r) {
+      owner_.dispatcher_.Dispatch(frame, session_, [slot, self = shared_from_this()](ingest::DispatchResult r) {
         asio::post(self->socket_.get_executor(), [slot, self, r = std::move(r)]() mutable {
           slot->result = std::move(r);
           slot->done = true;
@@ -232,7 +236,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   }
 
   struct Pending {
-    bool produce = false;
+    bool pipelined = false;
     bool done = false;
     ingest::DispatchResult result = std::optional<protocol::SplicedBytes>();
   };
@@ -256,7 +260,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   bool reading_done_ = false;
   bool writer_failed_ = false;
   std::string close_reason_;
-  ingest::ConnectionInfo info_;
+  std::shared_ptr<ingest::Session> session_;
 };
 
 KafkaListener::KafkaListener(asio::io_context& io, const ingest::Dispatcher& dispatcher, ListenerOptions options)

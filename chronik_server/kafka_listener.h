@@ -21,6 +21,8 @@
 namespace chronik::server {
 
 struct ListenerOptions {
+  // Kafka's listener name, given to every session of this listener.
+  std::string listener_name = "PLAINTEXT";
   std::string bind_addr = "0.0.0.0";
   uint16_t port = 9092;
   int32_t max_request_size = 104857600;

@@ -2,37 +2,14 @@
 
 #include <unistd.h>
 
-#include <condition_variable>
 #include <csignal>
-#include <filesystem>
-#include <mutex>
 #include <cstdlib>
 #include <iostream>
-#include <thread>
-#include <vector>
+#include <memory>
+#include <string>
 
-#include "boost/asio/io_context.hpp"
-#include "boost/asio/signal_set.hpp"
 #include "chronik_config/server_config.h"
-#include "chronik_ingest/admin_configs.h"
-#include "chronik_ingest/admin_topics.h"
-#include "chronik_ingest/api_versions.h"
-#include "chronik_ingest/broker_context.h"
-#include "chronik_ingest/configs.h"
-#include "chronik_ingest/topic_registry.h"
-#include "chronik_ingest/dispatcher.h"
-#include "chronik_ingest/fetch.h"
-#include "chronik_ingest/group_coordinator.h"
-#include "chronik_ingest/group_handlers.h"
-#include "chronik_ingest/list_offsets.h"
-#include "chronik_ingest/partition_admin.h"
-#include "chronik_ingest/partition_events.h"
-#include "chronik_ingest/produce.h"
-#include "chronik_ingest/metadata.h"
-#include "chronik_server/kafka_listener.h"
-#include "chronik_server/node_identity.h"
-#include "chronik_storage/log_manager.h"
-#include "chronik_storage/metadata_store.h"
+#include "chronik_server/broker.h"
 #include "spdlog/spdlog.h"
 
 namespace chronik::server {
@@ -61,130 +38,25 @@ int Fail(const char* program, int code, const std::string& message) {
   return code;
 }
 
-// A data directory another broker holds is a configuration problem; anything else is not.
+// What the user can fix (configuration, a port in use, a data directory another broker holds)
+// exits with the configuration error code; anything else is a failure of the broker.
 int StartupExitCode(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kFailedPrecondition ? config::kExitConfigError : 1;
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kUnavailable:
+      return config::kExitConfigError;
+    default:
+      return 1;
+  }
 }
 
 int RunStandalone(const char* program, const config::ServerConfig& cfg) {
-  absl::StatusOr<NodeIdentity> identity = LoadOrCreateNodeIdentity(cfg.data_dir);
-  if (!identity.ok()) return Fail(program, config::kExitConfigError, std::string(identity.status().message()));
-
-  ingest::BrokerConfigValues broker_configs;
-  for (const auto& [name, value] : cfg.kafka_properties) {
-    if (absl::Status s = broker_configs.SetStatic(name, value); !s.ok()) {
-      return Fail(program, config::kExitConfigError,
-                  *cfg.config_file + ": kafka." + name + ": " + std::string(s.message()));
-    }
-    if (ingest::FindBrokerConfig(name) == nullptr) spdlog::warn("kafka.{}: not a broker config Chronik knows; ignored", name);
-  }
-  // Bind first: a port in use is reported before any recovery work.
-  boost::asio::io_context io;
-  ingest::HandlerTable table;
-  ingest::Dispatcher dispatcher(table);
-  KafkaListener listener(io, dispatcher,
-                         ListenerOptions{cfg.bind_addr, cfg.kafka_port, cfg.max_request_size,
-                                         broker_configs.EffectiveInt("queued.max.request.bytes", -1),
-                                         static_cast<int32_t>(broker_configs.EffectiveInt("queued.max.requests", 500))});
-  if (absl::Status s = listener.Bind(); !s.ok()) {
-    return Fail(program, config::kExitConfigError, std::string(s.message()));
-  }
-
-  absl::StatusOr<std::unique_ptr<storage::LogManager>> logs =
-      storage::LogManager::Open(cfg.data_dir, storage::LogManager::Options{});
-  if (!logs.ok()) return Fail(program, StartupExitCode(logs.status()), std::string(logs.status().message()));
-  absl::StatusOr<std::unique_ptr<storage::MetadataStore>> store =
-      storage::MetadataStore::Open(cfg.data_dir + "/" + storage::kMetadataDirName);
-  if (!store.ok()) return Fail(program, StartupExitCode(store.status()), std::string(store.status().message()));
-
-  ingest::TopicRegistry topics(**store, **logs, broker_configs);
-  if (absl::Status s = topics.Load(); !s.ok()) return Fail(program, 1, std::string(s.message()));
-
-  ingest::GroupCoordinator::Options group_options;
-  group_options.settings = ingest::GroupSettings::FromBroker(broker_configs);
-  group_options.partition_exists = [&topics](const std::string& topic, int32_t partition) {
-    std::shared_ptr<const ingest::Topic> t = topics.Find(topic);
-    return t != nullptr && partition >= 0 && partition < t->partitions;
-  };
-  ingest::GroupCoordinator groups(**store, std::move(group_options));
-  if (absl::Status s = groups.Load(); !s.ok()) return Fail(program, 1, std::string(s.message()));
-  topics.SetDeletionListener([&groups](const std::string& topic) { groups.OnTopicDeleted(topic); });
-
-  ingest::BrokerContext broker;
-  broker.identity.node_id = identity->node_id;
-  broker.identity.advertised_host = cfg.advertised_host;
-  broker.identity.advertised_port = cfg.advertised_port;
-  broker.identity.cluster_id = identity->cluster_id;
-  broker.configs = &broker_configs;
-  broker.topics = &topics;
-  broker.log_dir = std::filesystem::absolute(cfg.data_dir).lexically_normal().string();
-
-  ingest::RegisterApiVersions(table);
-  ingest::RegisterMetadata(table, broker);
-  ingest::RegisterTopicAdmin(table, broker);
-  ingest::RegisterConfigAdmin(table, broker);
-  ingest::RegisterPartitionAdmin(table, broker);
-  ingest::PartitionEvents events;
-  ingest::RegisterProduce(table, broker, events);
-  ingest::RegisterFetch(table, broker, events);
-  ingest::RegisterListOffsets(table, broker);
-  ingest::RegisterGroupApis(table, broker, groups);
-  groups.Start();
-  listener.Start();
-
-  // Connections close promptly on shutdown and io.run() then returns by itself; the watchdog
-  // only guards against one that does not, without keeping the io_context busy.
-  std::mutex watchdog_mu;
-  std::condition_variable watchdog_cv;
-  bool stopping = false;
-  bool finished = false;
-  bool forced = false;
-  std::thread watchdog([&] {
-    std::unique_lock<std::mutex> lock(watchdog_mu);
-    watchdog_cv.wait(lock, [&] { return stopping || finished; });
-    if (!watchdog_cv.wait_for(lock, std::chrono::seconds(5), [&] { return finished; })) {
-      forced = true;
-      io.stop();
-    }
-  });
-
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-    if (ec) return;
-    spdlog::info("received signal {}, shutting down", signo);
-    // Parked JoinGroup/SyncGroup requests are answered first, so no connection waits on them.
-    groups.Shutdown();
-    listener.Stop();
-    std::lock_guard<std::mutex> lock(watchdog_mu);
-    stopping = true;
-    watchdog_cv.notify_all();
-  });
-
-  spdlog::info("chronik {} standalone: Kafka listener on {}:{} (advertised {}:{}), cluster id {}, node {}",
-               config::kChronikVersion, cfg.bind_addr, listener.bound_port(), cfg.advertised_host,
-               cfg.advertised_port, broker.identity.cluster_id, broker.identity.node_id);
-
-  // Both cores serve connections; each connection's work is serialized on its own strand.
-  const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
-  std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
-  io.run();
-  for (auto& t : pool) t.join();
-  {
-    std::lock_guard<std::mutex> lock(watchdog_mu);
-    finished = true;
-    watchdog_cv.notify_all();
-  }
-  watchdog.join();
-  // Flushes every log and writes the clean-shutdown marker, so the next start skips the scan.
-  if (absl::Status s = (*logs)->Close(); !s.ok()) {
+  absl::StatusOr<std::unique_ptr<Broker>> broker = Broker::Open(cfg);
+  if (!broker.ok()) return Fail(program, StartupExitCode(broker.status()), std::string(broker.status().message()));
+  if (absl::Status s = (*broker)->Run(); !s.ok()) {
     spdlog::error("closing the logs failed: {}", std::string(s.message()));
     return 1;
-  }
-  if (forced) {
-    spdlog::warn("shut down with connections still open 5 s after the signal");
-  } else {
-    spdlog::info("shut down cleanly");
   }
   return 0;
 }

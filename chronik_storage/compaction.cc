@@ -132,7 +132,8 @@ absl::Status ForEachBatch(const Segment& segment, int64_t end,
 // Whether records of `batch` take part in compaction at all (as superseding or superseded).
 bool Compactable(const RecordBatchView& batch) { return !batch.is_control() && !batch.is_transactional(); }
 
-absl::Status BuildKeyMap(const std::vector<SegmentSnapshot>& segments, int64_t high_watermark, KeyMap* latest) {
+absl::Status BuildKeyMap(const std::vector<SegmentSnapshot>& segments, int64_t high_watermark, KeyMap* latest,
+                         const std::function<void(int64_t)>& throttle) {
   for (const SegmentSnapshot& snap : segments) {
     if (snap.segment->base_offset() >= high_watermark) break;
     absl::Status st = ForEachBatch(*snap.segment, snap.size, [&](const RecordBatchView& batch, bool* stop) -> absl::Status {
@@ -140,6 +141,7 @@ absl::Status BuildKeyMap(const std::vector<SegmentSnapshot>& segments, int64_t h
         *stop = true;
         return absl::OkStatus();
       }
+      if (throttle) throttle(static_cast<int64_t>(batch.size_bytes()));
       if (!Compactable(batch)) return absl::OkStatus();
       absl::StatusOr<RecordReader> reader = RecordReader::Create(batch, protocol::kMaxDecompressedBatchBytes);
       if (!reader.ok()) return reader.status();
@@ -201,6 +203,7 @@ struct CleanParams {
   const KeyMap* latest;
   const LogConfig* config;
   int64_t now_ms;
+  const std::function<void(int64_t)>* throttle;
 };
 
 // Writes the cleaned copy of the first `size` bytes of `segment` as <base>.log.cleaned. Adds the
@@ -243,6 +246,8 @@ absl::StatusOr<std::unique_ptr<Segment>> CleanSegment(const std::string& dir, co
   absl::Status st = ForEachBatch(segment, size, [&](const RecordBatchView& batch, bool*) -> absl::Status {
     stats->batches_before++;
     stats->records_before += batch.records_count();
+    // Read once here and written once to the cleaned copy.
+    if (*params.throttle) (*params.throttle)(2 * static_cast<int64_t>(batch.size_bytes()));
     const size_t at = out.size();
     const bool too_young = config.min_compaction_lag_ms > 0 &&
                            batch.max_timestamp() > now - std::min(config.min_compaction_lag_ms, now);
@@ -276,6 +281,10 @@ absl::StatusOr<std::unique_ptr<Segment>> CleanSegment(const std::string& dir, co
     }
     if (!reader->status().ok()) return reader->status();
     const bool stamp_horizon = tombstone_kept && !horizon.has_value();
+    if (tombstone_kept) {
+      const int64_t h = horizon.has_value() ? *horizon : SaturatingAdd(now, config.delete_retention_ms);
+      if (stats->next_delete_horizon_ms < 0 || h < stats->next_delete_horizon_ms) stats->next_delete_horizon_ms = h;
+    }
     if (removed == 0 && !stamp_horizon) {
       out.append(batch.bytes());
       return index_from(at);
@@ -445,7 +454,7 @@ absl::Status PartitionLog::SwapInCleaned(const std::shared_ptr<Segment>& old, st
   return SyncDirectory(ops, dir_);
 }
 
-absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms) {
+absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms, const std::function<void(int64_t)>& throttle) {
   const auto started = std::chrono::steady_clock::now();
   absl::MutexLock compact_lock(&compact_mu_);
   FileOps& ops = host_->file_ops();
@@ -480,14 +489,14 @@ absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms) {
   }
 
   KeyMap latest;
-  absl::Status st = BuildKeyMap(snapshot, high_watermark, &latest);
+  absl::Status st = BuildKeyMap(snapshot, high_watermark, &latest, throttle);
   if (!st.ok()) {
     spdlog::error("storage: {}: compaction failed reading the log: {}", tp_.ToString(), st.ToString());
     return st;
   }
   result.distinct_keys = static_cast<int64_t>(latest.size());
 
-  const CleanParams params{&latest, &config, now_ms};
+  const CleanParams params{&latest, &config, now_ms, &throttle};
   for (size_t i = 0; i < cleanable; ++i) {
     const SegmentSnapshot& snap = snapshot[i];
     CompactionResult part;
@@ -510,6 +519,10 @@ absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms) {
       }
     }
     result.segments_examined++;
+    if (part.next_delete_horizon_ms >= 0 &&
+        (result.next_delete_horizon_ms < 0 || part.next_delete_horizon_ms < result.next_delete_horizon_ms)) {
+      result.next_delete_horizon_ms = part.next_delete_horizon_ms;
+    }
     result.batches_before += part.batches_before;
     result.records_before += part.records_before;
     result.bytes_before += snap.size;

@@ -300,7 +300,37 @@ absl::Status LogManager::Delete(const TopicPartition& tp) {
   std::filesystem::remove_all(doomed, ec);
   if (ec) spdlog::warn("storage: removing {}: {}", doomed, ec.message());
   spdlog::info("storage: deleted partition {}", tp.ToString());
+  Publish({LogEvent{LogEventKind::kPartitionDeleted, tp, Offset(0), 0}});
   return st.ok() ? cp : st;
+}
+
+void LogManager::Subscribe(LogEventListener listener) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.push_back(std::move(listener));
+}
+
+void LogManager::Publish(const std::vector<LogEvent>& events) {
+  if (events.empty()) return;
+  absl::ReaderMutexLock lock(&listeners_mu_);
+  for (const LogEvent& e : events) {
+    for (const LogEventListener& l : listeners_) l(e);
+  }
+}
+
+std::string_view LogEventKindName(LogEventKind kind) {
+  switch (kind) {
+    case LogEventKind::kHighWatermarkMoved:
+      return "high-watermark-moved";
+    case LogEventKind::kLogStartMoved:
+      return "log-start-moved";
+    case LogEventKind::kSegmentRolled:
+      return "segment-rolled";
+    case LogEventKind::kSegmentDeleted:
+      return "segment-deleted";
+    case LogEventKind::kPartitionDeleted:
+      return "partition-deleted";
+  }
+  return "unknown";
 }
 
 absl::Status LogManager::WriteCheckpoint() {

@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "chronik_storage/file_ops.h"
 #include "chronik_storage/log_config.h"
+#include "chronik_storage/log_events.h"
 #include "chronik_storage/partition_log.h"
 #include "chronik_storage/types.h"
 
@@ -102,6 +103,10 @@ class LogManager final : private internal::LogHost {
   // Writes the offsets checkpoint now (normally done by the flusher, DeleteRecords and Close).
   absl::Status WriteCheckpoint() override;
 
+  // Adds a subscriber to every partition's events (see log_events.h). Subscribers are added while
+  // the broker starts, before it serves requests, and stay until the manager is destroyed.
+  void Subscribe(LogEventListener listener);
+
  private:
   LogManager(std::string data_dir, Options options, int lock_fd);
 
@@ -115,6 +120,7 @@ class LogManager final : private internal::LogHost {
     appended_batches_.fetch_add(static_cast<uint64_t>(batches), std::memory_order_relaxed);
     appended_bytes_.fetch_add(static_cast<uint64_t>(bytes), std::memory_order_relaxed);
   }
+  void Publish(const std::vector<LogEvent>& events) override;
 
   absl::Status Recover(bool clean_shutdown);
   void FlusherLoop();
@@ -147,6 +153,9 @@ class LogManager final : private internal::LogHost {
   std::vector<std::thread> sync_workers_;
 
   absl::Mutex checkpoint_mu_;
+
+  mutable absl::Mutex listeners_mu_;
+  std::vector<LogEventListener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
 
   std::atomic<uint64_t> fdatasync_calls_{0};
   std::atomic<uint64_t> fsync_calls_{0};

@@ -212,7 +212,7 @@ bool PartitionLog::ShouldRollLocked(int64_t incoming_bytes, int64_t incoming_las
   return seg.IndexFull(config_.segment_index_bytes);
 }
 
-absl::Status PartitionLog::RollLocked(int64_t now_ms) {
+absl::Status PartitionLog::RollLocked(int64_t now_ms, std::vector<LogEvent>* events) {
   FileOps& ops = host_->file_ops();
   std::shared_ptr<Segment> old = segments_.back();
   absl::StatusOr<std::unique_ptr<Segment>> seg = Segment::Create(dir_, log_end_offset_, ops, now_ms);
@@ -225,6 +225,7 @@ absl::Status PartitionLog::RollLocked(int64_t now_ms) {
   segments_.push_back(std::shared_ptr<Segment>(std::move(*seg)));
   rolled_unsynced_.push_back(std::move(old));
   dir_unsynced_ = true;
+  events->push_back(Event(LogEventKind::kSegmentRolled, log_end_offset_));
   spdlog::debug("storage: {}: rolled to segment {}", tp_.ToString(), log_end_offset_);
   return absl::OkStatus();
 }
@@ -291,6 +292,7 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
   bool durable;
   bool request_sync = false;
   absl::Status failure;
+  std::vector<LogEvent> events;
   {
     absl::MutexLock lock(&mu_);
     durable = config_.durable();
@@ -300,7 +302,7 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
       const int64_t base = log_end_offset_;
       const int64_t last = base + total_records - 1;
       if (ShouldRollLocked(static_cast<int64_t>(batches.size()), last, now)) {
-        failure = RollLocked(now);
+        failure = RollLocked(now, &events);
         if (failure.ok()) request_sync = true;
       }
       if (failure.ok()) {
@@ -338,7 +340,10 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
           if (durable) {
             waiters_.push_back({last + 1, result, std::move(done)});
             request_sync = true;
-          } else if (config_.flush_messages.has_value() && unsynced_messages_ >= *config_.flush_messages) {
+          } else {
+            events.push_back(Event(LogEventKind::kHighWatermarkMoved, log_end_offset_));
+          }
+          if (config_.flush_messages.has_value() && unsynced_messages_ >= *config_.flush_messages) {
             request_sync = true;
           }
         }
@@ -346,6 +351,7 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
     }
   }
   if (request_sync) host_->RequestSync(shared_from_this());
+  if (!events.empty()) host_->Publish(events);
   if (!failure.ok()) {
     done(failure);
   } else if (!durable) {
@@ -406,8 +412,8 @@ const Segment* PartitionLog::SegmentForLocked(int64_t offset) const {
   return std::prev(it)->get();
 }
 
-absl::StatusOr<ReadResult> PartitionLog::Read(Offset from_offset, int64_t max_bytes,
-                                              std::optional<Offset> max_offset) const {
+absl::StatusOr<ReadResult> PartitionLog::Read(Offset from_offset, int64_t max_bytes, std::optional<Offset> max_offset,
+                                              bool min_one_batch) const {
   absl::ReaderMutexLock lock(&mu_);
   const int64_t from = from_offset.value();
   if (from < log_start_offset_ || from > log_end_offset_) {
@@ -447,7 +453,7 @@ absl::StatusOr<ReadResult> PartitionLog::Read(Offset from_offset, int64_t max_by
     int64_t slice_end = -1;
     absl::Status st = seg.WalkHeaders(start, seg.size(), [&](const BatchHeader& h, int64_t pos) {
       if (slice_start < 0 && h.last_offset < from) return true;
-      if (h.base_offset >= limit || (total > 0 && total + h.size > max_bytes)) {
+      if (h.base_offset >= limit || ((total > 0 || !min_one_batch) && total + h.size > max_bytes)) {
         done = true;
         return false;
       }
@@ -558,17 +564,20 @@ absl::StatusOr<std::optional<TimestampAndOffset>> PartitionLog::OffsetOfMaxTimes
   return FindInBatch(*best_seg, best_pos, best_size, best_ts, true);
 }
 
-void PartitionLog::DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result) {
+void PartitionLog::DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result,
+                                             std::vector<LogEvent>* events) {
   while (segments_.size() > 1 && segments_[1]->base_offset() <= offset) {
     std::shared_ptr<Segment> seg = segments_.front();
     segments_.erase(segments_.begin());
     result->segments_deleted++;
     result->bytes_deleted += seg->size();
+    events->push_back(Event(LogEventKind::kSegmentDeleted, seg->base_offset(), seg->size()));
     seg->DeleteFiles();
   }
 }
 
 absl::Status PartitionLog::DeleteRecordsBefore(Offset offset) {
+  std::vector<LogEvent> events;
   {
     absl::MutexLock lock(&mu_);
     if (!offline_.ok() && offline_.code() == absl::StatusCode::kFailedPrecondition) return offline_;
@@ -580,15 +589,19 @@ absl::Status PartitionLog::DeleteRecordsBefore(Offset offset) {
     if (offset.value() <= log_start_offset_) return absl::OkStatus();
     log_start_offset_ = offset.value();
     RetentionResult r;
-    DeleteSegmentsBelowLocked(log_start_offset_, &r);
+    DeleteSegmentsBelowLocked(log_start_offset_, &r, &events);
+    events.push_back(Event(LogEventKind::kLogStartMoved, log_start_offset_));
     spdlog::info("storage: {}: log start offset now {} ({} segments deleted)", tp_.ToString(), log_start_offset_,
                  r.segments_deleted);
   }
-  return host_->WriteCheckpoint();
+  absl::Status st = host_->WriteCheckpoint();
+  host_->Publish(events);
+  return st;
 }
 
 absl::StatusOr<RetentionResult> PartitionLog::ApplyRetention(int64_t now_ms) {
   RetentionResult result;
+  std::vector<LogEvent> events;
   {
     absl::MutexLock lock(&mu_);
     const int64_t hw = HighWatermarkLocked();
@@ -607,20 +620,40 @@ absl::StatusOr<RetentionResult> PartitionLog::ApplyRetention(int64_t now_ms) {
       if (!expired && !over_size && !below_start) break;
       total -= seg.size();
       RetentionResult one;
-      DeleteSegmentsBelowLocked(next_base, &one);
+      DeleteSegmentsBelowLocked(next_base, &one, &events);
       result.segments_deleted += one.segments_deleted;
       result.bytes_deleted += one.bytes_deleted;
     }
+    const int64_t before = log_start_offset_;
     log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset());
+    if (log_start_offset_ != before) events.push_back(Event(LogEventKind::kLogStartMoved, log_start_offset_));
     result.log_start_offset = Offset(log_start_offset_);
   }
   if (result.segments_deleted > 0) {
     spdlog::info("storage: {}: retention deleted {} segments ({} bytes), log start offset now {}", tp_.ToString(),
                  result.segments_deleted, result.bytes_deleted, result.log_start_offset.value());
     absl::Status st = host_->WriteCheckpoint();
+    host_->Publish(events);
     if (!st.ok()) return st;
   }
   return result;
+}
+
+absl::StatusOr<bool> PartitionLog::RollIfIdle(int64_t now_ms) {
+  std::vector<LogEvent> events;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!offline_.ok()) return offline_;
+    const Segment& active = *segments_.back();
+    if (active.empty() || active.first_append_ms() < 0) return false;
+    if (now_ms - active.first_append_ms() < config_.segment_ms) return false;
+    // With the durable policy, only fsync'd data is closed off, so retention never races a sync.
+    if (HighWatermarkLocked() < log_end_offset_) return false;
+    if (absl::Status st = RollLocked(now_ms, &events); !st.ok()) return st;
+  }
+  host_->RequestSync(shared_from_this());
+  host_->Publish(events);
+  return true;
 }
 
 void PartitionLog::Sync(bool force) {
@@ -661,6 +694,7 @@ void PartitionLog::Sync(bool force) {
   }
   std::deque<Waiter> completed;
   absl::Status fail_with;
+  std::vector<LogEvent> events;
   {
     absl::MutexLock lock(&mu_);
     if (!st.ok()) {
@@ -671,6 +705,9 @@ void PartitionLog::Sync(bool force) {
       completed.swap(waiters_);
       fail_with = st;
     } else {
+      if (config_.durable() && plan.target > durable_offset_) {
+        events.push_back(Event(LogEventKind::kHighWatermarkMoved, plan.target));
+      }
       durable_offset_ = std::max(durable_offset_, plan.target);
       recovery_point_ = durable_offset_;
       unsynced_messages_ -= plan.messages;
@@ -682,6 +719,8 @@ void PartitionLog::Sync(bool force) {
       }
     }
   }
+  // Readers first: a fetch woken here sees the data its producer is about to be told of.
+  if (!events.empty()) host_->Publish(events);
   for (Waiter& w : completed) {
     if (fail_with.ok()) {
       w.done(w.result);

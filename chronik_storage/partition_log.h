@@ -22,6 +22,7 @@
 #include "chronik_protocol/wire.h"
 #include "chronik_storage/file_ops.h"
 #include "chronik_storage/log_config.h"
+#include "chronik_storage/log_events.h"
 #include "chronik_storage/segment.h"
 #include "chronik_storage/types.h"
 
@@ -75,6 +76,9 @@ struct CompactionResult {
   int64_t records_removed = 0;     // superseded by a later record with the same key, or tombstones
   int64_t tombstones_removed = 0;  // of records_removed, those with a null value
   int64_t distinct_keys = 0;       // in the whole log below the high watermark
+  // The earliest delete horizon of a tombstone this pass kept (-1: none): a pass at or after it
+  // removes that tombstone, so a scheduler runs one then even if nothing else got dirty.
+  int64_t next_delete_horizon_ms = -1;
   Offset cleaned_up_to;            // the end offset of the last segment examined
   int64_t duration_us = 0;
 };
@@ -104,6 +108,8 @@ class LogHost {
   virtual void CountFdatasync() = 0;
   virtual void CountFsync() = 0;
   virtual void CountAppend(int64_t batches, int64_t bytes) = 0;
+  // Hands events to the subscribers; called with no partition lock held.
+  virtual void Publish(const std::vector<LogEvent>& events) = 0;
 };
 }  // namespace internal
 
@@ -125,12 +131,13 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // on error nothing was written; on success see AppendCallback.
   void Append(std::string batches, LeaderEpoch epoch, AppendCallback done);
 
-  // Whole batches starting with the one containing `from`, up to `max_bytes` (the first batch is
-  // returned even if larger), never at or past the high watermark nor `max_offset` (exclusive).
-  // An empty result if `from` is at or past that limit but within the log. kOutOfRange if `from`
-  // is below the log start offset or above the log end offset.
-  absl::StatusOr<ReadResult> Read(Offset from, int64_t max_bytes,
-                                  std::optional<Offset> max_offset = std::nullopt) const;
+  // Whole batches starting with the one containing `from`, up to `max_bytes` (with `min_one_batch`
+  // the first batch is returned even if larger, as Kafka does for the first partition of a fetch),
+  // never at or past the high watermark nor `max_offset` (exclusive). An empty result if `from` is
+  // at or past that limit but within the log. kOutOfRange if `from` is below the log start offset
+  // or above the log end offset.
+  absl::StatusOr<ReadResult> Read(Offset from, int64_t max_bytes, std::optional<Offset> max_offset = std::nullopt,
+                                  bool min_one_batch = true) const;
 
   Offset log_start_offset() const;
   // The durable end with the durable policy, the log end offset otherwise.
@@ -156,6 +163,12 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // Never deletes the active segment nor data at or above the high watermark.
   absl::StatusOr<RetentionResult> ApplyRetention(int64_t now_ms);
 
+  // Rolls the active segment when it holds data, all of it below the high watermark, and its first
+  // append is segment.ms old or older: an idle partition's last segment otherwise never closes, so
+  // retention (which never deletes the active segment) and compaction never reach it. Returns
+  // whether it rolled.
+  absl::StatusOr<bool> RollIfIdle(int64_t now_ms);
+
   // Log compaction (cleanup.policy=compact; kFailedPrecondition otherwise). Rewrites each closed
   // segment wholly below the high watermark keeping, per key, only the record with the highest
   // offset in the whole log below the high watermark (the active segment included); see
@@ -166,7 +179,9 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // cleaned segment in; readers holding slices of a replaced segment keep reading the old file.
   // One pass at a time per partition (concurrent calls wait). Must not run past
   // LogManager::Close.
-  absl::StatusOr<CompactionResult> Compact(int64_t now_ms);
+  // `throttle`, if given, is called with the bytes read or written before each step, and may sleep
+  // (log.cleaner.io.max.bytes.per.second).
+  absl::StatusOr<CompactionResult> Compact(int64_t now_ms, const std::function<void(int64_t)>& throttle = nullptr);
 
   // OK while the partition accepts appends; otherwise why not (offline after an I/O error that
   // could not be undone, deleted, or closed).
@@ -220,12 +235,16 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // Whether the recovery point moved past a segment since the last checkpoint (and resets it).
   bool TakeCheckpointDirty();
 
-  absl::Status RollLocked(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RollLocked(int64_t now_ms, std::vector<LogEvent>* events) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool ShouldRollLocked(int64_t incoming_bytes, int64_t incoming_last_offset, int64_t now_ms) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void GoOfflineLocked(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t HighWatermarkLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  void DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result, std::vector<LogEvent>* events)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  LogEvent Event(LogEventKind kind, int64_t offset, int64_t bytes = 0) const {
+    return LogEvent{kind, tp_, Offset(offset), bytes};
+  }
   const Segment* SegmentForLocked(int64_t offset) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Compaction (compaction.cc): renames the synced cleaned copy of `old` over it and replaces it
   // in segments_, unless retention deleted it meanwhile or the log went offline (then the copy is

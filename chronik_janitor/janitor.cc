@@ -1,0 +1,175 @@
+#include "chronik_janitor/janitor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "spdlog/spdlog.h"
+
+namespace chronik::janitor {
+
+IoThrottle::IoThrottle(double bytes_per_second)
+    : rate_(std::isfinite(bytes_per_second) && bytes_per_second > 0 ? bytes_per_second : 0),
+      window_start_(std::chrono::steady_clock::now()) {}
+
+void IoThrottle::Acquire(int64_t bytes) {
+  if (rate_ <= 0 || bytes <= 0) return;
+  std::chrono::nanoseconds wait{0};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    // A fresh window after a second of silence: an idle cleaner earns no burst beyond that.
+    if (now - window_start_ > std::chrono::seconds(1) &&
+        window_bytes_ <= rate_ * std::chrono::duration<double>(now - window_start_).count()) {
+      window_start_ = now;
+      window_bytes_ = 0;
+    }
+    window_bytes_ += static_cast<double>(bytes);
+    const auto due = window_start_ + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::duration<double>(window_bytes_ / rate_));
+    if (due > now) {
+      wait = due - now;
+      slept_ += wait;
+    }
+  }
+  if (wait.count() > 0) std::this_thread::sleep_for(wait);
+}
+
+std::chrono::nanoseconds IoThrottle::slept() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return slept_;
+}
+
+Janitor::Janitor(storage::LogManager& logs, JanitorOptions options)
+    : logs_(logs), options_(std::move(options)), throttle_(options_.cleaner_io_max_bytes_per_second) {}
+
+Janitor::~Janitor() { Stop(); }
+
+int64_t Janitor::Now() const {
+  if (options_.clock_ms) return options_.clock_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Janitor::Schedule(std::string name, int64_t interval_ms, std::function<void(int64_t)> task) {
+  std::lock_guard<std::mutex> lock(mu_);
+  scheduler_tasks_.push_back(Task{std::move(name), interval_ms, std::move(task), {}});
+}
+
+void Janitor::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_) return;
+  started_ = true;
+  scheduler_tasks_.push_back(Task{"retention", options_.retention_check_interval_ms,
+                                  [this](int64_t now) { RunRetention(now); }, {}});
+  if (options_.cleaner_enable) {
+    cleaner_tasks_.push_back(Task{"cleaner", options_.cleaner_backoff_ms, [this](int64_t now) { RunCleaner(now); }, {}});
+  }
+  // Compaction can take long; it gets its own thread so retention and expiry keep their pace.
+  const auto now = std::chrono::steady_clock::now();
+  for (Task& t : scheduler_tasks_) t.next = now + std::chrono::milliseconds(t.interval_ms);
+  for (Task& t : cleaner_tasks_) t.next = now + std::chrono::milliseconds(t.interval_ms);
+  threads_.emplace_back([this] { Loop(&scheduler_tasks_); });
+  if (!cleaner_tasks_.empty()) threads_.emplace_back([this] { Loop(&cleaner_tasks_); });
+}
+
+void Janitor::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+void Janitor::Loop(std::vector<Task>* tasks) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    auto next = std::min_element(tasks->begin(), tasks->end(), [](const Task& a, const Task& b) { return a.next < b.next; });
+    if (cv_.wait_until(lock, next->next, [this] { return stopping_; })) break;
+    if (std::chrono::steady_clock::now() < next->next) continue;
+    Task* task = &*next;
+    lock.unlock();
+    try {
+      task->run(Now());
+    } catch (const std::exception& e) {
+      spdlog::error("janitor: task {} failed: {}", task->name, e.what());
+    }
+    lock.lock();
+    // From the end of the pass: a slow pass never queues up passes behind it.
+    task->next = std::chrono::steady_clock::now() + std::chrono::milliseconds(task->interval_ms);
+  }
+}
+
+LogPassStats Janitor::RunRetention(int64_t now_ms) {
+  LogPassStats stats;
+  for (const storage::TopicPartition& tp : logs_.partitions()) {
+    std::shared_ptr<storage::PartitionLog> log = logs_.Get(tp);
+    if (log == nullptr || !log->status().ok()) continue;  // deleted or offline meanwhile
+    absl::StatusOr<bool> rolled = log->RollIfIdle(now_ms);
+    if (!rolled.ok()) {
+      spdlog::warn("janitor: rolling {}: {}", tp.ToString(), rolled.status().ToString());
+    } else if (*rolled) {
+      stats.segments_rolled++;
+    }
+    absl::StatusOr<storage::RetentionResult> r = log->ApplyRetention(now_ms);
+    if (!r.ok()) {
+      spdlog::warn("janitor: retention of {}: {}", tp.ToString(), r.status().ToString());
+      continue;
+    }
+    stats.segments_deleted += r->segments_deleted;
+    stats.bytes_deleted += r->bytes_deleted;
+  }
+  if (stats.segments_rolled > 0 || stats.segments_deleted > 0) {
+    spdlog::info("janitor: retention pass rolled {} idle segments, deleted {} segments ({} bytes)",
+                 stats.segments_rolled, stats.segments_deleted, stats.bytes_deleted);
+  }
+  return stats;
+}
+
+bool Janitor::NeedsCleaning(const storage::PartitionLog& log, const CleanerState& state, int64_t now_ms) const {
+  if (state.next_delete_horizon_ms >= 0 && now_ms >= state.next_delete_horizon_ms) return true;
+  const std::vector<storage::SegmentInfo> segments = log.segments();
+  int64_t clean = 0;
+  int64_t dirty = 0;
+  // The active segment is never cleaned, so only closed segments count, as in Kafka's cleaner.
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    if (segments[i].next_offset.value() <= state.cleaned_up_to) {
+      clean += segments[i].size_bytes;
+    } else {
+      dirty += segments[i].size_bytes;
+    }
+  }
+  if (dirty == 0) return false;
+  return static_cast<double>(dirty) / static_cast<double>(clean + dirty) >= log.config().min_cleanable_dirty_ratio;
+}
+
+LogPassStats Janitor::RunCleaner(int64_t now_ms) {
+  LogPassStats stats;
+  std::lock_guard<std::mutex> lock(cleaner_mu_);
+  const std::function<void(int64_t)> throttle = [this](int64_t bytes) { throttle_.Acquire(bytes); };
+  std::map<storage::TopicPartition, CleanerState> seen;
+  for (const storage::TopicPartition& tp : logs_.partitions()) {
+    std::shared_ptr<storage::PartitionLog> log = logs_.Get(tp);
+    if (log == nullptr || !log->status().ok() || !log->config().cleanup_compact) continue;
+    CleanerState state = cleaner_state_[tp];
+    if (NeedsCleaning(*log, state, now_ms)) {
+      absl::StatusOr<storage::CompactionResult> r = log->Compact(now_ms, throttle);
+      if (!r.ok()) {
+        spdlog::warn("janitor: compaction of {}: {}", tp.ToString(), r.status().ToString());
+      } else {
+        state.cleaned_up_to = r->cleaned_up_to.value();
+        state.next_delete_horizon_ms = r->next_delete_horizon_ms;
+        stats.partitions_compacted++;
+        stats.records_removed += r->records_removed;
+      }
+    }
+    seen.emplace(tp, state);
+  }
+  // Partitions deleted (or no longer compacted) drop out of the state.
+  cleaner_state_ = std::move(seen);
+  return stats;
+}
+
+}  // namespace chronik::janitor

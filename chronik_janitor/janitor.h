@@ -1,0 +1,115 @@
+#pragma once
+
+// Background maintenance on the janitor's own threads, never on the Kafka network threads:
+// retention by time and size, rolling idle segments by segment.ms, compaction of
+// cleanup.policy=compact topics, expiry of committed offsets; later tier uploads and index
+// cleanup. Each task runs at its own interval; a task's pass never overlaps itself.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "chronik_storage/log_manager.h"
+#include "chronik_storage/types.h"
+
+namespace chronik::janitor {
+
+// Bounds the bytes per second a caller may read or write (log.cleaner.io.max.bytes.per.second):
+// Acquire sleeps the calling thread until the bytes fit. Shared by the cleaner threads.
+class IoThrottle {
+ public:
+  // <= 0 or infinite: no limit.
+  explicit IoThrottle(double bytes_per_second);
+  void Acquire(int64_t bytes);
+  // Total time Acquire slept, for logs and tests.
+  std::chrono::nanoseconds slept() const;
+
+ private:
+  const double rate_;
+  mutable std::mutex mu_;
+  std::chrono::steady_clock::time_point window_start_;
+  double window_bytes_ = 0;
+  std::chrono::nanoseconds slept_{0};
+};
+
+struct JanitorOptions {
+  int64_t retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
+  bool cleaner_enable = true;                    // log.cleaner.enable
+  int64_t cleaner_backoff_ms = 15000;            // log.cleaner.backoff.ms
+  double cleaner_io_max_bytes_per_second = 0;    // log.cleaner.io.max.bytes.per.second (0: none)
+  // Wall clock in ms since the epoch; tests inject one.
+  std::function<int64_t()> clock_ms;
+};
+
+// What one pass of the log tasks did, for logs and tests.
+struct LogPassStats {
+  int segments_rolled = 0;
+  int segments_deleted = 0;
+  int64_t bytes_deleted = 0;
+  int partitions_compacted = 0;
+  int64_t records_removed = 0;
+};
+
+class Janitor {
+ public:
+  Janitor(storage::LogManager& logs, JanitorOptions options);
+  ~Janitor();
+  Janitor(const Janitor&) = delete;
+  Janitor& operator=(const Janitor&) = delete;
+
+  // Adds a periodic task (offset expiry, later tier uploads). Before Start.
+  void Schedule(std::string name, int64_t interval_ms, std::function<void(int64_t now_ms)> task);
+
+  // Starts the scheduler thread (retention and rolling) and the cleaner thread (compaction).
+  void Start();
+  // Stops both after the pass in progress; idempotent.
+  void Stop();
+
+  // One pass of retention and idle rolling over every partition, now, on the caller's thread.
+  LogPassStats RunRetention(int64_t now_ms);
+  // One compaction pass over every partition that needs one, now, on the caller's thread.
+  LogPassStats RunCleaner(int64_t now_ms);
+
+ private:
+  struct Task {
+    std::string name;
+    int64_t interval_ms;
+    std::function<void(int64_t)> run;
+    std::chrono::steady_clock::time_point next;
+  };
+  // Per compacted partition: how far the last pass cleaned, and when a kept tombstone expires.
+  struct CleanerState {
+    int64_t cleaned_up_to = 0;
+    int64_t next_delete_horizon_ms = -1;
+  };
+
+  void Loop(std::vector<Task>* tasks);
+  int64_t Now() const;
+  // Whether `log` has enough dirty bytes (min.cleanable.dirty.ratio) or a tombstone due.
+  bool NeedsCleaning(const storage::PartitionLog& log, const CleanerState& state, int64_t now_ms) const;
+
+  storage::LogManager& logs_;
+  const JanitorOptions options_;
+  IoThrottle throttle_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::vector<Task> scheduler_tasks_;
+  std::vector<Task> cleaner_tasks_;
+  std::vector<std::thread> threads_;
+
+  std::mutex cleaner_mu_;  // guards cleaner_state_, held for a whole cleaner pass
+  std::map<storage::TopicPartition, CleanerState> cleaner_state_;
+};
+
+}  // namespace chronik::janitor

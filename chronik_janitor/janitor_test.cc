@@ -1,0 +1,170 @@
+#include "chronik_janitor/janitor.h"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chronik_protocol/records/record_batch_builder.h"
+#include "chronik_storage/log_manager.h"
+#include "chronik_storage/test_util.h"
+#include "gtest/gtest.h"
+
+namespace chronik::janitor {
+namespace {
+
+using storage::LogConfig;
+using storage::LogEvent;
+using storage::LogEventKind;
+using storage::LogManager;
+using storage::Offset;
+using storage::PartitionId;
+using storage::TopicPartition;
+using storage::testing::AppendSync;
+using storage::testing::MakeBatch;
+using storage::testing::TempDir;
+
+std::string KeyedBatch(int64_t ts, const std::vector<std::pair<std::string, std::optional<std::string>>>& records) {
+  protocol::RecordBatchBuilder builder(protocol::RecordBatchBuilder::Options{});
+  for (const auto& [k, v] : records) {
+    if (!builder.Append(ts, k, v).ok()) std::abort();
+  }
+  return *builder.Build();
+}
+
+class JanitorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LogManager::Options options;
+    options.clock_ms = [this] { return now_.load(); };
+    logs_ = *LogManager::Open(dir_.path(), options);
+    logs_->Subscribe([this](const LogEvent& e) {
+      std::lock_guard<std::mutex> lock(events_mu_);
+      events_.push_back(e);
+    });
+  }
+
+  JanitorOptions Options() {
+    JanitorOptions o;
+    o.clock_ms = [this] { return now_.load(); };
+    return o;
+  }
+
+  int Count(LogEventKind kind) {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    int n = 0;
+    for (const LogEvent& e : events_) n += e.kind == kind;
+    return n;
+  }
+
+  TempDir dir_;
+  std::atomic<int64_t> now_{1'000'000};
+  std::unique_ptr<LogManager> logs_;
+  std::mutex events_mu_;
+  std::vector<LogEvent> events_;
+};
+
+TEST_F(JanitorTest, RetentionByTimeRollsTheIdleSegmentAndDeletesIt) {
+  LogConfig config;
+  config.retention_ms = 60'000;
+  config.segment_ms = 10'000;
+  auto log = *logs_->Create(TopicPartition{"t", PartitionId(0)}, config);
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(10, 100, now_)).ok());
+  Janitor janitor(*logs_, Options());
+
+  // Young: nothing happens.
+  LogPassStats s = janitor.RunRetention(now_);
+  EXPECT_EQ(s.segments_rolled, 0);
+  EXPECT_EQ(s.segments_deleted, 0);
+
+  // Past segment.ms the idle active segment closes; past retention.ms it goes.
+  now_ += 20'000;
+  s = janitor.RunRetention(now_);
+  EXPECT_EQ(s.segments_rolled, 1);
+  EXPECT_EQ(s.segments_deleted, 0);
+  EXPECT_EQ(Count(LogEventKind::kSegmentRolled), 1);
+  now_ += 60'000;
+  s = janitor.RunRetention(now_);
+  EXPECT_EQ(s.segments_deleted, 1);
+  EXPECT_EQ(log->log_start_offset(), Offset(10));
+  EXPECT_EQ(log->high_watermark(), Offset(10));
+  EXPECT_EQ(Count(LogEventKind::kSegmentDeleted), 1);
+  EXPECT_EQ(Count(LogEventKind::kLogStartMoved), 1);
+  EXPECT_GE(Count(LogEventKind::kHighWatermarkMoved), 1);
+  // The empty active segment is never rolled again.
+  now_ += 60'000;
+  EXPECT_EQ(janitor.RunRetention(now_).segments_rolled, 0);
+}
+
+TEST_F(JanitorTest, RetentionBySizeKeepsTheNewestSegments) {
+  LogConfig config;
+  config.segment_bytes = 2000;
+  config.retention_bytes = 3000;
+  config.retention_ms = -1;
+  auto log = *logs_->Create(TopicPartition{"t", PartitionId(0)}, config);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 1500, now_)).ok());
+  Janitor janitor(*logs_, Options());
+  LogPassStats s = janitor.RunRetention(now_);
+  EXPECT_GT(s.segments_deleted, 0);
+  EXPECT_LE(log->size_bytes(), 3000 + 2000);
+  EXPECT_EQ(log->log_start_offset(), Offset(10 - static_cast<int64_t>(log->segments().size())));
+}
+
+TEST_F(JanitorTest, CleanerCompactsByDirtyRatioAndRemovesTombstonesAfterDeleteRetention) {
+  LogConfig config;
+  config.cleanup_delete = false;
+  config.cleanup_compact = true;
+  config.segment_bytes = 200;
+  config.delete_retention_ms = 5'000;
+  config.min_cleanable_dirty_ratio = 0.5;
+  auto log = *logs_->Create(TopicPartition{"c", PartitionId(0)}, config);
+  for (int round = 0; round < 5; ++round) {
+    ASSERT_TRUE(AppendSync(*log, KeyedBatch(now_, {{"a", "v" + std::to_string(round)}, {"b", "w"}})).ok());
+  }
+  ASSERT_TRUE(AppendSync(*log, KeyedBatch(now_, {{"b", std::nullopt}})).ok());
+  ASSERT_TRUE(AppendSync(*log, KeyedBatch(now_, {{"z", "active"}})).ok());
+  Janitor janitor(*logs_, Options());
+
+  LogPassStats s = janitor.RunCleaner(now_);
+  EXPECT_EQ(s.partitions_compacted, 1);
+  // a: only its last value; b: only its tombstone, kept for delete.retention.ms.
+  EXPECT_EQ(s.records_removed, 9);
+  // Nothing new is dirty and the tombstone is young: no pass.
+  EXPECT_EQ(janitor.RunCleaner(now_).partitions_compacted, 0);
+  now_ += 5'001;
+  s = janitor.RunCleaner(now_);
+  EXPECT_EQ(s.partitions_compacted, 1);
+  EXPECT_EQ(s.records_removed, 1);
+  EXPECT_EQ(janitor.RunCleaner(now_).partitions_compacted, 0);
+}
+
+TEST_F(JanitorTest, ThrottleBoundsTheRate) {
+  IoThrottle throttle(1'000'000);  // 1 MB/s
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) throttle.Acquire(50'000);
+  // 500 KB at 1 MB/s: the throttle made the caller wait (about half a second).
+  EXPECT_GT(throttle.slept(), std::chrono::milliseconds(300));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, throttle.slept());
+  IoThrottle unlimited(0);
+  unlimited.Acquire(1 << 30);
+  EXPECT_EQ(unlimited.slept().count(), 0);
+}
+
+TEST_F(JanitorTest, ScheduledTasksRunOnTheJanitorThreadAndStopPromptly) {
+  JanitorOptions o = Options();
+  o.retention_check_interval_ms = 10;
+  o.cleaner_backoff_ms = 10;
+  Janitor janitor(*logs_, o);
+  std::atomic<int> runs{0};
+  janitor.Schedule("count", 5, [&runs](int64_t) { runs++; });
+  janitor.Start();
+  while (runs.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  janitor.Stop();
+  const int after = runs.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(runs.load(), after);
+}
+
+}  // namespace
+}  // namespace chronik::janitor

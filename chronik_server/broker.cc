@@ -1,0 +1,275 @@
+#include "chronik_server/broker.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/signal_set.hpp"
+#include "boost/asio/thread_pool.hpp"
+#include "chronik_ingest/admin_configs.h"
+#include "chronik_ingest/admin_topics.h"
+#include "chronik_ingest/api_versions.h"
+#include "chronik_ingest/broker_context.h"
+#include "chronik_ingest/configs.h"
+#include "chronik_ingest/dispatcher.h"
+#include "chronik_ingest/fetch.h"
+#include "chronik_ingest/group_coordinator.h"
+#include "chronik_ingest/group_handlers.h"
+#include "chronik_ingest/list_offsets.h"
+#include "chronik_ingest/metadata.h"
+#include "chronik_ingest/partition_admin.h"
+#include "chronik_ingest/partition_events.h"
+#include "chronik_ingest/produce.h"
+#include "chronik_ingest/topic_registry.h"
+#include "chronik_janitor/janitor.h"
+#include "chronik_server/kafka_listener.h"
+#include "chronik_server/node_identity.h"
+#include "chronik_storage/log_manager.h"
+#include "chronik_storage/metadata_store.h"
+#include "spdlog/spdlog.h"
+
+namespace chronik::server {
+
+namespace asio = boost::asio;
+
+// Members in dependency order: each is built after, and destroyed before, what it uses.
+struct Broker::Services {
+  config::ServerConfig cfg;
+  NodeIdentity identity;
+  ingest::BrokerConfigValues broker_configs;
+  int network_threads = 2;
+
+  asio::io_context io;
+  // The handler pool (num.io.threads): handlers that may wait for the disk run here.
+  std::optional<asio::thread_pool> handler_pool;
+  ingest::HandlerTable table;
+  std::optional<ingest::Dispatcher> dispatcher;
+  std::optional<KafkaListener> listener;
+
+  std::unique_ptr<storage::LogManager> logs;
+  std::unique_ptr<storage::MetadataStore> store;
+  std::optional<ingest::TopicRegistry> topics;
+  std::optional<ingest::GroupCoordinator> groups;
+  ingest::BrokerContext context;
+  ingest::PartitionEvents events;
+  std::optional<janitor::Janitor> janitor;
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  bool finished = false;
+};
+
+namespace {
+
+// Broker configs whose value the server's own settings decide: describing Kafka's default for
+// them would be a lie, and a [kafka] value for them would be ignored, so it is refused.
+absl::Status SetDerived(ingest::BrokerConfigValues& configs, const config::ServerConfig& cfg,
+                        const std::string& name, const std::string& value, const std::string& owner) {
+  if (cfg.kafka_properties.contains(name)) {
+    return absl::InvalidArgumentError(absl::StrCat("kafka.", name, ": set by ", owner, "; remove it from [kafka]"));
+  }
+  return configs.SetStatic(name, value);
+}
+
+}  // namespace
+
+Broker::Broker(std::unique_ptr<Services> services) : s_(std::move(services)) {}
+
+Broker::~Broker() {
+  if (s_ == nullptr) return;
+  // Run stopped everything it started; what Open alone built goes here, logs last.
+  if (s_->listener.has_value()) s_->listener->Stop();
+  if (s_->handler_pool.has_value()) s_->handler_pool->join();
+  if (s_->logs != nullptr) (void)s_->logs->Close();
+}
+
+absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig& cfg) {
+  auto s = std::make_unique<Services>();
+  s->cfg = cfg;
+  absl::StatusOr<NodeIdentity> identity = LoadOrCreateNodeIdentity(cfg.data_dir);
+  if (!identity.ok()) return absl::InvalidArgumentError(identity.status().message());
+  s->identity = *identity;
+
+  ingest::BrokerConfigValues& bc = s->broker_configs;
+  for (const auto& [name, value] : cfg.kafka_properties) {
+    if (absl::Status st = bc.SetStatic(name, value); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(cfg.config_file.value_or("config"), ": kafka.", name, ": ",
+                                                     st.message()));
+    }
+    if (ingest::FindBrokerConfig(name) == nullptr) spdlog::warn("kafka.{}: not a broker config Chronik knows; ignored", name);
+  }
+  const std::string log_dir = std::filesystem::absolute(cfg.data_dir).lexically_normal().string();
+  s->network_threads = static_cast<int>(
+      bc.Get(ingest::BrokerConfigLayer::kStatic, "num.network.threads").has_value()
+          ? bc.EffectiveInt("num.network.threads", 2)
+          : std::max(2u, std::thread::hardware_concurrency()));
+  for (auto [name, value, owner] : std::initializer_list<std::tuple<std::string, std::string, std::string>>{
+           {"broker.id", std::to_string(s->identity.node_id), "the data directory's node identity"},
+           {"node.id", std::to_string(s->identity.node_id), "the data directory's node identity"},
+           {"log.dir", log_dir, "--data-dir"},
+           {"log.dirs", log_dir, "--data-dir"},
+           {"listeners", absl::StrCat("PLAINTEXT://", cfg.bind_addr, ":", cfg.kafka_port), "--bind-addr and --kafka-port"},
+           {"advertised.listeners", absl::StrCat("PLAINTEXT://", cfg.advertised_host, ":", cfg.advertised_port),
+            "--advertised-addr and --advertised-port"},
+           {"socket.request.max.bytes", std::to_string(cfg.max_request_size), "--max-request-size"},
+       }) {
+    if (absl::Status st = SetDerived(bc, cfg, name, value, owner); !st.ok()) return st;
+  }
+  if (!bc.Get(ingest::BrokerConfigLayer::kStatic, "num.network.threads").has_value()) {
+    if (absl::Status st = bc.SetStatic("num.network.threads", std::to_string(s->network_threads)); !st.ok()) return st;
+  }
+  // Bind first: a port in use is reported before any recovery work.
+  s->handler_pool.emplace(static_cast<size_t>(bc.EffectiveInt("num.io.threads", 8)));
+  s->dispatcher.emplace(s->table, [pool = &*s->handler_pool](std::function<void()> work) {
+    asio::post(*pool, std::move(work));
+  });
+  s->listener.emplace(s->io, *s->dispatcher,
+                      ListenerOptions{"PLAINTEXT", cfg.bind_addr, cfg.kafka_port, cfg.max_request_size,
+                                      bc.EffectiveInt("queued.max.request.bytes", -1),
+                                      static_cast<int32_t>(bc.EffectiveInt("queued.max.requests", 500))});
+  if (absl::Status st = s->listener->Bind(); !st.ok()) return st;
+
+  absl::StatusOr<std::unique_ptr<storage::LogManager>> logs =
+      storage::LogManager::Open(cfg.data_dir, storage::LogManager::Options{});
+  if (!logs.ok()) return logs.status();
+  s->logs = *std::move(logs);
+  absl::StatusOr<std::unique_ptr<storage::MetadataStore>> store =
+      storage::MetadataStore::Open(cfg.data_dir + "/" + storage::kMetadataDirName);
+  if (!store.ok()) return store.status();
+  s->store = *std::move(store);
+
+  s->topics.emplace(*s->store, *s->logs, bc);
+  if (absl::Status st = s->topics->Load(); !st.ok()) return absl::InternalError(st.message());
+
+  ingest::GroupCoordinator::Options group_options;
+  group_options.settings = ingest::GroupSettings::FromBroker(bc);
+  const int64_t offsets_check_ms = group_options.settings.offsets_retention_check_interval_ms;
+  group_options.partition_exists = [topics = &*s->topics](const std::string& topic, int32_t partition) {
+    std::shared_ptr<const ingest::Topic> t = topics->Find(topic);
+    return t != nullptr && partition >= 0 && partition < t->partitions;
+  };
+  s->groups.emplace(*s->store, std::move(group_options));
+  if (absl::Status st = s->groups->Load(); !st.ok()) return absl::InternalError(st.message());
+  s->topics->SetDeletionListener([groups = &*s->groups](const std::string& topic) { groups->OnTopicDeleted(topic); });
+
+  // Fetches waiting for data wake on storage's events, not on the handlers that cause them.
+  s->logs->Subscribe([events = &s->events](const storage::LogEvent& e) {
+    if (e.kind == storage::LogEventKind::kHighWatermarkMoved || e.kind == storage::LogEventKind::kLogStartMoved ||
+        e.kind == storage::LogEventKind::kPartitionDeleted) {
+      events->Notify(e.tp);
+    }
+  });
+
+  ingest::BrokerContext& ctx = s->context;
+  ctx.identity.node_id = s->identity.node_id;
+  ctx.identity.advertised_host = cfg.advertised_host;
+  ctx.identity.advertised_port = cfg.advertised_port;
+  ctx.identity.cluster_id = s->identity.cluster_id;
+  ctx.configs = &bc;
+  ctx.topics = &*s->topics;
+  ctx.log_dir = log_dir;
+
+  ingest::RegisterApiVersions(s->table);
+  ingest::RegisterMetadata(s->table, ctx);
+  ingest::RegisterTopicAdmin(s->table, ctx);
+  ingest::RegisterConfigAdmin(s->table, ctx);
+  ingest::RegisterPartitionAdmin(s->table, ctx);
+  ingest::RegisterProduce(s->table, ctx, s->events);
+  ingest::RegisterFetch(s->table, ctx, s->events);
+  ingest::RegisterListOffsets(s->table, ctx);
+  ingest::RegisterGroupApis(s->table, ctx, *s->groups);
+
+  janitor::JanitorOptions jo;
+  jo.retention_check_interval_ms = bc.EffectiveInt("log.retention.check.interval.ms", 300000);
+  jo.cleaner_enable = bc.Effective("log.cleaner.enable").value_or("true") == "true";
+  jo.cleaner_backoff_ms = bc.EffectiveInt("log.cleaner.backoff.ms", 15000);
+  jo.cleaner_io_max_bytes_per_second = std::stod(bc.Effective("log.cleaner.io.max.bytes.per.second").value_or("0"));
+  s->janitor.emplace(*s->logs, jo);
+  s->janitor->Schedule("offset-expiry", offsets_check_ms,
+                       [groups = &*s->groups](int64_t now_ms) { groups->ExpireOffsetsNow(now_ms); });
+  return std::unique_ptr<Broker>(new Broker(std::move(s)));
+}
+
+uint16_t Broker::kafka_port() const { return s_->listener->bound_port(); }
+
+void Broker::Shutdown() {
+  asio::post(s_->io, [this] {
+    {
+      std::lock_guard<std::mutex> lock(s_->stop_mu);
+      if (s_->stopping) return;
+      s_->stopping = true;
+    }
+    // Parked JoinGroup/SyncGroup requests are answered first, so no connection waits on them.
+    s_->groups->Shutdown();
+    s_->listener->Stop();
+    s_->stop_cv.notify_all();
+  });
+}
+
+absl::Status Broker::Run() {
+  Services& s = *s_;
+  s.groups->Start();
+  s.janitor->Start();
+  s.listener->Start();
+
+  // Connections close promptly on shutdown and io.run() then returns by itself; the watchdog
+  // only guards against one that does not, without keeping the io_context busy.
+  bool forced = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(s.stop_mu);
+    s.stop_cv.wait(lock, [&] { return s.stopping || s.finished; });
+    if (!s.stop_cv.wait_for(lock, std::chrono::seconds(5), [&] { return s.finished; })) {
+      forced = true;
+      s.io.stop();
+    }
+  });
+  asio::signal_set signals(s.io, SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("received signal {}, shutting down", signo);
+    Shutdown();
+  });
+
+  spdlog::info("chronik {} standalone: Kafka listener on {}:{} (advertised {}:{}), cluster id {}, node {}, {} network "
+               "threads, {} handler threads",
+               config::kChronikVersion, s.cfg.bind_addr, s.listener->bound_port(), s.cfg.advertised_host,
+               s.cfg.advertised_port, s.identity.cluster_id, s.identity.node_id, s.network_threads,
+               s.broker_configs.EffectiveInt("num.io.threads", 8));
+
+  // Each connection's work is serialized on its own strand.
+  std::vector<std::thread> pool;
+  for (int i = 1; i < s.network_threads; ++i) pool.emplace_back([&s] { s.io.run(); });
+  s.io.run();
+  for (auto& t : pool) t.join();
+  signals.cancel();
+  {
+    std::lock_guard<std::mutex> lock(s.stop_mu);
+    s.finished = true;
+    s.stop_cv.notify_all();
+  }
+  watchdog.join();
+
+  // Reverse order: nothing new arrives now; background work ends; then the logs close.
+  s.handler_pool->join();
+  s.janitor->Stop();
+  // Flushes every log and writes the clean-shutdown marker, so the next start skips the scan.
+  absl::Status closed = s.logs->Close();
+  if (!closed.ok()) return closed;
+  if (forced) {
+    spdlog::warn("shut down with connections still open 5 s after the signal");
+  } else {
+    spdlog::info("shut down cleanly");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace chronik::server

@@ -1,0 +1,46 @@
+#pragma once
+
+// The broker: the one composition root. It owns the configuration, storage, the metadata store,
+// the topic registry, the group coordinator, the handler table and its pool, the Kafka listener
+// and the janitor (and, as they come, the HTTP servers, the indexer, tiering and replication).
+// Open builds them in dependency order; Run starts them, serves until Shutdown, then stops them in
+// reverse order. Services get what they need passed in; nothing is reached through globals.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "chronik_config/server_config.h"
+
+namespace chronik::server {
+
+class Broker {
+ public:
+  // Validates the Kafka properties, binds the listener (a port in use is reported before any
+  // recovery work), opens and recovers the logs and the metadata store and loads topics and
+  // groups. Errors a user can fix (configuration, a port in use, a data directory another broker
+  // holds) are kInvalidArgument, kUnavailable or kFailedPrecondition.
+  static absl::StatusOr<std::unique_ptr<Broker>> Open(const config::ServerConfig& cfg);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Starts every service, serves Kafka clients until SIGINT/SIGTERM or Shutdown, then stops them
+  // in reverse order and closes the logs (writing the clean-shutdown marker).
+  absl::Status Run();
+  // Asks Run to stop; safe from any thread.
+  void Shutdown();
+
+  uint16_t kafka_port() const;
+
+ private:
+  struct Services;
+  explicit Broker(std::unique_ptr<Services> services);
+
+  std::unique_ptr<Services> s_;
+};
+
+}  // namespace chronik::server
