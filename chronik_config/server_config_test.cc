@@ -16,6 +16,7 @@
 #include "chronik_config/log_level.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/util/unprivileged.h"
 
 namespace chronik::config {
 namespace {
@@ -645,10 +646,12 @@ TEST_F(ServerConfigTest, DefaultDataDirProblemNamesTheFlag) {
 }
 
 TEST_F(ServerConfigTest, DataDirNotWritable) {
-  if (geteuid() == 0) GTEST_SKIP() << "root can write to a read-only directory";
-  const std::string ro = Path("ro");
+  chronik::testing::TraversableTempDir base;
+  const std::string ro = base.path() + "/ro";
   ASSERT_TRUE(fs::create_directory(ro));
-  fs::permissions(ro, fs::perms::owner_read | fs::perms::owner_exec);
+  fs::permissions(ro, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::others_read |
+                          fs::perms::others_exec);
+  chronik::testing::DropPrivileges as_nobody;  // root would write there regardless
   EXPECT_EQ(Error({"--data-dir", ro}),
             "--data-dir: directory \"" + ro + "\" is not writable: Permission denied");
   EXPECT_THAT(Error({"--data-dir", ro + "/sub"}),

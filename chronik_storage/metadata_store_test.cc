@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/util/unprivileged.h"
 
 namespace chronik::storage {
 namespace {
@@ -613,17 +614,19 @@ TEST_F(MetadataStoreTest, FailedSnapshotStepsLeaveTheStoreWritable) {
 }
 
 TEST_F(MetadataStoreTest, ReadOnlyFilesAreAClearError) {
-  if (geteuid() == 0) GTEST_SKIP() << "root ignores file permissions";
+  chronik::testing::TraversableTempDir base;
+  const std::string dir = base.path() + "/meta";
   {
-    auto store = OpenOrDie(Dir());
+    auto store = OpenOrDie(dir);
     ASSERT_TRUE(store->Put("a", "b", "c").ok());
   }
-  for (const auto& e : fs::directory_iterator(Dir())) fs::permissions(e.path(), fs::perms::owner_read);
-  fs::permissions(Dir(), fs::perms::owner_read | fs::perms::owner_exec);
-  auto store = MetadataStore::Open(Dir());
-  fs::permissions(Dir(), fs::perms::owner_all);
-  for (const auto& e : fs::directory_iterator(Dir())) {
-    fs::permissions(e.path(), fs::perms::owner_read | fs::perms::owner_write);
+  const fs::perms read_only = fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read;
+  for (const auto& e : fs::directory_iterator(dir)) fs::permissions(e.path(), read_only);
+  fs::permissions(dir, read_only | fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec);
+  absl::StatusOr<std::unique_ptr<MetadataStore>> store = absl::InternalError("not opened");
+  {
+    chronik::testing::DropPrivileges as_nobody;  // root would write there regardless
+    store = MetadataStore::Open(dir);
   }
   EXPECT_EQ(store.status().code(), absl::StatusCode::kPermissionDenied) << store.status();
 }
