@@ -62,6 +62,7 @@ struct Broker::Services {
   ingest::PartitionEvents events;
   std::optional<janitor::Janitor> janitor;
 
+  std::optional<asio::signal_set> signals;
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stopping = false;
@@ -208,6 +209,8 @@ void Broker::Shutdown() {
       if (s_->stopping) return;
       s_->stopping = true;
     }
+    // Nothing may keep the io_context busy once connections are gone.
+    if (s_->signals.has_value()) s_->signals->cancel();
     // Parked JoinGroup/SyncGroup requests are answered first, so no connection waits on them.
     s_->groups->Shutdown();
     s_->listener->Stop();
@@ -232,8 +235,8 @@ absl::Status Broker::Run() {
       s.io.stop();
     }
   });
-  asio::signal_set signals(s.io, SIGINT, SIGTERM);
-  signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+  s.signals.emplace(s.io, SIGINT, SIGTERM);
+  s.signals->async_wait([this](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     spdlog::info("received signal {}, shutting down", signo);
     Shutdown();
@@ -250,7 +253,6 @@ absl::Status Broker::Run() {
   for (int i = 1; i < s.network_threads; ++i) pool.emplace_back([&s] { s.io.run(); });
   s.io.run();
   for (auto& t : pool) t.join();
-  signals.cancel();
   {
     std::lock_guard<std::mutex> lock(s.stop_mu);
     s.finished = true;
