@@ -615,10 +615,7 @@ void GroupCoordinator::JoinGroup(JoinGroupParams p, JoinCallback done) {
     }
     if (g != nullptr && g->state == GroupState::kPreparingRebalance) TryCompleteJoin(*g, out);
     // A group that a failed first join created holds nothing; do not keep it.
-    if (g != nullptr && g->state == GroupState::kEmpty && g->members.empty() && g->pending_members.empty() &&
-        g->generation == 0 && !g->stored && store_.Scan(kOffsetsNs, OffsetPrefix(g->id)).empty()) {
-      groups_.erase(p.group_id);
-    }
+    if (g != nullptr && Disposable(*g)) groups_.erase(p.group_id);
   }
   Wake();
   out.Run();
@@ -1090,11 +1087,16 @@ std::vector<absl::Status> GroupCoordinator::CommitOffsets(const std::string& gro
   std::vector<absl::Status> results(entries.size());
   std::vector<storage::MetadataOp> ops;
   std::vector<size_t> op_entry;
-  // The write happens under the lock, as Kafka orders commits under the group lock: a group being
-  // deleted or expired, or a topic being deleted, never races a commit into stray offsets.
-  std::lock_guard<std::mutex> lock(mu_);
+  // Commits of one group are written in order under its write lock, as Kafka orders them under
+  // the group lock; the shared gate keeps deletions of groups, topics and expired offsets from
+  // racing a commit into stray offsets. Neither is mu_: other groups go on meanwhile, and their
+  // commits share this one's fsync.
+  std::shared_lock<std::shared_mutex> gate(offsets_gate_);
+  std::shared_ptr<std::mutex> write_lock = OffsetWriteLock(group_id);
+  std::lock_guard<std::mutex> ordered(*write_lock);
   bool created = false;
   {
+    std::lock_guard<std::mutex> lock(mu_);
     Group* g = FindGroup(group_id);
     if (g == nullptr) {
       if (generation_id >= 0) {
@@ -1147,11 +1149,33 @@ std::vector<absl::Status> GroupCoordinator::CommitOffsets(const std::string& gro
     spdlog::warn("group {}: storing committed offsets failed: {}", group_id, std::string(rev.status().message()));
     for (size_t i : op_entry) results[i] = WithKafkaError(rev.status(), ErrorCode::kCoordinatorNotAvailable);
   }
-  // A commit that stored nothing does not bring a group into being.
-  if (created && (op_entry.empty() || !rev.ok()) && store_.Scan(kOffsetsNs, OffsetPrefix(group_id)).empty()) {
-    groups_.erase(group_id);
+  // A commit that stored nothing does not bring a group into being (unless a join made it its own
+  // meanwhile).
+  if (created && (op_entry.empty() || !rev.ok())) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (const Group* g = FindGroup(group_id); g != nullptr && Disposable(*g)) groups_.erase(group_id);
   }
   return results;
+}
+
+std::shared_ptr<std::mutex> GroupCoordinator::OffsetWriteLock(const std::string& group_id) {
+  std::lock_guard<std::mutex> lock(write_locks_mu_);
+  std::weak_ptr<std::mutex>& slot = write_locks_[group_id];
+  std::shared_ptr<std::mutex> m = slot.lock();
+  if (m == nullptr) {
+    m = std::make_shared<std::mutex>();
+    slot = m;
+  }
+  // Locks of groups nobody commits to now go, so the map does not grow with every group ever seen.
+  if (write_locks_.size() > 1024) {
+    std::erase_if(write_locks_, [](const auto& entry) { return entry.second.expired(); });
+  }
+  return m;
+}
+
+bool GroupCoordinator::Disposable(const Group& g) const {
+  return g.state == GroupState::kEmpty && g.members.empty() && g.pending_members.empty() && g.generation == 0 &&
+         !g.stored && store_.Scan(kOffsetsNs, OffsetPrefix(g.id)).empty();
 }
 
 absl::StatusOr<std::map<std::pair<std::string, int32_t>, CommittedOffset>> GroupCoordinator::FetchOffsets(
@@ -1177,6 +1201,7 @@ absl::StatusOr<std::map<std::pair<std::string, int32_t>, CommittedOffset>> Group
 }
 
 void GroupCoordinator::ExpireOffsetsNow(int64_t now_ms) {
+  std::unique_lock<std::shared_mutex> gate(offsets_gate_);
   std::lock_guard<std::mutex> lock(mu_);
   if (!stopping_) ExpireOffsets(now_ms);
 }
@@ -1226,6 +1251,7 @@ void GroupCoordinator::ExpireOffsets(int64_t now) {
 }
 
 void GroupCoordinator::OnTopicDeleted(const std::string& topic) {
+  std::unique_lock<std::shared_mutex> gate(offsets_gate_);
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<storage::MetadataOp> ops;
   for (const auto& [id, g] : groups_) {
@@ -1280,6 +1306,7 @@ absl::StatusOr<GroupDescription> GroupCoordinator::DescribeGroup(const std::stri
 
 std::vector<absl::Status> GroupCoordinator::DeleteGroups(const std::vector<std::string>& group_ids) {
   std::vector<absl::Status> results;
+  std::unique_lock<std::shared_mutex> gate(offsets_gate_);
   std::lock_guard<std::mutex> lock(mu_);
   for (const std::string& id : group_ids) {
     Group* g = FindGroup(id);
@@ -1300,6 +1327,7 @@ std::vector<absl::Status> GroupCoordinator::DeleteGroups(const std::vector<std::
 
 absl::StatusOr<std::vector<absl::Status>> GroupCoordinator::DeleteOffsets(
     const std::string& group_id, const std::vector<TopicPartitions>& partitions) {
+  std::unique_lock<std::shared_mutex> gate(offsets_gate_);
   std::lock_guard<std::mutex> lock(mu_);
   const Group* g = FindGroup(group_id);
   if (g == nullptr) return GroupError(ErrorCode::kGroupIdNotFound, absl::StrCat("group ", group_id, " does not exist"));

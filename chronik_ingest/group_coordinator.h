@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -258,8 +259,22 @@ class GroupCoordinator {
   absl::Status StoreGroup(Group& g);
   absl::Status DeleteGroupAndOffsets(const std::string& group_id);
 
+  // The per-group lock that orders one group's offset writes (held across their fsync, but not
+  // mu_, so commits of different groups share the metadata store's group commit).
+  std::shared_ptr<std::mutex> OffsetWriteLock(const std::string& group_id);
+  // Whether a group holds nothing worth keeping (a first commit or join that stored nothing).
+  bool Disposable(const Group& g) const;
+
   storage::MetadataStore& store_;
   Options options_;
+
+  // Lock order: offsets_gate_, then a group's offset write lock, then mu_.
+  // Commits hold the gate shared; what removes offsets of many groups or a whole group (topic
+  // deletion, expiry, DeleteGroups, OffsetDelete) holds it exclusively, so that no commit
+  // validated before it lands after it as a stray offset.
+  std::shared_mutex offsets_gate_;
+  std::mutex write_locks_mu_;
+  std::map<std::string, std::weak_ptr<std::mutex>, std::less<>> write_locks_;
 
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Group>, std::less<>> groups_;
