@@ -11,6 +11,20 @@ if [[ ! -d tests/e2e/js/node_modules/kafkajs || tests/e2e/js/package-lock.json -
   (cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error) || exit 1
 fi
 
+# Python clients from PyPI (pinned in requirements.txt) as binary wheels for Debian's interpreter,
+# which runs the end-to-end tests; reinstalled when the pins change.
+pydeps=tests/e2e/pydeps
+if [[ ! -f $pydeps/.installed || tests/e2e/requirements.txt -nt $pydeps/.installed ]]; then
+  pyver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  arch=$(uname -m)
+  rm -rf "$pydeps"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$pydeps" \
+    --only-binary=:all: --implementation cp --python-version "$pyver" --abi "cp${pyver/./}" \
+    --platform "manylinux_2_28_$arch" --platform "manylinux_2_17_$arch" --platform "manylinux2014_$arch" \
+    -r tests/e2e/requirements.txt || exit 1
+  touch "$pydeps/.installed"
+fi
+
 log="$(mktemp)"
 bazel test //... 2>&1 | tee "$log"
 bazel_status=${PIPESTATUS[0]}
