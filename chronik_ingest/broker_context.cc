@@ -1,5 +1,7 @@
 #include "chronik_ingest/broker_context.h"
 
+#include "chronik_ingest/kafka_error.h"
+#include "chronik_protocol/errors.h"
 
 namespace chronik::ingest {
 namespace {
@@ -22,6 +24,17 @@ bool BrokerContext::AutoCreateTopics() const {
   if (configs == nullptr) return true;
   std::optional<std::string> v = configs->Effective("auto.create.topics.enable");
   return !v.has_value() || *v == "true";
+}
+
+absl::StatusOr<std::shared_ptr<storage::PartitionLog>> BrokerContext::Partition(const RequestContext&, AclOperation,
+                                                                                std::string_view topic,
+                                                                                int32_t partition) const {
+  std::shared_ptr<storage::PartitionLog> log = topics->Log(topic, partition);
+  if (log == nullptr) {
+    return KafkaError(absl::StatusCode::kNotFound, protocol::ErrorCode::kUnknownTopicOrPartition,
+                      "This server does not host this topic-partition.");
+  }
+  return log;
 }
 
 }  // namespace chronik::ingest

@@ -6,8 +6,11 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "chronik_ingest/configs.h"
+#include "chronik_ingest/handler_table.h"
 #include "chronik_ingest/topic_registry.h"
+#include "chronik_storage/partition_log.h"
 
 namespace chronik::ingest {
 
@@ -20,6 +23,9 @@ struct BrokerIdentity {
   std::string cluster_id;
 };
 
+// What a request does to a resource, in Kafka's ACL terms (AclOperation).
+enum class AclOperation { kRead, kWrite, kCreate, kDelete, kAlter, kDescribe, kDescribeConfigs, kAlterConfigs };
+
 struct BrokerContext {
   BrokerIdentity identity;
   const BrokerConfigValues* configs = nullptr;
@@ -31,6 +37,13 @@ struct BrokerContext {
   int32_t DefaultPartitions() const;
   int16_t DefaultReplicationFactor() const;
   bool AutoCreateTopics() const;
+
+  // The one way a topic/partition handler (Produce, Fetch, ListOffsets, DeleteRecords,
+  // OffsetForLeaderEpoch) reaches a partition: `ctx`'s principal doing `op` to `topic` (where the
+  // authorizer will check TOPIC ACLs, once it exists), then the partition's log. An error carries
+  // the Kafka code that answers for the partition (UNKNOWN_TOPIC_OR_PARTITION).
+  absl::StatusOr<std::shared_ptr<storage::PartitionLog>> Partition(const RequestContext& ctx, AclOperation op,
+                                                                   std::string_view topic, int32_t partition) const;
 };
 
 }  // namespace chronik::ingest

@@ -539,7 +539,43 @@ std::vector<std::string> SplitListValue(std::string_view value) {
   return parts;
 }
 
+namespace {
+
+absl::StatusOr<std::string> NormalizeTyped(const ConfigDef& def, std::string_view value);
+
+// Values Kafka acts on and Chronik does not (yet): refused with the reason, rather than stored and
+// described as if they worked. Each default is the supported value.
+struct SupportedOnly {
+  std::string_view name;
+  std::string_view value;
+  std::string_view why;
+};
+constexpr SupportedOnly kSupportedOnly[] = {
+    {"log.preallocate", "false", "Chronik does not preallocate segment files"},
+    {"log.roll.jitter.hours", "0", "Chronik rolls segments without jitter"},
+    {"log.roll.jitter.ms", "0", "Chronik rolls segments without jitter"},
+    {"preallocate", "false", "Chronik does not preallocate segment files"},
+    {"remote.log.storage.system.enable", "false", "tiered storage is not built yet"},
+    {"segment.jitter.ms", "0", "Chronik rolls segments without jitter"},
+};
+
+}  // namespace
+
 absl::StatusOr<std::string> NormalizeConfigValue(const ConfigDef& def, std::string_view value) {
+  absl::StatusOr<std::string> normalized = NormalizeTyped(def, value);
+  if (!normalized.ok()) return normalized;
+  for (const SupportedOnly& only : kSupportedOnly) {
+    if (only.name == def.name && *normalized != only.value) {
+      return InvalidValue(value, def.name,
+                          std::string(only.why) + "; the only supported value is " + std::string(only.value));
+    }
+  }
+  return normalized;
+}
+
+namespace {
+
+absl::StatusOr<std::string> NormalizeTyped(const ConfigDef& def, std::string_view value) {
   const std::string_view trimmed = JavaTrim(value);
   const ConfigValidator& v = def.validator;
   const auto not_a_number = [&] {
@@ -634,6 +670,8 @@ absl::StatusOr<std::string> NormalizeConfigValue(const ConfigDef& def, std::stri
   }
   return std::string(trimmed);
 }
+
+}  // namespace
 
 absl::Status ValidateConfigValue(const ConfigDef& def, std::string_view value) {
   return NormalizeConfigValue(def, value).status();

@@ -287,15 +287,31 @@ TEST(ConfigCatalogTest, BrokerFacts) {
 // Parsing and validation.
 
 TEST(ConfigValueTest, BooleanIsTrueOrFalseInAnyCaseTrimmed) {
-  EXPECT_EQ(Normalize("preallocate", "true"), "true");
+  EXPECT_EQ(Normalize("message.downconversion.enable", "true"), "true");
+  EXPECT_EQ(Normalize("message.downconversion.enable", "FALSE"), "false");
+  EXPECT_EQ(Normalize("message.downconversion.enable", " True \t"), "true");
   EXPECT_EQ(Normalize("preallocate", "FALSE"), "false");
-  EXPECT_EQ(Normalize("preallocate", " True \t"), "true");
   EXPECT_EQ(ValidationError("preallocate", "yes"),
             "Invalid value yes for configuration preallocate: Expected value to be either true "
             "or false");
   EXPECT_FALSE(ValidateTopicConfig("preallocate", "1").ok());
   EXPECT_FALSE(ValidateTopicConfig("preallocate", "").ok());
   EXPECT_FALSE(ValidateTopicConfig("preallocate", "truee").ok());
+}
+
+// Settings Kafka acts on and Chronik does not are refused, naming why, instead of being stored
+// and described as if they worked.
+TEST(ConfigValueTest, UnsupportedBehavioursAreRefused) {
+  EXPECT_EQ(ValidationError("preallocate", "true"),
+            "Invalid value true for configuration preallocate: Chronik does not preallocate segment files; the only "
+            "supported value is false");
+  EXPECT_FALSE(ValidateTopicConfig("segment.jitter.ms", "1000").ok());
+  EXPECT_TRUE(ValidateTopicConfig("segment.jitter.ms", "0").ok());
+  BrokerConfigValues broker;
+  EXPECT_FALSE(broker.SetStatic("remote.log.storage.system.enable", "true").ok());
+  EXPECT_FALSE(broker.SetStatic("log.preallocate", "true").ok());
+  EXPECT_FALSE(broker.SetStatic("log.roll.jitter.ms", "5").ok());
+  EXPECT_TRUE(broker.SetStatic("log.roll.jitter.ms", "0").ok());
 }
 
 TEST(ConfigValueTest, IntegersParseAsJavaDoes) {
@@ -525,16 +541,16 @@ TEST(TopicConfigSetTest, UnknownAndInvalidOverridesAreRejected) {
 TEST(TopicConfigSetTest, OverridesAreNormalized) {
   const TopicConfigSet set = MustCreate({{"cleanup.policy", " compact , delete "},
                                          {"min.cleanable.dirty.ratio", "1"},
-                                         {"preallocate", "TRUE"},
+                                         {"message.downconversion.enable", "FALSE"},
                                          {"retention.ms", " 1000 "}});
   EXPECT_EQ(set.overrides(),
             (std::map<std::string, std::string, std::less<>>{
                 {"cleanup.policy", "compact,delete"},
+                {"message.downconversion.enable", "false"},
                 {"min.cleanable.dirty.ratio", "1.0"},
-                {"preallocate", "true"},
                 {"retention.ms", "1000"}}));
   EXPECT_EQ(set.Get<int64_t>("retention.ms"), 1000);
-  EXPECT_TRUE(set.Get<bool>("preallocate"));
+  EXPECT_FALSE(set.Get<bool>("message.downconversion.enable"));
   EXPECT_EQ(set.Get<std::vector<std::string>>("cleanup.policy"),
             (std::vector<std::string>{"compact", "delete"}));
   const DescribedConfig d = *set.Describe("cleanup.policy");
@@ -648,12 +664,9 @@ TEST(TopicConfigSetTest, CrossConfigChecks) {
   EXPECT_EQ(ErrorOf(TopicConfigSet::Create({{"remote.storage.enable", "true"}}, broker)),
             "Tiered Storage functionality is disabled in the broker. Topic cannot be configured "
             "with remote log storage.");
+  // Until tiered storage is built the broker refuses to turn it on, so no topic can ask for it.
   BrokerConfigValues tiered;
-  ASSERT_TRUE(tiered.SetStatic("remote.log.storage.system.enable", "true").ok());
-  EXPECT_TRUE(TopicConfigSet::Create({{"remote.storage.enable", "true"}}, tiered).ok());
-  EXPECT_EQ(ErrorOf(TopicConfigSet::Create(
-                {{"remote.storage.enable", "true"}, {"cleanup.policy", "compact"}}, tiered)),
-            "Remote log storage is unsupported for the compacted topics");
+  EXPECT_FALSE(tiered.SetStatic("remote.log.storage.system.enable", "true").ok());
 }
 
 // ---------------------------------------------------------------------------------------------

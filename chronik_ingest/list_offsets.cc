@@ -29,11 +29,13 @@ void RegisterListOffsets(HandlerTable& table, const BrokerContext& broker) {
           for (const auto& p : topic.partitions) {
             auto& out = tr.partitions.emplace_back();
             out.partition_index = p.partition_index;
-            std::shared_ptr<storage::PartitionLog> log = broker.topics->Log(topic.name, p.partition_index);
-            if (log == nullptr) {
-              out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
+            absl::StatusOr<std::shared_ptr<storage::PartitionLog>> found =
+                broker.Partition(ctx, AclOperation::kDescribe, topic.name, p.partition_index);
+            if (!found.ok()) {
+              out.error_code = static_cast<int16_t>(ToKafkaError(found.status()));
               continue;
             }
+            const std::shared_ptr<storage::PartitionLog>& log = *found;
             int64_t offset = -1;
             int64_t timestamp = -1;
             if (p.timestamp == kLatest) {

@@ -38,11 +38,13 @@ void RegisterDeleteRecords(HandlerTable& table, const BrokerContext& broker) {
             auto& out = tr.partitions.emplace_back();
             out.partition_index = p.partition_index;
             out.low_watermark = -1;
-            std::shared_ptr<storage::PartitionLog> log = broker.topics->Log(topic.name, p.partition_index);
-            if (log == nullptr) {
-              out.error_code = Code(ErrorCode::kUnknownTopicOrPartition);
+            absl::StatusOr<std::shared_ptr<storage::PartitionLog>> found =
+                broker.Partition(ctx, AclOperation::kDelete, topic.name, p.partition_index);
+            if (!found.ok()) {
+              out.error_code = Code(ToKafkaError(found.status()));
               continue;
             }
+            const std::shared_ptr<storage::PartitionLog>& log = *found;
             const int64_t before = p.offset == kHighWatermark ? log->high_watermark().value() : p.offset;
             if (before < 0) {
               out.error_code = Code(ErrorCode::kOffsetOutOfRange);
@@ -67,7 +69,7 @@ void RegisterOffsetForLeaderEpoch(HandlerTable& table, const BrokerContext& brok
   using protocol::OffsetForLeaderEpochResponse;
   table.Add<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>(
       OffsetForLeaderEpochRequest::kMaxVersion,
-      [&broker](const RequestContext&, const OffsetForLeaderEpochRequest& request) {
+      [&broker](const RequestContext& ctx, const OffsetForLeaderEpochRequest& request) {
         OffsetForLeaderEpochResponse response;
         for (const auto& topic : request.topics) {
           auto& tr = response.topics.emplace_back();
@@ -75,9 +77,10 @@ void RegisterOffsetForLeaderEpoch(HandlerTable& table, const BrokerContext& brok
           for (const auto& p : topic.partitions) {
             auto& out = tr.partitions.emplace_back();
             out.partition = p.partition;
-            std::shared_ptr<storage::PartitionLog> log = broker.topics->Log(topic.topic, p.partition);
-            if (log == nullptr) {
-              out.error_code = Code(ErrorCode::kUnknownTopicOrPartition);
+            absl::StatusOr<std::shared_ptr<storage::PartitionLog>> log =
+                broker.Partition(ctx, AclOperation::kDescribe, topic.topic, p.partition);
+            if (!log.ok()) {
+              out.error_code = Code(ToKafkaError(log.status()));
             } else if (p.current_leader_epoch > kLeaderEpoch) {
               out.error_code = Code(ErrorCode::kUnknownLeaderEpoch);
             } else if (p.current_leader_epoch >= 0 && p.current_leader_epoch < kLeaderEpoch) {
@@ -89,7 +92,7 @@ void RegisterOffsetForLeaderEpoch(HandlerTable& table, const BrokerContext& brok
             } else {
               // Epoch 0 is the only one and ends at the log end.
               out.leader_epoch = kLeaderEpoch;
-              out.end_offset = log->log_end_offset().value();
+              out.end_offset = (*log)->log_end_offset().value();
             }
           }
         }

@@ -182,11 +182,12 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
                                        "acks must be 0, 1 or -1"));
               continue;
             }
-            std::shared_ptr<storage::PartitionLog> log =
-                known == nullptr ? nullptr : broker.topics->Log(topic.name, pd.index);
-            if (log == nullptr) {
-              SetError(out, KafkaError(absl::StatusCode::kNotFound, ErrorCode::kUnknownTopicOrPartition,
-                                       "This server does not host this topic-partition."));
+            absl::StatusOr<std::shared_ptr<storage::PartitionLog>> log =
+                broker.Partition(ctx, AclOperation::kWrite, topic.name, pd.index);
+            if (!log.ok() || known == nullptr) {
+              SetError(out, log.ok() ? KafkaError(absl::StatusCode::kNotFound, ErrorCode::kUnknownTopicOrPartition,
+                                                  "This server does not host this topic-partition.")
+                                     : log.status());
               continue;
             }
             // One node is the whole in-sync replica set, so acks=all can never meet more than 1.
@@ -209,7 +210,7 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
               ++pending->outstanding;
               pending->in_flight.insert(&out);
             }
-            log->Append(*std::move(batches), storage::LeaderEpoch(0),
+            (*log)->Append(*std::move(batches), storage::LeaderEpoch(0),
                         [pending, &out](absl::StatusOr<storage::AppendResult> r) {
                           {
                             std::lock_guard<std::mutex> lock(pending->mu);

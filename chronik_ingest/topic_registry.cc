@@ -125,6 +125,7 @@ storage::LogConfig TopicRegistry::ToLogConfig(const TopicConfigSet& c) {
   l.delete_retention_ms = c.Get<int64_t>("delete.retention.ms");
   l.min_compaction_lag_ms = c.Get<int64_t>("min.compaction.lag.ms");
   l.min_cleanable_dirty_ratio = c.Get<double>("min.cleanable.dirty.ratio");
+  l.max_compaction_lag_ms = c.Get<int64_t>("max.compaction.lag.ms");
   // flush.messages=1 (the default) is the durable policy; anything else trades it for speed.
   const int64_t flush_messages = c.Get<int64_t>("flush.messages");
   const int64_t flush_ms = c.Get<int64_t>("flush.ms");

@@ -142,7 +142,15 @@ bool Janitor::NeedsCleaning(const storage::PartitionLog& log, const CleanerState
     }
   }
   if (dirty == 0) return false;
-  return static_cast<double>(dirty) / static_cast<double>(clean + dirty) >= log.config().min_cleanable_dirty_ratio;
+  const storage::LogConfig config = log.config();
+  // max.compaction.lag.ms: the oldest uncleaned closed segment's newest record bounds how long its
+  // records have waited (Kafka looks at its first batch; this is later by at most one segment).
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    if (segments[i].next_offset.value() <= state.cleaned_up_to) continue;
+    if (segments[i].max_timestamp >= 0 && now_ms - segments[i].max_timestamp > config.max_compaction_lag_ms) return true;
+    break;
+  }
+  return static_cast<double>(dirty) / static_cast<double>(clean + dirty) >= config.min_cleanable_dirty_ratio;
 }
 
 LogPassStats Janitor::RunCleaner(int64_t now_ms) {

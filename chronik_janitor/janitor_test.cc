@@ -139,6 +139,27 @@ TEST_F(JanitorTest, CleanerCompactsByDirtyRatioAndRemovesTombstonesAfterDeleteRe
   EXPECT_EQ(janitor.RunCleaner(now_).partitions_compacted, 0);
 }
 
+TEST_F(JanitorTest, MaxCompactionLagCompactsALogBelowTheDirtyRatio) {
+  LogConfig config;
+  config.cleanup_delete = false;
+  config.cleanup_compact = true;
+  config.segment_bytes = 300;
+  config.min_cleanable_dirty_ratio = 0.9;
+  config.max_compaction_lag_ms = 60'000;
+  auto log = *logs_->Create(TopicPartition{"lag", PartitionId(0)}, config);
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(AppendSync(*log, KeyedBatch(now_, {{"k" + std::to_string(i), "v"}})).ok());
+  Janitor janitor(*logs_, Options());
+  ASSERT_EQ(janitor.RunCleaner(now_).partitions_compacted, 1);  // all of it dirty at first
+  // One more segment's worth of updates: dirty, but far below the ratio.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(AppendSync(*log, KeyedBatch(now_, {{"k0", "w" + std::to_string(i)}})).ok());
+  ASSERT_TRUE(AppendSync(*log, KeyedBatch(now_, {{"active", "x"}})).ok());
+  EXPECT_EQ(janitor.RunCleaner(now_).partitions_compacted, 0);
+  now_ += 60'001;
+  LogPassStats s = janitor.RunCleaner(now_);
+  EXPECT_EQ(s.partitions_compacted, 1);
+  EXPECT_GE(s.records_removed, 1);
+}
+
 TEST_F(JanitorTest, ThrottleBoundsTheRate) {
   IoThrottle throttle(1'000'000);  // 1 MB/s
   const auto start = std::chrono::steady_clock::now();

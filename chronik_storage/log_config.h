@@ -3,6 +3,7 @@
 // Per-topic log settings, with Kafka's names and defaults.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 namespace chronik::storage {
@@ -48,6 +49,9 @@ struct LogConfig {
   // min.cleanable.dirty.ratio: for the scheduler deciding when to call Compact; Compact itself
   // does not look at it.
   double min_cleanable_dirty_ratio = 0.5;
+  // max.compaction.lag.ms: the scheduler compacts a log whose oldest uncleaned closed segment
+  // holds records this old, whatever its dirty ratio.
+  int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();
 
   // max.message.bytes: the largest batch Append accepts.
   int32_t max_message_bytes = 1048588;
