@@ -79,8 +79,21 @@ std::string UnsupportedAnswer(const protocol::ParsedRequest& parsed, std::string
 
 }  // namespace
 
+namespace {
+
+// Calls `fn` when it goes out of scope, unless it was taken.
+struct CallOnExit {
+  std::function<void()> fn;
+  ~CallOnExit() {
+    if (fn) fn();
+  }
+};
+
+}  // namespace
+
 void Dispatcher::Dispatch(std::string_view frame, std::shared_ptr<Session> session,
-                          std::function<void(DispatchResult)> done) const {
+                          std::function<void(DispatchResult)> done, std::function<void()> decoded) const {
+  CallOnExit decoded_on_return{std::move(decoded)};
   absl::StatusOr<protocol::ParsedRequest> parsed = protocol::ParseRequestFrame(frame);
   if (!parsed.ok()) return done(parsed.status());
   const protocol::RequestHeader& header = parsed->header;
@@ -132,8 +145,11 @@ void Dispatcher::Dispatch(std::string_view frame, std::shared_ptr<Session> sessi
   if (entry->traits.blocking && blocking_) {
     // The frame goes with the work (the caller's buffer is reused once Dispatch returns); the
     // handler decodes it on the pool.
+    // Its budget goes with it, to be given back once the pool has decoded it.
     auto owned = std::make_shared<std::string>(frame);
-    blocking_([entry, owned, session = std::move(session), respond = std::move(respond)]() mutable {
+    blocking_([entry, owned, session = std::move(session), respond = std::move(respond),
+               decoded = std::move(decoded_on_return.fn)]() mutable {
+      CallOnExit decoded_on_return{std::move(decoded)};
       absl::StatusOr<protocol::ParsedRequest> p = protocol::ParseRequestFrame(*owned);
       if (!p.ok()) return respond(p.status());
       RequestContext ctx{p->header, *session};

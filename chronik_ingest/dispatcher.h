@@ -32,8 +32,11 @@ class Dispatcher {
 
   // `done` is called exactly once, possibly before Dispatch returns, possibly later from
   // another thread. `frame` need not outlive the call; `session` lives until `done`.
-  void Dispatch(std::string_view frame, std::shared_ptr<Session> session,
-                std::function<void(DispatchResult)> done) const;
+  // `decoded`, if given, is called once the request has been decoded and its bytes are no longer
+  // needed (the request budget is given back then): before Dispatch returns, or on the handler
+  // pool for a blocking handler.
+  void Dispatch(std::string_view frame, std::shared_ptr<Session> session, std::function<void(DispatchResult)> done,
+                std::function<void()> decoded = nullptr) const;
 
   // Whether a request of `frame`'s API may start before earlier requests of its connection are
   // answered (the handler table says; a frame too short to name its API may not).

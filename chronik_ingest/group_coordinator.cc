@@ -197,6 +197,10 @@ struct GroupCoordinator::Group {
   bool new_member_added = false;
   std::optional<std::set<std::string>> subscribed_topics;
   bool stored = false;  // a record of it is in the store
+  // Guards everything above. Held across the group's own store writes (its metadata at the end of
+  // a rebalance, its offset commits, in order), never another group's.
+  std::mutex mu;
+  bool erased = false;  // no longer in the coordinator's map: whoever locked it looks again
 
   bool Has(const std::string& member_id) const { return members.count(member_id) > 0; }
   bool IsLeader(const std::string& member_id) const { return leader.has_value() && *leader == member_id; }
@@ -378,7 +382,7 @@ absl::Status GroupCoordinator::Load() {
   for (const auto& [id, value] : store_.Scan(kGroupsNs)) {
     Json j = Json::parse(value, nullptr, false);
     if (!j.is_object()) return absl::DataLossError(absl::StrCat("group ", id, ": its stored metadata does not parse"));
-    auto g = std::make_unique<Group>();
+    auto g = std::make_shared<Group>();
     g->id = id;
     g->stored = true;
     try {
@@ -425,7 +429,7 @@ absl::Status GroupCoordinator::Load() {
     if (group == last) continue;
     last = group;
     if (groups_.count(group)) continue;
-    auto g = std::make_unique<Group>();
+    auto g = std::make_shared<Group>();
     g->id = group;
     g->state_ts = now;
     groups_.emplace(group, std::move(g));
@@ -471,11 +475,13 @@ void GroupCoordinator::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    for (auto& [id, g] : groups_) {
-      for (auto& [mid, m] : g->members) {
-        out.Join(m.awaiting_join, JoinError(mid, GroupError(ErrorCode::kNotCoordinator, "the broker is shutting down")));
-        out.Sync(m.awaiting_sync, SyncError(GroupError(ErrorCode::kNotCoordinator, "the broker is shutting down")));
-      }
+  }
+  // From here on no request parks (each checks stopping_ under its group's lock).
+  for (const std::shared_ptr<Group>& g : AllGroups()) {
+    std::lock_guard<std::mutex> lock(g->mu);
+    for (auto& [mid, m] : g->members) {
+      out.Join(m.awaiting_join, JoinError(mid, GroupError(ErrorCode::kNotCoordinator, "the broker is shutting down")));
+      out.Sync(m.awaiting_sync, SyncError(GroupError(ErrorCode::kNotCoordinator, "the broker is shutting down")));
     }
   }
   wake_.notify_all();
@@ -486,10 +492,11 @@ void GroupCoordinator::Shutdown() {
 int64_t GroupCoordinator::Tick(int64_t now) {
   Outbox out;
   int64_t next = kNever;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return kNever;
-    for (auto& [id, gp] : groups_) {
+  if (stopping_) return kNever;
+  for (const std::shared_ptr<Group>& gp : AllGroups()) {
+    std::lock_guard<std::mutex> lock(gp->mu);
+    if (gp->erased) continue;
+    {
       Group& g = *gp;
       if (g.state == GroupState::kPreparingRebalance && now >= g.join_deadline) {
         if (g.initial_delay && g.new_member_added && g.initial_remaining_ms > 0) {
@@ -541,19 +548,49 @@ int64_t GroupCoordinator::Tick(int64_t now) {
 // ---------------------------------------------------------------------------------------------
 // Membership.
 
-GroupCoordinator::Group* GroupCoordinator::FindGroup(const std::string& id) const {
-  auto it = groups_.find(id);
-  return it == groups_.end() ? nullptr : it->second.get();
+GroupCoordinator::LockedGroup GroupCoordinator::FindLocked(const std::string& id) const {
+  for (;;) {
+    std::shared_ptr<Group> g;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = groups_.find(id);
+      if (it == groups_.end()) return {};
+      g = it->second;
+    }
+    std::unique_lock<std::mutex> lock(g->mu);
+    if (!g->erased) return LockedGroup{std::move(g), std::move(lock)};
+  }
 }
 
-GroupCoordinator::Group& GroupCoordinator::GetOrCreateGroup(const std::string& id) {
-  auto& slot = groups_[id];
-  if (!slot) {
-    slot = std::make_unique<Group>();
-    slot->id = id;
-    slot->state_ts = Now();
+GroupCoordinator::LockedGroup GroupCoordinator::LockGroup(const std::string& id, bool create) {
+  for (;;) {
+    if (create) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!groups_.contains(id)) {
+        auto g = std::make_shared<Group>();
+        g->id = id;
+        g->state_ts = Now();
+        groups_.emplace(id, std::move(g));
+      }
+    }
+    // Erased between the two steps: create it again.
+    if (LockedGroup locked = FindLocked(id); locked.group != nullptr || !create) return locked;
   }
-  return *slot;
+}
+
+std::vector<std::shared_ptr<GroupCoordinator::Group>> GroupCoordinator::AllGroups() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<Group>> out;
+  out.reserve(groups_.size());
+  for (const auto& [id, g] : groups_) out.push_back(g);
+  return out;
+}
+
+void GroupCoordinator::EraseGroup(Group& g) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = groups_.find(g.id);
+  if (it != groups_.end() && it->second.get() == &g) groups_.erase(it);
+  g.erased = true;
 }
 
 void GroupCoordinator::TransitionTo(Group& g, GroupState state) {
@@ -597,9 +634,9 @@ void GroupCoordinator::JoinGroup(JoinGroupParams p, JoinCallback done) {
   }
   Outbox out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
     const bool new_member = p.member_id.empty();
-    Group* g = stopping_ ? nullptr : new_member ? &GetOrCreateGroup(p.group_id) : FindGroup(p.group_id);
+    LockedGroup locked = LockGroup(p.group_id, new_member && !stopping_);
+    Group* g = locked.group.get();
     if (stopping_) {
       out.Join(done, JoinError(p.member_id, GroupError(ErrorCode::kNotCoordinator, "the broker is shutting down")));
     } else if (g == nullptr) {
@@ -615,7 +652,7 @@ void GroupCoordinator::JoinGroup(JoinGroupParams p, JoinCallback done) {
     }
     if (g != nullptr && g->state == GroupState::kPreparingRebalance) TryCompleteJoin(*g, out);
     // A group that a failed first join created holds nothing; do not keep it.
-    if (g != nullptr && Disposable(*g)) groups_.erase(p.group_id);
+    if (g != nullptr && Disposable(*g)) EraseGroup(*g);
   }
   Wake();
   out.Run();
@@ -942,8 +979,8 @@ void GroupCoordinator::SyncGroup(SyncGroupParams p, SyncCallback done) {
   if (p.group_id.empty()) return done(SyncError(GroupError(ErrorCode::kInvalidGroupId, "the group id is empty")));
   Outbox out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    Group* g = FindGroup(p.group_id);
+    LockedGroup locked = LockGroup(p.group_id, false);
+    Group* g = locked.group.get();
     absl::Status error;
     if (stopping_) {
       error = GroupError(ErrorCode::kNotCoordinator, "the broker is shutting down");
@@ -1013,8 +1050,8 @@ void GroupCoordinator::SyncGroup(SyncGroupParams p, SyncCallback done) {
 absl::Status GroupCoordinator::Heartbeat(const std::string& group_id, const std::string& member_id,
                                          const std::optional<std::string>& group_instance_id, int32_t generation_id) {
   if (group_id.empty()) return GroupError(ErrorCode::kInvalidGroupId, "the group id is empty");
-  std::lock_guard<std::mutex> lock(mu_);
-  Group* g = FindGroup(group_id);
+  LockedGroup locked = LockGroup(group_id, false);
+  Group* g = locked.group.get();
   if (g == nullptr) return GroupError(ErrorCode::kUnknownMemberId, "the group does not exist");
   if (absl::Status s = ValidateCurrentMember(*g, member_id, group_instance_id); !s.ok()) return s;
   if (generation_id != g->generation) {
@@ -1043,8 +1080,8 @@ absl::StatusOr<std::vector<absl::Status>> GroupCoordinator::LeaveGroup(const std
   std::vector<absl::Status> results;
   Outbox out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    Group* g = FindGroup(group_id);
+    LockedGroup locked = LockGroup(group_id, false);
+    Group* g = locked.group.get();
     for (const LeavingMember& lm : members) {
       if (g == nullptr) {
         results.push_back(GroupError(ErrorCode::kUnknownMemberId, "the group does not exist"));
@@ -1087,24 +1124,19 @@ std::vector<absl::Status> GroupCoordinator::CommitOffsets(const std::string& gro
   std::vector<absl::Status> results(entries.size());
   std::vector<storage::MetadataOp> ops;
   std::vector<size_t> op_entry;
-  // Commits of one group are written in order under its write lock, as Kafka orders them under
-  // the group lock; the shared gate keeps deletions of groups, topics and expired offsets from
-  // racing a commit into stray offsets. Neither is mu_: other groups go on meanwhile, and their
-  // commits share this one's fsync.
-  std::shared_lock<std::shared_mutex> gate(offsets_gate_);
-  std::shared_ptr<std::mutex> write_lock = OffsetWriteLock(group_id);
-  std::lock_guard<std::mutex> ordered(*write_lock);
+  // The write happens under the group's lock, as Kafka orders commits under the group lock: a
+  // group being deleted or expired, or a topic being deleted (each takes the group's lock), never
+  // races a commit into stray offsets. Other groups go on meanwhile, and their commits share this
+  // one's fsync.
+  LockedGroup locked = LockGroup(group_id, false);
   bool created = false;
+  if (locked.group == nullptr) {
+    if (generation_id >= 0) return all(GroupError(ErrorCode::kIllegalGeneration, "the group does not exist"));
+    locked = LockGroup(group_id, true);
+    created = true;
+  }
+  Group* g = locked.group.get();
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    Group* g = FindGroup(group_id);
-    if (g == nullptr) {
-      if (generation_id >= 0) {
-        return all(GroupError(ErrorCode::kIllegalGeneration, "the group does not exist"));
-      }
-      g = &GetOrCreateGroup(group_id);
-      created = true;
-    }
     // A commit with generation -1 to a group without members is a consumer that only stores
     // offsets here (assign() and commit); anything else must be a current member.
     if (!(generation_id < 0 && g->state == GroupState::kEmpty)) {
@@ -1149,28 +1181,9 @@ std::vector<absl::Status> GroupCoordinator::CommitOffsets(const std::string& gro
     spdlog::warn("group {}: storing committed offsets failed: {}", group_id, std::string(rev.status().message()));
     for (size_t i : op_entry) results[i] = WithKafkaError(rev.status(), ErrorCode::kCoordinatorNotAvailable);
   }
-  // A commit that stored nothing does not bring a group into being (unless a join made it its own
-  // meanwhile).
-  if (created && (op_entry.empty() || !rev.ok())) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (const Group* g = FindGroup(group_id); g != nullptr && Disposable(*g)) groups_.erase(group_id);
-  }
+  // A commit that stored nothing does not bring a group into being.
+  if (created && (op_entry.empty() || !rev.ok()) && Disposable(*g)) EraseGroup(*g);
   return results;
-}
-
-std::shared_ptr<std::mutex> GroupCoordinator::OffsetWriteLock(const std::string& group_id) {
-  std::lock_guard<std::mutex> lock(write_locks_mu_);
-  std::weak_ptr<std::mutex>& slot = write_locks_[group_id];
-  std::shared_ptr<std::mutex> m = slot.lock();
-  if (m == nullptr) {
-    m = std::make_shared<std::mutex>();
-    slot = m;
-  }
-  // Locks of groups nobody commits to now go, so the map does not grow with every group ever seen.
-  if (write_locks_.size() > 1024) {
-    std::erase_if(write_locks_, [](const auto& entry) { return entry.second.expired(); });
-  }
-  return m;
 }
 
 bool GroupCoordinator::Disposable(const Group& g) const {
@@ -1201,16 +1214,16 @@ absl::StatusOr<std::map<std::pair<std::string, int32_t>, CommittedOffset>> Group
 }
 
 void GroupCoordinator::ExpireOffsetsNow(int64_t now_ms) {
-  std::unique_lock<std::shared_mutex> gate(offsets_gate_);
-  std::lock_guard<std::mutex> lock(mu_);
   if (!stopping_) ExpireOffsets(now_ms);
 }
 
 void GroupCoordinator::ExpireOffsets(int64_t now) {
   const int64_t retention = options_.settings.offsets_retention_ms;
-  std::vector<std::string> dead;
-  for (auto& [id, gp] : groups_) {
+  for (const std::shared_ptr<Group>& gp : AllGroups()) {
+    std::lock_guard<std::mutex> lock(gp->mu);
+    if (gp->erased) continue;
     Group& g = *gp;
+    const std::string& id = g.id;
     const std::string prefix = OffsetPrefix(id);
     std::vector<storage::MetadataOp> ops;
     size_t remaining = 0;
@@ -1245,28 +1258,32 @@ void GroupCoordinator::ExpireOffsets(int64_t now) {
       }
       spdlog::info("group {}: expired committed offsets{}", id, remove_group ? "; the group is removed" : "");
     }
-    if (remove_group) dead.push_back(id);
+    if (remove_group) EraseGroup(g);
   }
-  for (const std::string& id : dead) groups_.erase(id);
 }
 
 void GroupCoordinator::OnTopicDeleted(const std::string& topic) {
-  std::unique_lock<std::shared_mutex> gate(offsets_gate_);
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<storage::MetadataOp> ops;
-  for (const auto& [id, g] : groups_) {
-    const std::string prefix = absl::StrCat(OffsetPrefix(id), topic, std::string(1, '\0'));
+  // The topic is gone from the registry already, so no commit validated from here on names it;
+  // one validated before holds its group's lock until its write is done, and is removed here.
+  size_t n = 0;
+  for (const std::shared_ptr<Group>& g : AllGroups()) {
+    std::lock_guard<std::mutex> lock(g->mu);
+    if (g->erased) continue;
+    std::vector<storage::MetadataOp> ops;
+    const std::string prefix = absl::StrCat(OffsetPrefix(g->id), topic, std::string(1, '\0'));
     for (const auto& [key, value] : store_.Scan(kOffsetsNs, prefix)) {
       ops.push_back(storage::MetadataOp::Delete(kOffsetsNs, key));
     }
+    if (ops.empty()) continue;
+    const size_t count = ops.size();
+    if (absl::StatusOr<int64_t> rev = store_.Apply(std::move(ops)); !rev.ok()) {
+      spdlog::warn("topic {} deleted, but group {}'s committed offsets of it were not: {}", topic, g->id,
+                   std::string(rev.status().message()));
+      continue;
+    }
+    n += count;
   }
-  if (ops.empty()) return;
-  const size_t n = ops.size();
-  if (absl::StatusOr<int64_t> rev = store_.Apply(std::move(ops)); !rev.ok()) {
-    spdlog::warn("topic {} deleted, but its committed offsets were not: {}", topic, std::string(rev.status().message()));
-    return;
-  }
-  spdlog::info("topic {} deleted: removed {} committed offsets", topic, n);
+  if (n > 0) spdlog::info("topic {} deleted: removed {} committed offsets", topic, n);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1276,18 +1293,19 @@ std::vector<GroupOverview> GroupCoordinator::ListGroups(const std::vector<std::s
   std::set<std::string> wanted;
   for (const std::string& s : states) wanted.insert(absl::AsciiStrToLower(s));
   std::vector<GroupOverview> out;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [id, g] : groups_) {
+  for (const std::shared_ptr<Group>& g : AllGroups()) {
+    std::lock_guard<std::mutex> lock(g->mu);
+    if (g->erased) continue;
     if (!wanted.empty() && !wanted.count(absl::AsciiStrToLower(std::string(GroupStateName(g->state))))) continue;
-    out.push_back({id, g->protocol_type.value_or(""), g->state});
+    out.push_back({g->id, g->protocol_type.value_or(""), g->state});
   }
   return out;
 }
 
 absl::StatusOr<GroupDescription> GroupCoordinator::DescribeGroup(const std::string& group_id) const {
   GroupDescription d;
-  std::lock_guard<std::mutex> lock(mu_);
-  const Group* g = FindGroup(group_id);
+  LockedGroup locked = FindLocked(group_id);
+  const Group* g = locked.group.get();
   if (g == nullptr) return d;  // Kafka describes an unknown group as Dead, without an error.
   d.state = g->state;
   d.protocol_type = g->protocol_type.value_or("");
@@ -1306,10 +1324,9 @@ absl::StatusOr<GroupDescription> GroupCoordinator::DescribeGroup(const std::stri
 
 std::vector<absl::Status> GroupCoordinator::DeleteGroups(const std::vector<std::string>& group_ids) {
   std::vector<absl::Status> results;
-  std::unique_lock<std::shared_mutex> gate(offsets_gate_);
-  std::lock_guard<std::mutex> lock(mu_);
   for (const std::string& id : group_ids) {
-    Group* g = FindGroup(id);
+    LockedGroup locked = LockGroup(id, false);
+    Group* g = locked.group.get();
     if (g == nullptr) {
       results.push_back(GroupError(ErrorCode::kGroupIdNotFound, absl::StrCat("group ", id, " does not exist")));
     } else if (g->state != GroupState::kEmpty) {
@@ -1318,7 +1335,7 @@ std::vector<absl::Status> GroupCoordinator::DeleteGroups(const std::vector<std::
       results.push_back(s);
     } else {
       spdlog::info("group {} deleted", id);
-      groups_.erase(id);
+      EraseGroup(*g);
       results.push_back(absl::OkStatus());
     }
   }
@@ -1327,9 +1344,8 @@ std::vector<absl::Status> GroupCoordinator::DeleteGroups(const std::vector<std::
 
 absl::StatusOr<std::vector<absl::Status>> GroupCoordinator::DeleteOffsets(
     const std::string& group_id, const std::vector<TopicPartitions>& partitions) {
-  std::unique_lock<std::shared_mutex> gate(offsets_gate_);
-  std::lock_guard<std::mutex> lock(mu_);
-  const Group* g = FindGroup(group_id);
+  LockedGroup locked = LockGroup(group_id, false);
+  const Group* g = locked.group.get();
   if (g == nullptr) return GroupError(ErrorCode::kGroupIdNotFound, absl::StrCat("group ", group_id, " does not exist"));
   const bool empty = g->state == GroupState::kEmpty;
   if (!empty && g->protocol_type != kConsumerProtocolType) {

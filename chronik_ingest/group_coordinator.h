@@ -21,6 +21,7 @@
 // Thread safety: every method may be called from any thread. Callbacks run without the
 // coordinator's lock held, on the thread of the call (or Tick) that completes them, exactly once.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -29,7 +30,6 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -231,8 +231,20 @@ class GroupCoordinator {
 
   int64_t Now() const { return options_.now_ms(); }
 
-  Group* FindGroup(const std::string& id) const;
-  Group& GetOrCreateGroup(const std::string& id);
+  // A group with its lock held, or nothing (no such group). Lock order: one group's mutex, then
+  // mu_; never two groups at once.
+  struct LockedGroup {
+    std::shared_ptr<Group> group;
+    std::unique_lock<std::mutex> lock;
+  };
+  // Finds the group and locks it; a group erased while this waited for its lock is looked up again.
+  LockedGroup FindLocked(const std::string& id) const;
+  // FindLocked, creating the group first with `create`.
+  LockedGroup LockGroup(const std::string& id, bool create);
+  // Every group now, to visit one at a time under its own lock (skipping any erased meanwhile).
+  std::vector<std::shared_ptr<Group>> AllGroups() const;
+  // With g's lock held: removes it from the map.
+  void EraseGroup(Group& g);
   absl::Status ValidateCurrentMember(const Group& g, const std::string& member_id,
                                      const std::optional<std::string>& instance_id) const;
 
@@ -259,31 +271,22 @@ class GroupCoordinator {
   absl::Status StoreGroup(Group& g);
   absl::Status DeleteGroupAndOffsets(const std::string& group_id);
 
-  // The per-group lock that orders one group's offset writes (held across their fsync, but not
-  // mu_, so commits of different groups share the metadata store's group commit).
-  std::shared_ptr<std::mutex> OffsetWriteLock(const std::string& group_id);
   // Whether a group holds nothing worth keeping (a first commit or join that stored nothing).
   bool Disposable(const Group& g) const;
 
   storage::MetadataStore& store_;
   Options options_;
 
-  // Lock order: offsets_gate_, then a group's offset write lock, then mu_.
-  // Commits hold the gate shared; what removes offsets of many groups or a whole group (topic
-  // deletion, expiry, DeleteGroups, OffsetDelete) holds it exclusively, so that no commit
-  // validated before it lands after it as a stray offset.
-  std::shared_mutex offsets_gate_;
-  std::mutex write_locks_mu_;
-  std::map<std::string, std::weak_ptr<std::mutex>, std::less<>> write_locks_;
-
+  // Guards the map of groups (not the groups: each has its own mutex, held across its fsyncs, so
+  // one group's store writes never hold up another's requests), wake_seq_ and started_.
   mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<Group>, std::less<>> groups_;
+  std::map<std::string, std::shared_ptr<Group>, std::less<>> groups_;
 
   // The deadline thread.
   void Wake();
   std::condition_variable wake_;
   uint64_t wake_seq_ = 0;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};
   bool started_ = false;
   std::thread thread_;
 };

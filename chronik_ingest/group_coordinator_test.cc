@@ -1,10 +1,14 @@
 #include "chronik_ingest/group_coordinator.h"
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "chronik_ingest/kafka_error.h"
 #include "chronik_protocol/errors.h"
@@ -429,6 +433,72 @@ TEST_F(GroupCoordinatorTest, ShutdownAnswersParkedRequests) {
   groups_->Shutdown();
   ASSERT_TRUE(a.done());
   EXPECT_EQ(Err(a->status), ErrorCode::kNotCoordinator);
+}
+
+// Each group has its own lock, held across its own fsyncs only: while one group's commit waits for
+// the disk, another group is served. (With one coordinator-wide lock the join below never returns
+// and the test times out.)
+TEST(GroupCoordinatorLockingTest, AGroupWaitingForItsFsyncDoesNotHoldUpOtherGroups) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir = std::string(base ? base : "/tmp") + "/groups-lock-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool syncing = false;
+  bool release = false;
+  std::atomic<bool> armed{false};
+  storage::MetadataStore::Options store_options;
+  store_options.inject_io_error_for_testing = [&](storage::MetadataIoOp op) {
+    if (op == storage::MetadataIoOp::kLogSync && armed.exchange(false)) {
+      std::unique_lock<std::mutex> lock(mu);
+      syncing = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+    }
+    return 0;
+  };
+  auto store = storage::MetadataStore::Open(dir, store_options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  {
+    GroupCoordinator groups(**store, GroupCoordinator::Options{});
+    ASSERT_TRUE(groups.Load().ok());
+    armed = true;
+    std::thread committer([&] {
+      for (const absl::Status& s : groups.CommitOffsets("a", "", std::nullopt, -1, -1, {{"t", 0, 5, -1, "", -1}})) {
+        EXPECT_TRUE(s.ok()) << s;
+      }
+    });
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return syncing; });
+    }
+    // Group "a" is inside its fsync now. Group "b" is served meanwhile.
+    JoinGroupParams p;
+    p.group_id = "b";
+    p.client_id = "client";
+    p.session_timeout_ms = 10000;
+    p.rebalance_timeout_ms = 10000;
+    p.protocol_type = "consumer";
+    p.protocols = {{"range", "m"}};
+    p.require_known_member_id = true;
+    std::optional<JoinGroupResult> joined;
+    groups.JoinGroup(std::move(p), [&](JoinGroupResult r) { joined = std::move(r); });
+    ASSERT_TRUE(joined.has_value());
+    EXPECT_EQ(Err(joined->status), ErrorCode::kMemberIdRequired);
+    EXPECT_TRUE(groups.DescribeGroup("b").ok());
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+    committer.join();
+    auto offsets = groups.FetchOffsets("a", std::nullopt);
+    ASSERT_TRUE(offsets.ok());
+    EXPECT_EQ(offsets->at({"t", 0}).offset, 5);
+    groups.Shutdown();
+  }
+  store->reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -13,9 +13,18 @@ PartitionEvents::~PartitionEvents() {
   }
   cv_.notify_all();
   timer_.join();
-  // Whoever still waits is answered now rather than never.
-  for (const auto& w : ready_) w->wake();
-  for (auto& [deadline, w] : by_deadline_) w->wake();  // only started waiters are here
+  // Whoever still waits is answered now rather than never, once: a wake that waits again is
+  // dropped (see Start), so this cannot loop.
+  std::vector<std::shared_ptr<Waiter>> last;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last.swap(ready_);
+    for (auto& [deadline, w] : by_deadline_) last.push_back(w);
+    by_deadline_.clear();
+    by_partition_.clear();
+    armed_.clear();
+  }
+  for (const auto& w : last) w->wake();
 }
 
 PartitionEvents::Handle PartitionEvents::Arm(const std::vector<storage::TopicPartition>& partitions) {
@@ -23,7 +32,12 @@ PartitionEvents::Handle PartitionEvents::Arm(const std::vector<storage::TopicPar
   w->partitions = partitions;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& tp : partitions) by_partition_[tp].insert(w);
+    if (stopping_) {
+      w->done = true;
+    } else {
+      armed_.insert(w);
+      for (const auto& tp : partitions) by_partition_[tp].insert(w);
+    }
   }
   Handle h;
   h.waiter_ = w;
@@ -33,11 +47,12 @@ PartitionEvents::Handle PartitionEvents::Arm(const std::vector<storage::TopicPar
 void PartitionEvents::Start(const Handle& handle, std::chrono::steady_clock::time_point deadline,
                             std::function<void()> wake) {
   std::shared_ptr<Waiter> w = handle.waiter_.lock();
-  if (w == nullptr) return;  // only a Cancel forgets an armed waiter
+  if (w == nullptr) return;  // cancelled, or armed while stopping
   bool earliest = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (w->done || w->started) return;
+    if (w->done || w->started || stopping_) return;
+    armed_.erase(w);
     w->wake = std::move(wake);
     w->deadline = deadline;
     w->started = true;
@@ -73,6 +88,7 @@ void PartitionEvents::Cancel(const Handle& handle) {
 
 void PartitionEvents::Forget(const std::shared_ptr<Waiter>& w) {
   w->done = true;
+  armed_.erase(w);
   for (const auto& tp : w->partitions) {
     auto it = by_partition_.find(tp);
     if (it == by_partition_.end()) continue;

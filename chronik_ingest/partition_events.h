@@ -50,6 +50,9 @@ class PartitionEvents {
   // Drops a wait that has not fired yet; its `wake` is then not called (unless it already runs).
   void Cancel(const Handle& handle);
 
+  // Once destruction has begun, new waits are dropped unanswered: the broker is closing its
+  // connections, and answering would only start another read of closing logs.
+
   // Something changed in `tp` (new data, a new log start, deletion): its waiters read again.
   void Notify(const storage::TopicPartition& tp);
 
@@ -70,6 +73,7 @@ class PartitionEvents {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::map<storage::TopicPartition, std::set<std::shared_ptr<Waiter>>> by_partition_;
+  std::set<std::shared_ptr<Waiter>> armed_;  // armed, not yet started: owned here until then
   std::multimap<std::chrono::steady_clock::time_point, std::shared_ptr<Waiter>> by_deadline_;
   std::vector<std::shared_ptr<Waiter>> ready_;  // woken by Notify, to run on the timer thread
   std::thread timer_;

@@ -44,6 +44,17 @@ TEST(PartitionEventsTest, AnEventAfterStartWakes) {
   EXPECT_EQ(woke.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
 }
 
+// A wait on no partitions is a plain timer (a produce's timeout_ms): it fires at its deadline.
+TEST(PartitionEventsTest, AWaitOnNoPartitionsIsATimer) {
+  PartitionEvents events;
+  std::promise<steady_clock::time_point> woke;
+  const auto deadline = steady_clock::now() + std::chrono::milliseconds(20);
+  events.Wait({}, deadline, [&woke] { woke.set_value(steady_clock::now()); });
+  auto f = woke.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_GE(f.get(), deadline);
+}
+
 TEST(PartitionEventsTest, CancelledArmedWaitNeverWakes) {
   int wakes = 0;
   {

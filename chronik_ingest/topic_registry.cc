@@ -164,6 +164,16 @@ absl::Status TopicRegistry::Load() {
     for (auto it = j["configs"].begin(); it != j["configs"].end(); ++it) {
       if (it.value().is_string()) overrides[it.key()] = it.value().get<std::string>();
     }
+    // A value an older Chronik accepted and this one refuses (a codec for compression.type, say)
+    // must not keep the broker from starting: the topic goes on with that setting's default.
+    for (auto it = overrides.begin(); it != overrides.end();) {
+      if (absl::Status v = ValidateTopicConfig(it->first, it->second); !v.ok()) {
+        spdlog::warn("topic {}: dropping its stored {}={}: {}", name, it->first, it->second, std::string(v.message()));
+        it = overrides.erase(it);
+      } else {
+        ++it;
+      }
+    }
     absl::StatusOr<TopicConfigSet> configs = TopicConfigSet::Create(overrides, broker_);
     if (!configs.ok()) {
       return absl::DataLossError("stored configs of topic " + name + " no longer validate: " +

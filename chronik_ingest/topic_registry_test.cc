@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "chronik_ingest/kafka_error.h"
@@ -113,6 +114,26 @@ TEST_F(TopicRegistryTest, LoadFinishesADeleteInterruptedAfterItsMetadataWrite) {
   EXPECT_EQ(registry_->Find("half"), nullptr);
   EXPECT_EQ(registry_->Log("half", 0), nullptr);
   EXPECT_TRUE(logs_->partitions().empty());
+}
+
+// A value an older Chronik stored and this one refuses does not keep the broker from starting:
+// the topic loads with that setting at its default and keeps the rest.
+TEST_F(TopicRegistryTest, LoadDropsStoredValuesNoLongerAccepted) {
+  ASSERT_TRUE(registry_->Create("old", 1, {{"retention.ms", "1000"}}, false).ok());
+  std::optional<std::string> stored = store_->Get(TopicRegistry::kNamespace, "old");
+  ASSERT_TRUE(stored.has_value());
+  const std::string kept = "\"retention.ms\":\"1000\"";
+  const size_t at = stored->find(kept);
+  ASSERT_NE(at, std::string::npos) << *stored;
+  stored->insert(at, "\"compression.type\":\"lz4\",\"segment.jitter.ms\":\"5\",");
+  ASSERT_TRUE(store_->Put(TopicRegistry::kNamespace, "old", *stored).ok());
+  Close();
+  Open();
+  std::shared_ptr<const Topic> t = registry_->Find("old");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->configs.Value("retention.ms"), "1000");
+  EXPECT_EQ(t->configs.Value("compression.type"), "producer");
+  EXPECT_EQ(t->configs.Value("segment.jitter.ms"), "0");
 }
 
 TEST_F(TopicRegistryTest, AddPartitions) {

@@ -2,21 +2,30 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <utility>
 
 #include "spdlog/spdlog.h"
 
 namespace chronik::janitor {
+namespace {
+
+constexpr char kCleanerCheckpointFileName[] = "cleaner-offset-checkpoint";
+constexpr char kCleanerCheckpointHeader[] = "chronik-cleaner-checkpoint 1";
+
+}  // namespace
 
 IoThrottle::IoThrottle(double bytes_per_second)
     : rate_(std::isfinite(bytes_per_second) && bytes_per_second > 0 ? bytes_per_second : 0),
       window_start_(std::chrono::steady_clock::now()) {}
 
-void IoThrottle::Acquire(int64_t bytes) {
-  if (rate_ <= 0 || bytes <= 0) return;
+bool IoThrottle::Acquire(int64_t bytes) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (cancelled_) return false;
+  if (rate_ <= 0 || bytes <= 0) return true;
   std::chrono::nanoseconds wait{0};
   {
-    std::lock_guard<std::mutex> lock(mu_);
     const auto now = std::chrono::steady_clock::now();
     // A fresh window after a second of silence: an idle cleaner earns no burst beyond that.
     if (now - window_start_ > std::chrono::seconds(1) &&
@@ -32,7 +41,16 @@ void IoThrottle::Acquire(int64_t bytes) {
       slept_ += wait;
     }
   }
-  if (wait.count() > 0) std::this_thread::sleep_for(wait);
+  if (wait.count() > 0) cancelled_cv_.wait_for(lock, wait, [this] { return cancelled_; });
+  return !cancelled_;
+}
+
+void IoThrottle::Cancel() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+  }
+  cancelled_cv_.notify_all();
 }
 
 std::chrono::nanoseconds IoThrottle::slept() const {
@@ -41,7 +59,47 @@ std::chrono::nanoseconds IoThrottle::slept() const {
 }
 
 Janitor::Janitor(storage::LogManager& logs, JanitorOptions options)
-    : logs_(logs), options_(std::move(options)), throttle_(options_.cleaner_io_max_bytes_per_second) {}
+    : logs_(logs), options_(std::move(options)), throttle_(options_.cleaner_io_max_bytes_per_second) {
+  LoadCleanerCheckpoint();
+}
+
+std::string Janitor::CleanerCheckpointPath() const { return logs_.data_dir() + "/" + kCleanerCheckpointFileName; }
+
+void Janitor::LoadCleanerCheckpoint() {
+  std::ifstream in(CleanerCheckpointPath());
+  if (!in) return;
+  std::string header;
+  if (!std::getline(in, header) || header != kCleanerCheckpointHeader) {
+    spdlog::warn("janitor: {} is not a cleaner checkpoint; every compacted log counts as dirty", CleanerCheckpointPath());
+    return;
+  }
+  std::string topic;
+  int32_t partition = 0;
+  CleanerState state;
+  while (in >> topic >> partition >> state.cleaned_up_to >> state.next_delete_horizon_ms) {
+    cleaner_state_[storage::TopicPartition{topic, storage::PartitionId(partition)}] = state;
+  }
+}
+
+void Janitor::WriteCleanerCheckpoint() const {
+  const std::string path = CleanerCheckpointPath();
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << kCleanerCheckpointHeader << "\n";
+    for (const auto& [tp, state] : cleaner_state_) {
+      out << tp.topic << " " << tp.partition.value() << " " << state.cleaned_up_to << " "
+          << state.next_delete_horizon_ms << "\n";
+    }
+    if (!out.flush()) {
+      spdlog::warn("janitor: cannot write {}", tmp);
+      return;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) spdlog::warn("janitor: cannot replace {}: {}", path, ec.message());
+}
 
 Janitor::~Janitor() { Stop(); }
 
@@ -79,6 +137,9 @@ void Janitor::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  // A compaction pass in progress stops at its next batch instead of finishing (maybe hours, at a
+  // low log.cleaner.io.max.bytes.per.second); the partition keeps its uncleaned segments.
+  throttle_.Cancel();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }
@@ -131,18 +192,19 @@ LogPassStats Janitor::RunRetention(int64_t now_ms) {
 bool Janitor::NeedsCleaning(const storage::PartitionLog& log, const CleanerState& state, int64_t now_ms) const {
   if (state.next_delete_horizon_ms >= 0 && now_ms >= state.next_delete_horizon_ms) return true;
   const std::vector<storage::SegmentInfo> segments = log.segments();
+  const storage::LogConfig config = log.config();
   int64_t clean = 0;
   int64_t dirty = 0;
-  // The active segment is never cleaned, so only closed segments count, as in Kafka's cleaner.
+  // The active segment is never cleaned, so only closed segments count, as in Kafka's cleaner; nor
+  // do segments still younger than min.compaction.lag.ms, which a pass would copy as they are.
   for (size_t i = 0; i + 1 < segments.size(); ++i) {
     if (segments[i].next_offset.value() <= state.cleaned_up_to) {
       clean += segments[i].size_bytes;
-    } else {
+    } else if (config.min_compaction_lag_ms <= 0 || segments[i].max_timestamp <= now_ms - config.min_compaction_lag_ms) {
       dirty += segments[i].size_bytes;
     }
   }
   if (dirty == 0) return false;
-  const storage::LogConfig config = log.config();
   // max.compaction.lag.ms: the oldest uncleaned closed segment's newest record bounds how long its
   // records have waited (Kafka looks at its first batch; this is later by at most one segment).
   for (size_t i = 0; i + 1 < segments.size(); ++i) {
@@ -156,15 +218,20 @@ bool Janitor::NeedsCleaning(const storage::PartitionLog& log, const CleanerState
 LogPassStats Janitor::RunCleaner(int64_t now_ms) {
   LogPassStats stats;
   std::lock_guard<std::mutex> lock(cleaner_mu_);
-  const std::function<void(int64_t)> throttle = [this](int64_t bytes) { throttle_.Acquire(bytes); };
+  const std::function<bool(int64_t)> throttle = [this](int64_t bytes) { return throttle_.Acquire(bytes); };
   std::map<storage::TopicPartition, CleanerState> seen;
   for (const storage::TopicPartition& tp : logs_.partitions()) {
     std::shared_ptr<storage::PartitionLog> log = logs_.Get(tp);
     if (log == nullptr || !log->status().ok() || !log->config().cleanup_compact) continue;
     CleanerState state = cleaner_state_[tp];
+    // A log recreated under the same name (or cut short) is not the one the checkpoint described.
+    if (state.cleaned_up_to > log->log_end_offset().value()) state = CleanerState{};
     if (NeedsCleaning(*log, state, now_ms)) {
       absl::StatusOr<storage::CompactionResult> r = log->Compact(now_ms, throttle);
-      if (!r.ok()) {
+      if (!r.ok() && r.status().code() == absl::StatusCode::kCancelled) {
+        spdlog::info("janitor: compaction of {} stopped for shutdown", tp.ToString());
+        break;
+      } else if (!r.ok()) {
         spdlog::warn("janitor: compaction of {}: {}", tp.ToString(), r.status().ToString());
       } else {
         state.cleaned_up_to = r->cleaned_up_to.value();
@@ -176,7 +243,9 @@ LogPassStats Janitor::RunCleaner(int64_t now_ms) {
     seen.emplace(tp, state);
   }
   // Partitions deleted (or no longer compacted) drop out of the state.
+  const bool changed = seen != cleaner_state_;
   cleaner_state_ = std::move(seen);
+  if (changed) WriteCleanerCheckpoint();
   return stats;
 }
 

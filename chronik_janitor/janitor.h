@@ -28,13 +28,17 @@ class IoThrottle {
  public:
   // <= 0 or infinite: no limit.
   explicit IoThrottle(double bytes_per_second);
-  void Acquire(int64_t bytes);
+  // False once Cancel was called (at once, or as soon as a sleep is interrupted): stop working.
+  bool Acquire(int64_t bytes);
+  void Cancel();
   // Total time Acquire slept, for logs and tests.
   std::chrono::nanoseconds slept() const;
 
  private:
   const double rate_;
   mutable std::mutex mu_;
+  std::condition_variable cancelled_cv_;
+  bool cancelled_ = false;
   std::chrono::steady_clock::time_point window_start_;
   double window_bytes_ = 0;
   std::chrono::nanoseconds slept_{0};
@@ -89,9 +93,16 @@ class Janitor {
   struct CleanerState {
     int64_t cleaned_up_to = 0;
     int64_t next_delete_horizon_ms = -1;
+    friend bool operator==(const CleanerState&, const CleanerState&) = default;
   };
 
   void Loop(std::vector<Task>* tasks);
+  // The cleaner's progress per partition survives restarts in <data-dir>/cleaner-offset-checkpoint
+  // (as Kafka's does), so a restart does not recompact every log from the start. Advisory: a
+  // missing or unreadable file only means more work.
+  void LoadCleanerCheckpoint();
+  void WriteCleanerCheckpoint() const;
+  std::string CleanerCheckpointPath() const;
   int64_t Now() const;
   // Whether `log` has enough dirty bytes (min.cleanable.dirty.ratio) or a tombstone due.
   bool NeedsCleaning(const storage::PartitionLog& log, const CleanerState& state, int64_t now_ms) const;

@@ -1,6 +1,7 @@
 #include "chronik_janitor/janitor.h"
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -139,6 +140,32 @@ TEST_F(JanitorTest, CleanerCompactsByDirtyRatioAndRemovesTombstonesAfterDeleteRe
   EXPECT_EQ(janitor.RunCleaner(now_).partitions_compacted, 0);
 }
 
+// The cleaner's progress survives a restart: a janitor started on a clean log does not compact it
+// again; one that lost its checkpoint does.
+TEST_F(JanitorTest, CleanerProgressSurvivesARestart) {
+  LogConfig config;
+  config.cleanup_delete = false;
+  config.cleanup_compact = true;
+  config.segment_bytes = 200;
+  auto log = *logs_->Create(TopicPartition{"kept", PartitionId(0)}, config);
+  // Ten keys, each written once and then once more: half the records survive in closed segments.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(AppendSync(*log, KeyedBatch(now_, {{"k" + std::to_string(i % 10), "v" + std::to_string(i)}})).ok());
+  }
+  {
+    Janitor janitor(*logs_, Options());
+    ASSERT_EQ(janitor.RunCleaner(now_).partitions_compacted, 1);
+    ASSERT_EQ(janitor.RunCleaner(now_).partitions_compacted, 0);
+  }
+  {
+    Janitor restarted(*logs_, Options());
+    EXPECT_EQ(restarted.RunCleaner(now_).partitions_compacted, 0);
+  }
+  ASSERT_TRUE(std::filesystem::remove(dir_.path() + "/cleaner-offset-checkpoint"));
+  Janitor forgetful(*logs_, Options());
+  EXPECT_EQ(forgetful.RunCleaner(now_).partitions_compacted, 1);
+}
+
 TEST_F(JanitorTest, MaxCompactionLagCompactsALogBelowTheDirtyRatio) {
   LogConfig config;
   config.cleanup_delete = false;
@@ -160,16 +187,39 @@ TEST_F(JanitorTest, MaxCompactionLagCompactsALogBelowTheDirtyRatio) {
   EXPECT_GE(s.records_removed, 1);
 }
 
+// Stop interrupts a compaction pass throttled to a crawl instead of waiting for it to finish
+// (without the interruption this test waits hours and times out); the log keeps its data.
+TEST_F(JanitorTest, StopInterruptsAThrottledCompaction) {
+  LogConfig config;
+  config.cleanup_delete = false;
+  config.cleanup_compact = true;
+  config.segment_bytes = 300;
+  auto log = *logs_->Create(TopicPartition{"slow", PartitionId(0)}, config);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(AppendSync(*log, KeyedBatch(now_, {{"k", "v" + std::to_string(i)}})).ok());
+  const int64_t bytes = log->size_bytes();
+  JanitorOptions o = Options();
+  o.cleaner_backoff_ms = 1;
+  o.cleaner_io_max_bytes_per_second = 1;  // one byte a second
+  Janitor janitor(*logs_, o);
+  janitor.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the pass is sleeping in the throttle
+  janitor.Stop();
+  EXPECT_EQ(log->size_bytes(), bytes);
+  EXPECT_EQ(log->log_end_offset(), Offset(20));
+}
+
 TEST_F(JanitorTest, ThrottleBoundsTheRate) {
   IoThrottle throttle(1'000'000);  // 1 MB/s
   const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 10; ++i) throttle.Acquire(50'000);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(throttle.Acquire(50'000));
   // 500 KB at 1 MB/s: the throttle made the caller wait (about half a second).
   EXPECT_GT(throttle.slept(), std::chrono::milliseconds(300));
   EXPECT_GE(std::chrono::steady_clock::now() - start, throttle.slept());
   IoThrottle unlimited(0);
-  unlimited.Acquire(1 << 30);
+  EXPECT_TRUE(unlimited.Acquire(1 << 30));
   EXPECT_EQ(unlimited.slept().count(), 0);
+  unlimited.Cancel();
+  EXPECT_FALSE(unlimited.Acquire(1));
 }
 
 TEST_F(JanitorTest, ScheduledTasksRunOnTheJanitorThreadAndStopPromptly) {

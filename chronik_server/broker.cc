@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/post.hpp"
@@ -193,7 +194,11 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   jo.retention_check_interval_ms = bc.EffectiveInt("log.retention.check.interval.ms", 300000);
   jo.cleaner_enable = bc.Effective("log.cleaner.enable").value_or("true") == "true";
   jo.cleaner_backoff_ms = bc.EffectiveInt("log.cleaner.backoff.ms", 15000);
-  jo.cleaner_io_max_bytes_per_second = std::stod(bc.Effective("log.cleaner.io.max.bytes.per.second").value_or("0"));
+  // Validated as a DOUBLE when set, but a value beyond double's range (1e-400) would still not parse.
+  if (!absl::SimpleAtod(bc.Effective("log.cleaner.io.max.bytes.per.second").value_or("0"),
+                        &jo.cleaner_io_max_bytes_per_second)) {
+    return absl::InvalidArgumentError("kafka.log.cleaner.io.max.bytes.per.second: not a number this broker can use");
+  }
   s->janitor.emplace(*s->logs, jo);
   s->janitor->Schedule("offset-expiry", offsets_check_ms,
                        [groups = &*s->groups](int64_t now_ms) { groups->ExpireOffsetsNow(now_ms); });

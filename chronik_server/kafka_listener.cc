@@ -89,7 +89,8 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
       }
       const bool granted = co_await AcquireBudget(size);
       if (!granted) co_return std::string("the broker is shutting down");
-      RequestBudget::Grant grant(owner_.budget_, size);
+      // Given back once the request is decoded, which for a blocking handler happens on the pool.
+      auto grant = std::make_shared<RequestBudget::Grant>(owner_.budget_, size);
       // The buffer grows with the bytes that actually arrive, so a size prefix alone never
       // reserves memory, and one large request does not pin its buffer for the connection's life.
       while (frame.size() < static_cast<size_t>(size)) {
@@ -114,18 +115,21 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
       auto slot = std::make_shared<Pending>();
       slot->pipelined = pipelined;
       pending_.push_back(slot);
-      owner_.dispatcher_.Dispatch(frame, session_, [slot, self = shared_from_this()](ingest::DispatchResult r) {
-        asio::post(self->socket_.get_executor(), [slot, self, r = std::move(r)]() mutable {
-          slot->result = std::move(r);
-          slot->done = true;
-          self->progress_.cancel();
-        });
-      });
-      // The handler has decoded the request: its bytes are no longer needed, so the buffer shrinks
-      // and the budget is given back, even while the answer waits (a long poll, a join barrier).
+      owner_.dispatcher_.Dispatch(
+          frame, session_,
+          [slot, self = shared_from_this()](ingest::DispatchResult r) {
+            asio::post(self->socket_.get_executor(), [slot, self, r = std::move(r)]() mutable {
+              slot->result = std::move(r);
+              slot->done = true;
+              self->progress_.cancel();
+            });
+          },
+          [grant] { grant->Release(); });
+      // The frame was decoded or copied: the buffer shrinks. The budget was (or will be, once the
+      // pool decodes it) given back, even while the answer waits (a long poll, a join barrier).
       frame.clear();
       if (frame.capacity() > kKeptBufferBytes) frame.shrink_to_fit();
-      grant.Release();
+      grant.reset();
     }
   }
 

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "boost/asio/io_context.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/thread_pool.hpp"
 #include "chronik_ingest/dispatcher.h"
 #include "chronik_ingest/handler_table.h"
 #include "chronik_protocol/messages/heartbeat.h"
@@ -25,7 +27,7 @@ using protocol::HeartbeatResponse;
 // Runs `clients` connections sending `requests` requests each to a handler that holds its request
 // for a while, under a budget of `queued_max_requests`; returns the most requests seen between
 // being admitted and decoded at once.
-int MostAdmittedAtOnce(int32_t queued_max_requests, int clients, int requests) {
+int MostAdmittedAtOnce(int32_t queued_max_requests, int clients, int requests, bool blocking = false) {
   std::atomic<int> current{0};
   std::atomic<int> most{0};
   ingest::HandlerTable table;
@@ -39,8 +41,9 @@ int MostAdmittedAtOnce(int32_t queued_max_requests, int clients, int requests) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     --current;
     return HeartbeatResponse{};
-  });
-  ingest::Dispatcher dispatcher(table);
+  }, ingest::HandlerTraits{.blocking = blocking});
+  boost::asio::thread_pool pool(4);
+  ingest::Dispatcher dispatcher(table, [&pool](std::function<void()> work) { boost::asio::post(pool, std::move(work)); });
   boost::asio::io_context io;
   ListenerOptions options;
   options.bind_addr = "127.0.0.1";
@@ -65,6 +68,7 @@ int MostAdmittedAtOnce(int32_t queued_max_requests, int clients, int requests) {
   for (auto& t : senders) t.join();
   listener.Stop();
   for (auto& t : io_threads) t.join();
+  pool.join();
   EXPECT_EQ(answered.load(), clients * requests);
   return most.load();
 }
@@ -74,6 +78,15 @@ TEST(KafkaListenerTest, RequestBudgetBoundsRequestsInFlight) {
   // The same load with room for three: they do overlap (so the bound above is the budget at
   // work, not an accident of scheduling), and never more than three.
   const int most = MostAdmittedAtOnce(3, 4, 10);
+  EXPECT_GT(most, 1);
+  EXPECT_LE(most, 3);
+}
+
+// A blocking handler decodes its request on the handler pool, after the connection has moved on:
+// the request keeps its budget until then, so the pool never holds more than the budget admits.
+TEST(KafkaListenerTest, RequestBudgetCoversRequestsQueuedForTheHandlerPool) {
+  EXPECT_EQ(MostAdmittedAtOnce(1, 4, 10, /*blocking=*/true), 1);
+  const int most = MostAdmittedAtOnce(3, 4, 10, /*blocking=*/true);
   EXPECT_GT(most, 1);
   EXPECT_LE(most, 3);
 }

@@ -132,8 +132,10 @@ absl::Status ForEachBatch(const Segment& segment, int64_t end,
 // Whether records of `batch` take part in compaction at all (as superseding or superseded).
 bool Compactable(const RecordBatchView& batch) { return !batch.is_control() && !batch.is_transactional(); }
 
+absl::Status Stopped() { return absl::CancelledError("compaction stopped: the broker is shutting down"); }
+
 absl::Status BuildKeyMap(const std::vector<SegmentSnapshot>& segments, int64_t high_watermark, KeyMap* latest,
-                         const std::function<void(int64_t)>& throttle) {
+                         const std::function<bool(int64_t)>& throttle) {
   for (const SegmentSnapshot& snap : segments) {
     if (snap.segment->base_offset() >= high_watermark) break;
     absl::Status st = ForEachBatch(*snap.segment, snap.size, [&](const RecordBatchView& batch, bool* stop) -> absl::Status {
@@ -141,7 +143,7 @@ absl::Status BuildKeyMap(const std::vector<SegmentSnapshot>& segments, int64_t h
         *stop = true;
         return absl::OkStatus();
       }
-      if (throttle) throttle(static_cast<int64_t>(batch.size_bytes()));
+      if (throttle && !throttle(static_cast<int64_t>(batch.size_bytes()))) return Stopped();
       if (!Compactable(batch)) return absl::OkStatus();
       absl::StatusOr<RecordReader> reader = RecordReader::Create(batch, protocol::kMaxDecompressedBatchBytes);
       if (!reader.ok()) return reader.status();
@@ -203,7 +205,7 @@ struct CleanParams {
   const KeyMap* latest;
   const LogConfig* config;
   int64_t now_ms;
-  const std::function<void(int64_t)>* throttle;
+  const std::function<bool(int64_t)>* throttle;
 };
 
 // Writes the cleaned copy of the first `size` bytes of `segment` as <base>.log.cleaned. Adds the
@@ -247,10 +249,11 @@ absl::StatusOr<std::unique_ptr<Segment>> CleanSegment(const std::string& dir, co
     stats->batches_before++;
     stats->records_before += batch.records_count();
     // Read once here and written once to the cleaned copy.
-    if (*params.throttle) (*params.throttle)(2 * static_cast<int64_t>(batch.size_bytes()));
+    if (*params.throttle && !(*params.throttle)(2 * static_cast<int64_t>(batch.size_bytes()))) return Stopped();
     const size_t at = out.size();
     const bool too_young = config.min_compaction_lag_ms > 0 &&
                            batch.max_timestamp() > now - std::min(config.min_compaction_lag_ms, now);
+    if (too_young && Compactable(batch)) stats->batches_too_young++;
     if (!Compactable(batch) || too_young) {
       out.append(batch.bytes());
       return index_from(at);
@@ -454,7 +457,7 @@ absl::Status PartitionLog::SwapInCleaned(const std::shared_ptr<Segment>& old, st
   return SyncDirectory(ops, dir_);
 }
 
-absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms, const std::function<void(int64_t)>& throttle) {
+absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms, const std::function<bool(int64_t)>& throttle) {
   const auto started = std::chrono::steady_clock::now();
   absl::MutexLock compact_lock(&compact_mu_);
   FileOps& ops = host_->file_ops();
@@ -491,7 +494,9 @@ absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms, const std
   KeyMap latest;
   absl::Status st = BuildKeyMap(snapshot, high_watermark, &latest, throttle);
   if (!st.ok()) {
-    spdlog::error("storage: {}: compaction failed reading the log: {}", tp_.ToString(), st.ToString());
+    if (st.code() != absl::StatusCode::kCancelled) {
+      spdlog::error("storage: {}: compaction failed reading the log: {}", tp_.ToString(), st.ToString());
+    }
     return st;
   }
   result.distinct_keys = static_cast<int64_t>(latest.size());
@@ -503,8 +508,10 @@ absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms, const std
     absl::StatusOr<std::unique_ptr<Segment>> cleaned =
         CleanSegment(dir_, *snap.segment, snap.size, params, ops, &part);
     if (!cleaned.ok()) {
-      spdlog::error("storage: {}: compaction of segment {} failed: {}", tp_.ToString(), snap.segment->base_offset(),
-                    cleaned.status().ToString());
+      if (cleaned.status().code() != absl::StatusCode::kCancelled) {
+        spdlog::error("storage: {}: compaction of segment {} failed: {}", tp_.ToString(), snap.segment->base_offset(),
+                      cleaned.status().ToString());
+      }
       return cleaned.status();
     }
     bool swapped = false;
@@ -519,6 +526,12 @@ absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms, const std
       }
     }
     result.segments_examined++;
+    // Kafka's first uncleanable offset: a segment with batches still too young to clean is not
+    // clean, nor is anything after it.
+    if (part.batches_too_young > 0 && result.batches_too_young == 0) {
+      result.cleaned_up_to = Offset(snap.segment->base_offset());
+    }
+    result.batches_too_young += part.batches_too_young;
     if (part.next_delete_horizon_ms >= 0 &&
         (result.next_delete_horizon_ms < 0 || part.next_delete_horizon_ms < result.next_delete_horizon_ms)) {
       result.next_delete_horizon_ms = part.next_delete_horizon_ms;

@@ -420,15 +420,16 @@ TEST_F(CompactionTest, MinCompactionLagProtectsRecentBatches) {
   ASSERT_TRUE(r.ok()) << r.status();
   auto records = AsMap(Records(*log_));
   for (int i = 0; i < 10; ++i) EXPECT_EQ(records.count(i), 0u) << "old copy " << i << " removed";
-  for (int i = 10; i < 20; ++i) {
-    if (i < r->cleaned_up_to.value()) {
-      EXPECT_EQ(records.count(i), 1u) << "young copy " << i << " kept";
-    }
-  }
+  for (int i = 10; i < 20; ++i) EXPECT_EQ(records.count(i), 1u) << "young copy " << i << " kept";
+  // The young batches are not clean: what the pass reports as cleaned stops before them, so a
+  // scheduler comes back for them.
+  EXPECT_GT(r->batches_too_young, 0);
+  EXPECT_LE(r->cleaned_up_to.value(), 10);
   // Once they are old enough, they go too.
   now_ms_ = now + 10'000;
   r = Compact();
   ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->batches_too_young, 0);
   records = AsMap(Records(*log_));
   EXPECT_EQ(records, Expected(r->cleaned_up_to.value()));
 }

@@ -60,6 +60,12 @@ struct LogConfig {
   bool log_append_time = false;
 
   bool durable() const { return !flush_messages.has_value() && !flush_ms.has_value(); }
+
+  // How old the active segment may get before it rolls: segment.ms, and for a compacted topic at
+  // most max.compaction.lag.ms, since the active segment is never cleaned (as Kafka rolls).
+  int64_t roll_ms() const {
+    return cleanup_compact && max_compaction_lag_ms < segment_ms ? max_compaction_lag_ms : segment_ms;
+  }
 };
 
 }  // namespace chronik::storage

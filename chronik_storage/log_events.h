@@ -36,8 +36,9 @@ struct LogEvent {
 };
 
 // Called on the thread that made the change (the flusher, an appender, the janitor), never with a
-// partition lock held. A listener must be quick and must not block: it hands work to its own
-// threads.
+// partition's data lock held (the flusher may hold that partition's sync lock, so a listener must
+// not sync the partition itself). A listener must be quick and must not block: it hands work to
+// its own threads.
 using LogEventListener = std::function<void(const LogEvent&)>;
 
 }  // namespace chronik::storage

@@ -288,6 +288,8 @@ absl::Status LogManager::Delete(const TopicPartition& tp) {
     logs_.erase(it);
   }
   log->MarkDeleted();
+  // Readers waiting on it learn now, whatever happens to its files next.
+  Publish({LogEvent{LogEventKind::kPartitionDeleted, tp, Offset(0), 0}});
   // Rename first so a crash mid-delete leaves a directory Open recognizes and finishes deleting.
   const std::string doomed = absl::StrCat(log->dir(), ".",
                                           std::chrono::steady_clock::now().time_since_epoch().count(), "-delete");
@@ -300,7 +302,6 @@ absl::Status LogManager::Delete(const TopicPartition& tp) {
   std::filesystem::remove_all(doomed, ec);
   if (ec) spdlog::warn("storage: removing {}: {}", doomed, ec.message());
   spdlog::info("storage: deleted partition {}", tp.ToString());
-  Publish({LogEvent{LogEventKind::kPartitionDeleted, tp, Offset(0), 0}});
   return st.ok() ? cp : st;
 }
 

@@ -208,7 +208,7 @@ bool PartitionLog::ShouldRollLocked(int64_t incoming_bytes, int64_t incoming_las
   const int64_t max_bytes = std::min<int64_t>(config_.segment_bytes, INT32_MAX);
   if (seg.size() + incoming_bytes > max_bytes) return true;
   if (incoming_last_offset - seg.base_offset() > INT32_MAX) return true;
-  if (seg.first_append_ms() >= 0 && now_ms - seg.first_append_ms() >= config_.segment_ms) return true;
+  if (seg.first_append_ms() >= 0 && now_ms - seg.first_append_ms() >= config_.roll_ms()) return true;
   return seg.IndexFull(config_.segment_index_bytes);
 }
 
@@ -646,7 +646,7 @@ absl::StatusOr<bool> PartitionLog::RollIfIdle(int64_t now_ms) {
     if (!offline_.ok()) return offline_;
     const Segment& active = *segments_.back();
     if (active.empty() || active.first_append_ms() < 0) return false;
-    if (now_ms - active.first_append_ms() < config_.segment_ms) return false;
+    if (now_ms - active.first_append_ms() < config_.roll_ms()) return false;
     // With the durable policy, only fsync'd data is closed off, so retention never races a sync.
     if (HighWatermarkLocked() < log_end_offset_) return false;
     if (absl::Status st = RollLocked(now_ms, &events); !st.ok()) return st;

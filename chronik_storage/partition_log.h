@@ -79,7 +79,10 @@ struct CompactionResult {
   // The earliest delete horizon of a tombstone this pass kept (-1: none): a pass at or after it
   // removes that tombstone, so a scheduler runs one then even if nothing else got dirty.
   int64_t next_delete_horizon_ms = -1;
-  Offset cleaned_up_to;            // the end offset of the last segment examined
+  // The end offset of the last segment examined, or the base offset of the first segment holding a
+  // batch younger than min.compaction.lag.ms: what a scheduler may count as clean.
+  Offset cleaned_up_to;
+  int64_t batches_too_young = 0;  // copied as they were, for min.compaction.lag.ms
   int64_t duration_us = 0;
 };
 
@@ -179,9 +182,10 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // cleaned segment in; readers holding slices of a replaced segment keep reading the old file.
   // One pass at a time per partition (concurrent calls wait). Must not run past
   // LogManager::Close.
-  // `throttle`, if given, is called with the bytes read or written before each step, and may sleep
-  // (log.cleaner.io.max.bytes.per.second).
-  absl::StatusOr<CompactionResult> Compact(int64_t now_ms, const std::function<void(int64_t)>& throttle = nullptr);
+  // `throttle`, if given, is called with the bytes about to be read or written before each batch;
+  // it may sleep (log.cleaner.io.max.bytes.per.second), and returning false stops the pass with
+  // kCancelled (the broker is shutting down), leaving the log as it was.
+  absl::StatusOr<CompactionResult> Compact(int64_t now_ms, const std::function<bool(int64_t)>& throttle = nullptr);
 
   // OK while the partition accepts appends; otherwise why not (offline after an I/O error that
   // could not be undone, deleted, or closed).
