@@ -74,6 +74,9 @@ struct FetchState {
   int16_t version = 0;
   // Topic names by request position (v13+ names them by id).
   std::vector<std::shared_ptr<const Topic>> topics;
+  // Per topic and partition (request positions): the access decided once, when the request came
+  // (BrokerContext::Partition, where authorization sits); a long poll's later reads keep it.
+  std::vector<std::vector<absl::Status>> access;
 };
 
 // One pass over every requested partition. Returns the response and how many record bytes it
@@ -94,17 +97,29 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
     tr.topic = topic.topic;
     tr.topic_id = topic.topic_id;
     const std::shared_ptr<const Topic>& known = st.topics[t];
-    for (const auto& p : topic.partitions) {
+    for (size_t i = 0; i < topic.partitions.size(); ++i) {
+      const auto& p = topic.partitions[i];
       auto& out = tr.partitions.emplace_back();
       out.partition_index = p.partition;
       out.high_watermark = -1;
       out.last_stable_offset = -1;
       out.log_start_offset = -1;
       if (req.isolation_level == 0) out.aborted_transactions.reset();
-      std::shared_ptr<storage::PartitionLog> log = known == nullptr ? nullptr : broker.topics->Log(known->name, p.partition);
+      if (known == nullptr) {
+        out.error_code = static_cast<int16_t>(st.version >= 13 ? ErrorCode::kUnknownTopicId
+                                                               : ErrorCode::kUnknownTopicOrPartition);
+        *any_error = true;
+        continue;
+      }
+      if (const absl::Status& access = st.access[t][i]; !access.ok()) {
+        out.error_code = static_cast<int16_t>(ToKafkaError(access));
+        *any_error = true;
+        continue;
+      }
+      // Looked up again each round: the partition may have been deleted since.
+      std::shared_ptr<storage::PartitionLog> log = broker.topics->Log(known->name, p.partition);
       if (log == nullptr) {
-        out.error_code = static_cast<int16_t>(st.version >= 13 && known == nullptr ? ErrorCode::kUnknownTopicId
-                                                                                    : ErrorCode::kUnknownTopicOrPartition);
+        out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
         *any_error = true;
         continue;
       }
@@ -181,8 +196,12 @@ void RegisterFetch(HandlerTable& table, const BrokerContext& broker, PartitionEv
           std::shared_ptr<const Topic> t =
               st->version >= 13 ? broker.topics->FindById(topic.topic_id) : broker.topics->Find(topic.topic);
           st->topics.push_back(t);
+          std::vector<absl::Status>& access = st->access.emplace_back();
           if (t == nullptr) continue;
-          for (const auto& p : topic.partitions) partitions.push_back({t->name, storage::PartitionId(p.partition)});
+          for (const auto& p : topic.partitions) {
+            access.push_back(broker.Partition(ctx, AclOperation::kRead, t->name, p.partition).status());
+            partitions.push_back({t->name, storage::PartitionId(p.partition)});
+          }
         }
         if (request->max_wait_ms <= 0 || partitions.empty()) {
           int64_t bytes = 0;

@@ -79,13 +79,19 @@ class BrokerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void CreateTopic(const std::string& name, int32_t partitions) {
+  void CreateTopic(const std::string& name, int32_t partitions,
+                   const std::vector<std::pair<std::string, std::string>>& configs = {}) {
     TestClient admin(broker_->kafka_port());
     CreateTopicsRequest req;
     auto& t = req.topics.emplace_back();
     t.name = name;
     t.num_partitions = partitions;
     t.replication_factor = 1;
+    for (const auto& [k, v] : configs) {
+      auto& c = t.configs.emplace_back();
+      c.name = k;
+      c.value = v;
+    }
     absl::StatusOr<CreateTopicsResponse> r = admin.Call<CreateTopicsResponse>(req, 7);
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->topics.at(0).error_code, 0);
@@ -156,6 +162,21 @@ TEST_F(BrokerTest, LongPollIsWokenByAnotherConnectionsProduce) {
     EXPECT_EQ(Values(f->responses.at(0).partitions.at(0).records->bytes),
               std::vector<std::string>{"m" + std::to_string(round)});
   }
+}
+
+// message.downconversion.enable=false: fetchers that need message sets v0/v1 (Fetch v0-v3) get
+// UNSUPPORTED_VERSION for the partition, as Kafka answers; v4+ reads the batches as stored.
+TEST_F(BrokerTest, DownconversionDisabledRefusesOldFetchVersions) {
+  CreateTopic("modern", 1, {{"message.downconversion.enable", "false"}});
+  TestClient client(broker_->kafka_port());
+  ASSERT_TRUE(client.Call<ProduceResponse>(Produce("modern", Batch({"x"})), 9).ok());
+  absl::StatusOr<FetchResponse> old = client.Call<FetchResponse>(Fetch("modern", 0, 0), 3);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->responses.at(0).partitions.at(0).error_code, 35);
+  absl::StatusOr<FetchResponse> current = client.Call<FetchResponse>(Fetch("modern", 0, 0), 4);
+  ASSERT_TRUE(current.ok()) << current.status();
+  EXPECT_EQ(current->responses.at(0).partitions.at(0).error_code, 0);
+  EXPECT_EQ(Values(current->responses.at(0).partitions.at(0).records->bytes), std::vector<std::string>{"x"});
 }
 
 // Handlers that wait for the disk run on the handler pool: topic creation (a metadata fsync)
