@@ -25,6 +25,12 @@ if [[ ! -f $pydeps/.installed || tests/e2e/requirements.txt -nt $pydeps/.install
   touch "$pydeps/.installed"
 fi
 
+# The Java client (pinned in tests/java/pom.xml), rebuilt when its sources change.
+java_jar=tests/java/target/java-clients-1.jar
+if [[ ! -f $java_jar || -n "$(find tests/java/pom.xml tests/java/src -newer "$java_jar" -print -quit)" ]]; then
+  (cd tests/java && mvn -q -B clean package) || exit 1
+fi
+
 log="$(mktemp)"
 bazel test //... 2>&1 | tee "$log"
 bazel_status=${PIPESTATUS[0]}
