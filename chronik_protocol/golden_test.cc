@@ -135,7 +135,7 @@ TEST(Golden, EveryCapturedFrameDecodesAndReencodesExactly) {
     }
   }
   std::printf("golden frames decoded and re-encoded: %d\n", frames);
-  EXPECT_GE(frames, 90) << "golden test data missing under " << root;
+  EXPECT_GE(frames, 250) << "golden test data missing under " << root;
 }
 
 }  // namespace
