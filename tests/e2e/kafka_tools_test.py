@@ -67,7 +67,7 @@ class KafkaToolsTest(unittest.TestCase):
         self.assertIn("log.dirs=%s " % os.path.abspath(self.broker.data_dir), out)
 
         lines = "".join("key-%d:value-%d\n" % (i, i) for i in range(1000))
-        # Idempotence (the tools' default) needs InitProducerId: the exactly-once issue turns it back on.
+        # Idempotence (the tools' default) needs InitProducerId: issue 13 (exactly once) turns it back on.
         self.tool("ConsoleProducer", "--bootstrap-server", self.b, "--topic", "ops", "--reader-property",
                   "parse.key=true", "--reader-property", "key.separator=:", "--command-property",
                   "enable.idempotence=false", stdin=lines)

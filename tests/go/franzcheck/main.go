@@ -76,7 +76,7 @@ func main() {
 	}
 	fmt.Println("franz-go: admin: brokers, create topic with configs, list, alter and describe configs, create partitions: ok")
 
-	// Produce with every codec (idempotence is franz-go's default: the exactly-once issue turns it
+	// Produce with every codec (idempotence is franz-go's default: issue 13 (exactly once) turns it
 	// back on), then consume in a group.
 	codecs := map[string]kgo.CompressionCodec{
 		"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(), "snappy": kgo.SnappyCompression(),

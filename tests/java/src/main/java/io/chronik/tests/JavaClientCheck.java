@@ -77,7 +77,7 @@ public final class JavaClientCheck {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
-    // Idempotence (the Java default since 3.0) needs InitProducerId: the exactly-once issue turns
+    // Idempotence (the Java default since 3.0) needs InitProducerId: issue 13 (exactly once) turns
     // this back to the default.
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
     p.put(ProducerConfig.LINGER_MS_CONFIG, "5");

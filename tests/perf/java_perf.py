@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""The Java client as a second load generator beside librdkafka: Kafka's ProducerPerformance and
+ConsumerPerformance (kafka-tools 4.4.0, from tests/java) against chronik_server, next to the
+benchmark's librdkafka figures for the same workload, side by side. It measures and prints; it
+asserts nothing about speed.
+
+    bazel run -c opt //tests/perf:java_perf [-- --scale 0.1]
+
+The Java producer runs with acks=all, linger.ms=5 and batch.size=1000000 (librdkafka's settings
+in the benchmark) and idempotence off (issue 13, exactly once, turns it back on)."""
+
+import argparse
+import glob
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SCENARIOS = [
+    # name, record size, records, partitions
+    ("p100-acksall-1p", 100, 500_000, 1),
+    ("p100-acksall-12p", 100, 800_000, 12),
+    ("p1k-acksall-1p", 1024, 200_000, 1),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_java(classpath, main, *args):
+    p = subprocess.run(["java", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath,
+                        "org.apache.kafka.tools." + main] + list(args), capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        sys.exit("%s failed:\n%s%s" % (main, p.stdout, p.stderr[-3000:]))
+    return p.stdout
+
+
+def java_figures(broker, classpath, size, count, partitions):
+    tmp = tempfile.mkdtemp(prefix="chronik-java-perf-")
+    port = free_port()
+    conf = os.path.join(tmp, "chronik.toml")
+    with open(conf, "w") as f:
+        f.write('[kafka]\n"group.initial.rebalance.delay.ms" = 0\n"num.partitions" = %d\n' % partitions)
+    proc = subprocess.Popen([broker, "--kafka-port", str(port), "--bind-addr", "127.0.0.1", "--data-dir",
+                             os.path.join(tmp, "data"), "--config", conf, "standalone"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        bootstrap = "127.0.0.1:%d" % port
+        out = run_java(classpath, "ProducerPerformance", "--topic", "perf", "--num-records", str(count),
+                       "--record-size", str(size), "--throughput", "-1", "--command-property",
+                       "bootstrap.servers=" + bootstrap, "acks=all", "enable.idempotence=false", "linger.ms=5",
+                       "batch.size=1000000")
+        m = re.search(r"([\d.]+) records/sec .*?([\d.]+) ms 50th, [\d.]+ ms 95th, ([\d.]+) ms 99th", out)
+        produce = (float(m.group(1)), float(m.group(2)), float(m.group(3)))
+        out = run_java(classpath, "ConsumerPerformance", "--bootstrap-server", bootstrap, "--topic", "perf",
+                       "--num-records", str(count))
+        fields = out.strip().splitlines()[-1].split(", ")
+        consume = float(fields[9])  # fetch.nMsg.sec: the rate once the consumer has its partitions
+        return produce, consume
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def librdkafka_figures(bench, broker, size, count, partitions):
+    p = subprocess.run([bench, "--broker", broker, "--chronik-only", "--size=%d" % size, "--count=%d" % count,
+                        "--acks=all", "--partitions=%d" % partitions, "--consume=1"],
+                       capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        sys.exit("bench failed:\n" + p.stdout + p.stderr[-3000:])
+    m = re.search(r"chronik\s+([\d.]+) msg/s.*?p50\s+([\d.]+)\s+p99\s+([\d.]+)", p.stdout)
+    c = re.search(r"chronik\s+consume\s+([\d.]+) msg/s", p.stdout)
+    return (float(m.group(1)), float(m.group(2)), float(m.group(3))), float(c.group(1))
+
+
+def main():
+    here = os.path.join(os.environ.get("RUNFILES_DIR", os.path.abspath(__file__) + ".runfiles"), "chronik")
+    if not os.path.isdir(here):
+        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--broker", default=os.path.join(here, "chronik_server", "chronik_server"))
+    ap.add_argument("--bench", default=os.path.join(here, "tests", "perf", "bench_bin"))
+    ap.add_argument("--scale", type=float, default=1.0)
+    args = ap.parse_args()
+    java = os.path.join(here, "tests", "java", "target")
+    jar = os.path.join(java, "java-clients-1.jar")
+    if not os.path.exists(jar):
+        sys.exit("the Java tools are not built: run tests/run_all.sh (mvn package in tests/java)")
+    classpath = ":".join([jar] + sorted(glob.glob(os.path.join(java, "lib", "*.jar"))))
+
+    print("%-18s %-12s %14s %10s %10s %16s" % ("scenario", "client", "produce msg/s", "p50 ms", "p99 ms",
+                                               "consume msg/s"))
+    for name, size, count, partitions in SCENARIOS:
+        n = max(1000, int(count * args.scale))
+        (rp, r50, r99), rc = librdkafka_figures(args.bench, args.broker, size, n, partitions)
+        (jp, j50, j99), jc = java_figures(args.broker, classpath, size, n, partitions)
+        print("%-18s %-12s %14.0f %10.2f %10.2f %16.0f" % (name, "librdkafka", rp, r50, r99, rc))
+        print("%-18s %-12s %14.0f %10.2f %10.2f %16.0f" % ("", "java", jp, j50, j99, jc), flush=True)
+
+
+if __name__ == "__main__":
+    main()
