@@ -32,3 +32,21 @@ def chronik_cc_benchmark(name, copts = [], deps = [], **kwargs):
         deps = deps + ["//third_party:benchmark", "//third_party:benchmark_main"],
         **kwargs
     )
+
+def chronik_e2e_test(name, size = "medium", data = [], **kwargs):
+    """An end-to-end test: tests/e2e/<name>.py run with Debian's python3 against the built broker.
+
+    Exclusive (brokers on loopback ports would only compete for two cores) and external (it depends
+    on the real clients installed on the machine, so it is never served from a cache)."""
+    native.sh_test(
+        name = name,
+        size = size,
+        srcs = ["run_e2e.sh"],
+        args = [
+            "$(location //chronik_server)",
+            "$(location %s.py)" % name,
+        ],
+        data = ["broker.py", name + ".py", "//chronik_server"] + data,
+        tags = ["exclusive", "external"],
+        **kwargs
+    )

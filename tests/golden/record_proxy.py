@@ -12,20 +12,17 @@ starts chronik_server (CHRONIK_SERVER) on a free port, the proxy on another, run
 format capture.py writes. Standard library only."""
 
 import argparse
-import os
 import re
 import shutil
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from broker import free_port, server_binary  # noqa: E402
+from broker import Broker, free_port  # noqa: E402
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "chronik_protocol" / "schema"
 PER_VERSION = 3  # frames kept per (API, version)
@@ -111,33 +108,20 @@ def main():
     args = ap.parse_args()
     command = [c for c in args.command if c != "--"]
 
-    tmp = tempfile.mkdtemp(prefix="chronik-record-")
-    broker_port, proxy_port = free_port(), free_port()
-    conf = os.path.join(tmp, "chronik.toml")
-    with open(conf, "w") as f:
-        f.write('[kafka]\n"group.initial.rebalance.delay.ms" = 0\n')
-    broker = subprocess.Popen([server_binary(), "--kafka-port", str(broker_port), "--bind-addr", "127.0.0.1",
-                               "--advertised-addr", "127.0.0.1", "--advertised-port", str(proxy_port),
-                               "--data-dir", os.path.join(tmp, "data"), "--config", conf, "standalone"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proxy_port = free_port()
+    broker = Broker(extra_args=["--advertised-addr", "127.0.0.1", "--advertised-port", str(proxy_port)],
+                    kafka_properties={"group.initial.rebalance.delay.ms": 0}).start()
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", proxy_port))
     listener.listen(64)
     recorder = Recorder()
-    threading.Thread(target=serve, args=(listener, broker_port, recorder), daemon=True).start()
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", broker_port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    threading.Thread(target=serve, args=(listener, broker.port, recorder), daemon=True).start()
     bootstrap = "127.0.0.1:%d" % proxy_port
     rc = subprocess.call([c.replace("{bootstrap}", bootstrap) for c in command])
-    broker.terminate()
-    broker.wait(15)
+    broker.stop()
     listener.close()
-    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(broker.tmp, ignore_errors=True)
     if rc != 0:
         sys.exit("the client command failed (%d)" % rc)
 

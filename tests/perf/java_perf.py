@@ -13,12 +13,8 @@ import argparse
 import glob
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 
 SCENARIOS = [
     # name, record size, records, partitions
@@ -26,12 +22,6 @@ SCENARIOS = [
     ("p100-acksall-12p", 100, 800_000, 12),
     ("p1k-acksall-1p", 1024, 200_000, 1),
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_java(classpath, main, *args):
@@ -42,23 +32,10 @@ def run_java(classpath, main, *args):
     return p.stdout
 
 
-def java_figures(broker, classpath, size, count, partitions):
-    tmp = tempfile.mkdtemp(prefix="chronik-java-perf-")
-    port = free_port()
-    conf = os.path.join(tmp, "chronik.toml")
-    with open(conf, "w") as f:
-        f.write('[kafka]\n"group.initial.rebalance.delay.ms" = 0\n"num.partitions" = %d\n' % partitions)
-    proc = subprocess.Popen([broker, "--kafka-port", str(port), "--bind-addr", "127.0.0.1", "--data-dir",
-                             os.path.join(tmp, "data"), "--config", conf, "standalone"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        bootstrap = "127.0.0.1:%d" % port
+def java_figures(classpath, size, count, partitions):
+    from broker import Broker  # tests/e2e/broker.py: a broker on a free loopback port in a temp dir
+    with Broker(kafka_properties={"group.initial.rebalance.delay.ms": 0, "num.partitions": partitions}) as b:
+        bootstrap = b.bootstrap
         out = run_java(classpath, "ProducerPerformance", "--topic", "perf", "--num-records", str(count),
                        "--record-size", str(size), "--throughput", "-1", "--command-property",
                        "bootstrap.servers=" + bootstrap, "acks=all", "enable.idempotence=false", "linger.ms=5",
@@ -70,10 +47,6 @@ def java_figures(broker, classpath, size, count, partitions):
         fields = out.strip().splitlines()[-1].split(", ")
         consume = float(fields[9])  # fetch.nMsg.sec: the rate once the consumer has its partitions
         return produce, consume
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def librdkafka_figures(bench, broker, size, count, partitions):
@@ -101,13 +74,15 @@ def main():
     if not os.path.exists(jar):
         sys.exit("the Java tools are not built: run tests/run_all.sh (mvn package in tests/java)")
     classpath = ":".join([jar] + sorted(glob.glob(os.path.join(java, "lib", "*.jar"))))
+    sys.path.insert(0, os.path.join(here, "tests", "e2e"))
+    os.environ["CHRONIK_SERVER"] = args.broker
 
     print("%-18s %-12s %14s %10s %10s %16s" % ("scenario", "client", "produce msg/s", "p50 ms", "p99 ms",
                                                "consume msg/s"))
     for name, size, count, partitions in SCENARIOS:
         n = max(1000, int(count * args.scale))
         (rp, r50, r99), rc = librdkafka_figures(args.bench, args.broker, size, n, partitions)
-        (jp, j50, j99), jc = java_figures(args.broker, classpath, size, n, partitions)
+        (jp, j50, j99), jc = java_figures(classpath, size, n, partitions)
         print("%-18s %-12s %14.0f %10.2f %10.2f %16.0f" % (name, "librdkafka", rp, r50, r99, rc))
         print("%-18s %-12s %14.0f %10.2f %10.2f %16.0f" % ("", "java", jp, j50, j99, jc), flush=True)
 
