@@ -34,6 +34,15 @@ std::string KeyedBatch(int64_t ts, const std::vector<std::pair<std::string, std:
   return *builder.Build();
 }
 
+// cleanup.policy=compact with small segments, so that a few records close several of them.
+LogConfig Compacted(int64_t segment_bytes) {
+  LogConfig config;
+  config.cleanup_delete = false;
+  config.cleanup_compact = true;
+  config.segment_bytes = segment_bytes;
+  return config;
+}
+
 class JanitorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -113,10 +122,7 @@ TEST_F(JanitorTest, RetentionBySizeKeepsTheNewestSegments) {
 }
 
 TEST_F(JanitorTest, CleanerCompactsByDirtyRatioAndRemovesTombstonesAfterDeleteRetention) {
-  LogConfig config;
-  config.cleanup_delete = false;
-  config.cleanup_compact = true;
-  config.segment_bytes = 200;
+  LogConfig config = Compacted(200);
   config.delete_retention_ms = 5'000;
   config.min_cleanable_dirty_ratio = 0.5;
   auto log = *logs_->Create(TopicPartition{"c", PartitionId(0)}, config);
@@ -143,10 +149,7 @@ TEST_F(JanitorTest, CleanerCompactsByDirtyRatioAndRemovesTombstonesAfterDeleteRe
 // The cleaner's progress survives a restart: a janitor started on a clean log does not compact it
 // again; one that lost its checkpoint does.
 TEST_F(JanitorTest, CleanerProgressSurvivesARestart) {
-  LogConfig config;
-  config.cleanup_delete = false;
-  config.cleanup_compact = true;
-  config.segment_bytes = 200;
+  LogConfig config = Compacted(200);
   auto log = *logs_->Create(TopicPartition{"kept", PartitionId(0)}, config);
   // Ten keys, each written once and then once more: half the records survive in closed segments.
   for (int i = 0; i < 20; ++i) {
@@ -167,10 +170,7 @@ TEST_F(JanitorTest, CleanerProgressSurvivesARestart) {
 }
 
 TEST_F(JanitorTest, MaxCompactionLagCompactsALogBelowTheDirtyRatio) {
-  LogConfig config;
-  config.cleanup_delete = false;
-  config.cleanup_compact = true;
-  config.segment_bytes = 300;
+  LogConfig config = Compacted(300);
   config.min_cleanable_dirty_ratio = 0.9;
   config.max_compaction_lag_ms = 60'000;
   auto log = *logs_->Create(TopicPartition{"lag", PartitionId(0)}, config);
@@ -190,10 +190,7 @@ TEST_F(JanitorTest, MaxCompactionLagCompactsALogBelowTheDirtyRatio) {
 // Stop interrupts a compaction pass throttled to a crawl instead of waiting for it to finish
 // (without the interruption this test waits hours and times out); the log keeps its data.
 TEST_F(JanitorTest, StopInterruptsAThrottledCompaction) {
-  LogConfig config;
-  config.cleanup_delete = false;
-  config.cleanup_compact = true;
-  config.segment_bytes = 300;
+  LogConfig config = Compacted(300);
   auto log = *logs_->Create(TopicPartition{"slow", PartitionId(0)}, config);
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(AppendSync(*log, KeyedBatch(now_, {{"k", "v" + std::to_string(i)}})).ok());
   const int64_t bytes = log->size_bytes();
