@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/cord.h"
+#include "chronik_storage/producer_state.h"
 
 namespace chronik::ingest {
 namespace {
@@ -31,6 +32,10 @@ protocol::ErrorCode ToKafkaError(const absl::Status& status, protocol::ErrorCode
       return protocol::ErrorCodeFromInt(
           static_cast<int16_t>((static_cast<uint8_t>(b[0]) << 8) | static_cast<uint8_t>(b[1])));
     }
+  }
+  if (std::optional<storage::ProducerError> p = storage::GetProducerError(status)) {
+    return *p == storage::ProducerError::kInvalidEpoch ? ErrorCode::kInvalidProducerEpoch
+                                                       : ErrorCode::kOutOfOrderSequenceNumber;
   }
   switch (status.code()) {
     case absl::StatusCode::kOutOfRange:

@@ -24,6 +24,8 @@
 #include "chronik_ingest/fetch.h"
 #include "chronik_ingest/group_coordinator.h"
 #include "chronik_ingest/group_handlers.h"
+#include "chronik_ingest/init_producer_id.h"
+#include "chronik_ingest/producer_ids.h"
 #include "chronik_ingest/list_offsets.h"
 #include "chronik_ingest/metadata.h"
 #include "chronik_ingest/partition_admin.h"
@@ -59,6 +61,7 @@ struct Broker::Services {
   std::unique_ptr<storage::MetadataStore> store;
   std::optional<ingest::TopicRegistry> topics;
   std::optional<ingest::GroupCoordinator> groups;
+  std::optional<ingest::ProducerIdManager> producer_ids;
   ingest::BrokerContext context;
   ingest::PartitionEvents events;
   std::optional<janitor::Janitor> janitor;
@@ -189,6 +192,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   ingest::RegisterFetch(s->table, ctx, s->events);
   ingest::RegisterListOffsets(s->table, ctx);
   ingest::RegisterGroupApis(s->table, ctx, *s->groups);
+  s->producer_ids.emplace(*s->store);
+  ingest::RegisterInitProducerId(s->table, *s->producer_ids);
 
   janitor::JanitorOptions jo;
   jo.retention_check_interval_ms = bc.EffectiveInt("log.retention.check.interval.ms", 300000);

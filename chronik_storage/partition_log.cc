@@ -192,8 +192,24 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
     if (!st.ok()) return st;
   }
 
+  // The idempotent producers' state, from the batch headers of what recovery kept.
+  ProducerStateTable producers;
+  for (const auto& seg : loaded) {
+    absl::Status st = seg->WalkHeaders(0, seg->size(), [&producers](const BatchHeader& h, int64_t) {
+      if (h.producer_id >= 0 && !h.is_control) {
+        const auto delta = static_cast<int32_t>(h.last_offset - h.base_offset);
+        producers.Record(h.producer_id, h.producer_epoch,
+                         ProducerBatch{h.base_sequence, LastSequence(h.base_sequence, delta), h.base_offset,
+                                       h.last_offset});
+      }
+      return true;
+    });
+    if (!st.ok()) return st;
+  }
+
   absl::MutexLock lock(&mu_);
   segments_ = std::move(loaded);
+  producers_ = std::move(producers);
   log_end_offset_ = segments_.back()->next_offset();
   log_start_offset_ = std::clamp<int64_t>(std::max(log_start_offset, segments_.front()->base_offset()),
                                           segments_.front()->base_offset(), log_end_offset_);
@@ -260,8 +276,13 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
   struct Item {
     size_t position;
     int64_t records;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t base_sequence;
   };
   std::vector<Item> items;
+  std::vector<ProducedBatch> produced;
+  bool any_producer = false;
   int64_t total_records = 0;
   size_t pos = 0;
   while (pos < batches.size()) {
@@ -283,7 +304,12 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
       return;
     }
     if (log_append_time) mv->SetMaxTimestamp(protocol::TimestampType::kLogAppendTime, now);
-    items.push_back({pos, view.records_count()});
+    items.push_back({pos, view.records_count(), view.producer_id(), view.producer_epoch(), view.base_sequence()});
+    // Transaction markers carry their producer but no sequence: they are not checked or kept.
+    const int64_t pid = view.is_control() ? -1 : view.producer_id();
+    if (pid >= 0) any_producer = true;
+    produced.push_back(ProducedBatch{pid, view.producer_epoch(), view.base_sequence(),
+                                     LastSequence(view.base_sequence(), view.last_offset_delta())});
     total_records += view.records_count();
     pos += view.size_bytes();
   }
@@ -296,9 +322,29 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
   {
     absl::MutexLock lock(&mu_);
     durable = config_.durable();
+    std::optional<ProducerBatch> retry;
     if (!offline_.ok()) {
       failure = offline_;
-    } else {
+    } else if (absl::StatusOr<std::optional<ProducerBatch>> checked = CheckProducersLocked(produced);
+               !checked.ok()) {
+      failure = checked.status();
+    } else if (checked->has_value()) {
+      retry = **checked;
+    }
+    if (retry.has_value()) {
+      // A retry of a batch already in the log: its original offsets, once they are durable.
+      result.base_offset = Offset(retry->base_offset);
+      result.last_offset = Offset(retry->last_offset);
+      result.log_start_offset = Offset(log_start_offset_);
+      durable = durable && retry->last_offset >= durable_offset_;
+      if (durable) {
+        Waiter w{retry->last_offset + 1, result, std::move(done)};
+        auto at = std::upper_bound(waiters_.begin(), waiters_.end(), w.end_offset,
+                                   [](int64_t end, const Waiter& x) { return end < x.end_offset; });
+        waiters_.insert(at, std::move(w));
+        request_sync = true;
+      }
+    } else if (failure.ok()) {
       const int64_t base = log_end_offset_;
       const int64_t last = base + total_records - 1;
       if (ShouldRollLocked(static_cast<int64_t>(batches.size()), last, now)) {
@@ -330,6 +376,17 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
                                 config_.index_interval_bytes, config_.segment_index_bytes);
           }
           seg.MarkFirstAppend(now);
+          if (any_producer) {
+            int64_t at = base;
+            for (size_t i = 0; i < items.size(); ++i) {
+              if (produced[i].producer_id >= 0) {
+                producers_.Record(produced[i].producer_id, produced[i].producer_epoch,
+                                  ProducerBatch{produced[i].first_seq, produced[i].last_seq, at,
+                                                at + items[i].records - 1});
+              }
+              at += items[i].records;
+            }
+          }
           log_end_offset_ = last + 1;
           unsynced_messages_ += total_records;
           result.base_offset = Offset(base);
@@ -357,6 +414,35 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
   } else if (!durable) {
     done(result);
   }
+}
+
+absl::StatusOr<std::optional<ProducerBatch>> PartitionLog::CheckProducersLocked(
+    const std::vector<ProducedBatch>& batches) const {
+  if (batches.size() == 1) {
+    if (batches[0].producer_id < 0) return std::nullopt;
+    return producers_.Check(batches[0].producer_id, batches[0].producer_epoch, batches[0].first_seq,
+                            batches[0].last_seq);
+  }
+  // Several batches in one append (rare: clients send one per partition): each checked against
+  // the state the ones before it leave. A retry among them is refused, not half-written.
+  ProducerStateTable scratch;
+  bool copied = false;
+  for (const ProducedBatch& b : batches) {
+    if (b.producer_id < 0) continue;
+    if (!copied) {
+      scratch = producers_;
+      copied = true;
+    }
+    absl::StatusOr<std::optional<ProducerBatch>> c = scratch.Check(b.producer_id, b.producer_epoch, b.first_seq, b.last_seq);
+    if (!c.ok()) return c.status();
+    if (c->has_value()) {
+      return ProducerRefusal(ProducerError::kOutOfOrderSequence,
+                             absl::StrCat("producer ", b.producer_id, " retried batch ", b.first_seq, "-", b.last_seq,
+                                          " inside an append of several batches"));
+    }
+    scratch.Record(b.producer_id, b.producer_epoch, ProducerBatch{b.first_seq, b.last_seq, 0, 0});
+  }
+  return std::nullopt;
 }
 
 int64_t PartitionLog::HighWatermarkLocked() const {

@@ -23,6 +23,7 @@
 #include "chronik_storage/file_ops.h"
 #include "chronik_storage/log_config.h"
 #include "chronik_storage/log_events.h"
+#include "chronik_storage/producer_state.h"
 #include "chronik_storage/segment.h"
 #include "chronik_storage/types.h"
 
@@ -129,8 +130,11 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   void UpdateConfig(const LogConfig& config);
 
   // Appends one or more v2 batches as one unit: validates every batch (CRC-32C, magic 2, size
-  // limits), assigns consecutive offsets in place, stamps `epoch` (and LogAppendTime if the topic
-  // uses it) and writes them to the active segment, rolling it first if needed. `done` runs once:
+  // limits) and, for an idempotent producer's batches, their epoch and sequence (see
+  // producer_state.h: a retry of one of its last five batches is answered with the original
+  // offsets, once they are durable, and not written again), assigns consecutive offsets in
+  // place, stamps `epoch` (and LogAppendTime if the topic uses it) and writes them to the active
+  // segment, rolling it first if needed. `done` runs once:
   // on error nothing was written; on success see AppendCallback.
   void Append(std::string batches, LeaderEpoch epoch, AppendCallback done);
 
@@ -244,6 +248,10 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void GoOfflineLocked(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t HighWatermarkLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The producer checks of an append (see Append): nullopt to write it, or the original of a
+  // retried single batch.
+  absl::StatusOr<std::optional<ProducerBatch>> CheckProducersLocked(const std::vector<ProducedBatch>& batches) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result, std::vector<LogEvent>* events)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   LogEvent Event(LogEventKind kind, int64_t offset, int64_t bytes = 0) const {
@@ -275,7 +283,8 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   std::vector<std::shared_ptr<Segment>> rolled_unsynced_ ABSL_GUARDED_BY(mu_);
   bool dir_unsynced_ ABSL_GUARDED_BY(mu_) = false;
   bool checkpoint_dirty_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  std::deque<Waiter> waiters_ ABSL_GUARDED_BY(mu_);  // by end_offset
+  ProducerStateTable producers_ ABSL_GUARDED_BY(mu_);
   absl::Status offline_ ABSL_GUARDED_BY(mu_);  // non-OK once appends are refused
   bool sync_failed_ ABSL_GUARDED_BY(mu_) = false;
 

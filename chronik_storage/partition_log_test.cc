@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "chronik_protocol/records/record_batch.h"
+#include "chronik_protocol/records/record_batch_builder.h"
 #include "chronik_storage/log_manager.h"
 #include "chronik_storage/test_util.h"
 #include "gtest/gtest.h"
@@ -490,6 +491,63 @@ TEST_F(PartitionLogTest, ConcurrentAppendersAndReaders) {
   reader.join();
   EXPECT_EQ(log->log_end_offset(), Offset(2 * kThreads * kPerThread));
   EXPECT_EQ(ReadAll(*log)->size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+std::string IdempotentBatch(int64_t pid, int16_t epoch, int32_t first_seq, int records) {
+  protocol::RecordBatchBuilder::Options o;
+  o.producer_id = pid;
+  o.producer_epoch = epoch;
+  o.base_sequence = first_seq;
+  protocol::RecordBatchBuilder b(o);
+  for (int i = 0; i < records; ++i) {
+    if (!b.Append(1'000 + i, std::nullopt, "seq-" + std::to_string(first_seq + i)).ok()) std::abort();
+  }
+  return *b.Build();
+}
+
+class IdempotentAppendTest : public PartitionLogTest {};
+
+// A retried batch (same producer, epoch and sequences as one of its last five) gets its original
+// offsets and is not written again; a gap or an old epoch is refused and writes nothing.
+TEST_F(IdempotentAppendTest, RetriesAreAnsweredWithTheOriginalOffsetsAndGapsAndZombiesRefused) {
+  auto log = NewLog(config_);
+  ASSERT_EQ(AppendSync(*log, IdempotentBatch(7, 0, 0, 3))->base_offset, Offset(0));
+  ASSERT_EQ(AppendSync(*log, IdempotentBatch(7, 0, 3, 2))->base_offset, Offset(3));
+  ASSERT_EQ(AppendSync(*log, MakeBatch(1, 10))->base_offset, Offset(5));  // no producer id
+  absl::StatusOr<AppendResult> retry = AppendSync(*log, IdempotentBatch(7, 0, 0, 3));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->base_offset, Offset(0));
+  EXPECT_EQ(retry->last_offset, Offset(2));
+  EXPECT_EQ(log->log_end_offset(), Offset(6));
+
+  absl::StatusOr<AppendResult> gap = AppendSync(*log, IdempotentBatch(7, 0, 9, 1));
+  EXPECT_EQ(GetProducerError(gap.status()), ProducerError::kOutOfOrderSequence) << gap.status();
+  ASSERT_EQ(AppendSync(*log, IdempotentBatch(7, 1, 0, 1))->base_offset, Offset(6));  // a new epoch restarts at 0
+  absl::StatusOr<AppendResult> zombie = AppendSync(*log, IdempotentBatch(7, 0, 5, 1));
+  EXPECT_EQ(GetProducerError(zombie.status()), ProducerError::kInvalidEpoch) << zombie.status();
+  absl::StatusOr<AppendResult> bad_start = AppendSync(*log, IdempotentBatch(7, 2, 4, 1));
+  EXPECT_EQ(GetProducerError(bad_start.status()), ProducerError::kOutOfOrderSequence) << bad_start.status();
+  EXPECT_EQ(log->log_end_offset(), Offset(7));
+
+  // Only the last five batches are remembered, as in Kafka.
+  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(AppendSync(*log, IdempotentBatch(7, 1, i, 1)).ok());
+  EXPECT_EQ(GetProducerError(AppendSync(*log, IdempotentBatch(7, 1, 0, 1)).status()),
+            ProducerError::kOutOfOrderSequence);
+  EXPECT_EQ(AppendSync(*log, IdempotentBatch(7, 1, 1, 1))->base_offset, Offset(7));
+}
+
+// The state is rebuilt from the log when the partition is loaded, after a clean close or a crash.
+TEST_F(IdempotentAppendTest, ProducerStateSurvivesAReopen) {
+  auto log = NewLog(config_);
+  ASSERT_TRUE(AppendSync(*log, IdempotentBatch(42, 3, 0, 4)).ok());
+  ASSERT_TRUE(AppendSync(*log, IdempotentBatch(42, 3, 4, 4)).ok());
+  log.reset();
+  Reopen();
+  log = manager_->Get({"t", PartitionId(0)});
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(AppendSync(*log, IdempotentBatch(42, 3, 4, 4))->base_offset, Offset(4));  // a retry
+  EXPECT_EQ(GetProducerError(AppendSync(*log, IdempotentBatch(42, 2, 8, 1)).status()), ProducerError::kInvalidEpoch);
+  EXPECT_EQ(AppendSync(*log, IdempotentBatch(42, 3, 8, 1))->base_offset, Offset(8));
 }
 
 }  // namespace

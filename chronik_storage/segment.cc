@@ -142,6 +142,13 @@ absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view bytes) {
   h.size = bv2::kLogOverhead + static_cast<int64_t>(length);
   h.last_offset = h.base_offset + delta;
   h.max_timestamp = static_cast<int64_t>(LoadBe64(bytes.data() + bv2::kMaxTimestampOffset));
+  const int attributes = (static_cast<uint8_t>(bytes[bv2::kAttributesOffset]) << 8) |
+                         static_cast<uint8_t>(bytes[bv2::kAttributesOffset + 1]);
+  h.is_control = (attributes & protocol::kBatchControlBit) != 0;
+  h.producer_id = static_cast<int64_t>(LoadBe64(bytes.data() + bv2::kProducerIdOffset));
+  h.producer_epoch = static_cast<int16_t>((static_cast<uint8_t>(bytes[bv2::kProducerEpochOffset]) << 8) |
+                                          static_cast<uint8_t>(bytes[bv2::kProducerEpochOffset + 1]));
+  h.base_sequence = static_cast<int32_t>(LoadBe32(bytes.data() + bv2::kBaseSequenceOffset));
   return h;
 }
 

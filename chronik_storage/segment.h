@@ -82,6 +82,11 @@ struct BatchHeader {
   int64_t size = 0;  // whole batch, log overhead included
   int64_t last_offset = 0;
   int64_t max_timestamp = -1;
+  // The idempotent producer's fields (-1: none).
+  bool is_control = false;  // a transaction marker: no sequence of its own
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t base_sequence = -1;
 };
 
 // What Segment::Recover found.

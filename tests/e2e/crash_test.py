@@ -1,8 +1,9 @@
 """End-to-end crash test: a real client (confluent-kafka, acks=all) produces as fast as it can
 while the broker is killed with SIGKILL at random moments and restarted on the same data dir.
 At the end every acknowledged message must be there, intact, at the offset its delivery report
-gave. Duplicates can only come from retries of requests the broker wrote but never answered;
-they are counted and reported, not failed."""
+gave. Without idempotence, duplicates can only come from retries of requests the broker wrote
+but never answered; they are counted and reported, not failed. With enable.idempotence=true the
+broker answers such a retry with the original offsets, and there must be none."""
 
 import os
 import random
@@ -21,6 +22,13 @@ PARTITIONS = 3
 
 class CrashTest(unittest.TestCase):
     def test_acknowledged_messages_survive_kill_9(self):
+        self.run_crashes(idempotent=False)
+
+    def test_idempotent_producer_survives_kill_9_without_duplicates(self):
+        duplicates = self.run_crashes(idempotent=True)
+        self.assertEqual(duplicates, 0)
+
+    def run_crashes(self, idempotent):
         from confluent_kafka import Consumer, Producer, TopicPartition
         from confluent_kafka.admin import AdminClient, NewTopic
         seed = int(os.environ.get("CHRONIK_CRASH_SEED", str(random.randrange(1 << 30))))
@@ -28,6 +36,7 @@ class CrashTest(unittest.TestCase):
         broker = Broker().start()
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})
         admin.create_topics([NewTopic("crash", PARTITIONS, 1)])["crash"].result(10)
+        extra = {"enable.idempotence": True} if idempotent else {"retries": 1000000}
 
         acked = {}  # value -> (partition, offset)
         failed = [0]
@@ -40,11 +49,11 @@ class CrashTest(unittest.TestCase):
                 else:
                     failed[0] += 1
 
-        producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 1,
-                             "message.timeout.ms": 60000, "retries": 1000000, "retry.backoff.ms": 50,
-                             "reconnect.backoff.ms": 20, "reconnect.backoff.max.ms": 200,
-                             "socket.connection.setup.timeout.ms": 2000,
-                             "log_level": 2})  # the kills make every connection drop; keep errors only
+        producer = Producer(dict({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 1,
+                                  "message.timeout.ms": 60000, "retry.backoff.ms": 50,
+                                  "reconnect.backoff.ms": 20, "reconnect.backoff.max.ms": 200,
+                                  "socket.connection.setup.timeout.ms": 2000,
+                                  "log_level": 2}, **extra))  # the kills drop every connection; errors only
         stop = threading.Event()
         sent = [0]
 
@@ -93,11 +102,13 @@ class CrashTest(unittest.TestCase):
 
         lost = [v for v, where in acked.items() if stored.get(where) != v]
         duplicates = sum(c - 1 for c in counts.values() if c > 1)
-        print("crash test: seed %d, %d kill -9 cycles, %d produced, %d acknowledged, %d failed deliveries, "
+        print("crash test%s: seed %d, %d kill -9 cycles, %d produced, %d acknowledged, %d failed deliveries, "
               "%d stored, %d acknowledged missing or moved, %d duplicates" %
-              (seed, CYCLES, sent[0], len(acked), failed[0], len(stored), len(lost), duplicates))
+              (" (idempotent)" if idempotent else "", seed, CYCLES, sent[0], len(acked), failed[0], len(stored),
+               len(lost), duplicates))
         self.assertEqual(lost[:10], [])
         self.assertGreater(len(acked), 0)
+        return duplicates
 
 
 if __name__ == "__main__":

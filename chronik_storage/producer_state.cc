@@ -1,0 +1,72 @@
+#include "chronik_storage/producer_state.h"
+
+#include <limits>
+#include <string>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+
+namespace chronik::storage {
+namespace {
+
+constexpr char kPayloadUrl[] = "chronik.storage/producer-error";
+
+// Kafka's sequences wrap from INT32_MAX to 0.
+int32_t NextSequence(int32_t seq) { return seq == std::numeric_limits<int32_t>::max() ? 0 : seq + 1; }
+
+}  // namespace
+
+int32_t LastSequence(int32_t base_sequence, int32_t last_offset_delta) {
+  const int64_t s = int64_t{base_sequence} + last_offset_delta;
+  return static_cast<int32_t>(s > std::numeric_limits<int32_t>::max() ? s - std::numeric_limits<int32_t>::max() - 1 : s);
+}
+
+absl::Status ProducerRefusal(ProducerError error, std::string message) {
+  absl::Status s = absl::FailedPreconditionError(std::move(message));
+  s.SetPayload(kPayloadUrl, absl::Cord(error == ProducerError::kInvalidEpoch ? "epoch" : "sequence"));
+  return s;
+}
+
+std::optional<ProducerError> GetProducerError(const absl::Status& status) {
+  auto payload = status.GetPayload(kPayloadUrl);
+  if (!payload.has_value()) return std::nullopt;
+  return *payload == "epoch" ? ProducerError::kInvalidEpoch : ProducerError::kOutOfOrderSequence;
+}
+
+absl::StatusOr<std::optional<ProducerBatch>> ProducerStateTable::Check(int64_t pid, int16_t epoch, int32_t first_seq,
+                                                                       int32_t last_seq) const {
+  auto it = entries_.find(pid);
+  if (it == entries_.end()) return std::nullopt;
+  const Entry& e = it->second;
+  if (epoch < e.epoch) {
+    return ProducerRefusal(ProducerError::kInvalidEpoch,
+                   absl::StrCat("producer ", pid, " epoch ", epoch, " is older than its current epoch ", e.epoch));
+  }
+  if (epoch > e.epoch) {
+    if (first_seq != 0) {
+      return ProducerRefusal(ProducerError::kOutOfOrderSequence,
+                     absl::StrCat("producer ", pid, " starts epoch ", epoch, " at sequence ", first_seq, ", not 0"));
+    }
+    return std::nullopt;
+  }
+  for (const ProducerBatch& b : e.batches) {
+    if (b.first_seq == first_seq && b.last_seq == last_seq) return b;  // a retry
+  }
+  if (!e.batches.empty() && first_seq != NextSequence(e.batches.back().last_seq)) {
+    return ProducerRefusal(ProducerError::kOutOfOrderSequence,
+                   absl::StrCat("producer ", pid, " sent sequence ", first_seq, " after ", e.batches.back().last_seq));
+  }
+  return std::nullopt;
+}
+
+void ProducerStateTable::Record(int64_t pid, int16_t epoch, const ProducerBatch& batch) {
+  Entry& e = entries_[pid];
+  if (epoch != e.epoch) {
+    e.epoch = epoch;
+    e.batches.clear();
+  }
+  e.batches.push_back(batch);
+  while (e.batches.size() > kBatchesKept) e.batches.pop_front();
+}
+
+}  // namespace chronik::storage
