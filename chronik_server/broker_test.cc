@@ -13,6 +13,7 @@
 
 #include "chronik_protocol/messages/create_topics.h"
 #include "chronik_protocol/messages/fetch.h"
+#include "chronik_protocol/messages/init_producer_id.h"
 #include "chronik_protocol/messages/produce.h"
 #include "chronik_protocol/records/record_batch.h"
 #include "chronik_protocol/records/record_batch_builder.h"
@@ -30,8 +31,13 @@ using protocol::ProduceRequest;
 using protocol::ProduceResponse;
 using testing::TestClient;
 
-std::string Batch(const std::vector<std::string>& values) {
-  protocol::RecordBatchBuilder builder(protocol::RecordBatchBuilder::Options{});
+std::string Batch(const std::vector<std::string>& values, int64_t producer_id = -1, int16_t epoch = -1,
+                  int32_t sequence = -1) {
+  protocol::RecordBatchBuilder::Options options;
+  options.producer_id = producer_id;
+  options.producer_epoch = epoch;
+  options.base_sequence = sequence;
+  protocol::RecordBatchBuilder builder(options);
   for (const std::string& v : values) {
     if (!builder.Append(1'000, std::nullopt, v).ok()) std::abort();
   }
@@ -177,6 +183,43 @@ TEST_F(BrokerTest, DownconversionDisabledRefusesOldFetchVersions) {
   ASSERT_TRUE(current.ok()) << current.status();
   EXPECT_EQ(current->responses.at(0).partitions.at(0).error_code, 0);
   EXPECT_EQ(Values(current->responses.at(0).partitions.at(0).records->bytes), std::vector<std::string>{"x"});
+}
+
+// The idempotent producer over the wire: InitProducerId hands out distinct ids; a retry gets its
+// original offset, a gap OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch INVALID_PRODUCER_EPOCH, and
+// neither appends anything. Transactional ids wait for the transaction coordinator.
+TEST_F(BrokerTest, IdempotentProduceOverTheWire) {
+  CreateTopic("idem", 1);
+  TestClient client(broker_->kafka_port());
+  protocol::InitProducerIdRequest init;
+  init.transactional_id = std::nullopt;
+  absl::StatusOr<protocol::InitProducerIdResponse> a = client.Call<protocol::InitProducerIdResponse>(init, 5);
+  absl::StatusOr<protocol::InitProducerIdResponse> b = client.Call<protocol::InitProducerIdResponse>(init, 5);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->error_code, 0);
+  EXPECT_NE(a->producer_id, b->producer_id);
+  const int64_t pid = a->producer_id;
+  auto produce = [&](int16_t epoch, int32_t seq) {
+    absl::StatusOr<ProduceResponse> r = client.Call<ProduceResponse>(Produce("idem", Batch({"v"}, pid, epoch, seq)), 9);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r->responses.at(0).partition_responses.at(0);
+  };
+  EXPECT_EQ(produce(0, 0).base_offset, 0);
+  EXPECT_EQ(produce(0, 1).base_offset, 1);
+  auto retry = produce(0, 0);
+  EXPECT_EQ(retry.error_code, 0);
+  EXPECT_EQ(retry.base_offset, 0);
+  EXPECT_EQ(produce(0, 7).error_code, 45);   // OUT_OF_ORDER_SEQUENCE_NUMBER
+  EXPECT_EQ(produce(1, 0).base_offset, 2);   // a bumped epoch starts again at 0
+  EXPECT_EQ(produce(0, 2).error_code, 47);   // INVALID_PRODUCER_EPOCH
+  absl::StatusOr<FetchResponse> f = client.Call<FetchResponse>(Fetch("idem", 0, 0), 12);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->responses.at(0).partitions.at(0).high_watermark, 3);
+
+  init.transactional_id = "txn";
+  absl::StatusOr<protocol::InitProducerIdResponse> t = client.Call<protocol::InitProducerIdResponse>(init, 5);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->error_code, 15);  // COORDINATOR_NOT_AVAILABLE
 }
 
 // Handlers that wait for the disk run on the handler pool: topic creation (a metadata fsync)

@@ -67,10 +67,8 @@ class KafkaToolsTest(unittest.TestCase):
         self.assertIn("log.dirs=%s " % os.path.abspath(self.broker.data_dir), out)
 
         lines = "".join("key-%d:value-%d\n" % (i, i) for i in range(1000))
-        # Idempotence (the tools' default) needs InitProducerId: issue 13 (exactly once) turns it back on.
         self.tool("ConsoleProducer", "--bootstrap-server", self.b, "--topic", "ops", "--reader-property",
-                  "parse.key=true", "--reader-property", "key.separator=:", "--command-property",
-                  "enable.idempotence=false", stdin=lines)
+                  "parse.key=true", "--reader-property", "key.separator=:", stdin=lines)
         ends = self.offsets("ops", -1)
         self.assertEqual(sum(ends.values()), 1000)
         out = self.tool("consumer.ConsoleConsumer", "--bootstrap-server", self.b, "--topic", "ops", "--from-beginning",
@@ -100,8 +98,7 @@ class KafkaToolsTest(unittest.TestCase):
 
     def test_perf_tools(self):
         out = self.tool("ProducerPerformance", "--topic", "perf", "--num-records", "100000", "--record-size", "100",
-                        "--throughput", "-1", "--command-property", "bootstrap.servers=" + self.b, "acks=all",
-                        "enable.idempotence=false")
+                        "--throughput", "-1", "--command-property", "bootstrap.servers=" + self.b, "acks=all")
         self.assertRegex(out, r"100000 records sent, [\d.]+ records/sec")
         out = self.tool("ConsumerPerformance", "--bootstrap-server", self.b, "--topic", "perf", "--num-records",
                         "100000")

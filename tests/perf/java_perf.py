@@ -7,7 +7,7 @@ asserts nothing about speed.
     bazel run -c opt //tests/perf:java_perf [-- --scale 0.1]
 
 The Java producer runs with acks=all, linger.ms=5 and batch.size=1000000 (librdkafka's settings
-in the benchmark) and idempotence off (issue 13, exactly once, turns it back on)."""
+in the benchmark), idempotent as by default."""
 
 import argparse
 import glob
@@ -38,7 +38,7 @@ def java_figures(classpath, size, count, partitions):
         bootstrap = b.bootstrap
         out = run_java(classpath, "ProducerPerformance", "--topic", "perf", "--num-records", str(count),
                        "--record-size", str(size), "--throughput", "-1", "--command-property",
-                       "bootstrap.servers=" + bootstrap, "acks=all", "enable.idempotence=false", "linger.ms=5",
+                       "bootstrap.servers=" + bootstrap, "acks=all", "linger.ms=5",
                        "batch.size=1000000")
         m = re.search(r"([\d.]+) records/sec .*?([\d.]+) ms 50th, [\d.]+ ms 95th, ([\d.]+) ms 99th", out)
         produce = (float(m.group(1)), float(m.group(2)), float(m.group(3)))

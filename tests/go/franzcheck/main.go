@@ -76,8 +76,7 @@ func main() {
 	}
 	fmt.Println("franz-go: admin: brokers, create topic with configs, list, alter and describe configs, create partitions: ok")
 
-	// Produce with every codec (idempotence is franz-go's default: issue 13 (exactly once) turns it
-	// back on), then consume in a group.
+	// Produce with every codec (idempotent, franz-go's default), then consume in a group.
 	codecs := map[string]kgo.CompressionCodec{
 		"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(), "snappy": kgo.SnappyCompression(),
 		"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression(),
@@ -86,7 +85,7 @@ func main() {
 	total := 0
 	for name, codec := range codecs {
 		p, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ProducerBatchCompression(codec),
-			kgo.DisableIdempotentWrite(), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DefaultProduceTopic("franz"))
+			kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DefaultProduceTopic("franz"))
 		must(err, "producer")
 		var records []*kgo.Record
 		for i := 0; i < perCodec; i++ {

@@ -77,9 +77,7 @@ public final class JavaClientCheck {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
-    // Idempotence (the Java default since 3.0) needs InitProducerId: issue 13 (exactly once) turns
-    // this back to the default.
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
+    // The Java default since 3.0: enable.idempotence=true (InitProducerId, sequence numbers).
     p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
