@@ -80,6 +80,11 @@ absl::StatusOr<std::string> Prepare(std::optional<protocol::Records>& decoded, c
                                : ErrorCode::kCorruptMessage;
     return WithKafkaError(summary.status(), code);
   }
+  // Transaction markers are the broker's to write (as Kafka's LogValidator refuses them).
+  if (summary->has_control) {
+    return KafkaError(absl::StatusCode::kInvalidArgument, ErrorCode::kInvalidRecord,
+                      "control batches are written by the broker, not produced");
+  }
   // Magic 0 has no timestamps to check.
   if (bounds.check && summary->magic >= 1 && summary->min_timestamp <= summary->max_timestamp) {
     for (int64_t ts : {summary->min_timestamp, summary->max_timestamp}) {

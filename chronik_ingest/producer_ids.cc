@@ -1,5 +1,7 @@
 #include "chronik_ingest/producer_ids.h"
 
+#include <algorithm>
+#include <limits>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -12,7 +14,7 @@ absl::StatusOr<int64_t> ProducerIdManager::Next() {
   if (next_ < 0 || next_ >= block_end_) {
     int64_t stored = 0;
     if (std::optional<std::string> v = store_.Get(kNamespace, kBlockEndKey); v.has_value()) {
-      if (!absl::SimpleAtoi(*v, &stored) || stored < 0) {
+      if (!absl::SimpleAtoi(*v, &stored) || stored < 0 || stored > std::numeric_limits<int64_t>::max() / 2) {
         return absl::DataLossError(absl::StrCat("stored producer id block end is not a number: ", *v));
       }
     }

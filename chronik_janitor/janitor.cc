@@ -168,6 +168,7 @@ LogPassStats Janitor::RunRetention(int64_t now_ms) {
   for (const storage::TopicPartition& tp : logs_.partitions()) {
     std::shared_ptr<storage::PartitionLog> log = logs_.Get(tp);
     if (log == nullptr || !log->status().ok()) continue;  // deleted or offline meanwhile
+    stats.producers_expired += static_cast<int>(log->ExpireProducers(now_ms));
     absl::StatusOr<bool> rolled = log->RollIfIdle(now_ms);
     if (!rolled.ok()) {
       spdlog::warn("janitor: rolling {}: {}", tp.ToString(), rolled.status().ToString());

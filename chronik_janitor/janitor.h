@@ -1,7 +1,8 @@
 #pragma once
 
 // Background maintenance on the janitor's own threads, never on the Kafka network threads:
-// retention by time and size, rolling idle segments by segment.ms, compaction of
+// retention by time and size, rolling idle segments by segment.ms, expiry of idle idempotent
+// producers, compaction of
 // cleanup.policy=compact topics, expiry of committed offsets; later tier uploads and index
 // cleanup. Each task runs at its own interval; a task's pass never overlaps itself.
 
@@ -56,6 +57,7 @@ struct JanitorOptions {
 // What one pass of the log tasks did, for logs and tests.
 struct LogPassStats {
   int segments_rolled = 0;
+  int producers_expired = 0;
   int segments_deleted = 0;
   int64_t bytes_deleted = 0;
   int partitions_compacted = 0;

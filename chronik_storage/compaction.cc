@@ -134,8 +134,12 @@ bool Compactable(const RecordBatchView& batch) { return !batch.is_control() && !
 
 absl::Status Stopped() { return absl::CancelledError("compaction stopped: the broker is shutting down"); }
 
+// Per producer id, the base offset of its last batch below the high watermark: the batch the
+// producer state is rebuilt from at the next load, so compaction never drops it whole.
+using LastBatches = absl::flat_hash_map<int64_t, int64_t>;
+
 absl::Status BuildKeyMap(const std::vector<SegmentSnapshot>& segments, int64_t high_watermark, KeyMap* latest,
-                         const std::function<bool(int64_t)>& throttle) {
+                         LastBatches* last_batches, const std::function<bool(int64_t)>& throttle) {
   for (const SegmentSnapshot& snap : segments) {
     if (snap.segment->base_offset() >= high_watermark) break;
     absl::Status st = ForEachBatch(*snap.segment, snap.size, [&](const RecordBatchView& batch, bool* stop) -> absl::Status {
@@ -144,6 +148,7 @@ absl::Status BuildKeyMap(const std::vector<SegmentSnapshot>& segments, int64_t h
         return absl::OkStatus();
       }
       if (throttle && !throttle(static_cast<int64_t>(batch.size_bytes()))) return Stopped();
+      if (batch.producer_id() >= 0 && !batch.is_control()) (*last_batches)[batch.producer_id()] = batch.base_offset();
       if (!Compactable(batch)) return absl::OkStatus();
       absl::StatusOr<RecordReader> reader = RecordReader::Create(batch, protocol::kMaxDecompressedBatchBytes);
       if (!reader.ok()) return reader.status();
@@ -203,6 +208,7 @@ absl::Status RebuildBatch(const RecordBatchView& batch, const std::vector<Record
 
 struct CleanParams {
   const KeyMap* latest;
+  const LastBatches* last_batches;
   const LogConfig* config;
   int64_t now_ms;
   const std::function<bool(int64_t)>* throttle;
@@ -288,7 +294,12 @@ absl::StatusOr<std::unique_ptr<Segment>> CleanSegment(const std::string& dir, co
       const int64_t h = horizon.has_value() ? *horizon : SaturatingAdd(now, config.delete_retention_ms);
       if (stats->next_delete_horizon_ms < 0 || h < stats->next_delete_horizon_ms) stats->next_delete_horizon_ms = h;
     }
-    if (removed == 0 && !stamp_horizon) {
+    // An idempotent producer's last batch is never dropped whole, so that the producer's state
+    // survives the next load (Kafka's cleaner keeps it as an empty batch; here it stays as it is).
+    auto last = params.last_batches->find(batch.producer_id());
+    const bool producers_last = kept.empty() && batch.producer_id() >= 0 && last != params.last_batches->end() &&
+                                last->second == batch.base_offset();
+    if ((removed == 0 && !stamp_horizon) || producers_last) {
       out.append(batch.bytes());
       return index_from(at);
     }
@@ -492,7 +503,8 @@ absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms, const std
   }
 
   KeyMap latest;
-  absl::Status st = BuildKeyMap(snapshot, high_watermark, &latest, throttle);
+  LastBatches last_batches;
+  absl::Status st = BuildKeyMap(snapshot, high_watermark, &latest, &last_batches, throttle);
   if (!st.ok()) {
     if (st.code() != absl::StatusCode::kCancelled) {
       spdlog::error("storage: {}: compaction failed reading the log: {}", tp_.ToString(), st.ToString());
@@ -501,7 +513,7 @@ absl::StatusOr<CompactionResult> PartitionLog::Compact(int64_t now_ms, const std
   }
   result.distinct_keys = static_cast<int64_t>(latest.size());
 
-  const CleanParams params{&latest, &config, now_ms, &throttle};
+  const CleanParams params{&latest, &last_batches, &config, now_ms, &throttle};
   for (size_t i = 0; i < cleanable; ++i) {
     const SegmentSnapshot& snap = snapshot[i];
     CompactionResult part;

@@ -540,6 +540,27 @@ TEST_F(CompactionTest, ControlAndTransactionalBatchesAreKept) {
   EXPECT_EQ(m.count(3), 0u);
 }
 
+// An idempotent producer's last batch is never dropped whole, even when every record in it is
+// superseded: the producer state is rebuilt from it at the next load (Kafka keeps it too).
+TEST_F(CompactionTest, AnIdempotentProducersLastBatchIsKept) {
+  NewLog();
+  RecordBatchBuilder::Options p;
+  p.producer_id = 9;
+  p.producer_epoch = 0;
+  p.base_sequence = 0;
+  Append({{"a", "1"}}, -1, CompressionType::kNone, p);
+  p.base_sequence = 1;
+  Append({{"a", "2"}}, -1, CompressionType::kNone, p);  // the producer's last batch
+  Put("a", "3");                                        // supersedes both
+  for (int i = 0; i < 20; ++i) Put("filler" + std::to_string(i), std::string(100, 'f'));
+  auto r = Compact();
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto m = AsMap(Records(*log_));
+  EXPECT_EQ(m.count(0), 0u) << "an earlier batch of the producer goes";
+  EXPECT_EQ(m.count(1), 1u) << "its last batch stays";
+  EXPECT_EQ(m.count(2), 1u);
+}
+
 TEST_F(CompactionTest, LogAppendTimeBatchesKeepTheirTimestamp) {
   config_.log_append_time = true;
   NewLog();

@@ -192,19 +192,29 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
     if (!st.ok()) return st;
   }
 
-  // The idempotent producers' state, from the batch headers of what recovery kept.
+  // The idempotent producers' state, from the batch headers of what recovery kept: of the
+  // segments written within producer.id.expiration.ms (older producers would have expired), so a
+  // restart reads a day of data at most. A segment that cannot be read costs its producers'
+  // state (their next batch is taken as a new producer's), not the partition.
   ProducerStateTable producers;
-  for (const auto& seg : loaded) {
-    absl::Status st = seg->WalkHeaders(0, seg->size(), [&producers](const BatchHeader& h, int64_t) {
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    const Segment& seg = *loaded[i];
+    const int64_t written_ms = seg.ModifiedMs();
+    if (i + 1 < loaded.size() && written_ms >= 0 && now - written_ms > kProducerIdExpirationMs) continue;
+    absl::Status st = seg.WalkHeaders(0, seg.size(), [&producers, &config, written_ms](const BatchHeader& h, int64_t) {
       if (h.producer_id >= 0 && !h.is_control) {
         const auto delta = static_cast<int32_t>(h.last_offset - h.base_offset);
         producers.Record(h.producer_id, h.producer_epoch,
                          ProducerBatch{h.base_sequence, LastSequence(h.base_sequence, delta), h.base_offset,
-                                       h.last_offset});
+                                       h.last_offset, config.log_append_time ? h.max_timestamp : -1},
+                         written_ms);
       }
       return true;
     });
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      spdlog::warn("storage: {}: producer state from segment {} is incomplete: {}", tp_.ToString(),
+                   seg.base_offset(), st.ToString());
+    }
   }
 
   absl::MutexLock lock(&mu_);
@@ -303,9 +313,15 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
                                                    " records and lastOffsetDelta ", view.last_offset_delta())));
       return;
     }
+    // As Kafka's LogValidator: an idempotent batch carries a sequence and an epoch (transaction
+    // markers carry neither sequence nor checks: the broker writes them).
+    if (view.producer_id() >= 0 && !view.is_control() && (view.base_sequence() < 0 || view.producer_epoch() < 0)) {
+      done(absl::InvalidArgumentError(absl::StrCat("record batch of producer ", view.producer_id(), " with sequence ",
+                                                   view.base_sequence(), " and epoch ", view.producer_epoch())));
+      return;
+    }
     if (log_append_time) mv->SetMaxTimestamp(protocol::TimestampType::kLogAppendTime, now);
     items.push_back({pos, view.records_count(), view.producer_id(), view.producer_epoch(), view.base_sequence()});
-    // Transaction markers carry their producer but no sequence: they are not checked or kept.
     const int64_t pid = view.is_control() ? -1 : view.producer_id();
     if (pid >= 0) any_producer = true;
     produced.push_back(ProducedBatch{pid, view.producer_epoch(), view.base_sequence(),
@@ -335,6 +351,7 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
       // A retry of a batch already in the log: its original offsets, once they are durable.
       result.base_offset = Offset(retry->base_offset);
       result.last_offset = Offset(retry->last_offset);
+      result.log_append_time_ms = log_append_time ? retry->append_time_ms : -1;
       result.log_start_offset = Offset(log_start_offset_);
       durable = durable && retry->last_offset >= durable_offset_;
       if (durable) {
@@ -382,7 +399,8 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
               if (produced[i].producer_id >= 0) {
                 producers_.Record(produced[i].producer_id, produced[i].producer_epoch,
                                   ProducerBatch{produced[i].first_seq, produced[i].last_seq, at,
-                                                at + items[i].records - 1});
+                                                at + items[i].records - 1, now},
+                                  now);
               }
               at += items[i].records;
             }
@@ -425,14 +443,13 @@ absl::StatusOr<std::optional<ProducerBatch>> PartitionLog::CheckProducersLocked(
   }
   // Several batches in one append (rare: clients send one per partition): each checked against
   // the state the ones before it leave. A retry among them is refused, not half-written.
-  ProducerStateTable scratch;
-  bool copied = false;
+  std::vector<int64_t> touched;
+  for (const ProducedBatch& b : batches) {
+    if (b.producer_id >= 0) touched.push_back(b.producer_id);
+  }
+  ProducerStateTable scratch = producers_.Subset(touched);
   for (const ProducedBatch& b : batches) {
     if (b.producer_id < 0) continue;
-    if (!copied) {
-      scratch = producers_;
-      copied = true;
-    }
     absl::StatusOr<std::optional<ProducerBatch>> c = scratch.Check(b.producer_id, b.producer_epoch, b.first_seq, b.last_seq);
     if (!c.ok()) return c.status();
     if (c->has_value()) {
@@ -440,7 +457,7 @@ absl::StatusOr<std::optional<ProducerBatch>> PartitionLog::CheckProducersLocked(
                              absl::StrCat("producer ", b.producer_id, " retried batch ", b.first_seq, "-", b.last_seq,
                                           " inside an append of several batches"));
     }
-    scratch.Record(b.producer_id, b.producer_epoch, ProducerBatch{b.first_seq, b.last_seq, 0, 0});
+    scratch.Record(b.producer_id, b.producer_epoch, ProducerBatch{b.first_seq, b.last_seq, 0, 0, -1}, 0);
   }
   return std::nullopt;
 }
@@ -723,6 +740,11 @@ absl::StatusOr<RetentionResult> PartitionLog::ApplyRetention(int64_t now_ms) {
     if (!st.ok()) return st;
   }
   return result;
+}
+
+size_t PartitionLog::ExpireProducers(int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  return producers_.Expire(now_ms, kProducerIdExpirationMs);
 }
 
 absl::StatusOr<bool> PartitionLog::RollIfIdle(int64_t now_ms) {

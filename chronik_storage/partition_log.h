@@ -176,6 +176,10 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // whether it rolled.
   absl::StatusOr<bool> RollIfIdle(int64_t now_ms);
 
+  // Forgets idempotent producers idle for producer.id.expiration.ms (Kafka's default, a day), as
+  // Kafka does; their next batch is taken as a new producer's. Returns how many.
+  size_t ExpireProducers(int64_t now_ms);
+
   // Log compaction (cleanup.policy=compact; kFailedPrecondition otherwise). Rewrites each closed
   // segment wholly below the high watermark keeping, per key, only the record with the highest
   // offset in the whole log below the high watermark (the active segment included); see

@@ -550,5 +550,23 @@ TEST_F(IdempotentAppendTest, ProducerStateSurvivesAReopen) {
   EXPECT_EQ(AppendSync(*log, IdempotentBatch(42, 3, 8, 1))->base_offset, Offset(8));
 }
 
+// As Kafka's LogValidator: an idempotent batch without a sequence or an epoch is refused.
+TEST_F(IdempotentAppendTest, IdempotentBatchesWithoutSequenceOrEpochAreRefused) {
+  auto log = NewLog(config_);
+  EXPECT_EQ(AppendSync(*log, IdempotentBatch(7, 0, -1, 1)).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AppendSync(*log, IdempotentBatch(7, -1, 0, 1)).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log->log_end_offset(), Offset(0));
+}
+
+// Producers idle for producer.id.expiration.ms are forgotten: their next batch starts anew.
+TEST_F(IdempotentAppendTest, IdleProducersExpire) {
+  auto log = NewLog(config_);
+  ASSERT_TRUE(AppendSync(*log, IdempotentBatch(7, 0, 0, 3)).ok());
+  EXPECT_EQ(log->ExpireProducers(now_ms_ + 1000), 0u);
+  EXPECT_EQ(GetProducerError(AppendSync(*log, IdempotentBatch(7, 0, 9, 1)).status()), ProducerError::kOutOfOrderSequence);
+  EXPECT_EQ(log->ExpireProducers(now_ms_ + kProducerIdExpirationMs + 1), 1u);
+  EXPECT_EQ(AppendSync(*log, IdempotentBatch(7, 0, 9, 1))->base_offset, Offset(3));
+}
+
 }  // namespace
 }  // namespace chronik::storage

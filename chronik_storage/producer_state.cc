@@ -1,5 +1,6 @@
 #include "chronik_storage/producer_state.h"
 
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -59,14 +60,27 @@ absl::StatusOr<std::optional<ProducerBatch>> ProducerStateTable::Check(int64_t p
   return std::nullopt;
 }
 
-void ProducerStateTable::Record(int64_t pid, int16_t epoch, const ProducerBatch& batch) {
+void ProducerStateTable::Record(int64_t pid, int16_t epoch, const ProducerBatch& batch, int64_t when_ms) {
   Entry& e = entries_[pid];
+  e.last_append_ms = std::max(e.last_append_ms, when_ms);
   if (epoch != e.epoch) {
     e.epoch = epoch;
     e.batches.clear();
   }
   e.batches.push_back(batch);
   while (e.batches.size() > kBatchesKept) e.batches.pop_front();
+}
+
+size_t ProducerStateTable::Expire(int64_t now_ms, int64_t expiration_ms) {
+  return std::erase_if(entries_, [&](const auto& kv) { return now_ms - kv.second.last_append_ms > expiration_ms; });
+}
+
+ProducerStateTable ProducerStateTable::Subset(const std::vector<int64_t>& pids) const {
+  ProducerStateTable out;
+  for (int64_t pid : pids) {
+    if (auto it = entries_.find(pid); it != entries_.end()) out.entries_.emplace(pid, it->second);
+  }
+  return out;
 }
 
 }  // namespace chronik::storage

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -40,7 +41,11 @@ struct ProducerBatch {
   int32_t last_seq = 0;
   int64_t base_offset = 0;
   int64_t last_offset = 0;
+  int64_t append_time_ms = -1;  // the LogAppendTime it was given, on topics that use it
 };
+
+// producer.id.expiration.ms (Kafka's default): a producer idle this long is forgotten.
+inline constexpr int64_t kProducerIdExpirationMs = 86'400'000;
 
 // The sequence of a batch's last record: Kafka's sequences wrap from INT32_MAX to 0.
 int32_t LastSequence(int32_t base_sequence, int32_t last_offset_delta);
@@ -57,14 +62,21 @@ class ProducerStateTable {
   absl::StatusOr<std::optional<ProducerBatch>> Check(int64_t pid, int16_t epoch, int32_t first_seq,
                                                      int32_t last_seq) const;
 
-  // Remembers a batch that was appended (or found in the log at load).
-  void Record(int64_t pid, int16_t epoch, const ProducerBatch& batch);
+  // Remembers a batch that was appended (or found in the log at load) at `when_ms`.
+  void Record(int64_t pid, int16_t epoch, const ProducerBatch& batch, int64_t when_ms);
+
+  // Forgets producers whose last batch is older than now_ms - expiration_ms; returns how many.
+  size_t Expire(int64_t now_ms, int64_t expiration_ms);
+
+  // A table of just these producers' entries (to check an append of several batches on).
+  ProducerStateTable Subset(const std::vector<int64_t>& pids) const;
 
   size_t producers() const { return entries_.size(); }
 
  private:
   struct Entry {
     int16_t epoch = -1;
+    int64_t last_append_ms = -1;
     std::deque<ProducerBatch> batches;  // oldest first, at most kBatchesKept
   };
   std::unordered_map<int64_t, Entry> entries_;
