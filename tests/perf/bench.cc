@@ -13,6 +13,7 @@
 //                       what scenario NAME reached on chronik)
 //   consume=0|1         after producing, one consumer reads everything from the earliest offset
 //   e2e=0|1             a consumer tails the topic while producing: end-to-end latency
+//   idempotent=0|1      the producers run with enable.idempotence=true
 //
 // It measures and prints; it asserts nothing about speed. It exits 1 when chronik fails a delivery
 // or does not return every record it acknowledged (what the smoke test checks).
@@ -71,6 +72,7 @@ struct Scenario {
   std::string rate = "0";
   bool consume = false;
   bool e2e = false;
+  bool idempotent = false;
 };
 
 void SetKey(Scenario& s, const std::string& key, const std::string& value) {
@@ -88,6 +90,7 @@ void SetKey(Scenario& s, const std::string& key, const std::string& value) {
   else if (key == "rate") s.rate = value;
   else if (key == "consume") s.consume = value == "1";
   else if (key == "e2e") s.e2e = value == "1";
+  else if (key == "idempotent") s.idempotent = value == "1";
   else Die("unknown scenario key " + key);
 }
 
@@ -392,6 +395,7 @@ Result Run(Target& target, const Scenario& s, double rate) {
       Set(conf, "batch.size", std::to_string(s.batch_size));
       Set(conf, "queue.buffering.max.messages", "1000000");
       Set(conf, "queue.buffering.max.kbytes", "1048576");
+      if (s.idempotent) Set(conf, "enable.idempotence", "true");
       rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
       rd_kafka_conf_set_opaque(conf, &state);
       char err[512];
@@ -532,9 +536,9 @@ int main(int argc, char** argv) {
     } else {
       rate = std::stod(s.rate);
     }
-    std::printf("\n%s: %d B, %lld records, acks=%s, %s, %d partitions, %d producers, linger %d ms, keys %s%s\n",
+    std::printf("\n%s: %d B, %lld records, acks=%s, %s, %d partitions, %d producers, linger %d ms, keys %s%s%s\n",
                 s.name.c_str(), s.size, static_cast<long long>(s.count), s.acks.c_str(), s.compression.c_str(),
-                s.partitions, s.producers, s.linger_ms, s.keys.c_str(),
+                s.partitions, s.producers, s.linger_ms, s.keys.c_str(), s.idempotent ? ", idempotent" : "",
                 rate > 0 ? (", fixed rate " + std::to_string(static_cast<int64_t>(rate)) + " records/s").c_str() : "");
     Result mock, chronik;
     if (!chronik_only) {
