@@ -40,9 +40,7 @@ constexpr ConfigValidator Of(ValidatorKind kind) { return ConfigValidator{.kind 
 
 // In the order Kafka lists them in its messages.
 constexpr std::string_view kCleanupPolicies[] = {"compact", "delete"};
-// Kafka also takes a codec the broker recompresses to; Chronik stores batches as produced, so it
-// refuses the rest rather than describe a setting it would ignore.
-constexpr std::string_view kSupportedCompressionTypes[] = {"producer"};
+constexpr std::string_view kCompressionTypes[] = {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"};
 constexpr std::string_view kTimestampTypes[] = {"CreateTime", "LogAppendTime"};
 
 constexpr BrokerFallback kFlushMsFallbacks[] = {{"log.flush.scheduler.interval.ms", 1}};
@@ -61,7 +59,7 @@ constexpr ConfigDef kTopicConfigs[] = {
     {.name = "compression.lz4.level", .type = T::kInt, .default_value = "9",
      .validator = Between(1, 17), .broker_synonym = "compression.lz4.level"},
     {.name = "compression.type", .type = T::kString, .default_value = "producer",
-     .validator = OneOf(kSupportedCompressionTypes), .broker_synonym = "compression.type"},
+     .validator = OneOf(kCompressionTypes), .broker_synonym = "compression.type"},
     {.name = "compression.zstd.level", .type = T::kInt, .default_value = "3",
      .validator = Between(-131072, 22), .broker_synonym = "compression.zstd.level"},
     {.name = "delete.retention.ms", .type = T::kLong, .default_value = "86400000",
@@ -141,7 +139,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "compression.lz4.level", .type = T::kInt, .default_value = "9",
      .validator = Between(1, 17)},
     {.name = "compression.type", .type = T::kString, .default_value = "producer",
-     .validator = OneOf(kSupportedCompressionTypes)},
+     .validator = OneOf(kCompressionTypes)},
     {.name = "compression.zstd.level", .type = T::kInt, .default_value = "3",
      .validator = Between(-131072, 22)},
     {.name = "default.replication.factor", .type = T::kInt, .default_value = "1",
@@ -551,6 +549,8 @@ struct SupportedOnly {
   std::string_view why;
 };
 constexpr SupportedOnly kSupportedOnly[] = {
+    // Topic and broker config alike: Kafka would recompress to the codec named.
+    {"compression.type", "producer", "Chronik stores batches as produced and does not recompress them"},
     {"log.preallocate", "false", "Chronik does not preallocate segment files"},
     {"log.roll.jitter.hours", "0", "Chronik rolls segments without jitter"},
     {"log.roll.jitter.ms", "0", "Chronik rolls segments without jitter"},

@@ -452,7 +452,12 @@ TEST(ConfigValueTest, Enumerations) {
   EXPECT_EQ(Normalize("compression.type", "producer"), "producer");
   EXPECT_EQ(Normalize("compression.type", " producer "), "producer");
   EXPECT_EQ(ValidationError("compression.type", "lz4"),
-            "Invalid value lz4 for configuration compression.type: String must be one of: producer");
+            "Invalid value lz4 for configuration compression.type: Chronik stores batches as produced and does "
+            "not recompress them; the only supported value is producer");
+  // A value Kafka would not take either gets Kafka's own message.
+  EXPECT_EQ(ValidationError("compression.type", "GZIP"),
+            "Invalid value GZIP for configuration compression.type: String must be one of: "
+            "uncompressed, zstd, lz4, snappy, gzip, producer");
   EXPECT_FALSE(ValidateTopicConfig("compression.type", "none").ok());
   EXPECT_TRUE(ValidateTopicConfig("message.timestamp.type", "CreateTime").ok());
   EXPECT_TRUE(ValidateTopicConfig("message.timestamp.type", "LogAppendTime").ok());

@@ -145,15 +145,15 @@ void Dispatcher::Dispatch(std::string_view frame, std::shared_ptr<Session> sessi
   if (entry->traits.blocking && blocking_) {
     // The frame goes with the work (the caller's buffer is reused once Dispatch returns); the
     // handler decodes it on the pool.
-    // Its budget goes with it, to be given back once the pool has decoded it.
-    auto owned = std::make_shared<std::string>(frame);
-    blocking_([entry, owned, session = std::move(session), respond = std::move(respond),
+    // The header parsed here and a copy of the body go with the work (the caller's buffer is
+    // reused once Dispatch returns), and so does the budget, given back once the pool has
+    // decoded the body.
+    auto request = std::make_shared<std::pair<protocol::RequestHeader, std::string>>(header, parsed->body);
+    blocking_([entry, request, session = std::move(session), respond = std::move(respond),
                decoded = std::move(decoded_on_return.fn)]() mutable {
       CallOnExit decoded_on_return{std::move(decoded)};
-      absl::StatusOr<protocol::ParsedRequest> p = protocol::ParseRequestFrame(*owned);
-      if (!p.ok()) return respond(p.status());
-      RequestContext ctx{p->header, *session};
-      entry->fn(ctx, p->body, std::move(respond));
+      RequestContext ctx{request->first, *session};
+      entry->fn(ctx, request->second, std::move(respond));
     });
     return;
   }

@@ -286,9 +286,6 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
   struct Item {
     size_t position;
     int64_t records;
-    int64_t producer_id;
-    int16_t producer_epoch;
-    int32_t base_sequence;
   };
   std::vector<Item> items;
   std::vector<ProducedBatch> produced;
@@ -321,7 +318,7 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
       return;
     }
     if (log_append_time) mv->SetMaxTimestamp(protocol::TimestampType::kLogAppendTime, now);
-    items.push_back({pos, view.records_count(), view.producer_id(), view.producer_epoch(), view.base_sequence()});
+    items.push_back({pos, view.records_count()});
     const int64_t pid = view.is_control() ? -1 : view.producer_id();
     if (pid >= 0) any_producer = true;
     produced.push_back(ProducedBatch{pid, view.producer_epoch(), view.base_sequence(),

@@ -103,18 +103,20 @@ MAX_FRAME = 16 << 20
 
 
 def load_api_table(schema_dir=SCHEMA_DIR):
-    """Returns {api_key: (snake_name, first_flexible_version or None)}."""
+    """Returns {api_key: (snake_name, first_flexible_version or None, newest_version)}."""
     table = {}
     for path in sorted(Path(schema_dir).glob("*.schema")):
-        key = flexible = None
+        key = flexible = newest = None
         for line in path.read_text().splitlines():
             words = line.split()
             if len(words) == 2 and words[0] == "key":
                 key = int(words[1])
             elif len(words) == 2 and words[0] == "flexible":
                 flexible = None if words[1] == "none" else int(words[1].rstrip("+"))
+            elif len(words) == 2 and words[0] == "versions":
+                newest = int(words[1].split("-")[-1])
         if key is not None:
-            table[key] = (path.stem, flexible)
+            table[key] = (path.stem, flexible, newest)
     return table
 
 
@@ -122,11 +124,16 @@ API_TABLE = load_api_table()
 
 
 def api_name(key):
-    return API_TABLE.get(key, ("key%d" % key, None))[0]
+    return API_TABLE.get(key, ("key%d" % key, None, None))[0]
+
+
+def decodable(key, version):
+    """Whether Chronik's codec knows this API and version (a client's first ApiVersions may not be)."""
+    return key in API_TABLE and version <= API_TABLE[key][2]
 
 
 def is_flexible(key, version):
-    flexible = API_TABLE.get(key, (None, None))[1]
+    flexible = API_TABLE.get(key, (None, None, None))[1]
     return flexible is not None and version >= flexible
 
 

@@ -12,54 +12,46 @@ starts chronik_server (CHRONIK_SERVER) on a free port, the proxy on another, run
 format capture.py writes. Standard library only."""
 
 import argparse
-import re
 import shutil
 import socket
 import struct
 import subprocess
 import sys
 import threading
+import types
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from broker import Broker, free_port  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from capture import decodable, parse_request_header, write_output  # noqa: E402
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "chronik_protocol" / "schema"
 PER_VERSION = 3  # frames kept per (API, version)
-
-
-def api_table():
-    """API key -> (the name of its schema file, as capture.py names frames; its newest version)."""
-    table = {}
-    for f in SCHEMA_DIR.glob("*.schema"):
-        text = f.read_text()
-        key = re.search(r"^key (\d+)$", text, re.M)
-        versions = re.search(r"^versions \d+-(\d+)$", text, re.M)
-        if key and versions:
-            table[int(key.group(1))] = (f.stem, int(versions.group(1)))
-    return table
 
 
 class Recorder:
     def __init__(self):
         self.lock = threading.Lock()
-        self.frames = []  # (api_key, version, correlation_id, client_id, bytes)
+        self.frames = []  # (header as capture.parse_request_header returns it, bytes)
         self.counts = {}
 
     def add(self, frame):
         if len(frame) < 8:
             return
-        key, version, corr = struct.unpack(">hhi", frame[:8])
-        client_id = "-"
-        if len(frame) >= 10:
-            n = struct.unpack(">h", frame[8:10])[0]
-            if n >= 0:
-                client_id = frame[10:10 + n].decode("utf-8", "replace")
+        try:
+            header = parse_request_header(frame)
+        except Exception:  # a frame the codec does not know; the golden test would not either
+            return
+        key, version = header[0], header[1]
+        # A client's first ApiVersions may be newer than any broker knows (the broker answers v0
+        # and the client retries): that probe is not a frame the codec claims to read.
+        if not decodable(key, version):
+            return
         with self.lock:
             c = self.counts.get((key, version), 0)
             if c < PER_VERSION:
                 self.counts[(key, version)] = c + 1
-                self.frames.append((key, version, corr, client_id, frame))
+                self.frames.append((header, frame))
 
 
 def pump(src, dst, recorder):
@@ -125,20 +117,10 @@ def main():
     if rc != 0:
         sys.exit("the client command failed (%d)" % rc)
 
-    table = api_table()
-    # A client's first ApiVersions may be newer than any broker knows (the broker answers v0 and
-    # the client retries): that probe is not a frame the codec claims to read.
-    frames = [f for f in recorder.frames if f[0] in table and f[1] <= table[f[0]][1]]
-    out = Path(args.out) / args.client
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    rows = ["file\tscenario\tapi_key\tapi_version\tcorrelation_id\tclient_id\tbytes"]
-    for i, (key, version, corr, client_id, frame) in enumerate(frames, 1):
-        name = "%03d_%s_v%d.bin" % (i, table[key][0], version)
-        (out / name).write_bytes(frame)
-        rows.append("\t".join([name, args.scenario, str(key), str(version), str(corr), client_id, str(len(frame))]))
-    (out / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
-    print("recorded %d frames of %d (API, version) pairs from %s" % (len(frames), len({f[:2] for f in frames}),
+    scenario = types.SimpleNamespace(name=args.scenario)
+    chosen = {args.client: [(scenario, {"data": frame}, header) for header, frame in recorder.frames]}
+    write_output(args.out, chosen, [args.client])
+    print("recorded %d frames of %d (API, version) pairs from %s" % (len(recorder.frames), len(recorder.counts),
                                                                      args.client))
 
 
