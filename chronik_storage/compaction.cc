@@ -453,6 +453,7 @@ absl::Status PartitionLog::SwapInCleaned(const std::shared_ptr<Segment>& old, st
                                                 (*opened)->size(), " bytes, expected ", cleaned->size()));
         } else {
           (*opened)->AdoptIndexes(*cleaned);
+          (*opened)->SetAbortedTxns(old->aborted_txns());
           *it = std::shared_ptr<Segment>(std::move(*opened));
           *swapped = true;
         }

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "chronik_protocol/records/record_batch.h"
+#include "chronik_protocol/records/record_batch_builder.h"
 #include "chronik_protocol/records/records.h"
 #include "chronik_storage/compaction.h"
 #include "chronik_storage/errors.h"
@@ -29,6 +30,24 @@ int64_t SteadyNowMs() {
       .count();
 }
 
+
+// Whether a control batch is a commit marker (false: an abort marker); an error for any other
+// control record (KRaft's are not written to topic partitions).
+absl::StatusOr<bool> MarkerIsCommit(const RecordBatchView& batch) {
+  absl::StatusOr<protocol::RecordReader> reader = protocol::RecordReader::Create(batch, batch.size_bytes() * 4 + 1024);
+  if (!reader.ok()) return reader.status();
+  protocol::RecordView record;
+  if (!reader->Next(&record)) {
+    return reader->status().ok() ? absl::InvalidArgumentError("control batch without a record") : reader->status();
+  }
+  absl::StatusOr<protocol::ControlRecordKey> key = protocol::ParseControlRecordKey(record.key);
+  if (!key.ok()) return key.status();
+  if (key->type != static_cast<int16_t>(protocol::ControlRecordType::kCommit) &&
+      key->type != static_cast<int16_t>(protocol::ControlRecordType::kAbort)) {
+    return absl::InvalidArgumentError(absl::StrCat("control record of type ", key->type, " in a topic partition"));
+  }
+  return key->type == static_cast<int16_t>(protocol::ControlRecordType::kCommit);
+}
 
 }  // namespace
 
@@ -93,7 +112,7 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
     bool numeric = stem.size() == 20 && std::all_of(stem.begin(), stem.end(), ::isdigit);
     if (numeric && ext == ".log") {
       bases.push_back(std::strtoll(stem.c_str(), nullptr, 10));
-    } else if (numeric && (ext == ".index" || ext == ".timeindex")) {
+    } else if (numeric && (ext == ".index" || ext == ".timeindex" || ext == ".txnindex")) {
       index_files.push_back(name);
     } else if (ext.size() >= 4 && ext.compare(ext.size() - 4, 4, ".tmp") == 0) {
       ::unlink((dir_ + "/" + name).c_str());
@@ -192,28 +211,71 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
     if (!st.ok()) return st;
   }
 
-  // The idempotent producers' state, from the batch headers of what recovery kept: of the
-  // segments written within producer.id.expiration.ms (older producers would have expired), so a
-  // restart reads a day of data at most. A segment that cannot be read costs its producers'
-  // state (their next batch is taken as a new producer's), not the partition.
-  ProducerStateTable producers;
+  // The idempotent and transactional producers' state, from the batch headers of what recovery
+  // kept: of the segments written within producer.id.expiration.ms (older producers would have
+  // expired, and a transaction lasts transaction.max.timeout.ms at most), so a restart reads a day
+  // of data at most; and from the first segment whose transaction index is missing or damaged
+  // (the active one after a crash, or data from before transaction indexes), whose aborted
+  // transactions the walk finds again. A segment that cannot be read costs its producers' state
+  // (their next batch is taken as a new producer's), not the partition.
+  std::vector<bool> txn_index_ok(loaded.size(), false);
+  size_t walk_from = loaded.size() - 1;
   for (size_t i = 0; i < loaded.size(); ++i) {
-    const Segment& seg = *loaded[i];
+    absl::StatusOr<bool> ok = loaded[i]->LoadTxnIndex();
+    if (!ok.ok()) return ok.status();
+    // A segment recovery scanned may have been appended to after its index was written.
+    const bool was_scanned = std::find(scanned.begin(), scanned.end(), loaded[i]) != scanned.end();
+    txn_index_ok[i] = *ok && !was_scanned;
+    const int64_t written_ms = loaded[i]->ModifiedMs();
+    const bool recent = written_ms < 0 || now - written_ms <= kProducerIdExpirationMs;
+    if ((recent || !txn_index_ok[i]) && i < walk_from) walk_from = i;
+  }
+  ProducerStateTable producers;
+  for (size_t i = walk_from; i < loaded.size(); ++i) {
+    Segment& seg = *loaded[i];
     const int64_t written_ms = seg.ModifiedMs();
-    if (i + 1 < loaded.size() && written_ms >= 0 && now - written_ms > kProducerIdExpirationMs) continue;
-    absl::Status st = seg.WalkHeaders(0, seg.size(), [&producers, &config, written_ms](const BatchHeader& h, int64_t) {
-      if (h.producer_id >= 0 && !h.is_control) {
+    std::vector<AbortedTxn> aborted;
+    absl::Status st = seg.WalkHeaders(0, seg.size(), [&](const BatchHeader& h, int64_t position) {
+      if (h.producer_id < 0) return true;
+      if (!h.is_control) {
         const auto delta = static_cast<int32_t>(h.last_offset - h.base_offset);
         producers.Record(h.producer_id, h.producer_epoch,
                          ProducerBatch{h.base_sequence, LastSequence(h.base_sequence, delta), h.base_offset,
                                        h.last_offset, config.log_append_time ? h.max_timestamp : -1},
-                         written_ms);
+                         written_ms, h.is_transactional);
+        return true;
+      }
+      std::string bytes;
+      absl::Status read = seg.file()->ReadAt(position, h.size, &bytes);
+      absl::StatusOr<RecordBatchView> view =
+          read.ok() ? RecordBatchView::Parse(bytes, protocol::CrcCheck::kSkip) : absl::StatusOr<RecordBatchView>(read);
+      absl::StatusOr<bool> commit = view.ok() ? MarkerIsCommit(*view) : absl::StatusOr<bool>(view.status());
+      if (!commit.ok()) {
+        spdlog::warn("storage: {}: unreadable control batch at offset {}: {}", tp_.ToString(), h.base_offset,
+                     commit.status().ToString());
+        return true;
+      }
+      std::optional<CompletedTxn> ended =
+          producers.CompleteTxn(h.producer_id, h.producer_epoch, h.base_offset, *commit, written_ms);
+      if (ended.has_value() && ended->aborted) {
+        const int64_t lso = std::min(producers.FirstUnstableOffset().value_or(h.base_offset + 1), h.base_offset + 1);
+        aborted.push_back(AbortedTxn{h.producer_id, ended->first_offset, h.base_offset, lso});
       }
       return true;
     });
     if (!st.ok()) {
       spdlog::warn("storage: {}: producer state from segment {} is incomplete: {}", tp_.ToString(),
                    seg.base_offset(), st.ToString());
+    }
+    // An index written while the log was open knew every transaction; the walk may have begun
+    // after some transaction's first batch.
+    if (!txn_index_ok[i] && st.ok()) {
+      seg.SetAbortedTxns(std::move(aborted));
+      if (i + 1 < loaded.size()) {
+        absl::Status wst = seg.WriteIndexes(ops, config.segment_index_bytes);
+        if (wst.ok()) wst = seg.SyncIndexes(ops);
+        if (!wst.ok()) spdlog::warn("storage: {}: could not write rebuilt index: {}", tp_.ToString(), wst.ToString());
+      }
     }
   }
 
@@ -317,12 +379,21 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
                                                    view.base_sequence(), " and epoch ", view.producer_epoch())));
       return;
     }
+    std::optional<bool> marker_commit;
+    if (view.is_control()) {
+      absl::StatusOr<bool> commit = MarkerIsCommit(view);
+      if (!commit.ok()) {
+        done(commit.status());
+        return;
+      }
+      marker_commit = *commit;
+    }
     if (log_append_time) mv->SetMaxTimestamp(protocol::TimestampType::kLogAppendTime, now);
     items.push_back({pos, view.records_count()});
-    const int64_t pid = view.is_control() ? -1 : view.producer_id();
-    if (pid >= 0) any_producer = true;
-    produced.push_back(ProducedBatch{pid, view.producer_epoch(), view.base_sequence(),
-                                     LastSequence(view.base_sequence(), view.last_offset_delta())});
+    if (view.producer_id() >= 0) any_producer = true;
+    produced.push_back(ProducedBatch{view.producer_id(), view.producer_epoch(), view.base_sequence(),
+                                     LastSequence(view.base_sequence(), view.last_offset_delta()),
+                                     view.is_transactional(), marker_commit});
     total_records += view.records_count();
     pos += view.size_bytes();
   }
@@ -393,11 +464,18 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
           if (any_producer) {
             int64_t at = base;
             for (size_t i = 0; i < items.size(); ++i) {
-              if (produced[i].producer_id >= 0) {
-                producers_.Record(produced[i].producer_id, produced[i].producer_epoch,
-                                  ProducerBatch{produced[i].first_seq, produced[i].last_seq, at,
-                                                at + items[i].records - 1, now},
-                                  now);
+              const ProducedBatch& b = produced[i];
+              if (b.producer_id >= 0 && b.marker_commit.has_value()) {
+                std::optional<CompletedTxn> ended =
+                    producers_.CompleteTxn(b.producer_id, b.producer_epoch, at, *b.marker_commit, now);
+                if (ended.has_value() && ended->aborted) {
+                  const int64_t lso = std::min(producers_.FirstUnstableOffset().value_or(at + 1), at + 1);
+                  seg.AddAbortedTxn(AbortedTxn{ended->producer_id, ended->first_offset, at, lso});
+                }
+              } else if (b.producer_id >= 0) {
+                producers_.Record(b.producer_id, b.producer_epoch,
+                                  ProducerBatch{b.first_seq, b.last_seq, at, at + items[i].records - 1, now}, now,
+                                  b.transactional);
               }
               at += items[i].records;
             }
@@ -435,6 +513,12 @@ absl::StatusOr<std::optional<ProducerBatch>> PartitionLog::CheckProducersLocked(
     const std::vector<ProducedBatch>& batches) const {
   if (batches.size() == 1) {
     if (batches[0].producer_id < 0) return std::nullopt;
+    if (batches[0].marker_commit.has_value()) {
+      if (absl::Status st = producers_.CheckMarker(batches[0].producer_id, batches[0].producer_epoch); !st.ok()) {
+        return st;
+      }
+      return std::nullopt;
+    }
     return producers_.Check(batches[0].producer_id, batches[0].producer_epoch, batches[0].first_seq,
                             batches[0].last_seq);
   }
@@ -447,6 +531,10 @@ absl::StatusOr<std::optional<ProducerBatch>> PartitionLog::CheckProducersLocked(
   ProducerStateTable scratch = producers_.Subset(touched);
   for (const ProducedBatch& b : batches) {
     if (b.producer_id < 0) continue;
+    if (b.marker_commit.has_value()) {
+      if (absl::Status st = scratch.CheckMarker(b.producer_id, b.producer_epoch); !st.ok()) return st;
+      continue;
+    }
     absl::StatusOr<std::optional<ProducerBatch>> c = scratch.Check(b.producer_id, b.producer_epoch, b.first_seq, b.last_seq);
     if (!c.ok()) return c.status();
     if (c->has_value()) {
@@ -457,6 +545,49 @@ absl::StatusOr<std::optional<ProducerBatch>> PartitionLog::CheckProducersLocked(
     scratch.Record(b.producer_id, b.producer_epoch, ProducerBatch{b.first_seq, b.last_seq, 0, 0, -1}, 0);
   }
   return std::nullopt;
+}
+
+void PartitionLog::AppendMarker(int64_t producer_id, int16_t producer_epoch, bool commit, int32_t coordinator_epoch,
+                                AppendCallback done) {
+  protocol::EndTransactionMarkerBatch marker;
+  marker.producer_id = producer_id;
+  marker.producer_epoch = producer_epoch;
+  marker.type = commit ? protocol::ControlRecordType::kCommit : protocol::ControlRecordType::kAbort;
+  marker.coordinator_epoch = coordinator_epoch;
+  marker.timestamp_ms = host_->NowMs();
+  absl::StatusOr<std::string> batch = protocol::BuildEndTransactionMarkerBatch(marker);
+  if (!batch.ok()) return done(batch.status());
+  Append(*std::move(batch), LeaderEpoch(0), std::move(done));
+}
+
+Offset PartitionLog::last_stable_offset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  const int64_t hw = HighWatermarkLocked();
+  return Offset(std::min(hw, producers_.FirstUnstableOffset().value_or(hw)));
+}
+
+std::vector<AbortedTxn> PartitionLog::AbortedTransactions(Offset from, Offset upper) const {
+  std::vector<AbortedTxn> out;
+  absl::ReaderMutexLock lock(&mu_);
+  // Markers at or after `from` lie in the segment holding `from` or later ones; an entry whose
+  // LSO reaches `upper` ends the search, as every transaction beginning below `upper` had ended
+  // by then.
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), from.value(),
+                             [](int64_t o, const std::shared_ptr<Segment>& seg) { return o < seg->base_offset(); });
+  if (it != segments_.begin()) --it;
+  for (; it != segments_.end(); ++it) {
+    for (const AbortedTxn& t : (*it)->aborted_txns()) {
+      if (t.last_offset < from.value()) continue;
+      if (t.first_offset < upper.value()) out.push_back(t);
+      if (t.last_stable_offset >= upper.value()) return out;
+    }
+  }
+  return out;
+}
+
+std::vector<ProducerInfo> PartitionLog::Producers() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return producers_.Producers();
 }
 
 int64_t PartitionLog::HighWatermarkLocked() const {

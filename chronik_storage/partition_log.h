@@ -146,6 +146,22 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   absl::StatusOr<ReadResult> Read(Offset from, int64_t max_bytes, std::optional<Offset> max_offset = std::nullopt,
                                   bool min_one_batch = true) const;
 
+  // Appends a transaction marker (a control batch) for `producer_id` ending its open transaction
+  // here, as a transaction coordinator's WriteTxnMarkers does; refused (INVALID_PRODUCER_EPOCH)
+  // if the producer has a newer epoch. An abort enters the segment's transaction index. `done` as
+  // for Append.
+  void AppendMarker(int64_t producer_id, int16_t producer_epoch, bool commit, int32_t coordinator_epoch,
+                    AppendCallback done);
+
+  // The last stable offset: below it every transaction is decided (the first offset of the
+  // oldest open transaction, or the high watermark).
+  Offset last_stable_offset() const;
+  // The aborted transactions a read_committed reader of [from, upper) needs to skip the
+  // aborted batches in that range: those ending at or after `from` and beginning below `upper`.
+  std::vector<AbortedTxn> AbortedTransactions(Offset from, Offset upper) const;
+  // The producers this partition knows (DescribeProducers).
+  std::vector<ProducerInfo> Producers() const;
+
   Offset log_start_offset() const;
   // The durable end with the durable policy, the log end offset otherwise.
   Offset high_watermark() const;

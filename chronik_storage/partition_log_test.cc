@@ -1,6 +1,8 @@
 #include "chronik_storage/partition_log.h"
 
 #include <atomic>
+#include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -566,6 +568,98 @@ TEST_F(IdempotentAppendTest, IdleProducersExpire) {
   EXPECT_EQ(GetProducerError(AppendSync(*log, IdempotentBatch(7, 0, 9, 1)).status()), ProducerError::kOutOfOrderSequence);
   EXPECT_EQ(log->ExpireProducers(now_ms_ + kProducerIdExpirationMs + 1), 1u);
   EXPECT_EQ(AppendSync(*log, IdempotentBatch(7, 0, 9, 1))->base_offset, Offset(3));
+}
+
+std::string TxnBatch(int64_t pid, int16_t epoch, int32_t first_seq, int records) {
+  protocol::RecordBatchBuilder::Options o;
+  o.producer_id = pid;
+  o.producer_epoch = epoch;
+  o.base_sequence = first_seq;
+  o.transactional = true;
+  protocol::RecordBatchBuilder b(o);
+  for (int i = 0; i < records; ++i) {
+    if (!b.Append(1'000 + i, std::nullopt, "txn-" + std::to_string(first_seq + i)).ok()) std::abort();
+  }
+  return *b.Build();
+}
+
+absl::StatusOr<AppendResult> MarkerSync(PartitionLog& log, int64_t pid, int16_t epoch, bool commit) {
+  std::promise<absl::StatusOr<AppendResult>> promise;
+  log.AppendMarker(pid, epoch, commit, 0, [&promise](absl::StatusOr<AppendResult> r) { promise.set_value(r); });
+  return promise.get_future().get();
+}
+
+class TransactionalAppendTest : public PartitionLogTest {};
+
+// The last stable offset stops at the first batch of the oldest open transaction; a marker ends
+// it; an abort enters the transaction index that read_committed fetches answer from.
+TEST_F(TransactionalAppendTest, LastStableOffsetAndAbortedTransactions) {
+  auto log = NewLog(config_);
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(2, 10)).ok());                  // 0-1
+  ASSERT_TRUE(AppendSync(*log, TxnBatch(5, 0, 0, 3)).ok());              // 2-4, producer 5
+  ASSERT_TRUE(AppendSync(*log, TxnBatch(6, 0, 0, 2)).ok());              // 5-6, producer 6
+  EXPECT_EQ(log->high_watermark(), Offset(7));
+  EXPECT_EQ(log->last_stable_offset(), Offset(2));
+  ASSERT_EQ(MarkerSync(*log, 5, 0, /*commit=*/false)->base_offset, Offset(7));
+  EXPECT_EQ(log->last_stable_offset(), Offset(5));  // producer 6 still open
+  ASSERT_TRUE(AppendSync(*log, TxnBatch(5, 0, 3, 1)).ok());              // 8: producer 5's next transaction
+  ASSERT_EQ(MarkerSync(*log, 6, 0, /*commit=*/true)->base_offset, Offset(9));
+  EXPECT_EQ(log->last_stable_offset(), Offset(8));
+  ASSERT_EQ(MarkerSync(*log, 5, 0, /*commit=*/false)->base_offset, Offset(10));
+  EXPECT_EQ(log->last_stable_offset(), Offset(11));
+
+  std::vector<AbortedTxn> all = log->AbortedTransactions(Offset(0), Offset(11));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0], (AbortedTxn{5, 2, 7, 5}));
+  EXPECT_EQ(all[1], (AbortedTxn{5, 8, 10, 11}));
+  // A reader past the first abort's marker needs only the second; one below 8 only the first.
+  EXPECT_EQ(log->AbortedTransactions(Offset(8), Offset(11)).size(), 1u);
+  EXPECT_EQ(log->AbortedTransactions(Offset(0), Offset(5)).size(), 1u);
+
+  // A marker from an older epoch is a fenced coordinator's or zombie's: refused.
+  ASSERT_TRUE(AppendSync(*log, TxnBatch(6, 1, 0, 1)).ok());
+  EXPECT_EQ(GetProducerError(MarkerSync(*log, 6, 0, true).status()), ProducerError::kInvalidEpoch);
+  // A marker with a newer epoch (the coordinator aborting a timed-out transaction) fences the
+  // producer's older epoch.
+  ASSERT_TRUE(MarkerSync(*log, 6, 2, false).ok());
+  EXPECT_EQ(GetProducerError(AppendSync(*log, TxnBatch(6, 1, 1, 1)).status()), ProducerError::kInvalidEpoch);
+}
+
+// Open transactions and the transaction index survive a clean close, a crash (the active
+// segment rescanned) and a roll.
+TEST_F(TransactionalAppendTest, TransactionStateSurvivesReopenAndRoll) {
+  LogConfig small = config_;
+  small.segment_bytes = 300;
+  auto log = NewLog(small);
+  ASSERT_TRUE(AppendSync(*log, TxnBatch(5, 0, 0, 2)).ok());  // 0-1
+  ASSERT_TRUE(MarkerSync(*log, 5, 0, false).ok());             // 2
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(3, 50)).ok());       // 3-5
+  ASSERT_TRUE(AppendSync(*log, TxnBatch(7, 0, 0, 2)).ok());  // 6-7, left open
+  ASSERT_GT(log->segments().size(), 1u);
+  const std::vector<AbortedTxn> before = log->AbortedTransactions(Offset(0), Offset(8));
+  ASSERT_EQ(before.size(), 1u);
+  for (bool clean : {true, false}) {
+    log.reset();
+    if (clean) {
+      Reopen();
+    } else {
+      // Without the clean-shutdown marker, the checkpoint and the transaction indexes, the next
+      // open recovers as after a crash and finds the aborted transactions again in the log.
+      manager_.reset();
+      std::filesystem::remove(dir_.path() + "/" + kCleanShutdownFileName);
+      std::filesystem::remove(dir_.path() + "/" + kCheckpointFileName);
+      for (const auto& e : std::filesystem::recursive_directory_iterator(dir_.path())) {
+        if (e.path().extension() == ".txnindex") std::filesystem::remove(e.path());
+      }
+      Reopen();
+    }
+    log = manager_->Get({"t", PartitionId(0)});
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(log->last_stable_offset(), Offset(6)) << (clean ? "clean" : "crash");
+    EXPECT_EQ(log->AbortedTransactions(Offset(0), Offset(8)), before) << (clean ? "clean" : "crash");
+  }
+  ASSERT_TRUE(MarkerSync(*log, 7, 0, true).ok());
+  EXPECT_EQ(log->last_stable_offset(), log->high_watermark());
 }
 
 }  // namespace

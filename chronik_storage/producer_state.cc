@@ -60,7 +60,8 @@ absl::StatusOr<std::optional<ProducerBatch>> ProducerStateTable::Check(int64_t p
   return std::nullopt;
 }
 
-void ProducerStateTable::Record(int64_t pid, int16_t epoch, const ProducerBatch& batch, int64_t when_ms) {
+void ProducerStateTable::Record(int64_t pid, int16_t epoch, const ProducerBatch& batch, int64_t when_ms,
+                                bool transactional) {
   Entry& e = entries_[pid];
   e.last_append_ms = std::max(e.last_append_ms, when_ms);
   if (epoch != e.epoch) {
@@ -69,16 +70,65 @@ void ProducerStateTable::Record(int64_t pid, int16_t epoch, const ProducerBatch&
   }
   e.batches.push_back(batch);
   while (e.batches.size() > kBatchesKept) e.batches.pop_front();
+  if (transactional && e.txn_first_offset < 0) {
+    e.txn_first_offset = batch.base_offset;
+    open_txns_.emplace(batch.base_offset, pid);
+  }
+}
+
+absl::Status ProducerStateTable::CheckMarker(int64_t pid, int16_t epoch) const {
+  auto it = entries_.find(pid);
+  if (it != entries_.end() && epoch < it->second.epoch) {
+    return ProducerRefusal(ProducerError::kInvalidEpoch, absl::StrCat("marker of producer ", pid, " at epoch ", epoch,
+                                                                      " is older than its epoch ", it->second.epoch));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<CompletedTxn> ProducerStateTable::CompleteTxn(int64_t pid, int16_t epoch, int64_t marker_offset,
+                                                            bool commit, int64_t when_ms) {
+  Entry& e = entries_[pid];
+  e.last_append_ms = std::max(e.last_append_ms, when_ms);
+  if (epoch > e.epoch) {
+    e.epoch = epoch;
+    e.batches.clear();
+  }
+  if (e.txn_first_offset < 0) return std::nullopt;
+  CompletedTxn done{pid, e.txn_first_offset, marker_offset, !commit};
+  open_txns_.erase(e.txn_first_offset);
+  e.txn_first_offset = -1;
+  return done;
+}
+
+std::optional<int64_t> ProducerStateTable::FirstUnstableOffset() const {
+  if (open_txns_.empty()) return std::nullopt;
+  return open_txns_.begin()->first;
 }
 
 size_t ProducerStateTable::Expire(int64_t now_ms, int64_t expiration_ms) {
-  return std::erase_if(entries_, [&](const auto& kv) { return now_ms - kv.second.last_append_ms > expiration_ms; });
+  return std::erase_if(entries_, [&](const auto& kv) {
+    return kv.second.txn_first_offset < 0 && now_ms - kv.second.last_append_ms > expiration_ms;
+  });
+}
+
+std::vector<ProducerInfo> ProducerStateTable::Producers() const {
+  std::vector<ProducerInfo> out;
+  out.reserve(entries_.size());
+  for (const auto& [pid, e] : entries_) {
+    out.push_back(ProducerInfo{pid, e.epoch, e.batches.empty() ? -1 : e.batches.back().last_seq, e.last_append_ms,
+                               e.txn_first_offset});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.producer_id < b.producer_id; });
+  return out;
 }
 
 ProducerStateTable ProducerStateTable::Subset(const std::vector<int64_t>& pids) const {
   ProducerStateTable out;
   for (int64_t pid : pids) {
-    if (auto it = entries_.find(pid); it != entries_.end()) out.entries_.emplace(pid, it->second);
+    if (auto it = entries_.find(pid); it != entries_.end()) {
+      out.entries_.emplace(pid, it->second);
+      if (it->second.txn_first_offset >= 0) out.open_txns_.emplace(it->second.txn_first_offset, pid);
+    }
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -34,6 +35,9 @@ struct ProducedBatch {
   int16_t producer_epoch = -1;
   int32_t first_seq = -1;
   int32_t last_seq = -1;
+  bool transactional = false;
+  // A transaction marker (control batch): commit or abort; it carries no sequence.
+  std::optional<bool> marker_commit;
 };
 
 struct ProducerBatch {
@@ -42,6 +46,24 @@ struct ProducerBatch {
   int64_t base_offset = 0;
   int64_t last_offset = 0;
   int64_t append_time_ms = -1;  // the LogAppendTime it was given, on topics that use it
+};
+
+// A transaction that ended in this partition: its producer's first batch in the transaction and
+// the marker that ended it.
+struct CompletedTxn {
+  int64_t producer_id = -1;
+  int64_t first_offset = 0;
+  int64_t last_offset = 0;  // the marker's
+  bool aborted = false;
+};
+
+// An open transaction of one producer in this partition (DescribeProducers).
+struct ProducerInfo {
+  int64_t producer_id = -1;
+  int16_t epoch = -1;
+  int32_t last_sequence = -1;
+  int64_t last_append_ms = -1;
+  int64_t txn_first_offset = -1;  // -1: no open transaction
 };
 
 // producer.id.expiration.ms (Kafka's default): a producer idle this long is forgotten.
@@ -62,11 +84,26 @@ class ProducerStateTable {
   absl::StatusOr<std::optional<ProducerBatch>> Check(int64_t pid, int16_t epoch, int32_t first_seq,
                                                      int32_t last_seq) const;
 
-  // Remembers a batch that was appended (or found in the log at load) at `when_ms`.
-  void Record(int64_t pid, int16_t epoch, const ProducerBatch& batch, int64_t when_ms);
+  // Remembers a batch that was appended (or found in the log at load) at `when_ms`. A
+  // transactional batch opens the producer's transaction here unless one is open already.
+  void Record(int64_t pid, int16_t epoch, const ProducerBatch& batch, int64_t when_ms, bool transactional = false);
 
-  // Forgets producers whose last batch is older than now_ms - expiration_ms; returns how many.
+  // Whether a commit or abort marker of `pid` at `epoch` may be written: not from an epoch older
+  // than the producer's (the coordinator fenced it).
+  absl::Status CheckMarker(int64_t pid, int16_t epoch) const;
+  // Records a marker written at `marker_offset`: ends the producer's open transaction (returned,
+  // nullopt if none was open) and moves it to `epoch` if that is newer.
+  std::optional<CompletedTxn> CompleteTxn(int64_t pid, int16_t epoch, int64_t marker_offset, bool commit,
+                                          int64_t when_ms);
+  // The first offset of the oldest open transaction: the last stable offset, if below the high
+  // watermark.
+  std::optional<int64_t> FirstUnstableOffset() const;
+
+  // Forgets producers whose last batch is older than now_ms - expiration_ms (never one with an
+  // open transaction); returns how many.
   size_t Expire(int64_t now_ms, int64_t expiration_ms);
+
+  std::vector<ProducerInfo> Producers() const;
 
   // A table of just these producers' entries (to check an append of several batches on).
   ProducerStateTable Subset(const std::vector<int64_t>& pids) const;
@@ -78,8 +115,11 @@ class ProducerStateTable {
     int16_t epoch = -1;
     int64_t last_append_ms = -1;
     std::deque<ProducerBatch> batches;  // oldest first, at most kBatchesKept
+    int64_t txn_first_offset = -1;
   };
   std::unordered_map<int64_t, Entry> entries_;
+  // Open transactions: first offset -> producer id.
+  std::map<int64_t, int64_t> open_txns_;
 };
 
 }  // namespace chronik::storage

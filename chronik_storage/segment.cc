@@ -145,6 +145,7 @@ absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view bytes) {
   const int attributes = (static_cast<uint8_t>(bytes[bv2::kAttributesOffset]) << 8) |
                          static_cast<uint8_t>(bytes[bv2::kAttributesOffset + 1]);
   h.is_control = (attributes & protocol::kBatchControlBit) != 0;
+  h.is_transactional = (attributes & protocol::kBatchTransactionalBit) != 0;
   h.producer_id = static_cast<int64_t>(LoadBe64(bytes.data() + bv2::kProducerIdOffset));
   h.producer_epoch = static_cast<int16_t>((static_cast<uint8_t>(bytes[bv2::kProducerEpochOffset]) << 8) |
                                           static_cast<uint8_t>(bytes[bv2::kProducerEpochOffset + 1]));
@@ -153,6 +154,7 @@ absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view bytes) {
 }
 
 std::string Segment::index_path() const { return dir_ + "/" + SegmentFileName(base_offset_, ".index") + suffix_; }
+std::string Segment::txn_index_path() const { return dir_ + "/" + SegmentFileName(base_offset_, ".txnindex"); }
 std::string Segment::time_index_path() const {
   return dir_ + "/" + SegmentFileName(base_offset_, ".timeindex") + suffix_;
 }
@@ -424,10 +426,24 @@ absl::Status Segment::WriteIndexes(FileOps& ops, int32_t max_index_bytes) {
   }
   absl::Status st = WriteFileFully(ops, index_path(), idx);
   if (st.ok()) st = WriteFileFully(ops, time_index_path(), tidx);
+  if (st.ok() && suffix_.empty()) {
+    std::string txns;
+    txns.reserve(aborted_.size() * kTxnIndexEntrySize);
+    for (const AbortedTxn& t : aborted_) {
+      txns.push_back(0);
+      txns.push_back(0);
+      StoreBe64(&txns, static_cast<uint64_t>(t.producer_id));
+      StoreBe64(&txns, static_cast<uint64_t>(t.first_offset));
+      StoreBe64(&txns, static_cast<uint64_t>(t.last_offset));
+      StoreBe64(&txns, static_cast<uint64_t>(t.last_stable_offset));
+    }
+    st = WriteFileFully(ops, txn_index_path(), txns);
+  }
   if (!st.ok()) {
     // A half-written index would be rebuilt anyway; removing it makes that explicit.
     ::unlink(index_path().c_str());
     ::unlink(time_index_path().c_str());
+    if (suffix_.empty()) ::unlink(txn_index_path().c_str());
   }
   return st;
 }
@@ -435,6 +451,7 @@ absl::Status Segment::WriteIndexes(FileOps& ops, int32_t max_index_bytes) {
 absl::Status Segment::SyncIndexes(FileOps& ops) {
   absl::Status st = SyncFile(ops, index_path());
   if (st.ok()) st = SyncFile(ops, time_index_path());
+  if (st.ok() && suffix_.empty()) st = SyncFile(ops, txn_index_path());
   return st;
 }
 
@@ -442,6 +459,28 @@ void Segment::DeleteFiles() {
   ::unlink(file_->path().c_str());
   ::unlink(index_path().c_str());
   ::unlink(time_index_path().c_str());
+  if (suffix_.empty()) ::unlink(txn_index_path().c_str());
+}
+
+absl::StatusOr<bool> Segment::LoadTxnIndex() {
+  bool missing = false;
+  absl::StatusOr<std::string> data = ReadWholeFile(txn_index_path(), &missing);
+  if (!data.ok()) return data.status();
+  if (missing || data->size() % kTxnIndexEntrySize != 0) return false;
+  std::vector<AbortedTxn> txns;
+  for (size_t i = 0; i < data->size(); i += kTxnIndexEntrySize) {
+    const char* p = data->data() + i;
+    if (p[0] != 0 || p[1] != 0) return false;  // version 0 only
+    AbortedTxn t{static_cast<int64_t>(LoadBe64(p + 2)), static_cast<int64_t>(LoadBe64(p + 10)),
+                 static_cast<int64_t>(LoadBe64(p + 18)), static_cast<int64_t>(LoadBe64(p + 26))};
+    if (t.first_offset > t.last_offset || t.last_offset < base_offset_ ||
+        (!txns.empty() && t.last_offset <= txns.back().last_offset)) {
+      return false;
+    }
+    txns.push_back(t);
+  }
+  aborted_ = std::move(txns);
+  return true;
 }
 
 absl::Status Segment::Append(FileOps& ops, std::string_view data, bool* truncate_failed) {

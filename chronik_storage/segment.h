@@ -14,6 +14,12 @@
 // { T, o } says: every record at an offset below o (in this segment) has a timestamp <= T.
 // Entries strictly increase. The time index ends with { max timestamp, next offset } once the
 // segment is written out, so a segment's max timestamp is known without a scan.
+//   .txnindex   entries of { int16 version 0, int64 producer id, int64 first offset,
+//               int64 last offset, int64 last stable offset }                    34 bytes each
+// The transaction index lists the transactions aborted by a marker in this segment, as Kafka's
+// does, for read_committed fetches. It has the life of the other index files (kept in memory,
+// written at roll and close); compaction keeps a segment's markers, so the original's .txnindex
+// stays valid for the cleaned copy.
 
 #include <sys/types.h>
 
@@ -64,7 +70,19 @@ struct TimeIndexEntry {
   int32_t relative_offset = 0;
 };
 
+// A transaction aborted by a marker at last_offset; last_stable_offset is the partition's LSO
+// once it was aborted (a reader collecting aborted transactions below an offset stops at the
+// first entry whose LSO reaches it).
+struct AbortedTxn {
+  int64_t producer_id = -1;
+  int64_t first_offset = 0;
+  int64_t last_offset = 0;
+  int64_t last_stable_offset = 0;
+  bool operator==(const AbortedTxn&) const = default;
+};
+
 inline constexpr size_t kOffsetIndexEntrySize = 8;
+inline constexpr size_t kTxnIndexEntrySize = 34;
 inline constexpr size_t kTimeIndexEntrySize = 12;
 
 // "<20-digit zero-padded base offset><suffix>", e.g. 00000000000000000042.log
@@ -84,6 +102,7 @@ struct BatchHeader {
   int64_t max_timestamp = -1;
   // The idempotent producer's fields (-1: none).
   bool is_control = false;  // a transaction marker: no sequence of its own
+  bool is_transactional = false;
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
   int32_t base_sequence = -1;
@@ -121,12 +140,19 @@ class Segment {
   // index is missing or damaged or the tail does not parse; the caller then runs Recover.
   absl::StatusOr<bool> LoadIndexes(int64_t now_ms);
 
-  // Writes both index files from memory (plus the final time index entry). Not synced.
+  // Writes the index files from memory (plus the final time index entry). Not synced. A cleaned
+  // copy writes no .txnindex (see above).
   absl::Status WriteIndexes(FileOps& ops, int32_t max_index_bytes);
-  // fsyncs both index files.
+  // fsyncs the index files.
   absl::Status SyncIndexes(FileOps& ops);
-  // Unlinks the .log and index files.
+  // Unlinks the .log and index files (a cleaned copy's only: never the original's .txnindex).
   void DeleteFiles();
+
+  // Loads the .txnindex file; false (and nothing loaded) if it is missing or damaged.
+  absl::StatusOr<bool> LoadTxnIndex();
+  const std::vector<AbortedTxn>& aborted_txns() const { return aborted_; }
+  void AddAbortedTxn(const AbortedTxn& txn) { aborted_.push_back(txn); }
+  void SetAbortedTxns(std::vector<AbortedTxn> txns) { aborted_ = std::move(txns); }
   // Takes over the in-memory indexes, end offset and max timestamp of `other`, a cleaned copy of
   // this segment whose file has just been renamed to this one's path.
   void AdoptIndexes(const Segment& other);
@@ -169,6 +195,7 @@ class Segment {
   const std::string& log_path() const { return file_->path(); }
   std::string index_path() const;
   std::string time_index_path() const;
+  std::string txn_index_path() const;
   size_t offset_index_entries() const { return offset_index_.size(); }
   size_t time_index_entries() const { return time_index_.size(); }
   const std::vector<OffsetIndexEntry>& offset_index() const { return offset_index_; }
@@ -194,6 +221,7 @@ class Segment {
   int64_t bytes_since_index_entry_ = 0;
   std::vector<OffsetIndexEntry> offset_index_;
   std::vector<TimeIndexEntry> time_index_;
+  std::vector<AbortedTxn> aborted_;  // by last_offset
 };
 
 // Parses the 61-byte header at the start of `bytes` (no CRC check). Needs kHeaderSize bytes.
