@@ -74,9 +74,16 @@ class DispatcherTest : public ::testing::Test {
     group_options.settings.initial_rebalance_delay_ms = 0;
     groups_ = std::make_unique<GroupCoordinator>(*store_, std::move(group_options));
     if (!groups_->Load().ok()) std::abort();
-    RegisterGroupApis(table_, broker_, *groups_);
+    ids_ = std::make_unique<ProducerIdManager>(*store_);
+    TxnCoordinator::Options txn_options;
+    txn_options.now_ms = [] { return int64_t{1'700'000'000'000}; };
+    txn_options.log = [this](const std::string& topic, int32_t partition) { return registry_->Log(topic, partition); };
+    txns_ = std::make_unique<TxnCoordinator>(*store_, *ids_, *groups_, std::move(txn_options));
+    RegisterGroupApis(table_, broker_, *groups_, *txns_);
   }
   ~DispatcherTest() override {
+    txns_.reset();
+    ids_.reset();
     groups_.reset();
     registry_.reset();
     (void)logs_->Close();
@@ -122,6 +129,8 @@ class DispatcherTest : public ::testing::Test {
   BrokerConfigValues configs_;
   std::unique_ptr<TopicRegistry> registry_;
   std::unique_ptr<GroupCoordinator> groups_;
+  std::unique_ptr<ProducerIdManager> ids_;
+  std::unique_ptr<TxnCoordinator> txns_;
   HandlerTable table_;
   BrokerContext broker_;
   Dispatcher dispatcher_;

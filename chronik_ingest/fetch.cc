@@ -124,10 +124,13 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
         continue;
       }
       out.high_watermark = log->high_watermark().value();
-      out.last_stable_offset = out.high_watermark;
+      out.last_stable_offset = log->last_stable_offset().value();
       out.log_start_offset = log->log_start_offset().value();
       out.records = std::string();
-      if (p.fetch_offset == out.high_watermark) continue;  // nothing new yet
+      // read_committed reads stop at the last stable offset: beyond it transactions are open.
+      const bool committed = req.isolation_level == 1;
+      const int64_t end = committed ? out.last_stable_offset : out.high_watermark;
+      if (p.fetch_offset == end) continue;  // nothing new yet
       if (st.version <= 3 && !known->downconversion) {
         out.error_code = static_cast<int16_t>(ErrorCode::kUnsupportedVersion);
         *any_error = true;
@@ -137,12 +140,23 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
       const int64_t limit = std::min<int64_t>(p.partition_max_bytes, budget);
       if (!first_data && limit <= 0) continue;
       absl::StatusOr<storage::ReadResult> read =
-          log->Read(storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0), std::nullopt, first_data);
+          log->Read(storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0),
+                    committed ? std::optional<storage::Offset>(storage::Offset(end)) : std::nullopt, first_data);
       absl::StatusOr<protocol::Records> data = read.ok() ? ToRecords(*std::move(read), st.version) : read.status();
       if (!data.ok()) {
         out.error_code = static_cast<int16_t>(ToKafkaError(data.status()));
         *any_error = true;
         continue;
+      }
+      if (committed && !data->empty()) {
+        // The aborted transactions the consumer needs to drop their batches from what it got.
+        auto& aborted = out.aborted_transactions.emplace();
+        for (const storage::AbortedTxn& t :
+             log->AbortedTransactions(storage::Offset(p.fetch_offset), storage::Offset(end))) {
+          auto& a = aborted.emplace_back();
+          a.producer_id = t.producer_id;
+          a.first_offset = t.first_offset;
+        }
       }
       *bytes += data->size();
       budget -= data->size();

@@ -1120,6 +1120,56 @@ std::vector<absl::Status> GroupCoordinator::CommitOffsets(const std::string& gro
                                                           const std::optional<std::string>& group_instance_id,
                                                           int32_t generation_id, int64_t retention_time_ms,
                                                           const std::vector<OffsetCommitEntry>& entries) {
+  return CommitOffsetsImpl(group_id, member_id, group_instance_id, generation_id, retention_time_ms, entries, true);
+}
+
+absl::Status GroupCoordinator::CommitTxnOffsets(const std::string& group_id,
+                                                const std::vector<OffsetCommitEntry>& entries) {
+  for (const absl::Status& s : CommitOffsetsImpl(group_id, "", std::nullopt, -1, -1, entries, false)) {
+    // A partition deleted since the transaction sent its offset has nothing to commit to.
+    if (!s.ok() && ToKafkaError(s) != ErrorCode::kUnknownTopicOrPartition) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<absl::Status>> GroupCoordinator::ValidateTxnOffsetCommit(
+    const std::string& group_id, const std::string& member_id, const std::optional<std::string>& group_instance_id,
+    int32_t generation_id, const std::vector<OffsetCommitEntry>& entries) const {
+  if (generation_id >= 0 || !member_id.empty() || group_instance_id.has_value()) {
+    LockedGroup locked = FindLocked(group_id);
+    if (locked.group == nullptr) {
+      return GroupError(generation_id >= 0 ? ErrorCode::kIllegalGeneration : ErrorCode::kUnknownMemberId,
+                        "the group does not exist");
+    }
+    if (absl::Status s = ValidateCurrentMember(*locked.group, member_id, group_instance_id); !s.ok()) return s;
+    if (generation_id != locked.group->generation) {
+      return GroupError(ErrorCode::kIllegalGeneration,
+                        absl::StrCat("generation ", generation_id, " is not the group's ", locked.group->generation));
+    }
+  }
+  std::vector<absl::Status> results;
+  results.reserve(entries.size());
+  for (const OffsetCommitEntry& e : entries) results.push_back(CheckOffsetEntry(e));
+  return results;
+}
+
+absl::Status GroupCoordinator::CheckOffsetEntry(const OffsetCommitEntry& e) const {
+  if (!options_.partition_exists(e.topic, e.partition)) {
+    return KafkaError(absl::StatusCode::kNotFound, ErrorCode::kUnknownTopicOrPartition,
+                      absl::StrCat("unknown topic partition ", e.topic, "-", e.partition));
+  }
+  if (e.metadata && e.metadata->size() > static_cast<size_t>(options_.settings.offset_metadata_max_bytes)) {
+    return KafkaError(absl::StatusCode::kInvalidArgument, ErrorCode::kOffsetMetadataTooLarge,
+                      "offset metadata exceeds offset.metadata.max.bytes");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<absl::Status> GroupCoordinator::CommitOffsetsImpl(const std::string& group_id, const std::string& member_id,
+                                                              const std::optional<std::string>& group_instance_id,
+                                                              int32_t generation_id, int64_t retention_time_ms,
+                                                              const std::vector<OffsetCommitEntry>& entries,
+                                                              bool check_member) {
   auto all = [&](const absl::Status& s) { return std::vector<absl::Status>(entries.size(), s); };
   std::vector<absl::Status> results(entries.size());
   std::vector<storage::MetadataOp> ops;
@@ -1139,7 +1189,7 @@ std::vector<absl::Status> GroupCoordinator::CommitOffsets(const std::string& gro
   {
     // A commit with generation -1 to a group without members is a consumer that only stores
     // offsets here (assign() and commit); anything else must be a current member.
-    if (!(generation_id < 0 && g->state == GroupState::kEmpty)) {
+    if (check_member && !(generation_id < 0 && g->state == GroupState::kEmpty)) {
       if (generation_id >= 0 || !member_id.empty() || group_instance_id.has_value()) {
         if (absl::Status s = ValidateCurrentMember(*g, member_id, group_instance_id); !s.ok()) return all(s);
         if (generation_id != g->generation) {
@@ -1158,14 +1208,8 @@ std::vector<absl::Status> GroupCoordinator::CommitOffsets(const std::string& gro
     const int64_t now = Now();
     for (size_t i = 0; i < entries.size(); ++i) {
       const OffsetCommitEntry& e = entries[i];
-      if (!options_.partition_exists(e.topic, e.partition)) {
-        results[i] = KafkaError(absl::StatusCode::kNotFound, ErrorCode::kUnknownTopicOrPartition,
-                                absl::StrCat("unknown topic partition ", e.topic, "-", e.partition));
-        continue;
-      }
-      if (e.metadata && e.metadata->size() > static_cast<size_t>(options_.settings.offset_metadata_max_bytes)) {
-        results[i] = KafkaError(absl::StatusCode::kInvalidArgument, ErrorCode::kOffsetMetadataTooLarge,
-                                "offset metadata exceeds offset.metadata.max.bytes");
+      if (absl::Status st = CheckOffsetEntry(e); !st.ok()) {
+        results[i] = st;
         continue;
       }
       CommittedOffset v{e.offset, e.leader_epoch, e.metadata.value_or("")};

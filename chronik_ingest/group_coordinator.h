@@ -201,6 +201,17 @@ class GroupCoordinator {
                                           const std::optional<std::string>& group_instance_id,
                                           int32_t generation_id, int64_t retention_time_ms,
                                           const std::vector<OffsetCommitEntry>& entries);
+  // TxnOffsetCommit's checks (KIP-447), storing nothing: the member and generation when the
+  // request names them (v3+; older versions name neither), then one status per entry.
+  absl::StatusOr<std::vector<absl::Status>> ValidateTxnOffsetCommit(const std::string& group_id,
+                                                                    const std::string& member_id,
+                                                                    const std::optional<std::string>& group_instance_id,
+                                                                    int32_t generation_id,
+                                                                    const std::vector<OffsetCommitEntry>& entries) const;
+  // Stores the offsets of a committed transaction: checked when the transaction sent them, so
+  // no member checks now. Durable before it returns.
+  absl::Status CommitTxnOffsets(const std::string& group_id, const std::vector<OffsetCommitEntry>& entries);
+
   // The committed offsets of the requested partitions (offset -1 where none), or of every
   // partition the group has committed when `partitions` is nullopt.
   absl::StatusOr<std::map<std::pair<std::string, int32_t>, CommittedOffset>> FetchOffsets(
@@ -247,6 +258,12 @@ class GroupCoordinator {
   void EraseGroup(Group& g);
   absl::Status ValidateCurrentMember(const Group& g, const std::string& member_id,
                                      const std::optional<std::string>& instance_id) const;
+  // An offset commit's per-entry checks: the partition exists, the metadata fits.
+  absl::Status CheckOffsetEntry(const OffsetCommitEntry& e) const;
+  std::vector<absl::Status> CommitOffsetsImpl(const std::string& group_id, const std::string& member_id,
+                                              const std::optional<std::string>& group_instance_id,
+                                              int32_t generation_id, int64_t retention_time_ms,
+                                              const std::vector<OffsetCommitEntry>& entries, bool check_member);
 
   void DoNewMemberJoin(Group& g, JoinGroupParams& p, JoinCallback& done, Outbox& out);
   void DoCurrentMemberJoin(Group& g, JoinGroupParams& p, JoinCallback& done, Outbox& out);

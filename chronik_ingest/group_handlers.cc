@@ -41,13 +41,10 @@ struct Coordinator {
 
 Coordinator FindCoordinatorFor(const BrokerContext& broker, int8_t key_type) {
   Coordinator c;
-  if (key_type == kGroupKey) {
+  if (key_type == kGroupKey || key_type == kTransactionKey) {
     c.node_id = broker.identity.node_id;
     c.host = broker.identity.advertised_host;
     c.port = broker.identity.advertised_port;
-  } else if (key_type == kTransactionKey) {
-    c.error = Code(ErrorCode::kCoordinatorNotAvailable);
-    c.message = "this broker does not coordinate transactions";
   } else {
     c.error = Code(ErrorCode::kInvalidRequest);
     c.message = "unknown coordinator key type " + std::to_string(key_type);
@@ -233,11 +230,12 @@ void RegisterOffsetCommit(HandlerTable& table, GroupCoordinator& groups) {
       HandlerTraits{.blocking = true});
 }
 
-void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups) {
+void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups, const TxnCoordinator& txns) {
   using protocol::OffsetFetchRequest;
   using protocol::OffsetFetchResponse;
   table.Add<OffsetFetchRequest, OffsetFetchResponse>(
-      OffsetFetchRequest::kMaxVersion, [&groups](const RequestContext& ctx, const OffsetFetchRequest& request) {
+      OffsetFetchRequest::kMaxVersion,
+      [&groups, &txns](const RequestContext& ctx, const OffsetFetchRequest& request) {
         const int16_t version = ctx.header.api_version;
         // One group's answer, in the order the request asked (or the stored order for "all").
         struct Partition {
@@ -264,7 +262,9 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups) {
           }
           return out;
         };
-        auto group_by_topic = [](std::vector<Partition>& parts, auto& topics_out, int16_t error) {
+        // With require_stable (v7+, KIP-447), a partition an open transaction holds an offset
+        // for answers UNSTABLE_OFFSET_COMMIT: the consumer retries once the transaction ends.
+        auto group_by_topic = [&](const std::string& group_id, std::vector<Partition>& parts, auto& topics_out) {
           for (Partition& p : parts) {
             if (topics_out.empty() || topics_out.back().name != p.topic) topics_out.emplace_back().name = p.topic;
             auto& out = topics_out.back().partitions.emplace_back();
@@ -272,7 +272,11 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups) {
             out.committed_offset = p.offset.offset;
             out.committed_leader_epoch = p.offset.leader_epoch;
             out.metadata = std::move(p.offset.metadata);
-            out.error_code = error;
+            out.error_code = 0;
+            if (request.require_stable && txns.HasPendingOffsets(group_id, p.topic, p.partition)) {
+              out.committed_offset = -1;
+              out.error_code = static_cast<int16_t>(ErrorCode::kUnstableOffsetCommit);
+            }
           }
         };
 
@@ -299,7 +303,7 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups) {
             }
             return response;
           }
-          group_by_topic(*parts, response.topics, 0);
+          group_by_topic(request.group_id, *parts, response.topics);
           return response;
         }
         for (const auto& g : request.groups) {
@@ -311,7 +315,7 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups) {
             gr.error_code = Code(parts.status());
             continue;
           }
-          group_by_topic(*parts, gr.topics, 0);
+          group_by_topic(g.group_id, *parts, gr.topics);
         }
         return response;
       },
@@ -426,14 +430,15 @@ void RegisterOffsetDelete(HandlerTable& table, GroupCoordinator& groups) {
 
 }  // namespace
 
-void RegisterGroupApis(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups) {
+void RegisterGroupApis(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups,
+                       const TxnCoordinator& txns) {
   RegisterFindCoordinator(table, broker);
   RegisterJoinGroup(table, groups);
   RegisterSyncGroup(table, groups);
   RegisterHeartbeat(table, groups);
   RegisterLeaveGroup(table, groups);
   RegisterOffsetCommit(table, groups);
-  RegisterOffsetFetch(table, groups);
+  RegisterOffsetFetch(table, groups, txns);
   RegisterDescribeGroups(table, groups);
   RegisterListGroups(table, groups);
   RegisterDeleteGroups(table, groups);

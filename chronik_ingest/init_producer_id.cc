@@ -1,6 +1,7 @@
 #include "chronik_ingest/init_producer_id.h"
 
 #include "chronik_ingest/kafka_error.h"
+#include "chronik_ingest/txn_handlers.h"
 #include "chronik_protocol/errors.h"
 #include "chronik_protocol/messages/init_producer_id.h"
 #include "spdlog/spdlog.h"
@@ -11,15 +12,25 @@ using protocol::ErrorCode;
 using protocol::InitProducerIdRequest;
 using protocol::InitProducerIdResponse;
 
-void RegisterInitProducerId(HandlerTable& table, ProducerIdManager& ids) {
+void RegisterInitProducerId(HandlerTable& table, ProducerIdManager& ids, TxnCoordinator& txns) {
   table.Add<InitProducerIdRequest, InitProducerIdResponse>(
       InitProducerIdRequest::kMaxVersion,
-      [&ids](const RequestContext& ctx, const InitProducerIdRequest& request) {
+      [&ids, &txns](const RequestContext& ctx, const InitProducerIdRequest& request) {
         InitProducerIdResponse response;
         response.producer_id = -1;
         response.producer_epoch = -1;
         if (request.transactional_id.has_value()) {
-          response.error_code = static_cast<int16_t>(ErrorCode::kCoordinatorNotAvailable);
+          std::optional<ProducerIdAndEpoch> expected;
+          if (request.producer_id >= 0) expected = ProducerIdAndEpoch{request.producer_id, request.producer_epoch};
+          absl::StatusOr<ProducerIdAndEpoch> r =
+              txns.InitProducerId(*request.transactional_id, request.transaction_timeout_ms, expected);
+          if (!r.ok()) {
+            response.error_code =
+                static_cast<int16_t>(FencedForVersion(ToKafkaError(r.status()), ctx.header.api_version, 4));
+            return response;
+          }
+          response.producer_id = r->producer_id;
+          response.producer_epoch = r->epoch;
           return response;
         }
         absl::StatusOr<int64_t> id = ids.Next();
@@ -32,7 +43,7 @@ void RegisterInitProducerId(HandlerTable& table, ProducerIdManager& ids) {
         response.producer_epoch = 0;
         return response;
       },
-      // A new block of ids is fsync'd in the metadata store.
+      // A new block of ids, or a transaction's state, is fsync'd in the metadata store.
       HandlerTraits{.blocking = true});
 }
 

@@ -39,7 +39,8 @@ void RegisterListOffsets(HandlerTable& table, const BrokerContext& broker) {
             int64_t offset = -1;
             int64_t timestamp = -1;
             if (p.timestamp == kLatest) {
-              offset = log->high_watermark().value();
+              // read_committed consumers (isolation_level 1, v2+) end at the last stable offset.
+              offset = request.isolation_level == 1 ? log->last_stable_offset().value() : log->high_watermark().value();
             } else if (p.timestamp == kEarliest) {
               offset = log->log_start_offset().value();
             } else {

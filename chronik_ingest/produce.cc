@@ -103,6 +103,17 @@ absl::StatusOr<std::string> Prepare(std::optional<protocol::Records>& decoded, c
   return std::move(*records);
 }
 
+// KIP-890 part 1: a transactional batch goes only to a partition of its producer's ongoing
+// transaction. Clients send one batch per partition; its header speaks for the append.
+absl::Status VerifyTransactional(const TxnCoordinator& txns, std::string_view batches,
+                                 const std::optional<std::string>& transactional_id, const std::string& topic,
+                                 int32_t partition) {
+  absl::StatusOr<protocol::RecordBatchView> first = protocol::RecordBatchView::Parse(batches, protocol::CrcCheck::kSkip);
+  if (!first.ok() || !first->is_transactional()) return absl::OkStatus();  // Append judges the rest
+  return txns.VerifyProduce(transactional_id.value_or(""), {first->producer_id(), first->producer_epoch()},
+                            TxnPartition{topic, partition});
+}
+
 void SetError(ProduceResponse::PartitionProduceResponse& out, const absl::Status& s) {
   out.error_code = static_cast<int16_t>(ToKafkaError(s, ErrorCode::kUnknownServerError));
   out.base_offset = -1;
@@ -160,10 +171,11 @@ struct PendingProduce {
 
 }  // namespace
 
-void RegisterProduce(HandlerTable& table, const BrokerContext& broker, PartitionEvents& events) {
+void RegisterProduce(HandlerTable& table, const BrokerContext& broker, PartitionEvents& events,
+                     const TxnCoordinator* verify) {
   table.AddAsync<ProduceRequest, ProduceResponse>(
       ProduceRequest::kMaxVersion,
-      [&broker, &events](const RequestContext& ctx, std::shared_ptr<ProduceRequest> request, auto done) {
+      [&broker, &events, verify](const RequestContext& ctx, std::shared_ptr<ProduceRequest> request, auto done) {
         auto pending = std::make_shared<PendingProduce>();
         pending->done = std::move(done);
         pending->respond = request->acks != 0;
@@ -208,6 +220,14 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
             if (!batches.ok()) {
               SetError(out, batches.status());
               continue;
+            }
+            if (verify != nullptr) {
+              if (absl::Status st = VerifyTransactional(*verify, *batches, request->transactional_id, topic.name,
+                                                        pd.index);
+                  !st.ok()) {
+                SetError(out, st);
+                continue;
+              }
             }
             // The response vector is sized up front, so this element's address stays valid.
             {

@@ -25,6 +25,7 @@
 #include "chronik_ingest/group_coordinator.h"
 #include "chronik_ingest/group_handlers.h"
 #include "chronik_ingest/init_producer_id.h"
+#include "chronik_ingest/txn_handlers.h"
 #include "chronik_ingest/producer_ids.h"
 #include "chronik_ingest/list_offsets.h"
 #include "chronik_ingest/metadata.h"
@@ -62,6 +63,7 @@ struct Broker::Services {
   std::optional<ingest::TopicRegistry> topics;
   std::optional<ingest::GroupCoordinator> groups;
   std::optional<ingest::ProducerIdManager> producer_ids;
+  std::optional<ingest::TxnCoordinator> txns;
   ingest::BrokerContext context;
   ingest::PartitionEvents events;
   std::optional<janitor::Janitor> janitor;
@@ -188,12 +190,29 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   ingest::RegisterTopicAdmin(s->table, ctx);
   ingest::RegisterConfigAdmin(s->table, ctx);
   ingest::RegisterPartitionAdmin(s->table, ctx);
-  ingest::RegisterProduce(s->table, ctx, s->events);
+  s->producer_ids.emplace(*s->store);
+  ingest::TxnCoordinator::Options txn_options;
+  txn_options.max_timeout_ms = bc.EffectiveInt("transaction.max.timeout.ms", 900000);
+  txn_options.id_expiration_ms = bc.EffectiveInt("transactional.id.expiration.ms", 604800000);
+  txn_options.now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  txn_options.log = [topics = &*s->topics](const std::string& topic, int32_t partition) {
+    return topics->Log(topic, partition);
+  };
+  s->txns.emplace(*s->store, *s->producer_ids, *s->groups, std::move(txn_options));
+  // Transactions a crash left prepared get their markers now, before any client is served.
+  if (absl::Status st = s->txns->Load(); !st.ok()) return absl::InternalError(st.message());
+  const bool verify_txn_partitions =
+      bc.Effective("transaction.partition.verification.enable").value_or("true") == "true";
+
+  ingest::RegisterProduce(s->table, ctx, s->events, verify_txn_partitions ? &*s->txns : nullptr);
   ingest::RegisterFetch(s->table, ctx, s->events);
   ingest::RegisterListOffsets(s->table, ctx);
-  ingest::RegisterGroupApis(s->table, ctx, *s->groups);
-  s->producer_ids.emplace(*s->store);
-  ingest::RegisterInitProducerId(s->table, *s->producer_ids);
+  ingest::RegisterGroupApis(s->table, ctx, *s->groups, *s->txns);
+  ingest::RegisterInitProducerId(s->table, *s->producer_ids, *s->txns);
+  ingest::RegisterTxnApis(s->table, *s->txns);
 
   janitor::JanitorOptions jo;
   jo.retention_check_interval_ms = bc.EffectiveInt("log.retention.check.interval.ms", 300000);
@@ -207,6 +226,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   s->janitor.emplace(*s->logs, jo);
   s->janitor->Schedule("offset-expiry", offsets_check_ms,
                        [groups = &*s->groups](int64_t now_ms) { groups->ExpireOffsetsNow(now_ms); });
+  s->janitor->Schedule("transactions", bc.EffectiveInt("transaction.abort.timed.out.transaction.cleanup.interval.ms", 10000),
+                       [txns = &*s->txns](int64_t now_ms) { txns->Sweep(now_ms); });
   return std::unique_ptr<Broker>(new Broker(std::move(s)));
 }
 

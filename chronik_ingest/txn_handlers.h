@@ -1,0 +1,19 @@
+#pragma once
+
+#include "chronik_ingest/broker_context.h"
+#include "chronik_ingest/handler_table.h"
+#include "chronik_ingest/txn_coordinator.h"
+#include "chronik_protocol/errors.h"
+
+namespace chronik::ingest {
+
+// Registers AddPartitionsToTxn (0-5, the batched v4+ form with VerifyOnly included),
+// AddOffsetsToTxn, EndTxn and TxnOffsetCommit over the transaction coordinator. All of them may
+// write the metadata store or wait for markers to be durable: they run on the blocking pool.
+void RegisterTxnApis(HandlerTable& table, TxnCoordinator& txns);
+
+// A fenced producer learns it by PRODUCER_FENCED since KIP-588; request versions from before it
+// get INVALID_PRODUCER_EPOCH, as Kafka answers them.
+protocol::ErrorCode FencedForVersion(protocol::ErrorCode code, int16_t version, int16_t first_fenced_version);
+
+}  // namespace chronik::ingest
