@@ -2,7 +2,8 @@
 its defaults but idempotence: the AdminClient (cluster, topics, configs, partitions, list offsets,
 delete records, groups), the producer with acks=all, the consumer by assignment (offsets, keys,
 values, headers, offsetsForTimes, seek) and in groups (eager pair, cooperative-sticky join, auto
-commit, a static member restarted). The checks themselves are in
+commit, a static member restarted), and transactions (consume-transform-produce with
+read_committed, an aborted transaction, zombie fencing). The checks themselves are in
 tests/java/src/main/java/io/chronik/tests/JavaClientCheck.java, built by tests/run_all.sh."""
 
 import glob
@@ -24,7 +25,7 @@ class JavaClientTest(unittest.TestCase):
         self.assertTrue(os.path.exists(jar), "the Java client is not built: run tests/run_all.sh (mvn package in tests/java)")
         classpath = ":".join([jar] + sorted(glob.glob(os.path.join(JAVA_DIR, "lib", "*.jar"))))
         with Broker(kafka_properties={"group.initial.rebalance.delay.ms": 0}) as broker:
-            for scenario in ("admin", "produce-consume", "groups"):
+            for scenario in ("admin", "produce-consume", "groups", "transactions"):
                 with self.subTest(scenario):
                     p = subprocess.run(["java", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath,
                                         "io.chronik.tests.JavaClientCheck", broker.bootstrap, scenario],

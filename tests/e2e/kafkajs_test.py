@@ -1,5 +1,6 @@
 """End-to-end: kafkajs (a pure JavaScript client, run with the machine's node) creates a topic,
-produces to it and consumes it in a consumer group. Its node_modules come from tests/e2e/js/package-lock.json, installed by
+produces to it and consumes it in a consumer group; and its transactions (commit, abort, sendOffsets,
+read_committed). Its node_modules come from tests/e2e/js/package-lock.json, installed by
 tests/run_all.sh."""
 
 import os
@@ -26,6 +27,14 @@ class KafkajsTest(unittest.TestCase):
                                  capture_output=True, text=True, timeout=120)
             self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
             self.assertIn("kafkajs: consumed 1000 messages in a group, committed 500,500", out.stdout)
+            print(out.stdout.strip())
+
+    def test_kafkajs_transactions(self):
+        with Broker() as broker:
+            out = subprocess.run(["node", os.path.join(JS_DIR, "transactions.js"), broker.bootstrap],
+                                 capture_output=True, text=True, timeout=180)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr + broker.read_log()[-3000:])
+            self.assertIn("read_committed saw 22, read_uncommitted 23; group offset 20", out.stdout)
             print(out.stdout.strip())
 
 

@@ -34,7 +34,9 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -42,7 +44,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 /**
  * The Java client against a running broker: the AdminClient, the producer and the consumer in
  * groups. Each scenario prints one "java: ..." line with what it checked, and any mismatch throws
- * (exit code 1). Run as: JavaClientCheck BOOTSTRAP [admin|produce-consume|groups|all].
+ * (exit code 1). Run as: JavaClientCheck BOOTSTRAP [admin|produce-consume|groups|transactions|all].
  */
 public final class JavaClientCheck {
   private static final Duration POLL = Duration.ofMillis(200);
@@ -60,6 +62,7 @@ public final class JavaClientCheck {
     if (which.equals("admin") || which.equals("all")) check.adminChecks();
     if (which.equals("produce-consume") || which.equals("all")) check.produceConsume();
     if (which.equals("groups") || which.equals("all")) check.groups();
+    if (which.equals("transactions") || which.equals("all")) check.transactions();
     System.out.println("java: all checks passed");
   }
 
@@ -226,6 +229,120 @@ public final class JavaClientCheck {
     System.out.println("java: produced " + count + " records (acks=all) to " + partitions
         + " partitions; consumed " + count + " by assignment with keys, values, headers and offsets checked;"
         + " offsetsForTimes and seek: ok");
+  }
+
+  private KafkaProducer<String, String> transactionalProducer(String id) {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, id);
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    KafkaProducer<String, String> producer = new KafkaProducer<>(p);
+    producer.initTransactions();
+    return producer;
+  }
+
+  /** Every value of `topic` (one partition) a fresh consumer with `isolation` reads up to the end. */
+  private List<String> readAll(String topic, String isolation) {
+    try (KafkaConsumer<String, String> c =
+             consumer(null, Map.of(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation))) {
+      TopicPartition tp = new TopicPartition(topic, 0);
+      c.assign(List.of(tp));
+      c.seekToBeginning(List.of(tp));
+      long end = c.endOffsets(List.of(tp)).get(tp);
+      List<String> out = new ArrayList<>();
+      long deadline = System.currentTimeMillis() + DEADLINE_MS;
+      while (c.position(tp) < end && System.currentTimeMillis() < deadline) {
+        for (ConsumerRecord<String, String> r : c.poll(POLL)) out.add(r.value());
+      }
+      return out;
+    }
+  }
+
+  /**
+   * A consume-transform-produce loop with read_committed input and transactional output whose
+   * consumed offsets commit in the same transaction (sendOffsetsToTransaction); one transaction
+   * aborted midway and redone; a second producer with the same transactional.id fencing the first.
+   */
+  private void transactions() throws Exception {
+    String in = "java-txn-in";
+    String out = "java-txn-out";
+    String group = "java-txn";
+    int count = 1000;
+    try (Admin admin = admin()) {
+      admin.createTopics(List.of(new NewTopic(in, 1, (short) 1), new NewTopic(out, 1, (short) 1))).all().get();
+    }
+    produce(in, 1, 0, count, System.currentTimeMillis());
+    Map<String, String> committedReads = Map.of(ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+        IsolationLevel.READ_COMMITTED.toString().toLowerCase(), ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "100");
+    int transactions = 0;
+    int aborted = 0;
+    boolean abortOnce = true;
+    long deadline = System.currentTimeMillis() + DEADLINE_MS;
+    try (KafkaProducer<String, String> producer = transactionalProducer("java-ctp")) {
+      int done = 0;
+      while (done < count && System.currentTimeMillis() < deadline) {
+        // A consumer per round, so that an aborted round restarts from the committed offsets.
+        try (KafkaConsumer<String, String> c = consumer(group, committedReads)) {
+          c.subscribe(List.of(in));
+          while (done < count && System.currentTimeMillis() < deadline) {
+            ConsumerRecords<String, String> records = c.poll(POLL);
+            if (records.isEmpty()) continue;
+            producer.beginTransaction();
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            for (ConsumerRecord<String, String> r : records) {
+              producer.send(new ProducerRecord<>(out, r.key(), r.value().replace("value-", "out-")));
+              offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+            }
+            producer.sendOffsetsToTransaction(offsets, c.groupMetadata());
+            if (abortOnce && done >= count / 2) {
+              producer.abortTransaction();
+              abortOnce = false;
+              aborted++;
+              break;
+            }
+            producer.commitTransaction();
+            transactions++;
+            done = (int) offsets.get(new TopicPartition(in, 0)).offset();
+          }
+        }
+      }
+    }
+    List<String> committed = readAll(out, "read_committed");
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < count; i++) expected.add("out-" + i);
+    expect(committed.equals(expected), "read_committed output: " + committed.size() + " records, first "
+        + (committed.isEmpty() ? "-" : committed.get(0)) + ", expected out-0..out-" + (count - 1) + " once each");
+    List<String> uncommitted = readAll(out, "read_uncommitted");
+    expect(uncommitted.size() > count, "read_uncommitted also sees the aborted transaction's records: " + uncommitted.size());
+    try (Admin admin = admin()) {
+      OffsetAndMetadata o = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get()
+          .get(new TopicPartition(in, 0));
+      expect(o != null && o.offset() == count, "group offset committed with the output: " + o);
+    }
+
+    // Zombie fencing: a new producer with the same transactional.id fences the old one.
+    try (KafkaProducer<String, String> zombie = transactionalProducer("java-fence")) {
+      zombie.beginTransaction();
+      zombie.send(new ProducerRecord<>(out, "zombie", "zombie")).get();
+      try (KafkaProducer<String, String> successor = transactionalProducer("java-fence")) {
+        successor.beginTransaction();
+        successor.send(new ProducerRecord<>(out, "successor", "successor")).get();
+        successor.commitTransaction();
+      }
+      boolean fenced = false;
+      try {
+        zombie.commitTransaction();
+      } catch (ProducerFencedException e) {
+        fenced = true;
+      }
+      expect(fenced, "the zombie's commit is fenced");
+    }
+    List<String> after = readAll(out, "read_committed");
+    expect(after.size() == count + 1 && after.get(count).equals("successor"), "only the successor's record was added");
+    System.out.println("java: transactions: consume-transform-produce of " + count + " records in " + transactions
+        + " committed transactions (+" + aborted + " aborted and redone), read_committed output exactly once,"
+        + " group offset " + count + " committed with it; zombie fenced (ProducerFencedException)");
   }
 
   /** Polls `consumers` in turn, committing synchronously, until `count` distinct records were read. */
