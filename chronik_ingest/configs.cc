@@ -124,8 +124,6 @@ constexpr ConfigDef kTopicConfigs[] = {
     {.name = "segment.ms", .type = T::kLong, .default_value = "604800000",
      .validator = AtLeast(1), .broker_synonym = "log.roll.ms",
      .broker_fallbacks = kSegmentMsFallbacks},
-    {.name = "transactional.id.expiration.ms", .type = T::kInt, .default_value = "604800000",
-     .validator = AtLeast(1), .read_only = true},
     {.name = "unclean.leader.election.enable", .type = T::kBoolean, .default_value = "false",
      .broker_synonym = "unclean.leader.election.enable"},
 };

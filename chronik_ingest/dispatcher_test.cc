@@ -480,7 +480,7 @@ class GroupDispatchTest : public DispatcherTest {
   using DispatcherTest::Parse;
 };
 
-TEST_F(GroupDispatchTest, FindCoordinatorBatchesKeysInV4AndRefusesTransactions) {
+TEST_F(GroupDispatchTest, FindCoordinatorBatchesKeysInV4ForGroupsAndTransactions) {
   protocol::FindCoordinatorRequest req;
   req.coordinator_keys = {"a", "b"};
   auto resp = RoundTrip<protocol::FindCoordinatorResponse>(*this, req, 4);
@@ -488,9 +488,13 @@ TEST_F(GroupDispatchTest, FindCoordinatorBatchesKeysInV4AndRefusesTransactions) 
   EXPECT_EQ(resp.coordinators[1].key, "b");
   EXPECT_EQ(resp.coordinators[1].host, "broker.example");
   EXPECT_EQ(resp.coordinators[1].port, 19092);
-  req.key_type = 1;
+  req.key_type = 1;  // transactions: this broker coordinates them too
   resp = RoundTrip<protocol::FindCoordinatorResponse>(*this, req, 4);
-  EXPECT_EQ(resp.coordinators[0].error_code, 15);  // COORDINATOR_NOT_AVAILABLE
+  EXPECT_EQ(resp.coordinators[0].error_code, 0);
+  EXPECT_EQ(resp.coordinators[0].port, 19092);
+  req.key_type = 2;
+  resp = RoundTrip<protocol::FindCoordinatorResponse>(*this, req, 4);
+  EXPECT_EQ(resp.coordinators[0].error_code, 42);  // INVALID_REQUEST
   protocol::FindCoordinatorRequest old;
   old.key = "a";
   resp = RoundTrip<protocol::FindCoordinatorResponse>(*this, old, 0);

@@ -1,5 +1,7 @@
 #include "chronik_ingest/txn_handlers.h"
 
+#include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -7,6 +9,9 @@
 #include "chronik_protocol/errors.h"
 #include "chronik_protocol/messages/add_offsets_to_txn.h"
 #include "chronik_protocol/messages/add_partitions_to_txn.h"
+#include "chronik_protocol/messages/describe_producers.h"
+#include "chronik_protocol/messages/describe_transactions.h"
+#include "chronik_protocol/messages/list_transactions.h"
 #include "chronik_protocol/messages/end_txn.h"
 #include "chronik_protocol/messages/txn_offset_commit.h"
 
@@ -139,6 +144,108 @@ void RegisterTxnOffsetCommit(HandlerTable& table, TxnCoordinator& txns) {
       HandlerTraits{.blocking = true});
 }
 
+void RegisterDescribeProducers(HandlerTable& table, const BrokerContext& broker) {
+  using protocol::DescribeProducersRequest;
+  using protocol::DescribeProducersResponse;
+  table.Add<DescribeProducersRequest, DescribeProducersResponse>(
+      DescribeProducersRequest::kMaxVersion,
+      [&broker](const RequestContext& ctx, const DescribeProducersRequest& request) {
+        DescribeProducersResponse response;
+        for (const auto& topic : request.topics) {
+          auto& tr = response.topics.emplace_back();
+          tr.name = topic.name;
+          for (int32_t index : topic.partition_indexes) {
+            auto& pr = tr.partitions.emplace_back();
+            pr.partition_index = index;
+            absl::StatusOr<std::shared_ptr<storage::PartitionLog>> log =
+                broker.Partition(ctx, AclOperation::kRead, topic.name, index);
+            if (!log.ok()) {
+              pr.error_code = static_cast<int16_t>(ToKafkaError(log.status()));
+              pr.error_message = std::string(log.status().message());
+              continue;
+            }
+            for (const storage::ProducerInfo& p : (*log)->Producers()) {
+              auto& out = pr.active_producers.emplace_back();
+              out.producer_id = p.producer_id;
+              out.producer_epoch = p.epoch;
+              out.last_sequence = p.last_sequence;
+              out.last_timestamp = p.last_append_ms;
+              out.coordinator_epoch = 0;  // one coordinator, never moved
+              out.current_txn_start_offset = p.txn_first_offset;
+            }
+          }
+        }
+        return response;
+      });
+}
+
+void RegisterDescribeTransactions(HandlerTable& table, const TxnCoordinator& txns) {
+  using protocol::DescribeTransactionsRequest;
+  using protocol::DescribeTransactionsResponse;
+  table.Add<DescribeTransactionsRequest, DescribeTransactionsResponse>(
+      DescribeTransactionsRequest::kMaxVersion,
+      [&txns](const RequestContext&, const DescribeTransactionsRequest& request) {
+        DescribeTransactionsResponse response;
+        for (const std::string& id : request.transactional_ids) {
+          auto& out = response.transaction_states.emplace_back();
+          out.transactional_id = id;
+          std::optional<TxnDescription> d = txns.Describe(id);
+          if (!d.has_value()) {
+            out.error_code = static_cast<int16_t>(ErrorCode::kTransactionalIdNotFound);
+            out.transaction_state = "";
+            out.transaction_start_time_ms = -1;
+            out.producer_id = -1;
+            out.producer_epoch = -1;
+            continue;
+          }
+          out.transaction_state = std::string(TxnStateName(d->state));
+          out.transaction_timeout_ms = d->timeout_ms;
+          out.transaction_start_time_ms = d->start_ms;
+          out.producer_id = d->producer_id;
+          out.producer_epoch = d->producer_epoch;
+          for (const TxnPartition& p : d->partitions) {
+            if (out.topics.empty() || out.topics.back().topic != p.topic) out.topics.emplace_back().topic = p.topic;
+            out.topics.back().partitions.push_back(p.partition);
+          }
+        }
+        return response;
+      });
+}
+
+void RegisterListTransactions(HandlerTable& table, const TxnCoordinator& txns,
+                              std::function<int64_t()> now_ms) {
+  using protocol::ListTransactionsRequest;
+  using protocol::ListTransactionsResponse;
+  table.Add<ListTransactionsRequest, ListTransactionsResponse>(
+      ListTransactionsRequest::kMaxVersion,
+      [&txns, now_ms](const RequestContext&, const ListTransactionsRequest& request) {
+        ListTransactionsResponse response;
+        const int64_t now = now_ms();
+        for (const TxnDescription& d : txns.List()) {
+          const std::string state(TxnStateName(d.state));
+          if (!request.state_filters.empty() &&
+              std::none_of(request.state_filters.begin(), request.state_filters.end(),
+                           [&](const std::string& f) { return ParseTxnState(f) == d.state; })) {
+            continue;
+          }
+          if (!request.producer_id_filters.empty() &&
+              std::find(request.producer_id_filters.begin(), request.producer_id_filters.end(), d.producer_id) ==
+                  request.producer_id_filters.end()) {
+            continue;
+          }
+          // v1 (KIP-994): only transactions running longer than the duration.
+          if (request.duration_filter >= 0 && (d.start_ms < 0 || now - d.start_ms <= request.duration_filter)) {
+            continue;
+          }
+          auto& out = response.transaction_states.emplace_back();
+          out.transactional_id = d.transactional_id;
+          out.producer_id = d.producer_id;
+          out.transaction_state = state;
+        }
+        return response;
+      });
+}
+
 }  // namespace
 
 ErrorCode FencedForVersion(ErrorCode code, int16_t version, int16_t first_fenced_version) {
@@ -146,11 +253,15 @@ ErrorCode FencedForVersion(ErrorCode code, int16_t version, int16_t first_fenced
                                                                               : code;
 }
 
-void RegisterTxnApis(HandlerTable& table, TxnCoordinator& txns) {
+void RegisterTxnApis(HandlerTable& table, const BrokerContext& broker, TxnCoordinator& txns,
+                     std::function<int64_t()> now_ms) {
   RegisterAddPartitionsToTxn(table, txns);
   RegisterAddOffsetsToTxn(table, txns);
   RegisterEndTxn(table, txns);
   RegisterTxnOffsetCommit(table, txns);
+  RegisterDescribeProducers(table, broker);
+  RegisterDescribeTransactions(table, txns);
+  RegisterListTransactions(table, txns, std::move(now_ms));
 }
 
 }  // namespace chronik::ingest

@@ -194,10 +194,11 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   ingest::TxnCoordinator::Options txn_options;
   txn_options.max_timeout_ms = bc.EffectiveInt("transaction.max.timeout.ms", 900000);
   txn_options.id_expiration_ms = bc.EffectiveInt("transactional.id.expiration.ms", 604800000);
-  txn_options.now_ms = [] {
+  std::function<int64_t()> txn_now = [] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
   };
+  txn_options.now_ms = txn_now;
   txn_options.log = [topics = &*s->topics](const std::string& topic, int32_t partition) {
     return topics->Log(topic, partition);
   };
@@ -212,7 +213,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   ingest::RegisterListOffsets(s->table, ctx);
   ingest::RegisterGroupApis(s->table, ctx, *s->groups, *s->txns);
   ingest::RegisterInitProducerId(s->table, *s->producer_ids, *s->txns);
-  ingest::RegisterTxnApis(s->table, *s->txns);
+  ingest::RegisterTxnApis(s->table, ctx, *s->txns, txn_now);
 
   janitor::JanitorOptions jo;
   jo.retention_check_interval_ms = bc.EffectiveInt("log.retention.check.interval.ms", 300000);

@@ -11,7 +11,9 @@
 #include <thread>
 #include <vector>
 
+#include "chronik_protocol/messages/add_partitions_to_txn.h"
 #include "chronik_protocol/messages/create_topics.h"
+#include "chronik_protocol/messages/end_txn.h"
 #include "chronik_protocol/messages/fetch.h"
 #include "chronik_protocol/messages/init_producer_id.h"
 #include "chronik_protocol/messages/produce.h"
@@ -32,8 +34,9 @@ using protocol::ProduceResponse;
 using testing::TestClient;
 
 std::string Batch(const std::vector<std::string>& values, int64_t producer_id = -1, int16_t epoch = -1,
-                  int32_t sequence = -1) {
+                  int32_t sequence = -1, bool transactional = false) {
   protocol::RecordBatchBuilder::Options options;
+  options.transactional = transactional;
   options.producer_id = producer_id;
   options.producer_epoch = epoch;
   options.base_sequence = sequence;
@@ -44,7 +47,7 @@ std::string Batch(const std::vector<std::string>& values, int64_t producer_id = 
   return *builder.Build();
 }
 
-// The values of every record in `records` (v2 batches).
+// The values of every data record in `records` (v2 batches; transaction markers skipped).
 std::vector<std::string> Values(const std::string& records) {
   std::vector<std::string> out;
   std::string_view rest = records;
@@ -52,6 +55,7 @@ std::vector<std::string> Values(const std::string& records) {
     absl::StatusOr<protocol::RecordBatchView> batch = protocol::RecordBatchView::Parse(rest);
     if (!batch.ok()) break;
     rest.remove_prefix(batch->size_bytes());
+    if (batch->is_control()) continue;
     absl::StatusOr<protocol::RecordReader> reader = protocol::RecordReader::Create(*batch, 1 << 20);
     protocol::RecordView r;
     while (reader.ok() && reader->Next(&r)) out.emplace_back(r.value.value_or(""));
@@ -187,7 +191,7 @@ TEST_F(BrokerTest, DownconversionDisabledRefusesOldFetchVersions) {
 
 // The idempotent producer over the wire: InitProducerId hands out distinct ids; a retry gets its
 // original offset, a gap OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch INVALID_PRODUCER_EPOCH, and
-// neither appends anything. Transactional ids wait for the transaction coordinator.
+// neither appends anything.
 TEST_F(BrokerTest, IdempotentProduceOverTheWire) {
   CreateTopic("idem", 1);
   TestClient client(broker_->kafka_port());
@@ -216,10 +220,90 @@ TEST_F(BrokerTest, IdempotentProduceOverTheWire) {
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->responses.at(0).partitions.at(0).high_watermark, 3);
 
-  init.transactional_id = "txn";
-  absl::StatusOr<protocol::InitProducerIdResponse> t = client.Call<protocol::InitProducerIdResponse>(init, 5);
-  ASSERT_TRUE(t.ok());
-  EXPECT_EQ(t->error_code, 15);  // COORDINATOR_NOT_AVAILABLE
+}
+
+// Transactions over the wire, with Kafka's error for each misuse: a timeout above
+// transaction.max.timeout.ms, EndTxn without a transaction, an unknown producer id, a fenced
+// epoch (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH for old versions), a transactional produce to a
+// partition outside the transaction (nothing appended), an unknown partition; then a transaction
+// that holds read_committed fetches at its first offset until it commits.
+TEST_F(BrokerTest, TransactionsOverTheWire) {
+  CreateTopic("txn", 1);
+  TestClient client(broker_->kafka_port());
+  protocol::InitProducerIdRequest init;
+  init.transactional_id = "t1";
+  init.transaction_timeout_ms = 900'001;
+  auto r = client.Call<protocol::InitProducerIdResponse>(init, 5);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->error_code, 50);  // INVALID_TRANSACTION_TIMEOUT
+  init.transaction_timeout_ms = 60'000;
+  r = client.Call<protocol::InitProducerIdResponse>(init, 5);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->error_code, 0);
+  const int64_t pid = r->producer_id;
+  const int16_t epoch = r->producer_epoch;
+
+  protocol::EndTxnRequest end;
+  end.transactional_id = "t1";
+  end.producer_id = pid;
+  end.producer_epoch = epoch;
+  end.committed = true;
+  EXPECT_EQ(client.Call<protocol::EndTxnResponse>(end, 3)->error_code, 48);  // INVALID_TXN_STATE: none open
+
+  auto add = [&](int64_t p, int16_t e, const std::string& topic, int16_t version) {
+    protocol::AddPartitionsToTxnRequest req;
+    req.v3_and_below_transactional_id = "t1";
+    req.v3_and_below_producer_id = p;
+    req.v3_and_below_producer_epoch = e;
+    auto& t = req.v3_and_below_topics.emplace_back();
+    t.name = topic;
+    t.partitions = {0};
+    auto resp = client.Call<protocol::AddPartitionsToTxnResponse>(req, version);
+    EXPECT_TRUE(resp.ok());
+    return resp->results_by_topic_v3_and_below.at(0).results_by_partition.at(0).partition_error_code;
+  };
+  EXPECT_EQ(add(pid + 1000, epoch, "txn", 3), 49);  // INVALID_PRODUCER_ID_MAPPING
+  EXPECT_EQ(add(pid, epoch - 1, "txn", 3), 90);     // PRODUCER_FENCED
+  EXPECT_EQ(add(pid, epoch - 1, "txn", 1), 47);     // INVALID_PRODUCER_EPOCH before KIP-588
+  EXPECT_EQ(add(pid, epoch, "nope", 3), 3);         // UNKNOWN_TOPIC_OR_PARTITION
+
+  auto produce = [&](int32_t seq) {
+    ProduceRequest req = Produce("txn", Batch({"in-txn"}, pid, epoch, seq, /*transactional=*/true));
+    req.transactional_id = "t1";
+    auto resp = client.Call<ProduceResponse>(req, 9);
+    EXPECT_TRUE(resp.ok());
+    return resp->responses.at(0).partition_responses.at(0).error_code;
+  };
+  EXPECT_EQ(produce(0), 48);  // INVALID_TXN_STATE: the partition is not in the transaction
+  ASSERT_TRUE(client.Call<ProduceResponse>(Produce("txn", Batch({"plain"})), 9).ok());  // offset 0
+  EXPECT_EQ(add(pid, epoch, "txn", 3), 0);
+  EXPECT_EQ(produce(0), 0);  // offset 1
+  ASSERT_TRUE(client.Call<ProduceResponse>(Produce("txn", Batch({"after"})), 9).ok());  // offset 2
+
+  FetchRequest committed = Fetch("txn", 0, 0);
+  committed.isolation_level = 1;
+  auto f = client.Call<FetchResponse>(committed, 12);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->responses.at(0).partitions.at(0).high_watermark, 3);
+  EXPECT_EQ(f->responses.at(0).partitions.at(0).last_stable_offset, 1);
+  EXPECT_EQ(Values(f->responses.at(0).partitions.at(0).records->bytes), std::vector<std::string>{"plain"});
+
+  EXPECT_EQ(client.Call<protocol::EndTxnResponse>(end, 3)->error_code, 0);
+  EXPECT_EQ(client.Call<protocol::EndTxnResponse>(end, 3)->error_code, 0);  // a retry of the commit
+  end.committed = false;
+  EXPECT_EQ(client.Call<protocol::EndTxnResponse>(end, 3)->error_code, 48);  // abort after commit
+  f = client.Call<FetchResponse>(committed, 12);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->responses.at(0).partitions.at(0).last_stable_offset, 4);  // past the commit marker
+  EXPECT_EQ(Values(f->responses.at(0).partitions.at(0).records->bytes),
+            (std::vector<std::string>{"plain", "in-txn", "after"}));
+
+  // A second InitProducerId fences the first producer's epoch.
+  r = client.Call<protocol::InitProducerIdResponse>(init, 5);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->producer_id, pid);
+  EXPECT_EQ(r->producer_epoch, epoch + 1);
+  EXPECT_EQ(add(pid, epoch, "txn", 3), 90);
 }
 
 // Handlers that wait for the disk run on the handler pool: topic creation (a metadata fsync)

@@ -296,6 +296,7 @@ public final class JavaClientCheck {
             }
             producer.sendOffsetsToTransaction(offsets, c.groupMetadata());
             if (abortOnce && done >= count / 2) {
+              producer.flush();  // in the log, so that read_committed has something to skip
               producer.abortTransaction();
               abortOnce = false;
               aborted++;
