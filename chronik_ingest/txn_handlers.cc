@@ -220,6 +220,9 @@ void RegisterListTransactions(HandlerTable& table, const TxnCoordinator& txns,
       ListTransactionsRequest::kMaxVersion,
       [&txns, now_ms](const RequestContext&, const ListTransactionsRequest& request) {
         ListTransactionsResponse response;
+        for (const std::string& f : request.state_filters) {
+          if (!ParseTxnState(f).has_value()) response.unknown_state_filters.push_back(f);
+        }
         const int64_t now = now_ms();
         for (const TxnDescription& d : txns.List()) {
           const std::string state(TxnStateName(d.state));

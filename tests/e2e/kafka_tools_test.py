@@ -1,8 +1,9 @@
 """End-to-end: Kafka's own command-line tools (org.apache.kafka:kafka-tools 4.x, run by main class
 as kafka-topics.sh and friends run them), as operators use them every day: topics (create,
 describe, grow, list), configs (topic alter/describe, broker describe), the console producer and
-consumer, get-offsets, consumer groups (list, describe, reset offsets), delete-records, and the
-producer and consumer performance tools. Built by tests/run_all.sh from tests/java/pom.xml."""
+consumer, get-offsets, consumer groups (list, describe, reset offsets), delete-records, the
+producer and consumer performance tools, and kafka-transactions (list, describe,
+describe-producers, find-hanging). Built by tests/run_all.sh from tests/java/pom.xml."""
 
 import glob
 import json
@@ -105,6 +106,42 @@ class KafkaToolsTest(unittest.TestCase):
         fields = out.strip().splitlines()[-1].split(", ")
         self.assertEqual(int(fields[4]), 100000, out)  # data.consumed.in.nMsg
         print("kafka-tools: producer perf and consumer perf, 100000 records each: ok")
+
+    def test_transactions_tool(self):
+        """kafka-transactions (TransactionsCommand) on an open transaction and after its commit."""
+        from confluent_kafka import Producer
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": self.b})
+        admin.create_topics([NewTopic("tx-tool", 1, 1)])["tx-tool"].result(10)
+        plain = Producer({"bootstrap.servers": self.b})
+        plain.produce("tx-tool", b"before")
+        plain.flush(10)
+        p = Producer({"bootstrap.servers": self.b, "transactional.id": "tools-txn"})
+        p.init_transactions(15)
+        p.begin_transaction()
+        p.produce("tx-tool", b"open")
+        p.flush(10)
+
+        out = self.tool("TransactionsCommand", "--bootstrap-server", self.b, "list")
+        self.assertRegex(out, r"(?m)^tools-txn\s+1\s+\d+\s+Ongoing\s*$")
+        out = self.tool("TransactionsCommand", "--bootstrap-server", self.b, "describe", "--transactional-id",
+                        "tools-txn")
+        self.assertIn("Ongoing", out)
+        self.assertIn("tx-tool-0", out)
+        out = self.tool("TransactionsCommand", "--bootstrap-server", self.b, "describe-producers", "--topic", "tx-tool",
+                        "--partition", "0")
+        # ProducerId, ProducerEpoch, LatestCoordinatorEpoch, LastSequence, LastTimestamp, CurrentTransactionStartOffset
+        self.assertRegex(out, r"(?m)^\d+\s+\d+\s+\d+\s+0\s+\d+\s+1\s*$")
+        out = self.tool("TransactionsCommand", "--bootstrap-server", self.b, "find-hanging", "--broker-id", "1")
+        self.assertNotIn("tools-txn", out)  # open but known to its coordinator: not hanging
+
+        p.commit_transaction(15)
+        out = self.tool("TransactionsCommand", "--bootstrap-server", self.b, "list")
+        self.assertRegex(out, r"(?m)^tools-txn\s+1\s+\d+\s+CompleteCommit\s*$")
+        out = self.tool("TransactionsCommand", "--bootstrap-server", self.b, "describe-producers", "--topic", "tx-tool",
+                        "--partition", "0")
+        self.assertRegex(out, r"(?m)^\d+\s+\d+\s+\d+\s+0\s+\d+\s+None\s*$")
+        print("kafka-tools: kafka-transactions list, describe, describe-producers, find-hanging: ok")
 
 
 if __name__ == "__main__":
