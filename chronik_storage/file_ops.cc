@@ -1,6 +1,7 @@
 #include "chronik_storage/file_ops.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -92,5 +93,67 @@ absl::Status SyncDirectory(FileOps& ops, const std::string& dir) {
   if (rc != 0) return IoError("fsync directory", dir, err);
   return absl::OkStatus();
 }
+
+// Reads exactly `size` bytes at `offset`; returns 0 or an errno (EIO for an unexpected EOF).
+int PReadFully(int fd, char* buf, size_t size, int64_t offset) {
+  while (size > 0) {
+    ssize_t n = ::pread(fd, buf, size, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return EIO;
+    buf += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return 0;
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, bool* missing) {
+  *missing = false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      *missing = true;
+      return std::string();
+    }
+    return IoError("open", path, errno);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return IoError("stat", path, err);
+  }
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  int err = PReadFully(fd, data.data(), data.size(), 0);
+  ::close(fd);
+  if (err != 0) return IoError("read", path, err);
+  return data;
+}
+
+absl::Status WriteFileFully(FileOps& ops, const std::string& path, const std::string& data) {
+  int fd = ops.Open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return IoError("create", path, errno);
+  int err = PWriteFully(ops, fd, data.data(), data.size(), 0);
+  ::close(fd);
+  if (err != 0) return IoError("write", path, err);
+  return absl::OkStatus();
+}
+
+absl::Status SyncFile(FileOps& ops, const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return IoError("open", path, errno);
+  }
+  int rc = ops.FSync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return IoError("fsync", path, err);
+  return absl::OkStatus();
+}
+
 
 }  // namespace chronik::storage

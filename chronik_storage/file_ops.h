@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace chronik::storage {
 
@@ -37,6 +38,16 @@ class FileOps {
 // Writes all of `size` bytes at `offset`, retrying short writes and EINTR. Returns 0, or the errno
 // of the failing call (ENOSPC for a write that makes no progress).
 int PWriteFully(FileOps& ops, int fd, const void* data, size_t size, off_t offset);
+
+// Reads exactly `size` bytes at `offset`; returns 0 or an errno (EIO for an unexpected EOF).
+int PReadFully(int fd, char* buf, size_t size, int64_t offset);
+
+// The whole file; *missing (and an empty string) if it does not exist.
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, bool* missing);
+// Creates or truncates `path` and writes `data` (not synced).
+absl::Status WriteFileFully(FileOps& ops, const std::string& path, const std::string& data);
+// fsyncs `path` (OK if it does not exist).
+absl::Status SyncFile(FileOps& ops, const std::string& path);
 
 // fsyncs a directory, so that files created, renamed or removed in it stay so after a crash.
 absl::Status SyncDirectory(FileOps& ops, const std::string& dir);

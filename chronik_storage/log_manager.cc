@@ -201,6 +201,8 @@ absl::Status LogManager::Recover(bool clean_shutdown) {
     recovery_.segments_scanned += stats.segments_scanned;
     recovery_.segments_deleted += stats.segments_deleted;
     recovery_.indexes_rebuilt += stats.indexes_rebuilt;
+    recovery_.producer_snapshots_used += stats.producer_snapshots_used;
+    recovery_.producer_batches_replayed += stats.producer_batches_replayed;
     recovery_.bytes_scanned += stats.bytes_scanned;
     recovery_.bytes_truncated += stats.bytes_truncated;
     absl::MutexLock lock(&mu_);
@@ -212,10 +214,11 @@ absl::Status LogManager::Recover(bool clean_shutdown) {
   if (!clean_shutdown && !checkpoint_found && recovery_.partitions == 0) how = "no previous use";
   spdlog::info(
       "storage: opened {} after {}: {} partitions, {} segments, {} scanned ({} bytes), {} bytes truncated, "
-      "{} segments deleted, {} indexes rebuilt, in {:.1f} ms",
+      "{} segments deleted, {} indexes rebuilt, producer state from {} snapshots and {} batches, in {:.1f} ms",
       data_dir_, how, recovery_.partitions, recovery_.segments_loaded,
       recovery_.segments_scanned, recovery_.bytes_scanned, recovery_.bytes_truncated, recovery_.segments_deleted,
-      recovery_.indexes_rebuilt, static_cast<double>(recovery_.duration_us) / 1000.0);
+      recovery_.indexes_rebuilt, recovery_.producer_snapshots_used, recovery_.producer_batches_replayed,
+      static_cast<double>(recovery_.duration_us) / 1000.0);
   return absl::OkStatus();
 }
 

@@ -39,6 +39,8 @@ struct RecoveryStats {
   int segments_scanned = 0;   // read and CRC-checked batch by batch
   int segments_deleted = 0;   // after a truncation point
   int indexes_rebuilt = 0;    // missing or damaged index files
+  int producer_snapshots_used = 0;
+  int64_t producer_batches_replayed = 0;  // batch headers read to rebuild producer state
   int64_t bytes_scanned = 0;
   int64_t bytes_truncated = 0;
   int64_t duration_us = 0;

@@ -101,6 +101,7 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
 
   std::vector<int64_t> bases;
   std::vector<std::string> index_files;
+  std::vector<int64_t> snapshot_offsets;
   DIR* d = ::opendir(dir_.c_str());
   if (d == nullptr) return IoError("open directory", dir_, errno);
   while (struct dirent* e = ::readdir(d)) {
@@ -112,6 +113,8 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
     bool numeric = stem.size() == 20 && std::all_of(stem.begin(), stem.end(), ::isdigit);
     if (numeric && ext == ".log") {
       bases.push_back(std::strtoll(stem.c_str(), nullptr, 10));
+    } else if (numeric && ext == kSnapshotSuffix) {
+      snapshot_offsets.push_back(std::strtoll(stem.c_str(), nullptr, 10));
     } else if (numeric && (ext == ".index" || ext == ".timeindex" || ext == ".txnindex")) {
       index_files.push_back(name);
     } else if (ext.size() >= 4 && ext.compare(ext.size() - 4, 4, ".tmp") == 0) {
@@ -218,11 +221,13 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
   // (the active one after a crash, or data from before transaction indexes), whose aborted
   // transactions the walk finds again. A segment that cannot be read costs its producers' state
   // (their next batch is taken as a new producer's), not the partition.
+  std::vector<bool> file_ok(loaded.size(), false);
   std::vector<bool> txn_index_ok(loaded.size(), false);
   size_t walk_from = loaded.size() - 1;
   for (size_t i = 0; i < loaded.size(); ++i) {
     absl::StatusOr<bool> ok = loaded[i]->LoadTxnIndex();
     if (!ok.ok()) return ok.status();
+    file_ok[i] = *ok;
     // A segment recovery scanned may have been appended to after its index was written.
     const bool was_scanned = std::find(scanned.begin(), scanned.end(), loaded[i]) != scanned.end();
     txn_index_ok[i] = *ok && !was_scanned;
@@ -230,13 +235,56 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
     const bool recent = written_ms < 0 || now - written_ms <= kProducerIdExpirationMs;
     if ((recent || !txn_index_ok[i]) && i < walk_from) walk_from = i;
   }
+
+  // The newest producer snapshot at or below the log end (one above it was taken before a crash
+  // cut the log shorter), if intact, spares the walk of everything before it.
   ProducerStateTable producers;
+  std::deque<int64_t> snapshots;
+  int64_t snapshot_at = -1;
+  const int64_t end_offset = loaded.back()->next_offset();
+  std::sort(snapshot_offsets.rbegin(), snapshot_offsets.rend());
+  for (int64_t at : snapshot_offsets) {
+    const std::string path = dir_ + "/" + SegmentFileName(at, kSnapshotSuffix);
+    bool missing = false;
+    absl::StatusOr<std::string> data = at <= end_offset ? ReadWholeFile(path, &missing) : std::string();
+    absl::StatusOr<ProducerStateTable> table =
+        data.ok() ? ProducerStateTable::FromSnapshot(*data) : absl::StatusOr<ProducerStateTable>(data.status());
+    if (at > end_offset || !table.ok()) {
+      if (at <= end_offset) spdlog::warn("storage: {}: {}: {}", tp_.ToString(), path, table.status().ToString());
+      ::unlink(path.c_str());
+      continue;
+    }
+    snapshots.push_front(at);
+    if (snapshot_at < 0) {
+      snapshot_at = at;
+      producers = *std::move(table);
+    }
+  }
+  if (snapshot_at >= 0) {
+    size_t k = loaded.size() - 1;
+    while (k > 0 && loaded[k]->base_offset() > snapshot_at) --k;
+    bool usable = file_ok[k] || loaded[k]->base_offset() == snapshot_at;
+    for (size_t i = 0; i < k; ++i) usable = usable && txn_index_ok[i];
+    if (usable) {
+      walk_from = k;
+      stats->producer_snapshots_used++;
+    } else {
+      snapshot_at = -1;
+      producers = ProducerStateTable();
+    }
+  }
+
   for (size_t i = walk_from; i < loaded.size(); ++i) {
     Segment& seg = *loaded[i];
     const int64_t written_ms = seg.ModifiedMs();
+    // Before the snapshot's offset the index written while the log was open stands.
     std::vector<AbortedTxn> aborted;
+    for (const AbortedTxn& t : seg.aborted_txns()) {
+      if (t.last_offset < snapshot_at) aborted.push_back(t);
+    }
     absl::Status st = seg.WalkHeaders(0, seg.size(), [&](const BatchHeader& h, int64_t position) {
-      if (h.producer_id < 0) return true;
+      if (h.producer_id < 0 || h.base_offset < snapshot_at) return true;
+      stats->producer_batches_replayed++;
       if (!h.is_control) {
         const auto delta = static_cast<int32_t>(h.last_offset - h.base_offset);
         producers.Record(h.producer_id, h.producer_epoch,
@@ -282,6 +330,7 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
   absl::MutexLock lock(&mu_);
   segments_ = std::move(loaded);
   producers_ = std::move(producers);
+  snapshots_ = std::move(snapshots);
   log_end_offset_ = segments_.back()->next_offset();
   log_start_offset_ = std::clamp<int64_t>(std::max(log_start_offset, segments_.front()->base_offset()),
                                           segments_.front()->base_offset(), log_end_offset_);
@@ -312,10 +361,32 @@ absl::Status PartitionLog::RollLocked(int64_t now_ms, std::vector<LogEvent>* eve
   }
   segments_.push_back(std::shared_ptr<Segment>(std::move(*seg)));
   rolled_unsynced_.push_back(std::move(old));
+  WriteProducerSnapshotLocked();
   dir_unsynced_ = true;
   events->push_back(Event(LogEventKind::kSegmentRolled, log_end_offset_));
   spdlog::debug("storage: {}: rolled to segment {}", tp_.ToString(), log_end_offset_);
   return absl::OkStatus();
+}
+
+void PartitionLog::WriteProducerSnapshotLocked() {
+  if (!snapshots_.empty() && snapshots_.back() == log_end_offset_) return;
+  FileOps& ops = host_->file_ops();
+  const std::string path = dir_ + "/" + SegmentFileName(log_end_offset_, kSnapshotSuffix);
+  // Written whole under another name and renamed: a crash leaves the old set or the new file
+  // (whose CRC tells whether its content made it to the disk).
+  absl::Status st = WriteFileFully(ops, path + ".tmp", producers_.Snapshot());
+  if (st.ok() && ops.Rename((path + ".tmp").c_str(), path.c_str()) != 0) st = IoError("rename", path, errno);
+  if (!st.ok()) {
+    ::unlink((path + ".tmp").c_str());
+    spdlog::warn("storage: {}: could not write a producer snapshot (recovery will read more of the log): {}",
+                 tp_.ToString(), st.ToString());
+    return;
+  }
+  snapshots_.push_back(log_end_offset_);
+  while (snapshots_.size() > 2) {
+    ::unlink((dir_ + "/" + SegmentFileName(snapshots_.front(), kSnapshotSuffix)).c_str());
+    snapshots_.pop_front();
+  }
 }
 
 void PartitionLog::GoOfflineLocked(const absl::Status& why) {
@@ -992,6 +1063,7 @@ absl::Status PartitionLog::CloseLog() {
       const auto& active = segments_.back();
       result = active->WriteIndexes(ops, config_.segment_index_bytes);
       if (result.ok()) result = active->SyncIndexes(ops);
+      WriteProducerSnapshotLocked();
       if (result.ok()) result = SyncDirectory(ops, dir_);
     }
   }

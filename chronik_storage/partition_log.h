@@ -246,6 +246,8 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
     int segments_scanned = 0;
     int segments_deleted = 0;
     int indexes_rebuilt = 0;
+    int producer_snapshots_used = 0;
+    int64_t producer_batches_replayed = 0;
     int64_t bytes_scanned = 0;
     int64_t bytes_truncated = 0;
   };
@@ -264,6 +266,9 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   bool TakeCheckpointDirty();
 
   absl::Status RollLocked(int64_t now_ms, std::vector<LogEvent>* events) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the producers' state as of the log end offset to <offset>.snapshot (at roll and at
+  // close), keeping the newest two; a failure costs recovery time, not data, so it only warns.
+  void WriteProducerSnapshotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool ShouldRollLocked(int64_t incoming_bytes, int64_t incoming_last_offset, int64_t now_ms) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void GoOfflineLocked(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -305,6 +310,8 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   bool checkpoint_dirty_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<Waiter> waiters_ ABSL_GUARDED_BY(mu_);  // by end_offset
   ProducerStateTable producers_ ABSL_GUARDED_BY(mu_);
+  // Offsets of the producer snapshot files on disk (<offset>.snapshot), oldest first.
+  std::deque<int64_t> snapshots_ ABSL_GUARDED_BY(mu_);
   absl::Status offline_ ABSL_GUARDED_BY(mu_);  // non-OK once appends are refused
   bool sync_failed_ ABSL_GUARDED_BY(mu_) = false;
 

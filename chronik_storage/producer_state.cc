@@ -6,6 +6,8 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "chronik_protocol/records/crc32c.h"
+#include "chronik_storage/big_endian.h"
 
 namespace chronik::storage {
 namespace {
@@ -131,6 +133,67 @@ ProducerStateTable ProducerStateTable::Subset(const std::vector<int64_t>& pids) 
     }
   }
   return out;
+}
+
+// Layout: int16 version (1), uint32 CRC-32C of what follows, int32 producer count, then per
+// producer: int64 id, int16 epoch, int64 last append ms, int64 open transaction's first offset,
+// int32 batch count, and per batch int32 first and last sequence, int64 base and last offset and
+// int64 append time. Big-endian, as Kafka's files are.
+std::string ProducerStateTable::Snapshot() const {
+  std::string body;
+  StoreBe32(&body, static_cast<uint32_t>(entries_.size()));
+  for (const auto& [pid, e] : entries_) {
+    StoreBe64(&body, static_cast<uint64_t>(pid));
+    StoreBe16(&body, static_cast<uint16_t>(e.epoch));
+    StoreBe64(&body, static_cast<uint64_t>(e.last_append_ms));
+    StoreBe64(&body, static_cast<uint64_t>(e.txn_first_offset));
+    StoreBe32(&body, static_cast<uint32_t>(e.batches.size()));
+    for (const ProducerBatch& b : e.batches) {
+      StoreBe32(&body, static_cast<uint32_t>(b.first_seq));
+      StoreBe32(&body, static_cast<uint32_t>(b.last_seq));
+      StoreBe64(&body, static_cast<uint64_t>(b.base_offset));
+      StoreBe64(&body, static_cast<uint64_t>(b.last_offset));
+      StoreBe64(&body, static_cast<uint64_t>(b.append_time_ms));
+    }
+  }
+  std::string out;
+  StoreBe16(&out, 1);
+  StoreBe32(&out, protocol::Crc32c(body));
+  return out + body;
+}
+
+absl::StatusOr<ProducerStateTable> ProducerStateTable::FromSnapshot(std::string_view data) {
+  auto damaged = [](const char* why) { return absl::DataLossError(absl::StrCat("producer snapshot: ", why)); };
+  if (data.size() < 10 || LoadBe16(data.data()) != 1) return damaged("unknown version or too short");
+  const std::string_view body = data.substr(6);
+  if (LoadBe32(data.data() + 2) != protocol::Crc32c(body)) return damaged("CRC mismatch");
+  size_t pos = 0;
+  auto need = [&](size_t n) { return body.size() - pos >= n; };
+  ProducerStateTable table;
+  const uint32_t count = LoadBe32(body.data());
+  pos = 4;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (!need(30)) return damaged("truncated producer");
+    const auto pid = static_cast<int64_t>(LoadBe64(body.data() + pos));
+    Entry e;
+    e.epoch = static_cast<int16_t>(LoadBe16(body.data() + pos + 8));
+    e.last_append_ms = static_cast<int64_t>(LoadBe64(body.data() + pos + 10));
+    e.txn_first_offset = static_cast<int64_t>(LoadBe64(body.data() + pos + 18));
+    const uint32_t batches = LoadBe32(body.data() + pos + 26);
+    pos += 30;
+    if (batches > kBatchesKept || !need(size_t{batches} * 32)) return damaged("bad batch count");
+    for (uint32_t j = 0; j < batches; ++j) {
+      const char* b = body.data() + pos;
+      e.batches.push_back(ProducerBatch{static_cast<int32_t>(LoadBe32(b)), static_cast<int32_t>(LoadBe32(b + 4)),
+                                        static_cast<int64_t>(LoadBe64(b + 8)), static_cast<int64_t>(LoadBe64(b + 16)),
+                                        static_cast<int64_t>(LoadBe64(b + 24))});
+      pos += 32;
+    }
+    if (e.txn_first_offset >= 0) table.open_txns_.emplace(e.txn_first_offset, pid);
+    table.entries_.emplace(pid, std::move(e));
+  }
+  if (pos != body.size()) return damaged("trailing bytes");
+  return table;
 }
 
 }  // namespace chronik::storage

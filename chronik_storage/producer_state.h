@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -104,6 +105,11 @@ class ProducerStateTable {
   size_t Expire(int64_t now_ms, int64_t expiration_ms);
 
   std::vector<ProducerInfo> Producers() const;
+
+  // The whole table as bytes (a producer snapshot file's content, CRC-32C protected), and back;
+  // FromSnapshot fails on any damage.
+  std::string Snapshot() const;
+  static absl::StatusOr<ProducerStateTable> FromSnapshot(std::string_view data);
 
   // A table of just these producers' entries (to check an append of several batches on).
   ProducerStateTable Subset(const std::vector<int64_t>& pids) const;

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "chronik_storage/big_endian.h"
 #include "chronik_storage/errors.h"
 
 namespace chronik::storage {
@@ -20,87 +21,8 @@ namespace {
 using protocol::RecordBatchView;
 namespace bv2 = protocol::batch_v2;
 
-uint32_t LoadBe32(const char* p) {
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | uint32_t{u[3]};
-}
-
-uint64_t LoadBe64(const char* p) { return (uint64_t{LoadBe32(p)} << 32) | LoadBe32(p + 4); }
-
-void StoreBe32(std::string* out, uint32_t v) {
-  char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-               static_cast<char>(v)};
-  out->append(b, 4);
-}
-
-void StoreBe64(std::string* out, uint64_t v) {
-  StoreBe32(out, static_cast<uint32_t>(v >> 32));
-  StoreBe32(out, static_cast<uint32_t>(v));
-}
-
-// Reads exactly `size` bytes at `offset`; returns 0 or an errno (EIO for an unexpected EOF).
-int PReadFully(int fd, char* buf, size_t size, int64_t offset) {
-  while (size > 0) {
-    ssize_t n = ::pread(fd, buf, size, offset);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) return EIO;
-    buf += n;
-    size -= static_cast<size_t>(n);
-    offset += n;
-  }
-  return 0;
-}
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path, bool* missing) {
-  *missing = false;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) {
-      *missing = true;
-      return std::string();
-    }
-    return IoError("open", path, errno);
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return IoError("stat", path, err);
-  }
-  std::string data(static_cast<size_t>(st.st_size), '\0');
-  int err = PReadFully(fd, data.data(), data.size(), 0);
-  ::close(fd);
-  if (err != 0) return IoError("read", path, err);
-  return data;
-}
-
 size_t MaxEntries(int32_t max_index_bytes, size_t entry_size) {
   return std::max<size_t>(1, static_cast<size_t>(std::max<int32_t>(max_index_bytes, 0)) / entry_size);
-}
-
-absl::Status WriteFileFully(FileOps& ops, const std::string& path, const std::string& data) {
-  int fd = ops.Open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return IoError("create", path, errno);
-  int err = PWriteFully(ops, fd, data.data(), data.size(), 0);
-  ::close(fd);
-  if (err != 0) return IoError("write", path, err);
-  return absl::OkStatus();
-}
-
-absl::Status SyncFile(FileOps& ops, const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::OkStatus();
-    return IoError("open", path, errno);
-  }
-  int rc = ops.FSync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return IoError("fsync", path, err);
-  return absl::OkStatus();
 }
 
 }  // namespace

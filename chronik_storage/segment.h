@@ -92,6 +92,8 @@ std::string SegmentFileName(int64_t base_offset, std::string_view suffix);
 // .timeindex.cleaned), renames the complete, synced files to *.swap and then over the originals.
 // See compaction.h.
 inline constexpr std::string_view kCleanedSuffix = ".cleaned";
+// A partition's producer state as of offset N: <N>.snapshot (see PartitionLog).
+inline constexpr char kSnapshotSuffix[] = ".snapshot";
 inline constexpr std::string_view kSwapSuffix = ".swap";
 
 // The header fields a log walk needs, decoded from the first 61 bytes of a batch.
