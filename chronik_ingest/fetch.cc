@@ -123,9 +123,10 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
         *any_error = true;
         continue;
       }
-      out.high_watermark = log->high_watermark().value();
-      out.last_stable_offset = log->last_stable_offset().value();
-      out.log_start_offset = log->log_start_offset().value();
+      const storage::LogBounds b = log->bounds();
+      out.high_watermark = b.high_watermark.value();
+      out.last_stable_offset = b.last_stable_offset.value();
+      out.log_start_offset = b.log_start_offset.value();
       out.records = std::string();
       // read_committed reads stop at the last stable offset: beyond it transactions are open.
       const bool committed = req.isolation_level == 1;
@@ -142,6 +143,7 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
       absl::StatusOr<storage::ReadResult> read =
           log->Read(storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0),
                     committed ? std::optional<storage::Offset>(storage::Offset(end)) : std::nullopt, first_data);
+      const storage::Offset read_end = read.ok() ? read->next_offset : storage::Offset(p.fetch_offset);
       absl::StatusOr<protocol::Records> data = read.ok() ? ToRecords(*std::move(read), st.version) : read.status();
       if (!data.ok()) {
         out.error_code = static_cast<int16_t>(ToKafkaError(data.status()));
@@ -152,7 +154,7 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
         // The aborted transactions the consumer needs to drop their batches from what it got.
         auto& aborted = out.aborted_transactions.emplace();
         for (const storage::AbortedTxn& t :
-             log->AbortedTransactions(storage::Offset(p.fetch_offset), storage::Offset(end))) {
+             log->AbortedTransactions(storage::Offset(p.fetch_offset), read_end)) {
           auto& a = aborted.emplace_back();
           a.producer_id = t.producer_id;
           a.first_offset = t.first_offset;

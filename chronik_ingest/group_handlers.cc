@@ -1,6 +1,9 @@
 #include "chronik_ingest/group_handlers.h"
 
 #include <climits>
+#include <map>
+#include <set>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "chronik_ingest/kafka_error.h"
@@ -243,8 +246,11 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups, const Tx
           int32_t partition;
           CommittedOffset offset;
         };
-        auto fetch = [&groups](const std::string& group_id, const auto& topics,
-                               bool all) -> absl::StatusOr<std::vector<Partition>> {
+        // Partitions an open transaction holds offsets for, taken before the offsets are read.
+        std::map<std::string, std::set<std::pair<std::string, int32_t>>> pending;
+        auto fetch = [&](const std::string& group_id, const auto& topics,
+                         bool all) -> absl::StatusOr<std::vector<Partition>> {
+          if (request.require_stable) pending[group_id] = txns.PendingOffsets(group_id);
           std::optional<std::vector<TopicPartitions>> wanted;
           if (!all) {
             wanted.emplace();
@@ -273,7 +279,7 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups, const Tx
             out.committed_leader_epoch = p.offset.leader_epoch;
             out.metadata = std::move(p.offset.metadata);
             out.error_code = 0;
-            if (request.require_stable && txns.HasPendingOffsets(group_id, p.topic, p.partition)) {
+            if (request.require_stable && pending[group_id].count({p.topic, p.partition}) != 0) {
               out.committed_offset = -1;
               out.error_code = static_cast<int16_t>(ErrorCode::kUnstableOffsetCommit);
             }

@@ -50,7 +50,12 @@ void RegisterListOffsets(HandlerTable& table, const BrokerContext& broker) {
                 out.error_code = static_cast<int16_t>(ToKafkaError(found.status()));
                 continue;
               }
-              // No record at or after the timestamp: Kafka answers offset -1 and timestamp -1.
+              // No record at or after the timestamp: Kafka answers offset -1 and timestamp -1; so for
+              // read_committed (isolation_level 1) when that record is not yet stable.
+              if (found->has_value() && request.isolation_level == 1 &&
+                  (*found)->offset >= log->last_stable_offset()) {
+                found->reset();
+              }
               if (found->has_value()) {
                 offset = (*found)->offset.value();
                 timestamp = (*found)->timestamp;

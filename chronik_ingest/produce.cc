@@ -103,17 +103,6 @@ absl::StatusOr<std::string> Prepare(std::optional<protocol::Records>& decoded, c
   return std::move(*records);
 }
 
-// KIP-890 part 1: a transactional batch goes only to a partition of its producer's ongoing
-// transaction. Clients send one batch per partition; its header speaks for the append.
-absl::Status VerifyTransactional(const TxnCoordinator& txns, std::string_view batches,
-                                 const std::optional<std::string>& transactional_id, const std::string& topic,
-                                 int32_t partition) {
-  absl::StatusOr<protocol::RecordBatchView> first = protocol::RecordBatchView::Parse(batches, protocol::CrcCheck::kSkip);
-  if (!first.ok() || !first->is_transactional()) return absl::OkStatus();  // Append judges the rest
-  return txns.VerifyProduce(transactional_id.value_or(""), {first->producer_id(), first->producer_epoch()},
-                            TxnPartition{topic, partition});
-}
-
 void SetError(ProduceResponse::PartitionProduceResponse& out, const absl::Status& s) {
   out.error_code = static_cast<int16_t>(ToKafkaError(s, ErrorCode::kUnknownServerError));
   out.base_offset = -1;
@@ -221,13 +210,14 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
               SetError(out, batches.status());
               continue;
             }
+            // KIP-890 part 1: a transactional batch goes only to a partition of its producer's
+            // ongoing transaction (asked under the partition's lock, see PartitionLog::Append).
+            storage::TxnVerifier verifier;
             if (verify != nullptr) {
-              if (absl::Status st = VerifyTransactional(*verify, *batches, request->transactional_id, topic.name,
-                                                        pd.index);
-                  !st.ok()) {
-                SetError(out, st);
-                continue;
-              }
+              verifier = [verify, id = request->transactional_id.value_or(""), topic = topic.name,
+                          partition = pd.index](int64_t producer_id, int16_t producer_epoch) {
+                return verify->VerifyProduce(id, {producer_id, producer_epoch}, TxnPartition{topic, partition});
+              };
             }
             // The response vector is sized up front, so this element's address stays valid.
             {
@@ -251,7 +241,8 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
                             }
                           }
                           pending->Finish();
-                        });
+                        },
+                        verifier);
           }
         }
         // acks=all waits for durability at most timeout_ms (acks=1 answers after the local write).

@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <limits>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "chronik_ingest/kafka_error.h"
 #include "chronik_protocol/errors.h"
@@ -47,7 +48,8 @@ std::string_view TxnStateName(TxnState state) {
 std::optional<TxnState> ParseTxnState(std::string_view name) {
   for (const auto& [s, n] : kStateNames) {
     if (n.size() == name.size() &&
-        std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+        std::equal(n.begin(), n.end(), name.begin(),
+                   [](char a, char b) { return absl::ascii_tolower(a) == absl::ascii_tolower(b); })) {
       return s;
     }
   }
@@ -126,7 +128,7 @@ absl::Status TxnCoordinator::Load() {
         return absl::DataLossError(absl::StrCat("transactional id ", key, ": ", st.message()));
       }
       if (IsPrepare(t->state)) prepared.push_back(t);
-      t->view = std::make_shared<View>(View{t->producer_id, t->epoch, t->state, t->partitions});
+      t->view = MakeView(*t);
       txns_[key] = std::move(t);
     }
   }
@@ -142,10 +144,27 @@ absl::Status TxnCoordinator::Load() {
   return absl::OkStatus();
 }
 
+std::shared_ptr<const TxnCoordinator::View> TxnCoordinator::MakeView(const Txn& t) {
+  auto view = std::make_shared<View>(View{t.id, t.producer_id, t.epoch, t.state, t.timeout_ms, t.start_ms,
+                                          t.partitions, {}});
+  for (const PendingTxnOffset& o : t.offsets) view->pending_offsets.emplace(o.group, o.entry.topic, o.entry.partition);
+  return view;
+}
+
 void TxnCoordinator::Publish(Txn& t) {
-  auto view = std::make_shared<View>(View{t.producer_id, t.epoch, t.state, t.partitions});
+  std::shared_ptr<const View> view = MakeView(t);
   std::lock_guard<std::mutex> lock(mu_);
   t.view = std::move(view);
+}
+
+std::vector<std::shared_ptr<const TxnCoordinator::View>> TxnCoordinator::Views() const {
+  std::vector<std::shared_ptr<const View>> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  out.reserve(txns_.size());
+  for (const auto& [id, t] : txns_) {
+    if (t->view != nullptr) out.push_back(t->view);
+  }
+  return out;
 }
 
 std::shared_ptr<TxnCoordinator::Txn> TxnCoordinator::Find(const std::string& id) const {
@@ -242,17 +261,22 @@ absl::StatusOr<ProducerIdAndEpoch> TxnCoordinator::InitProducerId(const std::str
   }
   const int64_t old_pid = t->producer_id;
   const int16_t old_epoch = t->epoch;
+  const int64_t old_last_pid = t->last_producer_id;
+  const int16_t old_last_epoch = t->last_epoch;
+  // The epoch before this bump is remembered only for a producer recovering with what it had
+  // (KIP-360); a new producer's InitProducerId forgets it, so that a zombie naming it is fenced.
+  const bool recovering = expected.has_value() && expected->producer_id >= 0;
   if (t->epoch >= kMaxEpoch) {
     absl::StatusOr<int64_t> pid = ids_.Next();
     if (!pid.ok()) return WithKafkaError(pid.status(), ErrorCode::kCoordinatorNotAvailable);
-    t->last_producer_id = t->producer_id;
+    t->last_producer_id = recovering ? t->producer_id : -1;
     t->producer_id = *pid;
     t->epoch = 0;
   } else {
     t->last_producer_id = -1;
     ++t->epoch;
   }
-  t->last_epoch = old_epoch;
+  t->last_epoch = recovering ? old_epoch : -1;
   const int32_t old_timeout = t->timeout_ms;
   const TxnState old_state = t->state;
   t->timeout_ms = timeout_ms;
@@ -264,6 +288,8 @@ absl::StatusOr<ProducerIdAndEpoch> TxnCoordinator::InitProducerId(const std::str
   if (absl::Status st = Persist(*t); !st.ok()) {
     t->producer_id = old_pid;
     t->epoch = old_epoch;
+    t->last_producer_id = old_last_pid;
+    t->last_epoch = old_last_epoch;
     t->timeout_ms = old_timeout;
     t->state = old_state;
     return st;
@@ -487,15 +513,21 @@ absl::Status TxnCoordinator::CompleteLocked(Txn& t) {
 }
 
 absl::Status TxnCoordinator::FenceAndAbortLocked(Txn& t) {
-  if (t.epoch >= kMaxEpoch) {
-    // No epoch left to fence with: abort at the current one (the producer gets a new id next).
-    t.state = TxnState::kPrepareAbort;
-  } else {
+  const int16_t old_epoch = t.epoch;
+  const int16_t old_last_epoch = t.last_epoch;
+  const TxnState old_state = t.state;
+  // No epoch left to fence with: abort at the current one (the producer gets a new id next).
+  if (t.epoch < kMaxEpoch) {
     t.last_epoch = t.epoch;
     ++t.epoch;
-    t.state = TxnState::kPrepareAbort;
   }
-  if (absl::Status st = Persist(t); !st.ok()) return st;
+  t.state = TxnState::kPrepareAbort;
+  if (absl::Status st = Persist(t); !st.ok()) {
+    t.epoch = old_epoch;
+    t.last_epoch = old_last_epoch;
+    t.state = old_state;
+    return st;
+  }
   return CompleteLocked(t);
 }
 
@@ -523,20 +555,15 @@ absl::Status TxnCoordinator::VerifyProduce(const std::string& transactional_id, 
   return absl::OkStatus();
 }
 
-bool TxnCoordinator::HasPendingOffsets(const std::string& group, const std::string& topic, int32_t partition) const {
-  std::vector<std::shared_ptr<Txn>> all;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [id, t] : txns_) all.push_back(t);
-  }
-  for (const auto& t : all) {
-    std::lock_guard<std::mutex> lock(t->mu);
-    if (t->state == TxnState::kCompleteCommit || t->state == TxnState::kCompleteAbort) continue;
-    for (const PendingTxnOffset& o : t->offsets) {
-      if (o.group == group && o.entry.topic == topic && o.entry.partition == partition) return true;
+std::set<std::pair<std::string, int32_t>> TxnCoordinator::PendingOffsets(const std::string& group) const {
+  std::set<std::pair<std::string, int32_t>> out;
+  for (const auto& v : Views()) {
+    if (v->state == TxnState::kCompleteCommit || v->state == TxnState::kCompleteAbort) continue;
+    for (const auto& [g, topic, partition] : v->pending_offsets) {
+      if (g == group) out.emplace(topic, partition);
     }
   }
-  return false;
+  return out;
 }
 
 void TxnCoordinator::Sweep(int64_t now_ms) {
@@ -570,22 +597,22 @@ void TxnCoordinator::Sweep(int64_t now_ms) {
 }
 
 std::optional<TxnDescription> TxnCoordinator::Describe(const std::string& transactional_id) const {
-  std::shared_ptr<Txn> t = Find(transactional_id);
-  if (t == nullptr) return std::nullopt;
-  std::lock_guard<std::mutex> lock(t->mu);
-  return TxnDescription{t->id, t->state, t->producer_id, t->epoch, t->timeout_ms, t->start_ms,
-                        std::vector<TxnPartition>(t->partitions.begin(), t->partitions.end())};
+  std::shared_ptr<const View> v;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = txns_.find(transactional_id);
+    if (it != txns_.end()) v = it->second->view;
+  }
+  if (v == nullptr) return std::nullopt;
+  return TxnDescription{v->id, v->state, v->producer_id, v->epoch, v->timeout_ms, v->start_ms,
+                        std::vector<TxnPartition>(v->partitions.begin(), v->partitions.end())};
 }
 
 std::vector<TxnDescription> TxnCoordinator::List() const {
-  std::vector<std::string> ids;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [id, t] : txns_) ids.push_back(id);
-  }
   std::vector<TxnDescription> out;
-  for (const std::string& id : ids) {
-    if (std::optional<TxnDescription> d = Describe(id); d.has_value()) out.push_back(*std::move(d));
+  for (const auto& v : Views()) {
+    out.push_back(TxnDescription{v->id, v->state, v->producer_id, v->epoch, v->timeout_ms, v->start_ms,
+                                 std::vector<TxnPartition>(v->partitions.begin(), v->partitions.end())});
   }
   return out;
 }

@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -118,9 +119,10 @@ class TxnCoordinator {
   absl::Status VerifyProduce(const std::string& transactional_id, ProducerIdAndEpoch producer,
                              const TxnPartition& partition) const;
 
-  // Whether an open transaction holds offsets of `group` for the partition (OffsetFetch with
-  // require_stable answers UNSTABLE_OFFSET_COMMIT then).
-  bool HasPendingOffsets(const std::string& group, const std::string& topic, int32_t partition) const;
+  // The (topic, partition)s of `group` that open transactions hold offsets for (OffsetFetch with
+  // require_stable answers UNSTABLE_OFFSET_COMMIT for them). Taken before the
+  // committed offsets are read, so that a commit completing meanwhile cannot pass for stable.
+  std::set<std::pair<std::string, int32_t>> PendingOffsets(const std::string& group) const;
 
   // Aborts transactions older than their timeout (fencing their producer's epoch), finishes
   // prepared ones whose markers could not be written before, and forgets ids idle for
@@ -131,14 +133,24 @@ class TxnCoordinator {
   std::vector<TxnDescription> List() const;
 
  private:
-  // What Produce verification reads: a copy made whenever the state is stored, so that a
-  // network thread never waits on a transaction's lock (held across fsyncs).
+  struct Txn;
+  // What readers that must not wait see (Produce verification, OffsetFetch, the tooling APIs): a
+  // copy made whenever the state is stored, so that nobody waits on a transaction's lock (held
+  // across fsyncs). It is the stored state: a transaction's offsets are pending until the stored
+  // state says it completed, which is after they were applied.
   struct View {
+    std::string id;
     int64_t producer_id = -1;
     int16_t epoch = -1;
     TxnState state = TxnState::kEmpty;
+    int32_t timeout_ms = 0;
+    int64_t start_ms = -1;
     std::set<TxnPartition> partitions;
+    std::set<std::tuple<std::string, std::string, int32_t>> pending_offsets;  // group, topic, partition
   };
+  static std::shared_ptr<const View> MakeView(const Txn& t);
+  // Every transactional id's view.
+  std::vector<std::shared_ptr<const View>> Views() const;
 
   struct Txn {
     std::shared_ptr<const View> view;  // guarded by TxnCoordinator::mu_

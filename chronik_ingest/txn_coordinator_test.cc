@@ -97,10 +97,10 @@ TEST_F(TxnCoordinatorTest, TransactionalOffsetsApplyOnCommitOnly) {
   ASSERT_TRUE(txns_->AddOffsets("t", *p, "g").ok());
   auto r = txns_->TxnOffsetCommit("t", *p, "g", "", std::nullopt, -1, {Entry(5)});
   ASSERT_TRUE(r.ok() && (*r)[0].ok());
-  EXPECT_TRUE(txns_->HasPendingOffsets("g", "in", 0));
+  EXPECT_EQ(txns_->PendingOffsets("g").count({"in", 0}), 1u);
   EXPECT_EQ((*groups_->FetchOffsets("g", std::nullopt)).size(), 0u);
   ASSERT_TRUE(txns_->EndTxn("t", *p, /*commit=*/false).ok());
-  EXPECT_FALSE(txns_->HasPendingOffsets("g", "in", 0));
+  EXPECT_TRUE(txns_->PendingOffsets("g").empty());
   EXPECT_EQ((*groups_->FetchOffsets("g", std::nullopt)).size(), 0u);
 
   ASSERT_TRUE(txns_->AddOffsets("t", *p, "g").ok());
@@ -173,6 +173,20 @@ TEST_F(TxnCoordinatorTest, TimedOutTransactionsAreAbortedAndTheirProducerFenced)
   EXPECT_EQ(again->producer_id, p->producer_id);
   EXPECT_EQ(again->epoch, p->epoch + 2);
   EXPECT_EQ(Code(txns_->InitProducerId("t", 1'000, *p).status()), ErrorCode::kProducerFenced);
+}
+
+// A new producer's InitProducerId (naming no epoch) forgets the epoch before it, so the producer
+// it fenced cannot come back by naming its old epoch (KIP-360 recovery is for the current one).
+TEST_F(TxnCoordinatorTest, AZombieCannotRecoverPastANewProducer) {
+  absl::StatusOr<ProducerIdAndEpoch> zombie = txns_->InitProducerId("t", 1'000, std::nullopt);
+  ASSERT_TRUE(zombie.ok());
+  absl::StatusOr<ProducerIdAndEpoch> fresh = txns_->InitProducerId("t", 1'000, std::nullopt);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->epoch, zombie->epoch + 1);
+  EXPECT_EQ(Code(txns_->InitProducerId("t", 1'000, *zombie).status()), ErrorCode::kProducerFenced);
+  absl::StatusOr<ProducerIdAndEpoch> recovered = txns_->InitProducerId("t", 1'000, *fresh);
+  ASSERT_TRUE(recovered.ok());
+  EXPECT_EQ(recovered->epoch, fresh->epoch + 1);
 }
 
 // transactional.id.expiration.ms: an id idle that long is forgotten (durably).

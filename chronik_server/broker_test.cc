@@ -16,6 +16,7 @@
 #include "chronik_protocol/messages/end_txn.h"
 #include "chronik_protocol/messages/fetch.h"
 #include "chronik_protocol/messages/init_producer_id.h"
+#include "chronik_protocol/messages/list_offsets.h"
 #include "chronik_protocol/messages/produce.h"
 #include "chronik_protocol/records/record_batch.h"
 #include "chronik_protocol/records/record_batch_builder.h"
@@ -287,6 +288,22 @@ TEST_F(BrokerTest, TransactionsOverTheWire) {
   EXPECT_EQ(f->responses.at(0).partitions.at(0).high_watermark, 3);
   EXPECT_EQ(f->responses.at(0).partitions.at(0).last_stable_offset, 1);
   EXPECT_EQ(Values(f->responses.at(0).partitions.at(0).records->bytes), std::vector<std::string>{"plain"});
+
+  auto latest = [&](int8_t isolation) {
+    protocol::ListOffsetsRequest req;
+    req.replica_id = -1;
+    req.isolation_level = isolation;
+    auto& t = req.topics.emplace_back();
+    t.name = "txn";
+    auto& p = t.partitions.emplace_back();
+    p.partition_index = 0;
+    p.timestamp = -1;
+    auto resp = client.Call<protocol::ListOffsetsResponse>(req, 7);
+    EXPECT_TRUE(resp.ok());
+    return resp->topics.at(0).partitions.at(0).offset;
+  };
+  EXPECT_EQ(latest(0), 3);  // the high watermark
+  EXPECT_EQ(latest(1), 1);  // read_committed: the last stable offset
 
   EXPECT_EQ(client.Call<protocol::EndTxnResponse>(end, 3)->error_code, 0);
   EXPECT_EQ(client.Call<protocol::EndTxnResponse>(end, 3)->error_code, 0);  // a retry of the commit

@@ -224,6 +224,10 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
   std::vector<bool> file_ok(loaded.size(), false);
   std::vector<bool> txn_index_ok(loaded.size(), false);
   size_t walk_from = loaded.size() - 1;
+  // A day before the last write, not before now: a broker down for a day must still find the
+  // first batches of the transactions that were open when it stopped.
+  int64_t newest_ms = -1;
+  for (const auto& seg : loaded) newest_ms = std::max(newest_ms, seg->ModifiedMs());
   for (size_t i = 0; i < loaded.size(); ++i) {
     absl::StatusOr<bool> ok = loaded[i]->LoadTxnIndex();
     if (!ok.ok()) return ok.status();
@@ -232,7 +236,7 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
     const bool was_scanned = std::find(scanned.begin(), scanned.end(), loaded[i]) != scanned.end();
     txn_index_ok[i] = *ok && !was_scanned;
     const int64_t written_ms = loaded[i]->ModifiedMs();
-    const bool recent = written_ms < 0 || now - written_ms <= kProducerIdExpirationMs;
+    const bool recent = written_ms < 0 || newest_ms - written_ms <= kProducerIdExpirationMs;
     if ((recent || !txn_index_ok[i]) && i < walk_from) walk_from = i;
   }
 
@@ -397,7 +401,7 @@ void PartitionLog::GoOfflineLocked(const absl::Status& why) {
   }
 }
 
-void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback done) {
+void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback done, const TxnVerifier& verify) {
   if (batches.empty()) {
     done(absl::InvalidArgumentError("empty append: no record batches"));
     return;
@@ -485,6 +489,13 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
       failure = checked.status();
     } else if (checked->has_value()) {
       retry = **checked;
+    } else if (verify != nullptr) {
+      for (const ProducedBatch& b : produced) {
+        if (b.transactional && !b.marker_commit.has_value() && !producers_.HasOpenTxn(b.producer_id)) {
+          failure = verify(b.producer_id, b.producer_epoch);
+          if (!failure.ok()) break;
+        }
+      }
     }
     if (retry.has_value()) {
       // A retry of a batch already in the log: its original offsets, once they are durable.
@@ -631,11 +642,14 @@ void PartitionLog::AppendMarker(int64_t producer_id, int16_t producer_epoch, boo
   Append(*std::move(batch), LeaderEpoch(0), std::move(done));
 }
 
-Offset PartitionLog::last_stable_offset() const {
+LogBounds PartitionLog::bounds() const {
   absl::ReaderMutexLock lock(&mu_);
   const int64_t hw = HighWatermarkLocked();
-  return Offset(std::min(hw, producers_.FirstUnstableOffset().value_or(hw)));
+  return LogBounds{Offset(log_start_offset_), Offset(hw),
+                   Offset(std::min(hw, producers_.FirstUnstableOffset().value_or(hw))), Offset(log_end_offset_)};
 }
+
+Offset PartitionLog::last_stable_offset() const { return bounds().last_stable_offset; }
 
 std::vector<AbortedTxn> PartitionLog::AbortedTransactions(Offset from, Offset upper) const {
   std::vector<AbortedTxn> out;
@@ -726,6 +740,7 @@ absl::StatusOr<ReadResult> PartitionLog::Read(Offset from_offset, int64_t max_by
   result.high_watermark = Offset(HighWatermarkLocked());
   result.log_start_offset = Offset(log_start_offset_);
   result.log_end_offset = Offset(log_end_offset_);
+  result.next_offset = from_offset;
   int64_t limit = HighWatermarkLocked();
   if (max_offset.has_value()) limit = std::min(limit, max_offset->value());
   if (from >= limit) return result;
@@ -762,6 +777,7 @@ absl::StatusOr<ReadResult> PartitionLog::Read(Offset from_offset, int64_t max_by
       if (slice_start < 0) slice_start = pos;
       slice_end = pos + h.size;
       total += h.size;
+      result.next_offset = Offset(h.last_offset + 1);
       return true;
     });
     if (!st.ok()) return st;

@@ -42,6 +42,9 @@ struct AppendResult {
 // expecting the call to complete synchronously.
 using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
 
+// Asked whether a transactional batch of (producer id, epoch) may open a transaction here.
+using TxnVerifier = std::function<absl::Status(int64_t producer_id, int16_t producer_epoch)>;
+
 struct ReadResult {
   // Whole batches, in offset order: at most one file range per segment, each keeping its segment
   // file open (a segment deleted or compacted meanwhile is still read whole). Fetch answers with
@@ -49,6 +52,16 @@ struct ReadResult {
   protocol::Records records;
   Offset high_watermark;
   Offset log_start_offset;
+  Offset log_end_offset;
+  // One past the last record of the batches returned (`from` if none).
+  Offset next_offset;
+};
+
+// A partition's offsets, read together.
+struct LogBounds {
+  Offset log_start_offset;
+  Offset high_watermark;
+  Offset last_stable_offset;  // <= high_watermark
   Offset log_end_offset;
 };
 
@@ -136,7 +149,12 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // place, stamps `epoch` (and LogAppendTime if the topic uses it) and writes them to the active
   // segment, rolling it first if needed. `done` runs once:
   // on error nothing was written; on success see AppendCallback.
-  void Append(std::string batches, LeaderEpoch epoch, AppendCallback done);
+  //
+  // `verify`, if given, is asked under the partition lock about each transactional batch that
+  // opens its producer's transaction here (KIP-890: is the partition in the producer's ongoing
+  // transaction?); its error refuses the append. Under the lock, so that no marker can land
+  // between the answer and the write.
+  void Append(std::string batches, LeaderEpoch epoch, AppendCallback done, const TxnVerifier& verify = nullptr);
 
   // Whole batches starting with the one containing `from`, up to `max_bytes` (with `min_one_batch`
   // the first batch is returned even if larger, as Kafka does for the first partition of a fetch),
@@ -153,6 +171,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   void AppendMarker(int64_t producer_id, int16_t producer_epoch, bool commit, int32_t coordinator_epoch,
                     AppendCallback done);
 
+  LogBounds bounds() const;
   // The last stable offset: below it every transaction is decided (the first offset of the
   // oldest open transaction, or the high watermark).
   Offset last_stable_offset() const;

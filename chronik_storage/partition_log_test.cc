@@ -672,6 +672,38 @@ TEST_F(TransactionalAppendTest, LastStableOffsetAndAbortedTransactions) {
   EXPECT_EQ(GetProducerError(AppendSync(*log, TxnBatch(6, 1, 1, 1)).status()), ProducerError::kInvalidEpoch);
 }
 
+// KIP-890: the verifier is asked, under the partition lock, about a transactional batch that
+// opens its producer's transaction here, and its refusal writes nothing; batches of a transaction
+// already open here are not asked about.
+TEST_F(TransactionalAppendTest, VerifierGuardsTheFirstBatchOfATransaction) {
+  auto log = NewLog(config_);
+  int asked = 0;
+  bool allow = false;
+  TxnVerifier verify = [&](int64_t pid, int16_t epoch) {
+    ++asked;
+    EXPECT_EQ(pid, 5);
+    EXPECT_EQ(epoch, 0);
+    return allow ? absl::OkStatus() : absl::FailedPreconditionError("not in the transaction");
+  };
+  auto append = [&](std::string batch) {
+    std::promise<absl::StatusOr<AppendResult>> promise;
+    log->Append(std::move(batch), LeaderEpoch(0), [&](absl::StatusOr<AppendResult> r) { promise.set_value(r); },
+                verify);
+    return promise.get_future().get();
+  };
+  EXPECT_EQ(append(TxnBatch(5, 0, 0, 1)).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(log->log_end_offset(), Offset(0));
+  allow = true;
+  ASSERT_TRUE(append(TxnBatch(5, 0, 0, 1)).ok());
+  allow = false;
+  ASSERT_TRUE(append(TxnBatch(5, 0, 1, 1)).ok());  // the transaction is open here: not asked
+  ASSERT_TRUE(append(MakeBatch(1, 10)).ok());       // not transactional: not asked
+  EXPECT_EQ(asked, 2);
+  ASSERT_TRUE(MarkerSync(*log, 5, 0, true).ok());
+  EXPECT_EQ(append(TxnBatch(5, 0, 2, 1)).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(asked, 3);
+}
+
 // Open transactions and the transaction index survive a clean close, a crash (the active
 // segment rescanned) and a roll.
 TEST_F(TransactionalAppendTest, TransactionStateSurvivesReopenAndRoll) {

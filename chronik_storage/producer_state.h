@@ -96,6 +96,10 @@ class ProducerStateTable {
   // nullopt if none was open) and moves it to `epoch` if that is newer.
   std::optional<CompletedTxn> CompleteTxn(int64_t pid, int16_t epoch, int64_t marker_offset, bool commit,
                                           int64_t when_ms);
+  bool HasOpenTxn(int64_t pid) const {
+    auto it = entries_.find(pid);
+    return it != entries_.end() && it->second.txn_first_offset >= 0;
+  }
   // The first offset of the oldest open transaction: the last stable offset, if below the high
   // watermark.
   std::optional<int64_t> FirstUnstableOffset() const;

@@ -359,7 +359,11 @@ absl::Status Segment::WriteIndexes(FileOps& ops, int32_t max_index_bytes) {
       StoreBe64(&txns, static_cast<uint64_t>(t.last_offset));
       StoreBe64(&txns, static_cast<uint64_t>(t.last_stable_offset));
     }
-    st = WriteFileFully(ops, txn_index_path(), txns);
+    // Under another name first: an empty file would pass for a segment without aborts.
+    const std::string tmp = txn_index_path() + ".tmp";
+    st = WriteFileFully(ops, tmp, txns);
+    if (st.ok() && ops.Rename(tmp.c_str(), txn_index_path().c_str()) != 0) st = IoError("rename", tmp, errno);
+    if (!st.ok()) ::unlink(tmp.c_str());
   }
   if (!st.ok()) {
     // A half-written index would be rebuilt anyway; removing it makes that explicit.
