@@ -184,6 +184,20 @@ absl::Status TxnCoordinator::Persist(Txn& t) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<TxnCoordinator::LockedTxn> TxnCoordinator::LockForProducer(const std::string& transactional_id,
+                                                                          ProducerIdAndEpoch producer,
+                                                                          bool to_add) {
+  LockedTxn locked;
+  locked.txn = Find(transactional_id);
+  if (locked.txn == nullptr) return TxnError(ErrorCode::kInvalidProducerIdMapping, "unknown transactional id");
+  locked.lock = std::unique_lock<std::mutex>(locked.txn->mu);
+  if (absl::Status st = CheckProducer(*locked.txn, producer); !st.ok()) return st;
+  if (to_add && (IsPrepare(locked.txn->state) || locked.txn->state == TxnState::kPrepareEpochFence)) {
+    return TxnError(ErrorCode::kConcurrentTransactions, "the previous transaction is still being completed");
+  }
+  return locked;
+}
+
 absl::Status TxnCoordinator::CheckProducer(const Txn& t, ProducerIdAndEpoch producer) const {
   if (producer.producer_id != t.producer_id) {
     return TxnError(ErrorCode::kInvalidProducerIdMapping,
@@ -301,13 +315,9 @@ absl::StatusOr<std::vector<absl::Status>> TxnCoordinator::AddPartitions(const st
                                                                         ProducerIdAndEpoch producer,
                                                                         const std::vector<TxnPartition>& partitions,
                                                                         bool verify_only) {
-  std::shared_ptr<Txn> t = Find(transactional_id);
-  if (t == nullptr) return TxnError(ErrorCode::kInvalidProducerIdMapping, "unknown transactional id");
-  std::lock_guard<std::mutex> lock(t->mu);
-  if (absl::Status st = CheckProducer(*t, producer); !st.ok()) return st;
-  if (IsPrepare(t->state) || t->state == TxnState::kPrepareEpochFence) {
-    return TxnError(ErrorCode::kConcurrentTransactions, "the previous transaction is still being completed");
-  }
+  absl::StatusOr<LockedTxn> locked = LockForProducer(transactional_id, producer, /*to_add=*/true);
+  if (!locked.ok()) return locked.status();
+  Txn* t = locked->txn.get();
   if (t->state == TxnState::kDead) return TxnError(ErrorCode::kInvalidTxnState, "the transactional id is dead");
   std::vector<absl::Status> results(partitions.size());
   if (verify_only) {
@@ -352,13 +362,9 @@ absl::StatusOr<std::vector<absl::Status>> TxnCoordinator::AddPartitions(const st
 
 absl::Status TxnCoordinator::AddOffsets(const std::string& transactional_id, ProducerIdAndEpoch producer,
                                         const std::string& group) {
-  std::shared_ptr<Txn> t = Find(transactional_id);
-  if (t == nullptr) return TxnError(ErrorCode::kInvalidProducerIdMapping, "unknown transactional id");
-  std::lock_guard<std::mutex> lock(t->mu);
-  if (absl::Status st = CheckProducer(*t, producer); !st.ok()) return st;
-  if (IsPrepare(t->state) || t->state == TxnState::kPrepareEpochFence) {
-    return TxnError(ErrorCode::kConcurrentTransactions, "the previous transaction is still being completed");
-  }
+  absl::StatusOr<LockedTxn> locked = LockForProducer(transactional_id, producer, /*to_add=*/true);
+  if (!locked.ok()) return locked.status();
+  Txn* t = locked->txn.get();
   if (t->state == TxnState::kOngoing && t->groups.count(group) != 0) return absl::OkStatus();
   const TxnState old_state = t->state;
   const int64_t old_start = t->start_ms;
@@ -380,10 +386,9 @@ absl::StatusOr<std::vector<absl::Status>> TxnCoordinator::TxnOffsetCommit(
     const std::string& transactional_id, ProducerIdAndEpoch producer, const std::string& group,
     const std::string& member_id, const std::optional<std::string>& group_instance_id, int32_t generation_id,
     const std::vector<OffsetCommitEntry>& entries) {
-  std::shared_ptr<Txn> t = Find(transactional_id);
-  if (t == nullptr) return TxnError(ErrorCode::kInvalidProducerIdMapping, "unknown transactional id");
-  std::lock_guard<std::mutex> lock(t->mu);
-  if (absl::Status st = CheckProducer(*t, producer); !st.ok()) return st;
+  absl::StatusOr<LockedTxn> locked = LockForProducer(transactional_id, producer, /*to_add=*/false);
+  if (!locked.ok()) return locked.status();
+  Txn* t = locked->txn.get();
   if (t->state != TxnState::kOngoing || t->groups.count(group) == 0) {
     return TxnError(ErrorCode::kInvalidTxnState,
                     absl::StrCat("group ", group, " was not added to the transaction (AddOffsetsToTxn)"));
@@ -411,10 +416,9 @@ absl::StatusOr<std::vector<absl::Status>> TxnCoordinator::TxnOffsetCommit(
 }
 
 absl::Status TxnCoordinator::EndTxn(const std::string& transactional_id, ProducerIdAndEpoch producer, bool commit) {
-  std::shared_ptr<Txn> t = Find(transactional_id);
-  if (t == nullptr) return TxnError(ErrorCode::kInvalidProducerIdMapping, "unknown transactional id");
-  std::lock_guard<std::mutex> lock(t->mu);
-  if (absl::Status st = CheckProducer(*t, producer); !st.ok()) return st;
+  absl::StatusOr<LockedTxn> locked = LockForProducer(transactional_id, producer, /*to_add=*/false);
+  if (!locked.ok()) return locked.status();
+  Txn* t = locked->txn.get();
   const TxnState prepare = commit ? TxnState::kPrepareCommit : TxnState::kPrepareAbort;
   const TxnState complete = commit ? TxnState::kCompleteCommit : TxnState::kCompleteAbort;
   switch (t->state) {

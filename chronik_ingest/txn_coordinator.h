@@ -171,6 +171,15 @@ class TxnCoordinator {
   };
 
   std::shared_ptr<Txn> Find(const std::string& id) const;
+  struct LockedTxn {
+    std::shared_ptr<Txn> txn;
+    std::unique_lock<std::mutex> lock;
+  };
+  // The transactional id's state, locked, if `producer` is its current producer; with `to_add`
+  // (AddPartitionsToTxn, AddOffsetsToTxn) also only once the previous transaction is complete
+  // (CONCURRENT_TRANSACTIONS before).
+  absl::StatusOr<LockedTxn> LockForProducer(const std::string& transactional_id, ProducerIdAndEpoch producer,
+                                            bool to_add);
   // Stores t's state, then publishes its view.
   absl::Status Persist(Txn& t);
   void Publish(Txn& t);

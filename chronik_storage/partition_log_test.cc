@@ -496,8 +496,9 @@ TEST_F(PartitionLogTest, ConcurrentAppendersAndReaders) {
   EXPECT_EQ(ReadAll(*log)->size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
-std::string IdempotentBatch(int64_t pid, int16_t epoch, int32_t first_seq, int records) {
+std::string IdempotentBatch(int64_t pid, int16_t epoch, int32_t first_seq, int records, bool transactional = false) {
   protocol::RecordBatchBuilder::Options o;
+  o.transactional = transactional;
   o.producer_id = pid;
   o.producer_epoch = epoch;
   o.base_sequence = first_seq;
@@ -618,16 +619,7 @@ TEST_F(IdempotentAppendTest, IdleProducersExpire) {
 }
 
 std::string TxnBatch(int64_t pid, int16_t epoch, int32_t first_seq, int records) {
-  protocol::RecordBatchBuilder::Options o;
-  o.producer_id = pid;
-  o.producer_epoch = epoch;
-  o.base_sequence = first_seq;
-  o.transactional = true;
-  protocol::RecordBatchBuilder b(o);
-  for (int i = 0; i < records; ++i) {
-    if (!b.Append(1'000 + i, std::nullopt, "txn-" + std::to_string(first_seq + i)).ok()) std::abort();
-  }
-  return *b.Build();
+  return IdempotentBatch(pid, epoch, first_seq, records, /*transactional=*/true);
 }
 
 absl::StatusOr<AppendResult> MarkerSync(PartitionLog& log, int64_t pid, int16_t epoch, bool commit) {

@@ -10,11 +10,12 @@ The Java producer runs with acks=all, linger.ms=5 and batch.size=1000000 (librdk
 in the benchmark), idempotent as by default."""
 
 import argparse
-import glob
 import os
 import re
 import subprocess
 import sys
+
+from perf_java import java_classpath, runfiles_root
 
 SCENARIOS = [
     # name, record size, records, partitions
@@ -61,19 +62,13 @@ def librdkafka_figures(bench, broker, size, count, partitions):
 
 
 def main():
-    here = os.path.join(os.environ.get("RUNFILES_DIR", os.path.abspath(__file__) + ".runfiles"), "chronik")
-    if not os.path.isdir(here):
-        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    here = runfiles_root(__file__)
     ap = argparse.ArgumentParser()
     ap.add_argument("--broker", default=os.path.join(here, "chronik_server", "chronik_server"))
     ap.add_argument("--bench", default=os.path.join(here, "tests", "perf", "bench_bin"))
     ap.add_argument("--scale", type=float, default=1.0)
     args = ap.parse_args()
-    java = os.path.join(here, "tests", "java", "target")
-    jar = os.path.join(java, "java-clients-1.jar")
-    if not os.path.exists(jar):
-        sys.exit("the Java tools are not built: run tests/run_all.sh (mvn package in tests/java)")
-    classpath = ":".join([jar] + sorted(glob.glob(os.path.join(java, "lib", "*.jar"))))
+    classpath = java_classpath(here)
     sys.path.insert(0, os.path.join(here, "tests", "e2e"))
     os.environ["CHRONIK_SERVER"] = args.broker
 

@@ -7,11 +7,12 @@ has its own fresh broker. It measures and prints; it asserts nothing about speed
     bazel run -c opt //tests/perf:txn_perf [-- --scale 0.1]"""
 
 import argparse
-import glob
 import os
 import re
 import subprocess
 import sys
+
+from perf_java import java_classpath, runfiles_root
 
 SCENARIOS = [
     # records per transaction, transactions, record size
@@ -34,18 +35,12 @@ def run(classpath, broker_binary, records, transactions, size, txn_id):
 
 
 def main():
-    here = os.path.join(os.environ.get("RUNFILES_DIR", os.path.abspath(__file__) + ".runfiles"), "chronik")
-    if not os.path.isdir(here):
-        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    here = runfiles_root(__file__)
     ap = argparse.ArgumentParser()
     ap.add_argument("--broker", default=os.path.join(here, "chronik_server", "chronik_server"))
     ap.add_argument("--scale", type=float, default=1.0)
     args = ap.parse_args()
-    java = os.path.join(here, "tests", "java", "target")
-    jar = os.path.join(java, "java-clients-1.jar")
-    if not os.path.exists(jar):
-        sys.exit("the Java client is not built: run tests/run_all.sh (mvn package in tests/java)")
-    classpath = ":".join([jar] + sorted(glob.glob(os.path.join(java, "lib", "*.jar"))))
+    classpath = java_classpath(here)
     sys.path.insert(0, os.path.join(here, "tests", "e2e"))
     print("%-22s %-14s %12s %14s %14s" % ("records/transaction", "producer", "records/s", "commit p50 ms",
                                           "commit p99 ms"))

@@ -1,0 +1,23 @@
+"""What the Java benchmarks (java_perf.py, txn_perf.py) share: where their runfiles are and the
+Java client's classpath (tests/java, built by tests/run_all.sh)."""
+
+import glob
+import os
+import sys
+
+
+def runfiles_root(script):
+    """The workspace as Bazel's runfiles lay it out for `script`, or the source tree."""
+    here = os.path.join(os.environ.get("RUNFILES_DIR", os.path.abspath(script) + ".runfiles"), "chronik")
+    if not os.path.isdir(here):
+        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(script))))
+    return here
+
+
+def java_classpath(here):
+    """The classpath of tests/java's jar and its dependencies; exits if it is not built."""
+    java = os.path.join(here, "tests", "java", "target")
+    jar = os.path.join(java, "java-clients-1.jar")
+    if not os.path.exists(jar):
+        sys.exit("the Java client is not built: run tests/run_all.sh (mvn package in tests/java)")
+    return ":".join([jar] + sorted(glob.glob(os.path.join(java, "lib", "*.jar"))))
