@@ -1,6 +1,7 @@
 """End-to-end: the Go clients. franz-go (kgo, kadm), which negotiates the newest versions both
 sides know and checks answers strictly, and Sarama with its defaults: admin, produce with every
-codec (acks=all), consume and commit in a group, delete records and topics. The checks are in
+codec (acks=all), consume and commit in a group, delete records and topics, transactions (commit,
+abort) read back with read_committed. The checks are in
 tests/go/franzcheck and tests/go/saramacheck, built by tests/run_all.sh."""
 
 import os

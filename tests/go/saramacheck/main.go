@@ -1,5 +1,6 @@
 // saramacheck runs Sarama (IBM/sarama) with its defaults against a broker: the cluster admin,
-// a synchronous producer with every codec, and a consumer group. Every mismatch exits 1; each
+// a synchronous producer with every codec, a consumer group, and transactions with a
+// read_committed reader. Every mismatch exits 1; each
 // check prints one "sarama: ..." line.
 //
 //	saramacheck BOOTSTRAP
@@ -153,4 +154,61 @@ func main() {
 	must(admin.DeleteRecords("sarama", map[int32]int64{0: 5}), "delete records")
 	must(admin.DeleteTopic("sarama"), "delete topic")
 	fmt.Println("sarama: delete records, delete topic: ok")
+
+	transactions(addrs, admin)
+}
+
+// transactions: Sarama's transactional producer commits, aborts and commits again; a
+// read_committed partition consumer sees the committed records only.
+func transactions(addrs []string, admin sarama.ClusterAdmin) {
+	must(admin.CreateTopic("sarama-txn", &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false),
+		"create topic")
+	cfg := sarama.NewConfig()
+	cfg.Producer.Idempotent = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Transaction.ID = "sarama-txn"
+	cfg.Net.MaxOpenRequests = 1
+	producer, err := sarama.NewSyncProducer(addrs, cfg)
+	must(err, "transactional producer")
+	for i, commit := range []bool{true, false, true} {
+		must(producer.BeginTxn(), "begin transaction")
+		for j := 0; j < 10; j++ {
+			_, _, err := producer.SendMessage(&sarama.ProducerMessage{Topic: "sarama-txn",
+				Value: sarama.StringEncoder(fmt.Sprintf("%d-%d", i, j))})
+			must(err, "transactional send")
+		}
+		if commit {
+			must(producer.CommitTxn(), "commit transaction")
+		} else {
+			must(producer.AbortTxn(), "abort transaction")
+		}
+	}
+	must(producer.Close(), "close producer")
+
+	ccfg := sarama.NewConfig()
+	ccfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	consumer, err := sarama.NewConsumer(addrs, ccfg)
+	must(err, "consumer")
+	defer consumer.Close()
+	pc, err := consumer.ConsumePartition("sarama-txn", 0, sarama.OffsetOldest)
+	must(err, "consume partition")
+	defer pc.Close()
+	var values []string
+	for len(values) < 20 {
+		select {
+		case m := <-pc.Messages():
+			values = append(values, string(m.Value))
+		case e := <-pc.Errors():
+			fail("read_committed consume: %v", e)
+		case <-time.After(30 * time.Second):
+			fail("read_committed consumer got %d of 20 records: %v", len(values), values)
+		}
+	}
+	for i, v := range values {
+		if want := fmt.Sprintf("%d-%d", 2*(i/10), i%10); v != want {
+			fail("read_committed record %d is %q, want %q (all: %v)", i, v, want, values)
+		}
+	}
+	fmt.Println("sarama: transactions: commit, abort, commit; read_committed saw the 20 committed records: ok")
 }
