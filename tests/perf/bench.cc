@@ -14,6 +14,8 @@
 //   consume=0|1         after producing, one consumer reads everything from the earliest offset
 //   e2e=0|1             a consumer tails the topic while producing: end-to-end latency
 //   idempotent=0|1      the producers run with enable.idempotence=true
+//   inflight=0          max.in.flight.requests.per.connection (0: librdkafka's default); 5 is
+//                       the cap idempotence imposes, for comparing like with like
 //
 // It measures and prints; it asserts nothing about speed. It exits 1 when chronik fails a delivery
 // or does not return every record it acknowledged (what the smoke test checks).
@@ -73,6 +75,7 @@ struct Scenario {
   bool consume = false;
   bool e2e = false;
   bool idempotent = false;
+  int inflight = 0;
 };
 
 void SetKey(Scenario& s, const std::string& key, const std::string& value) {
@@ -91,6 +94,7 @@ void SetKey(Scenario& s, const std::string& key, const std::string& value) {
   else if (key == "consume") s.consume = value == "1";
   else if (key == "e2e") s.e2e = value == "1";
   else if (key == "idempotent") s.idempotent = value == "1";
+  else if (key == "inflight") s.inflight = static_cast<int>(num());
   else Die("unknown scenario key " + key);
 }
 
@@ -396,6 +400,7 @@ Result Run(Target& target, const Scenario& s, double rate) {
       Set(conf, "queue.buffering.max.messages", "1000000");
       Set(conf, "queue.buffering.max.kbytes", "1048576");
       if (s.idempotent) Set(conf, "enable.idempotence", "true");
+      if (s.inflight > 0) Set(conf, "max.in.flight.requests.per.connection", std::to_string(s.inflight));
       rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
       rd_kafka_conf_set_opaque(conf, &state);
       char err[512];
@@ -536,9 +541,10 @@ int main(int argc, char** argv) {
     } else {
       rate = std::stod(s.rate);
     }
-    std::printf("\n%s: %d B, %lld records, acks=%s, %s, %d partitions, %d producers, linger %d ms, keys %s%s%s\n",
+    std::printf("\n%s: %d B, %lld records, acks=%s, %s, %d partitions, %d producers, linger %d ms, keys %s%s%s%s\n",
                 s.name.c_str(), s.size, static_cast<long long>(s.count), s.acks.c_str(), s.compression.c_str(),
                 s.partitions, s.producers, s.linger_ms, s.keys.c_str(), s.idempotent ? ", idempotent" : "",
+                s.inflight > 0 ? (", " + std::to_string(s.inflight) + " requests in flight").c_str() : "",
                 rate > 0 ? (", fixed rate " + std::to_string(static_cast<int64_t>(rate)) + " records/s").c_str() : "");
     Result mock, chronik;
     if (!chronik_only) {
