@@ -16,6 +16,7 @@
 //   idempotent=0|1      the producers run with enable.idempotence=true
 //   inflight=0          max.in.flight.requests.per.connection (0: librdkafka's default); 5 is
 //                       the cap idempotence imposes, for comparing like with like
+//   debug=              librdkafka's debug contexts for the producers (e.g. msg,protocol), to stderr
 //
 // It measures and prints; it asserts nothing about speed. It exits 1 when chronik fails a delivery
 // or does not return every record it acknowledged (what the smoke test checks).
@@ -76,6 +77,7 @@ struct Scenario {
   bool e2e = false;
   bool idempotent = false;
   int inflight = 0;
+  std::string debug;
 };
 
 void SetKey(Scenario& s, const std::string& key, const std::string& value) {
@@ -95,6 +97,7 @@ void SetKey(Scenario& s, const std::string& key, const std::string& value) {
   else if (key == "e2e") s.e2e = value == "1";
   else if (key == "idempotent") s.idempotent = value == "1";
   else if (key == "inflight") s.inflight = static_cast<int>(num());
+  else if (key == "debug") s.debug = value;
   else Die("unknown scenario key " + key);
 }
 
@@ -401,6 +404,7 @@ Result Run(Target& target, const Scenario& s, double rate) {
       Set(conf, "queue.buffering.max.kbytes", "1048576");
       if (s.idempotent) Set(conf, "enable.idempotence", "true");
       if (s.inflight > 0) Set(conf, "max.in.flight.requests.per.connection", std::to_string(s.inflight));
+      if (!s.debug.empty()) Set(conf, "debug", s.debug);
       rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
       rd_kafka_conf_set_opaque(conf, &state);
       char err[512];
