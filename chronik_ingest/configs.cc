@@ -236,6 +236,8 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .validator = AtLeast(1), .read_only = true},
     {.name = "offsets.topic.replication.factor", .type = T::kShort, .default_value = "3",
      .validator = AtLeast(1), .read_only = true},
+    {.name = "producer.id.expiration.ms", .type = T::kInt, .default_value = "86400000",
+     .validator = AtLeast(1), .read_only = true},
     {.name = "queued.max.request.bytes", .type = T::kLong, .default_value = "-1",
      .read_only = true},
     {.name = "queued.max.requests", .type = T::kInt, .default_value = "500",

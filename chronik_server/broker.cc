@@ -145,8 +145,9 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
                                       static_cast<int32_t>(bc.EffectiveInt("queued.max.requests", 500))});
   if (absl::Status st = s->listener->Bind(); !st.ok()) return st;
 
-  absl::StatusOr<std::unique_ptr<storage::LogManager>> logs =
-      storage::LogManager::Open(cfg.data_dir, storage::LogManager::Options{});
+  storage::LogManager::Options log_options;
+  log_options.producer_id_expiration_ms = bc.EffectiveInt("producer.id.expiration.ms", storage::kProducerIdExpirationMs);
+  absl::StatusOr<std::unique_ptr<storage::LogManager>> logs = storage::LogManager::Open(cfg.data_dir, log_options);
   if (!logs.ok()) return logs.status();
   s->logs = *std::move(logs);
   absl::StatusOr<std::unique_ptr<storage::MetadataStore>> store =

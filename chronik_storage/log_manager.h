@@ -71,6 +71,9 @@ class LogManager final : private internal::LogHost {
     // 8 threads ~14k/s, 64 threads ~40k/s on the development VM), so a round over many partitions
     // costs far less than one fdatasync per partition back to back. 0: the flusher syncs alone.
     int sync_threads = 7;
+    // producer.id.expiration.ms: an idempotent producer idle this long is forgotten (and the
+    // producer state a partition rebuilds at load reaches back this far without a snapshot).
+    int64_t producer_id_expiration_ms = kProducerIdExpirationMs;
   };
 
   // Creates `data_dir` if needed, takes its lock (kFailedPrecondition if another process or
@@ -115,6 +118,7 @@ class LogManager final : private internal::LogHost {
   // internal::LogHost
   FileOps& file_ops() override { return *options_.file_ops; }
   int64_t NowMs() override;
+  int64_t ProducerIdExpirationMs() const override { return options_.producer_id_expiration_ms; }
   void RequestSync(std::shared_ptr<PartitionLog> log) override;
   void CountFdatasync() override { fdatasync_calls_.fetch_add(1, std::memory_order_relaxed); }
   void CountFsync() override { fsync_calls_.fetch_add(1, std::memory_order_relaxed); }

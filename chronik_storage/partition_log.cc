@@ -236,7 +236,7 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
     const bool was_scanned = std::find(scanned.begin(), scanned.end(), loaded[i]) != scanned.end();
     txn_index_ok[i] = *ok && !was_scanned;
     const int64_t written_ms = loaded[i]->ModifiedMs();
-    const bool recent = written_ms < 0 || newest_ms - written_ms <= kProducerIdExpirationMs;
+    const bool recent = written_ms < 0 || newest_ms - written_ms <= host_->ProducerIdExpirationMs();
     if ((recent || !txn_index_ok[i]) && i < walk_from) walk_from = i;
   }
 
@@ -959,7 +959,7 @@ absl::StatusOr<RetentionResult> PartitionLog::ApplyRetention(int64_t now_ms) {
 
 size_t PartitionLog::ExpireProducers(int64_t now_ms) {
   absl::MutexLock lock(&mu_);
-  return producers_.Expire(now_ms, kProducerIdExpirationMs);
+  return producers_.Expire(now_ms, host_->ProducerIdExpirationMs());
 }
 
 absl::StatusOr<bool> PartitionLog::RollIfIdle(int64_t now_ms) {

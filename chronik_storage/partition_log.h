@@ -118,6 +118,8 @@ class LogHost {
   virtual ~LogHost() = default;
   virtual FileOps& file_ops() = 0;
   virtual int64_t NowMs() = 0;
+  // producer.id.expiration.ms.
+  virtual int64_t ProducerIdExpirationMs() const = 0;
   // Asks the flusher to sync this partition in its next round.
   virtual void RequestSync(std::shared_ptr<PartitionLog> log) = 0;
   // Persists every partition's recovery point and log start offset.
@@ -211,7 +213,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // whether it rolled.
   absl::StatusOr<bool> RollIfIdle(int64_t now_ms);
 
-  // Forgets idempotent producers idle for producer.id.expiration.ms (Kafka's default, a day), as
+  // Forgets idempotent producers idle for producer.id.expiration.ms (LogManager::Options), as
   // Kafka does; their next batch is taken as a new producer's. Returns how many.
   size_t ExpireProducers(int64_t now_ms);
 

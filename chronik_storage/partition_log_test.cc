@@ -34,6 +34,7 @@ class PartitionLogTest : public ::testing::Test {
     LogManager::Options options;
     options.clock_ms = [this] { return now_ms_.load(); };
     options.default_config = config_;
+    options.producer_id_expiration_ms = producer_expiration_ms_;
     auto m = LogManager::Open(dir_.path(), options);
     ASSERT_TRUE(m.ok()) << m.status();
     manager_ = std::move(*m);
@@ -48,6 +49,7 @@ class PartitionLogTest : public ::testing::Test {
   TempDir dir_;
   LogConfig config_;
   std::atomic<int64_t> now_ms_{1'700'000'000'000};
+  int64_t producer_expiration_ms_ = kProducerIdExpirationMs;
   std::unique_ptr<LogManager> manager_;
 };
 
@@ -616,6 +618,14 @@ TEST_F(IdempotentAppendTest, IdleProducersExpire) {
   EXPECT_EQ(GetProducerError(AppendSync(*log, IdempotentBatch(7, 0, 9, 1)).status()), ProducerError::kOutOfOrderSequence);
   EXPECT_EQ(log->ExpireProducers(now_ms_ + kProducerIdExpirationMs + 1), 1u);
   EXPECT_EQ(AppendSync(*log, IdempotentBatch(7, 0, 9, 1))->base_offset, Offset(3));
+
+  // producer.id.expiration.ms set lower (LogManager::Options, from the broker config).
+  log.reset();
+  producer_expiration_ms_ = 60'000;
+  Reopen();
+  log = manager_->Get({"t", PartitionId(0)});
+  EXPECT_EQ(log->ExpireProducers(now_ms_ + 59'000), 0u);
+  EXPECT_EQ(log->ExpireProducers(now_ms_ + 60'001), 1u);
 }
 
 std::string TxnBatch(int64_t pid, int16_t epoch, int32_t first_seq, int records) {

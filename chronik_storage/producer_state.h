@@ -67,7 +67,7 @@ struct ProducerInfo {
   int64_t txn_first_offset = -1;  // -1: no open transaction
 };
 
-// producer.id.expiration.ms (Kafka's default): a producer idle this long is forgotten.
+// producer.id.expiration.ms's default (Kafka's): a producer idle this long is forgotten.
 inline constexpr int64_t kProducerIdExpirationMs = 86'400'000;
 
 // The sequence of a batch's last record: Kafka's sequences wrap from INT32_MAX to 0.
