@@ -103,6 +103,14 @@ absl::StatusOr<std::string> Prepare(std::optional<protocol::Records>& decoded, c
   return std::move(*records);
 }
 
+// The verifier of requests without a transactional id: their transactional batches belong to no
+// transaction (as Kafka, which authorizes such batches by the transactional id, refuses them).
+absl::Status NoTransaction(int64_t producer_id, int16_t) {
+  return KafkaError(absl::StatusCode::kFailedPrecondition, ErrorCode::kInvalidTxnState,
+                    absl::StrCat("transactional batch of producer ", producer_id, " in a request without a transactional id"));
+}
+const storage::TxnVerifier kNoTransaction = NoTransaction;
+
 void SetError(ProduceResponse::PartitionProduceResponse& out, const absl::Status& s) {
   out.error_code = static_cast<int16_t>(ToKafkaError(s, ErrorCode::kUnknownServerError));
   out.base_offset = -1;
@@ -212,12 +220,17 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
             }
             // KIP-890 part 1: a transactional batch goes only to a partition of its producer's
             // ongoing transaction (asked under the partition's lock, see PartitionLog::Append).
+            // Only a transactional producer's request (one naming its transactional id) needs the
+            // id and partition; any other request's transactional batches are refused outright,
+            // so a plain produce builds no closure here.
             storage::TxnVerifier verifier;
-            if (verify != nullptr) {
-              verifier = [verify, id = request->transactional_id.value_or(""), topic = topic.name,
-                          partition = pd.index](int64_t producer_id, int16_t producer_epoch) {
-                return verify->VerifyProduce(id, {producer_id, producer_epoch}, TxnPartition{topic, partition});
+            if (verify != nullptr && request->transactional_id.has_value()) {
+              verifier = [verify, request, &topic, partition = pd.index](int64_t producer_id, int16_t producer_epoch) {
+                return verify->VerifyProduce(*request->transactional_id, {producer_id, producer_epoch},
+                                             TxnPartition{topic.name, partition});
               };
+            } else if (verify != nullptr) {
+              verifier = kNoTransaction;
             }
             // The response vector is sized up front, so this element's address stays valid.
             {

@@ -600,6 +600,11 @@ void TxnCoordinator::Sweep(int64_t now_ms) {
   }
 }
 
+TxnDescription TxnCoordinator::DescriptionOf(const View& v) {
+  return TxnDescription{v.id, v.state, v.producer_id, v.epoch, v.timeout_ms, v.start_ms,
+                        std::vector<TxnPartition>(v.partitions.begin(), v.partitions.end())};
+}
+
 std::optional<TxnDescription> TxnCoordinator::Describe(const std::string& transactional_id) const {
   std::shared_ptr<const View> v;
   {
@@ -608,16 +613,12 @@ std::optional<TxnDescription> TxnCoordinator::Describe(const std::string& transa
     if (it != txns_.end()) v = it->second->view;
   }
   if (v == nullptr) return std::nullopt;
-  return TxnDescription{v->id, v->state, v->producer_id, v->epoch, v->timeout_ms, v->start_ms,
-                        std::vector<TxnPartition>(v->partitions.begin(), v->partitions.end())};
+  return DescriptionOf(*v);
 }
 
 std::vector<TxnDescription> TxnCoordinator::List() const {
   std::vector<TxnDescription> out;
-  for (const auto& v : Views()) {
-    out.push_back(TxnDescription{v->id, v->state, v->producer_id, v->epoch, v->timeout_ms, v->start_ms,
-                                 std::vector<TxnPartition>(v->partitions.begin(), v->partitions.end())});
-  }
+  for (const auto& v : Views()) out.push_back(DescriptionOf(*v));
   return out;
 }
 

@@ -149,6 +149,7 @@ class TxnCoordinator {
     std::set<std::tuple<std::string, std::string, int32_t>> pending_offsets;  // group, topic, partition
   };
   static std::shared_ptr<const View> MakeView(const Txn& t);
+  static TxnDescription DescriptionOf(const View& v);
   // Every transactional id's view.
   std::vector<std::shared_ptr<const View>> Views() const;
 

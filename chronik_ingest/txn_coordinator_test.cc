@@ -10,8 +10,8 @@
 
 #include "chronik_ingest/kafka_error.h"
 #include "chronik_protocol/errors.h"
-#include "chronik_protocol/records/record_batch_builder.h"
 #include "chronik_storage/log_manager.h"
+#include "chronik_storage/test_util.h"
 #include "gtest/gtest.h"
 
 namespace chronik::ingest {
@@ -119,16 +119,9 @@ TEST_F(TxnCoordinatorTest, PreparedCommitIsCompletedAfterARestart) {
   ASSERT_TRUE(txns_->AddPartitions("t", *p, {{"out", 0}, {"out", 1}}, false).ok());
   ASSERT_TRUE(txns_->AddOffsets("t", *p, "g").ok());
   ASSERT_TRUE(txns_->TxnOffsetCommit("t", *p, "g", "", std::nullopt, -1, {Entry(3)}).ok());
-  protocol::RecordBatchBuilder::Options o;
-  o.transactional = true;
-  o.producer_id = p->producer_id;
-  o.producer_epoch = p->epoch;
-  o.base_sequence = 0;
-  protocol::RecordBatchBuilder b(o);
-  ASSERT_TRUE(b.Append(1, std::nullopt, "v").ok());
-  std::promise<absl::StatusOr<storage::AppendResult>> appended;
-  Out(0)->Append(*b.Build(), storage::LeaderEpoch(0), [&](auto r) { appended.set_value(r); });
-  ASSERT_TRUE(appended.get_future().get().ok());
+  ASSERT_TRUE(storage::testing::AppendSync(
+                  *Out(0), storage::testing::ProducerBatch({"v"}, p->producer_id, p->epoch, 0, /*transactional=*/true))
+                  .ok());
   EXPECT_EQ(Out(0)->last_stable_offset(), storage::Offset(0));
 
   // What EndTxn stores before it writes markers, as if the broker died right after.

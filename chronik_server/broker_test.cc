@@ -21,6 +21,7 @@
 #include "chronik_protocol/records/record_batch.h"
 #include "chronik_protocol/records/record_batch_builder.h"
 #include "chronik_server/test_client.h"
+#include "chronik_storage/test_util.h"
 #include "gtest/gtest.h"
 
 namespace chronik::server {
@@ -36,16 +37,7 @@ using testing::TestClient;
 
 std::string Batch(const std::vector<std::string>& values, int64_t producer_id = -1, int16_t epoch = -1,
                   int32_t sequence = -1, bool transactional = false) {
-  protocol::RecordBatchBuilder::Options options;
-  options.transactional = transactional;
-  options.producer_id = producer_id;
-  options.producer_epoch = epoch;
-  options.base_sequence = sequence;
-  protocol::RecordBatchBuilder builder(options);
-  for (const std::string& v : values) {
-    if (!builder.Append(1'000, std::nullopt, v).ok()) std::abort();
-  }
-  return *builder.Build();
+  return storage::testing::ProducerBatch(values, producer_id, epoch, sequence, transactional);
 }
 
 // The values of every data record in `records` (v2 batches; transaction markers skipped).

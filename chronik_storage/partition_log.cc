@@ -644,6 +644,10 @@ void PartitionLog::AppendMarker(int64_t producer_id, int16_t producer_epoch, boo
 
 LogBounds PartitionLog::bounds() const {
   absl::ReaderMutexLock lock(&mu_);
+  return BoundsLocked();
+}
+
+LogBounds PartitionLog::BoundsLocked() const {
   const int64_t hw = HighWatermarkLocked();
   return LogBounds{Offset(log_start_offset_), Offset(hw),
                    Offset(std::min(hw, producers_.FirstUnstableOffset().value_or(hw))), Offset(log_end_offset_)};
@@ -737,9 +741,7 @@ absl::StatusOr<ReadResult> PartitionLog::Read(Offset from_offset, int64_t max_by
                                               " (log start ", log_start_offset_, ", log end ", log_end_offset_, ")"));
   }
   ReadResult result;
-  result.high_watermark = Offset(HighWatermarkLocked());
-  result.log_start_offset = Offset(log_start_offset_);
-  result.log_end_offset = Offset(log_end_offset_);
+  result.bounds = BoundsLocked();
   result.next_offset = from_offset;
   int64_t limit = HighWatermarkLocked();
   if (max_offset.has_value()) limit = std::min(limit, max_offset->value());

@@ -45,24 +45,22 @@ using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
 // Asked whether a transactional batch of (producer id, epoch) may open a transaction here.
 using TxnVerifier = std::function<absl::Status(int64_t producer_id, int16_t producer_epoch)>;
 
-struct ReadResult {
-  // Whole batches, in offset order: at most one file range per segment, each keeping its segment
-  // file open (a segment deleted or compacted meanwhile is still read whole). Fetch answers with
-  // the ranges as they are (sendfile); records.Flatten() copies them for everyone else.
-  protocol::Records records;
-  Offset high_watermark;
-  Offset log_start_offset;
-  Offset log_end_offset;
-  // One past the last record of the batches returned (`from` if none).
-  Offset next_offset;
-};
-
 // A partition's offsets, read together.
 struct LogBounds {
   Offset log_start_offset;
   Offset high_watermark;
   Offset last_stable_offset;  // <= high_watermark
   Offset log_end_offset;
+};
+
+struct ReadResult {
+  // Whole batches, in offset order: at most one file range per segment, each keeping its segment
+  // file open (a segment deleted or compacted meanwhile is still read whole). Fetch answers with
+  // the ranges as they are (sendfile); records.Flatten() copies them for everyone else.
+  protocol::Records records;
+  LogBounds bounds;  // when the read was made
+  // One past the last record of the batches returned (`from` if none).
+  Offset next_offset;
 };
 
 struct TimestampAndOffset {
@@ -294,6 +292,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void GoOfflineLocked(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t HighWatermarkLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  LogBounds BoundsLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // The producer checks of an append (see Append): nullopt to write it, or the original of a
   // retried single batch.
   absl::StatusOr<std::optional<ProducerBatch>> CheckProducersLocked(const std::vector<ProducedBatch>& batches) const

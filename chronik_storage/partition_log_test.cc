@@ -499,16 +499,9 @@ TEST_F(PartitionLogTest, ConcurrentAppendersAndReaders) {
 }
 
 std::string IdempotentBatch(int64_t pid, int16_t epoch, int32_t first_seq, int records, bool transactional = false) {
-  protocol::RecordBatchBuilder::Options o;
-  o.transactional = transactional;
-  o.producer_id = pid;
-  o.producer_epoch = epoch;
-  o.base_sequence = first_seq;
-  protocol::RecordBatchBuilder b(o);
-  for (int i = 0; i < records; ++i) {
-    if (!b.Append(1'000 + i, std::nullopt, "seq-" + std::to_string(first_seq + i)).ok()) std::abort();
-  }
-  return *b.Build();
+  std::vector<std::string> values;
+  for (int i = 0; i < records; ++i) values.push_back("seq-" + std::to_string(first_seq + i));
+  return testing::ProducerBatch(values, pid, epoch, first_seq, transactional);
 }
 
 std::string TxnBatch(int64_t pid, int16_t epoch, int32_t first_seq, int records);

@@ -50,6 +50,24 @@ class TempDir {
 };
 
 // One v2 batch of `records` records with `value_size`-byte values and timestamps ts, ts+1, ...
+// A batch of `values` (null keys, timestamps 1000, 1001, ...) from producer `pid` at `epoch`
+// starting at sequence `first_seq` (-1s: no producer), transactional if asked.
+inline std::string ProducerBatch(const std::vector<std::string>& values, int64_t pid, int16_t epoch,
+                                 int32_t first_seq, bool transactional = false) {
+  protocol::RecordBatchBuilder::Options options;
+  options.producer_id = pid;
+  options.producer_epoch = epoch;
+  options.base_sequence = first_seq;
+  options.transactional = transactional;
+  protocol::RecordBatchBuilder builder(options);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!builder.Append(1'000 + static_cast<int64_t>(i), std::nullopt, values[i]).ok()) std::abort();
+  }
+  absl::StatusOr<std::string> batch = builder.Build();
+  if (!batch.ok()) std::abort();
+  return *batch;
+}
+
 inline std::string MakeBatch(int records, size_t value_size, int64_t timestamp = 1'000,
                              protocol::CompressionType compression = protocol::CompressionType::kNone,
                              char fill = 'v') {
