@@ -150,19 +150,6 @@ bool IsIpv6Literal(std::string_view text) {
   return inet_pton(AF_INET6, std::string(text).c_str(), &addr) == 1;
 }
 
-// 0.0.0.0 or :: (in any spelling): listening on every interface, connectable on none.
-bool IsWildcardAddress(std::string_view host) {
-  const std::string text(host);
-  in_addr v4;
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return v4.s_addr == 0;
-  in6_addr v6;
-  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
-    static const in6_addr kAny = IN6ADDR_ANY_INIT;
-    return std::memcmp(&v6, &kAny, sizeof v6) == 0;
-  }
-  return false;
-}
-
 std::string_view ProblemNoun(Kind kind) {
   switch (kind) {
     case Kind::kPort:
@@ -533,12 +520,6 @@ absl::StatusOr<Layer> FileLayer(const std::string& path, std::string_view path_o
 // ---------------------------------------------------------------------------------------
 // Putting it together.
 
-std::string HostName() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0) return "";
-  return name;
-}
-
 // Creates the directory if needed and proves that a file can be created in it.
 absl::Status CheckDataDir(const std::string& dir, std::string_view origin) {
   namespace fs = std::filesystem;
@@ -652,6 +633,24 @@ absl::StatusOr<ServerConfig> Resolve(Mode mode, const Layer& merged,
 std::string ModeList() { return "standalone, all, ingest, search or version"; }
 
 }  // namespace
+
+bool IsWildcardAddress(std::string_view host) {
+  const std::string text(host);
+  in_addr v4;
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return v4.s_addr == 0;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    static const in6_addr kAny = IN6ADDR_ANY_INIT;
+    return std::memcmp(&v6, &kAny, sizeof v6) == 0;
+  }
+  return false;
+}
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "";
+  return name;
+}
 
 std::string_view ModeName(Mode mode) {
   switch (mode) {

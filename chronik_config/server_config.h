@@ -108,6 +108,11 @@ EnvLookup ProcessEnvironment();
 // validates everything; creates the data directory. Never throws, never prints.
 ParseOutcome ParseServerConfig(int argc, const char* const* argv, const EnvLookup& getenv);
 
+// 0.0.0.0 or :: (in any spelling): listening on every interface, connectable on none.
+bool IsWildcardAddress(std::string_view host);
+// This machine's host name ("" if it has none): what a wildcard listener advertises.
+std::string HostName();
+
 // Writes outcome.message to `out` (exit code 0) or `err` (otherwise).
 void WriteOutcomeMessage(const ParseOutcome& outcome, std::ostream& out, std::ostream& err);
 

@@ -42,6 +42,10 @@ constexpr ConfigValidator Of(ValidatorKind kind) { return ConfigValidator{.kind 
 constexpr std::string_view kCleanupPolicies[] = {"compact", "delete"};
 constexpr std::string_view kCompressionTypes[] = {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"};
 constexpr std::string_view kTimestampTypes[] = {"CreateTime", "LogAppendTime"};
+constexpr std::string_view kSslClientAuth[] = {"none", "requested", "required"};
+constexpr std::string_view kTlsVersions[] = {"TLSv1.2", "TLSv1.3"};
+constexpr std::string_view kPemOnly[] = {"PEM"};
+constexpr std::string_view kSaslMechanisms[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
 
 constexpr BrokerFallback kFlushMsFallbacks[] = {{"log.flush.scheduler.interval.ms", 1}};
 constexpr BrokerFallback kRetentionMsFallbacks[] = {{"log.retention.minutes", 60'000},
@@ -142,6 +146,9 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .validator = OneOf(kCompressionTypes)},
     {.name = "compression.zstd.level", .type = T::kInt, .default_value = "3",
      .validator = Between(-131072, 22)},
+    {.name = "connection.failed.authentication.delay.ms", .type = T::kInt, .default_value = "100",
+     .validator = AtLeast(0), .read_only = true},
+    {.name = "connections.max.reauth.ms", .type = T::kLong, .default_value = "0", .read_only = true},
     {.name = "default.replication.factor", .type = T::kInt, .default_value = "1",
      .read_only = true},
     {.name = "delete.topic.enable", .type = T::kBoolean, .default_value = "true",
@@ -154,6 +161,8 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .validator = AtLeast(1), .read_only = true},
     {.name = "group.min.session.timeout.ms", .type = T::kInt, .default_value = "6000",
      .read_only = true},
+    {.name = "listener.security.protocol.map", .type = T::kString,
+     .default_value = "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT", .read_only = true},
     {.name = "listeners", .type = T::kString, .default_value = "PLAINTEXT://:9092",
      .read_only = true},
     {.name = "log.cleaner.backoff.ms", .type = T::kLong, .default_value = "15000",
@@ -244,8 +253,28 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .validator = AtLeast(1), .read_only = true},
     {.name = "remote.log.storage.system.enable", .type = T::kBoolean, .default_value = "false",
      .read_only = true},
+    {.name = "sasl.enabled.mechanisms", .type = T::kList, .default_value = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+     .validator = EachOneOf(kSaslMechanisms), .read_only = true},
+    {.name = "sasl.server.max.receive.size", .type = T::kInt, .default_value = "524288", .validator = AtLeast(1),
+     .read_only = true},
     {.name = "socket.request.max.bytes", .type = T::kInt, .default_value = "104857600",
      .validator = AtLeast(1), .read_only = true},
+    {.name = "ssl.cipher.suites", .type = T::kList, .default_value = "", .read_only = true},
+    {.name = "ssl.client.auth", .type = T::kString, .default_value = "none", .validator = OneOf(kSslClientAuth),
+     .read_only = true},
+    {.name = "ssl.enabled.protocols", .type = T::kList, .default_value = "TLSv1.2,TLSv1.3",
+     .validator = EachOneOf(kTlsVersions), .read_only = true},
+    {.name = "ssl.key.password", .type = T::kPassword, .read_only = true, .sensitive = true},
+    {.name = "ssl.keystore.certificate.chain", .type = T::kPassword, .read_only = true, .sensitive = true},
+    {.name = "ssl.keystore.key", .type = T::kPassword, .read_only = true, .sensitive = true},
+    {.name = "ssl.keystore.location", .type = T::kString, .read_only = true},
+    {.name = "ssl.keystore.type", .type = T::kString, .default_value = "PEM", .validator = OneOf(kPemOnly),
+     .read_only = true},
+    {.name = "ssl.principal.mapping.rules", .type = T::kString, .default_value = "DEFAULT", .read_only = true},
+    {.name = "ssl.truststore.certificates", .type = T::kPassword, .read_only = true, .sensitive = true},
+    {.name = "ssl.truststore.location", .type = T::kString, .read_only = true},
+    {.name = "ssl.truststore.type", .type = T::kString, .default_value = "PEM", .validator = OneOf(kPemOnly),
+     .read_only = true},
     {.name = "transaction.abort.timed.out.transaction.cleanup.interval.ms", .type = T::kInt,
      .default_value = "10000", .validator = AtLeast(1), .read_only = true},
     {.name = "transaction.max.timeout.ms", .type = T::kInt, .default_value = "900000",
