@@ -188,7 +188,11 @@ absl::StatusOr<SaslExchange::Step> SaslExchange::Next(std::string_view client_to
   } else {
     r = sasl_server_step(conn_, client_token.data(), static_cast<unsigned>(client_token.size()), &out, &out_len);
   }
-  if (r != SASL_OK && r != SASL_CONTINUE) return failed();
+  if (r != SASL_OK && r != SASL_CONTINUE) {
+    // Cyrus's detail is for the broker's log only: the client learns no more than Kafka tells it.
+    detail_ = sasl_errdetail(conn_);
+    return failed();
+  }
   Step step;
   if (out != nullptr) step.challenge.assign(out, out_len);
   if (r == SASL_OK) {

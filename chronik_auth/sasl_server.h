@@ -36,6 +36,8 @@ class SaslExchange {
   const std::string& mechanism() const { return mechanism_; }
   // The authenticated user name, once done.
   const std::string& user() const { return user_; }
+  // Why the last step failed, in Cyrus's words, for the broker's log.
+  const std::string& failure_detail() const { return detail_; }
 
   // What Cyrus's callbacks of this exchange reach (defined where they are).
   struct Context;
@@ -50,6 +52,7 @@ class SaslExchange {
   bool started_ = false;
   bool finished_ = false;
   std::string user_;
+  std::string detail_;
 };
 
 class SaslServer {

@@ -730,6 +730,13 @@ ParseOutcome ParseServerConfig(int argc, const char* const* argv, const EnvLooku
     absl::StatusOr<ServerConfig> config = Resolve(mode, merged, std::move(config_file));
     if (!config.ok()) return error(Message(config.status()));
     config->kafka_properties = std::move(kafka_properties);
+    if (std::optional<std::string> user = LookupEnv(getenv, "CHRONIK_BOOTSTRAP_USER")) {
+      const size_t colon = user->find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == user->size()) {
+        return error("CHRONIK_BOOTSTRAP_USER: expected name:password");
+      }
+      config->bootstrap_user = BootstrapUser{user->substr(0, colon), user->substr(colon + 1)};
+    }
     return ParseOutcome{*std::move(config), kExitOk, ""};
   } catch (const std::exception& e) {
     return error(Cat("internal error while reading the configuration: ", e.what()));

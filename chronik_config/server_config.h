@@ -54,6 +54,13 @@ enum class Mode {
 std::string_view ModeName(Mode mode);
 std::optional<Mode> ParseMode(std::string_view name);
 
+// A SCRAM user the broker creates on start when it has none of that name, so that a SASL-only
+// broker can be administered from its first start.
+struct BootstrapUser {
+  std::string name;
+  std::string password;
+};
+
 struct ServerConfig {
   Mode mode = Mode::kStandalone;
   uint16_t kafka_port = kDefaultKafkaPort;
@@ -83,6 +90,10 @@ struct ServerConfig {
   std::string advertised_host;
   // --advertised-port if set, else kafka_port.
   uint16_t advertised_port = kDefaultKafkaPort;
+
+  // CHRONIK_BOOTSTRAP_USER=name:password; from the environment only, so that the password is in
+  // neither the process list nor a file.
+  std::optional<BootstrapUser> bootstrap_user;
 
   // Things the operator should know but that do not stop the server; log them at startup.
   std::vector<std::string> warnings;

@@ -4,6 +4,12 @@
 #include "chronik_protocol/errors.h"
 
 namespace chronik::ingest {
+
+const AdvertisedEndpoint& BrokerIdentity::AdvertisedFor(const Session& session) const {
+  static const AdvertisedEndpoint kNone{"", -1};
+  auto it = advertised.find(session.listener_name);
+  return it != advertised.end() ? it->second : kNone;
+}
 namespace {
 
 int64_t IntSetting(const BrokerConfigValues* configs, const char* name, int64_t fallback) {

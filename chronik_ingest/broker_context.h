@@ -3,6 +3,7 @@
 // What handlers share about the broker they run in.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -14,13 +15,21 @@
 
 namespace chronik::ingest {
 
+struct AdvertisedEndpoint {
+  std::string host;
+  int32_t port = 9092;
+};
+
 // How this broker describes itself to clients.
 struct BrokerIdentity {
   int32_t node_id = 1;
-  std::string advertised_host;
-  int32_t advertised_port = 9092;
+  // By listener name: a client is told the endpoint of the listener it came in on.
+  std::map<std::string, AdvertisedEndpoint> advertised;
   std::optional<std::string> rack;
   std::string cluster_id;
+
+  // The endpoint of the listener `session` came in on.
+  const AdvertisedEndpoint& AdvertisedFor(const Session& session) const;
 };
 
 // What a request does to a resource, in Kafka's ACL terms (AclOperation).

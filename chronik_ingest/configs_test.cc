@@ -153,7 +153,8 @@ TEST(ConfigCatalogTest, TopicDefaultsPassTheirOwnValidatorUnchanged) {
 TEST(ConfigCatalogTest, BrokerDefaultsPassTheirOwnValidatorOrAreNull) {
   const std::set<std::string_view> null_defaults = {
       "advertised.listeners", "log.dirs", "log.flush.interval.ms", "log.retention.minutes", "log.retention.ms",
-      "log.roll.jitter.ms", "log.roll.ms"};
+      "log.roll.jitter.ms", "log.roll.ms", "ssl.key.password", "ssl.keystore.certificate.chain",
+      "ssl.keystore.key", "ssl.keystore.location", "ssl.truststore.certificates", "ssl.truststore.location"};
   for (const ConfigDef& def : BrokerConfigs()) {
     if (!def.default_value) {
       EXPECT_TRUE(null_defaults.contains(def.name)) << def.name;

@@ -77,10 +77,6 @@ std::string UnsupportedAnswer(const protocol::ParsedRequest& parsed, std::string
   return out;
 }
 
-}  // namespace
-
-namespace {
-
 // Calls `fn` when it goes out of scope, unless it was taken.
 struct CallOnExit {
   std::function<void()> fn;
@@ -89,16 +85,62 @@ struct CallOnExit {
   }
 };
 
+// The one place that decides which requests a connection may send in its authentication state:
+// before SASL authentication only ApiVersions and the SASL requests, after the session's
+// lifetime (KIP-368) only a re-authentication. Anything else closes the connection, as Kafka does.
+absl::Status CheckAuthenticationState(const Session& session, int16_t key) {
+  const bool sasl_request =
+      key == protocol::SaslHandshakeRequest::kApiKey || key == protocol::SaslAuthenticateRequest::kApiKey;
+  if (session.auth_state.load(std::memory_order_acquire) == AuthState::kAwaitingSasl) {
+    if (sasl_request || key == protocol::ApiVersionsRequest::kApiKey) return absl::OkStatus();
+    return absl::PermissionDeniedError(absl::StrCat("request of API key ", key,
+                                                    " before SASL authentication on listener ",
+                                                    session.listener_name));
+  }
+  if (session.session_expires_ms > 0 && !sasl_request && SessionClockMs() >= session.session_expires_ms) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the authenticated session of ", session.principal,
+                     " expired (connections.max.reauth.ms) and the client did not re-authenticate"));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<protocol::SplicedBytes> RawToken(const std::string& token) {
+  std::string out(4, '\0');
+  out.append(token);
+  PatchSize(out);
+  return Answer(std::move(out));
+}
+
 }  // namespace
+
+void Dispatcher::DispatchRawSaslToken(std::string_view frame, std::shared_ptr<Session> session,
+                                      std::function<void(DispatchResult)> done,
+                                      std::function<void()> decoded) const {
+  const HandlerTable::RawSaslTokenFn& handler = table_.raw_sasl_token_handler();
+  if (!handler) return done(absl::FailedPreconditionError("bare SASL tokens are not served"));
+  auto run = [&handler, token = std::string(frame), session, done = std::move(done),
+              decoded = std::move(decoded)]() mutable {
+    if (decoded) decoded();
+    handler(*session, token, [done = std::move(done)](absl::StatusOr<std::string> answer) {
+      if (!answer.ok()) return done(answer.status());
+      done(RawToken(*answer));
+    });
+  };
+  if (blocking_) return blocking_(std::move(run));
+  run();
+}
 
 void Dispatcher::Dispatch(std::string_view frame, std::shared_ptr<Session> session,
                           std::function<void(DispatchResult)> done, std::function<void()> decoded) const {
+  if (session->sasl_raw_tokens) return DispatchRawSaslToken(frame, std::move(session), std::move(done), std::move(decoded));
   CallOnExit decoded_on_return{std::move(decoded)};
   absl::StatusOr<protocol::ParsedRequest> parsed = protocol::ParseRequestFrame(frame);
   if (!parsed.ok()) return done(parsed.status());
   const protocol::RequestHeader& header = parsed->header;
   const int16_t key = header.api_key;
   const int16_t version = header.api_version;
+  if (absl::Status s = CheckAuthenticationState(*session, key); !s.ok()) return done(s);
 
   const HandlerEntry* entry = table_.Find(key);
   if (entry == nullptr) {

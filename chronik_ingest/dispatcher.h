@@ -46,6 +46,9 @@ class Dispatcher {
   absl::StatusOr<std::optional<std::string>> Handle(std::string_view frame, Session& session) const;
 
  private:
+  void DispatchRawSaslToken(std::string_view frame, std::shared_ptr<Session> session,
+                            std::function<void(DispatchResult)> done, std::function<void()> decoded) const;
+
   const HandlerTable& table_;
   const BlockingExecutor blocking_;
 };

@@ -34,10 +34,10 @@
 namespace chronik::ingest {
 namespace {
 
-Session TestSession() {
-  Session s;
-  s.peer = "127.0.0.1:1";
-  s.host = "127.0.0.1";
+std::shared_ptr<Session> TestSession() {
+  auto s = std::make_shared<Session>();
+  s->peer = "127.0.0.1:1";
+  s->host = "127.0.0.1";
   return s;
 }
 
@@ -60,8 +60,7 @@ class DispatcherTest : public ::testing::Test {
     if (!configs_.SetStatic("auto.create.topics.enable", "false").ok()) std::abort();
     registry_ = std::make_unique<TopicRegistry>(*store_, *logs_, configs_);
     if (!registry_->Load().ok()) std::abort();
-    broker_.identity.advertised_host = "broker.example";
-    broker_.identity.advertised_port = 19092;
+    broker_.identity.advertised["PLAINTEXT"] = {"broker.example", 19092};
     broker_.identity.cluster_id = "cluster-1";
     broker_.configs = &configs_;
     broker_.topics = registry_.get();
@@ -134,7 +133,8 @@ class DispatcherTest : public ::testing::Test {
   HandlerTable table_;
   BrokerContext broker_;
   Dispatcher dispatcher_;
-  Session conn_ = TestSession();
+  std::shared_ptr<Session> conn_ptr_ = TestSession();
+  Session& conn_ = *conn_ptr_;
 };
 
 TEST_F(DispatcherTest, ApiVersionsListsExactlyTheHandlerTable) {
@@ -421,7 +421,7 @@ TEST(AsyncDispatch, HandlersMayAnswerLaterFromAnotherThreadOrNotAtAll) {
         });
       });
   Dispatcher dispatcher(table);
-  auto conn = std::make_shared<Session>(TestSession());
+  auto conn = TestSession();
   auto frame = [](int32_t generation) {
     protocol::RequestHeader h;
     h.api_key = HeartbeatRequest::kApiKey;
@@ -513,7 +513,7 @@ TEST_F(GroupDispatchTest, GroupLifecycleInFlexibleVersions) {
   join.protocol_type = "consumer";
   join.protocols.push_back({"range", "meta", {}});
   std::promise<std::string> answered;
-  dispatcher_.Dispatch(Frame(join, 9), std::make_shared<Session>(conn_), [&](DispatchResult r) { answered.set_value((*r)->bytes); });
+  dispatcher_.Dispatch(Frame(join, 9), conn_ptr_, [&](DispatchResult r) { answered.set_value((*r)->bytes); });
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
   groups_->Tick(now + 1);

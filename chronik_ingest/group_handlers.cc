@@ -42,12 +42,13 @@ struct Coordinator {
   int32_t port = -1;
 };
 
-Coordinator FindCoordinatorFor(const BrokerContext& broker, int8_t key_type) {
+Coordinator FindCoordinatorFor(const BrokerContext& broker, const Session& session, int8_t key_type) {
   Coordinator c;
   if (key_type == kGroupKey || key_type == kTransactionKey) {
+    const AdvertisedEndpoint& endpoint = broker.identity.AdvertisedFor(session);
     c.node_id = broker.identity.node_id;
-    c.host = broker.identity.advertised_host;
-    c.port = broker.identity.advertised_port;
+    c.host = endpoint.host;
+    c.port = endpoint.port;
   } else {
     c.error = Code(ErrorCode::kInvalidRequest);
     c.message = "unknown coordinator key type " + std::to_string(key_type);
@@ -63,7 +64,7 @@ void RegisterFindCoordinator(HandlerTable& table, const BrokerContext& broker) {
       [&broker](const RequestContext& ctx, const FindCoordinatorRequest& request) {
         FindCoordinatorResponse response;
         if (ctx.header.api_version < 4) {
-          const Coordinator c = FindCoordinatorFor(broker, request.key_type);
+          const Coordinator c = FindCoordinatorFor(broker, ctx.session, request.key_type);
           response.error_code = c.error;
           response.error_message = c.message;
           response.node_id = c.node_id;
@@ -72,7 +73,7 @@ void RegisterFindCoordinator(HandlerTable& table, const BrokerContext& broker) {
           return response;
         }
         for (const std::string& key : request.coordinator_keys) {
-          const Coordinator c = FindCoordinatorFor(broker, request.key_type);
+          const Coordinator c = FindCoordinatorFor(broker, ctx.session, request.key_type);
           auto& out = response.coordinators.emplace_back();
           out.key = key;
           out.error_code = c.error;

@@ -147,6 +147,14 @@ class HandlerTable {
 
   const HandlerEntry* Find(int16_t api_key) const;
 
+  // What serves the bare SASL tokens a client sends after a v0 SaslHandshake: the client's token
+  // in, the server's token out, or an error that closes the connection (the bare exchange has no
+  // way to say more). Runs on the handler pool.
+  using RawSaslTokenFn = std::function<void(Session& session, std::string_view token,
+                                            std::function<void(absl::StatusOr<std::string>)> respond)>;
+  void SetRawSaslTokenHandler(RawSaslTokenFn fn) { raw_sasl_token_ = std::move(fn); }
+  const RawSaslTokenFn& raw_sasl_token_handler() const { return raw_sasl_token_; }
+
   // What ApiVersions advertises: exactly the registered entries, in key order.
   std::vector<SupportedVersions> Supported() const;
 
@@ -154,6 +162,7 @@ class HandlerTable {
   void AddEntry(HandlerEntry entry);
 
   std::map<int16_t, HandlerEntry> entries_;
+  RawSaslTokenFn raw_sasl_token_;
 };
 
 }  // namespace chronik::ingest

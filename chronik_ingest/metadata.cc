@@ -50,8 +50,9 @@ void RegisterMetadata(HandlerTable& table, const BrokerContext& broker) {
         MetadataResponse response;
         MetadataResponse::MetadataResponseBroker& b = response.brokers.emplace_back();
         b.node_id = id.node_id;
-        b.host = id.advertised_host;
-        b.port = id.advertised_port;
+        const AdvertisedEndpoint& endpoint = id.AdvertisedFor(ctx.session);
+        b.host = endpoint.host;
+        b.port = endpoint.port;
         b.rack = id.rack;
         response.cluster_id = id.cluster_id;
         response.controller_id = id.node_id;

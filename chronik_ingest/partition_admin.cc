@@ -148,7 +148,7 @@ void RegisterDescribeCluster(HandlerTable& table, const BrokerContext& broker) {
   using protocol::DescribeClusterRequest;
   using protocol::DescribeClusterResponse;
   table.Add<DescribeClusterRequest, DescribeClusterResponse>(
-      DescribeClusterRequest::kMaxVersion, [&broker](const RequestContext&, const DescribeClusterRequest& request) {
+      DescribeClusterRequest::kMaxVersion, [&broker](const RequestContext& ctx, const DescribeClusterRequest& request) {
         DescribeClusterResponse response;
         response.endpoint_type = request.endpoint_type;
         if (request.endpoint_type != kBrokerEndpoints) {
@@ -160,8 +160,9 @@ void RegisterDescribeCluster(HandlerTable& table, const BrokerContext& broker) {
         response.controller_id = broker.identity.node_id;
         auto& b = response.brokers.emplace_back();
         b.broker_id = broker.identity.node_id;
-        b.host = broker.identity.advertised_host;
-        b.port = broker.identity.advertised_port;
+        const AdvertisedEndpoint& endpoint = broker.identity.AdvertisedFor(ctx.session);
+        b.host = endpoint.host;
+        b.port = endpoint.port;
         b.rack = broker.identity.rack;
         return response;
       });

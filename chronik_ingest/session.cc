@@ -1,5 +1,7 @@
 #include "chronik_ingest/session.h"
 
+#include <chrono>
+
 namespace chronik::ingest {
 
 std::string_view SecurityProtocolName(SecurityProtocol protocol) {
@@ -14,6 +16,11 @@ std::string_view SecurityProtocolName(SecurityProtocol protocol) {
       return "SASL_SSL";
   }
   return "PLAINTEXT";
+}
+
+int64_t SessionClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace chronik::ingest

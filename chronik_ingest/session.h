@@ -6,9 +6,16 @@
 // only touched by the requests of its own connection, which do not overlap except for pipelined
 // Produce requests, and those do not write it.
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
+
+namespace chronik::auth {
+class SaslExchange;
+}  // namespace chronik::auth
 
 namespace chronik::ingest {
 
@@ -16,6 +23,9 @@ namespace chronik::ingest {
 enum class SecurityProtocol { kPlaintext, kSsl, kSaslPlaintext, kSaslSsl };
 
 std::string_view SecurityProtocolName(SecurityProtocol protocol);
+
+// The clock of Session::session_expires_ms: steady, in ms.
+int64_t SessionClockMs();
 
 enum class AuthState {
   kNotRequired,    // a PLAINTEXT (or SSL without client auth) listener: the principal is final
@@ -31,10 +41,24 @@ struct Session {
   std::string host;  // the client's address alone (DescribeGroups reports it as "/host")
   // Kafka's KafkaPrincipal as "type:name".
   std::string principal = "User:ANONYMOUS";
-  AuthState auth_state = AuthState::kNotRequired;
+  // Written by the SASL handlers on the handler pool, read by the listener as it frames requests.
+  std::atomic<AuthState> auth_state{AuthState::kNotRequired};
   // From ApiVersions v3+ (KIP-511); empty until the client says.
   std::string client_software_name;
   std::string client_software_version;
+
+  // SASL listeners: the mechanisms this listener offers.
+  std::vector<std::string> sasl_mechanisms;
+  // The exchange between SaslHandshake and the SaslAuthenticate that ends it.
+  std::shared_ptr<auth::SaslExchange> sasl;
+  // After a v0 SaslHandshake the client sends bare length-prefixed SASL tokens, not requests.
+  bool sasl_raw_tokens = false;
+  // KIP-368: when the authenticated session ends (steady clock, ms); 0: never. After it, only a
+  // re-authentication is served.
+  int64_t session_expires_ms = 0;
+  // Set by a handler whose answer ends the connection (a failed authentication): the listener
+  // sends the answer this many ms late (connection.failed.authentication.delay.ms), then closes.
+  int64_t close_after_answer_ms = -1;
 };
 
 }  // namespace chronik::ingest

@@ -33,8 +33,14 @@
 #include "chronik_ingest/partition_events.h"
 #include "chronik_ingest/produce.h"
 #include "chronik_ingest/topic_registry.h"
+#include "chronik_auth/credential_store.h"
+#include "chronik_auth/sasl_server.h"
+#include "chronik_ingest/sasl_handlers.h"
+#include "chronik_ingest/scram_admin.h"
 #include "chronik_janitor/janitor.h"
 #include "chronik_server/kafka_listener.h"
+#include "chronik_server/listener_config.h"
+#include "chronik_server/tls.h"
 #include "chronik_server/node_identity.h"
 #include "chronik_storage/log_manager.h"
 #include "chronik_storage/metadata_store.h"
@@ -56,10 +62,15 @@ struct Broker::Services {
   std::optional<asio::thread_pool> handler_pool;
   ingest::HandlerTable table;
   std::optional<ingest::Dispatcher> dispatcher;
-  std::optional<KafkaListener> listener;
+  std::vector<ListenerSpec> listener_specs;
+  // By listener, null for those without TLS.
+  std::vector<std::unique_ptr<TlsHolder>> tls;
+  std::vector<std::unique_ptr<KafkaListener>> listeners;
 
   std::unique_ptr<storage::LogManager> logs;
   std::unique_ptr<storage::MetadataStore> store;
+  std::optional<auth::CredentialStore> credentials;
+  std::unique_ptr<auth::SaslServer> sasl;
   std::optional<ingest::TopicRegistry> topics;
   std::optional<ingest::GroupCoordinator> groups;
   std::optional<ingest::ProducerIdManager> producer_ids;
@@ -69,6 +80,7 @@ struct Broker::Services {
   std::optional<janitor::Janitor> janitor;
 
   std::optional<asio::signal_set> signals;
+  std::optional<asio::signal_set> hup;  // SIGHUP: reload TLS certificates
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stopping = false;
@@ -94,7 +106,7 @@ Broker::Broker(std::unique_ptr<Services> services) : s_(std::move(services)) {}
 Broker::~Broker() {
   if (s_ == nullptr) return;
   // Run stopped everything it started; what Open alone built goes here, logs last.
-  if (s_->listener.has_value()) s_->listener->Stop();
+  for (auto& l : s_->listeners) l->Stop();
   if (s_->handler_pool.has_value()) s_->handler_pool->join();
   if (s_->logs != nullptr) (void)s_->logs->Close();
 }
@@ -112,8 +124,16 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
       return absl::InvalidArgumentError(absl::StrCat(cfg.config_file.value_or("config"), ": kafka.", name, ": ",
                                                      st.message()));
     }
-    if (ingest::FindBrokerConfig(name) == nullptr) spdlog::warn("kafka.{}: not a broker config Chronik knows; ignored", name);
+    if (ingest::FindBrokerConfig(name) == nullptr && !IsListenerSetting(name)) {
+      spdlog::warn("kafka.{}: not a broker config Chronik knows; ignored", name);
+    }
   }
+  absl::StatusOr<std::vector<ListenerSpec>> listener_specs = ParseListeners(cfg.kafka_properties, cfg);
+  if (!listener_specs.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(cfg.config_file.value_or("config"), ": ", std::string(listener_specs.status().message())));
+  }
+  s->listener_specs = *std::move(listener_specs);
   const std::string log_dir = std::filesystem::absolute(cfg.data_dir).lexically_normal().string();
   s->network_threads = static_cast<int>(
       bc.Get(ingest::BrokerConfigLayer::kStatic, "num.network.threads").has_value()
@@ -124,12 +144,21 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
            {"node.id", std::to_string(s->identity.node_id), "the data directory's node identity"},
            {"log.dir", log_dir, "--data-dir"},
            {"log.dirs", log_dir, "--data-dir"},
-           {"listeners", absl::StrCat("PLAINTEXT://", cfg.bind_addr, ":", cfg.kafka_port), "--bind-addr and --kafka-port"},
-           {"advertised.listeners", absl::StrCat("PLAINTEXT://", cfg.advertised_host, ":", cfg.advertised_port),
-            "--advertised-addr and --advertised-port"},
            {"socket.request.max.bytes", std::to_string(cfg.max_request_size), "--max-request-size"},
        }) {
     if (absl::Status st = SetDerived(bc, cfg, name, value, owner); !st.ok()) return st;
+  }
+  // Without kafka.listeners, the flags make the one PLAINTEXT listener and are what describes it.
+  if (!cfg.kafka_properties.contains("listeners")) {
+    const ListenerSpec& l = s->listener_specs.front();
+    if (absl::Status st = bc.SetStatic("listeners", absl::StrCat("PLAINTEXT://", l.bind_host, ":", l.port)); !st.ok()) {
+      return st;
+    }
+    if (absl::Status st = bc.SetStatic("advertised.listeners",
+                                       absl::StrCat("PLAINTEXT://", l.advertised_host, ":", l.advertised_port));
+        !st.ok()) {
+      return st;
+    }
   }
   if (!bc.Get(ingest::BrokerConfigLayer::kStatic, "num.network.threads").has_value()) {
     if (absl::Status st = bc.SetStatic("num.network.threads", std::to_string(s->network_threads)); !st.ok()) return st;
@@ -139,11 +168,31 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   s->dispatcher.emplace(s->table, [pool = &*s->handler_pool](std::function<void()> work) {
     asio::post(*pool, std::move(work));
   });
-  s->listener.emplace(s->io, *s->dispatcher,
-                      ListenerOptions{"PLAINTEXT", cfg.bind_addr, cfg.kafka_port, cfg.max_request_size,
-                                      bc.EffectiveInt("queued.max.request.bytes", -1),
-                                      static_cast<int32_t>(bc.EffectiveInt("queued.max.requests", 500))});
-  if (absl::Status st = s->listener->Bind(); !st.ok()) return st;
+  bool any_sasl = false;
+  for (const ListenerSpec& spec : s->listener_specs) {
+    any_sasl = any_sasl || spec.sasl();
+    std::unique_ptr<TlsHolder>& tls = s->tls.emplace_back();
+    if (spec.tls.has_value()) {
+      tls = std::make_unique<TlsHolder>(*spec.tls);
+      if (absl::Status st = tls->Reload(); !st.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("listener ", spec.name, ": ", std::string(st.message())));
+      }
+    }
+    ListenerOptions options;
+    options.listener_name = spec.name;
+    options.bind_addr = spec.bind_host.empty() ? "0.0.0.0" : spec.bind_host;
+    options.port = spec.port;
+    options.max_request_size = cfg.max_request_size;
+    options.queued_max_request_bytes = bc.EffectiveInt("queued.max.request.bytes", -1);
+    options.queued_max_requests = static_cast<int32_t>(bc.EffectiveInt("queued.max.requests", 500));
+    options.protocol = spec.protocol;
+    options.sasl_mechanisms = spec.sasl_mechanisms;
+    options.tls = tls.get();
+    options.sasl_max_receive_size = static_cast<int32_t>(bc.EffectiveInt("sasl.server.max.receive.size", 524288));
+    auto listener = std::make_unique<KafkaListener>(s->io, *s->dispatcher, std::move(options));
+    if (absl::Status st = listener->Bind(); !st.ok()) return st;
+    s->listeners.push_back(std::move(listener));
+  }
 
   storage::LogManager::Options log_options;
   log_options.producer_id_expiration_ms = bc.EffectiveInt("producer.id.expiration.ms", storage::kProducerIdExpirationMs);
@@ -154,6 +203,22 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
       storage::MetadataStore::Open(cfg.data_dir + "/" + storage::kMetadataDirName);
   if (!store.ok()) return store.status();
   s->store = *std::move(store);
+
+  s->credentials.emplace(*s->store);
+  if (cfg.bootstrap_user.has_value() && s->credentials->ForUser(cfg.bootstrap_user->name).empty()) {
+    std::vector<auth::CredentialStore::Change> changes;
+    for (auth::ScramMechanism m : {auth::ScramMechanism::kSha256, auth::ScramMechanism::kSha512}) {
+      changes.push_back({cfg.bootstrap_user->name, m, auth::NewCredential(m, cfg.bootstrap_user->password)});
+    }
+    if (absl::Status st = s->credentials->Apply(changes); !st.ok()) return st;
+    spdlog::info("created the SCRAM credentials of bootstrap user {}", cfg.bootstrap_user->name);
+  }
+  // Cyrus SASL is started only for a broker with a SASL listener.
+  if (any_sasl) {
+    absl::StatusOr<std::unique_ptr<auth::SaslServer>> sasl = auth::SaslServer::Create(*s->credentials);
+    if (!sasl.ok()) return sasl.status();
+    s->sasl = *std::move(sasl);
+  }
 
   s->topics.emplace(*s->store, *s->logs, bc);
   if (absl::Status st = s->topics->Load(); !st.ok()) return absl::InternalError(st.message());
@@ -179,14 +244,21 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
 
   ingest::BrokerContext& ctx = s->context;
   ctx.identity.node_id = s->identity.node_id;
-  ctx.identity.advertised_host = cfg.advertised_host;
-  ctx.identity.advertised_port = cfg.advertised_port;
+  for (size_t i = 0; i < s->listener_specs.size(); ++i) {
+    const ListenerSpec& spec = s->listener_specs[i];
+    // A listener on port 0 advertises the port it was given.
+    ctx.identity.advertised[spec.name] = {spec.advertised_host,
+                                          spec.advertised_port != 0 ? spec.advertised_port : s->listeners[i]->bound_port()};
+  }
   ctx.identity.cluster_id = s->identity.cluster_id;
   ctx.configs = &bc;
   ctx.topics = &*s->topics;
   ctx.log_dir = log_dir;
 
   ingest::RegisterApiVersions(s->table);
+  ingest::RegisterSaslApis(s->table, ingest::SaslSettings{s->sasl.get(), bc.EffectiveInt("connections.max.reauth.ms", 0),
+                                                          bc.EffectiveInt("connection.failed.authentication.delay.ms", 100)});
+  ingest::RegisterScramAdmin(s->table, *s->credentials);
   ingest::RegisterMetadata(s->table, ctx);
   ingest::RegisterTopicAdmin(s->table, ctx);
   ingest::RegisterConfigAdmin(s->table, ctx);
@@ -233,7 +305,26 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   return std::unique_ptr<Broker>(new Broker(std::move(s)));
 }
 
-uint16_t Broker::kafka_port() const { return s_->listener->bound_port(); }
+uint16_t Broker::kafka_port() const { return s_->listeners.front()->bound_port(); }
+
+std::optional<uint16_t> Broker::listener_port(std::string_view name) const {
+  for (size_t i = 0; i < s_->listener_specs.size(); ++i) {
+    if (s_->listener_specs[i].name == name) return s_->listeners[i]->bound_port();
+  }
+  return std::nullopt;
+}
+
+void Broker::ReloadTls() {
+  for (size_t i = 0; i < s_->tls.size(); ++i) {
+    if (s_->tls[i] == nullptr) continue;
+    if (absl::Status st = s_->tls[i]->Reload(); !st.ok()) {
+      spdlog::error("listener {}: TLS settings not reloaded, the previous ones stay: {}", s_->listener_specs[i].name,
+                    std::string(st.message()));
+    } else {
+      spdlog::info("listener {}: TLS key, certificates and trust store reloaded", s_->listener_specs[i].name);
+    }
+  }
+}
 
 void Broker::Shutdown() {
   asio::post(s_->io, [this] {
@@ -244,10 +335,29 @@ void Broker::Shutdown() {
     }
     // Nothing may keep the io_context busy once connections are gone.
     if (s_->signals.has_value()) s_->signals->cancel();
+    if (s_->hup.has_value()) s_->hup->cancel();
     // Parked JoinGroup/SyncGroup requests are answered first, so no connection waits on them.
     s_->groups->Shutdown();
-    s_->listener->Stop();
+    for (auto& l : s_->listeners) l->Stop();
     s_->stop_cv.notify_all();
+  });
+}
+
+void Broker::WaitForSignals() {
+  s_->signals->async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("received signal {}, shutting down", signo);
+    Shutdown();
+  });
+}
+
+void Broker::WaitForReload() {
+  s_->hup->async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    spdlog::info("received SIGHUP, reloading TLS settings");
+    // Reading key files waits for the disk: not on a network thread.
+    asio::post(*s_->handler_pool, [this] { ReloadTls(); });
+    WaitForReload();
   });
 }
 
@@ -255,7 +365,7 @@ absl::Status Broker::Run() {
   Services& s = *s_;
   s.groups->Start();
   s.janitor->Start();
-  s.listener->Start();
+  for (auto& l : s.listeners) l->Start();
 
   // Connections close promptly on shutdown and io.run() then returns by itself; the watchdog
   // only guards against one that does not, without keeping the io_context busy.
@@ -269,16 +379,20 @@ absl::Status Broker::Run() {
     }
   });
   s.signals.emplace(s.io, SIGINT, SIGTERM);
-  s.signals->async_wait([this](const boost::system::error_code& ec, int signo) {
-    if (ec) return;
-    spdlog::info("received signal {}, shutting down", signo);
-    Shutdown();
-  });
+  WaitForSignals();
+  s.hup.emplace(s.io, SIGHUP);
+  WaitForReload();
 
-  spdlog::info("chronik {} standalone: Kafka listener on {}:{} (advertised {}:{}), cluster id {}, node {}, {} network "
-               "threads, {} handler threads",
-               config::kChronikVersion, s.cfg.bind_addr, s.listener->bound_port(), s.cfg.advertised_host,
-               s.cfg.advertised_port, s.identity.cluster_id, s.identity.node_id, s.network_threads,
+  std::string listeners;
+  for (size_t i = 0; i < s.listener_specs.size(); ++i) {
+    const ListenerSpec& l = s.listener_specs[i];
+    const ingest::AdvertisedEndpoint& a = s.context.identity.advertised.at(l.name);
+    absl::StrAppend(&listeners, i == 0 ? "" : ", ", l.name, " (", std::string(ingest::SecurityProtocolName(l.protocol)),
+                    ") on ", l.bind_host.empty() ? "0.0.0.0" : l.bind_host, ":", s.listeners[i]->bound_port(),
+                    " advertised ", a.host, ":", a.port);
+  }
+  spdlog::info("chronik {} standalone: Kafka listeners {}; cluster id {}, node {}, {} network threads, {} handler threads",
+               config::kChronikVersion, listeners, s.identity.cluster_id, s.identity.node_id, s.network_threads,
                s.broker_configs.EffectiveInt("num.io.threads", 8));
 
   // Each connection's work is serialized on its own strand.

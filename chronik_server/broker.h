@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 
 #include "absl/status/status.h"
@@ -34,11 +36,19 @@ class Broker {
   // Asks Run to stop; safe from any thread.
   void Shutdown();
 
+  // The port of the first listener, and of the listener named `name`.
   uint16_t kafka_port() const;
+  std::optional<uint16_t> listener_port(std::string_view name) const;
+
+  // Rebuilds every TLS listener's context from its files (SIGHUP does this); a listener whose new
+  // settings fail keeps its previous ones.
+  void ReloadTls();
 
  private:
   struct Services;
   explicit Broker(std::unique_ptr<Services> services);
+  void WaitForSignals();
+  void WaitForReload();
 
   std::unique_ptr<Services> s_;
 };

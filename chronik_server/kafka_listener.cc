@@ -14,6 +14,8 @@
 #include "boost/asio/post.hpp"
 #include "boost/asio/read.hpp"
 #include "boost/asio/redirect_error.hpp"
+#include "boost/asio/ssl/error.hpp"
+#include "boost/asio/ssl/stream.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/asio/use_awaitable.hpp"
 #include "boost/asio/write.hpp"
@@ -38,9 +40,14 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
       : owner_(owner), id_(id), socket_(std::move(socket)), session_(std::make_shared<ingest::Session>()) {
     boost::system::error_code ec;
     const tcp::endpoint ep = socket_.remote_endpoint(ec);
+    const ListenerOptions& o = owner_.options_;
     session_->connection_id = id;
-    session_->listener_name = owner_.options_.listener_name;
-    session_->security_protocol = ingest::SecurityProtocol::kPlaintext;
+    session_->listener_name = o.listener_name;
+    session_->security_protocol = o.protocol;
+    session_->sasl_mechanisms = o.sasl_mechanisms;
+    sasl_ = o.protocol == ingest::SecurityProtocol::kSaslPlaintext || o.protocol == ingest::SecurityProtocol::kSaslSsl;
+    if (sasl_) session_->auth_state = ingest::AuthState::kAwaitingSasl;
+    if (o.tls != nullptr) tls_endpoint_ = o.tls->Current();
     session_->host = ec ? std::string("unknown") : ep.address().to_string();
     session_->peer = ec ? session_->host : absl::StrCat(session_->host, ":", ep.port());
   }
@@ -48,8 +55,15 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   // Static, with the connection as a parameter: the coroutine frame then owns a reference, so
   // the connection lives exactly as long as its coroutine.
   static asio::awaitable<void> Run(std::shared_ptr<Connection> self) {
-    asio::co_spawn(self->socket_.get_executor(), WriteAnswers(self), asio::detached);
-    std::string reason = co_await self->Serve();
+    std::string reason;
+    if (self->sasl_ || self->tls_endpoint_ != nullptr) self->StartAuthenticationDeadline();
+    if (self->tls_endpoint_ != nullptr) reason = co_await self->Handshake();
+    if (reason.empty()) {
+      asio::co_spawn(self->socket_.get_executor(), WriteAnswers(self), asio::detached);
+      reason = co_await self->Serve();
+    }
+    if (self->timed_out_) reason = self->close_reason_;
+    self->auth_deadline_.cancel();
     if (self->writer_failed_) reason = self->close_reason_;
     self->reading_done_ = true;
     self->progress_.cancel();
@@ -78,14 +92,19 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     for (;;) {
       unsigned char size_bytes[4];
       boost::system::error_code ec;
-      co_await asio::async_read(socket_, asio::buffer(size_bytes), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return ec == asio::error::eof ? std::string() : ec.message();
+      co_await ReadExactly(asio::buffer(size_bytes), ec);
+      if (ec) co_return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ? std::string() : ec.message();
       const int32_t size = static_cast<int32_t>((uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) |
                                                 (uint32_t{size_bytes[2]} << 8) | uint32_t{size_bytes[3]});
       if (size < 0) co_return absl::StrCat("negative request size ", size);
       if (size > owner_.options_.max_request_size) {
         co_return absl::StrCat("request of ", size, " bytes exceeds the maximum request size of ",
                                owner_.options_.max_request_size, " bytes (--max-request-size)");
+      }
+      const bool authenticating = session_->auth_state.load() == ingest::AuthState::kAwaitingSasl;
+      if (authenticating && size > owner_.options_.sasl_max_receive_size) {
+        co_return absl::StrCat("a frame of ", size, " bytes before SASL authentication exceeds ",
+                               "sasl.server.max.receive.size (", owner_.options_.sasl_max_receive_size, ")");
       }
       const bool granted = co_await AcquireBudget(size);
       if (!granted) co_return std::string("the broker is shutting down");
@@ -97,14 +116,14 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
         const size_t chunk = std::min(static_cast<size_t>(size) - frame.size(), kReadChunkBytes);
         const size_t at = frame.size();
         frame.resize(at + chunk);
-        co_await asio::async_read(socket_, asio::buffer(frame.data() + at, chunk),
-                                  asio::redirect_error(asio::use_awaitable, ec));
+        co_await ReadExactly(asio::buffer(frame.data() + at, chunk), ec);
         if (ec) co_return absl::StrCat("disconnected in the middle of a request: ", ec.message());
       }
 
       // A pipelined API (Produce) may overlap earlier requests of its kind; anything else waits
       // until every earlier request has been answered.
-      const bool pipelined = owner_.dispatcher_.MayPipeline(frame);
+      // Nothing overlaps an authentication exchange, whose frames may not even be requests.
+      const bool pipelined = !authenticating && owner_.dispatcher_.MayPipeline(frame);
       while (!writer_failed_ && !pending_.empty() &&
              !(pipelined && pending_.size() < kMaxPipelined &&
                std::all_of(pending_.begin(), pending_.end(), [](const auto& p) { return p->pipelined; }))) {
@@ -141,9 +160,18 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
         self->pending_.pop_front();
         self->drained_.cancel();
         if (!slot->result.ok()) co_return self->Fail(std::string(slot->result.status().message()));
-        if (!slot->result->has_value()) continue;  // a request Kafka does not answer
-        const boost::system::error_code ec = co_await self->Send(**slot->result);
-        if (ec) co_return self->Fail(ec.message());
+        // A failed authentication is answered late, then the connection closes.
+        const int64_t close_after_ms = self->session_->close_after_answer_ms;
+        if (close_after_ms > 0) {
+          asio::steady_timer delay(self->socket_.get_executor(), std::chrono::milliseconds(close_after_ms));
+          boost::system::error_code ignored;
+          co_await delay.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        }
+        if (slot->result->has_value()) {  // else a request Kafka does not answer
+          const boost::system::error_code ec = co_await self->Send(**slot->result);
+          if (ec) co_return self->Fail(ec.message());
+        }
+        if (close_after_ms >= 0) co_return self->Fail("closed after a failed authentication");
       }
       if (self->reading_done_) co_return;
       self->progress_.expires_at(asio::steady_timer::time_point::max());
@@ -161,29 +189,26 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     size_t at = 0;
     for (const protocol::Splice& splice : frame.splices) {
       if (splice.at > at) {
-        co_await asio::async_write(socket_, asio::buffer(frame.bytes.data() + at, splice.at - at),
-                                   asio::redirect_error(asio::use_awaitable, ec));
+        co_await WriteAll(asio::buffer(frame.bytes.data() + at, splice.at - at), ec);
         if (ec) co_return ec;
         at = splice.at;
       }
       ec = co_await SendRange(splice.range);
       if (ec) co_return ec;
     }
-    if (at < frame.bytes.size()) {
-      co_await asio::async_write(socket_, asio::buffer(frame.bytes.data() + at, frame.bytes.size() - at),
-                                 asio::redirect_error(asio::use_awaitable, ec));
-    }
+    if (at < frame.bytes.size()) co_await WriteAll(asio::buffer(frame.bytes.data() + at, frame.bytes.size() - at), ec);
     co_return ec;
   }
 
   // Needs SIGPIPE ignored (main does): sendfile has no MSG_NOSIGNAL.
   asio::awaitable<boost::system::error_code> SendRange(const protocol::FileRange& range) {
     boost::system::error_code ec;
+    // TLS encrypts in user space (the kernel here has no kTLS): the range goes through OpenSSL.
+    if (tls_.has_value()) co_return co_await CopyRange(range, range.size);
     // sendfile must not block the strand's thread (set once per connection; the getter is free).
     if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
     if (ec) co_return ec;
     int64_t sent = 0;
-    std::string chunk;
     while (sent < range.size) {
       off_t offset = range.position + sent;
       const ssize_t n = ::sendfile(socket_.native_handle(), range.fd, &offset,
@@ -196,17 +221,86 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
       if (n == 0) co_return boost::system::errc::make_error_code(boost::system::errc::io_error);
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) co_return boost::system::error_code(errno, boost::system::system_category());
-      const protocol::FileRange rest{range.owner, range.fd, range.position + sent,
-                                     std::min<int64_t>(range.size - sent, kFallbackChunkBytes)};
-      chunk.clear();
-      if (absl::Status s = rest.AppendTo(&chunk); !s.ok()) {
-        co_return boost::system::errc::make_error_code(boost::system::errc::io_error);
-      }
-      co_await asio::async_write(socket_, asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+      const protocol::FileRange rest{range.owner, range.fd, range.position + sent, range.size - sent};
+      ec = co_await CopyRange(rest, kFallbackChunkBytes);
       if (ec) co_return ec;
-      sent += rest.size;
+      sent += std::min<int64_t>(rest.size, kFallbackChunkBytes);
     }
     co_return ec;
+  }
+
+  // Writes the first `limit` bytes of `range` by copying them, in chunks, through the socket's
+  // stream (TLS, or a socket sendfile found full).
+  asio::awaitable<boost::system::error_code> CopyRange(const protocol::FileRange& range, int64_t limit) {
+    boost::system::error_code ec;
+    std::string chunk;
+    const int64_t total = std::min(limit, range.size);
+    for (int64_t done = 0; done < total;) {
+      const protocol::FileRange part{range.owner, range.fd, range.position + done,
+                                     std::min<int64_t>(total - done, kFallbackChunkBytes)};
+      chunk.clear();
+      if (absl::Status s = part.AppendTo(&chunk); !s.ok()) {
+        co_return boost::system::errc::make_error_code(boost::system::errc::io_error);
+      }
+      co_await WriteAll(asio::buffer(chunk), ec);
+      if (ec) co_return ec;
+      done += part.size;
+    }
+    co_return ec;
+  }
+
+  template <typename Buffer>
+  asio::awaitable<void> ReadExactly(Buffer buffer, boost::system::error_code& ec) {
+    if (tls_.has_value()) {
+      co_await asio::async_read(*tls_, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_read(socket_, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
+  template <typename Buffer>
+  asio::awaitable<void> WriteAll(Buffer buffer, boost::system::error_code& ec) {
+    if (tls_.has_value()) {
+      co_await asio::async_write(*tls_, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_write(socket_, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
+  // The TLS handshake; on an SSL listener the client certificate, if any, names the principal.
+  // Returns why the connection ends, or "".
+  asio::awaitable<std::string> Handshake() {
+    tls_.emplace(socket_, *tls_endpoint_->context);
+    boost::system::error_code ec;
+    co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (timed_out_) co_return close_reason_;
+    if (ec) co_return absl::StrCat("TLS handshake failed: ", ec.message());
+    if (std::optional<std::string> subject = PeerSubject(tls_->native_handle()); subject.has_value()) {
+      absl::StatusOr<std::string> name = tls_endpoint_->mapper.Map(*subject);
+      if (!name.ok()) co_return std::string(name.status().message());
+      if (!sasl_) {
+        session_->principal = absl::StrCat("User:", *name);
+        session_->auth_state = ingest::AuthState::kAuthenticated;
+      }
+    }
+    handshake_done_ = true;
+    co_return std::string();
+  }
+
+  // A connection that has not finished its TLS handshake and SASL authentication by the deadline
+  // is closed.
+  void StartAuthenticationDeadline() {
+    auth_deadline_.expires_after(std::chrono::milliseconds(owner_.options_.authentication_timeout_ms));
+    auth_deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;
+      const bool tls_pending = self->tls_endpoint_ != nullptr && !self->handshake_done_;
+      const bool sasl_pending = self->session_->auth_state.load() == ingest::AuthState::kAwaitingSasl;
+      if (!tls_pending && !sasl_pending) return;
+      self->timed_out_ = true;
+      self->close_reason_ = absl::StrCat(tls_pending ? "TLS handshake" : "SASL authentication", " not completed within ",
+                                         self->owner_.options_.authentication_timeout_ms, " ms");
+      self->Fail(self->close_reason_);
+    });
   }
 
   // The connection ends for `reason`: the reader sees its socket closed.
@@ -257,6 +351,13 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   const uint64_t id_;
   tcp::socket socket_;
   asio::steady_timer budget_wait_{socket_.get_executor()};
+  asio::steady_timer auth_deadline_{socket_.get_executor()};
+  // SSL and SASL_SSL listeners: the endpoint this connection was accepted with, and its stream.
+  std::shared_ptr<const TlsEndpoint> tls_endpoint_;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_;
+  bool sasl_ = false;
+  bool handshake_done_ = false;
+  bool timed_out_ = false;
   // Strand-only state shared by Serve and WriteAnswers.
   std::deque<std::shared_ptr<Pending>> pending_;  // started requests, in request order
   asio::steady_timer progress_{socket_.get_executor()};  // wakes WriteAnswers: an answer is ready

@@ -16,7 +16,9 @@
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/strand.hpp"
 #include "chronik_ingest/dispatcher.h"
+#include "chronik_ingest/session.h"
 #include "chronik_server/request_budget.h"
+#include "chronik_server/tls.h"
 
 namespace chronik::server {
 
@@ -29,6 +31,16 @@ struct ListenerOptions {
   // Broker-wide bound on requests read but not yet decoded (see request_budget.h).
   int64_t queued_max_request_bytes = -1;
   int32_t queued_max_requests = 500;
+  ingest::SecurityProtocol protocol = ingest::SecurityProtocol::kPlaintext;
+  // SASL listeners: the mechanisms offered.
+  std::vector<std::string> sasl_mechanisms;
+  // SSL and SASL_SSL listeners: the current TLS endpoint (reloadable).
+  const TlsHolder* tls = nullptr;
+  // sasl.server.max.receive.size: the largest frame before a SASL client has authenticated.
+  int32_t sasl_max_receive_size = 524288;
+  // How long a connection may take to finish its TLS handshake and SASL authentication before it
+  // is closed, so that one that never does holds nothing.
+  int64_t authentication_timeout_ms = 10000;
 };
 
 class KafkaListener {

@@ -63,7 +63,7 @@ absl::StatusOr<std::vector<Endpoint>> ParseEndpoints(std::string_view setting, s
       port_text = rest.substr(colon + 1);
     }
     int port = 0;
-    if (!absl::SimpleAtoi(port_text, &port) || port < 0 || port > 65535) {
+    if (!absl::SimpleAtoi(std::string(port_text), &port) || port < 0 || port > 65535) {
       return Bad(setting, absl::StrCat("\"", std::string(item), "\": the port must be a number from 0 to 65535"));
     }
     e.port = static_cast<uint16_t>(port);
@@ -123,7 +123,7 @@ absl::StatusOr<std::optional<std::string>> Setting(const std::map<std::string, s
   }
   if (def == nullptr) return std::optional<std::string>(it->second);
   absl::StatusOr<std::string> normalized = ingest::NormalizeConfigValue(*def, it->second);
-  if (!normalized.ok()) return Bad(used, normalized.status().message());
+  if (!normalized.ok()) return Bad(used, std::string(normalized.status().message()));
   return std::optional<std::string>(*normalized);
 }
 
@@ -154,6 +154,8 @@ absl::StatusOr<TlsSettings> ParseTls(const std::map<std::string, std::string>& p
   };
   std::string client_auth;
   std::string key_password;
+  std::string store_type;  // validated: PEM is the only type
+  std::string trust_type;
   for (auto [setting, out] : std::initializer_list<std::pair<std::string_view, std::string*>>{
            {"ssl.keystore.location", &tls.keystore_location},
            {"ssl.keystore.key", &tls.keystore_key},
@@ -163,6 +165,8 @@ absl::StatusOr<TlsSettings> ParseTls(const std::map<std::string, std::string>& p
            {"ssl.client.auth", &client_auth},
            {"ssl.principal.mapping.rules", &tls.principal_mapping_rules},
            {"ssl.key.password", &key_password},
+           {"ssl.keystore.type", &store_type},
+           {"ssl.truststore.type", &trust_type},
        }) {
     if (absl::Status s = get(setting, *out); !s.ok()) return s;
   }
