@@ -18,6 +18,8 @@ namespace chronik::auth {
 // connection's password-check callback context.
 struct SaslExchange::Context {
   const CredentialStore* credentials = nullptr;
+  // PLAIN: why the password check failed (Cyrus's own detail names its fallback's failure).
+  std::string check_detail;
   sasl_callback_t callbacks[2] = {};
 };
 
@@ -121,12 +123,16 @@ int AuxpropInit(const sasl_utils_t*, int max_version, int* out_version, sasl_aux
 
 // PLAIN's password check: against any SCRAM credential of the user.
 int CheckPass(sasl_conn_t*, void* context, const char* user, const char* pass, unsigned passlen, propctx*) {
-  const CredentialStore* store = static_cast<SaslExchange::Context*>(context)->credentials;
-  std::vector<ScramCredential> credentials = store->ForUser(user);
-  if (credentials.empty()) return SASL_NOUSER;
+  auto* ctx = static_cast<SaslExchange::Context*>(context);
+  std::vector<ScramCredential> credentials = ctx->credentials->ForUser(user);
+  if (credentials.empty()) {
+    ctx->check_detail = "unknown user";
+    return SASL_NOUSER;
+  }
   for (const ScramCredential& c : credentials) {
     if (PasswordMatches(c, std::string_view(pass, passlen))) return SASL_OK;
   }
+  ctx->check_detail = "wrong password";
   return SASL_BADAUTH;
 }
 
@@ -190,7 +196,7 @@ absl::StatusOr<SaslExchange::Step> SaslExchange::Next(std::string_view client_to
   }
   if (r != SASL_OK && r != SASL_CONTINUE) {
     // Cyrus's detail is for the broker's log only: the client learns no more than Kafka tells it.
-    detail_ = sasl_errdetail(conn_);
+    detail_ = context_->check_detail.empty() ? sasl_errdetail(conn_) : context_->check_detail;
     return failed();
   }
   Step step;

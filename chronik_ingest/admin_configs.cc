@@ -53,6 +53,21 @@ absl::StatusOr<std::vector<DescribedConfig>> Describe(const BrokerContext& broke
   return Invalid(ErrorCode::kInvalidRequest, "Unsupported resource type " + std::to_string(type));
 }
 
+// Whether `ctx` may do `op` to the configs of a TOPIC (TOPIC_AUTHORIZATION_FAILED) or BROKER
+// resource (CLUSTER_AUTHORIZATION_FAILED); other types are left to the caller to refuse.
+absl::Status Authorize(const BrokerContext& broker, const RequestContext& ctx, AclOperation op, int8_t type,
+                       const std::string& name) {
+  if (type == kTopicResource && !broker.Authorized(ctx, op, ResourceType::kTopic, name)) {
+    return KafkaError(absl::StatusCode::kPermissionDenied, ErrorCode::kTopicAuthorizationFailed,
+                      "Authorization failed.");
+  }
+  if (type == kBrokerResource && !broker.AuthorizedCluster(ctx, op)) {
+    return KafkaError(absl::StatusCode::kPermissionDenied, ErrorCode::kClusterAuthorizationFailed,
+                      "Authorization failed.");
+  }
+  return absl::OkStatus();
+}
+
 void RegisterDescribeConfigs(HandlerTable& table, const BrokerContext& broker) {
   table.Add<DescribeConfigsRequest, DescribeConfigsResponse>(
       DescribeConfigsRequest::kMaxVersion, [&broker](const RequestContext& ctx, const DescribeConfigsRequest& request) {
@@ -62,8 +77,10 @@ void RegisterDescribeConfigs(HandlerTable& table, const BrokerContext& broker) {
           auto& result = response.results.emplace_back();
           result.resource_type = resource.resource_type;
           result.resource_name = resource.resource_name;
+          const absl::Status denied =
+              Authorize(broker, ctx, AclOperation::kDescribeConfigs, resource.resource_type, resource.resource_name);
           absl::StatusOr<std::vector<DescribedConfig>> configs =
-              Describe(broker, resource.resource_type, resource.resource_name);
+              denied.ok() ? Describe(broker, resource.resource_type, resource.resource_name) : denied;
           if (!configs.ok()) {
             result.error_code = static_cast<int16_t>(ToKafkaError(configs.status(), ErrorCode::kInvalidRequest));
             result.error_message = std::string(configs.status().message());
@@ -139,14 +156,17 @@ using ConfigChange = std::function<absl::StatusOr<TopicConfigSet>(const TopicCon
 // The resource loop both alter APIs share: `change_for` turns one topic resource into the change
 // to make (or says why the request is invalid); broker resources are refused.
 template <typename Response, typename Request, typename ChangeFor>
-Response AlterEach(const BrokerContext& broker, const Request& request, ChangeFor change_for) {
+Response AlterEach(const BrokerContext& broker, const RequestContext& ctx, const Request& request,
+                   ChangeFor change_for) {
   Response response;
   for (const auto& resource : request.resources) {
     auto& out = response.responses.emplace_back();
     out.resource_type = resource.resource_type;
     out.resource_name = resource.resource_name;
-    absl::Status s;
-    if (resource.resource_type == kTopicResource) {
+    absl::Status s = Authorize(broker, ctx, AclOperation::kAlterConfigs, resource.resource_type, resource.resource_name);
+    if (!s.ok()) {
+      // Denied: answered below.
+    } else if (resource.resource_type == kTopicResource) {
       absl::StatusOr<ConfigChange> change = change_for(resource);
       s = change.ok() ? AlterTopic(broker, resource.resource_name, request.validate_only, *change) : change.status();
     } else if (resource.resource_type == kBrokerResource) {
@@ -155,15 +175,22 @@ Response AlterEach(const BrokerContext& broker, const Request& request, ChangeFo
       s = Invalid(ErrorCode::kInvalidRequest, "Unsupported resource type " + std::to_string(resource.resource_type));
     }
     SetResult(out, s);
+    if (!request.validate_only) {
+      std::string changed;
+      for (const auto& c : resource.configs) changed += (changed.empty() ? "" : ",") + c.name;
+      broker.AuditAdmin(ctx, Request::kApiName,
+                        resource.resource_type == kTopicResource ? ResourceType::kTopic : ResourceType::kCluster,
+                        resource.resource_name, out.error_code, s.ok() ? changed : std::string(s.message()));
+    }
   }
   return response;
 }
 
 void RegisterAlterConfigs(HandlerTable& table, const BrokerContext& broker) {
   table.Add<AlterConfigsRequest, AlterConfigsResponse>(
-      AlterConfigsRequest::kMaxVersion, [&broker](const RequestContext&, const AlterConfigsRequest& request) {
+      AlterConfigsRequest::kMaxVersion, [&broker](const RequestContext& ctx, const AlterConfigsRequest& request) {
         return AlterEach<AlterConfigsResponse>(
-            broker, request, [](const auto& resource) -> absl::StatusOr<ConfigChange> {
+            broker, ctx, request, [](const auto& resource) -> absl::StatusOr<ConfigChange> {
               std::map<std::string, std::string> configs;
               for (const auto& c : resource.configs) {
                 if (!c.value.has_value()) {
@@ -181,9 +208,9 @@ void RegisterAlterConfigs(HandlerTable& table, const BrokerContext& broker) {
 void RegisterIncrementalAlterConfigs(HandlerTable& table, const BrokerContext& broker) {
   table.Add<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>(
       IncrementalAlterConfigsRequest::kMaxVersion,
-      [&broker](const RequestContext&, const IncrementalAlterConfigsRequest& request) {
+      [&broker](const RequestContext& ctx, const IncrementalAlterConfigsRequest& request) {
         return AlterEach<IncrementalAlterConfigsResponse>(
-            broker, request, [](const auto& resource) -> absl::StatusOr<ConfigChange> {
+            broker, ctx, request, [](const auto& resource) -> absl::StatusOr<ConfigChange> {
               std::vector<AlterConfigOp> ops;
               for (const auto& c : resource.configs) {
                 ops.push_back(AlterConfigOp{c.name, static_cast<AlterConfigOpType>(c.config_operation), c.value});

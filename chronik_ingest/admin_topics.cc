@@ -79,6 +79,10 @@ void RegisterCreateTopics(HandlerTable& table, const BrokerContext& broker) {
           std::shared_ptr<const Topic> created;
           if (seen[t.name] > 1) {
             error = Invalid(ErrorCode::kInvalidRequest, "Found multiple entries for topic " + t.name);
+          } else if (!broker.Permits(ctx, AclOperation::kCreate, ResourceType::kCluster, auth::kClusterResourceName) &&
+                     !broker.Authorized(ctx, AclOperation::kCreate, ResourceType::kTopic, t.name)) {
+            error = KafkaError(absl::StatusCode::kPermissionDenied, ErrorCode::kTopicAuthorizationFailed,
+                               "Authorization failed.");
           } else {
             absl::StatusOr<int32_t> partitions = PartitionsToCreate(t, broker);
             std::map<std::string, std::string> configs;
@@ -106,10 +110,15 @@ void RegisterCreateTopics(HandlerTable& table, const BrokerContext& broker) {
           if (!error.ok()) {
             out.error_code = static_cast<int16_t>(ToKafkaError(error, ErrorCode::kInvalidRequest));
             out.error_message = std::string(error.message());
+            if (!request.validate_only) {
+              broker.AuditAdmin(ctx, "CreateTopics", ResourceType::kTopic, t.name, out.error_code, std::string(error.message()));
+            }
             continue;
           }
           if (!request.validate_only) {
             spdlog::info("created topic {} with {} partitions for {}", t.name, created->partitions, ctx.session.peer);
+            broker.AuditAdmin(ctx, "CreateTopics", ResourceType::kTopic, t.name, 0,
+                              std::to_string(created->partitions) + " partitions");
           }
           out.topic_id = request.validate_only ? protocol::Uuid{} : created->id;
           out.num_partitions = created->partitions;
@@ -149,6 +158,15 @@ void RegisterDeleteTopics(HandlerTable& table, const BrokerContext& broker) {
             return;
           }
           topic = name.has_value() ? broker.topics->Find(*name) : broker.topics->FindById(id);
+          // Authorization first: whether a topic exists is not told to who may not delete it.
+          if ((name.has_value() || topic != nullptr) &&
+              !broker.Authorized(ctx, AclOperation::kDelete, ResourceType::kTopic, topic ? topic->name : *name)) {
+            out.error_code = static_cast<int16_t>(ErrorCode::kTopicAuthorizationFailed);
+            out.error_message = "Authorization failed.";
+            broker.AuditAdmin(ctx, "DeleteTopics", ResourceType::kTopic, topic ? topic->name : *name, out.error_code,
+                              *out.error_message);
+            return;
+          }
           if (topic == nullptr) {
             out.error_code = static_cast<int16_t>(name.has_value() ? ErrorCode::kUnknownTopicOrPartition
                                                                    : ErrorCode::kUnknownTopicId);
@@ -159,9 +177,11 @@ void RegisterDeleteTopics(HandlerTable& table, const BrokerContext& broker) {
           if (absl::Status s = broker.topics->Delete(topic->name); !s.ok()) {
             out.error_code = static_cast<int16_t>(ToKafkaError(s));
             out.error_message = std::string(s.message());
+            broker.AuditAdmin(ctx, "DeleteTopics", ResourceType::kTopic, topic->name, out.error_code, std::string(s.message()));
             return;
           }
           spdlog::info("deleted topic {} for {}", topic->name, ctx.session.peer);
+          broker.AuditAdmin(ctx, "DeleteTopics", ResourceType::kTopic, topic->name, 0, "");
         };
         for (const std::string& name : request.topic_names) remove(name, protocol::Uuid{});
         for (const auto& t : request.topics) remove(t.name, t.topic_id);
@@ -183,6 +203,9 @@ void RegisterCreatePartitions(HandlerTable& table, const BrokerContext& broker) 
           absl::Status error;
           if (seen[t.name] > 1) {
             error = Invalid(ErrorCode::kInvalidRequest, "Duplicate topic in request: " + t.name);
+          } else if (!broker.Authorized(ctx, AclOperation::kAlter, ResourceType::kTopic, t.name)) {
+            error = KafkaError(absl::StatusCode::kPermissionDenied, ErrorCode::kTopicAuthorizationFailed,
+                               "Authorization failed.");
           } else if (std::shared_ptr<const Topic> topic = broker.topics->Find(t.name); topic == nullptr) {
             error = KafkaError(absl::StatusCode::kNotFound, ErrorCode::kUnknownTopicOrPartition,
                                "The topic '" + t.name + "' does not exist.");
@@ -211,6 +234,10 @@ void RegisterCreatePartitions(HandlerTable& table, const BrokerContext& broker) 
           if (!error.ok()) {
             out.error_code = static_cast<int16_t>(ToKafkaError(error, ErrorCode::kInvalidRequest));
             out.error_message = std::string(error.message());
+          }
+          if (!request.validate_only) {
+            broker.AuditAdmin(ctx, "CreatePartitions", ResourceType::kTopic, t.name, out.error_code,
+                              error.ok() ? std::to_string(t.count) + " partitions" : std::string(error.message()));
           }
         }
         return response;

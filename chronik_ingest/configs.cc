@@ -46,6 +46,9 @@ constexpr std::string_view kSslClientAuth[] = {"none", "requested", "required"};
 constexpr std::string_view kTlsVersions[] = {"TLSv1.2", "TLSv1.3"};
 constexpr std::string_view kPemOnly[] = {"PEM"};
 constexpr std::string_view kSaslMechanisms[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
+// Both of Kafka's ACL authorizers name Chronik's (which keeps Kafka's ACL semantics); "" is none.
+constexpr std::string_view kAuthorizers[] = {"", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                                             "kafka.security.authorizer.AclAuthorizer"};
 
 constexpr BrokerFallback kFlushMsFallbacks[] = {{"log.flush.scheduler.interval.ms", 1}};
 constexpr BrokerFallback kRetentionMsFallbacks[] = {{"log.retention.minutes", 60'000},
@@ -135,6 +138,9 @@ constexpr ConfigDef kTopicConfigs[] = {
 // read_only marks the configs Kafka cannot change dynamically (AlterConfigs on BROKER).
 constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "advertised.listeners", .type = T::kString, .read_only = true},
+    {.name = "allow.everyone.if.no.acl.found", .type = T::kBoolean, .default_value = "false", .read_only = true},
+    {.name = "authorizer.class.name", .type = T::kString, .default_value = "", .validator = OneOf(kAuthorizers),
+     .read_only = true},
     {.name = "auto.create.topics.enable", .type = T::kBoolean, .default_value = "true",
      .read_only = true},
     {.name = "broker.id", .type = T::kInt, .default_value = "-1", .read_only = true},
@@ -275,6 +281,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "ssl.truststore.location", .type = T::kString, .read_only = true},
     {.name = "ssl.truststore.type", .type = T::kString, .default_value = "PEM", .validator = OneOf(kPemOnly),
      .read_only = true},
+    {.name = "super.users", .type = T::kString, .default_value = "", .read_only = true},
     {.name = "transaction.abort.timed.out.transaction.cleanup.interval.ms", .type = T::kInt,
      .default_value = "10000", .validator = AtLeast(1), .read_only = true},
     {.name = "transaction.max.timeout.ms", .type = T::kInt, .default_value = "900000",

@@ -42,9 +42,16 @@ struct Coordinator {
   int32_t port = -1;
 };
 
-Coordinator FindCoordinatorFor(const BrokerContext& broker, const Session& session, int8_t key_type) {
+Coordinator FindCoordinatorFor(const BrokerContext& broker, const RequestContext& ctx, int8_t key_type,
+                               const std::string& key) {
+  const Session& session = ctx.session;
   Coordinator c;
-  if (key_type == kGroupKey || key_type == kTransactionKey) {
+  if (key_type == kGroupKey && !broker.Authorized(ctx, AclOperation::kDescribe, ResourceType::kGroup, key)) {
+    c.error = Code(ErrorCode::kGroupAuthorizationFailed);
+  } else if (key_type == kTransactionKey &&
+             !broker.Authorized(ctx, AclOperation::kDescribe, ResourceType::kTransactionalId, key)) {
+    c.error = Code(ErrorCode::kTransactionalIdAuthorizationFailed);
+  } else if (key_type == kGroupKey || key_type == kTransactionKey) {
     const AdvertisedEndpoint& endpoint = broker.identity.AdvertisedFor(session);
     c.node_id = broker.identity.node_id;
     c.host = endpoint.host;
@@ -64,7 +71,7 @@ void RegisterFindCoordinator(HandlerTable& table, const BrokerContext& broker) {
       [&broker](const RequestContext& ctx, const FindCoordinatorRequest& request) {
         FindCoordinatorResponse response;
         if (ctx.header.api_version < 4) {
-          const Coordinator c = FindCoordinatorFor(broker, ctx.session, request.key_type);
+          const Coordinator c = FindCoordinatorFor(broker, ctx, request.key_type, request.key);
           response.error_code = c.error;
           response.error_message = c.message;
           response.node_id = c.node_id;
@@ -73,7 +80,7 @@ void RegisterFindCoordinator(HandlerTable& table, const BrokerContext& broker) {
           return response;
         }
         for (const std::string& key : request.coordinator_keys) {
-          const Coordinator c = FindCoordinatorFor(broker, ctx.session, request.key_type);
+          const Coordinator c = FindCoordinatorFor(broker, ctx, request.key_type, key);
           auto& out = response.coordinators.emplace_back();
           out.key = key;
           out.error_code = c.error;
@@ -86,13 +93,20 @@ void RegisterFindCoordinator(HandlerTable& table, const BrokerContext& broker) {
       });
 }
 
-void RegisterJoinGroup(HandlerTable& table, GroupCoordinator& groups) {
+void RegisterJoinGroup(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups) {
   using protocol::JoinGroupRequest;
   using protocol::JoinGroupResponse;
   table.AddAsync<JoinGroupRequest, JoinGroupResponse>(
       JoinGroupRequest::kMaxVersion,
-      [&groups](const RequestContext& ctx, std::shared_ptr<JoinGroupRequest> request, auto done) {
+      [&broker, &groups](const RequestContext& ctx, std::shared_ptr<JoinGroupRequest> request, auto done) {
         const int16_t version = ctx.header.api_version;
+        if (!broker.Authorized(ctx, AclOperation::kRead, ResourceType::kGroup, request->group_id)) {
+          JoinGroupResponse response;
+          response.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+          response.generation_id = -1;
+          if (version < 7) response.protocol_name = "";
+          return done(std::optional<JoinGroupResponse>(std::move(response)));
+        }
         JoinGroupParams p;
         p.group_id = request->group_id;
         p.member_id = request->member_id;
@@ -130,12 +144,17 @@ void RegisterJoinGroup(HandlerTable& table, GroupCoordinator& groups) {
       HandlerTraits{.blocking = true});
 }
 
-void RegisterSyncGroup(HandlerTable& table, GroupCoordinator& groups) {
+void RegisterSyncGroup(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups) {
   using protocol::SyncGroupRequest;
   using protocol::SyncGroupResponse;
   table.AddAsync<SyncGroupRequest, SyncGroupResponse>(
       SyncGroupRequest::kMaxVersion,
-      [&groups](const RequestContext&, std::shared_ptr<SyncGroupRequest> request, auto done) {
+      [&broker, &groups](const RequestContext& ctx, std::shared_ptr<SyncGroupRequest> request, auto done) {
+        if (!broker.Authorized(ctx, AclOperation::kRead, ResourceType::kGroup, request->group_id)) {
+          SyncGroupResponse response;
+          response.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+          return done(std::optional<SyncGroupResponse>(std::move(response)));
+        }
         SyncGroupParams p;
         p.group_id = request->group_id;
         p.generation_id = request->generation_id;
@@ -156,12 +175,16 @@ void RegisterSyncGroup(HandlerTable& table, GroupCoordinator& groups) {
       HandlerTraits{.blocking = true});
 }
 
-void RegisterHeartbeat(HandlerTable& table, GroupCoordinator& groups) {
+void RegisterHeartbeat(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups) {
   using protocol::HeartbeatRequest;
   using protocol::HeartbeatResponse;
   table.Add<HeartbeatRequest, HeartbeatResponse>(
-      HeartbeatRequest::kMaxVersion, [&groups](const RequestContext&, const HeartbeatRequest& request) {
+      HeartbeatRequest::kMaxVersion, [&broker, &groups](const RequestContext& ctx, const HeartbeatRequest& request) {
         HeartbeatResponse response;
+        if (!broker.Authorized(ctx, AclOperation::kRead, ResourceType::kGroup, request.group_id)) {
+          response.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+          return response;
+        }
         response.error_code =
             Code(groups.Heartbeat(request.group_id, request.member_id, request.group_instance_id, request.generation_id));
         return response;
@@ -169,12 +192,17 @@ void RegisterHeartbeat(HandlerTable& table, GroupCoordinator& groups) {
       HandlerTraits{.blocking = true});
 }
 
-void RegisterLeaveGroup(HandlerTable& table, GroupCoordinator& groups) {
+void RegisterLeaveGroup(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups) {
   using protocol::LeaveGroupRequest;
   using protocol::LeaveGroupResponse;
   table.Add<LeaveGroupRequest, LeaveGroupResponse>(
-      LeaveGroupRequest::kMaxVersion, [&groups](const RequestContext& ctx, const LeaveGroupRequest& request) {
+      LeaveGroupRequest::kMaxVersion, [&broker, &groups](const RequestContext& ctx, const LeaveGroupRequest& request) {
         const bool batched = ctx.header.api_version >= 3;
+        if (!broker.Authorized(ctx, AclOperation::kRead, ResourceType::kGroup, request.group_id)) {
+          LeaveGroupResponse response;
+          response.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+          return response;
+        }
         std::vector<LeavingMember> leaving;
         if (batched) {
           for (const auto& m : request.members) leaving.push_back({m.member_id, m.group_instance_id, m.reason});
@@ -202,31 +230,45 @@ void RegisterLeaveGroup(HandlerTable& table, GroupCoordinator& groups) {
       HandlerTraits{.blocking = true});
 }
 
-void RegisterOffsetCommit(HandlerTable& table, GroupCoordinator& groups) {
+void RegisterOffsetCommit(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups) {
   using protocol::OffsetCommitRequest;
   using protocol::OffsetCommitResponse;
   table.Add<OffsetCommitRequest, OffsetCommitResponse>(
-      OffsetCommitRequest::kMaxVersion, [&groups](const RequestContext& ctx, const OffsetCommitRequest& request) {
+      OffsetCommitRequest::kMaxVersion,
+      [&broker, &groups](const RequestContext& ctx, const OffsetCommitRequest& request) {
+        const bool group_allowed = broker.Authorized(ctx, AclOperation::kRead, ResourceType::kGroup, request.group_id);
+        // Per topic: committed only where the caller may read the topic.
+        std::vector<ErrorCode> topic_errors;
         std::vector<OffsetCommitEntry> entries;
         for (const auto& t : request.topics) {
+          ErrorCode& e = topic_errors.emplace_back(ErrorCode::kNone);
+          if (!group_allowed) {
+            e = ErrorCode::kGroupAuthorizationFailed;
+          } else if (!broker.Authorized(ctx, AclOperation::kRead, ResourceType::kTopic, t.name)) {
+            e = ErrorCode::kTopicAuthorizationFailed;
+          }
+          if (e != ErrorCode::kNone) continue;
           for (const auto& p : t.partitions) {
             entries.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
                                p.committed_metadata, ctx.header.api_version == 1 ? p.commit_timestamp : -1});
           }
         }
         const int64_t retention = ctx.header.api_version >= 2 && ctx.header.api_version <= 4 ? request.retention_time_ms : -1;
-        std::vector<absl::Status> results =
-            groups.CommitOffsets(request.group_id, request.member_id, request.group_instance_id,
-                                 request.generation_id_or_member_epoch, retention, entries);
+        std::vector<absl::Status> results;
+        if (!entries.empty()) {
+          results = groups.CommitOffsets(request.group_id, request.member_id, request.group_instance_id,
+                                         request.generation_id_or_member_epoch, retention, entries);
+        }
         OffsetCommitResponse response;
         size_t i = 0;
-        for (const auto& t : request.topics) {
+        for (size_t ti = 0; ti < request.topics.size(); ++ti) {
+          const auto& t = request.topics[ti];
           auto& tr = response.topics.emplace_back();
           tr.name = t.name;
           for (const auto& p : t.partitions) {
             auto& pr = tr.partitions.emplace_back();
             pr.partition_index = p.partition_index;
-            pr.error_code = Code(results[i++]);
+            pr.error_code = topic_errors[ti] != ErrorCode::kNone ? Code(topic_errors[ti]) : Code(results[i++]);
           }
         }
         return response;
@@ -234,12 +276,13 @@ void RegisterOffsetCommit(HandlerTable& table, GroupCoordinator& groups) {
       HandlerTraits{.blocking = true});
 }
 
-void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups, const TxnCoordinator& txns) {
+void RegisterOffsetFetch(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups,
+                         const TxnCoordinator& txns) {
   using protocol::OffsetFetchRequest;
   using protocol::OffsetFetchResponse;
   table.Add<OffsetFetchRequest, OffsetFetchResponse>(
       OffsetFetchRequest::kMaxVersion,
-      [&groups, &txns](const RequestContext& ctx, const OffsetFetchRequest& request) {
+      [&broker, &groups, &txns](const RequestContext& ctx, const OffsetFetchRequest& request) {
         const int16_t version = ctx.header.api_version;
         // One group's answer, in the order the request asked (or the stored order for "all").
         struct Partition {
@@ -251,6 +294,10 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups, const Tx
         std::map<std::string, std::set<std::pair<std::string, int32_t>>> pending;
         auto fetch = [&](const std::string& group_id, const auto& topics,
                          bool all) -> absl::StatusOr<std::vector<Partition>> {
+          if (!broker.Authorized(ctx, AclOperation::kDescribe, ResourceType::kGroup, group_id)) {
+            return KafkaError(absl::StatusCode::kPermissionDenied, ErrorCode::kGroupAuthorizationFailed,
+                              "Not authorized to access group: " + group_id);
+          }
           if (request.require_stable) pending[group_id] = txns.PendingOffsets(group_id);
           std::optional<std::vector<TopicPartitions>> wanted;
           if (!all) {
@@ -261,7 +308,12 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups, const Tx
           if (!offsets.ok()) return offsets.status();
           std::vector<Partition> out;
           if (all) {
-            for (auto& [tp, o] : *offsets) out.push_back({tp.first, tp.second, o});
+            // Offsets of topics the caller may not describe are left out.
+            for (auto& [tp, o] : *offsets) {
+              if (broker.Permits(ctx, AclOperation::kDescribe, ResourceType::kTopic, tp.first)) {
+                out.push_back({tp.first, tp.second, o});
+              }
+            }
           } else {
             for (const TopicPartitions& tp : *wanted) {
               for (int32_t p : tp.partitions) out.push_back({tp.topic, p, (*offsets)[{tp.topic, p}]});
@@ -271,8 +323,15 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups, const Tx
         };
         // With require_stable (v7+, KIP-447), a partition an open transaction holds an offset
         // for answers UNSTABLE_OFFSET_COMMIT: the consumer retries once the transaction ends.
+        std::map<std::string, bool> topic_allowed;
         auto group_by_topic = [&](const std::string& group_id, std::vector<Partition>& parts, auto& topics_out) {
           for (Partition& p : parts) {
+            auto allowed = topic_allowed.find(p.topic);
+            if (allowed == topic_allowed.end()) {
+              allowed = topic_allowed
+                            .emplace(p.topic, broker.Authorized(ctx, AclOperation::kDescribe, ResourceType::kTopic, p.topic))
+                            .first;
+            }
             if (topics_out.empty() || topics_out.back().name != p.topic) topics_out.emplace_back().name = p.topic;
             auto& out = topics_out.back().partitions.emplace_back();
             out.partition_index = p.partition;
@@ -280,7 +339,12 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups, const Tx
             out.committed_leader_epoch = p.offset.leader_epoch;
             out.metadata = std::move(p.offset.metadata);
             out.error_code = 0;
-            if (request.require_stable && pending[group_id].count({p.topic, p.partition}) != 0) {
+            if (!allowed->second) {
+              out.committed_offset = -1;
+              out.committed_leader_epoch = -1;
+              out.metadata = "";
+              out.error_code = static_cast<int16_t>(ErrorCode::kTopicAuthorizationFailed);
+            } else if (request.require_stable && pending[group_id].count({p.topic, p.partition}) != 0) {
               out.committed_offset = -1;
               out.error_code = static_cast<int16_t>(ErrorCode::kUnstableOffsetCommit);
             }
@@ -329,16 +393,24 @@ void RegisterOffsetFetch(HandlerTable& table, GroupCoordinator& groups, const Tx
       HandlerTraits{.blocking = true});
 }
 
-void RegisterDescribeGroups(HandlerTable& table, GroupCoordinator& groups) {
+void RegisterDescribeGroups(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups) {
   using protocol::DescribeGroupsRequest;
   using protocol::DescribeGroupsResponse;
   table.Add<DescribeGroupsRequest, DescribeGroupsResponse>(
-      DescribeGroupsRequest::kMaxVersion, [&groups](const RequestContext&, const DescribeGroupsRequest& request) {
+      DescribeGroupsRequest::kMaxVersion,
+      [&broker, &groups](const RequestContext& ctx, const DescribeGroupsRequest& request) {
         DescribeGroupsResponse response;
         for (const std::string& id : request.groups) {
           auto& out = response.groups.emplace_back();
           out.group_id = id;
           out.authorized_operations = kOperationsNotComputed;
+          if (!broker.Authorized(ctx, AclOperation::kDescribe, ResourceType::kGroup, id)) {
+            out.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+            continue;
+          }
+          if (ctx.header.api_version >= 3 && request.include_authorized_operations) {
+            out.authorized_operations = broker.AuthorizedOperations(ctx, ResourceType::kGroup, id);
+          }
           absl::StatusOr<GroupDescription> d = groups.DescribeGroup(id);
           if (!d.ok()) {
             out.error_code = Code(d.status());
@@ -362,11 +434,11 @@ void RegisterDescribeGroups(HandlerTable& table, GroupCoordinator& groups) {
       HandlerTraits{.blocking = true});
 }
 
-void RegisterListGroups(HandlerTable& table, GroupCoordinator& groups) {
+void RegisterListGroups(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups) {
   using protocol::ListGroupsRequest;
   using protocol::ListGroupsResponse;
   table.Add<ListGroupsRequest, ListGroupsResponse>(
-      ListGroupsRequest::kMaxVersion, [&groups](const RequestContext&, const ListGroupsRequest& request) {
+      ListGroupsRequest::kMaxVersion, [&broker, &groups](const RequestContext& ctx, const ListGroupsRequest& request) {
         ListGroupsResponse response;
         // Every group here is a classic one; a filter without "classic" matches none.
         bool classic_wanted = request.types_filter.empty();
@@ -374,7 +446,10 @@ void RegisterListGroups(HandlerTable& table, GroupCoordinator& groups) {
           classic_wanted = classic_wanted || absl::AsciiStrToLower(t) == "classic";
         }
         if (!classic_wanted) return response;
+        // DESCRIBE on the cluster lists every group; otherwise those the caller may describe.
+        const bool all = broker.Permits(ctx, AclOperation::kDescribe, ResourceType::kCluster, auth::kClusterResourceName);
         for (const GroupOverview& g : groups.ListGroups(request.states_filter)) {
+          if (!all && !broker.Permits(ctx, AclOperation::kDescribe, ResourceType::kGroup, g.group_id)) continue;
           auto& out = response.groups.emplace_back();
           out.group_id = g.group_id;
           out.protocol_type = g.protocol_type;
@@ -386,50 +461,72 @@ void RegisterListGroups(HandlerTable& table, GroupCoordinator& groups) {
       HandlerTraits{.blocking = true});
 }
 
-void RegisterDeleteGroups(HandlerTable& table, GroupCoordinator& groups) {
+void RegisterDeleteGroups(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups) {
   using protocol::DeleteGroupsRequest;
   using protocol::DeleteGroupsResponse;
   table.Add<DeleteGroupsRequest, DeleteGroupsResponse>(
-      DeleteGroupsRequest::kMaxVersion, [&groups](const RequestContext&, const DeleteGroupsRequest& request) {
+      DeleteGroupsRequest::kMaxVersion,
+      [&broker, &groups](const RequestContext& ctx, const DeleteGroupsRequest& request) {
         DeleteGroupsResponse response;
-        std::vector<absl::Status> results = groups.DeleteGroups(request.groups_names);
-        for (size_t i = 0; i < results.size(); ++i) {
+        std::vector<std::string> allowed;
+        for (const std::string& id : request.groups_names) {
+          if (broker.Authorized(ctx, AclOperation::kDelete, ResourceType::kGroup, id)) allowed.push_back(id);
+        }
+        std::vector<absl::Status> results = groups.DeleteGroups(allowed);
+        size_t next = 0;
+        for (const std::string& id : request.groups_names) {
           auto& out = response.results.emplace_back();
-          out.group_id = request.groups_names[i];
-          out.error_code = Code(results[i]);
+          out.group_id = id;
+          if (next < allowed.size() && allowed[next] == id) {
+            out.error_code = Code(results[next++]);
+          } else {
+            out.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+          }
+          broker.AuditAdmin(ctx, "DeleteGroups", ResourceType::kGroup, id, out.error_code, "");
         }
         return response;
       },
       HandlerTraits{.blocking = true});
 }
 
-void RegisterOffsetDelete(HandlerTable& table, GroupCoordinator& groups) {
+void RegisterOffsetDelete(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups) {
   using protocol::OffsetDeleteRequest;
   using protocol::OffsetDeleteResponse;
   table.Add<OffsetDeleteRequest, OffsetDeleteResponse>(
-      OffsetDeleteRequest::kMaxVersion, [&groups](const RequestContext&, const OffsetDeleteRequest& request) {
+      OffsetDeleteRequest::kMaxVersion,
+      [&broker, &groups](const RequestContext& ctx, const OffsetDeleteRequest& request) {
+        OffsetDeleteResponse response;
+        if (!broker.Authorized(ctx, AclOperation::kDelete, ResourceType::kGroup, request.group_id)) {
+          response.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+          broker.AuditAdmin(ctx, "OffsetDelete", ResourceType::kGroup, request.group_id, response.error_code, "");
+          return response;
+        }
+        std::vector<bool> topic_allowed;
         std::vector<TopicPartitions> partitions;
         for (const auto& t : request.topics) {
+          topic_allowed.push_back(broker.Authorized(ctx, AclOperation::kRead, ResourceType::kTopic, t.name));
+          if (!topic_allowed.back()) continue;
           TopicPartitions& tp = partitions.emplace_back();
           tp.topic = t.name;
           for (const auto& p : t.partitions) tp.partitions.push_back(p.partition_index);
         }
-        OffsetDeleteResponse response;
         absl::StatusOr<std::vector<absl::Status>> results = groups.DeleteOffsets(request.group_id, partitions);
         if (!results.ok()) {
           response.error_code = Code(results.status());
           return response;
         }
         size_t i = 0;
-        for (const auto& t : request.topics) {
+        for (size_t ti = 0; ti < request.topics.size(); ++ti) {
+          const auto& t = request.topics[ti];
           auto& tr = response.topics.emplace_back();
           tr.name = t.name;
           for (const auto& p : t.partitions) {
             auto& pr = tr.partitions.emplace_back();
             pr.partition_index = p.partition_index;
-            pr.error_code = Code((*results)[i++]);
+            pr.error_code = topic_allowed[ti] ? Code((*results)[i++]) : Code(ErrorCode::kTopicAuthorizationFailed);
           }
         }
+        broker.AuditAdmin(ctx, "OffsetDelete", ResourceType::kGroup, request.group_id, response.error_code, "");
         return response;
       },
       HandlerTraits{.blocking = true});
@@ -440,16 +537,16 @@ void RegisterOffsetDelete(HandlerTable& table, GroupCoordinator& groups) {
 void RegisterGroupApis(HandlerTable& table, const BrokerContext& broker, GroupCoordinator& groups,
                        const TxnCoordinator& txns) {
   RegisterFindCoordinator(table, broker);
-  RegisterJoinGroup(table, groups);
-  RegisterSyncGroup(table, groups);
-  RegisterHeartbeat(table, groups);
-  RegisterLeaveGroup(table, groups);
-  RegisterOffsetCommit(table, groups);
-  RegisterOffsetFetch(table, groups, txns);
-  RegisterDescribeGroups(table, groups);
-  RegisterListGroups(table, groups);
-  RegisterDeleteGroups(table, groups);
-  RegisterOffsetDelete(table, groups);
+  RegisterJoinGroup(table, broker, groups);
+  RegisterSyncGroup(table, broker, groups);
+  RegisterHeartbeat(table, broker, groups);
+  RegisterLeaveGroup(table, broker, groups);
+  RegisterOffsetCommit(table, broker, groups);
+  RegisterOffsetFetch(table, broker, groups, txns);
+  RegisterDescribeGroups(table, broker, groups);
+  RegisterListGroups(table, broker, groups);
+  RegisterDeleteGroups(table, broker, groups);
+  RegisterOffsetDelete(table, broker, groups);
 }
 
 }  // namespace chronik::ingest

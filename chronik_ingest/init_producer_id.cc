@@ -12,13 +12,26 @@ using protocol::ErrorCode;
 using protocol::InitProducerIdRequest;
 using protocol::InitProducerIdResponse;
 
-void RegisterInitProducerId(HandlerTable& table, ProducerIdManager& ids, TxnCoordinator& txns) {
+void RegisterInitProducerId(HandlerTable& table, const BrokerContext& broker, ProducerIdManager& ids,
+                            TxnCoordinator& txns) {
   table.Add<InitProducerIdRequest, InitProducerIdResponse>(
       InitProducerIdRequest::kMaxVersion,
-      [&ids, &txns](const RequestContext& ctx, const InitProducerIdRequest& request) {
+      [&broker, &ids, &txns](const RequestContext& ctx, const InitProducerIdRequest& request) {
         InitProducerIdResponse response;
         response.producer_id = -1;
         response.producer_epoch = -1;
+        // A transactional producer needs WRITE on its id; an idempotent one IDEMPOTENT_WRITE on the
+        // cluster, or WRITE on some topic (Kafka 2.8+).
+        if (request.transactional_id.has_value()
+                ? !broker.Authorized(ctx, AclOperation::kWrite, ResourceType::kTransactionalId, *request.transactional_id)
+                : !broker.Permits(ctx, AclOperation::kIdempotentWrite, ResourceType::kCluster,
+                                  auth::kClusterResourceName) &&
+                      !broker.AuthorizedAny(ctx, AclOperation::kWrite, ResourceType::kTopic)) {
+          response.error_code = static_cast<int16_t>(request.transactional_id.has_value()
+                                                         ? ErrorCode::kTransactionalIdAuthorizationFailed
+                                                         : ErrorCode::kClusterAuthorizationFailed);
+          return response;
+        }
         if (request.transactional_id.has_value()) {
           std::optional<ProducerIdAndEpoch> expected;
           if (request.producer_id >= 0) expected = ProducerIdAndEpoch{request.producer_id, request.producer_epoch};

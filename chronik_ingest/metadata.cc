@@ -59,9 +59,21 @@ void RegisterMetadata(HandlerTable& table, const BrokerContext& broker) {
 
         // A null list (v1+) or, in v0, an empty one asks for every topic.
         const bool all = !request.topics.has_value() || (version == 0 && request.topics->empty());
+        if (version >= 8 && version <= 10 && request.include_cluster_authorized_operations) {
+          response.cluster_authorized_operations =
+              broker.AuthorizedOperations(ctx, ResourceType::kCluster, auth::kClusterResourceName);
+        }
+        auto describe = [&](const Topic& topic, MetadataResponse::MetadataResponseTopic& out) {
+          DescribeTopic(topic, id.node_id, out);
+          if (version >= 8 && request.include_topic_authorized_operations) {
+            out.topic_authorized_operations = broker.AuthorizedOperations(ctx, ResourceType::kTopic, topic.name);
+          }
+        };
         if (all) {
+          // Topics the caller may not describe are left out, silently, as Kafka does.
           for (const auto& topic : broker.topics->List()) {
-            DescribeTopic(*topic, id.node_id, response.topics.emplace_back());
+            if (!broker.Permits(ctx, AclOperation::kDescribe, ResourceType::kTopic, topic->name)) continue;
+            describe(*topic, response.topics.emplace_back());
           }
           return response;
         }
@@ -75,6 +87,19 @@ void RegisterMetadata(HandlerTable& table, const BrokerContext& broker) {
               t.name.has_value() ? broker.topics->Find(*t.name) : broker.topics->FindById(t.topic_id);
           if (topic == nullptr && !t.name.has_value()) {
             out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicId);
+            continue;
+          }
+          const std::string name = topic != nullptr ? topic->name : *t.name;
+          if (!broker.Authorized(ctx, AclOperation::kDescribe, ResourceType::kTopic, name)) {
+            out.error_code = static_cast<int16_t>(ErrorCode::kTopicAuthorizationFailed);
+            out.topic_id = protocol::Uuid{};
+            continue;
+          }
+          // Creating a topic by asking for it takes CREATE on the cluster or on the topic.
+          if (topic == nullptr && may_create &&
+              !broker.Permits(ctx, AclOperation::kCreate, ResourceType::kCluster, auth::kClusterResourceName) &&
+              !broker.Authorized(ctx, AclOperation::kCreate, ResourceType::kTopic, name)) {
+            out.error_code = static_cast<int16_t>(ErrorCode::kTopicAuthorizationFailed);
             continue;
           }
           if (topic == nullptr && may_create) {
@@ -95,7 +120,7 @@ void RegisterMetadata(HandlerTable& table, const BrokerContext& broker) {
             out.error_code = static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition);
             continue;
           }
-          DescribeTopic(*topic, id.node_id, out);
+          describe(*topic, out);
         }
         return response;
       },

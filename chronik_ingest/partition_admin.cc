@@ -50,13 +50,18 @@ void RegisterDeleteRecords(HandlerTable& table, const BrokerContext& broker) {
               out.error_code = Code(ErrorCode::kOffsetOutOfRange);
               continue;
             }
+            const std::string partition_name = topic.name + "-" + std::to_string(p.partition_index);
             if (absl::Status s = log->DeleteRecordsBefore(storage::Offset(before)); !s.ok()) {
               out.error_code = Code(ToKafkaError(s));
+              broker.AuditAdmin(ctx, "DeleteRecords", ResourceType::kTopic, partition_name, out.error_code,
+                                std::string(s.message()));
               continue;
             }
             out.low_watermark = log->log_start_offset().value();
             spdlog::info("deleted records of {}-{} below offset {} for {}", topic.name, p.partition_index,
                          out.low_watermark, ctx.session.peer);
+            broker.AuditAdmin(ctx, "DeleteRecords", ResourceType::kTopic, partition_name, 0,
+                              "below offset " + std::to_string(out.low_watermark));
           }
         }
         return response;
@@ -104,8 +109,12 @@ void RegisterDescribeLogDirs(HandlerTable& table, const BrokerContext& broker) {
   using protocol::DescribeLogDirsRequest;
   using protocol::DescribeLogDirsResponse;
   table.Add<DescribeLogDirsRequest, DescribeLogDirsResponse>(
-      DescribeLogDirsRequest::kMaxVersion, [&broker](const RequestContext&, const DescribeLogDirsRequest& request) {
+      DescribeLogDirsRequest::kMaxVersion, [&broker](const RequestContext& ctx, const DescribeLogDirsRequest& request) {
         DescribeLogDirsResponse response;
+        if (!broker.AuthorizedCluster(ctx, AclOperation::kDescribe)) {
+          response.error_code = Code(ErrorCode::kClusterAuthorizationFailed);
+          return response;
+        }
         auto& dir = response.results.emplace_back();
         dir.log_dir = broker.log_dir;
         struct statvfs fs {};
@@ -164,6 +173,10 @@ void RegisterDescribeCluster(HandlerTable& table, const BrokerContext& broker) {
         b.host = endpoint.host;
         b.port = endpoint.port;
         b.rack = broker.identity.rack;
+        if (request.include_cluster_authorized_operations) {
+          response.cluster_authorized_operations =
+              broker.AuthorizedOperations(ctx, ResourceType::kCluster, auth::kClusterResourceName);
+        }
         return response;
       });
 }

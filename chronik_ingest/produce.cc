@@ -180,6 +180,10 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count();
         const bool valid_acks = request->acks == 0 || request->acks == 1 || request->acks == -1;
+        // A transactional producer writes in the name of its transactional id.
+        const bool txn_id_denied =
+            request->transactional_id.has_value() &&
+            !broker.Authorized(ctx, AclOperation::kWrite, ResourceType::kTransactionalId, *request->transactional_id);
         // Callbacks hold references into the response: nothing may reallocate under them.
         pending->response.responses.reserve(request->topic_data.size());
         for (auto& topic : request->topic_data) {
@@ -194,6 +198,11 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
             if (!valid_acks) {
               SetError(out, KafkaError(absl::StatusCode::kInvalidArgument, ErrorCode::kInvalidRequiredAcks,
                                        "acks must be 0, 1 or -1"));
+              continue;
+            }
+            if (txn_id_denied) {
+              SetError(out, KafkaError(absl::StatusCode::kPermissionDenied, ErrorCode::kTransactionalIdAuthorizationFailed,
+                                       "Transactional Id authorization failed."));
               continue;
             }
             absl::StatusOr<std::shared_ptr<storage::PartitionLog>> log =

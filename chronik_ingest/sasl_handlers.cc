@@ -44,6 +44,7 @@ TokenOutcome Step(const SaslSettings& settings, Session& session, std::string_vi
       session.session_expires_ms = settings.reauth_ms > 0 ? SessionClockMs() + settings.reauth_ms : 0;
       spdlog::info("authenticated {} with {} from {} on listener {}", principal, mechanism, session.peer,
                    session.listener_name);
+      if (settings.on_authentication) settings.on_authentication(session, mechanism, true, "");
       out.authenticated = true;
     }
   }
@@ -53,6 +54,11 @@ TokenOutcome Step(const SaslSettings& settings, Session& session, std::string_vi
                  session.sasl->failure_detail().empty() ? "re-authentication" : session.sasl->failure_detail());
     out.failure = step.status();
     session.close_after_answer_ms = settings.failed_authentication_delay_ms;
+    if (settings.on_authentication) {
+      settings.on_authentication(session, mechanism, false,
+                                 session.sasl->failure_detail().empty() ? std::string(step.status().message())
+                                                                        : session.sasl->failure_detail());
+    }
   } else {
     out.server_token = std::move(step->challenge);
   }
@@ -84,6 +90,9 @@ void RegisterSaslApis(HandlerTable& table, SaslSettings settings) {
             session.sasl_mechanisms.end()) {
           spdlog::info("unsupported SASL mechanism {} from {} on listener {} (enabled: {})", request.mechanism,
                        session.peer, session.listener_name, absl::StrJoin(session.sasl_mechanisms, ","));
+          if (settings.on_authentication) {
+            settings.on_authentication(session, request.mechanism, false, "unsupported SASL mechanism");
+          }
           response.error_code = static_cast<int16_t>(ErrorCode::kUnsupportedSaslMechanism);
           session.close_after_answer_ms = 0;
           return response;

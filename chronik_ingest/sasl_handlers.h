@@ -17,6 +17,7 @@ struct SaslSettings {
   int64_t reauth_ms = 0;
   // connection.failed.authentication.delay.ms: how late a failed authentication is answered.
   int64_t failed_authentication_delay_ms = 100;
+  AuthenticationListener on_authentication;
 };
 
 void RegisterSaslApis(HandlerTable& table, SaslSettings settings);

@@ -31,11 +31,16 @@ std::optional<ScramMechanism> Mechanism(int8_t m) {
 
 }  // namespace
 
-void RegisterScramAdmin(HandlerTable& table, auth::CredentialStore& credentials) {
+void RegisterScramAdmin(HandlerTable& table, const BrokerContext& broker, auth::CredentialStore& credentials) {
   table.Add<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse>(
       DescribeUserScramCredentialsRequest::kMaxVersion,
-      [&credentials](const RequestContext& ctx, const DescribeUserScramCredentialsRequest& request) {
+      [&broker, &credentials](const RequestContext& ctx, const DescribeUserScramCredentialsRequest& request) {
         DescribeUserScramCredentialsResponse response;
+        if (!broker.AuthorizedCluster(ctx, AclOperation::kDescribe)) {
+          response.error_code = static_cast<int16_t>(ErrorCode::kClusterAuthorizationFailed);
+          response.error_message = "Authorization failed.";
+          return response;
+        }
         std::vector<std::string> users;
         std::set<std::string> duplicated;
         const bool all = !request.users.has_value() || request.users->empty();
@@ -74,9 +79,10 @@ void RegisterScramAdmin(HandlerTable& table, auth::CredentialStore& credentials)
   // Blocking: the change is durable before the answer.
   table.Add<AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse>(
       AlterUserScramCredentialsRequest::kMaxVersion,
-      [&credentials](const RequestContext& ctx, const AlterUserScramCredentialsRequest& request) {
+      [&broker, &credentials](const RequestContext& ctx, const AlterUserScramCredentialsRequest& request) {
         // Kafka answers per user: one bad alteration fails every alteration of that user.
         std::map<std::string, UserError> users;
+        const bool allowed = broker.AuthorizedCluster(ctx, AclOperation::kAlter);
         std::map<std::pair<std::string, int8_t>, int> seen;
         auto fail = [&users](const std::string& user, ErrorCode code, std::string message) {
           UserError& e = users[user];
@@ -91,6 +97,7 @@ void RegisterScramAdmin(HandlerTable& table, auth::CredentialStore& credentials)
           ++seen[{u.name, u.mechanism}];
         }
         for (const auto& [key, count] : seen) {
+          if (!allowed) fail(key.first, ErrorCode::kClusterAuthorizationFailed, "Authorization failed.");
           if (count > 1) {
             fail(key.first, ErrorCode::kDuplicateResource,
                  "A user credential cannot be altered twice in the same request");
@@ -149,6 +156,18 @@ void RegisterScramAdmin(HandlerTable& table, auth::CredentialStore& credentials)
           r.user = user;
           r.error_code = static_cast<int16_t>(error.code);
           if (error.code != ErrorCode::kNone) r.error_message = error.message;
+          // What changed, never a salt or key.
+          std::string what;
+          for (const auto& d : request.deletions) {
+            if (d.name == user) what += "delete mechanism " + std::to_string(d.mechanism) + ";";
+          }
+          for (const auto& u : request.upsertions) {
+            if (u.name == user) {
+              what += "set mechanism " + std::to_string(u.mechanism) + " iterations " + std::to_string(u.iterations) + ";";
+            }
+          }
+          broker.AuditAdmin(ctx, "AlterUserScramCredentials", ResourceType::kUser, user, r.error_code,
+                            error.code == ErrorCode::kNone ? what : error.message);
         }
         return response;
       },

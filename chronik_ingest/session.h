@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -60,5 +61,11 @@ struct Session {
   // sends the answer this many ms late (connection.failed.authentication.delay.ms), then closes.
   int64_t close_after_answer_ms = -1;
 };
+
+// Told of every authentication: SASL (mechanism PLAIN, SCRAM-...) and TLS client certificates
+// ("SSL"). On success the session's principal is the authenticated one; `reason` says why a
+// failure failed, never with a secret in it.
+using AuthenticationListener =
+    std::function<void(const Session& session, std::string_view mechanism, bool success, std::string_view reason)>;
 
 }  // namespace chronik::ingest

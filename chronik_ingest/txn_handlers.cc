@@ -1,5 +1,7 @@
 #include "chronik_ingest/txn_handlers.h"
 
+#include <set>
+
 #include <algorithm>
 #include <functional>
 #include <string>
@@ -24,24 +26,52 @@ int16_t Code(const absl::Status& s, int16_t version, int16_t first_fenced_versio
   return static_cast<int16_t>(FencedForVersion(ToKafkaError(s), version, first_fenced_version));
 }
 
-void RegisterAddPartitionsToTxn(HandlerTable& table, TxnCoordinator& txns) {
+void RegisterAddPartitionsToTxn(HandlerTable& table, const BrokerContext& broker, TxnCoordinator& txns) {
   using protocol::AddPartitionsToTxnRequest;
   using protocol::AddPartitionsToTxnResponse;
   using Topic = AddPartitionsToTxnRequest::AddPartitionsToTxnTopic;
   using TopicResult = AddPartitionsToTxnResponse::AddPartitionsToTxnTopicResult;
   table.Add<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse>(
       AddPartitionsToTxnRequest::kMaxVersion,
-      [&txns](const RequestContext& ctx, const AddPartitionsToTxnRequest& request) {
+      [&broker, &txns](const RequestContext& ctx, const AddPartitionsToTxnRequest& request) {
         const int16_t version = ctx.header.api_version;
         // One transaction's answer: per-partition errors, or the transaction's error in each.
         auto add = [&](const std::string& id, int64_t pid, int16_t epoch, const std::vector<Topic>& topics,
                        bool verify_only) {
+          // The transactional id, then every topic, must allow WRITE; a denial fails the whole
+          // transaction's answer (topics denied get their error, the rest OPERATION_NOT_ATTEMPTED).
+          absl::Status denied;
+          std::set<std::string> denied_topics;
+          if (!broker.Authorized(ctx, AclOperation::kWrite, ResourceType::kTransactionalId, id)) {
+            denied = KafkaError(absl::StatusCode::kPermissionDenied, ErrorCode::kTransactionalIdAuthorizationFailed,
+                                "Transactional Id authorization failed.");
+          } else {
+            for (const Topic& t : topics) {
+              if (!broker.Authorized(ctx, AclOperation::kWrite, ResourceType::kTopic, t.name)) {
+                denied_topics.insert(t.name);
+              }
+            }
+          }
           std::vector<TxnPartition> partitions;
           for (const Topic& t : topics) {
             for (int32_t p : t.partitions) partitions.push_back({t.name, p});
           }
-          absl::StatusOr<std::vector<absl::Status>> r =
-              txns.AddPartitions(id, ProducerIdAndEpoch{pid, epoch}, partitions, verify_only);
+          absl::StatusOr<std::vector<absl::Status>> r = std::vector<absl::Status>();
+          if (!denied.ok()) {
+            r = denied;
+          } else if (!denied_topics.empty()) {
+            std::vector<absl::Status> each;
+            for (const TxnPartition& p : partitions) {
+              each.push_back(denied_topics.contains(p.topic)
+                                 ? KafkaError(absl::StatusCode::kPermissionDenied,
+                                              ErrorCode::kTopicAuthorizationFailed, "Topic authorization failed.")
+                                 : KafkaError(absl::StatusCode::kAborted, ErrorCode::kOperationNotAttempted,
+                                              "Another partition of the request was refused."));
+            }
+            r = std::move(each);
+          } else {
+            r = txns.AddPartitions(id, ProducerIdAndEpoch{pid, epoch}, partitions, verify_only);
+          }
           std::vector<TopicResult> out;
           size_t i = 0;
           for (const Topic& t : topics) {
@@ -74,13 +104,21 @@ void RegisterAddPartitionsToTxn(HandlerTable& table, TxnCoordinator& txns) {
       HandlerTraits{.blocking = true});
 }
 
-void RegisterAddOffsetsToTxn(HandlerTable& table, TxnCoordinator& txns) {
+void RegisterAddOffsetsToTxn(HandlerTable& table, const BrokerContext& broker, TxnCoordinator& txns) {
   using protocol::AddOffsetsToTxnRequest;
   using protocol::AddOffsetsToTxnResponse;
   table.Add<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse>(
       AddOffsetsToTxnRequest::kMaxVersion,
-      [&txns](const RequestContext& ctx, const AddOffsetsToTxnRequest& request) {
+      [&broker, &txns](const RequestContext& ctx, const AddOffsetsToTxnRequest& request) {
         AddOffsetsToTxnResponse response;
+        if (!broker.Authorized(ctx, AclOperation::kWrite, ResourceType::kTransactionalId, request.transactional_id)) {
+          response.error_code = static_cast<int16_t>(ErrorCode::kTransactionalIdAuthorizationFailed);
+          return response;
+        }
+        if (!broker.Authorized(ctx, AclOperation::kRead, ResourceType::kGroup, request.group_id)) {
+          response.error_code = static_cast<int16_t>(ErrorCode::kGroupAuthorizationFailed);
+          return response;
+        }
         response.error_code =
             Code(txns.AddOffsets(request.transactional_id, {request.producer_id, request.producer_epoch},
                                  request.group_id),
@@ -90,13 +128,17 @@ void RegisterAddOffsetsToTxn(HandlerTable& table, TxnCoordinator& txns) {
       HandlerTraits{.blocking = true});
 }
 
-void RegisterEndTxn(HandlerTable& table, TxnCoordinator& txns) {
+void RegisterEndTxn(HandlerTable& table, const BrokerContext& broker, TxnCoordinator& txns) {
   using protocol::EndTxnRequest;
   using protocol::EndTxnResponse;
   table.Add<EndTxnRequest, EndTxnResponse>(
       EndTxnRequest::kMaxVersion,
-      [&txns](const RequestContext& ctx, const EndTxnRequest& request) {
+      [&broker, &txns](const RequestContext& ctx, const EndTxnRequest& request) {
         EndTxnResponse response;
+        if (!broker.Authorized(ctx, AclOperation::kWrite, ResourceType::kTransactionalId, request.transactional_id)) {
+          response.error_code = static_cast<int16_t>(ErrorCode::kTransactionalIdAuthorizationFailed);
+          return response;
+        }
         response.error_code = Code(txns.EndTxn(request.transactional_id,
                                                {request.producer_id, request.producer_epoch}, request.committed),
                                    ctx.header.api_version, 2);
@@ -105,15 +147,29 @@ void RegisterEndTxn(HandlerTable& table, TxnCoordinator& txns) {
       HandlerTraits{.blocking = true});
 }
 
-void RegisterTxnOffsetCommit(HandlerTable& table, TxnCoordinator& txns) {
+void RegisterTxnOffsetCommit(HandlerTable& table, const BrokerContext& broker, TxnCoordinator& txns) {
   using protocol::TxnOffsetCommitRequest;
   using protocol::TxnOffsetCommitResponse;
   table.Add<TxnOffsetCommitRequest, TxnOffsetCommitResponse>(
       TxnOffsetCommitRequest::kMaxVersion,
-      [&txns](const RequestContext& ctx, const TxnOffsetCommitRequest& request) {
+      [&broker, &txns](const RequestContext& ctx, const TxnOffsetCommitRequest& request) {
         const int16_t version = ctx.header.api_version;
+        // The transactional id (WRITE) and the group (READ) fail every partition; a topic without
+        // READ fails its own.
+        std::optional<ErrorCode> all_denied;
+        if (!broker.Authorized(ctx, AclOperation::kWrite, ResourceType::kTransactionalId, request.transactional_id)) {
+          all_denied = ErrorCode::kTransactionalIdAuthorizationFailed;
+        } else if (!broker.Authorized(ctx, AclOperation::kRead, ResourceType::kGroup, request.group_id)) {
+          all_denied = ErrorCode::kGroupAuthorizationFailed;
+        }
+        std::set<std::string> denied_topics;
         std::vector<OffsetCommitEntry> entries;
         for (const auto& t : request.topics) {
+          if (all_denied.has_value()) continue;
+          if (!broker.Authorized(ctx, AclOperation::kRead, ResourceType::kTopic, t.name)) {
+            denied_topics.insert(t.name);
+            continue;
+          }
           for (const auto& p : t.partitions) {
             OffsetCommitEntry e;
             e.topic = t.name;
@@ -124,9 +180,12 @@ void RegisterTxnOffsetCommit(HandlerTable& table, TxnCoordinator& txns) {
             entries.push_back(std::move(e));
           }
         }
-        absl::StatusOr<std::vector<absl::Status>> r = txns.TxnOffsetCommit(
-            request.transactional_id, {request.producer_id, request.producer_epoch}, request.group_id,
-            request.member_id, request.group_instance_id, request.generation_id, entries);
+        absl::StatusOr<std::vector<absl::Status>> r = std::vector<absl::Status>();
+        if (!all_denied.has_value() && !entries.empty()) {
+          r = txns.TxnOffsetCommit(request.transactional_id, {request.producer_id, request.producer_epoch},
+                                   request.group_id, request.member_id, request.group_instance_id,
+                                   request.generation_id, entries);
+        }
         TxnOffsetCommitResponse response;
         size_t i = 0;
         for (const auto& t : request.topics) {
@@ -135,8 +194,14 @@ void RegisterTxnOffsetCommit(HandlerTable& table, TxnCoordinator& txns) {
           for (const auto& p : t.partitions) {
             auto& pr = tr.partitions.emplace_back();
             pr.partition_index = p.partition_index;
-            pr.error_code = Code(r.ok() ? (*r)[i] : r.status(), version, 3);
-            ++i;
+            if (all_denied.has_value()) {
+              pr.error_code = static_cast<int16_t>(*all_denied);
+            } else if (denied_topics.contains(t.name)) {
+              pr.error_code = static_cast<int16_t>(ErrorCode::kTopicAuthorizationFailed);
+            } else {
+              pr.error_code = Code(r.ok() ? (*r)[i] : r.status(), version, 3);
+              ++i;
+            }
           }
         }
         return response;
@@ -179,16 +244,24 @@ void RegisterDescribeProducers(HandlerTable& table, const BrokerContext& broker)
       });
 }
 
-void RegisterDescribeTransactions(HandlerTable& table, const TxnCoordinator& txns) {
+void RegisterDescribeTransactions(HandlerTable& table, const BrokerContext& broker, const TxnCoordinator& txns) {
   using protocol::DescribeTransactionsRequest;
   using protocol::DescribeTransactionsResponse;
   table.Add<DescribeTransactionsRequest, DescribeTransactionsResponse>(
       DescribeTransactionsRequest::kMaxVersion,
-      [&txns](const RequestContext&, const DescribeTransactionsRequest& request) {
+      [&broker, &txns](const RequestContext& ctx, const DescribeTransactionsRequest& request) {
         DescribeTransactionsResponse response;
         for (const std::string& id : request.transactional_ids) {
           auto& out = response.transaction_states.emplace_back();
           out.transactional_id = id;
+          if (!broker.Authorized(ctx, AclOperation::kDescribe, ResourceType::kTransactionalId, id)) {
+            out.error_code = static_cast<int16_t>(ErrorCode::kTransactionalIdAuthorizationFailed);
+            out.transaction_state = "";
+            out.transaction_start_time_ms = -1;
+            out.producer_id = -1;
+            out.producer_epoch = -1;
+            continue;
+          }
           std::optional<TxnDescription> d = txns.Describe(id);
           if (!d.has_value()) {
             out.error_code = static_cast<int16_t>(ErrorCode::kTransactionalIdNotFound);
@@ -212,19 +285,23 @@ void RegisterDescribeTransactions(HandlerTable& table, const TxnCoordinator& txn
       });
 }
 
-void RegisterListTransactions(HandlerTable& table, const TxnCoordinator& txns,
+void RegisterListTransactions(HandlerTable& table, const BrokerContext& broker, const TxnCoordinator& txns,
                               std::function<int64_t()> now_ms) {
   using protocol::ListTransactionsRequest;
   using protocol::ListTransactionsResponse;
   table.Add<ListTransactionsRequest, ListTransactionsResponse>(
       ListTransactionsRequest::kMaxVersion,
-      [&txns, now_ms](const RequestContext&, const ListTransactionsRequest& request) {
+      [&broker, &txns, now_ms](const RequestContext& ctx, const ListTransactionsRequest& request) {
         ListTransactionsResponse response;
         for (const std::string& f : request.state_filters) {
           if (!ParseTxnState(f).has_value()) response.unknown_state_filters.push_back(f);
         }
         const int64_t now = now_ms();
         for (const TxnDescription& d : txns.List()) {
+          // Only the transactions the caller may describe are listed.
+          if (!broker.Permits(ctx, AclOperation::kDescribe, ResourceType::kTransactionalId, d.transactional_id)) {
+            continue;
+          }
           const std::string state(TxnStateName(d.state));
           if (!request.state_filters.empty() &&
               std::none_of(request.state_filters.begin(), request.state_filters.end(),
@@ -258,13 +335,13 @@ ErrorCode FencedForVersion(ErrorCode code, int16_t version, int16_t first_fenced
 
 void RegisterTxnApis(HandlerTable& table, const BrokerContext& broker, TxnCoordinator& txns,
                      std::function<int64_t()> now_ms) {
-  RegisterAddPartitionsToTxn(table, txns);
-  RegisterAddOffsetsToTxn(table, txns);
-  RegisterEndTxn(table, txns);
-  RegisterTxnOffsetCommit(table, txns);
+  RegisterAddPartitionsToTxn(table, broker, txns);
+  RegisterAddOffsetsToTxn(table, broker, txns);
+  RegisterEndTxn(table, broker, txns);
+  RegisterTxnOffsetCommit(table, broker, txns);
   RegisterDescribeProducers(table, broker);
-  RegisterDescribeTransactions(table, txns);
-  RegisterListTransactions(table, txns, std::move(now_ms));
+  RegisterDescribeTransactions(table, broker, txns);
+  RegisterListTransactions(table, broker, txns, std::move(now_ms));
 }
 
 }  // namespace chronik::ingest

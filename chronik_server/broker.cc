@@ -11,6 +11,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "chronik_protocol/apis.h"
+#include "chronik_protocol/errors.h"
+#include "nlohmann/json.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/asio/signal_set.hpp"
@@ -19,6 +24,7 @@
 #include "chronik_ingest/admin_topics.h"
 #include "chronik_ingest/api_versions.h"
 #include "chronik_ingest/broker_context.h"
+#include "chronik_ingest/client_quotas.h"
 #include "chronik_ingest/configs.h"
 #include "chronik_ingest/dispatcher.h"
 #include "chronik_ingest/fetch.h"
@@ -33,7 +39,10 @@
 #include "chronik_ingest/partition_events.h"
 #include "chronik_ingest/produce.h"
 #include "chronik_ingest/topic_registry.h"
+#include "chronik_auth/acl.h"
+#include "chronik_auth/audit_log.h"
 #include "chronik_auth/credential_store.h"
+#include "chronik_ingest/acl_handlers.h"
 #include "chronik_auth/sasl_server.h"
 #include "chronik_ingest/sasl_handlers.h"
 #include "chronik_ingest/scram_admin.h"
@@ -69,7 +78,9 @@ struct Broker::Services {
 
   std::unique_ptr<storage::LogManager> logs;
   std::unique_ptr<storage::MetadataStore> store;
+  std::unique_ptr<auth::AuditLog> audit;
   std::optional<auth::CredentialStore> credentials;
+  std::unique_ptr<auth::Authorizer> authorizer;
   std::unique_ptr<auth::SaslServer> sasl;
   std::optional<ingest::TopicRegistry> topics;
   std::optional<ingest::GroupCoordinator> groups;
@@ -168,6 +179,21 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   s->dispatcher.emplace(s->table, [pool = &*s->handler_pool](std::function<void()> work) {
     asio::post(*pool, std::move(work));
   });
+  absl::StatusOr<std::unique_ptr<auth::AuditLog>> audit = auth::AuditLog::Open({.dir = cfg.data_dir + "/audit"});
+  if (!audit.ok()) return audit.status();
+  s->audit = *std::move(audit);
+  const ingest::AuthenticationListener on_authentication = [audit = s->audit.get()](
+                                                               const ingest::Session& session, std::string_view mechanism,
+                                                               bool success, std::string_view reason) {
+    nlohmann::json e = {{"event", "authentication"},
+                        {"outcome", success ? "success" : "failure"},
+                        {"mechanism", std::string(mechanism)},
+                        {"client", session.peer},
+                        {"listener", session.listener_name}};
+    if (success) e["principal"] = session.principal;
+    if (!reason.empty()) e["reason"] = std::string(reason);
+    audit->Record(std::move(e));
+  };
   bool any_sasl = false;
   for (const ListenerSpec& spec : s->listener_specs) {
     any_sasl = any_sasl || spec.sasl();
@@ -189,6 +215,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
     options.sasl_mechanisms = spec.sasl_mechanisms;
     options.tls = tls.get();
     options.sasl_max_receive_size = static_cast<int32_t>(bc.EffectiveInt("sasl.server.max.receive.size", 524288));
+    options.on_authentication = on_authentication;
     auto listener = std::make_unique<KafkaListener>(s->io, *s->dispatcher, std::move(options));
     if (absl::Status st = listener->Bind(); !st.ok()) return st;
     s->listeners.push_back(std::move(listener));
@@ -212,6 +239,15 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
     }
     if (absl::Status st = s->credentials->Apply(changes); !st.ok()) return st;
     spdlog::info("created the SCRAM credentials of bootstrap user {}", cfg.bootstrap_user->name);
+  }
+  if (!bc.Effective("authorizer.class.name").value_or("").empty()) {
+    auth::AuthorizerOptions ao;
+    for (absl::string_view p : absl::StrSplit(bc.Effective("super.users").value_or(""), ';', absl::SkipWhitespace())) {
+      ao.super_users.push_back(std::string(absl::StripAsciiWhitespace(p)));
+    }
+    ao.allow_everyone_if_no_acl_found = bc.Effective("allow.everyone.if.no.acl.found").value_or("false") == "true";
+    s->authorizer = std::make_unique<auth::Authorizer>(*s->store, std::move(ao));
+    if (absl::Status st = s->authorizer->Load(); !st.ok()) return absl::InternalError(st.message());
   }
   // Cyrus SASL is started only for a broker with a SASL listener.
   if (any_sasl) {
@@ -252,13 +288,44 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   }
   ctx.identity.cluster_id = s->identity.cluster_id;
   ctx.configs = &bc;
+  ctx.authorizer = s->authorizer.get();
+  ctx.on_denied = [audit = s->audit.get()](const ingest::RequestContext& rc, ingest::AclOperation op,
+                                           ingest::ResourceType type, std::string_view name) {
+    const protocol::ApiDescriptor* api = protocol::FindApi(rc.header.api_key);
+    audit->Record({{"event", "authorization"},
+                   {"outcome", "denied"},
+                   {"principal", rc.session.principal},
+                   {"client", rc.session.peer},
+                   {"listener", rc.session.listener_name},
+                   {"operation", std::string(auth::AclOperationName(op))},
+                   {"resource_type", std::string(auth::ResourceTypeName(type))},
+                   {"resource", std::string(name)},
+                   {"api", api != nullptr ? std::string(api->name) : std::to_string(rc.header.api_key)}});
+  };
+  ctx.on_admin = [audit = s->audit.get()](const ingest::RequestContext& rc, std::string_view action,
+                                          ingest::ResourceType type, std::string_view name, int16_t error_code,
+                                          std::string_view detail) {
+    nlohmann::json e = {{"event", "admin"},
+                        {"action", std::string(action)},
+                        {"outcome", error_code == 0 ? "success" : "failure"},
+                        {"principal", rc.session.principal},
+                        {"client", rc.session.peer},
+                        {"resource_type", std::string(auth::ResourceTypeName(type))},
+                        {"resource", std::string(name)}};
+    if (error_code != 0) e["error"] = std::string(protocol::ErrorName(static_cast<protocol::ErrorCode>(error_code)));
+    if (!detail.empty()) e["detail"] = std::string(detail);
+    audit->Record(std::move(e));
+  };
   ctx.topics = &*s->topics;
   ctx.log_dir = log_dir;
 
   ingest::RegisterApiVersions(s->table);
   ingest::RegisterSaslApis(s->table, ingest::SaslSettings{s->sasl.get(), bc.EffectiveInt("connections.max.reauth.ms", 0),
-                                                          bc.EffectiveInt("connection.failed.authentication.delay.ms", 100)});
-  ingest::RegisterScramAdmin(s->table, *s->credentials);
+                                                          bc.EffectiveInt("connection.failed.authentication.delay.ms", 100),
+                                                          on_authentication});
+  ingest::RegisterAclApis(s->table, ctx, s->authorizer.get());
+  ingest::RegisterScramAdmin(s->table, ctx, *s->credentials);
+  ingest::RegisterDescribeClientQuotas(s->table, ctx);
   ingest::RegisterMetadata(s->table, ctx);
   ingest::RegisterTopicAdmin(s->table, ctx);
   ingest::RegisterConfigAdmin(s->table, ctx);
@@ -285,7 +352,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   ingest::RegisterFetch(s->table, ctx, s->events);
   ingest::RegisterListOffsets(s->table, ctx);
   ingest::RegisterGroupApis(s->table, ctx, *s->groups, *s->txns);
-  ingest::RegisterInitProducerId(s->table, *s->producer_ids, *s->txns);
+  ingest::RegisterInitProducerId(s->table, ctx, *s->producer_ids, *s->txns);
   ingest::RegisterTxnApis(s->table, ctx, *s->txns, txn_now);
 
   janitor::JanitorOptions jo;

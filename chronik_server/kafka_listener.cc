@@ -273,14 +273,23 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     tls_.emplace(socket_, *tls_endpoint_->context);
     boost::system::error_code ec;
     co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    const ingest::AuthenticationListener& audit = owner_.options_.on_authentication;
     if (timed_out_) co_return close_reason_;
-    if (ec) co_return absl::StrCat("TLS handshake failed: ", ec.message());
+    if (ec) {
+      std::string reason = absl::StrCat("TLS handshake failed: ", ec.message());
+      if (audit) audit(*session_, "SSL", false, reason);
+      co_return reason;
+    }
     if (std::optional<std::string> subject = PeerSubject(tls_->native_handle()); subject.has_value()) {
       absl::StatusOr<std::string> name = tls_endpoint_->mapper.Map(*subject);
-      if (!name.ok()) co_return std::string(name.status().message());
+      if (!name.ok()) {
+        if (audit) audit(*session_, "SSL", false, std::string(name.status().message()));
+        co_return std::string(name.status().message());
+      }
       if (!sasl_) {
         session_->principal = absl::StrCat("User:", *name);
         session_->auth_state = ingest::AuthState::kAuthenticated;
+        if (audit) audit(*session_, "SSL", true, "");
       }
     }
     handshake_done_ = true;

@@ -41,6 +41,8 @@ struct ListenerOptions {
   // How long a connection may take to finish its TLS handshake and SASL authentication before it
   // is closed, so that one that never does holds nothing.
   int64_t authentication_timeout_ms = 10000;
+  // Told of TLS client-certificate authentications and failed TLS handshakes.
+  ingest::AuthenticationListener on_authentication;
 };
 
 class KafkaListener {

@@ -1,5 +1,6 @@
 """Starts the built chronik_server on a free loopback port with a fresh data dir, for tests."""
 
+import json
 import os
 import signal
 import socket
@@ -24,18 +25,28 @@ def server_binary():
 class Broker:
     """A chronik_server process; use as a context manager."""
 
-    def __init__(self, extra_args=(), data_dir=None, port=None, kafka_properties=None):
-        """kafka_properties: Kafka broker configs, written to the [kafka] table of a config file."""
+    def __init__(self, extra_args=(), data_dir=None, port=None, kafka_properties=None, listeners=None, env=None):
+        """kafka_properties: Kafka broker configs, written to the [kafka] table of a config file.
+        listeners: (name, security protocol) pairs, each given a free port on 127.0.0.1 (self.ports);
+        the first is self.port. env: extra environment variables (CHRONIK_BOOTSTRAP_USER)."""
         self.tmp = tempfile.mkdtemp(prefix="chronik-e2e-", dir=os.environ.get("TEST_TMPDIR"))
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port = port or free_port()
         self.extra_args = list(extra_args)
+        self.env = dict(os.environ, **(env or {}))
+        self.ports = {}
+        if listeners:
+            kafka_properties = dict(kafka_properties or {})
+            for i, (name, _) in enumerate(listeners):
+                self.ports[name] = self.port if i == 0 else free_port()
+            kafka_properties["listeners"] = ",".join("%s://127.0.0.1:%d" % (n, self.ports[n]) for n, _ in listeners)
+            kafka_properties["listener.security.protocol.map"] = ",".join("%s:%s" % l for l in listeners)
         if kafka_properties:
             path = os.path.join(self.tmp, "chronik.toml")
             with open(path, "w") as f:
                 f.write("[kafka]\n")
                 for k, v in kafka_properties.items():
-                    f.write('"%s" = %s\n' % (k, v if isinstance(v, int) else '"%s"' % v))
+                    f.write('"%s" = %s\n' % (k, v if isinstance(v, int) else json.dumps(v)))
             self.extra_args += ["--config", path]
         self.proc = None
         self.log_path = os.path.join(self.tmp, "broker-%d.log" % self.port)
@@ -44,11 +55,14 @@ class Broker:
     def bootstrap(self):
         return "127.0.0.1:%d" % self.port
 
+    def address(self, listener):
+        return "127.0.0.1:%d" % self.ports[listener]
+
     def start(self, timeout=20):
         args = [server_binary(), "--kafka-port", str(self.port), "--bind-addr", "127.0.0.1",
                 "--data-dir", self.data_dir] + self.extra_args + ["standalone"]
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
