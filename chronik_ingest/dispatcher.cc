@@ -140,7 +140,10 @@ void Dispatcher::Dispatch(std::string_view frame, std::shared_ptr<Session> sessi
   const protocol::RequestHeader& header = parsed->header;
   const int16_t key = header.api_key;
   const int16_t version = header.api_version;
-  if (absl::Status s = CheckAuthenticationState(*session, key); !s.ok()) return done(s);
+  if (absl::Status s = CheckAuthenticationState(*session, key); !s.ok()) {
+    if (on_authentication_) on_authentication_(*session, "", false, std::string(s.message()));
+    return done(s);
+  }
 
   const HandlerEntry* entry = table_.Find(key);
   if (entry == nullptr) {

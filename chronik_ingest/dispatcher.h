@@ -27,8 +27,10 @@ using BlockingExecutor = std::function<void(std::function<void()>)>;
 class Dispatcher {
  public:
   // Without `blocking`, blocking handlers run on the caller's thread (tests).
-  explicit Dispatcher(const HandlerTable& table, BlockingExecutor blocking = nullptr)
-      : table_(table), blocking_(std::move(blocking)) {}
+  // `on_authentication` hears of requests refused for the connection's authentication state.
+  explicit Dispatcher(const HandlerTable& table, BlockingExecutor blocking = nullptr,
+                      AuthenticationListener on_authentication = nullptr)
+      : table_(table), blocking_(std::move(blocking)), on_authentication_(std::move(on_authentication)) {}
 
   // `done` is called exactly once, possibly before Dispatch returns, possibly later from
   // another thread. `frame` need not outlive the call; `session` lives until `done`.
@@ -51,6 +53,7 @@ class Dispatcher {
 
   const HandlerTable& table_;
   const BlockingExecutor blocking_;
+  const AuthenticationListener on_authentication_;
 };
 
 }  // namespace chronik::ingest

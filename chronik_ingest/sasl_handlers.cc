@@ -54,6 +54,7 @@ TokenOutcome Step(const SaslSettings& settings, Session& session, std::string_vi
                  session.sasl->failure_detail().empty() ? "re-authentication" : session.sasl->failure_detail());
     out.failure = step.status();
     session.close_after_answer_ms = settings.failed_authentication_delay_ms;
+    session.close_reason = "authentication failed";
     if (settings.on_authentication) {
       settings.on_authentication(session, mechanism, false,
                                  session.sasl->failure_detail().empty() ? std::string(step.status().message())
@@ -83,7 +84,13 @@ void RegisterSaslApis(HandlerTable& table, SaslSettings settings) {
         if (!IsSaslListener(session) || session.sasl != nullptr ||
             (reauthentication && (settings.reauth_ms == 0 || ctx.header.api_version == 0))) {
           response.error_code = static_cast<int16_t>(ErrorCode::kIllegalSaslState);
-          if (IsSaslListener(session)) session.close_after_answer_ms = 0;
+          if (IsSaslListener(session)) {
+            session.close_after_answer_ms = 0;
+            session.close_reason = "SaslHandshake in the wrong state";
+            if (settings.on_authentication) {
+              settings.on_authentication(session, request.mechanism, false, "SaslHandshake in the wrong state");
+            }
+          }
           return response;
         }
         if (std::find(session.sasl_mechanisms.begin(), session.sasl_mechanisms.end(), request.mechanism) ==
@@ -95,6 +102,7 @@ void RegisterSaslApis(HandlerTable& table, SaslSettings settings) {
           }
           response.error_code = static_cast<int16_t>(ErrorCode::kUnsupportedSaslMechanism);
           session.close_after_answer_ms = 0;
+          session.close_reason = "unsupported SASL mechanism " + request.mechanism;
           return response;
         }
         absl::StatusOr<std::unique_ptr<auth::SaslExchange>> exchange = settings.server->Start(request.mechanism);
@@ -102,6 +110,7 @@ void RegisterSaslApis(HandlerTable& table, SaslSettings settings) {
           spdlog::error("cannot start a SASL exchange: {}", std::string(exchange.status().message()));
           response.error_code = static_cast<int16_t>(ErrorCode::kUnknownServerError);
           session.close_after_answer_ms = 0;
+          session.close_reason = "no SASL exchange could be started";
           return response;
         }
         session.sasl = *std::move(exchange);
@@ -119,6 +128,8 @@ void RegisterSaslApis(HandlerTable& table, SaslSettings settings) {
           response.error_code = static_cast<int16_t>(ErrorCode::kIllegalSaslState);
           response.error_message = "SaslAuthenticate without a SaslHandshake that chose a mechanism";
           session.close_after_answer_ms = 0;
+          session.close_reason = *response.error_message;
+          if (settings.on_authentication) settings.on_authentication(session, "", false, *response.error_message);
           return response;
         }
         TokenOutcome out = Step(settings, session, request.auth_bytes);

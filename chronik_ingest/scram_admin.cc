@@ -29,6 +29,11 @@ std::optional<ScramMechanism> Mechanism(int8_t m) {
   return std::nullopt;
 }
 
+std::string MechanismName(int8_t m) {
+  std::optional<ScramMechanism> known = Mechanism(m);
+  return known.has_value() ? std::string(auth::ScramMechanismName(*known)) : "mechanism " + std::to_string(m);
+}
+
 }  // namespace
 
 void RegisterScramAdmin(HandlerTable& table, const BrokerContext& broker, auth::CredentialStore& credentials) {
@@ -159,11 +164,11 @@ void RegisterScramAdmin(HandlerTable& table, const BrokerContext& broker, auth::
           // What changed, never a salt or key.
           std::string what;
           for (const auto& d : request.deletions) {
-            if (d.name == user) what += "delete mechanism " + std::to_string(d.mechanism) + ";";
+            if (d.name == user) what += "delete " + MechanismName(d.mechanism) + ";";
           }
           for (const auto& u : request.upsertions) {
             if (u.name == user) {
-              what += "set mechanism " + std::to_string(u.mechanism) + " iterations " + std::to_string(u.iterations) + ";";
+              what += "set " + MechanismName(u.mechanism) + " iterations " + std::to_string(u.iterations) + ";";
             }
           }
           broker.AuditAdmin(ctx, "AlterUserScramCredentials", ResourceType::kUser, user, r.error_code,

@@ -60,6 +60,7 @@ struct Session {
   // Set by a handler whose answer ends the connection (a failed authentication): the listener
   // sends the answer this many ms late (connection.failed.authentication.delay.ms), then closes.
   int64_t close_after_answer_ms = -1;
+  std::string close_reason;  // for the log line, with close_after_answer_ms
 };
 
 // Told of every authentication: SASL (mechanism PLAIN, SCRAM-...) and TLS client certificates

@@ -176,9 +176,6 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   }
   // Bind first: a port in use is reported before any recovery work.
   s->handler_pool.emplace(static_cast<size_t>(bc.EffectiveInt("num.io.threads", 8)));
-  s->dispatcher.emplace(s->table, [pool = &*s->handler_pool](std::function<void()> work) {
-    asio::post(*pool, std::move(work));
-  });
   absl::StatusOr<std::unique_ptr<auth::AuditLog>> audit = auth::AuditLog::Open({.dir = cfg.data_dir + "/audit"});
   if (!audit.ok()) return audit.status();
   s->audit = *std::move(audit);
@@ -194,6 +191,9 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
     if (!reason.empty()) e["reason"] = std::string(reason);
     audit->Record(std::move(e));
   };
+  s->dispatcher.emplace(s->table, [pool = &*s->handler_pool](std::function<void()> work) {
+    asio::post(*pool, std::move(work));
+  }, on_authentication);
   bool any_sasl = false;
   for (const ListenerSpec& spec : s->listener_specs) {
     any_sasl = any_sasl || spec.sasl();

@@ -103,8 +103,10 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
       }
       const bool authenticating = session_->auth_state.load() == ingest::AuthState::kAwaitingSasl;
       if (authenticating && size > owner_.options_.sasl_max_receive_size) {
-        co_return absl::StrCat("a frame of ", size, " bytes before SASL authentication exceeds ",
-                               "sasl.server.max.receive.size (", owner_.options_.sasl_max_receive_size, ")");
+        std::string reason = absl::StrCat("a frame of ", size, " bytes before SASL authentication exceeds ",
+                                          "sasl.server.max.receive.size (", owner_.options_.sasl_max_receive_size, ")");
+        if (owner_.options_.on_authentication) owner_.options_.on_authentication(*session_, "", false, reason);
+        co_return reason;
       }
       const bool granted = co_await AcquireBudget(size);
       if (!granted) co_return std::string("the broker is shutting down");
@@ -171,7 +173,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
           const boost::system::error_code ec = co_await self->Send(**slot->result);
           if (ec) co_return self->Fail(ec.message());
         }
-        if (close_after_ms >= 0) co_return self->Fail("closed after a failed authentication");
+        if (close_after_ms >= 0) co_return self->Fail("closed after its answer: " + self->session_->close_reason);
       }
       if (self->reading_done_) co_return;
       self->progress_.expires_at(asio::steady_timer::time_point::max());
@@ -185,6 +187,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   // instead of waiting for writability ourselves: a bare wait can miss the socket's one
   // "writable again" edge if it comes before the wait is queued, while Asio's own writes cannot.
   asio::awaitable<boost::system::error_code> Send(const protocol::SplicedBytes& frame) {
+    if (tls_.has_value()) co_return co_await SendTls(frame);
     boost::system::error_code ec;
     size_t at = 0;
     for (const protocol::Splice& splice : frame.splices) {
@@ -203,8 +206,6 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   // Needs SIGPIPE ignored (main does): sendfile has no MSG_NOSIGNAL.
   asio::awaitable<boost::system::error_code> SendRange(const protocol::FileRange& range) {
     boost::system::error_code ec;
-    // TLS encrypts in user space (the kernel here has no kTLS): the range goes through OpenSSL.
-    if (tls_.has_value()) co_return co_await CopyRange(range, range.size);
     // sendfile must not block the strand's thread (set once per connection; the getter is free).
     if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
     if (ec) co_return ec;
@@ -229,8 +230,48 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     co_return ec;
   }
 
-  // Writes the first `limit` bytes of `range` by copying them, in chunks, through the socket's
-  // stream (TLS, or a socket sendfile found full).
+  // TLS encrypts in user space (the kernel here has no kTLS, so SSL_sendfile cannot be used): the
+  // answer, log data included, is gathered into large buffers, each written through OpenSSL as
+  // full TLS records. Writing the pieces one by one instead (a partition's header, then its data,
+  // ...) makes many small records and segments, which leaves both ends waiting on each other.
+  asio::awaitable<boost::system::error_code> SendTls(const protocol::SplicedBytes& frame) {
+    boost::system::error_code ec;
+    std::string out;
+    out.reserve(kTlsWriteBytes);
+    auto flush = [&]() -> asio::awaitable<void> {
+      if (!out.empty()) co_await WriteAll(asio::buffer(out), ec);
+      out.clear();
+    };
+    auto add_bytes = [&](size_t from, size_t to) -> asio::awaitable<void> {
+      while (from < to && !ec) {
+        const size_t n = std::min(to - from, kTlsWriteBytes - out.size());
+        out.append(frame.bytes, from, n);
+        from += n;
+        if (out.size() >= kTlsWriteBytes) co_await flush();
+      }
+    };
+    size_t at = 0;
+    for (const protocol::Splice& splice : frame.splices) {
+      co_await add_bytes(at, splice.at);
+      at = splice.at;
+      for (int64_t done = 0; done < splice.range.size && !ec;) {
+        const int64_t n = std::min<int64_t>(splice.range.size - done, static_cast<int64_t>(kTlsWriteBytes - out.size()));
+        const protocol::FileRange part{splice.range.owner, splice.range.fd, splice.range.position + done, n};
+        if (absl::Status s = part.AppendTo(&out); !s.ok()) {
+          co_return boost::system::errc::make_error_code(boost::system::errc::io_error);
+        }
+        done += n;
+        if (out.size() >= kTlsWriteBytes) co_await flush();
+      }
+      if (ec) co_return ec;
+    }
+    co_await add_bytes(at, frame.bytes.size());
+    if (!ec) co_await flush();
+    co_return ec;
+  }
+
+  // Writes the first `limit` bytes of `range` by copying them, in chunks (a socket sendfile found
+  // full).
   asio::awaitable<boost::system::error_code> CopyRange(const protocol::FileRange& range, int64_t limit) {
     boost::system::error_code ec;
     std::string chunk;
@@ -308,6 +349,9 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
       self->timed_out_ = true;
       self->close_reason_ = absl::StrCat(tls_pending ? "TLS handshake" : "SASL authentication", " not completed within ",
                                          self->owner_.options_.authentication_timeout_ms, " ms");
+      if (self->owner_.options_.on_authentication) {
+        self->owner_.options_.on_authentication(*self->session_, tls_pending ? "SSL" : "", false, self->close_reason_);
+      }
       self->Fail(self->close_reason_);
     });
   }
@@ -350,6 +394,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
 
   static constexpr size_t kReadChunkBytes = 256 * 1024;
   static constexpr int64_t kFallbackChunkBytes = 64 * 1024;
+  static constexpr size_t kTlsWriteBytes = 256 * 1024;
   // A Produce request waiting here is already in the page cache and joins the next group commit;
   // one left in the socket must wait for the commit after that. What a waiting request holds is
   // its small response, so the bound can be generous.

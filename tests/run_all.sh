@@ -32,7 +32,7 @@ if [[ ! -f $java_jar || -n "$(find tests/java/pom.xml tests/java/src -newer "$ja
 fi
 
 # The Go clients (pinned in tests/go/go.mod and go.sum), rebuilt when their sources change.
-for check in franzcheck saramacheck; do
+for check in franzcheck saramacheck securitycheck; do
   bin=tests/go/bin/$check
   if [[ ! -f $bin || -n "$(find tests/go/go.mod tests/go/go.sum "tests/go/$check" -newer "$bin" -print -quit)" ]]; then
     (cd tests/go && go build -buildvcs=false -o "bin/$check" "./$check") || exit 1

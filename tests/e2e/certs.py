@@ -18,8 +18,8 @@ class Certs:
         key, crt = self.issue("server", "/CN=localhost", san="DNS:localhost,IP:127.0.0.1")
         # Key and chain in one PEM file: ssl.keystore.location.
         self.server = os.path.join(directory, "server.pem")
-        with open(self.server, "w") as out:
-            out.write(open(key).read() + open(crt).read())
+        with open(self.server, "w") as out, open(key) as k, open(crt) as c:
+            out.write(k.read() + c.read())
         self.server_key, self.server_crt = key, crt
 
     def path(self, name):

@@ -17,6 +17,10 @@
 //   inflight=0          max.in.flight.requests.per.connection (0: librdkafka's default); 5 is
 //                       the cap idempotence imposes, for comparing like with like
 //   debug=              librdkafka's debug contexts for the producers (e.g. msg,protocol), to stderr
+//   security=plaintext|ssl|sasl_ssl  the listener the clients use (TLS with a certificate the
+//                       benchmark makes with openssl; SASL PLAIN). Not plaintext: the reference is
+//                       the same scenario on chronik over PLAINTEXT in the same run, not the mock
+//                       (which has no TLS), and the ratio is "x plaintext".
 //
 // It measures and prints; it asserts nothing about speed. It exits 1 when chronik fails a delivery
 // or does not return every record it acknowledged (what the smoke test checks).
@@ -78,6 +82,7 @@ struct Scenario {
   bool idempotent = false;
   int inflight = 0;
   std::string debug;
+  std::string security = "plaintext";
 };
 
 void SetKey(Scenario& s, const std::string& key, const std::string& value) {
@@ -98,6 +103,10 @@ void SetKey(Scenario& s, const std::string& key, const std::string& value) {
   else if (key == "idempotent") s.idempotent = value == "1";
   else if (key == "inflight") s.inflight = static_cast<int>(num());
   else if (key == "debug") s.debug = value;
+  else if (key == "security") {
+    if (value != "plaintext" && value != "ssl" && value != "sasl_ssl") Die("security must be plaintext, ssl or sasl_ssl");
+    s.security = value;
+  }
   else Die("unknown scenario key " + key);
 }
 
@@ -131,22 +140,24 @@ class Target {
   virtual std::string bootstrap() const = 0;
   virtual void CreateTopic(const std::string& topic, int partitions) = 0;
   virtual std::string name() const = 0;
+  // The client settings its listener needs (TLS, SASL).
+  virtual void Secure(rd_kafka_conf_t*) const {}
 };
 
 void Check(rd_kafka_conf_res_t r, const char* key, const char* err) {
   if (r != RD_KAFKA_CONF_OK) Die(std::string("config ") + key + ": " + err);
 }
 
-rd_kafka_conf_t* BaseConf(const std::string& bootstrap) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
-  Check(rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err), "bootstrap.servers", err);
-  return conf;
-}
-
 void Set(rd_kafka_conf_t* conf, const char* key, const std::string& value) {
   char err[512];
   Check(rd_kafka_conf_set(conf, key, value.c_str(), err, sizeof err), key, err);
+}
+
+rd_kafka_conf_t* BaseConf(const Target& target) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  Set(conf, "bootstrap.servers", target.bootstrap());
+  target.Secure(conf);
+  return conf;
 }
 
 class MockTarget : public Target {
@@ -202,11 +213,13 @@ bool CanConnect(int port) {
 
 class ChronikTarget : public Target {
  public:
-  explicit ChronikTarget(const std::string& binary) {
+  ChronikTarget(const std::string& binary, const std::string& security) : security_(security) {
     char tmpl[] = "/tmp/chronik-bench-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) Die("mkdtemp failed");
     dir_ = tmpl;
     port_ = FreePort();
+    const std::string config = dir_ + "/chronik.toml";
+    if (security_ != "plaintext") WriteSecureConfig(config);
     pid_ = ::fork();
     if (pid_ == 0) {
       const std::string log = dir_ + "/broker.log";
@@ -215,8 +228,14 @@ class ChronikTarget : public Target {
       ::dup2(fd, 2);
       const std::string port = std::to_string(port_);
       const std::string data = dir_ + "/data";
-      ::execl(binary.c_str(), binary.c_str(), "--kafka-port", port.c_str(), "--bind-addr", "127.0.0.1", "--data-dir",
-              data.c_str(), "--log-level", "warn", "standalone", static_cast<char*>(nullptr));
+      if (security_ == "plaintext") {
+        ::execl(binary.c_str(), binary.c_str(), "--kafka-port", port.c_str(), "--bind-addr", "127.0.0.1", "--data-dir",
+                data.c_str(), "--log-level", "warn", "standalone", static_cast<char*>(nullptr));
+      } else {
+        ::setenv("CHRONIK_BOOTSTRAP_USER", "bench:bench-secret", 1);
+        ::execl(binary.c_str(), binary.c_str(), "--config", config.c_str(), "--data-dir", data.c_str(), "--log-level",
+                "warn", "standalone", static_cast<char*>(nullptr));
+      }
       ::_exit(127);
     }
     for (int i = 0; i < 400 && !CanConnect(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -231,7 +250,7 @@ class ChronikTarget : public Target {
   std::string bootstrap() const override { return "127.0.0.1:" + std::to_string(port_); }
   void CreateTopic(const std::string& topic, int partitions) override {
     char err[512];
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, BaseConf(bootstrap()), err, sizeof err);
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, BaseConf(*this), err, sizeof err);
     if (rk == nullptr) Die(err);
     rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err);
     rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
@@ -247,9 +266,38 @@ class ChronikTarget : public Target {
     rd_kafka_queue_destroy(q);
     rd_kafka_destroy(rk);
   }
-  std::string name() const override { return "chronik"; }
+  std::string name() const override { return security_ == "plaintext" ? "chronik" : security_; }
+  void Secure(rd_kafka_conf_t* conf) const override {
+    if (security_ == "plaintext") return;
+    Set(conf, "security.protocol", security_ == "ssl" ? "ssl" : "sasl_ssl");
+    Set(conf, "ssl.ca.location", dir_ + "/ca.pem");
+    if (security_ == "sasl_ssl") {
+      Set(conf, "sasl.mechanisms", "PLAIN");
+      Set(conf, "sasl.username", "bench");
+      Set(conf, "sasl.password", "bench-secret");
+    }
+  }
 
  private:
+  // A CA and a server certificate for 127.0.0.1 made with openssl, and one listener of the
+  // scenario's protocol.
+  void WriteSecureConfig(const std::string& path) {
+    const std::string d = dir_;
+    const std::string make =
+        "cd '" + d + "' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+        "-subj /CN=bench-ca 2>/dev/null && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+        "-subj /CN=127.0.0.1 2>/dev/null && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && openssl x509 -req "
+        "-in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext "
+        "2>/dev/null && cat server.key server.crt > server.pem";
+    if (std::system(make.c_str()) != 0) Die("openssl could not make the benchmark's certificates");
+    std::ofstream out(path);
+    out << "[kafka]\n"
+        << "listeners = \"" << (security_ == "ssl" ? "SSL" : "SASL_SSL") << "://127.0.0.1:" << port_ << "\"\n"
+        << "\"ssl.keystore.location\" = \"" << d << "/server.pem\"\n"
+        << "\"sasl.enabled.mechanisms\" = \"PLAIN\"\n";
+  }
+
+  std::string security_;
   std::string dir_;
   int port_ = 0;
   pid_t pid_ = -1;
@@ -306,8 +354,8 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   state->last_delivery_ns.store(now);
 }
 
-rd_kafka_t* NewConsumer(const std::string& bootstrap) {
-  rd_kafka_conf_t* conf = BaseConf(bootstrap);
+rd_kafka_t* NewConsumer(const Target& target) {
+  rd_kafka_conf_t* conf = BaseConf(target);
   Set(conf, "group.id", "bench");
   Set(conf, "enable.auto.commit", "false");
   Set(conf, "fetch.wait.max.ms", "100");
@@ -330,10 +378,10 @@ void Assign(rd_kafka_t* rk, const std::string& topic, int partitions, int64_t of
 
 // Reads `count` records (giving up after 30 s); records end-to-end latency from the send time in each value's first 8
 // bytes when `latencies` is given. Returns the seconds it took (from the first record).
-double Consume(const std::string& bootstrap, const std::string& topic, int partitions, int64_t count,
+double Consume(const Target& target, const std::string& topic, int partitions, int64_t count,
                int64_t offset, std::vector<int64_t>* latencies, std::atomic<bool>* ready, int64_t* bytes_out,
                int64_t* count_out = nullptr) {
-  rd_kafka_t* rk = NewConsumer(bootstrap);
+  rd_kafka_t* rk = NewConsumer(target);
   Assign(rk, topic, partitions, offset);
   if (ready != nullptr) ready->store(true);
   int64_t got = 0, bytes = 0, first_ns = 0, last_ns = 0;
@@ -380,7 +428,7 @@ Result Run(Target& target, const Scenario& s, double rate) {
   int64_t tail_bytes = 0;
   if (s.e2e) {
     tail = std::thread([&] {
-      Consume(target.bootstrap(), topic, s.partitions, s.count - s.count % s.producers + s.producers,
+      Consume(target, topic, s.partitions, s.count - s.count % s.producers + s.producers,
               RD_KAFKA_OFFSET_END, &e2e, &tail_ready, &tail_bytes);
     });
     while (!tail_ready.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -395,7 +443,7 @@ Result Run(Target& target, const Scenario& s, double rate) {
   std::vector<std::thread> threads;
   for (int t = 0; t < s.producers; ++t) {
     threads.emplace_back([&, t] {
-      rd_kafka_conf_t* conf = BaseConf(target.bootstrap());
+      rd_kafka_conf_t* conf = BaseConf(target);
       Set(conf, "acks", s.acks == "all" ? "-1" : s.acks);
       Set(conf, "compression.type", s.compression);
       Set(conf, "linger.ms", std::to_string(s.linger_ms));
@@ -480,7 +528,7 @@ Result Run(Target& target, const Scenario& s, double rate) {
     int64_t bytes = 0;
     const int64_t stored = total + s.producers;  // with the warm-ups
     int64_t got = 0;
-    const double secs = Consume(target.bootstrap(), topic, s.partitions, stored, RD_KAFKA_OFFSET_BEGINNING, nullptr,
+    const double secs = Consume(target, topic, s.partitions, stored, RD_KAFKA_OFFSET_BEGINNING, nullptr,
                                 nullptr, &bytes, &got);
     result.consume_msgs_per_s = static_cast<double>(got) / secs;
     result.consumed = got;
@@ -550,21 +598,31 @@ int main(int argc, char** argv) {
                 s.partitions, s.producers, s.linger_ms, s.keys.c_str(), s.idempotent ? ", idempotent" : "",
                 s.inflight > 0 ? (", " + std::to_string(s.inflight) + " requests in flight").c_str() : "",
                 rate > 0 ? (", fixed rate " + std::to_string(static_cast<int64_t>(rate)) + " records/s").c_str() : "");
+    // The reference: the mock cluster, or for a secured listener chronik over PLAINTEXT.
+    const bool secured = s.security != "plaintext";
+    const std::string reference = secured ? "plaintext" : "mock";
     Result mock, chronik;
     if (!chronik_only) {
-      MockTarget t;
-      mock = Run(t, s, rate);
+      if (secured) {
+        ChronikTarget t(broker, "plaintext");
+        mock = Run(t, s, rate);
+      } else {
+        MockTarget t;
+        mock = Run(t, s, rate);
+      }
     }
     {
-      ChronikTarget t(broker);
+      ChronikTarget t(broker, s.security);
       chronik = Run(t, s, rate);
     }
     chronik_rate[s.name] = chronik.msgs_per_s;
-    if (!chronik_only) PrintRow("mock", mock, s);
-    PrintRow("chronik", chronik, s);
+    if (!chronik_only) PrintRow(reference, mock, s);
+    PrintRow(secured ? s.security : "chronik", chronik, s);
     if (!chronik_only) {
-      std::printf("  ratio    produce %.2f x mock", chronik.msgs_per_s / mock.msgs_per_s);
-      if (s.consume) std::printf(", consume %.2f x mock", chronik.consume_msgs_per_s / mock.consume_msgs_per_s);
+      std::printf("  ratio    produce %.2f x %s", chronik.msgs_per_s / mock.msgs_per_s, reference.c_str());
+      if (s.consume) {
+        std::printf(", consume %.2f x %s", chronik.consume_msgs_per_s / mock.consume_msgs_per_s, reference.c_str());
+      }
       std::printf("\n");
     }
     std::fflush(stdout);
