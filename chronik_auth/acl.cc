@@ -86,6 +86,7 @@ std::string_view AclOperationName(AclOperation op) {
     case AclOperation::kIdempotentWrite: return "IDEMPOTENT_WRITE";
     case AclOperation::kCreateTokens: return "CREATE_TOKENS";
     case AclOperation::kDescribeTokens: return "DESCRIBE_TOKENS";
+    case AclOperation::kTwoPhaseCommit: return "TWO_PHASE_COMMIT";
     case AclOperation::kUnknown: break;
   }
   return "UNKNOWN";
@@ -98,12 +99,12 @@ std::vector<AclOperation> OperationsOf(ResourceType type) {
       return {O::kRead, O::kWrite, O::kCreate, O::kDescribe, O::kDelete, O::kAlter, O::kDescribeConfigs,
               O::kAlterConfigs};
     case ResourceType::kGroup:
-      return {O::kRead, O::kDescribe, O::kDelete};
+      return {O::kRead, O::kDescribe, O::kDelete, O::kDescribeConfigs, O::kAlterConfigs};
     case ResourceType::kCluster:
       return {O::kCreate, O::kClusterAction, O::kDescribeConfigs, O::kAlterConfigs, O::kIdempotentWrite, O::kAlter,
               O::kDescribe};
     case ResourceType::kTransactionalId:
-      return {O::kDescribe, O::kWrite};
+      return {O::kDescribe, O::kWrite, O::kTwoPhaseCommit};
     case ResourceType::kDelegationToken:
       return {O::kDescribe};
     case ResourceType::kUser:
@@ -153,13 +154,11 @@ absl::Status ValidateAclBinding(const AclBinding& acl) {
                                                    "principal name)"));
   }
   if (acl.host.empty()) return absl::InvalidArgumentError("Host must not be empty (use * for any host)");
-  if (acl.operation != AclOperation::kAll) {
-    std::vector<AclOperation> ops = OperationsOf(acl.resource_type);
-    if (std::find(ops.begin(), ops.end(), acl.operation) == ops.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("Operation ", std::string(AclOperationName(acl.operation)),
-                                                     " does not apply to a ",
-                                                     std::string(ResourceTypeName(acl.resource_type)), " resource"));
-    }
+  // Kafka does not check the operation against the resource type (an ACL that can never apply is
+  // accepted); it only refuses operations it does not know.
+  if (static_cast<int>(acl.operation) > static_cast<int>(AclOperation::kTwoPhaseCommit)) {
+    return absl::InvalidArgumentError("Invalid operation: unknown operation " +
+                                      std::to_string(static_cast<int>(acl.operation)));
   }
   return absl::OkStatus();
 }
@@ -189,7 +188,7 @@ bool Authorizer::Authorize(std::string_view principal, std::string_view host, Ac
   if (IsSuperUser(principal)) return true;
   bool any_acl = false;
   bool allowed = false;
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   for (const AclBinding& acl : acls_) {
     if (acl.resource_type != type || !PatternApplies(acl.pattern_type, acl.resource_name, name)) continue;
     any_acl = true;
@@ -208,7 +207,7 @@ bool Authorizer::AuthorizeAny(std::string_view principal, std::string_view host,
   if (IsSuperUser(principal)) return true;
   std::vector<std::string> names;
   {
-    absl::MutexLock lock(&mu_);
+    absl::ReaderMutexLock lock(&mu_);
     for (const AclBinding& acl : acls_) {
       if (acl.resource_type == type && acl.permission == PermissionType::kAllow &&
           (acl.principal == principal || acl.principal == "User:*") && (acl.host == host || acl.host == "*") &&
@@ -221,7 +220,9 @@ bool Authorizer::AuthorizeAny(std::string_view principal, std::string_view host,
   for (const std::string& n : names) {
     if (Authorize(principal, host, op, type, n)) return true;
   }
-  return options_.allow_everyone_if_no_acl_found;
+  // With no ALLOW anywhere, a resource without ACLs may still be open, unless a DENY on every
+  // resource of the type ("*") shuts it.
+  return options_.allow_everyone_if_no_acl_found && Authorize(principal, host, op, type, "*");
 }
 
 absl::Status Authorizer::Create(const std::vector<AclBinding>& acls) {
@@ -240,7 +241,7 @@ absl::Status Authorizer::Create(const std::vector<AclBinding>& acls) {
 
 std::vector<AclBinding> Authorizer::Describe(const AclFilter& filter) const {
   std::vector<AclBinding> out;
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   for (const AclBinding& acl : acls_) {
     if (filter.Matches(acl)) out.push_back(acl);
   }

@@ -34,7 +34,7 @@ enum class PatternType : int8_t { kUnknown = 0, kAny = 1, kMatch = 2, kLiteral =
 enum class AclOperation : int8_t {
   kUnknown = 0, kAny = 1, kAll = 2, kRead = 3, kWrite = 4, kCreate = 5, kDelete = 6, kAlter = 7, kDescribe = 8,
   kClusterAction = 9, kDescribeConfigs = 10, kAlterConfigs = 11, kIdempotentWrite = 12, kCreateTokens = 13,
-  kDescribeTokens = 14,
+  kDescribeTokens = 14, kTwoPhaseCommit = 15,
 };
 enum class PermissionType : int8_t { kUnknown = 0, kAny = 1, kDeny = 2, kAllow = 3 };
 

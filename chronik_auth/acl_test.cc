@@ -111,7 +111,8 @@ TEST(AclValidation, RefusesWhatKafkaRefuses) {
   EXPECT_FALSE(ValidateAclBinding(Acl(R::kTopic, "t", PatternType::kMatch, "User:a", O::kRead, PermissionType::kAllow)).ok());
   EXPECT_FALSE(ValidateAclBinding(Acl(R::kTopic, "t", PatternType::kLiteral, "alice", O::kRead, PermissionType::kAllow)).ok());
   EXPECT_FALSE(ValidateAclBinding(Acl(R::kCluster, "c", PatternType::kLiteral, "User:a", O::kAlter, PermissionType::kAllow)).ok());
-  EXPECT_FALSE(ValidateAclBinding(Acl(R::kGroup, "g", PatternType::kLiteral, "User:a", O::kWrite, PermissionType::kAllow)).ok());
+  EXPECT_TRUE(ValidateAclBinding(Acl(R::kGroup, "g", PatternType::kLiteral, "User:a", O::kWrite, PermissionType::kAllow)).ok());
+  EXPECT_FALSE(ValidateAclBinding(Acl(R::kGroup, "g", PatternType::kLiteral, "User:a", static_cast<O>(16), PermissionType::kAllow)).ok());
   EXPECT_FALSE(ValidateAclBinding(Acl(R::kTopic, "t", PatternType::kLiteral, "User:a", O::kAny, PermissionType::kAllow)).ok());
 }
 

@@ -95,6 +95,8 @@ void AuditLog::Run() {
       ++count;
     }
     lock.unlock();
+    // A failed write loses its events; Flush still returns (it waits for the writer, not for
+    // success), and the error is in the broker's log.
     if (absl::Status s = Write(batch); !s.ok()) {
       spdlog::error("audit log {}: {} ({} events lost)", path_, std::string(s.message()), count);
     }
@@ -123,7 +125,8 @@ absl::Status AuditLog::Write(const std::string& lines) {
 }
 
 absl::Status AuditLog::Rotate() {
-  // audit.log.(n-1) -> audit.log.n, ..., audit.log -> audit.log.1; the oldest is dropped.
+  // audit.log.(n-1) -> audit.log.n, ..., audit.log -> audit.log.1; the oldest is dropped. The
+  // current file stays open (and keeps taking events) until the new one exists.
   for (int i = options_.max_files - 1; i >= 1; --i) {
     const std::string from = i == 1 ? path_ : absl::StrCat(path_, ".", i - 1);
     const std::string to = absl::StrCat(path_, ".", i);
@@ -131,10 +134,12 @@ absl::Status AuditLog::Rotate() {
   }
   if (options_.max_files <= 1 && ::unlink(path_.c_str()) != 0 && errno != ENOENT) return Errno("unlink " + path_);
   const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  // Without a new file, writing goes on in the renamed one; it is not rotated again until it has
+  // grown by another max_file_bytes.
+  size_ = 0;
   if (fd < 0) return Errno("cannot open " + path_);
   ::close(fd_);
   fd_ = fd;
-  size_ = 0;
   return absl::OkStatus();
 }
 

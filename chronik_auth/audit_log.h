@@ -35,7 +35,8 @@ class AuditLog {
 
   // Adds the time ("time", ISO 8601 UTC with milliseconds) and queues the event.
   void Record(nlohmann::json event);
-  // Returns once everything recorded before the call is on disk (fsync'd).
+  // Returns once everything recorded before the call has been written and fsync'd, or its write
+  // failed (logged).
   void Flush();
 
   const std::string& path() const { return path_; }

@@ -3,6 +3,8 @@
 #include <sasl/sasl.h>
 #include <sasl/saslplug.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <mutex>
 
@@ -213,7 +215,9 @@ absl::StatusOr<SaslExchange::Step> SaslExchange::Next(std::string_view client_to
 
 absl::StatusOr<std::unique_ptr<SaslServer>> SaslServer::Create(const CredentialStore& credentials) {
   if (absl::Status s = InitOnce(); !s.ok()) return s;
-  return std::unique_ptr<SaslServer>(new SaslServer(credentials));
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') std::strcpy(name, "localhost");
+  return std::unique_ptr<SaslServer>(new SaslServer(credentials, name));
 }
 
 absl::StatusOr<std::unique_ptr<SaslExchange>> SaslServer::Start(std::string_view mechanism) const {
@@ -223,9 +227,10 @@ absl::StatusOr<std::unique_ptr<SaslExchange>> SaslServer::Start(std::string_view
                            context.get()};
   context->callbacks[1] = {SASL_CB_LIST_END, nullptr, nullptr};
   std::unique_ptr<SaslExchange> exchange(new SaslExchange(std::string(mechanism), std::move(context)));
-  // No realm: user names are looked up as the client sent them. SASL_SUCCESS_DATA: SCRAM's final
+  // A server name given, so that Cyrus does not resolve the host's (a DNS lookup per exchange); no
+  // realm, so user names are looked up as the client sent them. SASL_SUCCESS_DATA: SCRAM's final
   // message travels with the success, as Kafka's SaslAuthenticate carries it.
-  int r = sasl_server_new("kafka", nullptr, nullptr, nullptr, nullptr, exchange->context_->callbacks,
+  int r = sasl_server_new("kafka", host_name_.c_str(), nullptr, nullptr, nullptr, exchange->context_->callbacks,
                           SASL_SUCCESS_DATA, &exchange->conn_);
   if (r != SASL_OK) {
     return absl::InternalError(absl::StrCat("Cyrus SASL cannot start an exchange: ", sasl_errstring(r, nullptr, nullptr)));

@@ -65,8 +65,10 @@ class SaslServer {
   absl::StatusOr<std::unique_ptr<SaslExchange>> Start(std::string_view mechanism) const;
 
  private:
-  explicit SaslServer(const CredentialStore& credentials) : credentials_(credentials) {}
+  SaslServer(const CredentialStore& credentials, std::string host_name)
+      : credentials_(credentials), host_name_(std::move(host_name)) {}
   const CredentialStore& credentials_;
+  const std::string host_name_;
 };
 
 }  // namespace chronik::auth

@@ -32,7 +32,7 @@ template <typename F>
 absl::StatusOr<AclFilter> FilterOf(const F& f) {
   AclFilter out;
   if (f.resource_type_filter < 1 || f.resource_type_filter > 7 || f.pattern_type_filter < 1 ||
-      f.pattern_type_filter > 4 || f.operation < 1 || f.operation > 14 || f.permission_type < 1 ||
+      f.pattern_type_filter > 4 || f.operation < 1 || f.operation > 15 || f.permission_type < 1 ||
       f.permission_type > 3) {
     return absl::InvalidArgumentError("The filter names an unknown resource type, pattern type, operation or permission");
   }

@@ -158,8 +158,10 @@ void RegisterDeleteTopics(HandlerTable& table, const BrokerContext& broker) {
             return;
           }
           topic = name.has_value() ? broker.topics->Find(*name) : broker.topics->FindById(id);
-          // Authorization first: whether a topic exists is not told to who may not delete it.
+          // Authorization first: whether a topic exists is not told to who may not delete it. DELETE
+          // on the cluster deletes any topic, as in Kafka.
           if ((name.has_value() || topic != nullptr) &&
+              !broker.Permits(ctx, AclOperation::kDelete, ResourceType::kCluster, auth::kClusterResourceName) &&
               !broker.Authorized(ctx, AclOperation::kDelete, ResourceType::kTopic, topic ? topic->name : *name)) {
             out.error_code = static_cast<int16_t>(ErrorCode::kTopicAuthorizationFailed);
             out.error_message = "Authorization failed.";

@@ -42,6 +42,10 @@ void RegisterDescribeClientQuotas(HandlerTable& table, const BrokerContext& brok
             return fail(ErrorCode::kInvalidRequest, "A match name is given exactly when matching one entity");
           }
         }
+        if (types.contains("ip") && types.size() > 1) {
+          return fail(ErrorCode::kInvalidRequest,
+                      "IP filter component should not be used with user or clientId filter component.");
+        }
         response.entries.emplace();
         return response;
       });

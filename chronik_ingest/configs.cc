@@ -259,7 +259,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .validator = AtLeast(1), .read_only = true},
     {.name = "remote.log.storage.system.enable", .type = T::kBoolean, .default_value = "false",
      .read_only = true},
-    {.name = "sasl.enabled.mechanisms", .type = T::kList, .default_value = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+    {.name = "sasl.enabled.mechanisms", .type = T::kList, .default_value = "SCRAM-SHA-256,SCRAM-SHA-512",
      .validator = EachOneOf(kSaslMechanisms), .read_only = true},
     {.name = "sasl.server.max.receive.size", .type = T::kInt, .default_value = "524288", .validator = AtLeast(1),
      .read_only = true},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "chronik_protocol/errors.h"
@@ -40,6 +41,7 @@ TokenOutcome Step(const SaslSettings& settings, Session& session, std::string_vi
                                                      session.principal, ": ", principal));
     } else {
       session.principal = principal;
+      session.sasl_mechanism = mechanism;
       session.auth_state.store(AuthState::kAuthenticated, std::memory_order_release);
       session.session_expires_ms = settings.reauth_ms > 0 ? SessionClockMs() + settings.reauth_ms : 0;
       spdlog::info("authenticated {} with {} from {} on listener {}", principal, mechanism, session.peer,
@@ -81,8 +83,10 @@ void RegisterSaslApis(HandlerTable& table, SaslSettings settings) {
         const bool reauthentication = session.auth_state.load() == AuthState::kAuthenticated;
         // A handshake where no exchange can start: on a listener without SASL, in the middle of
         // an exchange, or once authenticated unless the broker asked for re-authentication.
+        // A re-authentication keeps its mechanism, as Kafka requires.
         if (!IsSaslListener(session) || session.sasl != nullptr ||
-            (reauthentication && (settings.reauth_ms == 0 || ctx.header.api_version == 0))) {
+            (reauthentication &&
+             (settings.reauth_ms == 0 || ctx.header.api_version == 0 || request.mechanism != session.sasl_mechanism))) {
           response.error_code = static_cast<int16_t>(ErrorCode::kIllegalSaslState);
           if (IsSaslListener(session)) {
             session.close_after_answer_ms = 0;
@@ -95,7 +99,8 @@ void RegisterSaslApis(HandlerTable& table, SaslSettings settings) {
         }
         if (std::find(session.sasl_mechanisms.begin(), session.sasl_mechanisms.end(), request.mechanism) ==
             session.sasl_mechanisms.end()) {
-          spdlog::info("unsupported SASL mechanism {} from {} on listener {} (enabled: {})", request.mechanism,
+          spdlog::info("unsupported SASL mechanism \"{}\" from {} on listener {} (enabled: {})",
+                       absl::CHexEscape(request.mechanism),
                        session.peer, session.listener_name, absl::StrJoin(session.sasl_mechanisms, ","));
           if (settings.on_authentication) {
             settings.on_authentication(session, request.mechanism, false, "unsupported SASL mechanism");

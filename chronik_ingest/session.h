@@ -50,6 +50,8 @@ struct Session {
 
   // SASL listeners: the mechanisms this listener offers.
   std::vector<std::string> sasl_mechanisms;
+  // The mechanism the session authenticated with (a re-authentication must use it again).
+  std::string sasl_mechanism;
   // The exchange between SaslHandshake and the SaslAuthenticate that ends it.
   std::shared_ptr<auth::SaslExchange> sasl;
   // After a v0 SaslHandshake the client sends bare length-prefixed SASL tokens, not requests.

@@ -93,6 +93,11 @@ void RegisterAddPartitionsToTxn(HandlerTable& table, const BrokerContext& broker
                   request.v3_and_below_producer_epoch, request.v3_and_below_topics, false);
           return response;
         }
+        // v4+ (batched, VerifyOnly) is how brokers talk to the coordinator: CLUSTER_ACTION.
+        if (!broker.AuthorizedCluster(ctx, AclOperation::kClusterAction)) {
+          response.error_code = static_cast<int16_t>(ErrorCode::kClusterAuthorizationFailed);
+          return response;
+        }
         for (const auto& txn : request.transactions) {
           auto& result = response.results_by_transaction.emplace_back();
           result.transactional_id = txn.transactional_id;
@@ -277,6 +282,8 @@ void RegisterDescribeTransactions(HandlerTable& table, const BrokerContext& brok
           out.producer_id = d->producer_id;
           out.producer_epoch = d->producer_epoch;
           for (const TxnPartition& p : d->partitions) {
+            // Topics the caller may not describe are left out, as Kafka does.
+            if (!broker.Permits(ctx, AclOperation::kDescribe, ResourceType::kTopic, p.topic)) continue;
             if (out.topics.empty() || out.topics.back().topic != p.topic) out.topics.emplace_back().topic = p.topic;
             out.topics.back().partitions.push_back(p.partition);
           }

@@ -48,7 +48,13 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     sasl_ = o.protocol == ingest::SecurityProtocol::kSaslPlaintext || o.protocol == ingest::SecurityProtocol::kSaslSsl;
     if (sasl_) session_->auth_state = ingest::AuthState::kAwaitingSasl;
     if (o.tls != nullptr) tls_endpoint_ = o.tls->Current();
-    session_->host = ec ? std::string("unknown") : ep.address().to_string();
+    // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; they are a.b.c.d, as in Kafka
+    // (and in host-scoped ACLs).
+    asio::ip::address address = ep.address();
+    if (!ec && address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    }
+    session_->host = ec ? std::string("unknown") : address.to_string();
     session_->peer = ec ? session_->host : absl::StrCat(session_->host, ":", ep.port());
   }
 
@@ -161,14 +167,15 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
         std::shared_ptr<Pending> slot = self->pending_.front();
         self->pending_.pop_front();
         self->drained_.cancel();
-        if (!slot->result.ok()) co_return self->Fail(std::string(slot->result.status().message()));
-        // A failed authentication is answered late, then the connection closes.
+        // A failed authentication is answered late (or, in the bare-token exchange, closed late),
+        // then the connection closes.
         const int64_t close_after_ms = self->session_->close_after_answer_ms;
         if (close_after_ms > 0) {
           asio::steady_timer delay(self->socket_.get_executor(), std::chrono::milliseconds(close_after_ms));
           boost::system::error_code ignored;
           co_await delay.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
         }
+        if (!slot->result.ok()) co_return self->Fail(std::string(slot->result.status().message()));
         if (slot->result->has_value()) {  // else a request Kafka does not answer
           const boost::system::error_code ec = co_await self->Send(**slot->result);
           if (ec) co_return self->Fail(ec.message());
@@ -321,7 +328,9 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
       if (audit) audit(*session_, "SSL", false, reason);
       co_return reason;
     }
-    if (std::optional<std::string> subject = PeerSubject(tls_->native_handle()); subject.has_value()) {
+    // On SASL_SSL, SASL names the principal; the certificate (if asked for) only has to verify.
+    if (std::optional<std::string> subject = sasl_ ? std::nullopt : PeerSubject(tls_->native_handle());
+        subject.has_value()) {
       absl::StatusOr<std::string> name = tls_endpoint_->mapper.Map(*subject);
       if (!name.ok()) {
         if (audit) audit(*session_, "SSL", false, std::string(name.status().message()));

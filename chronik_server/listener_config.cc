@@ -144,7 +144,8 @@ constexpr std::string_view kPerListenerSettings[] = {
     "ssl.truststore.type",
 };
 
-absl::StatusOr<TlsSettings> ParseTls(const std::map<std::string, std::string>& props, const std::string& name) {
+absl::StatusOr<TlsSettings> ParseTls(const std::map<std::string, std::string>& props, const std::string& name,
+                                     bool sasl) {
   TlsSettings tls;
   auto get = [&](std::string_view setting, std::string& out) -> absl::Status {
     absl::StatusOr<std::optional<std::string>> v = Setting(props, name, setting);
@@ -171,6 +172,12 @@ absl::StatusOr<TlsSettings> ParseTls(const std::map<std::string, std::string>& p
     if (absl::Status s = get(setting, *out); !s.ok()) return s;
   }
   if (!key_password.empty()) tls.key_password = key_password;
+  // KIP-684: on SASL_SSL, where SASL names the principal, only the listener's own ssl.client.auth
+  // asks for client certificates; the broker-wide one is for SSL listeners.
+  if (sasl) {
+    auto scoped = props.find(absl::StrCat("listener.name.", absl::AsciiStrToLower(name), ".ssl.client.auth"));
+    client_auth = scoped == props.end() ? "none" : client_auth;
+  }
   tls.client_auth = client_auth == "required"    ? ClientAuth::kRequired
                     : client_auth == "requested" ? ClientAuth::kRequested
                                                  : ClientAuth::kNone;
@@ -303,7 +310,7 @@ absl::StatusOr<std::vector<ListenerSpec>> ParseListeners(const std::map<std::str
       l.sasl_mechanisms = *std::move(mechanisms);
     }
     if (l.ssl()) {
-      absl::StatusOr<TlsSettings> tls = ParseTls(props, l.name);
+      absl::StatusOr<TlsSettings> tls = ParseTls(props, l.name, l.sasl());
       if (!tls.ok()) return tls.status();
       l.tls = *std::move(tls);
     }

@@ -5,6 +5,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -26,6 +28,24 @@ std::string OpenSslError() {
 
 absl::Status Fail(std::string_view what, const std::string& detail) {
   return absl::InvalidArgumentError(absl::StrCat(std::string(what), ": ", detail));
+}
+
+constexpr std::string_view kTls13Suites[] = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+                                             "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_CCM_SHA256",
+                                             "TLS_AES_128_CCM_8_SHA256"};
+
+// Whether `name` is one OpenSSL cipher's name (not a cipher string such as "HIGH:!aNULL").
+bool KnownOpenSslCipher(const std::string& name) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> probe(SSL_CTX_new(TLS_method()), &SSL_CTX_free);
+  if (probe == nullptr || SSL_CTX_set_cipher_list(probe.get(), name.c_str()) != 1) {
+    ERR_clear_error();
+    return false;
+  }
+  STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(probe.get());
+  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+    if (name == SSL_CIPHER_get_name(sk_SSL_CIPHER_value(ciphers, i))) return true;
+  }
+  return false;
 }
 
 // Every certificate of a PEM buffer into the context's trust store.
@@ -60,8 +80,30 @@ absl::StatusOr<std::shared_ptr<const TlsEndpoint>> BuildTlsEndpoint(const TlsSet
   SSL_CTX_set_max_proto_version(ctx, v13 ? TLS1_3_VERSION : TLS1_2_VERSION);
   context->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
   if (!settings.cipher_suites.empty()) {
+    // Kafka users write IANA names (TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, as Java does); OpenSSL
+    // names are accepted too. TLS 1.3 suites go to their own list. A name neither knows is refused:
+    // silently keeping the defaults would leave ciphers on that the operator meant to turn off.
     std::vector<std::string> tls13, tls12;
-    for (const std::string& c : settings.cipher_suites) (c.rfind("TLS_", 0) == 0 ? tls13 : tls12).push_back(c);
+    for (const std::string& c : settings.cipher_suites) {
+      if (std::find(std::begin(kTls13Suites), std::end(kTls13Suites), c) != std::end(kTls13Suites)) {
+        tls13.push_back(c);
+        continue;
+      }
+      const std::string openssl_name = OPENSSL_cipher_name(c.c_str());
+      if (openssl_name != "(NONE)") {
+        tls12.push_back(openssl_name);
+      } else if (KnownOpenSslCipher(c)) {
+        tls12.push_back(c);
+      } else {
+        return Fail("ssl.cipher.suites", absl::StrCat(c, " is not a cipher suite this OpenSSL knows"));
+      }
+    }
+    if (tls12.empty() && v12) {
+      return Fail("ssl.cipher.suites", "names no TLS 1.2 cipher, but TLSv1.2 is in ssl.enabled.protocols");
+    }
+    if (tls13.empty() && v13) {
+      return Fail("ssl.cipher.suites", "names no TLS 1.3 suite, but TLSv1.3 is in ssl.enabled.protocols");
+    }
     if (!tls12.empty() && SSL_CTX_set_cipher_list(ctx, absl::StrJoin(tls12, ":").c_str()) != 1) {
       return Fail("ssl.cipher.suites", absl::StrCat("no usable TLS 1.2 cipher in ", absl::StrJoin(tls12, ",")));
     }

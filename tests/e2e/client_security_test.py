@@ -41,6 +41,7 @@ class ClientSecurityTest(unittest.TestCase):
             listeners=[("PLAINTEXT", "PLAINTEXT"), ("SASL_PLAINTEXT", "SASL_PLAINTEXT"), ("SASL_SSL", "SASL_SSL"),
                        ("SSL", "SSL")],
             kafka_properties={"ssl.keystore.location": certs.server, "ssl.truststore.location": certs.ca,
+                              "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
                               "listener.name.ssl.ssl.client.auth": "required",
                               "group.initial.rebalance.delay.ms": 0},
             env={"CHRONIK_BOOTSTRAP_USER": "%s:%s" % (USER, PASSWORD)})

@@ -47,6 +47,7 @@ class JavaSecurityTest(unittest.TestCase):
                        ("SSL", "SSL")],
             kafka_properties={
                 "ssl.keystore.location": cls.certs.server,
+                "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
                 "ssl.truststore.location": cls.certs.ca,
                 "listener.name.ssl.ssl.client.auth": "required",
                 "listener.name.ssl.ssl.principal.mapping.rules": "RULE:^CN=([^,]*),.*$/$1/L,DEFAULT",

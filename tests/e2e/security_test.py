@@ -365,6 +365,8 @@ class SecurityTest(unittest.TestCase):
                        ("SSL", "SSL")],
             kafka_properties={
                 "ssl.keystore.location": c.server,
+                # PLAIN is off by default (a password in the clear on SASL_PLAINTEXT); this test uses it.
+                "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
                 "ssl.truststore.location": c.ca,
                 "listener.name.ssl.ssl.client.auth": "required",
                 "listener.name.ssl.ssl.principal.mapping.rules": "RULE:^CN=([^,]*),.*$/$1/L,DEFAULT",
