@@ -27,6 +27,16 @@ constexpr char kNoAuthorizer[] = "No Authorizer is configured.";
 
 int16_t Code(ErrorCode c) { return static_cast<int16_t>(c); }
 
+// Why a creation or deletion is refused before it is tried, if it is: no authorizer, no ALTER on
+// the cluster, or the request's own `invalid` ACL or filter.
+std::optional<std::pair<ErrorCode, std::string>> Refusal(const auth::Authorizer* authorizer, bool allowed,
+                                                         const absl::Status& invalid) {
+  if (authorizer == nullptr) return std::make_pair(ErrorCode::kSecurityDisabled, std::string(kNoAuthorizer));
+  if (!allowed) return std::make_pair(ErrorCode::kClusterAuthorizationFailed, std::string("Authorization failed."));
+  if (!invalid.ok()) return std::make_pair(ErrorCode::kInvalidRequest, std::string(invalid.message()));
+  return std::nullopt;
+}
+
 // A filter as the request states it, or why it cannot be one.
 template <typename F>
 absl::StatusOr<AclFilter> FilterOf(const F& f) {
@@ -68,15 +78,9 @@ void RegisterAclApis(HandlerTable& table, const BrokerContext& broker, auth::Aut
           AclBinding acl{static_cast<ResourceType>(c.resource_type), c.resource_name,
                          static_cast<PatternType>(c.resource_pattern_type), c.principal, c.host,
                          static_cast<AclOperation>(c.operation), static_cast<PermissionType>(c.permission_type)};
-          if (authorizer == nullptr) {
-            out.error_code = Code(ErrorCode::kSecurityDisabled);
-            out.error_message = kNoAuthorizer;
-          } else if (!allowed) {
-            out.error_code = Code(ErrorCode::kClusterAuthorizationFailed);
-            out.error_message = "Authorization failed.";
-          } else if (absl::Status s = auth::ValidateAclBinding(acl); !s.ok()) {
-            out.error_code = Code(ErrorCode::kInvalidRequest);
-            out.error_message = std::string(s.message());
+          if (auto refused = Refusal(authorizer, allowed, auth::ValidateAclBinding(acl))) {
+            out.error_code = Code(refused->first);
+            out.error_message = refused->second;
           } else {
             valid.push_back(acl);
             valid_at.push_back(response.results.size() - 1);
@@ -153,15 +157,9 @@ void RegisterAclApis(HandlerTable& table, const BrokerContext& broker, auth::Aut
         for (const auto& f : request.filters) {
           auto& out = response.filter_results.emplace_back();
           absl::StatusOr<AclFilter> filter = FilterOf(f);
-          if (authorizer == nullptr) {
-            out.error_code = Code(ErrorCode::kSecurityDisabled);
-            out.error_message = kNoAuthorizer;
-          } else if (!allowed) {
-            out.error_code = Code(ErrorCode::kClusterAuthorizationFailed);
-            out.error_message = "Authorization failed.";
-          } else if (!filter.ok()) {
-            out.error_code = Code(ErrorCode::kInvalidRequest);
-            out.error_message = std::string(filter.status().message());
+          if (auto refused = Refusal(authorizer, allowed, filter.status())) {
+            out.error_code = Code(refused->first);
+            out.error_message = refused->second;
           } else {
             filters.push_back(*filter);
             filters_at.push_back(response.filter_results.size() - 1);

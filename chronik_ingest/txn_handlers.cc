@@ -259,17 +259,12 @@ void RegisterDescribeTransactions(HandlerTable& table, const BrokerContext& brok
         for (const std::string& id : request.transactional_ids) {
           auto& out = response.transaction_states.emplace_back();
           out.transactional_id = id;
-          if (!broker.Authorized(ctx, AclOperation::kDescribe, ResourceType::kTransactionalId, id)) {
-            out.error_code = static_cast<int16_t>(ErrorCode::kTransactionalIdAuthorizationFailed);
-            out.transaction_state = "";
-            out.transaction_start_time_ms = -1;
-            out.producer_id = -1;
-            out.producer_epoch = -1;
-            continue;
-          }
-          std::optional<TxnDescription> d = txns.Describe(id);
+          std::optional<TxnDescription> d;
+          const bool allowed = broker.Authorized(ctx, AclOperation::kDescribe, ResourceType::kTransactionalId, id);
+          if (allowed) d = txns.Describe(id);
           if (!d.has_value()) {
-            out.error_code = static_cast<int16_t>(ErrorCode::kTransactionalIdNotFound);
+            out.error_code = static_cast<int16_t>(allowed ? ErrorCode::kTransactionalIdNotFound
+                                                           : ErrorCode::kTransactionalIdAuthorizationFailed);
             out.transaction_state = "";
             out.transaction_start_time_ms = -1;
             out.producer_id = -1;

@@ -149,11 +149,16 @@ class ListenerTest(unittest.TestCase):
             # An API key nobody defines: a v0 header and the error code.
             s.sendall(struct.pack(">ihhih", 10, 9999, 0, 501, -1))
             self.assertEqual(struct.unpack(">ih", read_frame(s)), (501, 35))
-            # SaslHandshake v1 (the codec knows it; not served yet): its own response layout.
+            # A version beyond what the broker serves (SaslHandshake v7): a v0 header and the code.
             body = struct.pack(">h", 5) + b"PLAIN"
-            header = struct.pack(">hhih", 17, 1, 502, -1)
+            header = struct.pack(">hhih", 17, 7, 502, -1)
             s.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
-            self.assertEqual(struct.unpack(">ihi", read_frame(s)), (502, 35, 0))
+            self.assertEqual(struct.unpack(">ih", read_frame(s)), (502, 35))
+            # SaslHandshake v1 on a PLAINTEXT listener: ILLEGAL_SASL_STATE and no mechanisms, as
+            # from Kafka; the connection stays open.
+            header = struct.pack(">hhih", 17, 1, 504, -1)
+            s.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
+            self.assertEqual(struct.unpack(">ihi", read_frame(s)), (504, 34, 0))
             # The connection stays usable.
             header = struct.pack(">hhih", 18, 0, 503, -1)
             s.sendall(struct.pack(">i", len(header)) + header)
