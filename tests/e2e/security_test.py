@@ -619,7 +619,11 @@ class SecurityTest(unittest.TestCase):
                  (time.time() - idle_opened, how))
             idle.close()
 
-        # The broker log says why each raw connection was closed.
+        # The broker log says why each raw connection was closed. It logs after closing the socket,
+        # so the idle connection's line may follow the EOF this test saw by a moment.
+        deadline = time.time() + 10
+        while time.time() < deadline and "closed connection from %s:" % self.bad_clients["idle"] not in b.read_log():
+            time.sleep(0.05)
         log = b.read_log()
         reasons = {}
         for case, client in self.bad_clients.items():
