@@ -176,6 +176,7 @@ absl::Status Authorizer::Load() {
   std::sort(loaded.begin(), loaded.end());
   absl::MutexLock lock(&mu_);
   acls_ = std::move(loaded);
+  Reindex();
   return absl::OkStatus();
 }
 
@@ -183,22 +184,47 @@ bool Authorizer::IsSuperUser(std::string_view principal) const {
   return std::find(options_.super_users.begin(), options_.super_users.end(), principal) != options_.super_users.end();
 }
 
+void Authorizer::Reindex() {
+  literal_.clear();
+  prefixed_.clear();
+  for (const AclBinding& acl : acls_) {
+    if (acl.pattern_type == PatternType::kPrefixed) {
+      prefixed_[acl.resource_type].push_back(acl);
+    } else {
+      literal_[{acl.resource_type, acl.resource_name}].push_back(acl);
+    }
+  }
+}
+
 bool Authorizer::Authorize(std::string_view principal, std::string_view host, AclOperation op, ResourceType type,
                            std::string_view name) const {
   if (IsSuperUser(principal)) return true;
   bool any_acl = false;
   bool allowed = false;
-  absl::ReaderMutexLock lock(&mu_);
-  for (const AclBinding& acl : acls_) {
-    if (acl.resource_type != type || !PatternApplies(acl.pattern_type, acl.resource_name, name)) continue;
+  bool denied = false;
+  auto consider = [&](const AclBinding& acl) {
     any_acl = true;
-    if (acl.principal != principal && acl.principal != "User:*") continue;
-    if (acl.host != host && acl.host != "*") continue;
+    if (acl.principal != principal && acl.principal != "User:*") return;
+    if (acl.host != host && acl.host != "*") return;
     if (acl.permission == PermissionType::kDeny && (acl.operation == op || acl.operation == AclOperation::kAll)) {
-      return false;
+      denied = true;
     }
     if (acl.permission == PermissionType::kAllow && AllowImplies(acl.operation, op)) allowed = true;
+  };
+  absl::ReaderMutexLock lock(&mu_);
+  for (std::string_view literal : {name, std::string_view("*")}) {
+    auto it = literal_.find(std::make_pair(type, std::string(literal)));
+    if (it != literal_.end()) {
+      for (const AclBinding& acl : it->second) consider(acl);
+    }
+    if (name == "*") break;
   }
+  if (auto it = prefixed_.find(type); it != prefixed_.end()) {
+    for (const AclBinding& acl : it->second) {
+      if (name.starts_with(acl.resource_name)) consider(acl);
+    }
+  }
+  if (denied) return false;
   return allowed || (!any_acl && options_.allow_everyone_if_no_acl_found);
 }
 
@@ -236,6 +262,7 @@ absl::Status Authorizer::Create(const std::vector<AclBinding>& acls) {
     auto at = std::lower_bound(acls_.begin(), acls_.end(), acl);
     if (at == acls_.end() || *at != acl) acls_.insert(at, acl);
   }
+  Reindex();
   return absl::OkStatus();
 }
 
@@ -265,6 +292,7 @@ absl::StatusOr<std::vector<std::vector<AclBinding>>> Authorizer::Delete(const st
   }
   absl::MutexLock lock(&mu_);
   std::erase_if(acls_, [&](const AclBinding& a) { return std::binary_search(doomed.begin(), doomed.end(), a); });
+  Reindex();
   return matched;
 }
 

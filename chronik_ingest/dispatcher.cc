@@ -91,10 +91,6 @@ struct CallOnExit {
 absl::Status CheckAuthenticationState(const Session& session, int16_t key) {
   const bool sasl_request =
       key == protocol::SaslHandshakeRequest::kApiKey || key == protocol::SaslAuthenticateRequest::kApiKey;
-  // Behind an answer that ends the connection (a failed re-authentication), nothing more is served.
-  if (session.close_after_answer_ms >= 0) {
-    return absl::PermissionDeniedError(absl::StrCat("request of API key ", key, " after ", session.close_reason));
-  }
   if (session.auth_state.load(std::memory_order_acquire) == AuthState::kAwaitingSasl) {
     if (sasl_request || key == protocol::ApiVersionsRequest::kApiKey) return absl::OkStatus();
     return absl::PermissionDeniedError(absl::StrCat("request of API key ", key,

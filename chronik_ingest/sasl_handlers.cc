@@ -55,8 +55,7 @@ TokenOutcome Step(const SaslSettings& settings, Session& session, std::string_vi
                  session.listener_name, std::string(step.status().message()),
                  session.sasl->failure_detail().empty() ? "re-authentication" : session.sasl->failure_detail());
     out.failure = step.status();
-    session.close_after_answer_ms = settings.failed_authentication_delay_ms;
-    session.close_reason = "authentication failed";
+    session.CloseAfterAnswer(settings.failed_authentication_delay_ms, "authentication failed");
     if (settings.on_authentication) {
       settings.on_authentication(session, mechanism, false,
                                  session.sasl->failure_detail().empty() ? std::string(step.status().message())
@@ -89,8 +88,7 @@ void RegisterSaslApis(HandlerTable& table, SaslSettings settings) {
              (settings.reauth_ms == 0 || ctx.header.api_version == 0 || request.mechanism != session.sasl_mechanism))) {
           response.error_code = static_cast<int16_t>(ErrorCode::kIllegalSaslState);
           if (IsSaslListener(session)) {
-            session.close_after_answer_ms = 0;
-            session.close_reason = "SaslHandshake in the wrong state";
+            session.CloseAfterAnswer(0, "SaslHandshake in the wrong state");
             if (settings.on_authentication) {
               settings.on_authentication(session, request.mechanism, false, "SaslHandshake in the wrong state");
             }
@@ -106,16 +104,14 @@ void RegisterSaslApis(HandlerTable& table, SaslSettings settings) {
             settings.on_authentication(session, request.mechanism, false, "unsupported SASL mechanism");
           }
           response.error_code = static_cast<int16_t>(ErrorCode::kUnsupportedSaslMechanism);
-          session.close_after_answer_ms = 0;
-          session.close_reason = "unsupported SASL mechanism " + request.mechanism;
+          session.CloseAfterAnswer(0, "unsupported SASL mechanism " + absl::CHexEscape(request.mechanism));
           return response;
         }
         absl::StatusOr<std::unique_ptr<auth::SaslExchange>> exchange = settings.server->Start(request.mechanism);
         if (!exchange.ok()) {
           spdlog::error("cannot start a SASL exchange: {}", std::string(exchange.status().message()));
           response.error_code = static_cast<int16_t>(ErrorCode::kUnknownServerError);
-          session.close_after_answer_ms = 0;
-          session.close_reason = "no SASL exchange could be started";
+          session.CloseAfterAnswer(0, "no SASL exchange could be started");
           return response;
         }
         session.sasl = *std::move(exchange);
@@ -132,8 +128,7 @@ void RegisterSaslApis(HandlerTable& table, SaslSettings settings) {
         if (session.sasl == nullptr) {
           response.error_code = static_cast<int16_t>(ErrorCode::kIllegalSaslState);
           response.error_message = "SaslAuthenticate without a SaslHandshake that chose a mechanism";
-          session.close_after_answer_ms = 0;
-          session.close_reason = *response.error_message;
+          session.CloseAfterAnswer(0, *response.error_message);
           if (settings.on_authentication) settings.on_authentication(session, "", false, *response.error_message);
           return response;
         }

@@ -61,8 +61,15 @@ struct Session {
   int64_t session_expires_ms = 0;
   // Set by a handler whose answer ends the connection (a failed authentication): the listener
   // sends the answer this many ms late (connection.failed.authentication.delay.ms), then closes.
-  int64_t close_after_answer_ms = -1;
-  std::string close_reason;  // for the log line, with close_after_answer_ms
+  // Atomic: the listener's reader may look while the handler pool sets it.
+  std::atomic<int64_t> close_after_answer_ms{-1};
+  std::string close_reason;  // for the log line; written before close_after_answer_ms
+
+  // The connection ends `delay_ms` after this request's answer; `reason` for the log.
+  void CloseAfterAnswer(int64_t delay_ms, std::string reason) {
+    close_reason = std::move(reason);
+    close_after_answer_ms.store(delay_ms, std::memory_order_release);
+  }
 };
 
 // Told of every authentication: SASL (mechanism PLAIN, SCRAM-...) and TLS client certificates

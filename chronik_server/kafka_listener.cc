@@ -130,6 +130,15 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
 
       // A pipelined API (Produce) may overlap earlier requests of its kind; anything else waits
       // until every earlier request has been answered.
+      // Nothing is started behind an answer that ends the connection (a failed re-authentication):
+      // the reader waits for the writer to send that answer and close.
+      if (session_->close_after_answer_ms.load(std::memory_order_acquire) >= 0) {
+        while (!writer_failed_) {
+          drained_.expires_at(asio::steady_timer::time_point::max());
+          co_await drained_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        co_return close_reason_;
+      }
       // Nothing overlaps an authentication exchange, whose frames may not even be requests.
       const bool pipelined = !authenticating && owner_.dispatcher_.MayPipeline(frame);
       while (!writer_failed_ && !pending_.empty() &&
@@ -166,10 +175,11 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
       while (!self->pending_.empty() && self->pending_.front()->done) {
         std::shared_ptr<Pending> slot = self->pending_.front();
         self->pending_.pop_front();
-        self->drained_.cancel();
         // A failed authentication is answered late (or, in the bare-token exchange, closed late),
-        // then the connection closes.
-        const int64_t close_after_ms = self->session_->close_after_answer_ms;
+        // then the connection closes. Nothing read behind such an answer is started: the reader is
+        // woken only by answers that leave the connection open.
+        const int64_t close_after_ms = self->session_->close_after_answer_ms.load(std::memory_order_acquire);
+        if (close_after_ms < 0) self->drained_.cancel();
         if (close_after_ms > 0) {
           asio::steady_timer delay(self->socket_.get_executor(), std::chrono::milliseconds(close_after_ms));
           boost::system::error_code ignored;

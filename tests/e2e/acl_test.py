@@ -38,7 +38,6 @@ and Kafka's own kafka-acls (org.apache.kafka.tools.AclCommand, run by main class
    SecurityDisabledException), and an anonymous client may do everything: create, produce, consume
    in a group, commit, alter a config, delete."""
 
-import glob
 import json
 import os
 import re
@@ -52,7 +51,7 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "pydeps"))
 sys.path.insert(0, HERE)
-from broker import Broker  # noqa: E402
+from broker import Broker, java_classpath  # noqa: E402
 
 import confluent_kafka  # noqa: E402
 from confluent_kafka import (Consumer, ConsumerGroupTopicPartitions, KafkaError, KafkaException, Producer,  # noqa: E402
@@ -63,7 +62,6 @@ from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, A
                                    UserScramCredentialUpsertion)
 
 VERSION = confluent_kafka.version() if isinstance(confluent_kafka.version(), str) else confluent_kafka.version()[0]
-JAVA_DIR = os.path.join(HERE, "..", "java", "target")
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 ADMIN, ADMIN_SECRET = "admin", "admin-secret"
 USERS = ("alice", "bob", "carol", "dave", "erin")
@@ -239,12 +237,6 @@ def tool_invocations(bindings):
                 args += ["--topic" if rtype == TOPIC else "--group", name]
         out.append(args)
     return out
-
-
-def java_classpath():
-    jar = os.path.join(JAVA_DIR, "java-clients-1.jar")
-    assert os.path.exists(jar), "Kafka's tools are not built: run tests/run_all.sh (mvn package in tests/java)"
-    return ":".join([jar] + sorted(glob.glob(os.path.join(JAVA_DIR, "lib", "*.jar"))))
 
 
 def command_config(directory, user):

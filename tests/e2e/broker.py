@@ -1,5 +1,6 @@
 """Starts the built chronik_server on a free loopback port with a fresh data dir, for tests."""
 
+import glob
 import json
 import os
 import signal
@@ -96,6 +97,16 @@ class Broker:
             self.proc.wait()
         if self.proc is not None and not self.log.closed:
             self.log.close()
+
+
+def java_classpath():
+    """The classpath of tests/java's jar (the Java checks, the Java client and Kafka's tools) and its
+    dependencies, as tests/run_all.sh builds them with Maven; an error if they are not built."""
+    target = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "java", "target")
+    jar = os.path.join(target, "java-clients-1.jar")
+    if not os.path.exists(jar):
+        raise RuntimeError("the Java client is not built: run tests/run_all.sh (mvn package in tests/java)")
+    return ":".join([jar] + sorted(glob.glob(os.path.join(target, "lib", "*.jar"))))
 
 
 def run_server(args, timeout=15, env=None):

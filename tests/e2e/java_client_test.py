@@ -6,7 +6,6 @@ commit, a static member restarted), and transactions (consume-transform-produce 
 read_committed, an aborted transaction, zombie fencing). The checks themselves are in
 tests/java/src/main/java/io/chronik/tests/JavaClientCheck.java, built by tests/run_all.sh."""
 
-import glob
 import os
 import subprocess
 import sys
@@ -14,16 +13,13 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from broker import Broker  # noqa: E402
+from broker import Broker, java_classpath  # noqa: E402
 
-JAVA_DIR = os.path.join(HERE, "..", "java", "target")
 
 
 class JavaClientTest(unittest.TestCase):
     def test_java_client(self):
-        jar = os.path.join(JAVA_DIR, "java-clients-1.jar")
-        self.assertTrue(os.path.exists(jar), "the Java client is not built: run tests/run_all.sh (mvn package in tests/java)")
-        classpath = ":".join([jar] + sorted(glob.glob(os.path.join(JAVA_DIR, "lib", "*.jar"))))
+        classpath = java_classpath()
         with Broker(kafka_properties={"group.initial.rebalance.delay.ms": 0}) as broker:
             for scenario in ("admin", "produce-consume", "groups", "transactions"):
                 with self.subTest(scenario):

@@ -12,7 +12,6 @@ KIP-368 re-authentication (connections.max.reauth.ms=5000) under a producer that
 Then kafka-configs adds a SCRAM-SHA-512 user over SASL_SSL, describes it, and the user lists
 topics with kafka-topics. Built by tests/run_all.sh (mvn package in tests/java)."""
 
-import glob
 import os
 import shutil
 import subprocess
@@ -23,19 +22,16 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from broker import Broker  # noqa: E402
+from broker import Broker, java_classpath  # noqa: E402
 from certs import Certs  # noqa: E402
 
-JAVA_DIR = os.path.join(HERE, "..", "java", "target")
 ADMIN, ADMIN_SECRET = "admin", "admin-secret"
 
 
 class JavaSecurityTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        jar = os.path.join(JAVA_DIR, "java-clients-1.jar")
-        assert os.path.exists(jar), "the Java client is not built: run tests/run_all.sh (mvn package in tests/java)"
-        cls.classpath = ":".join([jar] + sorted(glob.glob(os.path.join(JAVA_DIR, "lib", "*.jar"))))
+        cls.classpath = java_classpath()
         cls.tmp = tempfile.mkdtemp(prefix="chronik-security-", dir=os.environ.get("TEST_TMPDIR"))
         cls.certs = Certs(os.path.join(cls.tmp, "certs"))
         cls.alice = cls.certs.issue("alice", "/CN=alice/O=Example")

@@ -5,7 +5,6 @@ consumer, get-offsets, consumer groups (list, describe, reset offsets), delete-r
 producer and consumer performance tools, and kafka-transactions (list, describe,
 describe-producers, find-hanging). Built by tests/run_all.sh from tests/java/pom.xml."""
 
-import glob
 import json
 import os
 import re
@@ -16,17 +15,14 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from broker import Broker  # noqa: E402
+from broker import Broker, java_classpath  # noqa: E402
 
-JAVA_DIR = os.path.join(HERE, "..", "java", "target")
 
 
 class KafkaToolsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        jar = os.path.join(JAVA_DIR, "java-clients-1.jar")
-        assert os.path.exists(jar), "Kafka's tools are not built: run tests/run_all.sh (mvn package in tests/java)"
-        cls.classpath = ":".join([jar] + sorted(glob.glob(os.path.join(JAVA_DIR, "lib", "*.jar"))))
+        cls.classpath = java_classpath()
         cls.broker = Broker(kafka_properties={"group.initial.rebalance.delay.ms": 0}).start()
         cls.b = cls.broker.bootstrap
 

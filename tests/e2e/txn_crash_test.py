@@ -11,7 +11,6 @@ At the end the transactions are checked for atomicity: read_committed sees every
 transformed exactly once (no record of an aborted or half-done transaction, none lost), and the
 group's committed offset is the input's end: the committed offsets match the committed output."""
 
-import glob
 import os
 import random
 import signal
@@ -23,12 +22,11 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "pydeps"))
 sys.path.insert(0, HERE)
-from broker import Broker  # noqa: E402
+from broker import Broker, java_classpath  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
-JAVA_DIR = os.path.join(HERE, "..", "java", "target")
 CYCLES = int(os.environ.get("CHRONIK_CRASH_CYCLES", "20"))
 INPUT = 40000  # before the kills
 TAIL = 1000    # after them: the loop ends only then, so every kill falls within its run
@@ -57,9 +55,7 @@ class TxnCrashTest(unittest.TestCase):
 
         feed(0, INPUT)
 
-        jar = os.path.join(JAVA_DIR, "java-clients-1.jar")
-        self.assertTrue(os.path.exists(jar), "the Java client is not built: run tests/run_all.sh")
-        classpath = ":".join([jar] + sorted(glob.glob(os.path.join(JAVA_DIR, "lib", "*.jar"))))
+        classpath = java_classpath()
         loop_log = open(os.path.join(broker.tmp, "loop.log"), "w+")
         loop = subprocess.Popen(["java", "-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", classpath,
                                  "io.chronik.tests.TxnCrashLoop", bootstrap, str(INPUT + TAIL), str(seed)],
