@@ -55,6 +55,11 @@ struct BrokerContext {
   using AdminListener = std::function<void(const RequestContext& ctx, std::string_view action, ResourceType type,
                                            std::string_view name, int16_t error_code, std::string_view detail)>;
   AdminListener on_admin;
+  // Told of records accepted by Produce for a topic (before they are durable), and of records
+  // durably stored: the traffic metrics. Called on handler and flusher threads; must be cheap.
+  std::function<void(std::string_view topic, int64_t records, int64_t bytes)> on_produced;
+  std::function<void(std::string_view topic, int64_t records)> on_stored;
+
   void AuditAdmin(const RequestContext& ctx, std::string_view action, ResourceType type, std::string_view name,
                   int16_t error_code, std::string_view detail = "") const {
     if (on_admin) on_admin(ctx, action, type, name, error_code, detail);

@@ -1,5 +1,6 @@
 #include "chronik_ingest/dispatcher.h"
 
+#include <chrono>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -172,8 +173,26 @@ void Dispatcher::Dispatch(std::string_view frame, std::shared_ptr<Session> sessi
 
   const int32_t correlation_id = header.correlation_id;
   const int16_t header_version = protocol::ResponseHeaderVersion(*parsed->api, version);
-  auto respond = [done = std::move(done), correlation_id, header_version](ResponseBody body) {
+  // Only with an observer: when the request arrived and how long it waited for the pool.
+  struct Timing {
+    std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
+    int64_t queue_ns = 0;
+  };
+  std::shared_ptr<Timing> timing = observe_ ? std::make_shared<Timing>() : nullptr;
+  auto respond = [done = std::move(done), correlation_id, header_version, timing, observe = &observe_, key,
+                  version](ResponseBody body) {
     if (!body.ok()) return done(body.status());
+    if (timing != nullptr) {
+      int64_t size = 0;
+      if (body->has_value()) {
+        size = static_cast<int64_t>((*body)->bytes.size());
+        for (const protocol::Splice& s : (*body)->splices) size += s.range.size;
+      }
+      const int64_t total = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - timing->arrived)
+                                .count();
+      (*observe)(key, version, timing->queue_ns, total, size);
+    }
     if (!body->has_value()) return done(std::optional<protocol::SplicedBytes>());
     protocol::SplicedBytes out(StartFrame(correlation_id, header_version));
     const size_t header_size = out.bytes.size();
@@ -195,7 +214,12 @@ void Dispatcher::Dispatch(std::string_view frame, std::shared_ptr<Session> sessi
     // decoded the body.
     auto request = std::make_shared<std::pair<protocol::RequestHeader, std::string>>(header, parsed->body);
     blocking_([entry, request, session = std::move(session), respond = std::move(respond),
-               decoded = std::move(decoded_on_return.fn)]() mutable {
+               decoded = std::move(decoded_on_return.fn), timing]() mutable {
+      if (timing != nullptr) {
+        timing->queue_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - timing->arrived)
+                .count();
+      }
       CallOnExit decoded_on_return{std::move(decoded)};
       RequestContext ctx{request->first, *session};
       entry->fn(ctx, request->second, std::move(respond));

@@ -24,13 +24,22 @@ using DispatchResult = absl::StatusOr<std::optional<protocol::SplicedBytes>>;
 // Runs a blocking handler's work on the handler pool (num.io.threads).
 using BlockingExecutor = std::function<void(std::function<void()>)>;
 
+// Told of every request a handler answered (the request metrics): its API and version, the time
+// it waited for the handler pool (0 for handlers that run at once), the time from its arrival to
+// its answer, and the answer's size. Called on the answering thread; must be cheap.
+using RequestObserver =
+    std::function<void(int16_t api_key, int16_t version, int64_t queue_ns, int64_t total_ns, int64_t response_bytes)>;
+
 class Dispatcher {
  public:
   // Without `blocking`, blocking handlers run on the caller's thread (tests).
   // `on_authentication` hears of requests refused for the connection's authentication state.
   explicit Dispatcher(const HandlerTable& table, BlockingExecutor blocking = nullptr,
-                      AuthenticationListener on_authentication = nullptr)
-      : table_(table), blocking_(std::move(blocking)), on_authentication_(std::move(on_authentication)) {}
+                      AuthenticationListener on_authentication = nullptr, RequestObserver observe = nullptr)
+      : table_(table),
+        blocking_(std::move(blocking)),
+        on_authentication_(std::move(on_authentication)),
+        observe_(std::move(observe)) {}
 
   // `done` is called exactly once, possibly before Dispatch returns, possibly later from
   // another thread. `frame` need not outlive the call; `session` lives until `done`.
@@ -54,6 +63,7 @@ class Dispatcher {
   const HandlerTable& table_;
   const BlockingExecutor blocking_;
   const AuthenticationListener on_authentication_;
+  const RequestObserver observe_;
 };
 
 }  // namespace chronik::ingest

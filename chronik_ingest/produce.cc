@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "chronik_storage/big_endian.h"
 #include "chronik_ingest/kafka_error.h"
 #include "chronik_protocol/errors.h"
 #include "chronik_protocol/messages/produce.h"
@@ -66,6 +67,16 @@ TimestampBounds BoundsFor(const TimestampLimits& limits, int64_t now_ms) {
 
 // Checks a partition's records and returns the bytes to append (v2 batches), taking them from
 // the decoded request rather than copying them.
+// The records in v2 batches (each: base offset, length, ..., record count at byte 57).
+int64_t CountRecords(const std::string& batches) {
+  int64_t records = 0;
+  for (size_t at = 0; at + 61 <= batches.size();) {
+    records += static_cast<int32_t>(storage::LoadBe32(batches.data() + at + 57));
+    at += 12 + storage::LoadBe32(batches.data() + at + 8);
+  }
+  return records;
+}
+
 absl::StatusOr<std::string> Prepare(std::optional<protocol::Records>& decoded, const TimestampBounds& bounds) {
   // A decoded request holds its records as bytes.
   std::string* records = decoded.has_value() ? &decoded->bytes : nullptr;
@@ -227,6 +238,7 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
               SetError(out, batches.status());
               continue;
             }
+            if (broker.on_produced) broker.on_produced(topic.name, CountRecords(*batches), batches->size());
             // KIP-890 part 1: a transactional batch goes only to a partition of its producer's
             // ongoing transaction (asked under the partition's lock, see PartitionLog::Append).
             // Only a transactional producer's request (one naming its transactional id) needs the
@@ -248,7 +260,10 @@ void RegisterProduce(HandlerTable& table, const BrokerContext& broker, Partition
               pending->in_flight.insert(&out);
             }
             (*log)->Append(*std::move(batches), storage::LeaderEpoch(0),
-                        [pending, &out](absl::StatusOr<storage::AppendResult> r) {
+                        [pending, &out, &broker, request, &topic](absl::StatusOr<storage::AppendResult> r) {
+                          if (r.ok() && broker.on_stored) {
+                            broker.on_stored(topic.name, r->last_offset.value() - r->base_offset.value() + 1);
+                          }
                           {
                             std::lock_guard<std::mutex> lock(pending->mu);
                             pending->in_flight.erase(&out);

@@ -47,6 +47,10 @@
 #include "chronik_ingest/sasl_handlers.h"
 #include "chronik_ingest/scram_admin.h"
 #include "chronik_janitor/janitor.h"
+#include "chronik_monitoring/http_server.h"
+#include "chronik_monitoring/metrics.h"
+#include "chronik_monitoring/process_metrics.h"
+#include "chronik_server/broker_metrics.h"
 #include "chronik_server/kafka_listener.h"
 #include "chronik_server/listener_config.h"
 #include "chronik_server/tls.h"
@@ -69,6 +73,8 @@ struct Broker::Services {
   asio::io_context io;
   // The handler pool (num.io.threads): handlers that may wait for the disk run here.
   std::optional<asio::thread_pool> handler_pool;
+  monitoring::Registry metrics_registry;
+  std::optional<BrokerMetrics> metrics;
   ingest::HandlerTable table;
   std::optional<ingest::Dispatcher> dispatcher;
   std::vector<ListenerSpec> listener_specs;
@@ -89,6 +95,11 @@ struct Broker::Services {
   ingest::BrokerContext context;
   ingest::PartitionEvents events;
   std::optional<janitor::Janitor> janitor;
+
+  // /metrics on --metrics-port; /health and /ready on --admin-port. Each on its own thread.
+  std::optional<monitoring::HttpServer> metrics_http;
+  std::optional<monitoring::HttpServer> admin_http;
+  std::atomic<bool> ready{false};
 
   std::optional<asio::signal_set> signals;
   std::optional<asio::signal_set> hup;  // SIGHUP: reload TLS certificates
@@ -179,7 +190,9 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   absl::StatusOr<std::unique_ptr<auth::AuditLog>> audit = auth::AuditLog::Open({.dir = cfg.data_dir + "/audit"});
   if (!audit.ok()) return audit.status();
   s->audit = *std::move(audit);
-  const ingest::AuthenticationListener on_authentication = [audit = s->audit.get()](
+  s->metrics.emplace(s->metrics_registry, /*partition_series=*/true);
+  monitoring::RegisterProcessMetrics(s->metrics_registry);
+  const ingest::AuthenticationListener on_authentication = [audit = s->audit.get(), metrics = &*s->metrics](
                                                                const ingest::Session& session, std::string_view mechanism,
                                                                bool success, std::string_view reason) {
     nlohmann::json e = {{"event", "authentication"},
@@ -190,10 +203,14 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
     if (success) e["principal"] = session.principal;
     if (!reason.empty()) e["reason"] = std::string(reason);
     audit->Record(std::move(e));
+    metrics->Authentication(session.listener_name, success);
   };
-  s->dispatcher.emplace(s->table, [pool = &*s->handler_pool](std::function<void()> work) {
-    asio::post(*pool, std::move(work));
-  }, on_authentication);
+  s->dispatcher.emplace(
+      s->table, [pool = &*s->handler_pool](std::function<void()> work) { asio::post(*pool, std::move(work)); },
+      on_authentication,
+      [metrics = &*s->metrics](int16_t key, int16_t version, int64_t queue_ns, int64_t total_ns, int64_t bytes) {
+        metrics->ObserveRequest(key, version, queue_ns, total_ns, bytes);
+      });
   bool any_sasl = false;
   for (const ListenerSpec& spec : s->listener_specs) {
     any_sasl = any_sasl || spec.sasl();
@@ -216,6 +233,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
     options.tls = tls.get();
     options.sasl_max_receive_size = static_cast<int32_t>(bc.EffectiveInt("sasl.server.max.receive.size", 524288));
     options.on_authentication = on_authentication;
+    options.connections = s->metrics->Connections(spec.name);
     auto listener = std::make_unique<KafkaListener>(s->io, *s->dispatcher, std::move(options));
     if (absl::Status st = listener->Bind(); !st.ok()) return st;
     s->listeners.push_back(std::move(listener));
@@ -289,6 +307,12 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   ctx.identity.cluster_id = s->identity.cluster_id;
   ctx.configs = &bc;
   ctx.authorizer = s->authorizer.get();
+  ctx.on_produced = [metrics = &*s->metrics](std::string_view topic, int64_t records, int64_t bytes) {
+    metrics->Produced(topic, records, bytes);
+  };
+  ctx.on_stored = [metrics = &*s->metrics](std::string_view topic, int64_t records) {
+    metrics->Stored(topic, records);
+  };
   ctx.on_denied = [audit = s->audit.get()](const ingest::RequestContext& rc, ingest::AclOperation op,
                                            ingest::ResourceType type, std::string_view name) {
     const protocol::ApiDescriptor* api = protocol::FindApi(rc.header.api_key);
@@ -354,6 +378,28 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   ingest::RegisterGroupApis(s->table, ctx, *s->groups, *s->txns);
   ingest::RegisterInitProducerId(s->table, ctx, *s->producer_ids, *s->txns);
   ingest::RegisterTxnApis(s->table, ctx, *s->txns, txn_now);
+
+  s->metrics->PrepareApis(s->table);
+  s->metrics->AddCollectors(*s->topics, *s->groups);
+  // The HTTP ports are bound now, so that a port in use stops the broker before it serves.
+  s->metrics_http.emplace(monitoring::HttpServerOptions{.bind_addr = cfg.bind_addr, .port = cfg.metrics_port});
+  s->metrics_http->Route("/metrics", [registry = &s->metrics_registry](const monitoring::HttpRequest& r) {
+    const bool openmetrics = r.accept.find("application/openmetrics-text") != std::string::npos;
+    return monitoring::HttpResponse{200,
+                                    openmetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                                                : "text/plain; version=0.0.4; charset=utf-8",
+                                    registry->Render(openmetrics)};
+  });
+  if (absl::Status st = s->metrics_http->Bind(); !st.ok()) return st;
+  s->admin_http.emplace(monitoring::HttpServerOptions{.bind_addr = cfg.bind_addr, .port = cfg.admin_port});
+  s->admin_http->Route("/health", [](const monitoring::HttpRequest&) {
+    return monitoring::HttpResponse{200, "application/json", "{\"status\":\"ok\"}\n"};
+  });
+  s->admin_http->Route("/ready", [ready = &s->ready](const monitoring::HttpRequest&) {
+    return ready->load() ? monitoring::HttpResponse{200, "application/json", "{\"status\":\"ready\"}\n"}
+                         : monitoring::HttpResponse{503, "application/json", "{\"status\":\"starting\"}\n"};
+  });
+  if (absl::Status st = s->admin_http->Bind(); !st.ok()) return st;
 
   janitor::JanitorOptions jo;
   jo.retention_check_interval_ms = bc.EffectiveInt("log.retention.check.interval.ms", 300000);
@@ -432,7 +478,11 @@ absl::Status Broker::Run() {
   Services& s = *s_;
   s.groups->Start();
   s.janitor->Start();
+  s.metrics_http->Start();
+  s.admin_http->Start();
   for (auto& l : s.listeners) l->Start();
+  // Storage recovered (Open), every listener accepting: ready.
+  s.ready = true;
 
   // Connections close promptly on shutdown and io.run() then returns by itself; the watchdog
   // only guards against one that does not, without keeping the io_context busy.
@@ -475,6 +525,9 @@ absl::Status Broker::Run() {
   watchdog.join();
 
   // Reverse order: nothing new arrives now; background work ends; then the logs close.
+  s.ready = false;
+  s.admin_http->Stop();
+  s.metrics_http->Stop();
   s.handler_pool->join();
   s.janitor->Stop();
   // Flushes every log and writes the clean-shutdown marker, so the next start skips the scan.

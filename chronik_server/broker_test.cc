@@ -64,6 +64,8 @@ class BrokerTest : public ::testing::Test {
     if (::mkdtemp(dir_.data()) == nullptr) std::abort();
     config::ServerConfig cfg;
     cfg.kafka_port = 0;
+    cfg.metrics_port = 0;  // any free port
+    cfg.admin_port = 0;
     cfg.bind_addr = "127.0.0.1";
     cfg.data_dir = dir_;
     cfg.advertised_host = "127.0.0.1";

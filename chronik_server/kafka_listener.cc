@@ -48,6 +48,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     sasl_ = o.protocol == ingest::SecurityProtocol::kSaslPlaintext || o.protocol == ingest::SecurityProtocol::kSaslSsl;
     if (sasl_) session_->auth_state = ingest::AuthState::kAwaitingSasl;
     if (o.tls != nullptr) tls_endpoint_ = o.tls->Current();
+    if (o.connections != nullptr) o.connections->Add(1);
     // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; they are a.b.c.d, as in Kafka
     // (and in host-scoped ACLs).
     asio::ip::address address = ep.address();
@@ -56,6 +57,10 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     }
     session_->host = ec ? std::string("unknown") : address.to_string();
     session_->peer = ec ? session_->host : absl::StrCat(session_->host, ":", ep.port());
+  }
+
+  ~Connection() {
+    if (owner_.options_.connections != nullptr) owner_.options_.connections->Add(-1);
   }
 
   // Static, with the connection as a parameter: the coroutine frame then owns a reference, so

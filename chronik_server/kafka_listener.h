@@ -17,6 +17,7 @@
 #include "boost/asio/strand.hpp"
 #include "chronik_ingest/dispatcher.h"
 #include "chronik_ingest/session.h"
+#include "chronik_monitoring/metrics.h"
 #include "chronik_server/request_budget.h"
 #include "chronik_server/tls.h"
 
@@ -43,6 +44,8 @@ struct ListenerOptions {
   int64_t authentication_timeout_ms = 10000;
   // Told of TLS client-certificate authentications and failed TLS handshakes.
   ingest::AuthenticationListener on_authentication;
+  // The open connections of this listener (a metric), if given.
+  monitoring::Gauge* connections = nullptr;
 };
 
 class KafkaListener {

@@ -33,7 +33,14 @@ class Broker:
         self.tmp = tempfile.mkdtemp(prefix="chronik-e2e-", dir=os.environ.get("TEST_TMPDIR"))
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port = port or free_port()
+        # The HTTP ports (metrics; health and the admin API) on free ports too, unless given.
+        self.metrics_port = free_port()
+        self.admin_port = free_port()
         self.extra_args = list(extra_args)
+        if "--metrics-port" not in self.extra_args:
+            self.extra_args += ["--metrics-port", str(self.metrics_port)]
+        if "--admin-port" not in self.extra_args:
+            self.extra_args += ["--admin-port", str(self.admin_port)]
         self.env = dict(os.environ, **(env or {}))
         self.ports = {}
         if listeners:

@@ -218,6 +218,8 @@ class ChronikTarget : public Target {
     if (::mkdtemp(tmpl) == nullptr) Die("mkdtemp failed");
     dir_ = tmpl;
     port_ = FreePort();
+    const std::string metrics_port = std::to_string(FreePort());
+    const std::string admin_port = std::to_string(FreePort());
     const std::string config = dir_ + "/chronik.toml";
     if (security_ != "plaintext") WriteSecureConfig(config);
     pid_ = ::fork();
@@ -230,11 +232,13 @@ class ChronikTarget : public Target {
       const std::string data = dir_ + "/data";
       if (security_ == "plaintext") {
         ::execl(binary.c_str(), binary.c_str(), "--kafka-port", port.c_str(), "--bind-addr", "127.0.0.1", "--data-dir",
-                data.c_str(), "--log-level", "warn", "standalone", static_cast<char*>(nullptr));
+                data.c_str(), "--metrics-port", metrics_port.c_str(), "--admin-port", admin_port.c_str(), "--log-level",
+                "warn", "standalone", static_cast<char*>(nullptr));
       } else {
         ::setenv("CHRONIK_BOOTSTRAP_USER", "bench:bench-secret", 1);
-        ::execl(binary.c_str(), binary.c_str(), "--config", config.c_str(), "--data-dir", data.c_str(), "--log-level",
-                "warn", "standalone", static_cast<char*>(nullptr));
+        ::execl(binary.c_str(), binary.c_str(), "--config", config.c_str(), "--data-dir", data.c_str(),
+                "--metrics-port", metrics_port.c_str(), "--admin-port", admin_port.c_str(), "--log-level", "warn",
+                "standalone", static_cast<char*>(nullptr));
       }
       ::_exit(127);
     }
