@@ -72,6 +72,9 @@ constexpr Setting kSettings[] = {
      Kind::kPort, "PORT", "", "Port clients are told to connect to. Default: the Kafka port"},
     {"metrics_port", "--metrics-port", "--metrics-port", "CHRONIK_METRICS_PORT", Kind::kPort,
      "PORT", "9090", "Prometheus metrics port"},
+    {"metrics_partition_series", "--metrics-partition-series", "--metrics-partition-series",
+     "CHRONIK_METRICS_PARTITION_SERIES", Kind::kBool, "", "",
+     "Per-partition metrics (sizes, offsets, group lag); on by\ndefault, =false for brokers with many partitions"},
     {"enable_search", "--enable-search", "--enable-search", "CHRONIK_ENABLE_SEARCH", Kind::kBool,
      "", "", "Enable search (--enable-search=false disables)"},
     {"enable_backup", "--enable-backup", "--enable-backup", "CHRONIK_ENABLE_BACKUP", Kind::kBool,
@@ -342,8 +345,9 @@ std::string Footer() {
       Cat("\n"
           "Config file (--config FILE): TOML with top-level keys named like the flags, in\n"
           "snake_case: kafka_port, admin_port, data_dir, bind_addr, advertised_addr,\n"
-          "advertised_port, metrics_port, enable_search, enable_backup, log_level,\n"
-          "max_request_size. Ports and sizes are integers, enable_* booleans, the rest\n"
+          "advertised_port, metrics_port, metrics_partition_series, enable_search,\n"
+          "enable_backup, log_level, max_request_size. Ports and sizes are integers,\n"
+          "metrics_partition_series and enable_* booleans, the rest\n"
           "strings. Unknown keys are an error.\n"
           "\n"
           "Precedence, per setting: command-line flag > environment variable > config file > "
@@ -585,6 +589,7 @@ absl::StatusOr<ServerConfig> Resolve(Mode mode, const Layer& merged,
     config.advertised_addr = std::get<std::string>(it->second.value);
   }
   boolean("enable_search", &config.enable_search);
+  boolean("metrics_partition_series", &config.metrics_partition_series);
   boolean("enable_backup", &config.enable_backup);
   if (auto it = merged.find("log_level"); it != merged.end()) {
     config.log_level = std::get<LogLevel>(it->second.value);

@@ -73,6 +73,8 @@ struct ServerConfig {
   std::string bind_addr{kDefaultBindAddr};
   // --advertised-addr as configured, if it was.
   std::optional<std::string> advertised_addr;
+  // Per-partition metrics series (partition sizes and offsets, per-partition group lag).
+  bool metrics_partition_series = true;
   bool enable_search = false;
   bool enable_backup = false;
   LogLevel log_level = kDefaultLogLevel;

@@ -123,6 +123,7 @@ TEST_F(ServerConfigTest, Defaults) {
   EXPECT_EQ(config.advertised_addr, std::nullopt);
   EXPECT_FALSE(config.enable_search);
   EXPECT_FALSE(config.enable_backup);
+  EXPECT_TRUE(config.metrics_partition_series);
   EXPECT_EQ(config.log_level, LogLevel::kInfo);
   EXPECT_EQ(config.max_request_size, 104857600);
   EXPECT_EQ(config.config_file, std::nullopt);
@@ -209,6 +210,7 @@ TEST_F(ServerConfigTest, EnableFlagsCanBeTurnedOffExplicitly) {
                            {{"CHRONIK_ENABLE_SEARCH", "true"}, {"CHRONIK_ENABLE_BACKUP", "1"}});
   EXPECT_FALSE(config.enable_search);
   EXPECT_FALSE(config.enable_backup);
+  EXPECT_TRUE(config.metrics_partition_series);
 }
 
 TEST_F(ServerConfigTest, EveryEnvironmentVariable) {
@@ -674,7 +676,7 @@ TEST_F(ServerConfigTest, TomlErrorsNameFileLineAndKey) {
             unknown +
                 ":2: unknown key \"kafka_prot\" (known keys: kafka_port, admin_port, "
                 "data_dir, bind_addr, advertised_addr, advertised_port, metrics_port, "
-                "enable_search, enable_backup, log_level, max_request_size)");
+                "metrics_partition_series, enable_search, enable_backup, log_level, max_request_size)");
 
   const std::string table = WriteFile("table.toml", "\n[server]\nkafka_port = 1\n");
   EXPECT_THAT(Error({"--config", table}), StartsWith(table + ":2: unknown key \"server\""));
@@ -867,6 +869,12 @@ TEST_F(ServerConfigTest, DescribeConfig) {
   EXPECT_THAT(text, HasSubstr("data_dir=./data"));
   EXPECT_THAT(text, HasSubstr("config_file=(none)"));
   EXPECT_EQ(text.find('\n'), std::string::npos);
+}
+
+TEST_F(ServerConfigTest, PerPartitionMetricsCanBeSwitchedOff) {
+  EXPECT_FALSE(Ok({"--metrics-partition-series=false"}).metrics_partition_series);
+  EXPECT_FALSE(Ok({}, {{"CHRONIK_METRICS_PARTITION_SERIES", "false"}}).metrics_partition_series);
+  EXPECT_TRUE(Ok({}).metrics_partition_series);
 }
 
 }  // namespace

@@ -190,7 +190,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   absl::StatusOr<std::unique_ptr<auth::AuditLog>> audit = auth::AuditLog::Open({.dir = cfg.data_dir + "/audit"});
   if (!audit.ok()) return audit.status();
   s->audit = *std::move(audit);
-  s->metrics.emplace(s->metrics_registry, /*partition_series=*/true);
+  s->metrics.emplace(s->metrics_registry, cfg.metrics_partition_series);
   monitoring::RegisterProcessMetrics(s->metrics_registry);
   const ingest::AuthenticationListener on_authentication = [audit = s->audit.get(), metrics = &*s->metrics](
                                                                const ingest::Session& session, std::string_view mechanism,

@@ -21,6 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from broker import Broker  # noqa: E402
 
+DASHBOARD = os.path.join(HERE, "..", "..", "docs", "grafana", "chronik-broker.json")
+
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
@@ -129,7 +131,30 @@ class MetricsTest(unittest.TestCase):
             print("\n".join(l for l in text.splitlines()
                             if l.startswith(("chronik_messages", "chronik_consumer_group_lag", "chronik_storage",
                                              "chronik_produce_latency_seconds_count", "process_resident")))[:3000])
+            # Every series the Grafana dashboard queries is one this broker exposes.
+            names = set(re.findall(r"\b((?:chronik|process)_[a-z_]+)", text))
+            with open(DASHBOARD) as f:
+                dashboard = json.load(f)
+            queried = set()
+            for p in dashboard["panels"]:
+                for t in p["targets"]:
+                    queried |= set(re.findall(r"\b((?:chronik|process)_[a-z_]+)", t["expr"]))
+            self.assertTrue(queried)
+            self.assertEqual(queried - names, set())
             self.assertEqual(broker.stop(), 0, broker.read_log()[-2000:])
+
+    def test_per_partition_series_switched_off(self):
+        with Broker(extra_args=["--metrics-partition-series=false"],
+                    kafka_properties={"group.initial.rebalance.delay.ms": 0}) as broker:
+            p = subprocess.run(["kcat", "-b", broker.bootstrap, "-P", "-t", "few"], input="a\nb\nc\n", text=True,
+                               capture_output=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            text = get("http://127.0.0.1:%d/metrics" % broker.metrics_port)[2]
+            s = samples(text)
+            self.assertEqual(value(s, "chronik_messages_stored_total", topic="few"), 3)
+            self.assertGreater(value(s, "chronik_topic_size_bytes", topic="few"), 0)
+            self.assertNotIn("\nchronik_partition_", text)
+            self.assertEqual(broker.stop(), 0)
 
 
 if __name__ == "__main__":
