@@ -191,7 +191,7 @@ void Authorizer::Reindex() {
     if (acl.pattern_type == PatternType::kPrefixed) {
       prefixed_[acl.resource_type].push_back(acl);
     } else {
-      literal_[{acl.resource_type, acl.resource_name}].push_back(acl);
+      literal_[acl.resource_type][acl.resource_name].push_back(acl);
     }
   }
 }
@@ -212,12 +212,13 @@ bool Authorizer::Authorize(std::string_view principal, std::string_view host, Ac
     if (acl.permission == PermissionType::kAllow && AllowImplies(acl.operation, op)) allowed = true;
   };
   absl::ReaderMutexLock lock(&mu_);
-  for (std::string_view literal : {name, std::string_view("*")}) {
-    auto it = literal_.find(std::make_pair(type, std::string(literal)));
-    if (it != literal_.end()) {
-      for (const AclBinding& acl : it->second) consider(acl);
+  if (auto by_name = literal_.find(type); by_name != literal_.end()) {
+    for (std::string_view literal : {name, std::string_view("*")}) {
+      if (auto it = by_name->second.find(literal); it != by_name->second.end()) {
+        for (const AclBinding& acl : it->second) consider(acl);
+      }
+      if (name == "*") break;
     }
-    if (name == "*") break;
   }
   if (auto it = prefixed_.find(type); it != prefixed_.end()) {
     for (const AclBinding& acl : it->second) {

@@ -113,7 +113,7 @@ class Authorizer {
   // What Authorize reads, so that a check on every partition of every request looks at the ACLs
   // of its resource rather than all of them: LITERAL ACLs by type and name ("*" included), and
   // PREFIXED ones by type.
-  std::map<std::pair<ResourceType, std::string>, std::vector<AclBinding>, std::less<>> literal_ ABSL_GUARDED_BY(mu_);
+  std::map<ResourceType, std::map<std::string, std::vector<AclBinding>, std::less<>>> literal_ ABSL_GUARDED_BY(mu_);
   std::map<ResourceType, std::vector<AclBinding>> prefixed_ ABSL_GUARDED_BY(mu_);
   absl::Mutex write_mu_;  // one change at a time, so the store and acls_ agree
 };

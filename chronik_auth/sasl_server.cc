@@ -3,8 +3,6 @@
 #include <sasl/sasl.h>
 #include <sasl/saslplug.h>
 
-#include <unistd.h>
-
 #include <cstring>
 #include <mutex>
 
@@ -213,11 +211,11 @@ absl::StatusOr<SaslExchange::Step> SaslExchange::Next(std::string_view client_to
   return step;
 }
 
-absl::StatusOr<std::unique_ptr<SaslServer>> SaslServer::Create(const CredentialStore& credentials) {
+absl::StatusOr<std::unique_ptr<SaslServer>> SaslServer::Create(const CredentialStore& credentials,
+                                                               std::string host_name) {
   if (absl::Status s = InitOnce(); !s.ok()) return s;
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') std::strcpy(name, "localhost");
-  return std::unique_ptr<SaslServer>(new SaslServer(credentials, name));
+  if (host_name.empty()) host_name = "localhost";
+  return std::unique_ptr<SaslServer>(new SaslServer(credentials, std::move(host_name)));
 }
 
 absl::StatusOr<std::unique_ptr<SaslExchange>> SaslServer::Start(std::string_view mechanism) const {

@@ -58,8 +58,10 @@ class SaslExchange {
 class SaslServer {
  public:
   // Initializes Cyrus SASL for the process on first use; `credentials` must outlive the server
-  // and every exchange it starts.
-  static absl::StatusOr<std::unique_ptr<SaslServer>> Create(const CredentialStore& credentials);
+  // and every exchange it starts. `host_name` is given to Cyrus as the server's name, so that it
+  // does not resolve one itself (a DNS lookup per exchange).
+  static absl::StatusOr<std::unique_ptr<SaslServer>> Create(const CredentialStore& credentials,
+                                                            std::string host_name);
 
   // A new exchange for `mechanism` (one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512).
   absl::StatusOr<std::unique_ptr<SaslExchange>> Start(std::string_view mechanism) const;

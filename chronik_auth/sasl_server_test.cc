@@ -29,7 +29,7 @@ class SaslServerTest : public ::testing::Test {
                     ->Apply({{"alice", ScramMechanism::kSha512, NewCredential(ScramMechanism::kSha512, "alice-secret")},
                              {"bob", ScramMechanism::kSha256, NewCredential(ScramMechanism::kSha256, "bob-secret", 8192)}})
                     .ok());
-    absl::StatusOr<std::unique_ptr<SaslServer>> server = SaslServer::Create(*credentials_);
+    absl::StatusOr<std::unique_ptr<SaslServer>> server = SaslServer::Create(*credentials_, "localhost");
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }

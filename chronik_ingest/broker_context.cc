@@ -39,6 +39,12 @@ bool BrokerContext::Authorized(const RequestContext& ctx, AclOperation op, Resou
                                std::string_view name) const {
   if (authorizer == nullptr) return true;
   if (authorizer->Authorize(ctx.session.principal, ctx.session.host, op, type, name)) return true;
+  ReportDenial(ctx, op, type, name);
+  return false;
+}
+
+void BrokerContext::ReportDenial(const RequestContext& ctx, AclOperation op, ResourceType type,
+                                 std::string_view name) const {
   spdlog::info("authorization denied: {} from {} may not {} {} \"{}\" ({} v{})", ctx.session.principal,
                ctx.session.host, std::string(auth::AclOperationName(op)), std::string(auth::ResourceTypeName(type)),
                std::string(name), protocol::FindApi(ctx.header.api_key) != nullptr
@@ -46,7 +52,6 @@ bool BrokerContext::Authorized(const RequestContext& ctx, AclOperation op, Resou
                                       : std::to_string(ctx.header.api_key),
                ctx.header.api_version);
   if (on_denied) on_denied(ctx, op, type, name);
-  return false;
 }
 
 bool BrokerContext::Permits(const RequestContext& ctx, AclOperation op, ResourceType type,
@@ -57,7 +62,8 @@ bool BrokerContext::Permits(const RequestContext& ctx, AclOperation op, Resource
 bool BrokerContext::AuthorizedAny(const RequestContext& ctx, AclOperation op, ResourceType type) const {
   if (authorizer == nullptr) return true;
   if (authorizer->AuthorizeAny(ctx.session.principal, ctx.session.host, op, type)) return true;
-  return Authorized(ctx, op, type, "*");  // logs and reports the denial
+  ReportDenial(ctx, op, type, "*");  // no resource of the type: reported as "*"
+  return false;
 }
 
 int32_t BrokerContext::AuthorizedOperations(const RequestContext& ctx, ResourceType type,

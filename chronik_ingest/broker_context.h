@@ -80,6 +80,12 @@ struct BrokerContext {
   // DescribeGroups and DescribeCluster.
   int32_t AuthorizedOperations(const RequestContext& ctx, ResourceType type, std::string_view name) const;
 
+ private:
+  // Logs a denial and tells on_denied.
+  void ReportDenial(const RequestContext& ctx, AclOperation op, ResourceType type, std::string_view name) const;
+
+ public:
+
   // Broker settings handlers consult (num.partitions, auto.create.topics.enable, ...).
   int32_t DefaultPartitions() const;
   int16_t DefaultReplicationFactor() const;

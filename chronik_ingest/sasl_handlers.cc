@@ -18,9 +18,6 @@ using protocol::SaslAuthenticateResponse;
 using protocol::SaslHandshakeRequest;
 using protocol::SaslHandshakeResponse;
 
-bool IsSaslListener(const Session& s) {
-  return s.security_protocol == SecurityProtocol::kSaslPlaintext || s.security_protocol == SecurityProtocol::kSaslSsl;
-}
 
 // The outcome of one client token, shared by SaslAuthenticate and the bare-token exchange.
 struct TokenOutcome {
@@ -83,11 +80,11 @@ void RegisterSaslApis(HandlerTable& table, SaslSettings settings) {
         // A handshake where no exchange can start: on a listener without SASL, in the middle of
         // an exchange, or once authenticated unless the broker asked for re-authentication.
         // A re-authentication keeps its mechanism, as Kafka requires.
-        if (!IsSaslListener(session) || session.sasl != nullptr ||
+        if (!UsesSasl(session.security_protocol) || session.sasl != nullptr ||
             (reauthentication &&
              (settings.reauth_ms == 0 || ctx.header.api_version == 0 || request.mechanism != session.sasl_mechanism))) {
           response.error_code = static_cast<int16_t>(ErrorCode::kIllegalSaslState);
-          if (IsSaslListener(session)) {
+          if (UsesSasl(session.security_protocol)) {
             session.CloseAfterAnswer(0, "SaslHandshake in the wrong state");
             if (settings.on_authentication) {
               settings.on_authentication(session, request.mechanism, false, "SaslHandshake in the wrong state");

@@ -24,6 +24,11 @@ namespace chronik::ingest {
 enum class SecurityProtocol { kPlaintext, kSsl, kSaslPlaintext, kSaslSsl };
 
 std::string_view SecurityProtocolName(SecurityProtocol protocol);
+// SASL_PLAINTEXT and SASL_SSL; SSL and SASL_SSL.
+constexpr bool UsesSasl(SecurityProtocol p) {
+  return p == SecurityProtocol::kSaslPlaintext || p == SecurityProtocol::kSaslSsl;
+}
+constexpr bool UsesTls(SecurityProtocol p) { return p == SecurityProtocol::kSsl || p == SecurityProtocol::kSaslSsl; }
 
 // The clock of Session::session_expires_ms: steady, in ms.
 int64_t SessionClockMs();

@@ -269,7 +269,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   }
   // Cyrus SASL is started only for a broker with a SASL listener.
   if (any_sasl) {
-    absl::StatusOr<std::unique_ptr<auth::SaslServer>> sasl = auth::SaslServer::Create(*s->credentials);
+    absl::StatusOr<std::unique_ptr<auth::SaslServer>> sasl = auth::SaslServer::Create(*s->credentials, config::HostName());
     if (!sasl.ok()) return sasl.status();
     s->sasl = *std::move(sasl);
   }

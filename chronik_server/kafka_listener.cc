@@ -45,7 +45,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
     session_->listener_name = o.listener_name;
     session_->security_protocol = o.protocol;
     session_->sasl_mechanisms = o.sasl_mechanisms;
-    sasl_ = o.protocol == ingest::SecurityProtocol::kSaslPlaintext || o.protocol == ingest::SecurityProtocol::kSaslSsl;
+    sasl_ = ingest::UsesSasl(o.protocol);
     if (sasl_) session_->auth_state = ingest::AuthState::kAwaitingSasl;
     if (o.tls != nullptr) tls_endpoint_ = o.tls->Current();
     if (o.connections != nullptr) o.connections->Add(1);

@@ -213,10 +213,10 @@ absl::StatusOr<TlsSettings> ParseTls(const std::map<std::string, std::string>& p
 }  // namespace
 
 bool ListenerSpec::sasl() const {
-  return protocol == SecurityProtocol::kSaslPlaintext || protocol == SecurityProtocol::kSaslSsl;
+  return ingest::UsesSasl(protocol);
 }
 
-bool ListenerSpec::ssl() const { return protocol == SecurityProtocol::kSsl || protocol == SecurityProtocol::kSaslSsl; }
+bool ListenerSpec::ssl() const { return ingest::UsesTls(protocol); }
 
 bool IsListenerSetting(std::string_view name) {
   if (name == "listeners" || name == "advertised.listeners" || name == "listener.security.protocol.map") return true;
