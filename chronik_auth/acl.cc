@@ -92,6 +92,27 @@ std::string_view AclOperationName(AclOperation op) {
   return "UNKNOWN";
 }
 
+std::string_view PatternTypeName(PatternType t) {
+  switch (t) {
+    case PatternType::kAny: return "ANY";
+    case PatternType::kMatch: return "MATCH";
+    case PatternType::kLiteral: return "LITERAL";
+    case PatternType::kPrefixed: return "PREFIXED";
+    case PatternType::kUnknown: break;
+  }
+  return "UNKNOWN";
+}
+
+std::string_view PermissionTypeName(PermissionType t) {
+  switch (t) {
+    case PermissionType::kAny: return "ANY";
+    case PermissionType::kDeny: return "DENY";
+    case PermissionType::kAllow: return "ALLOW";
+    case PermissionType::kUnknown: break;
+  }
+  return "UNKNOWN";
+}
+
 std::vector<AclOperation> OperationsOf(ResourceType type) {
   using O = AclOperation;
   switch (type) {

@@ -68,9 +68,14 @@ ScramCredential CredentialFromSaltedPassword(ScramMechanism m, std::string_view 
   return c;
 }
 
-ScramCredential NewCredential(ScramMechanism m, std::string_view password, int32_t iterations) {
+std::string NewSalt() {
   std::string salt(32, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size())) != 1) std::abort();
+  return salt;
+}
+
+ScramCredential NewCredential(ScramMechanism m, std::string_view password, int32_t iterations) {
+  const std::string salt = NewSalt();
   return CredentialFromSaltedPassword(m, salt, SaltedPassword(m, password, salt, iterations), iterations);
 }
 

@@ -39,6 +39,9 @@ std::string SaltedPassword(ScramMechanism m, std::string_view password, std::str
 ScramCredential CredentialFromSaltedPassword(ScramMechanism m, std::string_view salt, std::string_view salted_password,
                                              int32_t iterations);
 
+// A fresh random salt.
+std::string NewSalt();
+
 // The credential of a password with a fresh random salt.
 ScramCredential NewCredential(ScramMechanism m, std::string_view password, int32_t iterations = kMinScramIterations);
 

@@ -75,6 +75,10 @@ constexpr Setting kSettings[] = {
     {"metrics_partition_series", "--metrics-partition-series", "--metrics-partition-series",
      "CHRONIK_METRICS_PARTITION_SERIES", Kind::kBool, "", "",
      "Per-partition metrics (sizes, offsets, group lag); on by\ndefault, =false for brokers with many partitions"},
+    {"admin_auth_required", "--admin-auth-required", "--admin-auth-required", "CHRONIK_ADMIN_AUTH_REQUIRED",
+     Kind::kBool, "", "",
+     "Admin API: require HTTP Basic (a SCRAM user) or the bearer token\n"
+     "(CHRONIK_ADMIN_TOKEN) even when bound to loopback; always\nrequired on other addresses"},
     {"enable_search", "--enable-search", "--enable-search", "CHRONIK_ENABLE_SEARCH", Kind::kBool,
      "", "", "Enable search (--enable-search=false disables)"},
     {"enable_backup", "--enable-backup", "--enable-backup", "CHRONIK_ENABLE_BACKUP", Kind::kBool,
@@ -345,9 +349,10 @@ std::string Footer() {
       Cat("\n"
           "Config file (--config FILE): TOML with top-level keys named like the flags, in\n"
           "snake_case: kafka_port, admin_port, data_dir, bind_addr, advertised_addr,\n"
-          "advertised_port, metrics_port, metrics_partition_series, enable_search,\n"
-          "enable_backup, log_level, max_request_size. Ports and sizes are integers,\n"
-          "metrics_partition_series and enable_* booleans, the rest\n"
+          "advertised_port, metrics_port, metrics_partition_series,\n"
+          "admin_auth_required, enable_search, enable_backup, log_level,\n"
+          "max_request_size. Ports and sizes are integers, metrics_partition_series,\n"
+          "admin_auth_required and enable_* booleans, the rest\n"
           "strings. Unknown keys are an error.\n"
           "\n"
           "Precedence, per setting: command-line flag > environment variable > config file > "
@@ -589,6 +594,7 @@ absl::StatusOr<ServerConfig> Resolve(Mode mode, const Layer& merged,
     config.advertised_addr = std::get<std::string>(it->second.value);
   }
   boolean("enable_search", &config.enable_search);
+  boolean("admin_auth_required", &config.admin_auth_required);
   boolean("metrics_partition_series", &config.metrics_partition_series);
   boolean("enable_backup", &config.enable_backup);
   if (auto it = merged.find("log_level"); it != merged.end()) {
@@ -735,13 +741,22 @@ ParseOutcome ParseServerConfig(int argc, const char* const* argv, const EnvLooku
     absl::StatusOr<ServerConfig> config = Resolve(mode, merged, std::move(config_file));
     if (!config.ok()) return error(Message(config.status()));
     config->kafka_properties = std::move(kafka_properties);
-    if (std::optional<std::string> user = LookupEnv(getenv, "CHRONIK_BOOTSTRAP_USER")) {
-      const size_t colon = user->find(':');
-      if (colon == std::string::npos || colon == 0 || colon + 1 == user->size()) {
-        return error("CHRONIK_BOOTSTRAP_USER: expected name:password");
+    // name:secret, from the environment only.
+    auto name_and_secret = [&](const char* var) -> absl::StatusOr<std::optional<std::pair<std::string, std::string>>> {
+      std::optional<std::string> v = LookupEnv(getenv, var);
+      if (!v.has_value()) return std::nullopt;
+      const size_t colon = v->find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == v->size()) {
+        return absl::InvalidArgumentError(Cat(var, ": expected name:", std::string_view(var).ends_with("USER") ? "password" : "token"));
       }
-      config->bootstrap_user = BootstrapUser{user->substr(0, colon), user->substr(colon + 1)};
-    }
+      return std::make_pair(v->substr(0, colon), v->substr(colon + 1));
+    };
+    auto bootstrap = name_and_secret("CHRONIK_BOOTSTRAP_USER");
+    if (!bootstrap.ok()) return error(std::string(bootstrap.status().message()));
+    if (bootstrap->has_value()) config->bootstrap_user = BootstrapUser{(*bootstrap)->first, (*bootstrap)->second};
+    auto token = name_and_secret("CHRONIK_ADMIN_TOKEN");
+    if (!token.ok()) return error(std::string(token.status().message()));
+    if (token->has_value()) config->admin_token = AdminToken{(*token)->first, (*token)->second};
     return ParseOutcome{*std::move(config), kExitOk, ""};
   } catch (const std::exception& e) {
     return error(Cat("internal error while reading the configuration: ", e.what()));

@@ -61,6 +61,12 @@ struct BootstrapUser {
   std::string password;
 };
 
+// The admin API's bearer token and the user it authenticates as.
+struct AdminToken {
+  std::string user;
+  std::string token;
+};
+
 struct ServerConfig {
   Mode mode = Mode::kStandalone;
   uint16_t kafka_port = kDefaultKafkaPort;
@@ -96,6 +102,10 @@ struct ServerConfig {
   // CHRONIK_BOOTSTRAP_USER=name:password; from the environment only, so that the password is in
   // neither the process list nor a file.
   std::optional<BootstrapUser> bootstrap_user;
+  // CHRONIK_ADMIN_TOKEN=user:token, from the environment only, like the bootstrap user.
+  std::optional<AdminToken> admin_token;
+  // The admin API requires authentication even on a loopback bind.
+  bool admin_auth_required = false;
 
   // Things the operator should know but that do not stop the server; log them at startup.
   std::vector<std::string> warnings;

@@ -676,7 +676,8 @@ TEST_F(ServerConfigTest, TomlErrorsNameFileLineAndKey) {
             unknown +
                 ":2: unknown key \"kafka_prot\" (known keys: kafka_port, admin_port, "
                 "data_dir, bind_addr, advertised_addr, advertised_port, metrics_port, "
-                "metrics_partition_series, enable_search, enable_backup, log_level, max_request_size)");
+                "metrics_partition_series, admin_auth_required, enable_search, enable_backup, log_level, "
+            "max_request_size)");
 
   const std::string table = WriteFile("table.toml", "\n[server]\nkafka_port = 1\n");
   EXPECT_THAT(Error({"--config", table}), StartsWith(table + ":2: unknown key \"server\""));
@@ -875,6 +876,25 @@ TEST_F(ServerConfigTest, PerPartitionMetricsCanBeSwitchedOff) {
   EXPECT_FALSE(Ok({"--metrics-partition-series=false"}).metrics_partition_series);
   EXPECT_FALSE(Ok({}, {{"CHRONIK_METRICS_PARTITION_SERIES", "false"}}).metrics_partition_series);
   EXPECT_TRUE(Ok({}).metrics_partition_series);
+}
+
+
+TEST_F(ServerConfigTest, AdminApiAuthenticationSettings) {
+  ServerConfig config = Ok({});
+  EXPECT_FALSE(config.admin_auth_required);
+  EXPECT_FALSE(config.admin_token.has_value());
+
+  config = Ok({"--admin-auth-required"}, {{"CHRONIK_ADMIN_TOKEN", "ops:t0k:en"}});
+  EXPECT_TRUE(config.admin_auth_required);
+  ASSERT_TRUE(config.admin_token.has_value());
+  EXPECT_EQ(config.admin_token->user, "ops");
+  EXPECT_EQ(config.admin_token->token, "t0k:en");
+  // Like the bootstrap user's password, the token is in no description of the configuration.
+  EXPECT_EQ(DescribeConfig(config).find("t0k"), std::string::npos);
+
+  EXPECT_TRUE(Ok({}, {{"CHRONIK_ADMIN_AUTH_REQUIRED", "true"}}).admin_auth_required);
+  EXPECT_EQ(Error({}, {{"CHRONIK_ADMIN_TOKEN", "no-colon"}}), "CHRONIK_ADMIN_TOKEN: expected name:token");
+  EXPECT_EQ(Error({}, {{"CHRONIK_ADMIN_TOKEN", "ops:"}}), "CHRONIK_ADMIN_TOKEN: expected name:token");
 }
 
 }  // namespace

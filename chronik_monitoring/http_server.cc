@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/io_context.hpp"
+#include "boost/asio/post.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
@@ -19,7 +20,7 @@ using tcp = asio::ip::tcp;
 
 HttpResponse JsonError(int status, std::string_view error, std::string_view message) {
   nlohmann::json j = {{"error", std::string(error)}, {"message", std::string(message)}};
-  return HttpResponse{status, "application/json", j.dump() + "\n"};
+  return HttpResponse{status, "application/json", j.dump() + "\n", {}};
 }
 
 struct HttpServer::Impl {
@@ -54,22 +55,31 @@ struct HttpServer::Impl {
       r.method = std::string(req.method_string());
       r.target = std::string(req.target());
       r.accept = std::string(req[http::field::accept]);
+      r.authorization = std::string(req[http::field::authorization]);
+      beast::error_code peer_ec;
+      const tcp::endpoint peer = stream_.socket().remote_endpoint(peer_ec);
+      if (!peer_ec) r.peer = absl::StrCat(peer.address().to_string(), ":", peer.port());
       r.body = req.body();
+      const bool keep_alive = req.keep_alive();
       const std::string path = r.target.substr(0, r.target.find('?'));
-      HttpResponse response;
-      auto it = owner_.routes.find(path);
-      if (it == owner_.routes.end()) {
-        response = JsonError(404, "not_found", "no route " + path);
-      } else {
-        response = it->second(r);
+      if (auto it = owner_.routes.find(path); it != owner_.routes.end()) return Send(it->second(r), keep_alive);
+      for (const auto& [prefix, handler] : owner_.prefix_routes) {
+        if (path.starts_with(prefix)) {
+          return handler(std::move(r), [self = shared_from_this(), keep_alive](HttpResponse response) {
+            asio::post(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
+              self->Send(std::move(response), keep_alive);
+            });
+          });
+        }
       }
-      Send(std::move(response), req.keep_alive());
+      Send(JsonError(404, "not_found", "no route " + path), keep_alive);
     }
 
     void Send(HttpResponse r, bool keep_alive) {
       auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
       res->set(http::field::server, "chronik");
       res->set(http::field::content_type, r.content_type);
+      for (const auto& [name, value] : r.headers) res->set(name, value);
       res->keep_alive(keep_alive);
       res->body() = std::move(r.body);
       res->prepare_payload();
@@ -110,10 +120,12 @@ struct HttpServer::Impl {
 
   HttpServerOptions options;
   std::map<std::string, Handler> routes;
+  std::vector<std::pair<std::string, AsyncHandler>> prefix_routes;
+  // Before io: connections still queued in io when it is destroyed count themselves out here.
+  std::atomic<int> open{0};
   asio::io_context io;
   tcp::acceptor acceptor;
   std::thread thread;
-  std::atomic<int> open{0};
   uint16_t port = 0;
 };
 
@@ -122,6 +134,10 @@ HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(std::string path, Handler handler) { impl_->routes[std::move(path)] = std::move(handler); }
+
+void HttpServer::RoutePrefix(std::string prefix, AsyncHandler handler) {
+  impl_->prefix_routes.emplace_back(std::move(prefix), std::move(handler));
+}
 
 absl::Status HttpServer::Bind() {
   beast::error_code ec;

@@ -3,7 +3,8 @@
 // A small HTTP/1.1 server (Boost.Beast) on its own thread and io_context, so that a slow scraper
 // or admin client never occupies a Kafka network thread. Bounded: request headers and bodies have
 // size limits, an idle or slow connection is closed after a timeout, and connections beyond a
-// maximum are refused. Routes are exact paths; anything else gets a JSON 404.
+// maximum are refused. Routes are exact paths, answered at once, or path prefixes, answered later
+// (from any thread) by a handler that waits for other work; anything else gets a JSON 404.
 
 #include <cstdint>
 #include <functional>
@@ -11,6 +12,8 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -20,6 +23,8 @@ struct HttpRequest {
   std::string method;  // "GET", ...
   std::string target;  // path and query
   std::string accept;  // the Accept header
+  std::string authorization;  // the Authorization header
+  std::string peer;           // the client's "host:port"
   std::string body;
 };
 
@@ -27,6 +32,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // more headers (Allow, WWW-Authenticate)
 };
 
 // A JSON error body: {"error": "<reason>", "message": "..."}.
@@ -43,12 +49,17 @@ struct HttpServerOptions {
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  // Calls `reply` exactly once, from any thread. The connection reads nothing more until then.
+  using Reply = std::function<void(HttpResponse)>;
+  using AsyncHandler = std::function<void(HttpRequest, Reply reply)>;
 
   explicit HttpServer(HttpServerOptions options);
   ~HttpServer();
 
   // Before Bind.
   void Route(std::string path, Handler handler);
+  // Every path that starts with `prefix` and has no exact route.
+  void RoutePrefix(std::string prefix, AsyncHandler handler);
   // Binds and listens; a port in use is an error naming the address.
   absl::Status Bind();
   void Start();

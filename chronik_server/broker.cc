@@ -13,6 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "chronik_admin/admin_api.h"
+#include "chronik_admin/kafka_call.h"
 #include "chronik_protocol/apis.h"
 #include "chronik_protocol/errors.h"
 #include "nlohmann/json.hpp"
@@ -63,6 +65,15 @@ namespace chronik::server {
 
 namespace asio = boost::asio;
 
+// The network io_context, with its pending work destroyable ahead of its own destruction: what
+// it still holds when the broker stops (a connection whose last answer came back from the
+// handler pool after the network threads ended) refers to the listeners, the metrics and the
+// logs, which are declared after it and so destroyed before it.
+class NetworkContext : public asio::io_context {
+ public:
+  using asio::io_context::shutdown;
+};
+
 // Members in dependency order: each is built after, and destroyed before, what it uses.
 struct Broker::Services {
   config::ServerConfig cfg;
@@ -70,7 +81,7 @@ struct Broker::Services {
   ingest::BrokerConfigValues broker_configs;
   int network_threads = 2;
 
-  asio::io_context io;
+  NetworkContext io;
   // The handler pool (num.io.threads): handlers that may wait for the disk run here.
   std::optional<asio::thread_pool> handler_pool;
   monitoring::Registry metrics_registry;
@@ -98,6 +109,8 @@ struct Broker::Services {
 
   // /metrics on --metrics-port; /health and /ready on --admin-port. Each on its own thread.
   std::optional<monitoring::HttpServer> metrics_http;
+  std::optional<admin::KafkaCaller> kafka_caller;
+  std::optional<admin::AdminApi> admin_api;
   std::optional<monitoring::HttpServer> admin_http;
   std::atomic<bool> ready{false};
 
@@ -121,6 +134,16 @@ absl::Status SetDerived(ingest::BrokerConfigValues& configs, const config::Serve
   return configs.SetStatic(name, value);
 }
 
+// Whether only this machine can reach `bind_addr` (the admin API then needs no authentication
+// unless asked to).
+bool IsLoopback(const std::string& bind_addr) {
+  boost::system::error_code ec;
+  const asio::ip::address a = asio::ip::make_address(bind_addr, ec);
+  if (ec) return bind_addr == "localhost";
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+  return a.is_loopback();
+}
+
 }  // namespace
 
 Broker::Broker(std::unique_ptr<Services> services) : s_(std::move(services)) {}
@@ -131,6 +154,8 @@ Broker::~Broker() {
   for (auto& l : s_->listeners) l->Stop();
   if (s_->handler_pool.has_value()) s_->handler_pool->join();
   if (s_->logs != nullptr) (void)s_->logs->Close();
+  // Nothing runs any more: what is left in the io_context goes now, while all it refers to lives.
+  s_->io.shutdown();
 }
 
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig& cfg) {
@@ -388,16 +413,31 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
     return monitoring::HttpResponse{200,
                                     openmetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
                                                 : "text/plain; version=0.0.4; charset=utf-8",
-                                    registry->Render(openmetrics)};
+                                    registry->Render(openmetrics), {}};
   });
   if (absl::Status st = s->metrics_http->Bind(); !st.ok()) return st;
   s->admin_http.emplace(monitoring::HttpServerOptions{.bind_addr = cfg.bind_addr, .port = cfg.admin_port});
   s->admin_http->Route("/health", [](const monitoring::HttpRequest&) {
-    return monitoring::HttpResponse{200, "application/json", "{\"status\":\"ok\"}\n"};
+    return monitoring::HttpResponse{200, "application/json", "{\"status\":\"ok\"}\n", {}};
   });
   s->admin_http->Route("/ready", [ready = &s->ready](const monitoring::HttpRequest&) {
-    return ready->load() ? monitoring::HttpResponse{200, "application/json", "{\"status\":\"ready\"}\n"}
-                         : monitoring::HttpResponse{503, "application/json", "{\"status\":\"starting\"}\n"};
+    return ready->load() ? monitoring::HttpResponse{200, "application/json", "{\"status\":\"ready\"}\n", {}}
+                         : monitoring::HttpResponse{503, "application/json", "{\"status\":\"starting\"}\n", {}};
+  });
+  // /api/v1: the admin REST API, whose operations are the Kafka handlers above.
+  s->kafka_caller.emplace(*s->dispatcher, s->table);
+  s->admin_api.emplace(*s->kafka_caller,
+                       admin::AdminApiOptions{
+                           .listener_name = s->listener_specs.front().name,
+                           .require_authentication = cfg.admin_auth_required || !IsLoopback(cfg.bind_addr),
+                           .token = cfg.admin_token.has_value()
+                                        ? std::optional<admin::AdminToken>(
+                                              admin::AdminToken{cfg.admin_token->user, cfg.admin_token->token})
+                                        : std::nullopt,
+                           .credentials = &*s->credentials});
+  s->admin_http->RoutePrefix("/api/", [api = &*s->admin_api](monitoring::HttpRequest r,
+                                                             monitoring::HttpServer::Reply reply) {
+    api->Handle(std::move(r), std::move(reply));
   });
   if (absl::Status st = s->admin_http->Bind(); !st.ok()) return st;
 
