@@ -899,6 +899,7 @@ void GroupCoordinator::CompleteJoin(Group& g, Outbox& out) {
     }
   }
   ++g.generation;
+  if (options_.on_rebalance) options_.on_rebalance(g.id);
   g.pending_sync.clear();
   if (g.members.empty()) {
     g.protocol_name.reset();

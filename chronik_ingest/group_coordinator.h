@@ -170,6 +170,9 @@ class GroupCoordinator {
     std::function<int64_t()> now_ms;
     // Whether a topic partition exists (OffsetCommit answers UNKNOWN_TOPIC_OR_PARTITION otherwise).
     std::function<bool(const std::string& topic, int32_t partition)> partition_exists;
+    // Told of every rebalance that completed (a new generation formed), under the coordinator's
+    // lock: must be cheap (the group metrics).
+    std::function<void(const std::string& group)> on_rebalance;
   };
 
   using JoinCallback = std::function<void(JoinGroupResult)>;

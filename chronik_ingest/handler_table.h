@@ -48,6 +48,10 @@ using Respond = std::function<void(ResponseBody)>;
 // once, now or later, from any thread.
 using HandlerFn = std::function<void(const RequestContext&, std::string_view body, Respond respond)>;
 
+// Told of every non-zero error code in a response a handler built (top level, per topic, per
+// partition, ...): the request error metrics. Called on the answering thread; must be cheap.
+using ErrorObserver = std::function<void(int16_t api_key, int16_t error_code)>;
+
 // How the dispatcher runs a handler.
 struct HandlerTraits {
   // May start before earlier requests of its connection are answered (Produce, so that a
@@ -95,6 +99,14 @@ ResponseBody EncodeResponse(const Response& response, int16_t version) {
   return std::optional<protocol::SplicedBytes>(std::move(body));
 }
 
+template <typename Response>
+void ReportErrors(const ErrorObserver& errors, const Response& response) {
+  if (!errors) return;
+  response.ForEachErrorCode([&](int16_t code) {
+    if (code != 0) errors(Response::kApiKey, code);
+  });
+}
+
 }  // namespace internal
 
 class HandlerTable {
@@ -107,7 +119,8 @@ class HandlerTable {
   void Add(int16_t max_version, Fn fn, HandlerTraits traits = {}) {
     static_assert(Request::kApiKey == Response::kApiKey);
     AddEntry(HandlerEntry{Request::kApiKey, 0, max_version,
-                          [fn = std::move(fn)](const RequestContext& ctx, std::string_view body, Respond respond) {
+                          [fn = std::move(fn), errors = errors_](const RequestContext& ctx, std::string_view body,
+                                                                 Respond respond) {
                             Request request;
                             if (absl::Status s = internal::DecodeRequest(ctx, body, request); !s.ok()) {
                               return respond(s);
@@ -115,9 +128,12 @@ class HandlerTable {
                             if constexpr (std::is_same_v<decltype(fn(ctx, request)), absl::StatusOr<Response>>) {
                               absl::StatusOr<Response> result = fn(ctx, request);
                               if (!result.ok()) return respond(result.status());
+                              internal::ReportErrors(*errors, *result);
                               respond(internal::EncodeResponse(*result, ctx.header.api_version));
                             } else {
-                              respond(internal::EncodeResponse(fn(ctx, request), ctx.header.api_version));
+                              const Response response = fn(ctx, request);
+                              internal::ReportErrors(*errors, response);
+                              respond(internal::EncodeResponse(response, ctx.header.api_version));
                             }
                           },
                           traits});
@@ -132,20 +148,25 @@ class HandlerTable {
     static_assert(Request::kApiKey == Response::kApiKey);
     AddEntry(HandlerEntry{
         Request::kApiKey, 0, max_version,
-        [fn = std::move(fn)](const RequestContext& ctx, std::string_view body, Respond respond) {
+        [fn = std::move(fn), errors = errors_](const RequestContext& ctx, std::string_view body, Respond respond) {
           auto request = std::make_shared<Request>();
           if (absl::Status s = internal::DecodeRequest(ctx, body, *request); !s.ok()) return respond(s);
           const int16_t version = ctx.header.api_version;
-          fn(ctx, request, [respond = std::move(respond), version](absl::StatusOr<std::optional<Response>> r) {
-            if (!r.ok()) return respond(r.status());
-            if (!r->has_value()) return respond(std::optional<protocol::SplicedBytes>());
-            respond(internal::EncodeResponse(**r, version));
-          });
+          fn(ctx, request,
+             [respond = std::move(respond), version, errors](absl::StatusOr<std::optional<Response>> r) {
+               if (!r.ok()) return respond(r.status());
+               if (!r->has_value()) return respond(std::optional<protocol::SplicedBytes>());
+               internal::ReportErrors(*errors, **r);
+               respond(internal::EncodeResponse(**r, version));
+             });
         },
         traits});
   }
 
   const HandlerEntry* Find(int16_t api_key) const;
+
+  // Before the first request; handlers registered before and after it report to it.
+  void SetErrorObserver(ErrorObserver observer) { *errors_ = std::move(observer); }
 
   // What serves the bare SASL tokens a client sends after a v0 SaslHandshake: the client's token
   // in, the server's token out, or an error that closes the connection (the bare exchange has no
@@ -162,6 +183,8 @@ class HandlerTable {
   void AddEntry(HandlerEntry entry);
 
   std::map<int16_t, HandlerEntry> entries_;
+  // Shared with the handlers' wrappers, so that they see an observer set after they were added.
+  std::shared_ptr<ErrorObserver> errors_ = std::make_shared<ErrorObserver>();
   RawSaslTokenFn raw_sasl_token_;
 };
 

@@ -119,9 +119,9 @@ void Janitor::Start() {
   if (started_) return;
   started_ = true;
   scheduler_tasks_.push_back(Task{"retention", options_.retention_check_interval_ms,
-                                  [this](int64_t now) { RunRetention(now); }, {}});
+                                  [this](int64_t now) { Report(RunRetention(now)); }, {}});
   if (options_.cleaner_enable) {
-    cleaner_tasks_.push_back(Task{"cleaner", options_.cleaner_backoff_ms, [this](int64_t now) { RunCleaner(now); }, {}});
+    cleaner_tasks_.push_back(Task{"cleaner", options_.cleaner_backoff_ms, [this](int64_t now) { Report(RunCleaner(now)); }, {}});
   }
   // Compaction can take long; it gets its own thread so retention and expiry keep their pace.
   const auto now = std::chrono::steady_clock::now();

@@ -45,15 +45,6 @@ class IoThrottle {
   std::chrono::nanoseconds slept_{0};
 };
 
-struct JanitorOptions {
-  int64_t retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
-  bool cleaner_enable = true;                    // log.cleaner.enable
-  int64_t cleaner_backoff_ms = 15000;            // log.cleaner.backoff.ms
-  double cleaner_io_max_bytes_per_second = 0;    // log.cleaner.io.max.bytes.per.second (0: none)
-  // Wall clock in ms since the epoch; tests inject one.
-  std::function<int64_t()> clock_ms;
-};
-
 // What one pass of the log tasks did, for logs and tests.
 struct LogPassStats {
   int segments_rolled = 0;
@@ -63,6 +54,18 @@ struct LogPassStats {
   int partitions_compacted = 0;
   int64_t records_removed = 0;
 };
+
+struct JanitorOptions {
+  int64_t retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
+  bool cleaner_enable = true;                    // log.cleaner.enable
+  int64_t cleaner_backoff_ms = 15000;            // log.cleaner.backoff.ms
+  double cleaner_io_max_bytes_per_second = 0;    // log.cleaner.io.max.bytes.per.second (0: none)
+  // Wall clock in ms since the epoch; tests inject one.
+  std::function<int64_t()> clock_ms;
+  // Told what each scheduled retention and cleaner pass did (the janitor metrics).
+  std::function<void(const LogPassStats&)> on_pass;
+};
+
 
 class Janitor {
  public:
@@ -85,6 +88,10 @@ class Janitor {
   LogPassStats RunCleaner(int64_t now_ms);
 
  private:
+  void Report(const LogPassStats& stats) const {
+    if (options_.on_pass) options_.on_pass(stats);
+  }
+
   struct Task {
     std::string name;
     int64_t interval_ms;

@@ -70,19 +70,22 @@ class CollectedSamples : public SampleWriter {
 
 }  // namespace
 
-void Histogram::ObserveNanos(int64_t nanos) {
-  if (nanos < 0) nanos = 0;
-  const double s = static_cast<double>(nanos) / 1e9;
+Histogram::Histogram(std::span<const double> bounds, double unit)
+    : bounds_(bounds.size() <= kMaxBuckets ? bounds : bounds.first(kMaxBuckets)), unit_(unit) {}
+
+void Histogram::Observe(int64_t value) {
+  if (value < 0) value = 0;
+  const double v = static_cast<double>(value) / unit_;
   size_t i = 0;
-  while (i < kBuckets && s > kBounds[i]) ++i;
+  while (i < bounds_.size() && v > bounds_[i]) ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
-  sum_ns_.fetch_add(static_cast<uint64_t>(nanos), std::memory_order_relaxed);
+  sum_.fetch_add(static_cast<uint64_t>(value), std::memory_order_relaxed);
 }
 
 std::vector<uint64_t> Histogram::counts() const {
-  std::vector<uint64_t> out(kBuckets + 1);
-  for (size_t i = 0; i <= kBuckets; ++i) out[i] = buckets_[i].load(std::memory_order_relaxed);
+  std::vector<uint64_t> out(bounds_.size() + 1);
+  for (size_t i = 0; i <= bounds_.size(); ++i) out[i] = buckets_[i].load(std::memory_order_relaxed);
   return out;
 }
 
@@ -118,6 +121,13 @@ Histogram& Registry::GetHistogram(std::string_view name, const Labels& labels) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& slot = FamilyOf(name, MetricType::kHistogram).histograms[labels];
   if (!slot) slot = std::make_unique<Histogram>();
+  return *slot;
+}
+
+Histogram& Registry::GetCountHistogram(std::string_view name, const Labels& labels) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& slot = FamilyOf(name, MetricType::kHistogram).histograms[labels];
+  if (!slot) slot = std::make_unique<Histogram>(Histogram::kCountBounds, 1);
   return *slot;
 }
 
@@ -158,15 +168,16 @@ std::string Registry::Render(bool openmetrics) const {
     for (const auto& [labels, h] : f.histograms) {
       const std::vector<uint64_t> counts = h->counts();
       uint64_t cumulative = 0;
-      for (size_t i = 0; i <= Histogram::kBuckets; ++i) {
+      const std::span<const double> bounds = h->bounds();
+      for (size_t i = 0; i <= bounds.size(); ++i) {
         cumulative += counts[i];
         out += name + "_bucket";
-        AppendLabels(out, labels, "le", i < Histogram::kBuckets ? Number(Histogram::kBounds[i]) : "+Inf");
+        AppendLabels(out, labels, "le", i < bounds.size() ? Number(bounds[i]) : "+Inf");
         out += " " + Number(static_cast<double>(cumulative)) + "\n";
       }
       out += name + "_sum";
       AppendLabels(out, labels);
-      out += " " + Number(h->sum_seconds()) + "\n";
+      out += " " + Number(h->sum()) + "\n";
       out += name + "_count";
       AppendLabels(out, labels);
       out += " " + Number(static_cast<double>(cumulative)) + "\n";

@@ -44,23 +44,33 @@ class Gauge {
   std::atomic<int64_t> value_{0};
 };
 
-// Seconds, in fixed buckets from 100 us to 10 s; the sum is kept in nanoseconds.
+// Fixed buckets over integer observations: durations in nanoseconds, exposed in seconds from
+// 100 us to 10 s (the default), or counts (records per batch, ...) exposed as they are.
 class Histogram {
  public:
-  static constexpr double kBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                       0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
-  static constexpr size_t kBuckets = std::size(kBounds);
+  static constexpr double kSecondsBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                              0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+  static constexpr double kCountBounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
+  static constexpr size_t kMaxBuckets = 16;
 
-  void ObserveNanos(int64_t nanos);
+  Histogram() : Histogram(kSecondsBounds, 1e9) {}
+  // `unit`: observations per exposed unit (1e9 for nanoseconds shown as seconds, 1 for counts).
+  Histogram(std::span<const double> bounds, double unit);
+
+  void ObserveNanos(int64_t nanos) { Observe(nanos); }
+  void Observe(int64_t value);
+  std::span<const double> bounds() const { return bounds_; }
   // Per bucket (not cumulative), then +Inf.
   std::vector<uint64_t> counts() const;
   uint64_t count() const { return count_.load(std::memory_order_relaxed); }
-  double sum_seconds() const { return static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9; }
+  double sum() const { return static_cast<double>(sum_.load(std::memory_order_relaxed)) / unit_; }
 
  private:
-  std::atomic<uint64_t> buckets_[kBuckets + 1] = {};
+  const std::span<const double> bounds_;
+  const double unit_;
+  std::atomic<uint64_t> buckets_[kMaxBuckets + 1] = {};
   std::atomic<uint64_t> count_{0};
-  std::atomic<uint64_t> sum_ns_{0};
+  std::atomic<uint64_t> sum_{0};
 };
 
 enum class MetricType { kCounter, kGauge, kHistogram };
@@ -80,6 +90,8 @@ class Registry {
   Counter& GetCounter(std::string_view name, const Labels& labels = {});
   Gauge& GetGauge(std::string_view name, const Labels& labels = {});
   Histogram& GetHistogram(std::string_view name, const Labels& labels = {});
+  // A histogram of counts (Histogram::kCountBounds).
+  Histogram& GetCountHistogram(std::string_view name, const Labels& labels = {});
 
   // Called at every scrape, on the scraping thread; writes samples of declared gauge or counter
   // families. Must not wait for the disk.

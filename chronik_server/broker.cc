@@ -266,6 +266,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
 
   storage::LogManager::Options log_options;
   log_options.producer_id_expiration_ms = bc.EffectiveInt("producer.id.expiration.ms", storage::kProducerIdExpirationMs);
+  log_options.on_fdatasync = [metrics = &*s->metrics](int64_t nanos) { metrics->Fdatasync(nanos); };
+  log_options.on_group_commit = [metrics = &*s->metrics](int64_t appends) { metrics->GroupCommit(appends); };
   absl::StatusOr<std::unique_ptr<storage::LogManager>> logs = storage::LogManager::Open(cfg.data_dir, log_options);
   if (!logs.ok()) return logs.status();
   s->logs = *std::move(logs);
@@ -309,6 +311,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
     std::shared_ptr<const ingest::Topic> t = topics->Find(topic);
     return t != nullptr && partition >= 0 && partition < t->partitions;
   };
+  group_options.on_rebalance = [metrics = &*s->metrics](const std::string& group) { metrics->Rebalanced(group); };
   s->groups.emplace(*s->store, std::move(group_options));
   if (absl::Status st = s->groups->Load(); !st.ok()) return absl::InternalError(st.message());
   s->topics->SetDeletionListener([groups = &*s->groups](const std::string& topic) { groups->OnTopicDeleted(topic); });
@@ -405,6 +408,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   ingest::RegisterTxnApis(s->table, ctx, *s->txns, txn_now);
 
   s->metrics->PrepareApis(s->table);
+  s->table.SetErrorObserver(
+      [metrics = &*s->metrics](int16_t key, int16_t code) { metrics->ObserveError(key, code); });
   s->metrics->AddCollectors(*s->topics, *s->groups);
   // The HTTP ports are bound now, so that a port in use stops the broker before it serves.
   s->metrics_http.emplace(monitoring::HttpServerOptions{.bind_addr = cfg.bind_addr, .port = cfg.metrics_port});
@@ -450,6 +455,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
                         &jo.cleaner_io_max_bytes_per_second)) {
     return absl::InvalidArgumentError("kafka.log.cleaner.io.max.bytes.per.second: not a number this broker can use");
   }
+  jo.on_pass = [metrics = &*s->metrics](const janitor::LogPassStats& stats) { metrics->JanitorPass(stats); };
   s->janitor.emplace(*s->logs, jo);
   s->janitor->Schedule("offset-expiry", offsets_check_ms,
                        [groups = &*s->groups](int64_t now_ms) { groups->ExpireOffsetsNow(now_ms); });

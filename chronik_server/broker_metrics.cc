@@ -1,6 +1,7 @@
 #include "chronik_server/broker_metrics.h"
 
 #include "chronik_protocol/apis.h"
+#include "chronik_protocol/errors.h"
 #include "chronik_storage/partition_log.h"
 
 namespace chronik::server {
@@ -10,10 +11,34 @@ using monitoring::MetricType;
 BrokerMetrics::BrokerMetrics(monitoring::Registry& r, bool partition_series)
     : registry_(r), partition_series_(partition_series) {
   r.Describe("chronik_requests_total", MetricType::kCounter, "Kafka requests answered, by API and version.");
+  r.Describe("chronik_storage_fsync_duration_seconds", MetricType::kHistogram,
+             "Time of each fdatasync of a partition's log file (group commits, rolls, compaction).");
+  r.Describe("chronik_storage_group_commit_appends", MetricType::kHistogram,
+             "Appends (produce batches) made durable by one partition sync: the group commit's size.");
+  fsync_duration_ = &r.GetHistogram("chronik_storage_fsync_duration_seconds");
+  r.Describe("chronik_consumer_group_rebalances_total", MetricType::kCounter,
+             "Rebalances completed (generations formed), by group.");
+  r.Describe("chronik_janitor_segments_rolled_total", MetricType::kCounter, "Idle segments rolled by segment.ms.");
+  r.Describe("chronik_janitor_producers_expired_total", MetricType::kCounter,
+             "Idle idempotent producers forgotten by producer.id.expiration.ms.");
+  r.Describe("chronik_janitor_segments_deleted_total", MetricType::kCounter,
+             "Segments deleted by retention (time, size, log start offset).");
+  r.Describe("chronik_janitor_bytes_deleted_total", MetricType::kCounter, "Bytes of the segments deleted by retention.");
+  r.Describe("chronik_janitor_partitions_compacted_total", MetricType::kCounter, "Compactions of a partition's log.");
+  r.Describe("chronik_janitor_records_removed_total", MetricType::kCounter, "Records removed by compaction.");
+  janitor_ = JanitorSeries{&r.GetCounter("chronik_janitor_segments_rolled_total"),
+                           &r.GetCounter("chronik_janitor_producers_expired_total"),
+                           &r.GetCounter("chronik_janitor_segments_deleted_total"),
+                           &r.GetCounter("chronik_janitor_bytes_deleted_total"),
+                           &r.GetCounter("chronik_janitor_partitions_compacted_total"),
+                           &r.GetCounter("chronik_janitor_records_removed_total")};
+  group_commit_ = &r.GetCountHistogram("chronik_storage_group_commit_appends");
   r.Describe("chronik_request_duration_seconds", MetricType::kHistogram,
              "Time from a request's arrival to its answer, by API.");
   r.Describe("chronik_request_queue_seconds", MetricType::kHistogram,
              "Time a request of a blocking API waited for the handler pool, by API.");
+  r.Describe("chronik_request_errors_total", MetricType::kCounter,
+             "Error codes in Kafka answers (top level, per topic, per partition), by API and error.");
   r.Describe("chronik_response_bytes_total", MetricType::kCounter, "Bytes of Kafka answers, by API.");
   r.Describe("chronik_produce_latency_seconds", MetricType::kHistogram,
              "Time from a Produce request's arrival to its answer (after fsync for acks=all).");
@@ -47,6 +72,7 @@ void BrokerMetrics::PrepareApis(const ingest::HandlerTable& table) {
     const protocol::ApiDescriptor* api = protocol::FindApi(v.api_key);
     const std::string name = api != nullptr ? std::string(api->name) : std::to_string(v.api_key);
     ApiSeries& s = apis_[static_cast<size_t>(v.api_key)];
+    s.name = name;
     for (int16_t version = 0; version <= v.max_version; ++version) {
       s.requests.push_back(
           &registry_.GetCounter("chronik_requests_total", {{"api", name}, {"version", std::to_string(version)}}));
@@ -69,6 +95,36 @@ void BrokerMetrics::ObserveRequest(int16_t key, int16_t version, int64_t queue_n
   if (queue_ns > 0) s.queue->ObserveNanos(queue_ns);
   s.response_bytes->Add(static_cast<uint64_t>(bytes));
   if (s.seed_latency != nullptr) s.seed_latency->ObserveNanos(total_ns);
+}
+
+void BrokerMetrics::ObserveError(int16_t key, int16_t error_code) {
+  if (key < 0 || static_cast<size_t>(key) >= apis_.size()) return;
+  ApiSeries& s = apis_[static_cast<size_t>(key)];
+  if (s.duration == nullptr) return;
+  const size_t slot = static_cast<size_t>(error_code + 1);
+  if (error_code < -1 || slot >= kErrorSlots) return;
+  monitoring::Counter* c = s.errors[slot].load(std::memory_order_acquire);
+  if (c == nullptr) {
+    // Two threads may both get here: the registry hands both the same counter.
+    c = &registry_.GetCounter("chronik_request_errors_total",
+                              {{"api", s.name},
+                               {"error", std::string(protocol::ErrorName(static_cast<protocol::ErrorCode>(error_code)))}});
+    s.errors[slot].store(c, std::memory_order_release);
+  }
+  c->Add();
+}
+
+void BrokerMetrics::Rebalanced(const std::string& group) {
+  registry_.GetCounter("chronik_consumer_group_rebalances_total", {{"group", group}}).Add();
+}
+
+void BrokerMetrics::JanitorPass(const janitor::LogPassStats& s) {
+  janitor_.segments_rolled->Add(static_cast<uint64_t>(s.segments_rolled));
+  janitor_.producers_expired->Add(static_cast<uint64_t>(s.producers_expired));
+  janitor_.segments_deleted->Add(static_cast<uint64_t>(s.segments_deleted));
+  janitor_.bytes_deleted->Add(static_cast<uint64_t>(s.bytes_deleted));
+  janitor_.partitions_compacted->Add(static_cast<uint64_t>(s.partitions_compacted));
+  janitor_.records_removed->Add(static_cast<uint64_t>(s.records_removed));
 }
 
 monitoring::Gauge* BrokerMetrics::Connections(const std::string& listener) {

@@ -403,8 +403,9 @@ absl::Status PartitionLog::SwapInCleaned(const std::shared_ptr<Segment>& old, st
 
   // 1. The cleaned files, durable.
   absl::Status st;
-  host_->CountFdatasync();
-  if (ops.FDataSync(cleaned->file()->fd()) != 0) st = IoError("fdatasync", cleaned->log_path(), errno);
+  if (internal::TimedFDataSync(*host_, ops, cleaned->file()->fd()) != 0) {
+    st = IoError("fdatasync", cleaned->log_path(), errno);
+  }
   if (st.ok()) st = cleaned->WriteIndexes(ops, segment_index_bytes);
   if (st.ok()) {
     host_->CountFsync();

@@ -74,6 +74,10 @@ class LogManager final : private internal::LogHost {
     // producer.id.expiration.ms: an idempotent producer idle this long is forgotten (and the
     // producer state a partition rebuilds at load reaches back this far without a snapshot).
     int64_t producer_id_expiration_ms = kProducerIdExpirationMs;
+    // Told how long each fdatasync of a log file took, and how many appends each partition sync
+    // made durable at once (the storage metrics). Called on the flusher's threads; must be cheap.
+    std::function<void(int64_t nanos)> on_fdatasync;
+    std::function<void(int64_t appends)> on_group_commit;
   };
 
   // Creates `data_dir` if needed, takes its lock (kFailedPrecondition if another process or
@@ -120,7 +124,13 @@ class LogManager final : private internal::LogHost {
   int64_t NowMs() override;
   int64_t ProducerIdExpirationMs() const override { return options_.producer_id_expiration_ms; }
   void RequestSync(std::shared_ptr<PartitionLog> log) override;
-  void CountFdatasync() override { fdatasync_calls_.fetch_add(1, std::memory_order_relaxed); }
+  void CountFdatasync(int64_t nanos) override {
+    fdatasync_calls_.fetch_add(1, std::memory_order_relaxed);
+    if (options_.on_fdatasync) options_.on_fdatasync(nanos);
+  }
+  void CountGroupCommit(int64_t appends) override {
+    if (options_.on_group_commit) options_.on_group_commit(appends);
+  }
   void CountFsync() override { fsync_calls_.fetch_add(1, std::memory_order_relaxed); }
   void CountAppend(int64_t batches, int64_t bytes) override {
     appended_batches_.fetch_add(static_cast<uint64_t>(batches), std::memory_order_relaxed);

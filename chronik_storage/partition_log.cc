@@ -51,6 +51,18 @@ absl::StatusOr<bool> MarkerIsCommit(const RecordBatchView& batch) {
 
 }  // namespace
 
+namespace internal {
+
+int TimedFDataSync(LogHost& host, FileOps& ops, int fd) {
+  const auto start = std::chrono::steady_clock::now();
+  const int rc = ops.FDataSync(fd);
+  host.CountFdatasync(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+  return rc;
+}
+
+}  // namespace internal
+
 PartitionLog::PartitionLog(internal::LogHost* host, TopicPartition tp, std::string dir, const LogConfig& config)
     : host_(host), tp_(std::move(tp)), dir_(std::move(dir)), config_(config) {
   last_sync_steady_ms_ = SteadyNowMs();
@@ -205,8 +217,9 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
 
   // What recovery kept must be durable before it counts as the durable end.
   for (const auto& seg : scanned) {
-    if (ops.FDataSync(seg->file()->fd()) != 0) return IoError("fdatasync", seg->log_path(), errno);
-    host_->CountFdatasync();
+    if (internal::TimedFDataSync(*host_, ops, seg->file()->fd()) != 0) {
+      return IoError("fdatasync", seg->log_path(), errno);
+    }
   }
   if (stats->segments_deleted > 0 || !scanned.empty()) {
     absl::Status st = SyncDirectory(ops, dir_);
@@ -1000,8 +1013,7 @@ void PartitionLog::Sync(bool force) {
   absl::Status st;
   for (const auto& seg : plan.rolled) {
     if (!st.ok()) break;
-    host_->CountFdatasync();
-    if (ops.FDataSync(seg->file()->fd()) != 0) {
+    if (internal::TimedFDataSync(*host_, ops, seg->file()->fd()) != 0) {
       st = IoError("fdatasync", seg->log_path(), errno);
       break;
     }
@@ -1010,8 +1022,9 @@ void PartitionLog::Sync(bool force) {
     st = seg->SyncIndexes(ops);
   }
   if (st.ok() && plan.active) {
-    host_->CountFdatasync();
-    if (ops.FDataSync(plan.active->fd()) != 0) st = IoError("fdatasync", plan.active->path(), errno);
+    if (internal::TimedFDataSync(*host_, ops, plan.active->fd()) != 0) {
+      st = IoError("fdatasync", plan.active->path(), errno);
+    }
   }
   if (st.ok() && plan.sync_dir) {
     host_->CountFsync();
@@ -1044,6 +1057,7 @@ void PartitionLog::Sync(bool force) {
       }
     }
   }
+  if (fail_with.ok() && !completed.empty()) host_->CountGroupCommit(static_cast<int64_t>(completed.size()));
   // Readers first: a fetch woken here sees the data its producer is about to be told of.
   if (!events.empty()) host_->Publish(events);
   for (Waiter& w : completed) {

@@ -122,12 +122,17 @@ class LogHost {
   virtual void RequestSync(std::shared_ptr<PartitionLog> log) = 0;
   // Persists every partition's recovery point and log start offset.
   virtual absl::Status WriteCheckpoint() = 0;
-  virtual void CountFdatasync() = 0;
+  // An fdatasync of a log file took `nanos`.
+  virtual void CountFdatasync(int64_t nanos) = 0;
+  // A partition's sync made `appends` appends durable at once (the group commit).
+  virtual void CountGroupCommit(int64_t appends) = 0;
   virtual void CountFsync() = 0;
   virtual void CountAppend(int64_t batches, int64_t bytes) = 0;
   // Hands events to the subscribers; called with no partition lock held.
   virtual void Publish(const std::vector<LogEvent>& events) = 0;
 };
+// fdatasync(fd) through `ops`, counted and timed for `host`.
+int TimedFDataSync(LogHost& host, FileOps& ops, int fd);
 }  // namespace internal
 
 class PartitionLog : public std::enable_shared_from_this<PartitionLog> {

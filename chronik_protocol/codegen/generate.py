@@ -444,9 +444,49 @@ class Gen:
         out.append(sp + "  void Read(Reader& r, int16_t version);")
         out.append(sp + "  void Write(Writer& w, int16_t version) const;")
         out.append(sp + "  bool operator==(const %s&) const = default;" % s.name)
+        if self.msg.kind == "response":
+            out.extend(self.decl_error_visitor(s, sp))
         if not is_root:
             out.append(sp + "};")
             out.append("")
+        return out
+
+    def holds_error_code(self, s, seen=None):
+        seen = seen or set()
+        if s.name in seen:
+            return False
+        seen.add(s.name)
+        for f in s.fields:
+            if f.name == "error_code" and f.elem == "int16" and not f.is_array:
+                return True
+            if f.struct is not None and self.holds_error_code(f.struct, seen):
+                return True
+        return False
+
+    def decl_error_visitor(self, s, sp):
+        """ForEachErrorCode(f): f(code) for every error_code field in the struct and those it
+        holds (0 included, and fields absent from the version in use read as their default)."""
+        out = ["", sp + "  // Calls f(int16_t) with every error_code here and in the structs held."]
+        body = []
+        for f in s.fields:
+            if f.name == "error_code" and f.elem == "int16" and not f.is_array:
+                body.append(sp + "    f(%s);" % f.name)
+            elif f.struct is not None and self.holds_error_code(f.struct):
+                if f.is_array and self.is_optional(f):
+                    body.append(sp + "    if (%s.has_value()) for (const auto& e : *%s) e.ForEachErrorCode(f);"
+                                % (f.name, f.name))
+                elif f.is_array:
+                    body.append(sp + "    for (const auto& e : %s) e.ForEachErrorCode(f);" % f.name)
+                else:
+                    body.append(sp + "    %s.ForEachErrorCode(f);" % f.name)
+        if body:
+            out.append(sp + "  template <typename F>")
+            out.append(sp + "  void ForEachErrorCode(F&& f) const {")
+            out.extend(body)
+            out.append(sp + "  }")
+        else:
+            out.append(sp + "  template <typename F>")
+            out.append(sp + "  void ForEachErrorCode(F&&) const {}")
         return out
 
     def define_struct(self, s, qual):

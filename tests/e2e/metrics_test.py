@@ -55,7 +55,8 @@ def value(s, name, **labels):
 
 class MetricsTest(unittest.TestCase):
     def test_metrics_move_with_traffic(self):
-        with Broker(kafka_properties={"group.initial.rebalance.delay.ms": 0}) as broker:
+        with Broker(kafka_properties={"group.initial.rebalance.delay.ms": 0,
+                                      "log.retention.check.interval.ms": 300}) as broker:
             metrics = "http://127.0.0.1:%d/metrics" % broker.metrics_port
             admin = "http://127.0.0.1:%d" % broker.admin_port
             status, _, body = get(admin + "/health")
@@ -89,6 +90,44 @@ class MetricsTest(unittest.TestCase):
             self.assertGreater(value(after, "chronik_storage_usage_bytes"), 0)
             self.assertGreater(value(after, "process_resident_memory_bytes"), 1 << 20)
             self.assertGreater(value(after, "process_open_fds"), 3)
+            # Every acks=all Produce request made at least one append durable in a group commit,
+            # and each group commit took one fdatasync at least.
+            produced_before = sum(v for (name, labels), v in before.items()
+                                  if name == "chronik_requests_total" and ("api", "Produce") in labels)
+            appends = (value(after, "chronik_storage_group_commit_appends_sum")
+                       - value(before, "chronik_storage_group_commit_appends_sum"))
+            commits = (value(after, "chronik_storage_group_commit_appends_count")
+                       - value(before, "chronik_storage_group_commit_appends_count"))
+            fsyncs = (value(after, "chronik_storage_fsync_duration_seconds_count")
+                      - value(before, "chronik_storage_fsync_duration_seconds_count"))
+            self.assertGreaterEqual(appends, produced - produced_before)
+            self.assertGreaterEqual(appends, commits)
+            self.assertGreaterEqual(fsyncs, commits)
+            self.assertGreater(commits, 0)
+
+            # Errors by API and Kafka error, from the answers' error codes.
+            futures = kafka_admin.create_topics([NewTopic("metered", 3, 1)])
+            with self.assertRaises(Exception):
+                futures["metered"].result()
+            s = samples(get(metrics)[2])
+            self.assertEqual(value(s, "chronik_request_errors_total", api="CreateTopics", error="TOPIC_ALREADY_EXISTS"), 1)
+
+            # The janitor's retention: a topic of small segments over its retention.bytes.
+            kafka_admin.create_topics([NewTopic("short", 1, 1, config={"segment.bytes": "2000",
+                                                                      "retention.bytes": "4000"})])["short"].result()
+            p = subprocess.run(["kcat", "-b", broker.bootstrap, "-P", "-t", "short", "-X", "acks=all",
+                                "-X", "batch.num.messages=10"],
+                               input="".join("%s\n" % ("y" * 100) for _ in range(300)), text=True,
+                               capture_output=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                s = samples(get(metrics)[2])
+                if value(s, "chronik_janitor_segments_deleted_total") > 0:
+                    break
+                time.sleep(0.2)
+            self.assertGreater(value(s, "chronik_janitor_segments_deleted_total"), 0)
+            self.assertGreater(value(s, "chronik_janitor_bytes_deleted_total"), 0)
 
             # A group that read and committed part of the topic: its lag is the rest.
             consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "laggard",
@@ -116,6 +155,8 @@ class MetricsTest(unittest.TestCase):
             self.assertEqual(value(s, "chronik_consumer_group_lag", group="laggard", topic="metered"), expected_total)
             self.assertTrue(0 < expected_total < n, expected_total)
             self.assertEqual(value(s, "chronik_consumer_groups", state="Stable"), 1)
+            # One member joined once: one generation formed.
+            self.assertEqual(value(s, "chronik_consumer_group_rebalances_total", group="laggard"), 1)
             consumer.close()
 
             # promtool's checks (metric and label names, HELP and TYPE, histogram consistency).
