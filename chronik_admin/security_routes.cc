@@ -76,25 +76,18 @@ absl::StatusOr<Filter> FilterFromQuery(const std::map<std::string, std::string>&
     auto it = q.find(k);
     return it == q.end() ? std::nullopt : std::optional<std::string>(it->second);
   };
-  if (auto v = get("resource_type")) {
-    absl::StatusOr<int8_t> t = ResourceType(*v);
-    if (!t.ok()) return t.status();
-    f.resource_type = *t;
-  }
-  if (auto v = get("pattern_type")) {
-    absl::StatusOr<int8_t> t = PatternType(*v);
-    if (!t.ok()) return t.status();
-    f.pattern_type = *t;
-  }
-  if (auto v = get("operation")) {
-    absl::StatusOr<int8_t> t = Operation(*v);
-    if (!t.ok()) return t.status();
-    f.operation = *t;
-  }
-  if (auto v = get("permission")) {
-    absl::StatusOr<int8_t> t = Permission(*v);
-    if (!t.ok()) return t.status();
-    f.permission = *t;
+  const std::pair<const char*, std::pair<absl::StatusOr<int8_t> (*)(const std::string&), int8_t*>> enums[] = {
+      {"resource_type", {ResourceType, &f.resource_type}},
+      {"pattern_type", {PatternType, &f.pattern_type}},
+      {"operation", {Operation, &f.operation}},
+      {"permission", {Permission, &f.permission}},
+  };
+  for (const auto& [key, parse_into] : enums) {
+    if (auto v = get(key)) {
+      absl::StatusOr<int8_t> t = parse_into.first(*v);
+      if (!t.ok()) return t.status();
+      *parse_into.second = *t;
+    }
   }
   f.resource_name = get("resource_name");
   f.principal = get("principal");
@@ -102,17 +95,23 @@ absl::StatusOr<Filter> FilterFromQuery(const std::map<std::string, std::string>&
   return f;
 }
 
+// A DescribeAclsRequest or a DeleteAclsFilter: the same fields.
+template <typename T>
+void SetFilter(T& out, const Filter& f) {
+  out.resource_type_filter = f.resource_type;
+  out.resource_name_filter = f.resource_name;
+  out.pattern_type_filter = f.pattern_type;
+  out.principal_filter = f.principal;
+  out.host_filter = f.host;
+  out.operation = f.operation;
+  out.permission_type = f.permission;
+}
+
 void DescribeAcls(const ExchangePtr& x) {
   absl::StatusOr<Filter> f = FilterFromQuery(x->query);
   if (!f.ok()) return x->BadRequest(std::string(f.status().message()));
   DescribeAclsRequest request;
-  request.resource_type_filter = f->resource_type;
-  request.resource_name_filter = f->resource_name;
-  request.pattern_type_filter = f->pattern_type;
-  request.principal_filter = f->principal;
-  request.host_filter = f->host;
-  request.operation = f->operation;
-  request.permission_type = f->permission;
+  SetFilter(request, *f);
   x->Call<DescribeAclsRequest, DescribeAclsResponse>(request, [x](const DescribeAclsResponse& r) {
     if (r.error_code != 0) return x->KafkaError(r.error_code, r.error_message, "DescribeAcls");
     nlohmann::json acls = nlohmann::json::array();
@@ -179,13 +178,7 @@ void DeleteAcls(const ExchangePtr& x) {
   }
   DeleteAclsRequest request;
   DeleteAclsRequest::DeleteAclsFilter d;
-  d.resource_type_filter = f->resource_type;
-  d.resource_name_filter = f->resource_name;
-  d.pattern_type_filter = f->pattern_type;
-  d.principal_filter = f->principal;
-  d.host_filter = f->host;
-  d.operation = f->operation;
-  d.permission_type = f->permission;
+  SetFilter(d, *f);
   request.filters.push_back(std::move(d));
   x->Call<DeleteAclsRequest, DeleteAclsResponse>(request, [x](const DeleteAclsResponse& r) {
     nlohmann::json deleted = nlohmann::json::array();

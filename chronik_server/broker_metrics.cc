@@ -11,28 +11,6 @@ using monitoring::MetricType;
 BrokerMetrics::BrokerMetrics(monitoring::Registry& r, bool partition_series)
     : registry_(r), partition_series_(partition_series) {
   r.Describe("chronik_requests_total", MetricType::kCounter, "Kafka requests answered, by API and version.");
-  r.Describe("chronik_storage_fsync_duration_seconds", MetricType::kHistogram,
-             "Time of each fdatasync of a partition's log file (group commits, rolls, compaction).");
-  r.Describe("chronik_storage_group_commit_appends", MetricType::kHistogram,
-             "Appends (produce batches) made durable by one partition sync: the group commit's size.");
-  fsync_duration_ = &r.GetHistogram("chronik_storage_fsync_duration_seconds");
-  r.Describe("chronik_consumer_group_rebalances_total", MetricType::kCounter,
-             "Rebalances completed (generations formed), by group.");
-  r.Describe("chronik_janitor_segments_rolled_total", MetricType::kCounter, "Idle segments rolled by segment.ms.");
-  r.Describe("chronik_janitor_producers_expired_total", MetricType::kCounter,
-             "Idle idempotent producers forgotten by producer.id.expiration.ms.");
-  r.Describe("chronik_janitor_segments_deleted_total", MetricType::kCounter,
-             "Segments deleted by retention (time, size, log start offset).");
-  r.Describe("chronik_janitor_bytes_deleted_total", MetricType::kCounter, "Bytes of the segments deleted by retention.");
-  r.Describe("chronik_janitor_partitions_compacted_total", MetricType::kCounter, "Compactions of a partition's log.");
-  r.Describe("chronik_janitor_records_removed_total", MetricType::kCounter, "Records removed by compaction.");
-  janitor_ = JanitorSeries{&r.GetCounter("chronik_janitor_segments_rolled_total"),
-                           &r.GetCounter("chronik_janitor_producers_expired_total"),
-                           &r.GetCounter("chronik_janitor_segments_deleted_total"),
-                           &r.GetCounter("chronik_janitor_bytes_deleted_total"),
-                           &r.GetCounter("chronik_janitor_partitions_compacted_total"),
-                           &r.GetCounter("chronik_janitor_records_removed_total")};
-  group_commit_ = &r.GetCountHistogram("chronik_storage_group_commit_appends");
   r.Describe("chronik_request_duration_seconds", MetricType::kHistogram,
              "Time from a request's arrival to its answer, by API.");
   r.Describe("chronik_request_queue_seconds", MetricType::kHistogram,
@@ -64,6 +42,28 @@ BrokerMetrics::BrokerMetrics(monitoring::Registry& r, bool partition_series)
   r.Describe("chronik_consumer_group_partition_lag", MetricType::kGauge,
              "Records between a group's committed offset and the high watermark, by partition.");
   r.Describe("chronik_consumer_group_committed_offset", MetricType::kGauge, "A group's committed offset, by partition.");
+
+  r.Describe("chronik_storage_fsync_duration_seconds", MetricType::kHistogram,
+             "Time of each fdatasync of a partition's log file (group commits, rolls, compaction).");
+  fsync_duration_ = &r.GetHistogram("chronik_storage_fsync_duration_seconds");
+  r.Describe("chronik_storage_group_commit_appends", MetricType::kHistogram,
+             "Appends (produce batches) made durable by one partition sync: the group commit's size.");
+  group_commit_ = &r.GetCountHistogram("chronik_storage_group_commit_appends");
+  r.Describe("chronik_consumer_group_rebalances_total", MetricType::kCounter,
+             "Rebalances completed (generations formed), by group.");
+  auto counter = [&r](const char* name, const char* help) {
+    r.Describe(name, MetricType::kCounter, help);
+    return &r.GetCounter(name);
+  };
+  janitor_.segments_rolled = counter("chronik_janitor_segments_rolled_total", "Idle segments rolled by segment.ms.");
+  janitor_.producers_expired = counter("chronik_janitor_producers_expired_total",
+                                       "Idle idempotent producers forgotten by producer.id.expiration.ms.");
+  janitor_.segments_deleted = counter("chronik_janitor_segments_deleted_total",
+                                      "Segments deleted by retention (time, size, log start offset).");
+  janitor_.bytes_deleted = counter("chronik_janitor_bytes_deleted_total", "Bytes of the segments deleted by retention.");
+  janitor_.partitions_compacted =
+      counter("chronik_janitor_partitions_compacted_total", "Compactions of a partition's log.");
+  janitor_.records_removed = counter("chronik_janitor_records_removed_total", "Records removed by compaction.");
 }
 
 void BrokerMetrics::PrepareApis(const ingest::HandlerTable& table) {

@@ -8,7 +8,7 @@ set -euo pipefail
 build_packages=(
   bazel-bootstrap g++ python3 pkg-config
   libabsl-dev libboost-dev libboost-system-dev libssl-dev libsasl2-dev libsasl2-modules sasl2-bin
-  zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev
+  zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc

@@ -1,0 +1,168 @@
+#include <filesystem>
+
+#include "chronik_search/document.h"
+#include "chronik_search/partition_index.h"
+#include "chronik_search/query.h"
+#include "gtest/gtest.h"
+
+namespace chronik::search {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// A small corpus with known answers, in one partition's index.
+class IndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) / ("index_test_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto index = PartitionIndex::Open((dir_ / "p0.db").string(), 0);
+    ASSERT_TRUE(index.ok()) << index.status();
+    index_ = *std::move(index);
+    const char* values[] = {
+        R"({"level": "error", "msg": "disk full on host alpha", "ms": 120, "user": {"name": "ann"}})",
+        R"({"level": "info", "msg": "user ann logged in", "ms": 5, "user": {"name": "ann"}})",
+        R"({"level": "error", "msg": "connection refused by host beta", "ms": 300, "user": {"name": "bob"}})",
+        R"({"level": "warn", "msg": "disk almost full", "ms": 45, "when": "2026-11-30T10:00:00Z"})",
+        "plain text about a full disk",
+    };
+    std::vector<Document> docs;
+    for (int i = 0; i < 5; ++i) {
+      RecordFields r;
+      r.offset = i;
+      r.timestamp = 1000 + i;
+      r.key = std::string_view(i % 2 == 0 ? "even" : "odd");
+      r.value = std::string_view(values[i]);
+      docs.push_back(MakeDocument(r));
+    }
+    ASSERT_TRUE(index_->Add(docs, 5).ok());
+  }
+  void TearDown() override {
+    index_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::vector<int64_t> Offsets(const json& query, SortSpec sort = {SortSpec::Kind::kOffset, "", false}) {
+    absl::StatusOr<Sql> sql = CompileQuery(query, 0);
+    EXPECT_TRUE(sql.ok()) << sql.status() << " " << query.dump();
+    if (!sql.ok()) return {};
+    auto r = index_->Search(*sql, sort, 100, {}, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return {};
+    std::vector<int64_t> out;
+    for (const Hit& h : r->hits) out.push_back(h.offset);
+    EXPECT_EQ(r->total, static_cast<int64_t>(out.size()));
+    return out;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<PartitionIndex> index_;
+};
+
+TEST_F(IndexTest, QueriesHaveTheirKnownAnswers) {
+  using V = std::vector<int64_t>;
+  EXPECT_EQ(Offsets(json{{"match_all", json::object()}}), (V{0, 1, 2, 3, 4}));
+  EXPECT_EQ(Offsets(json{{"match", {{"msg", "disk"}}}}), (V{0, 3}));
+  EXPECT_EQ(Offsets(json{{"match", {{"_all", "disk"}}}}), (V{0, 3, 4}));
+  EXPECT_EQ(Offsets(json{{"match", {{"msg", {{"query", "disk host"}, {"operator", "and"}}}}}}), (V{0}));
+  EXPECT_EQ(Offsets(json{{"match_phrase", {{"msg", "disk full"}}}}), (V{0}));
+  EXPECT_EQ(Offsets(json{{"term", {{"level", "error"}}}}), (V{0, 2}));
+  EXPECT_EQ(Offsets(json{{"term", {{"user.name", "ann"}}}}), (V{0, 1}));
+  EXPECT_EQ(Offsets(json{{"terms", {{"level", {"warn", "info"}}}}}), (V{1, 3}));
+  EXPECT_EQ(Offsets(json{{"range", {{"ms", {{"gte", 45}, {"lt", 300}}}}}}), (V{0, 3}));
+  EXPECT_EQ(Offsets(json{{"range", {{"when", {{"gte", "2026-11-30"}}}}}}), (V{3}));
+  EXPECT_EQ(Offsets(json{{"prefix", {{"level", "e"}}}}), (V{0, 2}));
+  EXPECT_EQ(Offsets(json{{"wildcard", {{"level", "*ar*"}}}}), (V{3}));
+  EXPECT_EQ(Offsets(json{{"exists", {{"field", "when"}}}}), (V{3}));
+  EXPECT_EQ(Offsets(json{{"ids", {{"values", {"0-2", "1-3", "0-4"}}}}}), (V{2, 4}));
+  EXPECT_EQ(Offsets(json{{"term", {{"_key", "odd"}}}}), (V{1, 3}));
+  EXPECT_EQ(Offsets(json::parse(R"({"bool": {"must": [{"match": {"msg": "disk"}}],
+                                             "must_not": [{"term": {"level": "warn"}}]}})")),
+            (V{0}));
+  EXPECT_EQ(Offsets(json::parse(R"({"bool": {"should": [{"term": {"level": "warn"}}, {"term": {"level": "info"}}],
+                                             "filter": {"range": {"ms": {"lt": 100}}}}})")),
+            (V{1, 3}));
+  EXPECT_EQ(Offsets(json::parse(R"({"bool": {"should": [{"term": {"level": "warn"}}, {"match": {"msg": "disk"}}],
+                                             "minimum_should_match": 2}})")),
+            (V{3}));
+  EXPECT_EQ(Offsets(json{{"query_string", {{"query", "level:error AND NOT msg:disk"}}}}), (V{2}));
+  EXPECT_EQ(Offsets(json{{"query_string", {{"query", "msg:\"disk full\" OR level:info"}}}}), (V{0, 1}));
+  EXPECT_EQ(Offsets(json{{"query_string", {{"query", "ms:[5 TO 45]"}}}}), (V{1, 3}));
+  EXPECT_EQ(Offsets(json{{"query_string", {{"query", "refused"}}}}), (V{2}));
+}
+
+TEST_F(IndexTest, ScoresSortsAggregationsAndDeletion) {
+  // BM25: the shorter field with the term ranks first.
+  auto sql = CompileQuery(json{{"match", {{"msg", "disk"}}}}, 0);
+  ASSERT_TRUE(sql.ok());
+  auto r = index_->Search(*sql, SortSpec{}, 10, {}, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->hits.size(), 2u);
+  EXPECT_EQ(r->hits[0].offset, 3);
+  EXPECT_GT(r->hits[0].score, r->hits[1].score);
+
+  EXPECT_EQ(Offsets(json{{"match_all", json::object()}}, SortSpec{SortSpec::Kind::kNumber, "ms", true}),
+            (std::vector<int64_t>{2, 0, 3, 1, 4}));
+
+  sql = CompileQuery(json{{"match_all", json::object()}}, 0);
+  std::vector<AggregationSpec> aggs(4);
+  aggs[0] = {AggregationSpec::Kind::kTerms, "level", 0, {}};
+  aggs[1] = {AggregationSpec::Kind::kStats, "ms", 0, {}};
+  aggs[2] = {AggregationSpec::Kind::kHistogram, "ms", 100, {}};
+  aggs[3] = {AggregationSpec::Kind::kCardinality, "user.name", 0, {}};
+  r = index_->Search(*sql, SortSpec{}, 0, aggs, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->aggregations.size(), 4u);
+  EXPECT_EQ(r->aggregations[0].keyword_counts, (std::map<std::string, int64_t>{{"error", 2}, {"info", 1}, {"warn", 1}}));
+  EXPECT_EQ(r->aggregations[1].count, 4);
+  EXPECT_EQ(r->aggregations[1].sum, 470);
+  EXPECT_EQ(r->aggregations[1].min, 5);
+  EXPECT_EQ(r->aggregations[1].max, 300);
+  EXPECT_EQ(r->aggregations[2].number_counts, (std::map<double, int64_t>{{0, 2}, {100, 1}, {300, 1}}));
+  EXPECT_EQ(r->aggregations[3].distinct.size(), 2u);
+
+  ASSERT_TRUE(index_->DeleteBelow(3).ok());
+  EXPECT_EQ(Offsets(json{{"match", {{"_all", "disk"}}}}), (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(Offsets(json{{"term", {{"level", "error"}}}}), (std::vector<int64_t>{}));
+  EXPECT_EQ(index_->Stats().documents, 2);
+  EXPECT_EQ(index_->Stats().indexed_offset, 5);
+  auto fields = index_->Fields();
+  ASSERT_TRUE(fields.ok());
+  EXPECT_TRUE(fields->at("msg").contains("text"));
+  EXPECT_TRUE(fields->at("ms").contains("number"));
+}
+
+TEST(QueryTest, MalformedQueriesAreRefusedNotCrashed) {
+  for (const char* bad : {R"({"nope": {}})", R"({"match": {}})", R"({"term": {"a": {}}})", R"({"bool": {"must": 3}})",
+                          R"({"range": {"a": {"gte": {}}}})", R"({"query_string": {"query": "a AND ("}})",
+                          R"({"query_string": {"query": "\"open"}})", R"({"match": 1, "term": 2})"}) {
+    EXPECT_FALSE(CompileQuery(json::parse(bad), 0).ok()) << bad;
+  }
+  EXPECT_EQ(Tokenize("Hello, World-42!"), (std::vector<std::string>{"hello", "world", "42"}));
+}
+
+TEST(DocumentTest, FieldsByKind) {
+  RecordFields r;
+  r.offset = 7;
+  r.value = std::string_view(R"({"a": {"b": [1, "x"]}, "ok": true, "t": "2026-01-02"})");
+  std::vector<std::pair<std::string_view, std::optional<std::string_view>>> headers = {{"h", "v"}};
+  r.headers = headers;
+  Document d = MakeDocument(r);
+  EXPECT_NE(std::find(d.numbers.begin(), d.numbers.end(), std::make_pair(std::string("a.b"), 1.0)), d.numbers.end());
+  EXPECT_NE(std::find(d.keywords.begin(), d.keywords.end(), std::make_pair(std::string("a.b"), std::string("x"))),
+            d.keywords.end());
+  EXPECT_NE(std::find(d.keywords.begin(), d.keywords.end(), std::make_pair(std::string("_headers.h"), std::string("v"))),
+            d.keywords.end());
+  EXPECT_EQ(ParseDateMs("2026-01-02"), 1767312000000);
+  EXPECT_EQ(ParseDateMs("2026-01-02T00:00:01.5Z"), 1767312001500);
+  EXPECT_EQ(ParseDateMs("not a date"), std::nullopt);
+  r.value = std::string_view("\xff\xfe binary");
+  EXPECT_TRUE(MakeDocument(r).text.empty());
+  EXPECT_FALSE(IsUtf8("\xc3"));
+  EXPECT_TRUE(IsUtf8("caf\xc3\xa9"));
+}
+
+}  // namespace
+}  // namespace chronik::search

@@ -1,0 +1,420 @@
+#include "chronik_search/partition_index.h"
+
+#include <cmath>
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "sqlite3.h"
+
+namespace chronik::search {
+
+namespace {
+
+// A document's text fields are FTS rows with rowid offset << 12 | field index, so that the rows
+// of a range of offsets are a range of rowids.
+constexpr int kFieldBits = 12;
+constexpr size_t kMaxTextFields = (size_t{1} << kFieldBits) - 1;
+
+constexpr const char* kSchema[] = {
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO meta VALUES ('indexed_offset', 0)",
+    "CREATE TABLE IF NOT EXISTS docs (off INTEGER PRIMARY KEY, ts INTEGER NOT NULL, key TEXT, source TEXT NOT NULL)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS ft USING fts5(field UNINDEXED, text, tokenize = 'unicode61')",
+    "CREATE TABLE IF NOT EXISTS kw (doc INTEGER NOT NULL, field TEXT NOT NULL, v TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS kw_fv ON kw (field, v, doc)",
+    "CREATE INDEX IF NOT EXISTS kw_doc ON kw (doc)",
+    "CREATE TABLE IF NOT EXISTS num (doc INTEGER NOT NULL, field TEXT NOT NULL, v REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS num_fv ON num (field, v, doc)",
+    "CREATE INDEX IF NOT EXISTS num_doc ON num (doc)",
+    "CREATE TABLE IF NOT EXISTS fields (field TEXT NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (field, kind))",
+};
+
+absl::Status SqliteError(sqlite3* db, std::string_view what) {
+  return absl::InternalError(absl::StrCat("search index: ", std::string(what), ": ", sqlite3_errmsg(db)));
+}
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  absl::Status status(std::string_view what) const {
+    return rc_ == SQLITE_OK ? absl::OkStatus() : SqliteError(db_, what);
+  }
+  void Bind(int i, const SqlValue& v) {
+    if (const auto* n = std::get_if<int64_t>(&v)) {
+      sqlite3_bind_int64(stmt_, i, *n);
+    } else if (const auto* d = std::get_if<double>(&v)) {
+      sqlite3_bind_double(stmt_, i, *d);
+    } else {
+      const std::string& s = std::get<std::string>(v);
+      sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    }
+  }
+  void BindAll(const std::vector<SqlValue>& params, int first = 1) {
+    for (size_t i = 0; i < params.size(); ++i) Bind(first + static_cast<int>(i), params[i]);
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+  bool Null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p == nullptr ? std::string() : std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+  }
+  bool IsText(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_TEXT; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+std::string NumberKey(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return absl::StrCat(static_cast<int64_t>(v));
+  return absl::StrCat(v);
+}
+
+}  // namespace
+
+void AggregationPartial::Merge(const AggregationPartial& o) {
+  for (const auto& [k, n] : o.keyword_counts) keyword_counts[k] += n;
+  for (const auto& [k, n] : o.number_counts) number_counts[k] += n;
+  distinct.insert(o.distinct.begin(), o.distinct.end());
+  count += o.count;
+  sum += o.sum;
+  if (o.min.has_value()) min = min.has_value() ? std::min(*min, *o.min) : *o.min;
+  if (o.max.has_value()) max = max.has_value() ? std::max(*max, *o.max) : *o.max;
+}
+
+absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::string& path, int32_t partition) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    absl::Status st = SqliteError(db, absl::StrCat("opening ", path));
+    sqlite3_close(db);
+    return st;
+  }
+  std::unique_ptr<PartitionIndex> index(new PartitionIndex(db, path, partition));
+  for (const char* sql : kSchema) {
+    if (absl::Status st = index->Exec(sql); !st.ok()) return st;
+  }
+  // A damaged file shows here rather than in the middle of indexing.
+  Statement check(db, "PRAGMA quick_check");
+  if (!check.status("checking").ok() || check.Step() != SQLITE_ROW || check.Text(0) != "ok") {
+    return absl::DataLossError(absl::StrCat("search index ", path, " is damaged"));
+  }
+  return index;
+}
+
+PartitionIndex::~PartitionIndex() { sqlite3_close(db_); }
+
+absl::Status PartitionIndex::Exec(const char* sql) const {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    absl::Status st = absl::InternalError(absl::StrCat("search index: ", sql, ": ", error ? error : "?"));
+    sqlite3_free(error);
+    return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next_offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
+  auto fail = [this](absl::Status st) {
+    (void)Exec("ROLLBACK");
+    return st;
+  };
+  Statement doc(db_, "INSERT OR REPLACE INTO docs (off, ts, key, source) VALUES (?, ?, ?, ?)");
+  Statement ft(db_, "INSERT OR REPLACE INTO ft (rowid, field, text) VALUES (?, ?, ?)");
+  Statement kw(db_, "INSERT INTO kw (doc, field, v) VALUES (?, ?, ?)");
+  Statement num(db_, "INSERT INTO num (doc, field, v) VALUES (?, ?, ?)");
+  Statement field(db_, "INSERT OR IGNORE INTO fields (field, kind) VALUES (?, ?)");
+  Statement meta(db_, "UPDATE meta SET v = ? WHERE k = 'indexed_offset'");
+  for (const Statement* s : {&doc, &ft, &kw, &num, &field, &meta}) {
+    if (absl::Status st = s->status("preparing"); !st.ok()) return fail(st);
+  }
+  std::set<std::pair<std::string, std::string>> seen;
+  auto note_field = [&](const std::string& name, const char* kind) -> bool {
+    if (!seen.emplace(name, kind).second) return true;
+    field.BindAll({name, std::string(kind)});
+    const bool ok = field.Step() == SQLITE_DONE;
+    field.Reset();
+    return ok;
+  };
+  for (const Document& d : docs) {
+    doc.BindAll({d.offset, d.timestamp});
+    if (d.key.has_value()) doc.Bind(3, *d.key);
+    doc.Bind(4, d.source);
+    if (doc.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding a document"));
+    doc.Reset();
+    for (size_t i = 0; i < d.text.size() && i < kMaxTextFields; ++i) {
+      ft.BindAll({(d.offset << kFieldBits) | static_cast<int64_t>(i), d.text[i].first, d.text[i].second});
+      if (ft.Step() != SQLITE_DONE || !note_field(d.text[i].first, "text")) {
+        return fail(SqliteError(db_, "adding text"));
+      }
+      ft.Reset();
+    }
+    for (const auto& [name, value] : d.keywords) {
+      kw.BindAll({d.offset, name, value});
+      if (kw.Step() != SQLITE_DONE || !note_field(name, "keyword")) return fail(SqliteError(db_, "adding a keyword"));
+      kw.Reset();
+    }
+    for (const auto& [name, value] : d.numbers) {
+      num.BindAll({d.offset, name, value});
+      if (num.Step() != SQLITE_DONE || !note_field(name, "number")) return fail(SqliteError(db_, "adding a number"));
+      num.Reset();
+    }
+  }
+  meta.Bind(1, next_offset);
+  if (meta.Step() != SQLITE_DONE) return fail(SqliteError(db_, "recording the indexed offset"));
+  return Exec("COMMIT");
+}
+
+absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
+  const std::pair<const char*, int64_t> deletes[] = {
+      {"DELETE FROM docs WHERE off < ?", offset},
+      {"DELETE FROM kw WHERE doc < ?", offset},
+      {"DELETE FROM num WHERE doc < ?", offset},
+      {"DELETE FROM ft WHERE rowid < ?", offset << kFieldBits},
+  };
+  for (const auto& [sql, bound] : deletes) {
+    Statement s(db_, sql);
+    s.Bind(1, bound);
+    if (!s.status("preparing").ok() || s.Step() != SQLITE_DONE) {
+      absl::Status st = SqliteError(db_, "deleting documents");
+      (void)Exec("ROLLBACK");
+      return st;
+    }
+  }
+  return Exec("COMMIT");
+}
+
+namespace {
+
+// Aborts a statement once the search's deadline passed.
+int PastDeadline(void* deadline) {
+  return std::chrono::steady_clock::now() > *static_cast<std::chrono::steady_clock::time_point*>(deadline) ? 1 : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<SearchResult> PartitionIndex::Search(const Sql& query, const SortSpec& sort, int64_t limit,
+                                                    const std::vector<AggregationSpec>& aggregations,
+                                                    std::chrono::steady_clock::time_point deadline) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  SearchResult result;
+  sqlite3_progress_handler(db_, 4096, PastDeadline, &deadline);
+  struct ClearHandler {
+    sqlite3* db;
+    ~ClearHandler() { sqlite3_progress_handler(db, 0, nullptr, nullptr); }
+  } clear{db_};
+  auto failed = [&](std::string_view what) -> absl::Status {
+    if (sqlite3_errcode(db_) == SQLITE_INTERRUPT) {
+      result.timed_out = true;
+      return absl::OkStatus();
+    }
+    const int code = sqlite3_errcode(db_);
+    // A query the compiler let through but FTS5 refuses (a query text it cannot parse).
+    if (code == SQLITE_ERROR) return absl::InvalidArgumentError(absl::StrCat(std::string(what), ": ", sqlite3_errmsg(db_)));
+    return SqliteError(db_, what);
+  };
+
+  {
+    Statement count(db_, absl::StrCat("SELECT COUNT(*) FROM (", query.text, ")"));
+    if (absl::Status st = count.status("counting"); !st.ok()) return failed("counting");
+    count.BindAll(query.params);
+    const int rc = count.Step();
+    if (rc != SQLITE_ROW) {
+      if (absl::Status st = failed("counting"); !st.ok()) return st;
+      return result;
+    }
+    result.total = count.Int(0);
+  }
+
+  if (limit > 0) {
+    std::string sort_expr = "q.score";
+    std::vector<SqlValue> sort_params;
+    switch (sort.kind) {
+      case SortSpec::Kind::kScore: sort_expr = "q.score"; break;
+      case SortSpec::Kind::kOffset: sort_expr = "q.doc"; break;
+      case SortSpec::Kind::kTimestamp: sort_expr = "d.ts"; break;
+      case SortSpec::Kind::kNumber:
+        sort_expr = absl::StrCat("(SELECT ", sort.descending ? "MAX" : "MIN",
+                                 "(v) FROM num WHERE num.doc = q.doc AND num.field = ?)");
+        sort_params.push_back(sort.field);
+        break;
+      case SortSpec::Kind::kKeyword:
+        sort_expr = absl::StrCat("(SELECT ", sort.descending ? "MAX" : "MIN",
+                                 "(v) FROM kw WHERE kw.doc = q.doc AND kw.field = ?)");
+        sort_params.push_back(sort.field);
+        break;
+    }
+    Statement hits(db_, absl::StrCat("SELECT q.doc, q.score, d.ts, d.key, d.source, ", sort_expr, " AS sv FROM (",
+                                     query.text, ") q JOIN docs d ON d.off = q.doc ORDER BY sv IS NULL, sv ",
+                                     sort.descending ? "DESC" : "ASC", ", q.doc ASC LIMIT ?"));
+    if (!hits.status("searching").ok()) return failed("searching");
+    hits.BindAll(sort_params);
+    hits.BindAll(query.params, 1 + static_cast<int>(sort_params.size()));
+    hits.Bind(1 + static_cast<int>(sort_params.size() + query.params.size()), limit);
+    int rc;
+    while ((rc = hits.Step()) == SQLITE_ROW) {
+      Hit h;
+      h.partition = partition_;
+      h.offset = hits.Int(0);
+      h.score = hits.Double(1);
+      h.timestamp = hits.Int(2);
+      if (!hits.Null(3)) h.key = hits.Text(3);
+      h.source = hits.Text(4);
+      if (sort.kind != SortSpec::Kind::kScore && !hits.Null(5)) {
+        if (hits.IsText(5)) {
+          h.sort_value = hits.Text(5);
+        } else {
+          h.sort_value = hits.Double(5);
+        }
+      }
+      result.hits.push_back(std::move(h));
+    }
+    if (rc != SQLITE_DONE) {
+      if (absl::Status st = failed("searching"); !st.ok()) return st;
+      return result;
+    }
+  }
+
+  if (aggregations.empty() || result.timed_out) return result;
+  if (absl::Status st = Exec("CREATE TEMP TABLE IF NOT EXISTS m (doc INTEGER PRIMARY KEY)"); !st.ok()) return st;
+  if (absl::Status st = Exec("DELETE FROM m"); !st.ok()) return st;
+  {
+    Statement fill(db_, absl::StrCat("INSERT OR IGNORE INTO m SELECT doc FROM (", query.text, ")"));
+    if (!fill.status("aggregating").ok()) return failed("aggregating");
+    fill.BindAll(query.params);
+    if (fill.Step() != SQLITE_DONE) {
+      if (absl::Status st = failed("aggregating"); !st.ok()) return st;
+      return result;
+    }
+  }
+  for (const AggregationSpec& a : aggregations) {
+    AggregationPartial p;
+    // Keywords, then numbers: a field holds one kind or the other (strings are both text and
+    // keyword; dates both keyword and number, and aggregate as numbers).
+    const bool numeric_first = a.kind != AggregationSpec::Kind::kTerms && a.kind != AggregationSpec::Kind::kCardinality;
+    for (int pass = 0; pass < 2; ++pass) {
+      const bool numbers = (pass == 0) == numeric_first;
+      Statement values(db_, absl::StrCat("SELECT doc, v FROM ", numbers ? "num" : "kw",
+                                         " WHERE field = ? AND doc IN (SELECT doc FROM m)"));
+      if (!values.status("aggregating").ok()) return failed("aggregating");
+      values.Bind(1, a.field);
+      int rc;
+      bool any = false;
+      std::set<std::pair<int64_t, std::string>> counted;  // a document counts once per bucket
+      while ((rc = values.Step()) == SQLITE_ROW) {
+        any = true;
+        const int64_t doc = values.Int(0);
+        if (!numbers) {
+          const std::string v = values.Text(1);
+          if (a.kind == AggregationSpec::Kind::kCardinality) {
+            p.distinct.insert(v);
+          } else if (a.kind == AggregationSpec::Kind::kTerms) {
+            if (counted.emplace(doc, v).second) p.keyword_counts[v]++;
+          } else if (a.kind == AggregationSpec::Kind::kStats) {
+            p.count++;
+          }
+          continue;
+        }
+        const double v = values.Double(1);
+        switch (a.kind) {
+          case AggregationSpec::Kind::kTerms:
+            if (counted.emplace(doc, NumberKey(v)).second) p.number_counts[v]++;
+            break;
+          case AggregationSpec::Kind::kCardinality:
+            p.distinct.insert(NumberKey(v));
+            break;
+          case AggregationSpec::Kind::kHistogram: {
+            const double bucket = std::floor(v / a.interval) * a.interval;
+            if (counted.emplace(doc, NumberKey(bucket)).second) p.number_counts[bucket]++;
+            break;
+          }
+          case AggregationSpec::Kind::kRange:
+            for (size_t i = 0; i < a.ranges.size(); ++i) {
+              const auto& [from, to] = a.ranges[i];
+              if ((!from || v >= *from) && (!to || v < *to) && counted.emplace(doc, absl::StrCat(i)).second) {
+                p.number_counts[static_cast<double>(i)]++;
+              }
+            }
+            break;
+          case AggregationSpec::Kind::kStats:
+            p.count++;
+            p.sum += v;
+            p.min = p.min.has_value() ? std::min(*p.min, v) : v;
+            p.max = p.max.has_value() ? std::max(*p.max, v) : v;
+            break;
+        }
+      }
+      if (rc != SQLITE_DONE) {
+        if (absl::Status st = failed("aggregating"); !st.ok()) return st;
+        return result;
+      }
+      if (any) break;
+    }
+    result.aggregations.push_back(std::move(p));
+  }
+  return result;
+}
+
+absl::StatusOr<std::optional<Hit>> PartitionIndex::Get(int64_t offset) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s(db_, "SELECT ts, key, source FROM docs WHERE off = ?");
+  if (absl::Status st = s.status("reading"); !st.ok()) return st;
+  s.Bind(1, offset);
+  const int rc = s.Step();
+  if (rc == SQLITE_DONE) return std::optional<Hit>();
+  if (rc != SQLITE_ROW) return SqliteError(db_, "reading");
+  Hit h;
+  h.partition = partition_;
+  h.offset = offset;
+  h.timestamp = s.Int(0);
+  if (!s.Null(1)) h.key = s.Text(1);
+  h.source = s.Text(2);
+  return std::optional<Hit>(std::move(h));
+}
+
+absl::StatusOr<std::map<std::string, std::set<std::string>>> PartitionIndex::Fields() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s(db_, "SELECT field, kind FROM fields");
+  if (absl::Status st = s.status("reading fields"); !st.ok()) return st;
+  std::map<std::string, std::set<std::string>> out;
+  while (s.Step() == SQLITE_ROW) out[s.Text(0)].insert(s.Text(1));
+  return out;
+}
+
+IndexStats PartitionIndex::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  IndexStats stats;
+  Statement docs(db_, "SELECT COUNT(*) FROM docs");
+  if (docs.Step() == SQLITE_ROW) stats.documents = docs.Int(0);
+  Statement meta(db_, "SELECT v FROM meta WHERE k = 'indexed_offset'");
+  if (meta.Step() == SQLITE_ROW) stats.indexed_offset = meta.Int(0);
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal"}) {
+    const auto size = std::filesystem::file_size(path_ + suffix, ec);
+    if (!ec) stats.size_bytes += static_cast<int64_t>(size);
+  }
+  return stats;
+}
+
+}  // namespace chronik::search

@@ -1,0 +1,108 @@
+#pragma once
+
+// One topic partition's search index: a SQLite database with an FTS5 table for text fields,
+// tables of keywords and numbers by field, the documents' _source, and the offset indexing has
+// reached, written in the same transaction as the documents it covers. A cache of the log: it can
+// be deleted at any time and is rebuilt from the log.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "chronik_search/document.h"
+#include "chronik_search/query.h"
+
+struct sqlite3;
+
+namespace chronik::search {
+
+struct Hit {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  double score = 0;
+  int64_t timestamp = 0;
+  std::optional<std::string> key;
+  std::string source;
+  // The sort key's value where a sort asked for one (nullopt: the document has none).
+  std::optional<std::variant<double, std::string>> sort_value;
+};
+
+struct SortSpec {
+  enum class Kind { kScore, kOffset, kTimestamp, kNumber, kKeyword } kind = Kind::kScore;
+  std::string field;
+  bool descending = true;
+};
+
+// What one partition contributes to an aggregation; AggregationPartial::Merge adds partitions up.
+struct AggregationPartial {
+  std::map<std::string, int64_t> keyword_counts;  // terms over keywords
+  std::map<double, int64_t> number_counts;        // terms over numbers, histograms, ranges (by index)
+  std::set<std::string> distinct;                 // cardinality
+  int64_t count = 0;
+  double sum = 0;
+  std::optional<double> min, max;
+  void Merge(const AggregationPartial& other);
+};
+
+struct AggregationSpec {
+  enum class Kind { kTerms, kHistogram, kRange, kStats, kCardinality } kind = Kind::kTerms;
+  std::string field;
+  double interval = 0;                                              // kHistogram
+  std::vector<std::pair<std::optional<double>, std::optional<double>>> ranges;  // kRange: [from, to)
+};
+
+struct SearchResult {
+  std::vector<Hit> hits;  // at most `limit`, in sort order
+  int64_t total = 0;
+  bool timed_out = false;
+  std::vector<AggregationPartial> aggregations;  // in the order of the specs
+};
+
+struct IndexStats {
+  int64_t documents = 0;
+  int64_t indexed_offset = 0;  // every record below it is indexed (or was not indexable)
+  int64_t size_bytes = 0;
+};
+
+class PartitionIndex {
+ public:
+  // Opens or creates the database at `path`. A database that cannot be opened or read (damaged) is
+  // an error: the caller deletes the file and starts over from the log.
+  static absl::StatusOr<std::unique_ptr<PartitionIndex>> Open(const std::string& path, int32_t partition);
+  ~PartitionIndex();
+
+  // Adds `docs` (in offset order) and sets the indexed offset to `next_offset`, atomically.
+  absl::Status Add(const std::vector<Document>& docs, int64_t next_offset);
+  // Removes the documents below `offset` (retention, DeleteRecords).
+  absl::Status DeleteBelow(int64_t offset);
+
+  absl::StatusOr<SearchResult> Search(const Sql& query, const SortSpec& sort, int64_t limit,
+                                      const std::vector<AggregationSpec>& aggregations,
+                                      std::chrono::steady_clock::time_point deadline) const;
+  absl::StatusOr<std::optional<Hit>> Get(int64_t offset) const;
+  // Every field and its kinds ("text", "keyword", "number"), for _mapping.
+  absl::StatusOr<std::map<std::string, std::set<std::string>>> Fields() const;
+  IndexStats Stats() const;
+  int32_t partition() const { return partition_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  PartitionIndex(sqlite3* db, std::string path, int32_t partition) : db_(db), path_(std::move(path)), partition_(partition) {}
+  absl::Status Exec(const char* sql) const;
+
+  mutable std::mutex mu_;
+  sqlite3* db_;
+  const std::string path_;
+  const int32_t partition_;
+};
+
+}  // namespace chronik::search

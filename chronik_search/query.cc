@@ -1,0 +1,432 @@
+#include "chronik_search/query.h"
+
+#include <cctype>
+#include <optional>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "chronik_search/document.h"
+
+namespace chronik::search {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr char kMatchAll[] = "SELECT off AS doc, 1.0 AS score FROM docs";
+constexpr char kMatchNone[] = "SELECT off AS doc, 0.0 AS score FROM docs WHERE 0";
+// Past every code point: the upper bound of a prefix range.
+constexpr char kMaxChar[] = "\xF4\x8F\xBF\xBF";
+
+absl::Status Bad(std::string_view why) { return absl::InvalidArgumentError(std::string(why)); }
+
+bool AllFields(std::string_view field) { return field.empty() || field == "_all" || field == "*"; }
+
+// The single {field: spec} of a leaf query.
+absl::StatusOr<std::pair<std::string, json>> FieldAndSpec(const json& body, std::string_view kind) {
+  if (!body.is_object() || body.size() != 1) {
+    return Bad(absl::StrCat("[", std::string(kind), "] query takes one field"));
+  }
+  return std::make_pair(body.begin().key(), body.begin().value());
+}
+
+// A spec's value: the spec itself, or its `key` member ("query", "value").
+std::optional<json> SpecValue(const json& spec, const char* key) {
+  if (spec.is_object()) {
+    auto it = spec.find(key);
+    if (it == spec.end()) return std::nullopt;
+    return *it;
+  }
+  return spec;
+}
+
+std::string ScalarText(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  return v.dump();
+}
+
+std::string FtsPhrase(const std::vector<std::string>& tokens) {
+  std::string out = "\"";
+  for (size_t i = 0; i < tokens.size(); ++i) absl::StrAppend(&out, i ? " " : "", tokens[i]);
+  return out + "\"";
+}
+
+Sql TextQuery(const std::string& field, const std::string& fts) {
+  Sql q;
+  q.text = "SELECT doc, SUM(s) AS score FROM (SELECT rowid >> 12 AS doc, -rank AS s FROM ft WHERE ft MATCH ?";
+  q.params.push_back(fts);
+  if (!AllFields(field)) {
+    q.text += " AND field = ?";
+    q.params.push_back(field);
+  }
+  q.text += ") GROUP BY doc";
+  return q;
+}
+
+Sql Append(Sql a, std::string_view glue, const Sql& b) {
+  a.text = absl::StrCat(a.text, std::string(glue), b.text);
+  a.params.insert(a.params.end(), b.params.begin(), b.params.end());
+  return a;
+}
+
+Sql Wrap(std::string_view before, const Sql& inner, std::string_view after) {
+  Sql q;
+  q.text = absl::StrCat(std::string(before), inner.text, std::string(after));
+  q.params = inner.params;
+  return q;
+}
+
+absl::StatusOr<Sql> Match(const json& body, bool phrase) {
+  absl::StatusOr<std::pair<std::string, json>> fs = FieldAndSpec(body, phrase ? "match_phrase" : "match");
+  if (!fs.ok()) return fs.status();
+  std::optional<json> text = SpecValue(fs->second, "query");
+  if (!text.has_value() || text->is_object() || text->is_array() || text->is_null()) {
+    return Bad("[match] needs a query text");
+  }
+  const std::vector<std::string> tokens = Tokenize(ScalarText(*text));
+  if (tokens.empty()) return Sql{kMatchNone, {}};
+  if (phrase) return TextQuery(fs->first, FtsPhrase(tokens));
+  bool all = false;
+  if (fs->second.is_object() && fs->second.contains("operator")) {
+    const json& op = fs->second["operator"];
+    if (!op.is_string()) return Bad("[match] operator must be and or or");
+    std::string o = op.get<std::string>();
+    for (char& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (o != "and" && o != "or") return Bad("[match] operator must be and or or");
+    all = o == "and";
+  }
+  std::vector<std::string> quoted;
+  for (const std::string& t : tokens) quoted.push_back(FtsPhrase({t}));
+  return TextQuery(fs->first, absl::StrJoin(quoted, all ? " AND " : " OR "));
+}
+
+// term, terms, range, prefix, wildcard and exists read the keyword and number tables.
+absl::StatusOr<Sql> Term(const json& body, int32_t partition) {
+  absl::StatusOr<std::pair<std::string, json>> fs = FieldAndSpec(body, "term");
+  if (!fs.ok()) return fs.status();
+  std::optional<json> v = SpecValue(fs->second, "value");
+  if (!v.has_value() || v->is_object() || v->is_array() || v->is_null()) return Bad("[term] needs a value");
+  if (fs->first == "_id") {
+    json ids = {{"values", json::array({*v})}};
+    return CompileQuery(json{{"ids", ids}}, partition);
+  }
+  Sql q;
+  if (v->is_number() || v->is_boolean()) {
+    q.text = "SELECT DISTINCT doc, 1.0 AS score FROM num WHERE field = ? AND v = ?";
+    q.params = {fs->first, v->is_boolean() ? (v->get<bool>() ? 1.0 : 0.0) : v->get<double>()};
+    return q;
+  }
+  q.text = "SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v = ?";
+  q.params = {fs->first, v->get<std::string>()};
+  return q;
+}
+
+absl::StatusOr<Sql> Terms(const json& body) {
+  if (!body.is_object()) return Bad("[terms] query malformed");
+  std::string field;
+  const json* values = nullptr;
+  for (const auto& [k, v] : body.items()) {
+    if (k == "boost") continue;
+    if (values != nullptr) return Bad("[terms] query takes one field");
+    field = k;
+    values = &v;
+  }
+  if (values == nullptr || !values->is_array()) return Bad("[terms] needs an array of values");
+  if (values->empty()) return Sql{kMatchNone, {}};
+  Sql kw{"SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v IN (", {field}};
+  Sql num{"SELECT DISTINCT doc, 1.0 AS score FROM num WHERE field = ? AND v IN (", {field}};
+  bool any_kw = false, any_num = false;
+  for (const json& v : *values) {
+    if (v.is_number() || v.is_boolean()) {
+      num.text += any_num ? ", ?" : "?";
+      num.params.push_back(v.is_boolean() ? (v.get<bool>() ? 1.0 : 0.0) : v.get<double>());
+      any_num = true;
+    } else if (v.is_string()) {
+      kw.text += any_kw ? ", ?" : "?";
+      kw.params.push_back(v.get<std::string>());
+      any_kw = true;
+    } else {
+      return Bad("[terms] values must be strings or numbers");
+    }
+  }
+  kw.text += ")";
+  num.text += ")";
+  if (any_kw && any_num) return Wrap("SELECT doc, 1.0 AS score FROM (", Append(kw, " UNION ", num), ")");
+  return any_kw ? kw : num;
+}
+
+// A range bound: a number, or a date (epoch ms as a number, or ISO-8601 text).
+std::optional<SqlValue> Bound(const json& v, bool* is_text) {
+  if (v.is_number()) return SqlValue(v.get<double>());
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (std::optional<int64_t> ms = ParseDateMs(s)) return SqlValue(static_cast<double>(*ms));
+    double d;
+    if (absl::SimpleAtod(s, &d)) return SqlValue(d);
+    *is_text = true;
+    return SqlValue(s);
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<Sql> Range(const json& body) {
+  absl::StatusOr<std::pair<std::string, json>> fs = FieldAndSpec(body, "range");
+  if (!fs.ok()) return fs.status();
+  if (!fs->second.is_object()) return Bad("[range] needs bounds");
+  std::vector<std::pair<std::string, SqlValue>> conds;
+  bool text = false;
+  for (const auto& [k, v] : fs->second.items()) {
+    const char* op = k == "gte" || k == "from" ? ">=" : k == "gt" ? ">" : k == "lte" || k == "to" ? "<=" : k == "lt" ? "<" : nullptr;
+    if (op == nullptr) {
+      if (k == "format" || k == "boost" || k == "time_zone" || k == "include_lower" || k == "include_upper") continue;
+      return Bad(absl::StrCat("[range] query does not support [", k, "]"));
+    }
+    if (v.is_null()) continue;
+    std::optional<SqlValue> b = Bound(v, &text);
+    if (!b.has_value()) return Bad(absl::StrCat("[range] bound [", k, "] must be a number or a date"));
+    conds.emplace_back(op, *b);
+  }
+  Sql q{absl::StrCat("SELECT DISTINCT doc, 1.0 AS score FROM ", text ? "kw" : "num", " WHERE field = ?"), {fs->first}};
+  for (auto& [op, b] : conds) {
+    if (text && !std::holds_alternative<std::string>(b)) b = std::visit([](const auto& x) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::string>) return x;
+      else return absl::StrCat(x);
+    }, b);
+    absl::StrAppend(&q.text, " AND v ", op, " ?");
+    q.params.push_back(b);
+  }
+  return q;
+}
+
+absl::StatusOr<Sql> Prefix(const json& body) {
+  absl::StatusOr<std::pair<std::string, json>> fs = FieldAndSpec(body, "prefix");
+  if (!fs.ok()) return fs.status();
+  std::optional<json> v = SpecValue(fs->second, "value");
+  if (!v.has_value() || !v->is_string()) return Bad("[prefix] needs a string value");
+  const std::string p = v->get<std::string>();
+  return Sql{"SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v >= ? AND v < ?",
+             {fs->first, p, p + kMaxChar}};
+}
+
+absl::StatusOr<Sql> Wildcard(const json& body) {
+  absl::StatusOr<std::pair<std::string, json>> fs = FieldAndSpec(body, "wildcard");
+  if (!fs.ok()) return fs.status();
+  std::optional<json> v = SpecValue(fs->second, "value");
+  if (!v.has_value() && fs->second.is_object()) v = SpecValue(fs->second, "wildcard");
+  if (!v.has_value() || !v->is_string()) return Bad("[wildcard] needs a string value");
+  // ES's * and ? are GLOB's; GLOB's own [ ] are escaped as one-character classes.
+  std::string glob;
+  for (char c : v->get<std::string>()) {
+    if (c == '[') {
+      glob += "[[]";
+    } else if (c == ']') {
+      glob += "[]]";
+    } else {
+      glob += c;
+    }
+  }
+  return Sql{"SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v GLOB ?", {fs->first, glob}};
+}
+
+absl::StatusOr<Sql> Exists(const json& body) {
+  if (!body.is_object() || !body.contains("field") || !body["field"].is_string()) return Bad("[exists] needs a field");
+  const std::string f = body["field"].get<std::string>();
+  return Sql{"SELECT doc, 1.0 AS score FROM (SELECT doc FROM kw WHERE field = ? UNION SELECT doc FROM num WHERE field = ?)",
+             {f, f}};
+}
+
+absl::StatusOr<Sql> Ids(const json& body, int32_t partition) {
+  if (!body.is_object() || !body.contains("values") || !body["values"].is_array()) return Bad("[ids] needs values");
+  Sql q{"SELECT off AS doc, 1.0 AS score FROM docs WHERE off IN (", {}};
+  bool any = false;
+  for (const json& v : body["values"]) {
+    if (!v.is_string()) return Bad("[ids] values are strings");
+    const std::string id = v.get<std::string>();
+    const size_t dash = id.find('-');
+    int32_t p;
+    int64_t o;
+    if (dash == std::string::npos || !absl::SimpleAtoi(id.substr(0, dash), &p) ||
+        !absl::SimpleAtoi(id.substr(dash + 1), &o) || p != partition) {
+      continue;
+    }
+    q.text += any ? ", ?" : "?";
+    q.params.push_back(o);
+    any = true;
+  }
+  if (!any) return Sql{kMatchNone, {}};
+  q.text += ")";
+  return q;
+}
+
+absl::StatusOr<std::vector<Sql>> Clauses(const json& body, const char* key, int32_t partition) {
+  std::vector<Sql> out;
+  auto it = body.find(key);
+  if (it == body.end()) return out;
+  if (it->is_object()) {
+    absl::StatusOr<Sql> q = CompileQuery(*it, partition);
+    if (!q.ok()) return q.status();
+    out.push_back(*std::move(q));
+  } else if (it->is_array()) {
+    for (const json& c : *it) {
+      absl::StatusOr<Sql> q = CompileQuery(c, partition);
+      if (!q.ok()) return q.status();
+      out.push_back(*std::move(q));
+    }
+  } else {
+    return Bad(absl::StrCat("[bool] ", key, " must be a query or an array of queries"));
+  }
+  return out;
+}
+
+absl::StatusOr<Sql> Bool(const json& body, int32_t partition) {
+  if (!body.is_object()) return Bad("[bool] query malformed");
+  for (const auto& [k, _] : body.items()) {
+    if (k != "must" && k != "filter" && k != "should" && k != "must_not" && k != "minimum_should_match" && k != "boost") {
+      return Bad(absl::StrCat("[bool] query does not support [", k, "]"));
+    }
+  }
+  absl::StatusOr<std::vector<Sql>> must = Clauses(body, "must", partition);
+  absl::StatusOr<std::vector<Sql>> filter = Clauses(body, "filter", partition);
+  absl::StatusOr<std::vector<Sql>> should = Clauses(body, "should", partition);
+  absl::StatusOr<std::vector<Sql>> must_not = Clauses(body, "must_not", partition);
+  for (const auto* s : {&must, &filter, &should, &must_not}) {
+    if (!s->ok()) return s->status();
+  }
+  for (Sql& f : *filter) f = Wrap("SELECT doc, 0.0 AS score FROM (", f, ")");
+  std::vector<Sql> required = *must;
+  required.insert(required.end(), filter->begin(), filter->end());
+  int64_t msm = required.empty() ? 1 : 0;
+  if (auto it = body.find("minimum_should_match"); it != body.end()) {
+    if (it->is_number_integer()) {
+      msm = it->get<int64_t>();
+    } else if (it->is_string() && absl::SimpleAtoi(it->get<std::string>(), &msm)) {
+    } else {
+      return Bad("[bool] minimum_should_match must be a number");
+    }
+  }
+  std::optional<Sql> base;
+  for (size_t i = 0; i < required.size(); ++i) {
+    if (!base.has_value()) {
+      base = required[i];
+      continue;
+    }
+    base = Wrap("SELECT a.doc AS doc, a.score + b.score AS score FROM (",
+                Append(*base, ") a JOIN (", required[i]), ") b ON a.doc = b.doc");
+  }
+  if (!should->empty()) {
+    Sql u = (*should)[0];
+    for (size_t i = 1; i < should->size(); ++i) u = Append(u, " UNION ALL ", (*should)[i]);
+    u = Wrap("SELECT doc, SUM(score) AS score, COUNT(*) AS n FROM (", u, ") GROUP BY doc");
+    if (msm > 0) {
+      u = Wrap("SELECT doc, score FROM (", u, absl::StrCat(") WHERE n >= ", msm));
+      base = base.has_value() ? Wrap("SELECT a.doc AS doc, a.score + b.score AS score FROM (",
+                                     Append(*base, ") a JOIN (", u), ") b ON a.doc = b.doc")
+                              : u;
+    } else if (base.has_value()) {
+      base = Wrap("SELECT a.doc AS doc, a.score + COALESCE(b.score, 0) AS score FROM (",
+                  Append(*base, ") a LEFT JOIN (", u), ") b ON a.doc = b.doc");
+    }
+  }
+  if (!base.has_value()) base = Sql{kMatchAll, {}};
+  if (!must_not->empty()) {
+    Sql n = (*must_not)[0];
+    n = Wrap("SELECT doc FROM (", n, ")");
+    for (size_t i = 1; i < must_not->size(); ++i) n = Append(n, " UNION SELECT doc FROM (", Wrap("", (*must_not)[i], ")"));
+    base = Wrap("SELECT doc, score FROM (", Append(*base, ") WHERE doc NOT IN (", n), ")");
+  }
+  return *base;
+}
+
+absl::StatusOr<Sql> MultiMatch(const json& body) {
+  if (!body.is_object() || !body.contains("query")) return Bad("[multi_match] needs a query");
+  std::vector<std::string> fields;
+  if (auto it = body.find("fields"); it != body.end()) {
+    if (!it->is_array()) return Bad("[multi_match] fields must be an array");
+    for (const json& f : *it) {
+      if (!f.is_string()) return Bad("[multi_match] fields must be strings");
+      std::string name = f.get<std::string>();
+      name = name.substr(0, name.find('^'));  // boosts are accepted, not applied
+      fields.push_back(name);
+    }
+  }
+  if (fields.empty()) fields.push_back("_all");
+  const bool phrase = body.value("type", "") == "phrase";
+  json spec = {{"query", body["query"]}};
+  if (body.contains("operator")) spec["operator"] = body["operator"];
+  std::optional<Sql> u;
+  for (const std::string& f : fields) {
+    absl::StatusOr<Sql> m = Match(json{{f, spec}}, phrase);
+    if (!m.ok()) return m.status();
+    u = u.has_value() ? Append(*u, " UNION ALL ", *m) : *m;
+  }
+  return Wrap("SELECT doc, MAX(score) AS score FROM (", *u, ") GROUP BY doc");
+}
+
+absl::StatusOr<Sql> QueryString(const json& body, int32_t partition) {
+  if (!body.is_object() || !body.contains("query") || !body["query"].is_string()) {
+    return Bad("[query_string] needs a query string");
+  }
+  std::vector<std::string> fields;
+  if (auto it = body.find("fields"); it != body.end() && it->is_array()) {
+    for (const json& f : *it) {
+      if (f.is_string()) fields.push_back(f.get<std::string>().substr(0, f.get<std::string>().find('^')));
+    }
+  } else if (auto df = body.find("default_field"); df != body.end() && df->is_string()) {
+    fields.push_back(df->get<std::string>());
+  }
+  std::string op = body.value("default_operator", "OR");
+  for (char& c : op) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  absl::StatusOr<json> dsl = ParseQueryString(body["query"].get<std::string>(), fields, op == "AND");
+  if (!dsl.ok()) return dsl.status();
+  return CompileQuery(*dsl, partition);
+}
+
+}  // namespace
+
+std::vector<std::string> Tokenize(std::string_view text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x80 || std::isalnum(c)) {
+      cur += static_cast<char>(c < 0x80 ? std::tolower(c) : c);
+    } else if (!cur.empty()) {
+      out.push_back(std::move(cur));
+      cur.clear();
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+absl::StatusOr<Sql> CompileQuery(const json& query, int32_t partition) {
+  if (query.is_null()) return Sql{kMatchAll, {}};
+  if (!query.is_object() || query.size() != 1) return Bad("a query is an object with one query type");
+  const std::string& kind = query.begin().key();
+  const json& body = query.begin().value();
+  if (kind == "match_all") return Sql{kMatchAll, {}};
+  if (kind == "match_none") return Sql{kMatchNone, {}};
+  if (kind == "match") return Match(body, false);
+  if (kind == "match_phrase") return Match(body, true);
+  if (kind == "multi_match") return MultiMatch(body);
+  if (kind == "term") return Term(body, partition);
+  if (kind == "terms") return Terms(body);
+  if (kind == "range") return Range(body);
+  if (kind == "prefix") return Prefix(body);
+  if (kind == "wildcard") return Wildcard(body);
+  if (kind == "exists") return Exists(body);
+  if (kind == "ids") return Ids(body, partition);
+  if (kind == "bool") return Bool(body, partition);
+  if (kind == "query_string" || kind == "simple_query_string") return QueryString(body, partition);
+  if (kind == "constant_score") {
+    if (!body.is_object() || !body.contains("filter")) return Bad("[constant_score] needs a filter");
+    absl::StatusOr<Sql> f = CompileQuery(body["filter"], partition);
+    if (!f.ok()) return f.status();
+    return Wrap("SELECT doc, 1.0 AS score FROM (", *f, ")");
+  }
+  return Bad(absl::StrCat("unknown query [", kind, "]"));
+}
+
+}  // namespace chronik::search

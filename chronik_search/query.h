@@ -1,0 +1,38 @@
+#pragma once
+
+// The Elasticsearch query DSL compiled to SQL over one partition's index (partition_index.h):
+// every query becomes a SELECT of (doc, score) rows, one per matching record (doc is its offset),
+// so that bool queries compose as joins, unions and differences of their clauses. query_string
+// and URI searches (?q=) are parsed into the same DSL first.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+namespace chronik::search {
+
+using SqlValue = std::variant<int64_t, double, std::string>;
+
+struct Sql {
+  std::string text;
+  std::vector<SqlValue> params;
+};
+
+// `partition`: the partition the index holds (ids and _id terms name one). An error is a query
+// Elasticsearch would refuse (its message is the reason, for a 400 parsing_exception).
+absl::StatusOr<Sql> CompileQuery(const nlohmann::json& query, int32_t partition);
+
+// Lucene's query syntax as query_string and ?q= take it: field:value, "phrases", AND/OR/NOT,
+// +/-, parentheses, wildcards (* and ?) and ranges ([a TO b], {a TO b}, >=x). As DSL.
+absl::StatusOr<nlohmann::json> ParseQueryString(std::string_view text, const std::vector<std::string>& fields,
+                                               bool default_and);
+
+// Tokens as the index's tokenizer (unicode61) splits and folds text, for match and phrases.
+std::vector<std::string> Tokenize(std::string_view text);
+
+}  // namespace chronik::search
