@@ -9,9 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "chronik_admin/exchange.h"
-#include "chronik_auth/scram.h"
+#include "chronik_auth/http_auth.h"
 #include "chronik_protocol/errors.h"
-#include "openssl/crypto.h"
 #include "spdlog/spdlog.h"
 
 namespace chronik::admin {
@@ -259,42 +258,16 @@ void AdminApi::Handle(monitoring::HttpRequest request, monitoring::HttpServer::R
   }
 
   // Who asks. The OpenAPI document is public.
-  std::string user;
-  const std::string& auth = request.authorization;
-  if (auth.starts_with("Basic ")) {
-    std::string decoded;
-    if (!absl::Base64Unescape(std::string(auth.substr(6)), &decoded) || decoded.find(':') == std::string::npos) {
-      return reply(Unauthorized("malformed Basic credentials"));
-    }
-    const std::string name = decoded.substr(0, decoded.find(':'));
-    const std::string password = decoded.substr(decoded.find(':') + 1);
-    bool ok = false;
-    if (options_.credentials != nullptr) {
-      for (const auth::ScramCredential& c : options_.credentials->ForUser(name)) {
-        if (auth::PasswordMatches(c, password)) {
-          ok = true;
-          break;
-        }
-      }
-    }
-    if (!ok) {
-      spdlog::info("admin API: failed authentication of {} from {}", name, request.peer);
-      return reply(Unauthorized("wrong user name or password"));
-    }
-    user = name;
-  } else if (auth.starts_with("Bearer ")) {
-    const std::string token = auth.substr(7);
-    if (!options_.token.has_value() || token.size() != options_.token->token.size() ||
-        CRYPTO_memcmp(token.data(), options_.token->token.data(), token.size()) != 0) {
-      spdlog::info("admin API: a wrong bearer token from {}", request.peer);
-      return reply(Unauthorized("wrong bearer token"));
-    }
-    user = options_.token->user;
-  } else if (!auth.empty()) {
-    return reply(Unauthorized("only Basic and Bearer authorization are served"));
-  } else if (options_.require_authentication && match->path != "/api/v1/openapi.json") {
+  absl::StatusOr<std::optional<std::string>> who =
+      auth::AuthenticateHttp(request.authorization, options_.credentials, options_.token);
+  if (!who.ok()) {
+    spdlog::info("admin API: failed authentication from {}: {}", request.peer, std::string(who.status().message()));
+    return reply(Unauthorized(std::string(who.status().message())));
+  }
+  if (!who->has_value() && options_.require_authentication && match->path != "/api/v1/openapi.json") {
     return reply(Unauthorized("authentication required"));
   }
+  const std::string user = who->value_or("");
 
   auto session = std::make_shared<ingest::Session>();
   // Apart from the Kafka connections' ids, for anything that keys on a connection.

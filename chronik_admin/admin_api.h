@@ -14,15 +14,12 @@
 
 #include "chronik_admin/kafka_call.h"
 #include "chronik_auth/credential_store.h"
+#include "chronik_auth/http_auth.h"
 #include "chronik_monitoring/http_server.h"
 
 namespace chronik::admin {
 
-// A bearer token from configuration and the user it authenticates.
-struct AdminToken {
-  std::string user;
-  std::string token;
-};
+using AdminToken = auth::BearerToken;
 
 struct AdminApiOptions {
   // The Kafka listener whose view the admin sessions take (the endpoints Metadata advertises).

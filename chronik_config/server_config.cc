@@ -72,6 +72,8 @@ constexpr Setting kSettings[] = {
      Kind::kPort, "PORT", "", "Port clients are told to connect to. Default: the Kafka port"},
     {"metrics_port", "--metrics-port", "--metrics-port", "CHRONIK_METRICS_PORT", Kind::kPort,
      "PORT", "9090", "Prometheus metrics port"},
+    {"search_port", "--search-port", "--search-port", "CHRONIK_SEARCH_PORT", Kind::kPort, "PORT", "8080",
+     "Search API port (Elasticsearch-compatible), with --enable-search"},
     {"metrics_partition_series", "--metrics-partition-series", "--metrics-partition-series",
      "CHRONIK_METRICS_PARTITION_SERIES", Kind::kBool, "", "",
      "Per-partition metrics (sizes, offsets, group lag); on by\ndefault, =false for brokers with many partitions"},
@@ -349,7 +351,7 @@ std::string Footer() {
       Cat("\n"
           "Config file (--config FILE): TOML with top-level keys named like the flags, in\n"
           "snake_case: kafka_port, admin_port, data_dir, bind_addr, advertised_addr,\n"
-          "advertised_port, metrics_port, metrics_partition_series,\n"
+          "advertised_port, metrics_port, search_port, metrics_partition_series,\n"
           "admin_auth_required, enable_search, enable_backup, log_level,\n"
           "max_request_size. Ports and sizes are integers, metrics_partition_series,\n"
           "admin_auth_required and enable_* booleans, the rest\n"
@@ -588,6 +590,7 @@ absl::StatusOr<ServerConfig> Resolve(Mode mode, const Layer& merged,
   port("kafka_port", &config.kafka_port);
   port("admin_port", &config.admin_port);
   port("metrics_port", &config.metrics_port);
+  port("search_port", &config.search_port);
   string("data_dir", &config.data_dir);
   string("bind_addr", &config.bind_addr);
   if (auto it = merged.find("advertised_addr"); it != merged.end()) {
@@ -609,6 +612,7 @@ absl::StatusOr<ServerConfig> Resolve(Mode mode, const Layer& merged,
       {"kafka_port", config.kafka_port},
       {"admin_port", config.admin_port},
       {"metrics_port", config.metrics_port},
+      {"search_port", config.search_port},
   };
   for (size_t i = 0; i < std::size(listeners); ++i) {
     for (size_t j = 0; j < i; ++j) {
@@ -773,6 +777,7 @@ std::string DescribeConfig(const ServerConfig& config) {
   const bool v6 = config.advertised_host.find(':') != std::string::npos;
   return Cat("mode=", ModeName(config.mode), " kafka_port=", config.kafka_port,
              " admin_port=", config.admin_port, " metrics_port=", config.metrics_port,
+             " search_port=", config.search_port,
              " bind_addr=", config.bind_addr, " advertised=", v6 ? "[" : "", config.advertised_host,
              v6 ? "]" : "", ":", config.advertised_port, " data_dir=", config.data_dir,
              " log_level=", LogLevelName(config.log_level),

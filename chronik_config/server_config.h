@@ -36,6 +36,7 @@ inline constexpr int kExitConfigError = 2;
 inline constexpr uint16_t kDefaultKafkaPort = 9092;
 inline constexpr uint16_t kDefaultAdminPort = 3000;
 inline constexpr uint16_t kDefaultMetricsPort = 9090;
+inline constexpr uint16_t kDefaultSearchPort = 8080;
 inline constexpr std::string_view kDefaultDataDir = "./data";
 inline constexpr std::string_view kDefaultBindAddr = "0.0.0.0";
 inline constexpr LogLevel kDefaultLogLevel = LogLevel::kInfo;
@@ -72,6 +73,7 @@ struct ServerConfig {
   uint16_t kafka_port = kDefaultKafkaPort;
   uint16_t admin_port = kDefaultAdminPort;
   uint16_t metrics_port = kDefaultMetricsPort;
+  uint16_t search_port = kDefaultSearchPort;
   // As configured (not made absolute). ParseServerConfig has created it and checked that
   // a file can be created in it.
   std::string data_dir{kDefaultDataDir};

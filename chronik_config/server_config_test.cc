@@ -675,7 +675,7 @@ TEST_F(ServerConfigTest, TomlErrorsNameFileLineAndKey) {
   EXPECT_EQ(Error({"--config", unknown}),
             unknown +
                 ":2: unknown key \"kafka_prot\" (known keys: kafka_port, admin_port, "
-                "data_dir, bind_addr, advertised_addr, advertised_port, metrics_port, "
+                "data_dir, bind_addr, advertised_addr, advertised_port, metrics_port, search_port, "
                 "metrics_partition_series, admin_auth_required, enable_search, enable_backup, log_level, "
             "max_request_size)");
 

@@ -122,6 +122,8 @@ constexpr ConfigDef kTopicConfigs[] = {
     {.name = "retention.ms", .type = T::kLong, .default_value = "604800000",
      .validator = AtLeast(-1), .broker_synonym = "log.retention.ms",
      .broker_fallbacks = kRetentionMsFallbacks},
+    // Chronik's: the topic's records are indexed for the search API (docs/SEARCH.md).
+    {.name = "searchable", .type = T::kBoolean, .default_value = "false", .broker_synonym = "log.searchable"},
     {.name = "segment.bytes", .type = T::kInt, .default_value = "1073741824",
      .validator = AtLeast(14), .broker_synonym = "log.segment.bytes"},
     {.name = "segment.index.bytes", .type = T::kInt, .default_value = "10485760",
@@ -227,6 +229,8 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .validator = AtLeast(0), .read_only = true},
     {.name = "log.roll.jitter.ms", .type = T::kLong},
     {.name = "log.roll.ms", .type = T::kLong},
+    // Chronik's: the default of the topic config `searchable`, from --enable-search.
+    {.name = "log.searchable", .type = T::kBoolean, .default_value = "false", .read_only = true},
     {.name = "log.segment.bytes", .type = T::kInt, .default_value = "1073741824",
      .validator = AtLeast(14)},
     {.name = "log.segment.delete.delay.ms", .type = T::kLong, .default_value = "60000",
@@ -980,6 +984,11 @@ absl::StatusOr<TopicConfigSet> TopicConfigSet::Build(
     return absl::InvalidArgumentError(
         "conflict topic config setting min.compaction.lag.ms (" + std::to_string(min_lag) +
         ") > max.compaction.lag.ms (" + std::to_string(max_lag) + ")");
+  }
+  // Search is on for the whole broker (--enable-search, which makes log.searchable true) or off;
+  // a topic can opt out, but not in.
+  if (set.Get<bool>("searchable") && set.inherited_[set.IndexOf("searchable")].value != "true") {
+    return absl::InvalidArgumentError("searchable: search is off on this broker; start it with --enable-search");
   }
   if (set.Get<bool>("remote.storage.enable")) {
     if (!remote_storage_system_enabled) {

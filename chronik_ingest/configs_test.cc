@@ -128,6 +128,7 @@ TEST(ConfigCatalogTest, EveryKafka39TopicConfig) {
       "remote.storage.enable",
       "retention.bytes",
       "retention.ms",
+      "searchable",  // Chronik's own: the search index
       "segment.bytes",
       "segment.index.bytes",
       "segment.jitter.ms",
@@ -137,6 +138,18 @@ TEST(ConfigCatalogTest, EveryKafka39TopicConfig) {
   std::set<std::string_view> actual;
   for (const ConfigDef& def : TopicConfigs()) actual.insert(def.name);
   EXPECT_EQ(actual, expected);
+}
+
+TEST(ConfigCatalogTest, SearchableOnlyWhenTheBrokerSearches) {
+  BrokerConfigValues off;
+  EXPECT_FALSE(TopicConfigSet::Create({}, off)->Get<bool>("searchable"));
+  absl::StatusOr<TopicConfigSet> refused = TopicConfigSet::Create({{"searchable", "true"}}, off);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--enable-search"), absl::string_view::npos);
+  BrokerConfigValues on;
+  ASSERT_TRUE(on.SetStatic("log.searchable", "true").ok());
+  EXPECT_TRUE(TopicConfigSet::Create({}, on)->Get<bool>("searchable"));
+  EXPECT_FALSE(TopicConfigSet::Create({{"searchable", "false"}}, on)->Get<bool>("searchable"));
 }
 
 TEST(ConfigCatalogTest, TopicDefaultsPassTheirOwnValidatorUnchanged) {

@@ -16,6 +16,8 @@
 #include "chronik_admin/admin_api.h"
 #include "chronik_admin/kafka_call.h"
 #include "chronik_protocol/apis.h"
+#include "chronik_search/indexer.h"
+#include "chronik_search/search_api.h"
 #include "chronik_protocol/errors.h"
 #include "nlohmann/json.hpp"
 #include "boost/asio/io_context.hpp"
@@ -106,6 +108,10 @@ struct Broker::Services {
   ingest::BrokerContext context;
   ingest::PartitionEvents events;
   std::optional<janitor::Janitor> janitor;
+  // With --enable-search: the indexer and the search API on --search-port.
+  std::optional<search::Indexer> indexer;
+  std::optional<search::SearchApi> search_api;
+  std::optional<monitoring::HttpServer> search_http;
 
   // /metrics on --metrics-port; /health and /ready on --admin-port. Each on its own thread.
   std::optional<monitoring::HttpServer> metrics_http;
@@ -192,6 +198,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
            {"log.dir", log_dir, "--data-dir"},
            {"log.dirs", log_dir, "--data-dir"},
            {"socket.request.max.bytes", std::to_string(cfg.max_request_size), "--max-request-size"},
+           {"log.searchable", cfg.enable_search ? "true" : "false", "--enable-search"},
        }) {
     if (absl::Status st = SetDerived(bc, cfg, name, value, owner); !st.ok()) return st;
   }
@@ -212,7 +219,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   }
   // Bind first: a port in use is reported before any recovery work.
   s->handler_pool.emplace(static_cast<size_t>(bc.EffectiveInt("num.io.threads", 8)));
-  absl::StatusOr<std::unique_ptr<auth::AuditLog>> audit = auth::AuditLog::Open({.dir = cfg.data_dir + "/audit"});
+  absl::StatusOr<std::unique_ptr<auth::AuditLog>> audit = auth::AuditLog::Open({.dir = cfg.data_dir + "/" + storage::kAuditDirName});
   if (!audit.ok()) return audit.status();
   s->audit = *std::move(audit);
   s->metrics.emplace(s->metrics_registry, cfg.metrics_partition_series);
@@ -461,7 +468,48 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
                        [groups = &*s->groups](int64_t now_ms) { groups->ExpireOffsetsNow(now_ms); });
   s->janitor->Schedule("transactions", bc.EffectiveInt("transaction.abort.timed.out.transaction.cleanup.interval.ms", 10000),
                        [txns = &*s->txns](int64_t now_ms) { txns->Sweep(now_ms); });
+  if (cfg.enable_search) {
+    if (absl::Status st = OpenSearch(*s); !st.ok()) return st;
+  }
   return std::unique_ptr<Broker>(new Broker(std::move(s)));
+}
+
+// The search indexer (fed by storage events) and the Elasticsearch-compatible API on
+// --search-port, with the admin API's authentication and topic READ ACLs.
+absl::Status Broker::OpenSearch(Services& s) {
+  const config::ServerConfig& cfg = s.cfg;
+  s.indexer.emplace(*s.logs, search::IndexerOptions{
+                                 .dir = cfg.data_dir + "/" + storage::kSearchDirName,
+                                 .searchable =
+                                     [topics = &*s.topics](const std::string& name) {
+                                       std::shared_ptr<const ingest::Topic> t = topics->Find(name);
+                                       return t != nullptr && t->configs.Get<bool>("searchable");
+                                     },
+                             });
+  s.logs->Subscribe([indexer = &*s.indexer](const storage::LogEvent& e) { indexer->OnEvent(e); });
+  s.metrics_registry.Describe("chronik_search_lag_records", monitoring::MetricType::kGauge,
+                              "Records below the high watermark of searchable partitions not yet indexed.");
+  s.metrics_registry.AddCollector([indexer = &*s.indexer](monitoring::SampleWriter& w) {
+    w.Sample("chronik_search_lag_records", {}, static_cast<double>(indexer->Lag()));
+  });
+  search::SearchApiOptions options;
+  options.cluster_uuid = s.identity.cluster_id;
+  options.node_name = absl::StrCat("chronik-", s.identity.node_id);
+  options.require_authentication = cfg.admin_auth_required || !IsLoopback(cfg.bind_addr);
+  options.credentials = &*s.credentials;
+  if (cfg.admin_token.has_value()) options.token = auth::BearerToken{cfg.admin_token->user, cfg.admin_token->token};
+  if (s.authorizer != nullptr) {
+    options.may_read = [authorizer = s.authorizer.get()](const std::string& principal, const std::string& host,
+                                                         const std::string& topic) {
+      return authorizer->Authorize(principal, host, auth::AclOperation::kRead, auth::ResourceType::kTopic, topic);
+    };
+  }
+  s.search_api.emplace(*s.indexer, std::move(options));
+  s.search_http.emplace(monitoring::HttpServerOptions{.bind_addr = cfg.bind_addr, .port = cfg.search_port});
+  s.search_http->RoutePrefix("/", [api = &*s.search_api](monitoring::HttpRequest r, monitoring::HttpServer::Reply reply) {
+    api->Handle(std::move(r), std::move(reply));
+  });
+  return s.search_http->Bind();
 }
 
 uint16_t Broker::kafka_port() const { return s_->listeners.front()->bound_port(); }
@@ -524,6 +572,10 @@ absl::Status Broker::Run() {
   Services& s = *s_;
   s.groups->Start();
   s.janitor->Start();
+  if (s.indexer.has_value()) {
+    s.indexer->Start();
+    s.search_http->Start();
+  }
   s.metrics_http->Start();
   s.admin_http->Start();
   for (auto& l : s.listeners) l->Start();
@@ -576,6 +628,10 @@ absl::Status Broker::Run() {
   s.metrics_http->Stop();
   s.handler_pool->join();
   s.janitor->Stop();
+  if (s.indexer.has_value()) {
+    s.search_http->Stop();
+    s.indexer->Stop();
+  }
   // Flushes every log and writes the clean-shutdown marker, so the next start skips the scan.
   absl::Status closed = s.logs->Close();
   if (!closed.ok()) return closed;

@@ -47,6 +47,8 @@ class Broker {
  private:
   struct Services;
   explicit Broker(std::unique_ptr<Services> services);
+  // With --enable-search: the indexer and the search API.
+  static absl::Status OpenSearch(Services& s);
   void WaitForSignals();
   void WaitForReload();
 

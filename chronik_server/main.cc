@@ -86,16 +86,18 @@ int main(int argc, char** argv) {
   for (const std::string& w : cfg.warnings) spdlog::warn("{}", w);
   spdlog::info("{}", config::DescribeConfig(cfg));
 
-  if (cfg.enable_search) {
-    return server::Fail(program, server::kExitNotBuilt, "--enable-search: search is not built yet");
-  }
   if (cfg.enable_backup) {
     return server::Fail(program, server::kExitNotBuilt, "--enable-backup: backup is not built yet");
   }
   switch (cfg.mode) {
     case config::Mode::kStandalone:
       return server::RunStandalone(program, cfg);
-    case config::Mode::kAll:
+    case config::Mode::kAll: {
+      // Kafka, search, admin, metrics and the janitor in one process.
+      config::ServerConfig all = cfg;
+      all.enable_search = true;
+      return server::RunStandalone(program, all);
+    }
     case config::Mode::kIngest:
     case config::Mode::kSearch:
       return server::Fail(program, server::kExitNotBuilt,

@@ -182,7 +182,7 @@ absl::Status LogManager::Recover(bool clean_shutdown) {
 
   for (const std::string& name : names) {
     TopicPartition tp;
-    if (name == kMetadataDirName) continue;
+    if (name == kMetadataDirName || name == kAuditDirName || name == kSearchDirName) continue;
     if (!ParsePartitionDir(name, &tp)) {
       spdlog::warn("storage: ignoring {}/{}: not a <topic>-<partition> directory", data_dir_, name);
       continue;

@@ -47,6 +47,10 @@ namespace chronik::storage {
 
 // Where a broker keeps its metadata store inside the data directory; partition logs never use it.
 inline constexpr char kMetadataDirName[] = "__metadata";
+// Other services' directories in the data directory, beside the partitions: the audit log and the
+// search indexes.
+inline constexpr char kAuditDirName[] = "audit";
+inline constexpr char kSearchDirName[] = "__search";
 
 struct MetadataOp {
   enum class Kind : uint8_t { kPut = 0, kDelete = 1 };

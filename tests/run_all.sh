@@ -11,19 +11,25 @@ if [[ ! -d tests/e2e/js/node_modules/kafkajs || tests/e2e/js/package-lock.json -
   (cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error) || exit 1
 fi
 
-# Python clients from PyPI (pinned in requirements.txt) as binary wheels for Debian's interpreter,
-# which runs the end-to-end tests; reinstalled when the pins change.
-pydeps=tests/e2e/pydeps
-if [[ ! -f $pydeps/.installed || tests/e2e/requirements.txt -nt $pydeps/.installed ]]; then
-  pyver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-  arch=$(uname -m)
-  rm -rf "$pydeps"
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$pydeps" \
-    --only-binary=:all: --implementation cp --python-version "$pyver" --abi "cp${pyver/./}" \
-    --platform "manylinux_2_28_$arch" --platform "manylinux_2_17_$arch" --platform "manylinux2014_$arch" \
-    -r tests/e2e/requirements.txt || exit 1
-  touch "$pydeps/.installed"
-fi
+# Python clients from PyPI (pinned in requirements*.txt) as binary wheels for Debian's interpreter,
+# which runs the end-to-end tests; reinstalled when the pins change. Elasticsearch's 8.x client has
+# a directory of its own, so that the search test can also run Debian's 7.17 client.
+pip_target() {
+  local requirements=$1 target=$2
+  if [[ ! -f $target/.installed || $requirements -nt $target/.installed ]]; then
+    local pyver arch
+    pyver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    arch=$(uname -m)
+    rm -rf "$target"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$target" \
+      --only-binary=:all: --implementation cp --python-version "$pyver" --abi "cp${pyver/./}" \
+      --platform "manylinux_2_28_$arch" --platform "manylinux_2_17_$arch" --platform "manylinux2014_$arch" \
+      -r "$requirements" || return 1
+    touch "$target/.installed"
+  fi
+}
+pip_target tests/e2e/requirements.txt tests/e2e/pydeps || exit 1
+pip_target tests/e2e/requirements-es8.txt tests/e2e/pydeps_es8 || exit 1
 
 # The Java client (pinned in tests/java/pom.xml), rebuilt when its sources change.
 java_jar=tests/java/target/java-clients-1.jar

@@ -14,7 +14,7 @@ build_packages=(
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc
 )
 test_packages=(
-  kcat python3-confluent-kafka python3-kafka librdkafka-dev prometheus
+  kcat python3-confluent-kafka python3-kafka librdkafka-dev prometheus python3-elasticsearch
   clang libclang-rt-14-dev
 )
 

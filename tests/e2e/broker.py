@@ -36,11 +36,14 @@ class Broker:
         # The HTTP ports (metrics; health and the admin API) on free ports too, unless given.
         self.metrics_port = free_port()
         self.admin_port = free_port()
+        self.search_port = free_port()
         self.extra_args = list(extra_args)
         if "--metrics-port" not in self.extra_args:
             self.extra_args += ["--metrics-port", str(self.metrics_port)]
         if "--admin-port" not in self.extra_args:
             self.extra_args += ["--admin-port", str(self.admin_port)]
+        if "--search-port" not in self.extra_args:
+            self.extra_args += ["--search-port", str(self.search_port)]
         self.env = dict(os.environ, **(env or {}))
         self.ports = {}
         if listeners:

@@ -1,0 +1,84 @@
+#pragma once
+
+// Keeps the search indexes of searchable topics up with their logs, on its own thread: storage
+// events (the high watermark, the log start, a partition's deletion) mark partitions to visit,
+// and each visit reads the log from the partition's indexed offset to its last stable offset and
+// adds the records as documents (control batches and aborted transactions left out). It never
+// touches the produce path: acknowledgements do not wait for it, and it reports how far it trails.
+// The indexes are caches: a damaged one is deleted and rebuilt from the log, a topic no longer
+// searchable loses its indexes, and documents below the log start offset are deleted.
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chronik_search/partition_index.h"
+#include "chronik_storage/log_events.h"
+#include "chronik_storage/log_manager.h"
+
+namespace chronik::search {
+
+struct IndexerOptions {
+  // <data-dir>/__search.
+  std::string dir;
+  // Whether `topic` is searchable now (its `searchable` config); asked on every refresh.
+  std::function<bool(const std::string& topic)> searchable;
+  // Bytes of log read per step, so that one busy partition does not hold up the others.
+  int64_t read_bytes = 4 << 20;
+  // How often the searchable topics are looked at again (configs changed, topics created).
+  int64_t refresh_ms = 500;
+};
+
+class Indexer {
+ public:
+  Indexer(storage::LogManager& logs, IndexerOptions options);
+  ~Indexer();
+  Indexer(const Indexer&) = delete;
+  Indexer& operator=(const Indexer&) = delete;
+
+  void Start();
+  void Stop();
+
+  // The log manager's event listener: quick, never blocking.
+  void OnEvent(const storage::LogEvent& event);
+
+  struct PartitionState {
+    std::shared_ptr<PartitionIndex> index;
+    int64_t indexed_offset = 0;
+    int64_t deleted_below = 0;  // documents below it were deleted (in this run)
+  };
+  // The indexed partitions of `topic`, by partition number.
+  std::map<int32_t, std::shared_ptr<PartitionIndex>> IndexesOf(const std::string& topic) const;
+  // The topics with indexes.
+  std::vector<std::string> Topics() const;
+  // Records below the high watermark not yet indexed, over every searchable partition.
+  int64_t Lag() const;
+
+ private:
+  void Run();
+  void Refresh();
+  // Indexes what `tp`'s log has beyond its index; false if more is left.
+  bool Visit(const storage::TopicPartition& tp);
+  std::shared_ptr<PartitionIndex> OpenIndex(const storage::TopicPartition& tp, int64_t* indexed);
+  void Drop(const storage::TopicPartition& tp);
+  std::string PathOf(const storage::TopicPartition& tp) const;
+
+  storage::LogManager& logs_;
+  const IndexerOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::set<storage::TopicPartition> dirty_;
+  std::set<storage::TopicPartition> deleted_;
+  std::map<storage::TopicPartition, PartitionState> partitions_;
+  std::thread thread_;
+};
+
+}  // namespace chronik::search
