@@ -30,7 +30,7 @@ struct IndexerOptions {
   // Whether `topic` is searchable now (its `searchable` config); asked on every refresh.
   std::function<bool(const std::string& topic)> searchable;
   // Bytes of log read per step, so that one busy partition does not hold up the others.
-  int64_t read_bytes = 4 << 20;
+  int64_t read_bytes = 1 << 20;
   // How often the searchable topics are looked at again (configs changed, topics created).
   int64_t refresh_ms = 500;
 };

@@ -575,6 +575,7 @@ absl::Status Broker::Run() {
   if (s.indexer.has_value()) {
     s.indexer->Start();
     s.search_http->Start();
+    spdlog::info("search API (Elasticsearch-compatible) on {}:{}", s.cfg.bind_addr, s.search_http->bound_port());
   }
   s.metrics_http->Start();
   s.admin_http->Start();
