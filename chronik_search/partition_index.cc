@@ -11,29 +11,56 @@ namespace chronik::search {
 
 namespace {
 
-// A document's text fields are FTS rows with rowid offset << 12 | field index, so that the rows
-// of a range of offsets are a range of rowids.
-constexpr int kFieldBits = 12;
-constexpr size_t kMaxTextFields = (size_t{1} << kFieldBits) - 1;
+constexpr int kTextColumns = PartitionIndex::kTextColumns;
 
+// Bumped when the layout changes: an index of another version is rebuilt from the log.
+constexpr int64_t kSchemaVersion = 2;
+
+// The layout, chosen for indexing speed (one FTS row per document, integer-keyed postings):
+// - ft: one FTS5 row per document (rowid = offset), a column per text field of the partition
+//   (textcols maps the first kTextColumns fields seen to c0, c1, ...);
+// - kwv: each distinct (field, keyword) once, under a 64-bit hash; kwp: (hash, doc) postings;
+//   the view kw joins them back into (doc, field, v);
+// - num: (field, v, doc), clustered.
 constexpr const char* kSchema[] = {
     "PRAGMA journal_mode = WAL",
     // A cache of the log: after a crash of the machine a damaged file fails quick_check at open and
     // is rebuilt, so commits need not wait for the disk.
     "PRAGMA synchronous = OFF",
-    "PRAGMA cache_size = -32768",
+    "PRAGMA cache_size = -65536",
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO meta VALUES ('indexed_offset', 0)",
     "CREATE TABLE IF NOT EXISTS docs (off INTEGER PRIMARY KEY, ts INTEGER NOT NULL, key TEXT, source TEXT NOT NULL)",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS ft USING fts5(field UNINDEXED, text, tokenize = 'unicode61')",
-    "CREATE TABLE IF NOT EXISTS kw (doc INTEGER NOT NULL, field TEXT NOT NULL, v TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS kw_fv ON kw (field, v, doc)",
-    "CREATE INDEX IF NOT EXISTS kw_doc ON kw (doc)",
-    "CREATE TABLE IF NOT EXISTS num (doc INTEGER NOT NULL, field TEXT NOT NULL, v REAL NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS num_fv ON num (field, v, doc)",
-    "CREATE INDEX IF NOT EXISTS num_doc ON num (doc)",
+    "CREATE TABLE IF NOT EXISTS textcols (field TEXT PRIMARY KEY, col INTEGER NOT NULL UNIQUE)",
+    "CREATE TABLE IF NOT EXISTS kwv (h INTEGER PRIMARY KEY, field TEXT NOT NULL, v TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS kwv_fv ON kwv (field, v)",
+    "CREATE TABLE IF NOT EXISTS kwp (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID",
+    "CREATE VIEW IF NOT EXISTS kw AS SELECT kwp.doc AS doc, kwv.field AS field, kwv.v AS v FROM kwv JOIN kwp ON kwp.h = kwv.h",
+    "CREATE TABLE IF NOT EXISTS num (field TEXT NOT NULL, v REAL NOT NULL, doc INTEGER NOT NULL, "
+    "PRIMARY KEY (field, v, doc)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS fields (field TEXT NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (field, kind))",
 };
+
+std::string FtsSchema() {
+  std::string columns;
+  for (int i = 0; i < kTextColumns; ++i) absl::StrAppend(&columns, "c", i, ", ");
+  return absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS ft USING fts5(", columns, "tokenize = 'unicode61')");
+}
+
+// FNV-1a of field, NUL, value: the key of a keyword's postings.
+int64_t KeywordHash(std::string_view field, std::string_view value) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+  };
+  mix(field);
+  mix(std::string_view("\0", 1));
+  mix(value);
+  return static_cast<int64_t>(h);
+}
 
 absl::Status SqliteError(sqlite3* db, std::string_view what) {
   return absl::InternalError(absl::StrCat("search index: ", std::string(what), ": ", sqlite3_errmsg(db)));
@@ -114,6 +141,19 @@ absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::
   for (const char* sql : kSchema) {
     if (absl::Status st = index->Exec(sql); !st.ok()) return st;
   }
+  if (absl::Status st = index->Exec(FtsSchema().c_str()); !st.ok()) return st;
+  {
+    Statement version(db, "SELECT v FROM meta WHERE k = 'schema'");
+    const bool found = version.Step() == SQLITE_ROW;
+    if (found && version.Int(0) != kSchemaVersion) {
+      return absl::DataLossError(absl::StrCat("search index ", path, " has layout ", version.Int(0)));
+    }
+    if (!found) {
+      Statement set(db, absl::StrCat("INSERT INTO meta VALUES ('schema', ", kSchemaVersion, ")"));
+      if (set.Step() != SQLITE_DONE) return SqliteError(db, "writing the layout version");
+    }
+  }
+  if (absl::Status st = index->LoadColumns(); !st.ok()) return st;
   // A damaged file shows here rather than in the middle of indexing.
   Statement check(db, "PRAGMA quick_check");
   if (!check.status("checking").ok() || check.Step() != SQLITE_ROW || check.Text(0) != "ok") {
@@ -139,15 +179,23 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
   if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
   auto fail = [this](absl::Status st) {
     (void)Exec("ROLLBACK");
+    (void)LoadColumns();  // columns given out in the rolled-back transaction are not taken
     return st;
   };
+  std::string ft_sql = "INSERT OR REPLACE INTO ft (rowid";
+  for (int i = 0; i < kTextColumns; ++i) absl::StrAppend(&ft_sql, ", c", i);
+  ft_sql += ") VALUES (?";
+  for (int i = 0; i < kTextColumns; ++i) ft_sql += ", ?";
+  ft_sql += ")";
   Statement doc(db_, "INSERT OR REPLACE INTO docs (off, ts, key, source) VALUES (?, ?, ?, ?)");
-  Statement ft(db_, "INSERT OR REPLACE INTO ft (rowid, field, text) VALUES (?, ?, ?)");
-  Statement kw(db_, "INSERT INTO kw (doc, field, v) VALUES (?, ?, ?)");
-  Statement num(db_, "INSERT INTO num (doc, field, v) VALUES (?, ?, ?)");
+  Statement ft(db_, ft_sql);
+  Statement kwv(db_, "INSERT OR IGNORE INTO kwv (h, field, v) VALUES (?, ?, ?)");
+  Statement kwp(db_, "INSERT OR IGNORE INTO kwp (h, doc) VALUES (?, ?)");
+  Statement num(db_, "INSERT OR IGNORE INTO num (field, v, doc) VALUES (?, ?, ?)");
   Statement field(db_, "INSERT OR IGNORE INTO fields (field, kind) VALUES (?, ?)");
+  Statement column(db_, "INSERT INTO textcols (field, col) VALUES (?, ?)");
   Statement meta(db_, "UPDATE meta SET v = ? WHERE k = 'indexed_offset'");
-  for (const Statement* s : {&doc, &ft, &kw, &num, &field, &meta}) {
+  for (const Statement* s : {&doc, &ft, &kwv, &kwp, &num, &field, &column, &meta}) {
     if (absl::Status st = s->status("preparing"); !st.ok()) return fail(st);
   }
   std::set<std::pair<std::string, std::string>> seen;
@@ -164,20 +212,44 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
     doc.Bind(4, d.source);
     if (doc.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding a document"));
     doc.Reset();
-    for (size_t i = 0; i < d.text.size() && i < kMaxTextFields; ++i) {
-      ft.BindAll({(d.offset << kFieldBits) | static_cast<int64_t>(i), d.text[i].first, d.text[i].second});
-      if (ft.Step() != SQLITE_DONE || !note_field(d.text[i].first, "text")) {
-        return fail(SqliteError(db_, "adding text"));
+    if (!d.text.empty()) {
+      std::vector<std::string> row(kTextColumns);
+      for (const auto& [name, text] : d.text) {
+        auto it = columns_.find(name);
+        if (it == columns_.end() && static_cast<int>(columns_.size()) < kTextColumns) {
+          const int col = static_cast<int>(columns_.size());
+          column.BindAll({name, int64_t{col}});
+          if (column.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding a text field"));
+          column.Reset();
+          it = columns_.emplace(name, col).first;
+        }
+        if (it == columns_.end()) continue;  // past the partition's text columns: keyword only
+        std::string& cell = row[static_cast<size_t>(it->second)];
+        absl::StrAppend(&cell, cell.empty() ? "" : "\n", text);
+        if (!note_field(name, "text")) return fail(SqliteError(db_, "adding a field"));
       }
+      ft.Bind(1, d.offset);
+      for (int i = 0; i < kTextColumns; ++i) {
+        if (!row[static_cast<size_t>(i)].empty()) ft.Bind(2 + i, row[static_cast<size_t>(i)]);
+      }
+      if (ft.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding text"));
       ft.Reset();
     }
     for (const auto& [name, value] : d.keywords) {
-      kw.BindAll({d.offset, name, value});
-      if (kw.Step() != SQLITE_DONE || !note_field(name, "keyword")) return fail(SqliteError(db_, "adding a keyword"));
-      kw.Reset();
+      const int64_t h = KeywordHash(name, value);
+      if (known_keywords_.insert(h).second) {
+        // The dictionary keeps each (field, value) once; the set spares most lookups.
+        if (known_keywords_.size() > 1'000'000) known_keywords_.clear();
+        kwv.BindAll({h, name, value});
+        if (kwv.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding a keyword"));
+        kwv.Reset();
+      }
+      kwp.BindAll({h, d.offset});
+      if (kwp.Step() != SQLITE_DONE || !note_field(name, "keyword")) return fail(SqliteError(db_, "adding a keyword"));
+      kwp.Reset();
     }
     for (const auto& [name, value] : d.numbers) {
-      num.BindAll({d.offset, name, value});
+      num.BindAll({name, value, d.offset});
       if (num.Step() != SQLITE_DONE || !note_field(name, "number")) return fail(SqliteError(db_, "adding a number"));
       num.Reset();
     }
@@ -192,9 +264,9 @@ absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
   if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
   const std::pair<const char*, int64_t> deletes[] = {
       {"DELETE FROM docs WHERE off < ?", offset},
-      {"DELETE FROM kw WHERE doc < ?", offset},
+      {"DELETE FROM kwp WHERE doc < ?", offset},
       {"DELETE FROM num WHERE doc < ?", offset},
-      {"DELETE FROM ft WHERE rowid < ?", offset << kFieldBits},
+      {"DELETE FROM ft WHERE rowid < ?", offset},
   };
   for (const auto& [sql, bound] : deletes) {
     Statement s(db_, sql);
@@ -252,29 +324,29 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const Sql& query, const Sort
 
   if (limit > 0) {
     std::string sort_expr = "q.score";
-    std::vector<SqlValue> sort_params;
+    std::string sort_join;
+    std::vector<SqlValue> params = query.params;
     switch (sort.kind) {
       case SortSpec::Kind::kScore: sort_expr = "q.score"; break;
       case SortSpec::Kind::kOffset: sort_expr = "q.doc"; break;
       case SortSpec::Kind::kTimestamp: sort_expr = "d.ts"; break;
       case SortSpec::Kind::kNumber:
-        sort_expr = absl::StrCat("(SELECT ", sort.descending ? "MAX" : "MIN",
-                                 "(v) FROM num WHERE num.doc = q.doc AND num.field = ?)");
-        sort_params.push_back(sort.field);
-        break;
       case SortSpec::Kind::kKeyword:
-        sort_expr = absl::StrCat("(SELECT ", sort.descending ? "MAX" : "MIN",
-                                 "(v) FROM kw WHERE kw.doc = q.doc AND kw.field = ?)");
-        sort_params.push_back(sort.field);
+        // A field's values by document, once, rather than a lookup per matching document.
+        sort_expr = "s.v";
+        sort_join = absl::StrCat(" LEFT JOIN (SELECT doc, ", sort.descending ? "MAX" : "MIN", "(v) AS v FROM ",
+                                 sort.kind == SortSpec::Kind::kNumber ? "num" : "kw",
+                                 " WHERE field = ? GROUP BY doc) s ON s.doc = q.doc");
+        params.push_back(sort.field);
         break;
     }
     Statement hits(db_, absl::StrCat("SELECT q.doc, q.score, d.ts, d.key, d.source, ", sort_expr, " AS sv FROM (",
-                                     query.text, ") q JOIN docs d ON d.off = q.doc ORDER BY sv IS NULL, sv ",
-                                     sort.descending ? "DESC" : "ASC", ", q.doc ASC LIMIT ?"));
+                                     query.text, ") q JOIN docs d ON d.off = q.doc", sort_join,
+                                     " ORDER BY sv IS NULL, sv ", sort.descending ? "DESC" : "ASC",
+                                     ", q.doc ASC LIMIT ?"));
     if (!hits.status("searching").ok()) return failed("searching");
-    hits.BindAll(sort_params);
-    hits.BindAll(query.params, 1 + static_cast<int>(sort_params.size()));
-    hits.Bind(1 + static_cast<int>(sort_params.size() + query.params.size()), limit);
+    params.push_back(limit);
+    hits.BindAll(params);
     int rc;
     while ((rc = hits.Step()) == SQLITE_ROW) {
       Hit h;
@@ -377,6 +449,19 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const Sql& query, const Sort
     result.aggregations.push_back(std::move(p));
   }
   return result;
+}
+
+absl::Status PartitionIndex::LoadColumns() {
+  columns_.clear();
+  Statement s(db_, "SELECT field, col FROM textcols");
+  if (absl::Status st = s.status("reading text columns"); !st.ok()) return st;
+  while (s.Step() == SQLITE_ROW) columns_[s.Text(0)] = static_cast<int>(s.Int(1));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Sql> PartitionIndex::Compile(const nlohmann::json& query) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CompileQuery(query, partition_, &columns_);
 }
 
 absl::StatusOr<std::optional<Hit>> PartitionIndex::Get(int64_t offset) const {

@@ -75,6 +75,10 @@ struct IndexStats {
 
 class PartitionIndex {
  public:
+  // The text fields a partition's index searches (the first seen, each an FTS5 column); text in
+  // fields beyond them is searched as keywords only.
+  static constexpr int kTextColumns = 32;
+
   // Opens or creates the database at `path`. A database that cannot be opened or read (damaged) is
   // an error: the caller deletes the file and starts over from the log.
   static absl::StatusOr<std::unique_ptr<PartitionIndex>> Open(const std::string& path, int32_t partition);
@@ -85,6 +89,8 @@ class PartitionIndex {
   // Removes the documents below `offset` (retention, DeleteRecords).
   absl::Status DeleteBelow(int64_t offset);
 
+  // `query` compiled for this index (its text fields' columns).
+  absl::StatusOr<Sql> Compile(const nlohmann::json& query) const;
   absl::StatusOr<SearchResult> Search(const Sql& query, const SortSpec& sort, int64_t limit,
                                       const std::vector<AggregationSpec>& aggregations,
                                       std::chrono::steady_clock::time_point deadline) const;
@@ -98,11 +104,15 @@ class PartitionIndex {
  private:
   PartitionIndex(sqlite3* db, std::string path, int32_t partition) : db_(db), path_(std::move(path)), partition_(partition) {}
   absl::Status Exec(const char* sql) const;
+  // Reads the text fields' columns (textcols) into columns_.
+  absl::Status LoadColumns();
 
   mutable std::mutex mu_;
   sqlite3* db_;
   const std::string path_;
   const int32_t partition_;
+  TextColumns columns_;  // under mu_
+  std::set<int64_t> known_keywords_;  // keyword hashes in the dictionary, under mu_
 };
 
 }  // namespace chronik::search

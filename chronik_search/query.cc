@@ -14,6 +14,13 @@ namespace {
 
 using json = nlohmann::json;
 
+struct Context {
+  int32_t partition;
+  const TextColumns* columns;
+};
+
+absl::StatusOr<Sql> Compile(const json& query, const Context& ctx);
+
 constexpr char kMatchAll[] = "SELECT off AS doc, 1.0 AS score FROM docs";
 constexpr char kMatchNone[] = "SELECT off AS doc, 0.0 AS score FROM docs WHERE 0";
 // Past every code point: the upper bound of a prefix range.
@@ -53,16 +60,15 @@ std::string FtsPhrase(const std::vector<std::string>& tokens) {
   return out + "\"";
 }
 
-Sql TextQuery(const std::string& field, const std::string& fts) {
-  Sql q;
-  q.text = "SELECT doc, SUM(s) AS score FROM (SELECT rowid >> 12 AS doc, -rank AS s FROM ft WHERE ft MATCH ?";
-  q.params.push_back(fts);
+// One FTS5 row per document: a field is a column (the index's TextColumns), _all is every column.
+Sql TextQuery(const std::string& field, const std::string& fts, const Context& ctx) {
+  std::string match = fts;
   if (!AllFields(field)) {
-    q.text += " AND field = ?";
-    q.params.push_back(field);
+    auto it = ctx.columns->find(field);
+    if (it == ctx.columns->end()) return Sql{kMatchNone, {}};
+    match = absl::StrCat("{c", it->second, "} : (", fts, ")");
   }
-  q.text += ") GROUP BY doc";
-  return q;
+  return Sql{"SELECT rowid AS doc, -rank AS score FROM ft WHERE ft MATCH ?", {match}};
 }
 
 Sql Append(Sql a, std::string_view glue, const Sql& b) {
@@ -78,7 +84,7 @@ Sql Wrap(std::string_view before, const Sql& inner, std::string_view after) {
   return q;
 }
 
-absl::StatusOr<Sql> Match(const json& body, bool phrase) {
+absl::StatusOr<Sql> Match(const json& body, bool phrase, const Context& ctx) {
   absl::StatusOr<std::pair<std::string, json>> fs = FieldAndSpec(body, phrase ? "match_phrase" : "match");
   if (!fs.ok()) return fs.status();
   std::optional<json> text = SpecValue(fs->second, "query");
@@ -87,7 +93,7 @@ absl::StatusOr<Sql> Match(const json& body, bool phrase) {
   }
   const std::vector<std::string> tokens = Tokenize(ScalarText(*text));
   if (tokens.empty()) return Sql{kMatchNone, {}};
-  if (phrase) return TextQuery(fs->first, FtsPhrase(tokens));
+  if (phrase) return TextQuery(fs->first, FtsPhrase(tokens), ctx);
   bool all = false;
   if (fs->second.is_object() && fs->second.contains("operator")) {
     const json& op = fs->second["operator"];
@@ -99,18 +105,18 @@ absl::StatusOr<Sql> Match(const json& body, bool phrase) {
   }
   std::vector<std::string> quoted;
   for (const std::string& t : tokens) quoted.push_back(FtsPhrase({t}));
-  return TextQuery(fs->first, absl::StrJoin(quoted, all ? " AND " : " OR "));
+  return TextQuery(fs->first, absl::StrJoin(quoted, all ? " AND " : " OR "), ctx);
 }
 
 // term, terms, range, prefix, wildcard and exists read the keyword and number tables.
-absl::StatusOr<Sql> Term(const json& body, int32_t partition) {
+absl::StatusOr<Sql> Term(const json& body, const Context& ctx) {
   absl::StatusOr<std::pair<std::string, json>> fs = FieldAndSpec(body, "term");
   if (!fs.ok()) return fs.status();
   std::optional<json> v = SpecValue(fs->second, "value");
   if (!v.has_value() || v->is_object() || v->is_array() || v->is_null()) return Bad("[term] needs a value");
   if (fs->first == "_id") {
     json ids = {{"values", json::array({*v})}};
-    return CompileQuery(json{{"ids", ids}}, partition);
+    return Compile(json{{"ids", ids}}, ctx);
   }
   Sql q;
   if (v->is_number() || v->is_boolean()) {
@@ -237,7 +243,7 @@ absl::StatusOr<Sql> Exists(const json& body) {
              {f, f}};
 }
 
-absl::StatusOr<Sql> Ids(const json& body, int32_t partition) {
+absl::StatusOr<Sql> Ids(const json& body, const Context& ctx) {
   if (!body.is_object() || !body.contains("values") || !body["values"].is_array()) return Bad("[ids] needs values");
   Sql q{"SELECT off AS doc, 1.0 AS score FROM docs WHERE off IN (", {}};
   bool any = false;
@@ -248,7 +254,7 @@ absl::StatusOr<Sql> Ids(const json& body, int32_t partition) {
     int32_t p;
     int64_t o;
     if (dash == std::string::npos || !absl::SimpleAtoi(id.substr(0, dash), &p) ||
-        !absl::SimpleAtoi(id.substr(dash + 1), &o) || p != partition) {
+        !absl::SimpleAtoi(id.substr(dash + 1), &o) || p != ctx.partition) {
       continue;
     }
     q.text += any ? ", ?" : "?";
@@ -260,17 +266,17 @@ absl::StatusOr<Sql> Ids(const json& body, int32_t partition) {
   return q;
 }
 
-absl::StatusOr<std::vector<Sql>> Clauses(const json& body, const char* key, int32_t partition) {
+absl::StatusOr<std::vector<Sql>> Clauses(const json& body, const char* key, const Context& ctx) {
   std::vector<Sql> out;
   auto it = body.find(key);
   if (it == body.end()) return out;
   if (it->is_object()) {
-    absl::StatusOr<Sql> q = CompileQuery(*it, partition);
+    absl::StatusOr<Sql> q = Compile(*it, ctx);
     if (!q.ok()) return q.status();
     out.push_back(*std::move(q));
   } else if (it->is_array()) {
     for (const json& c : *it) {
-      absl::StatusOr<Sql> q = CompileQuery(c, partition);
+      absl::StatusOr<Sql> q = Compile(c, ctx);
       if (!q.ok()) return q.status();
       out.push_back(*std::move(q));
     }
@@ -280,17 +286,17 @@ absl::StatusOr<std::vector<Sql>> Clauses(const json& body, const char* key, int3
   return out;
 }
 
-absl::StatusOr<Sql> Bool(const json& body, int32_t partition) {
+absl::StatusOr<Sql> Bool(const json& body, const Context& ctx) {
   if (!body.is_object()) return Bad("[bool] query malformed");
   for (const auto& [k, _] : body.items()) {
     if (k != "must" && k != "filter" && k != "should" && k != "must_not" && k != "minimum_should_match" && k != "boost") {
       return Bad(absl::StrCat("[bool] query does not support [", k, "]"));
     }
   }
-  absl::StatusOr<std::vector<Sql>> must = Clauses(body, "must", partition);
-  absl::StatusOr<std::vector<Sql>> filter = Clauses(body, "filter", partition);
-  absl::StatusOr<std::vector<Sql>> should = Clauses(body, "should", partition);
-  absl::StatusOr<std::vector<Sql>> must_not = Clauses(body, "must_not", partition);
+  absl::StatusOr<std::vector<Sql>> must = Clauses(body, "must", ctx);
+  absl::StatusOr<std::vector<Sql>> filter = Clauses(body, "filter", ctx);
+  absl::StatusOr<std::vector<Sql>> should = Clauses(body, "should", ctx);
+  absl::StatusOr<std::vector<Sql>> must_not = Clauses(body, "must_not", ctx);
   for (const auto* s : {&must, &filter, &should, &must_not}) {
     if (!s->ok()) return s->status();
   }
@@ -339,7 +345,7 @@ absl::StatusOr<Sql> Bool(const json& body, int32_t partition) {
   return *base;
 }
 
-absl::StatusOr<Sql> MultiMatch(const json& body) {
+absl::StatusOr<Sql> MultiMatch(const json& body, const Context& ctx) {
   if (!body.is_object() || !body.contains("query")) return Bad("[multi_match] needs a query");
   std::vector<std::string> fields;
   if (auto it = body.find("fields"); it != body.end()) {
@@ -357,14 +363,14 @@ absl::StatusOr<Sql> MultiMatch(const json& body) {
   if (body.contains("operator")) spec["operator"] = body["operator"];
   std::optional<Sql> u;
   for (const std::string& f : fields) {
-    absl::StatusOr<Sql> m = Match(json{{f, spec}}, phrase);
+    absl::StatusOr<Sql> m = Match(json{{f, spec}}, phrase, ctx);
     if (!m.ok()) return m.status();
     u = u.has_value() ? Append(*u, " UNION ALL ", *m) : *m;
   }
   return Wrap("SELECT doc, MAX(score) AS score FROM (", *u, ") GROUP BY doc");
 }
 
-absl::StatusOr<Sql> QueryString(const json& body, int32_t partition) {
+absl::StatusOr<Sql> QueryString(const json& body, const Context& ctx) {
   if (!body.is_object() || !body.contains("query") || !body["query"].is_string()) {
     return Bad("[query_string] needs a query string");
   }
@@ -380,7 +386,7 @@ absl::StatusOr<Sql> QueryString(const json& body, int32_t partition) {
   for (char& c : op) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   absl::StatusOr<json> dsl = ParseQueryString(body["query"].get<std::string>(), fields, op == "AND");
   if (!dsl.ok()) return dsl.status();
-  return CompileQuery(*dsl, partition);
+  return Compile(*dsl, ctx);
 }
 
 }  // namespace
@@ -401,32 +407,41 @@ std::vector<std::string> Tokenize(std::string_view text) {
   return out;
 }
 
-absl::StatusOr<Sql> CompileQuery(const json& query, int32_t partition) {
+namespace {
+
+absl::StatusOr<Sql> Compile(const json& query, const Context& ctx) {
   if (query.is_null()) return Sql{kMatchAll, {}};
   if (!query.is_object() || query.size() != 1) return Bad("a query is an object with one query type");
   const std::string& kind = query.begin().key();
   const json& body = query.begin().value();
   if (kind == "match_all") return Sql{kMatchAll, {}};
   if (kind == "match_none") return Sql{kMatchNone, {}};
-  if (kind == "match") return Match(body, false);
-  if (kind == "match_phrase") return Match(body, true);
-  if (kind == "multi_match") return MultiMatch(body);
-  if (kind == "term") return Term(body, partition);
+  if (kind == "match") return Match(body, false, ctx);
+  if (kind == "match_phrase") return Match(body, true, ctx);
+  if (kind == "multi_match") return MultiMatch(body, ctx);
+  if (kind == "term") return Term(body, ctx);
   if (kind == "terms") return Terms(body);
   if (kind == "range") return Range(body);
   if (kind == "prefix") return Prefix(body);
   if (kind == "wildcard") return Wildcard(body);
   if (kind == "exists") return Exists(body);
-  if (kind == "ids") return Ids(body, partition);
-  if (kind == "bool") return Bool(body, partition);
-  if (kind == "query_string" || kind == "simple_query_string") return QueryString(body, partition);
+  if (kind == "ids") return Ids(body, ctx);
+  if (kind == "bool") return Bool(body, ctx);
+  if (kind == "query_string" || kind == "simple_query_string") return QueryString(body, ctx);
   if (kind == "constant_score") {
     if (!body.is_object() || !body.contains("filter")) return Bad("[constant_score] needs a filter");
-    absl::StatusOr<Sql> f = CompileQuery(body["filter"], partition);
+    absl::StatusOr<Sql> f = Compile(body["filter"], ctx);
     if (!f.ok()) return f.status();
     return Wrap("SELECT doc, 1.0 AS score FROM (", *f, ")");
   }
   return Bad(absl::StrCat("unknown query [", kind, "]"));
+}
+
+}  // namespace
+
+absl::StatusOr<Sql> CompileQuery(const json& query, int32_t partition, const TextColumns* columns) {
+  static const TextColumns kNone;
+  return Compile(query, Context{partition, columns != nullptr ? columns : &kNone});
 }
 
 }  // namespace chronik::search

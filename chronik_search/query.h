@@ -6,6 +6,7 @@
 // and URI searches (?q=) are parsed into the same DSL first.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -23,9 +24,13 @@ struct Sql {
   std::vector<SqlValue> params;
 };
 
-// `partition`: the partition the index holds (ids and _id terms name one). An error is a query
-// Elasticsearch would refuse (its message is the reason, for a 400 parsing_exception).
-absl::StatusOr<Sql> CompileQuery(const nlohmann::json& query, int32_t partition);
+// Which FTS5 column (c0, c1, ...) of a partition's index holds a text field.
+using TextColumns = std::map<std::string, int>;
+
+// `partition`: the partition the index holds (ids and _id terms name one); `columns`: its text
+// fields (null: none). An error is a query Elasticsearch would refuse (its message is the reason,
+// for a 400 parsing_exception).
+absl::StatusOr<Sql> CompileQuery(const nlohmann::json& query, int32_t partition, const TextColumns* columns);
 
 // Lucene's query syntax as query_string and ?q= take it: field:value, "phrases", AND/OR/NOT,
 // +/-, parentheses, wildcards (* and ?) and ranges ([a TO b], {a TO b}, >=x). As DSL.

@@ -471,7 +471,7 @@ struct SearchApi::Impl {
     for (const std::string& topic : topics) {
       for (const auto& [partition, index] : indexer.IndexesOf(topic)) {
         ++shards;
-        absl::StatusOr<Sql> sql = CompileQuery(query, partition);
+        absl::StatusOr<Sql> sql = index->Compile(query);
         if (!sql.ok()) return EsError(400, "parsing_exception", sql.status().message());
         absl::StatusOr<SearchResult> r = index->Search(*sql, sort, *from + *size, specs, deadline);
         if (!r.ok()) {
