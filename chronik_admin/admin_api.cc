@@ -142,23 +142,6 @@ std::string TopicIdText(const std::array<uint8_t, 16>& id) {
 
 namespace {
 
-std::string PercentDecode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else if (plus_is_space && s[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 std::vector<std::string> Segments(std::string_view path) {
   std::vector<std::string> out;
   size_t start = 1;
@@ -167,22 +150,6 @@ std::vector<std::string> Segments(std::string_view path) {
     if (slash == std::string_view::npos) slash = path.size();
     out.emplace_back(path.substr(start, slash - start));
     start = slash + 1;
-  }
-  return out;
-}
-
-std::map<std::string, std::string> ParseQuery(std::string_view query) {
-  std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    const size_t eq = pair.find('=');
-    if (!pair.empty()) {
-      out[PercentDecode(pair.substr(0, eq), true)] =
-          eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1), true);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
   }
   return out;
 }
@@ -236,7 +203,7 @@ void AdminApi::Handle(monitoring::HttpRequest request, monitoring::HttpServer::R
     bool same = true;
     for (size_t i = 0; i < pattern.size() && same; ++i) {
       if (pattern[i].starts_with("{")) {
-        found[pattern[i].substr(1, pattern[i].size() - 2)] = PercentDecode(segments[i], false);
+        found[pattern[i].substr(1, pattern[i].size() - 2)] = monitoring::UrlDecode(segments[i], false);
         same = !segments[i].empty();
       } else {
         same = pattern[i] == segments[i];
@@ -283,7 +250,7 @@ void AdminApi::Handle(monitoring::HttpRequest request, monitoring::HttpServer::R
   auto exchange = std::make_shared<Exchange>(kafka_, std::move(session), std::move(reply));
   exchange->self = exchange;
   exchange->params = std::move(params);
-  if (question != std::string::npos) exchange->query = ParseQuery(std::string_view(request.target).substr(question + 1));
+  if (question != std::string::npos) exchange->query = monitoring::ParseQueryParameters(std::string_view(request.target).substr(question + 1));
   if (!request.body.empty()) {
     exchange->body = nlohmann::json::parse(request.body, nullptr, false);
     if (exchange->body.is_discarded()) return exchange->BadRequest("the body is not JSON");

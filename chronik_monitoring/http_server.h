@@ -35,6 +35,11 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // more headers (Allow, WWW-Authenticate)
 };
 
+// %XX decoded (and '+' as a space in query strings).
+std::string UrlDecode(std::string_view s, bool plus_is_space);
+// A query string ("a=1&b=x%20y") as decoded names and values; a name without '=' has value "".
+std::map<std::string, std::string> ParseQueryParameters(std::string_view query);
+
 // A JSON error body: {"error": "<reason>", "message": "..."}.
 HttpResponse JsonError(int status, std::string_view error, std::string_view message);
 

@@ -41,32 +41,6 @@ HttpResponse EsError(int status, std::string_view type, const Text& reason_text,
                        {"status", status}});
 }
 
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else if (s[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> Query(std::string_view q) {
-  std::map<std::string, std::string> out;
-  for (absl::string_view pair_view : absl::StrSplit(absl::string_view(q.data(), q.size()), '&', absl::SkipEmpty())) {
-    const std::string_view pair(pair_view.data(), pair_view.size());
-    const size_t eq = pair.find('=');
-    out[PercentDecode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
-  }
-  return out;
-}
-
 // "1d", "30m", "10s", "500ms" and the calendar units of a fixed length.
 std::optional<double> IntervalMs(const std::string& s) {
   static const std::map<std::string, double> kCalendar = {
@@ -590,9 +564,9 @@ struct SearchApi::Impl {
     const size_t question = request.target.find('?');
     const std::string path = request.target.substr(0, question);
     const std::map<std::string, std::string> params =
-        question == std::string::npos ? std::map<std::string, std::string>() : Query(request.target.substr(question + 1));
+        question == std::string::npos ? std::map<std::string, std::string>() : monitoring::ParseQueryParameters(std::string_view(request.target).substr(question + 1));
     std::vector<std::string> parts;
-    for (absl::string_view p : absl::StrSplit(path, '/', absl::SkipEmpty())) parts.push_back(PercentDecode(std::string_view(p.data(), p.size())));
+    for (absl::string_view p : absl::StrSplit(path, '/', absl::SkipEmpty())) parts.push_back(monitoring::UrlDecode(std::string_view(p.data(), p.size()), false));
     const std::string& m = request.method;
     const bool read = m == "GET" || m == "POST";
 
