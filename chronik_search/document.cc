@@ -101,9 +101,6 @@ Document MakeDocument(const RecordFields& r) {
     doc.keywords.emplace_back("_key", *doc.key);
     doc.text.emplace_back("_key", *doc.key);
   }
-  doc.numbers.emplace_back("_timestamp", static_cast<double>(r.timestamp));
-  doc.numbers.emplace_back("_partition", static_cast<double>(r.partition));
-  doc.numbers.emplace_back("_offset", static_cast<double>(r.offset));
   for (const auto& [name, value] : r.headers) {
     if (value.has_value() && IsUtf8(*value) && IsUtf8(name)) {
       doc.keywords.emplace_back("_headers." + std::string(name), std::string(*value));

@@ -4,7 +4,8 @@
 // indexed by field (nested objects as dotted paths, arrays as their elements): strings as text and
 // as keywords (and as dates when they read as ISO-8601), numbers and booleans as numbers. A value
 // that is UTF-8 but not a JSON object is the text field "value"; a binary value has no fields.
-// Every document also has _key, _timestamp, _partition, _offset and _headers.<name>.
+// Every document also has _key and _headers.<name>; _timestamp, _partition and _offset are its
+// own (the index serves them from the document, not as fields).
 
 #include <cstdint>
 #include <optional>

@@ -78,6 +78,13 @@ TEST_F(IndexTest, QueriesHaveTheirKnownAnswers) {
   EXPECT_EQ(Offsets(json{{"exists", {{"field", "when"}}}}), (V{3}));
   EXPECT_EQ(Offsets(json{{"ids", {{"values", {"0-2", "1-3", "0-4"}}}}}), (V{2, 4}));
   EXPECT_EQ(Offsets(json{{"term", {{"_key", "odd"}}}}), (V{1, 3}));
+  // A document's own offset, timestamp and partition.
+  EXPECT_EQ(Offsets(json{{"term", {{"_offset", 2}}}}), (V{2}));
+  EXPECT_EQ(Offsets(json{{"range", {{"_timestamp", {{"gte", 1003}}}}}}), (V{3, 4}));
+  EXPECT_EQ(Offsets(json{{"term", {{"_partition", 0}}}}), (V{0, 1, 2, 3, 4}));
+  EXPECT_EQ(Offsets(json{{"term", {{"_partition", 1}}}}), (V{}));
+  EXPECT_EQ(Offsets(json{{"match_all", json::object()}}, SortSpec{SortSpec::Kind::kNumber, "_timestamp", true}),
+            (V{4, 3, 2, 1, 0}));
   EXPECT_EQ(Offsets(json::parse(R"({"bool": {"must": [{"match": {"msg": "disk"}}],
                                              "must_not": [{"term": {"level": "warn"}}]}})")),
             (V{0}));

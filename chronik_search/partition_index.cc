@@ -14,7 +14,7 @@ namespace {
 constexpr int kTextColumns = PartitionIndex::kTextColumns;
 
 // Bumped when the layout changes: an index of another version is rebuilt from the log.
-constexpr int64_t kSchemaVersion = 2;
+constexpr int64_t kSchemaVersion = 3;
 
 // The layout, chosen for indexing speed (one FTS row per document, integer-keyed postings):
 // - ft: one FTS5 row per document (rowid = offset), a column per text field of the partition
@@ -31,15 +31,28 @@ constexpr const char* kSchema[] = {
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO meta VALUES ('indexed_offset', 0)",
     "CREATE TABLE IF NOT EXISTS docs (off INTEGER PRIMARY KEY, ts INTEGER NOT NULL, key TEXT, source TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS docs_ts ON docs (ts)",
     "CREATE TABLE IF NOT EXISTS textcols (field TEXT PRIMARY KEY, col INTEGER NOT NULL UNIQUE)",
     "CREATE TABLE IF NOT EXISTS kwv (h INTEGER PRIMARY KEY, field TEXT NOT NULL, v TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS kwv_fv ON kwv (field, v)",
     "CREATE TABLE IF NOT EXISTS kwp (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID",
     "CREATE VIEW IF NOT EXISTS kw AS SELECT kwp.doc AS doc, kwv.field AS field, kwv.v AS v FROM kwv JOIN kwp ON kwp.h = kwv.h",
-    "CREATE TABLE IF NOT EXISTS num (field TEXT NOT NULL, v REAL NOT NULL, doc INTEGER NOT NULL, "
+    "CREATE TABLE IF NOT EXISTS numt (field TEXT NOT NULL, v REAL NOT NULL, doc INTEGER NOT NULL, "
     "PRIMARY KEY (field, v, doc)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS fields (field TEXT NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (field, kind))",
 };
+
+// The numbers queries see: the fields' (numt), and each document's own timestamp, offset and
+// partition as _timestamp, _offset and _partition (no rows of their own: a constant field term
+// drops the other arms before they run).
+std::string NumView(int32_t partition) {
+  return absl::StrCat(
+      "CREATE VIEW IF NOT EXISTS num AS SELECT doc, field, v FROM numt"
+      " UNION ALL SELECT off AS doc, '_timestamp' AS field, ts AS v FROM docs"
+      " UNION ALL SELECT off AS doc, '_offset' AS field, off AS v FROM docs"
+      " UNION ALL SELECT off AS doc, '_partition' AS field, ",
+      partition, " AS v FROM docs");
+}
 
 std::string FtsSchema() {
   std::string columns;
@@ -142,6 +155,7 @@ absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::
     if (absl::Status st = index->Exec(sql); !st.ok()) return st;
   }
   if (absl::Status st = index->Exec(FtsSchema().c_str()); !st.ok()) return st;
+  if (absl::Status st = index->Exec(NumView(partition).c_str()); !st.ok()) return st;
   {
     Statement version(db, "SELECT v FROM meta WHERE k = 'schema'");
     const bool found = version.Step() == SQLITE_ROW;
@@ -191,7 +205,7 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
   Statement ft(db_, ft_sql);
   Statement kwv(db_, "INSERT OR IGNORE INTO kwv (h, field, v) VALUES (?, ?, ?)");
   Statement kwp(db_, "INSERT OR IGNORE INTO kwp (h, doc) VALUES (?, ?)");
-  Statement num(db_, "INSERT OR IGNORE INTO num (field, v, doc) VALUES (?, ?, ?)");
+  Statement num(db_, "INSERT OR IGNORE INTO numt (field, v, doc) VALUES (?, ?, ?)");
   Statement field(db_, "INSERT OR IGNORE INTO fields (field, kind) VALUES (?, ?)");
   Statement column(db_, "INSERT INTO textcols (field, col) VALUES (?, ?)");
   Statement meta(db_, "UPDATE meta SET v = ? WHERE k = 'indexed_offset'");
@@ -265,7 +279,7 @@ absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
   const std::pair<const char*, int64_t> deletes[] = {
       {"DELETE FROM docs WHERE off < ?", offset},
       {"DELETE FROM kwp WHERE doc < ?", offset},
-      {"DELETE FROM num WHERE doc < ?", offset},
+      {"DELETE FROM numt WHERE doc < ?", offset},
       {"DELETE FROM ft WHERE rowid < ?", offset},
   };
   for (const auto& [sql, bound] : deletes) {

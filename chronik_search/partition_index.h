@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "chronik_search/document.h"
@@ -112,7 +113,7 @@ class PartitionIndex {
   const std::string path_;
   const int32_t partition_;
   TextColumns columns_;  // under mu_
-  std::set<int64_t> known_keywords_;  // keyword hashes in the dictionary, under mu_
+  absl::flat_hash_set<int64_t> known_keywords_;  // keyword hashes in the dictionary, under mu_
 };
 
 }  // namespace chronik::search

@@ -646,7 +646,8 @@ struct SearchApi::Impl {
           if (!f.ok()) continue;
           for (const auto& [name, kinds] : *f) fields[name].insert(kinds.begin(), kinds.end());
         }
-        json props = json::object();
+        json props = {{"_timestamp", {{"type", "date"}}}, {"_offset", {{"type", "long"}}},
+                      {"_partition", {{"type", "integer"}}}};
         for (const auto& [name, kinds] : fields) {
           json p;
           if (kinds.contains("text")) {
