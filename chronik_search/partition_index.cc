@@ -28,6 +28,7 @@ constexpr const char* kSchema[] = {
     // is rebuilt, so commits need not wait for the disk.
     "PRAGMA synchronous = OFF",
     "PRAGMA cache_size = -65536",
+    "PRAGMA journal_size_limit = 16777216",
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO meta VALUES ('indexed_offset', 0)",
     "CREATE TABLE IF NOT EXISTS docs (off INTEGER PRIMARY KEY, ts INTEGER NOT NULL, key TEXT, source TEXT NOT NULL)",
@@ -359,7 +360,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const Sql& query, const Sort
                                      " ORDER BY sv IS NULL, sv ", sort.descending ? "DESC" : "ASC",
                                      ", q.doc ASC LIMIT ?"));
     if (!hits.status("searching").ok()) return failed("searching");
-    params.push_back(limit);
+    params.emplace_back(std::in_place_index<0>, limit);
     hits.BindAll(params);
     int rc;
     while ((rc = hits.Step()) == SQLITE_ROW) {
@@ -397,66 +398,98 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const Sql& query, const Sort
       return result;
     }
   }
+  // Each aggregation is one SQL statement over the matching documents (m), run on numbers first
+  // or keywords first by its kind; a field holds one kind or the other (dates are both, and
+  // aggregate as numbers).
   for (const AggregationSpec& a : aggregations) {
     AggregationPartial p;
-    // Keywords, then numbers: a field holds one kind or the other (strings are both text and
-    // keyword; dates both keyword and number, and aggregate as numbers).
-    const bool numeric_first = a.kind != AggregationSpec::Kind::kTerms && a.kind != AggregationSpec::Kind::kCardinality;
+    using Kind = AggregationSpec::Kind;
+    const bool numeric_first = a.kind != Kind::kTerms && a.kind != Kind::kCardinality;
     for (int pass = 0; pass < 2; ++pass) {
       const bool numbers = (pass == 0) == numeric_first;
-      Statement values(db_, absl::StrCat("SELECT doc, v FROM ", numbers ? "num" : "kw",
-                                         " WHERE field = ? AND doc IN (SELECT doc FROM m)"));
-      if (!values.status("aggregating").ok()) return failed("aggregating");
-      values.Bind(1, a.field);
-      int rc;
-      bool any = false;
-      std::set<std::pair<int64_t, std::string>> counted;  // a document counts once per bucket
-      while ((rc = values.Step()) == SQLITE_ROW) {
-        any = true;
-        const int64_t doc = values.Int(0);
-        if (!numbers) {
-          const std::string v = values.Text(1);
-          if (a.kind == AggregationSpec::Kind::kCardinality) {
-            p.distinct.insert(v);
-          } else if (a.kind == AggregationSpec::Kind::kTerms) {
-            if (counted.emplace(doc, v).second) p.keyword_counts[v]++;
-          } else if (a.kind == AggregationSpec::Kind::kStats) {
-            p.count++;
-          }
-          continue;
-        }
-        const double v = values.Double(1);
-        switch (a.kind) {
-          case AggregationSpec::Kind::kTerms:
-            if (counted.emplace(doc, NumberKey(v)).second) p.number_counts[v]++;
-            break;
-          case AggregationSpec::Kind::kCardinality:
-            p.distinct.insert(NumberKey(v));
-            break;
-          case AggregationSpec::Kind::kHistogram: {
-            const double bucket = std::floor(v / a.interval) * a.interval;
-            if (counted.emplace(doc, NumberKey(bucket)).second) p.number_counts[bucket]++;
-            break;
-          }
-          case AggregationSpec::Kind::kRange:
-            for (size_t i = 0; i < a.ranges.size(); ++i) {
-              const auto& [from, to] = a.ranges[i];
-              if ((!from || v >= *from) && (!to || v < *to) && counted.emplace(doc, absl::StrCat(i)).second) {
-                p.number_counts[static_cast<double>(i)]++;
-              }
+      // "+doc": membership in m is checked per value row, rather than every document of m looked
+      // up under every value (which costs a probe per document and value).
+      const std::string where =
+          absl::StrCat(" FROM ", numbers ? "num" : "kw", " WHERE field = ? AND +doc IN (SELECT doc FROM m)");
+      std::vector<std::pair<std::string, std::vector<SqlValue>>> statements;
+      switch (a.kind) {
+        case Kind::kTerms:
+          statements.push_back({absl::StrCat("SELECT v, COUNT(DISTINCT doc)", where, " GROUP BY v"), {a.field}});
+          break;
+        case Kind::kCardinality:
+          statements.push_back({absl::StrCat("SELECT DISTINCT v", where), {a.field}});
+          break;
+        case Kind::kHistogram:
+          if (!numbers) continue;
+          statements.push_back({absl::StrCat("SELECT floor(v / ?) * ? AS b, COUNT(DISTINCT doc) FROM num WHERE field = ?"
+                                             " AND +doc IN (SELECT doc FROM m) GROUP BY b"),
+                                {a.interval, a.interval, a.field}});
+          break;
+        case Kind::kRange:
+          if (!numbers) continue;
+          for (const auto& [from, to] : a.ranges) {
+            std::vector<SqlValue> params = {a.field};
+            std::string sql = absl::StrCat("SELECT COUNT(DISTINCT doc)", where);
+            if (from) {
+              sql += " AND v >= ?";
+              params.push_back(*from);
             }
-            break;
-          case AggregationSpec::Kind::kStats:
-            p.count++;
-            p.sum += v;
-            p.min = p.min.has_value() ? std::min(*p.min, v) : v;
-            p.max = p.max.has_value() ? std::max(*p.max, v) : v;
-            break;
-        }
+            if (to) {
+              sql += " AND v < ?";
+              params.push_back(*to);
+            }
+            statements.push_back({sql, params});
+          }
+          break;
+        case Kind::kStats:
+          statements.push_back({absl::StrCat(numbers ? "SELECT COUNT(v), TOTAL(v), MIN(v), MAX(v)" : "SELECT COUNT(v)", where),
+                                {a.field}});
+          break;
       }
-      if (rc != SQLITE_DONE) {
-        if (absl::Status st = failed("aggregating"); !st.ok()) return st;
-        return result;
+      bool any = false;
+      for (size_t i = 0; i < statements.size(); ++i) {
+        Statement st(db_, statements[i].first);
+        if (!st.status("aggregating").ok()) return failed("aggregating");
+        st.BindAll(statements[i].second);
+        int rc;
+        while ((rc = st.Step()) == SQLITE_ROW) {
+          switch (a.kind) {
+            case Kind::kTerms:
+              if (numbers) {
+                p.number_counts[st.Double(0)] += st.Int(1);
+              } else {
+                p.keyword_counts[st.Text(0)] += st.Int(1);
+              }
+              any = true;
+              break;
+            case Kind::kCardinality:
+              p.distinct.insert(numbers ? NumberKey(st.Double(0)) : st.Text(0));
+              any = true;
+              break;
+            case Kind::kHistogram:
+              p.number_counts[st.Double(0)] += st.Int(1);
+              any = true;
+              break;
+            case Kind::kRange:
+              if (st.Int(0) > 0) p.number_counts[static_cast<double>(i)] += st.Int(0);
+              any = any || st.Int(0) > 0;
+              break;
+            case Kind::kStats:
+              if (st.Int(0) == 0) break;
+              any = true;
+              p.count += st.Int(0);
+              if (numbers) {
+                p.sum += st.Double(1);
+                p.min = p.min.has_value() ? std::min(*p.min, st.Double(2)) : st.Double(2);
+                p.max = p.max.has_value() ? std::max(*p.max, st.Double(3)) : st.Double(3);
+              }
+              break;
+          }
+        }
+        if (rc != SQLITE_DONE) {
+          if (absl::Status err = failed("aggregating"); !err.ok()) return err;
+          return result;
+        }
       }
       if (any) break;
     }

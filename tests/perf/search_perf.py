@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""Search against chronik_server --enable-search: how fast JSON records are indexed, produce on a
+searchable topic against a topic with searchable=false in the same run, the visibility lag from
+an acks=all acknowledgement to the record being found (p50/p99), and query latency (p50/p99) for
+term, match, phrase, range, bool and a terms aggregation over the indexed records. It measures
+and prints; it asserts nothing about speed.
+
+    bazel run -c opt //tests/perf:search_perf [-- --records 1000000]"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from perf_java import runfiles_root
+
+WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau "
+         "upsilon phi chi psi omega").split()
+
+
+def corpus(path, n, seed):
+    """n JSON records of 200-500 bytes, like application logs."""
+    rnd = random.Random(seed)
+    with open(path, "w") as f:
+        for i in range(n):
+            words = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(8, 40)))
+            f.write(json.dumps({"ts": "2026-11-30T%02d:%02d:%02dZ" % (i // 3600 % 24, i // 60 % 60, i % 60),
+                                "level": ("info", "warn", "error", "debug")[i % 4], "service": "svc-%d" % (i % 13),
+                                "host": "host-%d" % (i % 50), "msg": words, "latency_ms": rnd.randint(0, 5000),
+                                "user": {"id": i % 1000, "name": "user%d" % (i % 300)},
+                                "request_id": "%032x" % rnd.getrandbits(128)}) + "\n")
+
+
+def http(port, path, body=None):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path),
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"}, method="GET" if body is None else "POST")
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.loads(r.read())
+
+
+def count(port, topic):
+    try:
+        return http(port, "/%s/_count" % topic)["count"]
+    except Exception:
+        return 0
+
+
+def produce(bootstrap, topic, path):
+    t = time.time()
+    subprocess.run(["kcat", "-b", bootstrap, "-P", "-t", topic, "-X", "acks=all", "-X", "linger.ms=5", "-l", path],
+                   check=True, timeout=3600)
+    return time.time() - t
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p / 100))]
+
+
+def main():
+    here = runfiles_root(__file__)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--broker", default=os.path.join(here, "chronik_server", "chronik_server"))
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--probes", type=int, default=200, help="records timed from acknowledgement to search")
+    ap.add_argument("--queries", type=int, default=50, help="runs of each query")
+    args = ap.parse_args()
+    sys.path.insert(0, os.path.join(here, "tests", "e2e"))
+    sys.path.insert(0, os.path.join(here, "tests", "e2e", "pydeps"))
+    os.environ["CHRONIK_SERVER"] = args.broker
+    from broker import Broker
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    with tempfile.TemporaryDirectory() as d, Broker(extra_args=["--enable-search", "--log-level", "warn"],
+                                                    kafka_properties={"num.partitions": 1}) as b:
+        data = os.path.join(d, "corpus.json")
+        corpus(data, args.records, 1)
+        size = os.path.getsize(data)
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        for f in admin.create_topics([NewTopic("plain", 1, 1, config={"searchable": "false"}),
+                                      NewTopic("logs", 1, 1), NewTopic("probe", 1, 1)]).values():
+            f.result(30)
+        print("%d JSON records, %.0f bytes each on average, one partition" % (args.records, size / args.records))
+
+        plain = produce(b.bootstrap, "plain", data)
+        t0 = time.time()
+        searchable = produce(b.bootstrap, "logs", data)
+        print("produce, acks=all    searchable=false %9.0f records/s   searchable %9.0f records/s   (%.2f x)"
+              % (args.records / plain, args.records / searchable, plain / searchable))
+        while count(b.search_port, "logs") < args.records:
+            time.sleep(0.05)
+        indexed = time.time() - t0
+        print("indexing             %9.0f records/s (all %d searchable %.1f s after the first was produced)"
+              % (args.records / indexed, args.records, indexed))
+
+        producer = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 0})
+        lags = []
+        for i in range(args.probes):
+            token = "probe%08d" % i
+            producer.produce("probe", value=json.dumps({"msg": token}).encode())
+            producer.flush(30)
+            acked = time.time()
+            while http(b.search_port, "/probe/_count", {"query": {"match": {"msg": token}}})["count"] == 0:
+                time.sleep(0.001)
+            lags.append((time.time() - acked) * 1000)
+        print("visibility lag       p50 %7.1f ms   p99 %7.1f ms   (%d records, acks=all, one at a time)"
+              % (pct(lags, 50), pct(lags, 99), len(lags)))
+
+        queries = {
+            "term": {"query": {"term": {"level": "error"}}},
+            "match": {"query": {"match": {"msg": "omega psi"}}},
+            "phrase": {"query": {"match_phrase": {"msg": "alpha beta"}}},
+            "range": {"query": {"range": {"latency_ms": {"gte": 1000, "lt": 1100}}}},
+            "bool": {"query": {"bool": {"must": [{"match": {"msg": "delta"}}],
+                                        "filter": [{"term": {"service": "svc-3"}}],
+                                        "must_not": [{"term": {"level": "debug"}}]}}},
+            "terms aggregation": {"size": 0, "aggs": {"hosts": {"terms": {"field": "host", "size": 10}}}},
+        }
+        print("query latency over %d documents (size 10)" % args.records)
+        for name, body in queries.items():
+            times = []
+            for _ in range(args.queries):
+                t = time.time()
+                r = http(b.search_port, "/logs/_search", body)
+                times.append((time.time() - t) * 1000)
+            print("  %-18s p50 %8.1f ms   p99 %8.1f ms   hits %d" % (name, pct(times, 50), pct(times, 99),
+                                                                    r["hits"]["total"]["value"]))
+        print("index size           %.0f MB for %.0f MB of records"
+              % (sum(os.path.getsize(os.path.join(b.data_dir, "__search", f))
+                     for f in os.listdir(os.path.join(b.data_dir, "__search"))) / 1e6, size / 1e6))
+
+
+if __name__ == "__main__":
+    main()
