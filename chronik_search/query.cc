@@ -68,7 +68,9 @@ Sql TextQuery(const std::string& field, const std::string& fts, const Context& c
     if (it == ctx.columns->end()) return Sql{kMatchNone, {}};
     match = absl::StrCat("{c", it->second, "} : (", fts, ")");
   }
-  return Sql{"SELECT rowid AS doc, -rank AS score FROM ft WHERE ft MATCH ?", {match}};
+  // LIMIT -1 keeps the subquery whole: joined into a bool, it is matched once, not once per row of
+  // the other side.
+  return Sql{"SELECT rowid AS doc, -rank AS score FROM ft WHERE ft MATCH ? LIMIT -1", {match}};
 }
 
 Sql Append(Sql a, std::string_view glue, const Sql& b) {
@@ -322,8 +324,10 @@ absl::StatusOr<Sql> Bool(const json& body, const Context& ctx) {
                 Append(*base, ") a JOIN (", required[i]), ") b ON a.doc = b.doc");
   }
   if (!should->empty()) {
-    Sql u = (*should)[0];
-    for (size_t i = 1; i < should->size(); ++i) u = Append(u, " UNION ALL ", (*should)[i]);
+    // Each arm as a subquery: a compound SELECT takes no LIMIT in its arms.
+    auto arm = [](const Sql& q) { return Wrap("SELECT doc, score FROM (", q, ")"); };
+    Sql u = arm((*should)[0]);
+    for (size_t i = 1; i < should->size(); ++i) u = Append(u, " UNION ALL ", arm((*should)[i]));
     u = Wrap("SELECT doc, SUM(score) AS score, COUNT(*) AS n FROM (", u, ") GROUP BY doc");
     if (msm > 0) {
       u = Wrap("SELECT doc, score FROM (", u, absl::StrCat(") WHERE n >= ", msm));
@@ -365,7 +369,8 @@ absl::StatusOr<Sql> MultiMatch(const json& body, const Context& ctx) {
   for (const std::string& f : fields) {
     absl::StatusOr<Sql> m = Match(json{{f, spec}}, phrase, ctx);
     if (!m.ok()) return m.status();
-    u = u.has_value() ? Append(*u, " UNION ALL ", *m) : *m;
+    const Sql arm = Wrap("SELECT doc, score FROM (", *m, ")");
+    u = u.has_value() ? Append(*u, " UNION ALL ", arm) : arm;
   }
   return Wrap("SELECT doc, MAX(score) AS score FROM (", *u, ") GROUP BY doc");
 }
