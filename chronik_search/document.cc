@@ -14,6 +14,8 @@ namespace {
 // refused (the log keeps them whole).
 constexpr int kMaxDepth = 16;
 constexpr size_t kMaxFields = 1024;
+// Longer strings are text only, as in Elasticsearch's dynamic mapping (ignore_above 256).
+constexpr size_t kMaxKeywordBytes = 256;
 
 void Flatten(const nlohmann::json& v, const std::string& path, int depth, Document& doc) {
   if (depth > kMaxDepth || doc.text.size() + doc.numbers.size() > kMaxFields) return;
@@ -27,7 +29,11 @@ void Flatten(const nlohmann::json& v, const std::string& path, int depth, Docume
     case nlohmann::json::value_t::string: {
       const std::string& s = v.get_ref<const std::string&>();
       doc.text.emplace_back(path, s);
-      if (s.size() <= 256) doc.keywords.emplace_back(path, s);
+      if (s.size() <= kMaxKeywordBytes) {
+        doc.keywords.emplace_back(path, s);
+      } else {
+        doc.long_text.push_back(path);
+      }
       if (std::optional<int64_t> ms = ParseDateMs(s)) doc.numbers.emplace_back(path, static_cast<double>(*ms));
       break;
     }
@@ -117,7 +123,11 @@ Document MakeDocument(const RecordFields& r) {
   } else {
     const std::string text(*r.value);
     doc.text.emplace_back("value", text);
-    if (text.size() <= 256) doc.keywords.emplace_back("value", text);
+    if (text.size() <= kMaxKeywordBytes) {
+      doc.keywords.emplace_back("value", text);
+    } else {
+      doc.long_text.push_back("value");
+    }
     doc.source = nlohmann::json{{"value", text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   return doc;

@@ -25,6 +25,8 @@ struct Document {
   std::vector<std::pair<std::string, std::string>> text;
   std::vector<std::pair<std::string, std::string>> keywords;
   std::vector<std::pair<std::string, double>> numbers;
+  // Fields whose strings are too long to be keywords: text only, yet they exist.
+  std::vector<std::string> long_text;
 };
 
 struct RecordFields {

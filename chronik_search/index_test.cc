@@ -98,6 +98,13 @@ TEST_F(IndexTest, QueriesHaveTheirKnownAnswers) {
   EXPECT_EQ(Offsets(json{{"query_string", {{"query", "msg:\"disk full\" OR level:info"}}}}), (V{0, 1}));
   EXPECT_EQ(Offsets(json{{"query_string", {{"query", "ms:[5 TO 45]"}}}}), (V{1, 3}));
   EXPECT_EQ(Offsets(json{{"query_string", {{"query", "refused"}}}}), (V{2}));
+  // Elasticsearch's multi-fields, numbers matched as text, ids in terms, word prefixes.
+  EXPECT_EQ(Offsets(json{{"term", {{"level.keyword", "error"}}}}), (V{0, 2}));
+  EXPECT_EQ(Offsets(json{{"match", {{"ms", 45}}}}), (V{3}));
+  EXPECT_EQ(Offsets(json{{"query_string", {{"query", "ms:120"}}}}), (V{0}));
+  EXPECT_EQ(Offsets(json{{"terms", {{"_id", {"0-1", "0-4", "1-2"}}}}}), (V{1, 4}));
+  EXPECT_EQ(Offsets(json{{"query_string", {{"query", "msg:refu*"}}}}), (V{2}));
+  EXPECT_EQ(Offsets(json{{"match_phrase_prefix", {{"msg", "disk al"}}}}), (V{3}));
 }
 
 TEST_F(IndexTest, ScoresSortsAggregationsAndDeletion) {

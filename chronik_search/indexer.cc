@@ -1,5 +1,11 @@
 #include "chronik_search/indexer.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "chronik_protocol/records/record_batch.h"
@@ -221,6 +227,11 @@ bool Indexer::Visit(const storage::TopicPartition& tp) {
 }
 
 void Indexer::Run() {
+  // Indexing trails the log and must not take the CPU from produce and fetch: on a busy machine
+  // this thread yields (nice 10, this thread only), and catches up when there is room.
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10) != 0) {
+    spdlog::warn("search: cannot lower the indexer's priority: {}", std::strerror(errno));
+  }
   auto last_refresh = std::chrono::steady_clock::now() - std::chrono::hours(1);
   while (true) {
     std::set<storage::TopicPartition> dirty, deleted;

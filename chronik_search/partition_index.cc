@@ -14,7 +14,7 @@ namespace {
 constexpr int kTextColumns = PartitionIndex::kTextColumns;
 
 // Bumped when the layout changes: an index of another version is rebuilt from the log.
-constexpr int64_t kSchemaVersion = 3;
+constexpr int64_t kSchemaVersion = 4;
 
 // The layout, chosen for indexing speed (one FTS row per document, integer-keyed postings):
 // - ft: one FTS5 row per document (rowid = offset), a column per text field of the partition
@@ -41,6 +41,7 @@ constexpr const char* kSchema[] = {
     "CREATE TABLE IF NOT EXISTS numt (field TEXT NOT NULL, v REAL NOT NULL, doc INTEGER NOT NULL, "
     "PRIMARY KEY (field, v, doc)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS fields (field TEXT NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (field, kind))",
+    "CREATE TABLE IF NOT EXISTS presence (field TEXT NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (field, doc)) WITHOUT ROWID",
 };
 
 // The numbers queries see: the fields' (numt), and each document's own timestamp, offset and
@@ -209,8 +210,9 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
   Statement num(db_, "INSERT OR IGNORE INTO numt (field, v, doc) VALUES (?, ?, ?)");
   Statement field(db_, "INSERT OR IGNORE INTO fields (field, kind) VALUES (?, ?)");
   Statement column(db_, "INSERT INTO textcols (field, col) VALUES (?, ?)");
+  Statement presence(db_, "INSERT OR IGNORE INTO presence (field, doc) VALUES (?, ?)");
   Statement meta(db_, "UPDATE meta SET v = ? WHERE k = 'indexed_offset'");
-  for (const Statement* s : {&doc, &ft, &kwv, &kwp, &num, &field, &column, &meta}) {
+  for (const Statement* s : {&doc, &ft, &kwv, &kwp, &num, &field, &column, &presence, &meta}) {
     if (absl::Status st = s->status("preparing"); !st.ok()) return fail(st);
   }
   std::set<std::pair<std::string, std::string>> seen;
@@ -263,6 +265,11 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
       if (kwp.Step() != SQLITE_DONE || !note_field(name, "keyword")) return fail(SqliteError(db_, "adding a keyword"));
       kwp.Reset();
     }
+    for (const std::string& name : d.long_text) {
+      presence.BindAll({name, d.offset});
+      if (presence.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding a field"));
+      presence.Reset();
+    }
     for (const auto& [name, value] : d.numbers) {
       num.BindAll({name, value, d.offset});
       if (num.Step() != SQLITE_DONE || !note_field(name, "number")) return fail(SqliteError(db_, "adding a number"));
@@ -281,6 +288,7 @@ absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
       {"DELETE FROM docs WHERE off < ?", offset},
       {"DELETE FROM kwp WHERE doc < ?", offset},
       {"DELETE FROM numt WHERE doc < ?", offset},
+      {"DELETE FROM presence WHERE doc < ?", offset},
       {"DELETE FROM ft WHERE rowid < ?", offset},
   };
   for (const auto& [sql, bound] : deletes) {

@@ -30,6 +30,11 @@ absl::Status Bad(std::string_view why) { return absl::InvalidArgumentError(std::
 
 bool AllFields(std::string_view field) { return field.empty() || field == "_all" || field == "*"; }
 
+// "level.keyword" is the keyword of "level" (the multi-field the mapping advertises).
+std::string KeywordField(const std::string& field) {
+  return field.ends_with(".keyword") ? field.substr(0, field.size() - 8) : field;
+}
+
 // The single {field: spec} of a leaf query.
 absl::StatusOr<std::pair<std::string, json>> FieldAndSpec(const json& body, std::string_view kind) {
   if (!body.is_object() || body.size() != 1) {
@@ -86,16 +91,21 @@ Sql Wrap(std::string_view before, const Sql& inner, std::string_view after) {
   return q;
 }
 
-absl::StatusOr<Sql> Match(const json& body, bool phrase, const Context& ctx) {
+absl::StatusOr<Sql> Term(const json& body, const Context& ctx);
+
+// match, match_phrase and match_phrase_prefix (the last word a prefix).
+absl::StatusOr<Sql> Match(const json& body, bool phrase, const Context& ctx, bool prefix = false) {
   absl::StatusOr<std::pair<std::string, json>> fs = FieldAndSpec(body, phrase ? "match_phrase" : "match");
   if (!fs.ok()) return fs.status();
   std::optional<json> text = SpecValue(fs->second, "query");
   if (!text.has_value() || text->is_object() || text->is_array() || text->is_null()) {
     return Bad("[match] needs a query text");
   }
+  // A keyword matches as a whole.
+  if (fs->first.ends_with(".keyword")) return Term(json{{fs->first, *text}}, ctx);
   const std::vector<std::string> tokens = Tokenize(ScalarText(*text));
   if (tokens.empty()) return Sql{kMatchNone, {}};
-  if (phrase) return TextQuery(fs->first, FtsPhrase(tokens), ctx);
+  if (phrase) return TextQuery(fs->first, FtsPhrase(tokens) + (prefix ? " *" : ""), ctx);
   bool all = false;
   if (fs->second.is_object() && fs->second.contains("operator")) {
     const json& op = fs->second["operator"];
@@ -107,7 +117,22 @@ absl::StatusOr<Sql> Match(const json& body, bool phrase, const Context& ctx) {
   }
   std::vector<std::string> quoted;
   for (const std::string& t : tokens) quoted.push_back(FtsPhrase({t}));
-  return TextQuery(fs->first, absl::StrJoin(quoted, all ? " AND " : " OR "), ctx);
+  Sql text_query = TextQuery(fs->first, absl::StrJoin(quoted, all ? " AND " : " OR "), ctx);
+  // A number or boolean also matches a numeric field with that value, as on a numeric mapping.
+  double number;
+  const std::string scalar = ScalarText(*text);
+  std::optional<double> numeric;
+  if (text->is_number()) {
+    numeric = text->get<double>();
+  } else if (text->is_boolean() || scalar == "true" || scalar == "false") {
+    numeric = (scalar == "true") ? 1.0 : 0.0;
+  } else if (absl::SimpleAtod(scalar, &number)) {
+    numeric = number;
+  }
+  if (!numeric.has_value() || AllFields(fs->first)) return text_query;
+  Sql num{"SELECT doc, 1.0 AS score FROM num WHERE field = ? AND v = ?", {fs->first, *numeric}};
+  return Wrap("SELECT doc, MAX(score) AS score FROM (",
+              Append(Wrap("SELECT doc, score FROM (", text_query, ")"), " UNION ALL ", num), ") GROUP BY doc");
 }
 
 // term, terms, range, prefix, wildcard and exists read the keyword and number tables.
@@ -123,15 +148,17 @@ absl::StatusOr<Sql> Term(const json& body, const Context& ctx) {
   Sql q;
   if (v->is_number() || v->is_boolean()) {
     q.text = "SELECT DISTINCT doc, 1.0 AS score FROM num WHERE field = ? AND v = ?";
-    q.params = {fs->first, v->is_boolean() ? (v->get<bool>() ? 1.0 : 0.0) : v->get<double>()};
+    q.params = {KeywordField(fs->first), v->is_boolean() ? (v->get<bool>() ? 1.0 : 0.0) : v->get<double>()};
     return q;
   }
   q.text = "SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v = ?";
-  q.params = {fs->first, v->get<std::string>()};
+  q.params = {KeywordField(fs->first), v->get<std::string>()};
   return q;
 }
 
-absl::StatusOr<Sql> Terms(const json& body) {
+absl::StatusOr<Sql> Ids(const json& body, const Context& ctx);
+
+absl::StatusOr<Sql> Terms(const json& body, const Context& ctx) {
   if (!body.is_object()) return Bad("[terms] query malformed");
   std::string field;
   const json* values = nullptr;
@@ -143,6 +170,8 @@ absl::StatusOr<Sql> Terms(const json& body) {
   }
   if (values == nullptr || !values->is_array()) return Bad("[terms] needs an array of values");
   if (values->empty()) return Sql{kMatchNone, {}};
+  if (field == "_id") return Ids(json{{"values", *values}}, ctx);
+  field = KeywordField(field);
   Sql kw{"SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v IN (", {field}};
   Sql num{"SELECT DISTINCT doc, 1.0 AS score FROM num WHERE field = ? AND v IN (", {field}};
   bool any_kw = false, any_num = false;
@@ -196,7 +225,8 @@ absl::StatusOr<Sql> Range(const json& body) {
     if (!b.has_value()) return Bad(absl::StrCat("[range] bound [", k, "] must be a number or a date"));
     conds.emplace_back(op, *b);
   }
-  Sql q{absl::StrCat("SELECT DISTINCT doc, 1.0 AS score FROM ", text ? "kw" : "num", " WHERE field = ?"), {fs->first}};
+  Sql q{absl::StrCat("SELECT DISTINCT doc, 1.0 AS score FROM ", text ? "kw" : "num", " WHERE field = ?"),
+        {KeywordField(fs->first)}};
   for (auto& [op, b] : conds) {
     if (text && !std::holds_alternative<std::string>(b)) b = std::visit([](const auto& x) {
       if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::string>) return x;
@@ -215,7 +245,7 @@ absl::StatusOr<Sql> Prefix(const json& body) {
   if (!v.has_value() || !v->is_string()) return Bad("[prefix] needs a string value");
   const std::string p = v->get<std::string>();
   return Sql{"SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v >= ? AND v < ?",
-             {fs->first, p, p + kMaxChar}};
+             {KeywordField(fs->first), p, p + kMaxChar}};
 }
 
 absl::StatusOr<Sql> Wildcard(const json& body) {
@@ -235,14 +265,16 @@ absl::StatusOr<Sql> Wildcard(const json& body) {
       glob += c;
     }
   }
-  return Sql{"SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v GLOB ?", {fs->first, glob}};
+  return Sql{"SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v GLOB ?", {KeywordField(fs->first), glob}};
 }
 
 absl::StatusOr<Sql> Exists(const json& body) {
   if (!body.is_object() || !body.contains("field") || !body["field"].is_string()) return Bad("[exists] needs a field");
-  const std::string f = body["field"].get<std::string>();
-  return Sql{"SELECT doc, 1.0 AS score FROM (SELECT doc FROM kw WHERE field = ? UNION SELECT doc FROM num WHERE field = ?)",
-             {f, f}};
+  const std::string f = KeywordField(body["field"].get<std::string>());
+  // Strings too long for a keyword are only text; the presence table says where they are.
+  return Sql{"SELECT doc, 1.0 AS score FROM (SELECT doc FROM kw WHERE field = ? UNION SELECT doc FROM num WHERE field = ?"
+             " UNION SELECT doc FROM presence WHERE field = ?)",
+             {f, f, f}};
 }
 
 absl::StatusOr<Sql> Ids(const json& body, const Context& ctx) {
@@ -423,9 +455,10 @@ absl::StatusOr<Sql> Compile(const json& query, const Context& ctx) {
   if (kind == "match_none") return Sql{kMatchNone, {}};
   if (kind == "match") return Match(body, false, ctx);
   if (kind == "match_phrase") return Match(body, true, ctx);
+  if (kind == "match_phrase_prefix") return Match(body, true, ctx, /*prefix=*/true);
   if (kind == "multi_match") return MultiMatch(body, ctx);
   if (kind == "term") return Term(body, ctx);
-  if (kind == "terms") return Terms(body);
+  if (kind == "terms") return Terms(body, ctx);
   if (kind == "range") return Range(body);
   if (kind == "prefix") return Prefix(body);
   if (kind == "wildcard") return Wildcard(body);

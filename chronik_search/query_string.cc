@@ -155,7 +155,17 @@ class Parser {
     if (word.empty()) return Error("a value is missing");
     if (word == "*" && field.has_value()) return json{{"exists", {{"field", *field}}}};
     if (word == "*") return json{{"match_all", json::object()}};
-    if (word.find_first_of("*?") != std::string::npos) return Leaf(field, "wildcard", word);
+    if (word.find_first_of("*?") != std::string::npos) {
+      // "fai*": words of text fields that start so (as Lucene applies it to each term), and
+      // keywords that do; other patterns match keywords.
+      const std::string stem = word.substr(0, word.size() - 1);
+      if (word.back() == '*' && !stem.empty() && stem.find_first_of("*?") == std::string::npos) {
+        return json{{"bool", {{"should", json::array({Leaf(field, "match_phrase_prefix", stem),
+                                                      Leaf(field, "wildcard", word)})},
+                              {"minimum_should_match", 1}}}};
+      }
+      return Leaf(field, "wildcard", word);
+    }
     return Leaf(field, "match", word);
   }
 

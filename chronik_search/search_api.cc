@@ -4,6 +4,8 @@
 #include <cmath>
 #include <fnmatch.h>
 
+#include <set>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -36,9 +38,9 @@ HttpResponse EsError(int status, std::string_view type, const Text& reason_text,
   const std::string reason(reason_text);
   json cause = {{"type", std::string(type)}, {"reason", reason}};
   for (const auto& [k, v] : extra.items()) cause[k] = v;
-  return Json(status, {{"error", {{"root_cause", json::array({cause})}, {"type", std::string(type)},
-                                  {"reason", reason}}},
-                       {"status", status}});
+  json error = cause;
+  error["root_cause"] = json::array({cause});
+  return Json(status, {{"error", error}, {"status", status}});
 }
 
 // "1d", "30m", "10s", "500ms" and the calendar units of a fixed length.
@@ -62,6 +64,12 @@ std::optional<double> IntervalMs(const std::string& s) {
 
 std::string IsoMs(double ms) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(static_cast<int64_t>(ms)), absl::UTCTimeZone());
+}
+
+// A double as Elasticsearch writes it in keys ("250.0", "0.5").
+std::string DoubleText(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return absl::StrCat(static_cast<int64_t>(v), ".0");
+  return absl::StrCat(v);
 }
 
 json NumberJson(double v) {
@@ -194,7 +202,7 @@ json AggJson(const Agg& a, const AggregationPartial& p) {
       const auto& [from, to] = a.spec.ranges[i];
       auto it = p.number_counts.find(static_cast<double>(i));
       json b = {{"doc_count", it == p.number_counts.end() ? 0 : it->second}};
-      const std::string lo = from ? absl::StrCat(*from) : "*", hi = to ? absl::StrCat(*to) : "*";
+      const std::string lo = from ? DoubleText(*from) : "*", hi = to ? DoubleText(*to) : "*";
       b["key"] = a.range_keys[i].is_null() ? json(lo + "-" + hi) : a.range_keys[i];
       if (from) b["from"] = NumberJson(*from);
       if (to) b["to"] = NumberJson(*to);
@@ -589,7 +597,10 @@ struct SearchApi::Impl {
       }
     }
 
-    const bool global = parts[0].starts_with("_");
+    // An index name may start with '_' (_all, a topic such as _schemas); the global endpoints are
+    // these.
+    static const std::set<std::string> kGlobal = {"_search", "_count", "_msearch", "_mapping", "_cat"};
+    const bool global = kGlobal.contains(parts[0]);
     const std::string index_expr = global ? "_all" : parts[0];
     const std::vector<std::string> rest(parts.begin() + (global ? 0 : 1), parts.end());
     auto resolve = [&]() -> absl::StatusOr<std::vector<std::string>> { return Resolve(index_expr, caller); };

@@ -167,6 +167,10 @@ Broker::~Broker() {
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig& cfg) {
   auto s = std::make_unique<Services>();
   s->cfg = cfg;
+  // Caught from here on: a SIGTERM while the logs recover is answered by a clean stop once Run
+  // starts, not by the signal's default action.
+  s->signals.emplace(s->io, SIGINT, SIGTERM);
+  s->hup.emplace(s->io, SIGHUP);
   absl::StatusOr<NodeIdentity> identity = LoadOrCreateNodeIdentity(cfg.data_dir);
   if (!identity.ok()) return absl::InvalidArgumentError(identity.status().message());
   s->identity = *identity;
@@ -594,9 +598,7 @@ absl::Status Broker::Run() {
       s.io.stop();
     }
   });
-  s.signals.emplace(s.io, SIGINT, SIGTERM);
   WaitForSignals();
-  s.hup.emplace(s.io, SIGHUP);
   WaitForReload();
 
   std::string listeners;

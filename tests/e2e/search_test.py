@@ -22,11 +22,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from collections import Counter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -83,7 +85,9 @@ def make_doc(i):
         msg += " brown quick fox"  # the phrase's words, not the phrase
     doc = {"seq": i, "level": LEVELS[i % 7], "msg": msg, "ms": (i * 37) % 1000 + (0.5 if i % 10 == 0 else 0),
            "user": {"name": USERS[(i // 3) % 7], "id": i % 97}, "host": HOSTS[i % 6], "ok": i % 2 == 0,
-           "shard": i % 4}
+           "shard": i % 4, "delta": i % 21 - 10}
+    if i % 400 == 5:
+        doc["note"] = " ".join("lorem%d" % k for k in range(40))  # text past 256 characters: no keyword
     at = BASE_AT + i * 7 * 60000
     if i % 50 == 7:
         pass  # no date
@@ -343,6 +347,23 @@ def produce(bootstrap, topic, records, **config):
     return where
 
 
+def start(broker, search=True):
+    """Starts the broker and waits until it is ready: Broker.start returns once the Kafka port
+    accepts connections, which it does before the broker serves (the kernel's backlog)."""
+    broker.start()
+
+    def ready():
+        try:
+            if http("GET", "http://127.0.0.1:%d/ready" % broker.admin_port)[0] != 200:
+                return False
+            return not search or http("GET", "http://127.0.0.1:%d/" % broker.search_port)[0] == 200
+        except OSError:
+            return False
+
+    wait_for("the broker ready", ready, timeout=20)
+    return broker
+
+
 def log_tail(broker, n=4000):
     return broker.read_log()[-n:]
 
@@ -411,10 +432,20 @@ class SearchTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.broker = Broker(extra_args=["--enable-search"]).start()
+        cls.broker = Broker(extra_args=["--enable-search"])
+        try:
+            start(cls.broker)
+            cls.load()
+        except BaseException:
+            cls.broker.stop(sig=signal.SIGKILL)
+            raise
+
+    @classmethod
+    def load(cls):
         cls.api = Search(cls.broker.search_port)
         cls.admin = AdminClient({"bootstrap.servers": cls.broker.bootstrap})
-        topics = [NewTopic(TOPIC, PARTITIONS, 1), NewTopic("logs-b", 1, 1), NewTopic("other", 1, 1)]
+        topics = [NewTopic(TOPIC, PARTITIONS, 1), NewTopic("logs-b", 1, 1), NewTopic("other", 1, 1),
+                  NewTopic("_private", 1, 1)]
         for f in cls.admin.create_topics(topics).values():
             f.result(10)
         cls.recs = build_corpus()
@@ -429,9 +460,16 @@ class SearchTest(unittest.TestCase):
         produce(cls.broker.bootstrap, "logs-b", [dict(value=json.dumps({"level": "error", "n": n}).encode())
                                                  for n in range(30)])
         produce(cls.broker.bootstrap, "other", [dict(value=b"some other text %d" % n) for n in range(7)])
+        # Kafka allows a topic name that starts with _ (Schema Registry's _schemas).
+        produce(cls.broker.bootstrap, "_private", [dict(value=b'{"private": %d}' % n) for n in range(3)])
         produced = time.time()
+
+        def docs(index):
+            return [row["docs.count"] for row in cls.api.ok("GET", "/_cat/indices?format=json") if row["index"] == index]
+
         wait_for("the corpus indexed", lambda: cls.api.count(index=TOPIC) == len(cls.recs)
-                 and cls.api.count(index="logs-b") == 30 and cls.api.count(index="other") == 7)
+                 and cls.api.count(index="logs-b") == 30 and cls.api.count(index="other") == 7
+                 and docs("_private") == ["3"])
         print("\ncorpus: %d records produced in %.2f s, indexed %.2f s later" %
               (len(cls.recs), produced - started, time.time() - produced), flush=True)
 
@@ -464,7 +502,8 @@ class SearchTest(unittest.TestCase):
             ("term keyword value", {"term": {"host": {"value": "beta02"}}}, lambda r: "beta02" in r.strs("host")),
             ("terms keyword", {"terms": {"level": ["error", "debug"]}},
              lambda r: set(r.strs("level")) & {"error", "debug"}),
-            ("term number", {"term": {"ms": 370}}, lambda r: 370.0 in r.nums("ms")),
+            ("term number", {"term": {"ms": 37}}, lambda r: 37.0 in r.nums("ms")),
+            ("term negative number", {"term": {"delta": -10}}, lambda r: -10.0 in r.nums("delta")),
             ("terms numbers", {"terms": {"ms": [370.5, 74, 999]}}, lambda r: set(r.nums("ms")) & {370.5, 74.0, 999.0}),
             ("term nested number", {"term": {"user.id": 5}}, lambda r: 5.0 in r.nums("user.id")),
             ("term boolean", {"term": {"ok": True}}, lambda r: True in r.fields.get("ok", [])),
@@ -481,6 +520,8 @@ class SearchTest(unittest.TestCase):
              lambda r: set(r.strs("user.name")) & {"alice", "bob"}),
             ("range numbers", {"range": {"ms": {"gte": 100, "lt": 200}}}, lambda r: any(100 <= v < 200 for v in r.nums("ms"))),
             ("range gt", {"range": {"ms": {"gt": 990}}}, lambda r: any(v > 990 for v in r.nums("ms"))),
+            ("range negative numbers", {"range": {"delta": {"gte": -3, "lt": 2}}},
+             lambda r: any(-3 <= v < 2 for v in r.nums("delta"))),
             ("range fractions", {"range": {"ms": {"lte": 0.5}}}, lambda r: any(v <= 0.5 for v in r.nums("ms"))),
             ("range dates ISO", {"range": {"at": {"gte": "2024-03-03T00:00:00Z", "lt": "2024-03-05T12:00:00Z"}}},
              lambda r: any(at("2024-03-03T00:00:00Z") <= v < at("2024-03-05T12:00:00Z") for v in r.nums("at"))),
@@ -500,8 +541,15 @@ class SearchTest(unittest.TestCase):
             ("exists", {"exists": {"field": "at"}}, lambda r: r.has("at")),
             ("exists array", {"exists": {"field": "tags"}}, lambda r: r.has("tags")),
             ("exists value", {"exists": {"field": "value"}}, lambda r: r.has("value")),
+            ("match long text", {"match": {"note": "lorem17"}}, lambda r: "lorem17" in r.toks("note")),
+            # A string longer than 256 characters has no keyword, but the field exists.
+            ("exists long text", {"exists": {"field": "note"}}, lambda r: r.has("note")),
             ("ids", {"ids": {"values": ["0-0", "1-0", "2-5", "0-999999", "bogus", "1-%d" % self.recs[-1].offset]}},
              lambda r: r.id in {"0-0", "1-0", "2-5", "1-%d" % self.recs[-1].offset}),
+            ("term _id", {"term": {"_id": "1-3"}}, lambda r: r.id == "1-3"),
+            ("terms _id", {"terms": {"_id": ["0-3", "2-7", "1-9"]}}, lambda r: r.id in {"0-3", "2-7", "1-9"}),
+            # match on a number matches the number, as a term query would.
+            ("match number", {"match": {"ms": 37}}, lambda r: 37.0 in r.nums("ms")),
             ("bool must filter must_not",
              {"bool": {"must": [{"match": {"msg": "disk"}}], "filter": [{"range": {"ms": {"gte": 500}}}],
                        "must_not": [{"term": {"level": "debug"}}]}},
@@ -547,13 +595,13 @@ class SearchTest(unittest.TestCase):
             ("query_string default_field and operator",
              {"query_string": {"query": "disk full", "default_field": "msg", "default_operator": "AND"}},
              lambda r: {"disk", "full"} <= r.toks("msg")),
-            ("query_string grouping", {"query_string": {"query": "(level:error OR level:debug) AND shard:3"}},
-             lambda r: r.toks("level") & {"error", "debug"} and 3.0 in r.nums("shard")),
+            ("query_string grouping", {"query_string": {"query": "(level:error OR level:debug) AND msg:cache"}},
+             lambda r: r.toks("level") & {"error", "debug"} and "cache" in r.toks("msg")),
             # field:value on a number is a term query on it in Elasticsearch.
-            ("query_string number", {"query_string": {"query": "ms:370"}}, lambda r: 370.0 in r.nums("ms")),
+            ("query_string number", {"query_string": {"query": "ms:37"}}, lambda r: 37.0 in r.nums("ms")),
             # A wildcard on a text field matches its words (terms), not the whole string.
-            ("query_string wildcard on a text field", {"query_string": {"query": "msg:dis*"}},
-             lambda r: any(t.startswith("dis") for t in r.toks("msg"))),
+            ("query_string wildcard on a text field", {"query_string": {"query": "msg:fai*"}},
+             lambda r: any(t.startswith("fai") for t in r.toks("msg"))),
         ]
         return cases
 
@@ -579,6 +627,7 @@ class SearchTest(unittest.TestCase):
         for name, query, pred in self.query_cases():
             with self.subTest(query=name):
                 want = {r.id for r in recs if pred(r)}
+                self.assertTrue(0 < len(want) < len(recs) or name == "match_all", "a vacuous case: %s" % name)
                 got, total = self.api.ids(query)
                 self.assertEqual(total, len(want), "%s: %s" % (name, json.dumps(query)))
                 self.assertEqual(self.api.count(query), len(want), name)
@@ -592,6 +641,7 @@ class SearchTest(unittest.TestCase):
         for name, params, pred in self.uri_cases():
             with self.subTest(uri=name):
                 want = len([r for r in self.recs if pred(r)])
+                self.assertTrue(0 < want < len(self.recs), "a vacuous case: %s" % name)
                 path = "/%s/_search?%s" % (TOPIC, urllib.parse.urlencode(dict(params, size=0)))
                 out = self.api.ok("GET", path)
                 self.assertEqual(out["hits"]["total"]["value"], want, "%s: %s" % (name, path))
@@ -626,6 +676,14 @@ class SearchTest(unittest.TestCase):
             ("terms array", {"terms": {"field": "tags.keyword"}}, recs, terms_agg(recs, kw("tags"))),
             ("terms key", {"terms": {"field": "_key", "size": 5}}, recs, terms_agg(recs, lambda r: [r.key], 5)),
             ("histogram", {"histogram": {"field": "ms", "interval": 100}}, recs, histogram_agg(recs, num("ms"), 100)),
+            ("histogram negative", {"histogram": {"field": "delta", "interval": 5}}, recs,
+             histogram_agg(recs, num("delta"), 5)),
+            ("terms ignore_above", {"terms": {"field": "note.keyword"}}, recs, terms_agg(recs, kw("note"))),
+            ("range negative", {"range": {"field": "delta",
+                                          "ranges": [{"key": "neg", "to": 0}, {"key": "pos", "from": 0}]}}, recs,
+             {"buckets": [{"key": "neg", "to": 0, "doc_count": sum(1 for r in recs for v in r.nums("delta") if v < 0)},
+                          {"key": "pos", "from": 0, "doc_count": sum(1 for r in recs for v in r.nums("delta") if v >= 0)}]}),
+            ("stats negative", {"stats": {"field": "delta"}}, recs, stats_of([v for r in recs for v in r.nums("delta")])),
             ("date_histogram fixed 1d", {"date_histogram": {"field": "at", "fixed_interval": "1d"}}, recs,
              histogram_agg(recs, num("at"), 86400000, dates=True)),
             ("date_histogram fixed 6h", {"date_histogram": {"field": "at", "fixed_interval": "6h"}}, recs,
@@ -634,7 +692,8 @@ class SearchTest(unittest.TestCase):
              histogram_agg(recs, num("at"), 86400000, dates=True)),
             ("date_histogram _timestamp", {"date_histogram": {"field": "_timestamp", "fixed_interval": "10m"}}, recs,
              histogram_agg(recs, num("_timestamp"), 600000, dates=True)),
-            ("range keyed", {"range": {"field": "ms", "ranges": [{"key": "low", "to": 250}, {"key": "mid", "from": 250, "to": 500},
+            ("range keyed", {"range": {"field": "ms", "ranges": [{"key": "low", "to": 250},
+                                                                  {"key": "mid", "from": 250, "to": 500},
                                                                   {"key": "high", "from": 500}]}}, recs,
              {"buckets": [{"key": "low", "to": 250, "doc_count": sum(1 for v in ms_values if v < 250)},
                           {"key": "mid", "from": 250, "to": 500, "doc_count": sum(1 for v in ms_values if 250 <= v < 500)},
@@ -714,6 +773,13 @@ class SearchTest(unittest.TestCase):
             self.assertEqual(len(out["hits"]["hits"]), 8)
             self.assertEqual([h["_source"].get("ms") for h in out["hits"]["hits"][:2]], want[-2:])
             self.assertEqual({h["_id"] for h in out["hits"]["hits"][2:]}, {r.id for r in recs if r.doc is None})
+        # Negative numbers and keywords.
+        out = self.api.search({"sort": [{"delta": "asc"}], "size": 150, "_source": ["delta"]})
+        self.assertEqual([h["_source"]["delta"] for h in out["hits"]["hits"]], sorted(r.doc["delta"] for r in docs)[:150])
+        out = self.api.search({"sort": [{"user.name.keyword": "desc"}], "from": 1700, "size": 100, "_source": ["user"]})
+        want = sorted((r.doc["user"]["name"] for r in docs), reverse=True)[1700:1800]
+        self.assertEqual([h["_source"]["user"]["name"] for h in out["hits"]["hits"]], want)
+        self.assertEqual([h["sort"] for h in out["hits"]["hits"]], [[w] for w in want])
         # Pages of a unique sort key put together are the whole answer, in order.
         want_ids = [r.id for r in sorted(docs, key=lambda r: r.i)]
         got_ids = []
@@ -871,8 +937,17 @@ class SearchTest(unittest.TestCase):
         self.assertEqual(self.api.count(index="logs,logs-b"), len(self.recs) + 30)
         self.assertEqual(self.api.count(index="log*"), len(self.recs) + 30)
         self.assertEqual(self.api.count(index="logs-*"), 30)
-        self.assertEqual(self.api.count(index="_all"), total)
+        self.assertEqual(self.api.count(index="*"), total)
         self.assertEqual(self.api.ok("POST", "/_count", {})["count"], total)
+        with self.subTest(index="a topic named _private"):
+            self.assertEqual(rows["_private"]["docs.count"], "3")
+            status, out = self.api.call("GET", "/_private/_count")
+            self.assertEqual((status, out.get("count")), (200, 3), out)
+        with self.subTest(index="_all"):
+            for p in ("/_all/_count", "/_all/_search?size=0"):
+                status, out = self.api.call("GET", p)
+                self.assertEqual(status, 200, "GET %s: %s" % (p, out))
+                self.assertEqual(out.get("count", out.get("hits", {}).get("total", {}).get("value")), total, p)
         self.assertEqual(self.api.ok("GET", "/_search?size=0")["hits"]["total"]["value"], total)
         self.assertEqual(self.api.count(index="nomatch-*"), 0)
         out = self.api.search({"query": {"term": {"level": "error"}}, "size": 0}, index="logs,logs-b")
@@ -913,7 +988,8 @@ class SearchTest(unittest.TestCase):
         r = self.recs[7]
         body_aggs = {"size": 0, "aggs": {"levels": {"terms": {"field": "level.keyword"}},
                                          "days": {"date_histogram": {"field": "at", "calendar_interval": "day"}},
-                                         "ms": {"stats": {"field": "ms"}}, "users": {"cardinality": {"field": "user.name.keyword"}}}}
+                                         "ms": {"stats": {"field": "ms"}},
+                                         "users": {"cardinality": {"field": "user.name.keyword"}}}}
         return [
             ("info", {}),
             ("search", {"index": TOPIC, "body": {"query": {"match": {"msg": {"query": "disk failed", "operator": "and"}}},
@@ -946,7 +1022,8 @@ class SearchTest(unittest.TestCase):
             if op == "info":
                 status, body = self.api.call("GET", "/")
             elif op == "search" and "params" in args:
-                status, body = self.api.call("GET", "/%s/_search?%s" % (args["index"], urllib.parse.urlencode(args["params"])))
+                query = urllib.parse.urlencode(args["params"])
+                status, body = self.api.call("GET", "/%s/_search?%s" % (args["index"], query))
             elif op == "search":
                 status, body = self.api.call("POST", "/%s/_search" % args["index"], args["body"])
             elif op == "count":
@@ -972,6 +1049,7 @@ class SearchTest(unittest.TestCase):
 
     def es7_answers(self, ops):
         es = es7_module.Elasticsearch(["http://127.0.0.1:%d" % self.broker.search_port], timeout=30)
+        warnings.simplefilter("ignore", DeprecationWarning)  # body= is the 7.x way
         out = []
         for op, args in ops:
             try:
@@ -997,6 +1075,7 @@ class SearchTest(unittest.TestCase):
             except es7_module.TransportError as e:
                 # e.error is the error's type, or the whole body when it has none (a missing _doc).
                 out.append({"error": e.status_code, "type": e.error if not str(e.error).startswith("{") else None})
+        es.transport.close()
         return out
 
     def es8_answers(self, ops):
@@ -1040,6 +1119,9 @@ class SearchTest(unittest.TestCase):
         self.assertEqual(raw[10]["error"], 404)
         self.assertEqual(raw[13:17], [{"ok": True}, {"ok": False}, {"error": 404, "type": "index_not_found_exception"},
                                       {"error": 400, "type": "parsing_exception"}])
+        # count(index="_all"): every index.
+        self.assertEqual(raw[7].get("ok", {}).get("count"), sum(int(c) for _, c in raw[12]["ok"]),
+                         "count of index _all: %s" % raw[7])
 
     # -----------------------------------------------------------------------------------------
     # Visibility, bad input.
@@ -1056,10 +1138,65 @@ class SearchTest(unittest.TestCase):
             self.assertEqual(p.flush(10), 0)
             err, t0 = acked[0]
             self.assertIsNone(err)
-            wait_for("%s to be found" % token, lambda: self.api.count({"match": {"msg": token}}) == 1, timeout=5,
-                     interval=0.005)
+            wait_for("%s to be found" % token, lambda: self.api.count({"match": {"msg": token}}, index="visible") == 1,
+                     timeout=5, interval=0.005)
             delays.append(time.time() - t0)
         print("\nsearch visibility after acks=all: %s ms" % ", ".join("%.0f" % (d * 1000) for d in delays), flush=True)
+
+    def test_c_searches_while_indexing(self):
+        """Searches of a topic being written and indexed: never an error, totals only grow, and
+        the other indexes' answers do not move."""
+        self.admin.create_topics([NewTopic("busy", 3, 1)])["busy"].result(10)
+        n = 6000
+        stop = threading.Event()
+        problems = []
+        searches = []
+
+        def hammer():
+            try:
+                search_loop()
+            except Exception as e:  # noqa: BLE001 (reported by the test)
+                problems.append(repr(e))
+
+        def search_loop():
+            api = Search(self.broker.search_port)
+            last, done = 0, 0
+            while not stop.is_set():
+                status, out = api.call("POST", "/busy/_search", {
+                    "query": {"range": {"n": {"gte": 0}}}, "size": 5, "sort": [{"n": "desc"}],
+                    "aggs": {"m": {"max": {"field": "n"}}, "c": {"value_count": {"field": "n"}}}})
+                if status == 404 and last == 0:
+                    time.sleep(0.01)  # not an index yet
+                    continue
+                if status != 200:
+                    problems.append((status, out))
+                    return
+                total = out["hits"]["total"]["value"]
+                if total < last or out["aggregations"]["c"]["value"] != total:
+                    problems.append(("totals", last, total, out["aggregations"]))
+                last = total
+                done += 1
+                if api.count({"term": {"level": "error"}}) != self.errors:
+                    problems.append("the answer of another index moved")
+            searches.append(done)
+
+        self.errors = sum(1 for r in self.recs if r.doc and r.doc["level"] == "error")
+        threads = [threading.Thread(target=hammer) for _ in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            produce(self.broker.bootstrap, "busy", [dict(value=json.dumps({"n": k, "msg": "busy %d" % k}).encode(),
+                                                         partition=k % 3) for k in range(n)])
+            wait_for("busy indexed", lambda: self.api.count(index="busy") == n)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertEqual(problems[:5], [])
+        print("\n%d searches while indexing %d records" % (sum(searches), n), flush=True)
+        out = self.api.search({"size": 3, "sort": [{"n": "desc"}], "aggs": {"m": {"max": {"field": "n"}}}}, index="busy")
+        self.assertEqual([h["_source"]["n"] for h in out["hits"]["hits"]], [n - 1, n - 2, n - 3])
+        self.assertEqual(out["aggregations"]["m"]["value"], n - 1)
 
     def test_d_bad_input(self):
         def error(status, out, want_status, types):
@@ -1111,7 +1248,10 @@ class SearchTest(unittest.TestCase):
                 status, out = self.api.call(method, p, body, raw)
                 error(status, out, want_status, types)
                 if want_status == 404:
-                    self.assertEqual(out["error"]["index"], "nope", out)
+                    self.assertEqual(out["error"]["root_cause"][0].get("index"), "nope", out)
+                if name == "unknown index":
+                    self.assertEqual(out["error"].get("index"), "nope",
+                                     "Elasticsearch names the index in the error too: %s" % out)
         # Writes are not served: the index is a topic, and it is still there.
         for method, p in (("DELETE", "/" + TOPIC), ("PUT", "/" + TOPIC), ("PUT", "/%s/_doc/0-1" % TOPIC),
                           ("DELETE", "/%s/_doc/0-1" % TOPIC), ("POST", "/%s/_doc" % TOPIC)):
@@ -1169,7 +1309,28 @@ class SearchTest(unittest.TestCase):
         status, out = self.api.call("GET", "/trim/_count")
         self.assertEqual((status, out["error"]["type"]), (404, "index_not_found_exception"))
         wait_for("its index files to go", lambda: not glob.glob(os.path.join(self.broker.data_dir, "__search", "trim-*")))
-        self.assertEqual(self.api.count(), len(self.recs))
+        self.assertEqual(self.api.count(index=TOPIC), len(self.recs))
+        # A topic deleted and at once created again: only the new records are found.
+        self.admin.create_topics([NewTopic("again", 1, 1)])["again"].result(10)
+        produce(self.broker.bootstrap, "again", [dict(value=json.dumps({"gen": 1, "n": n}).encode()) for n in range(50)])
+        wait_for("again indexed", lambda: self.api.count(index="again") == 50)
+        self.admin.delete_topics(["again"])["again"].result(10)
+
+        def create():
+            try:
+                self.admin.create_topics([NewTopic("again", 1, 1)])["again"].result(10)
+                return True
+            except KafkaException as e:
+                if e.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+                return False
+
+        wait_for("again created again", create)
+        produce(self.broker.bootstrap, "again", [dict(value=json.dumps({"gen": 2, "n": n}).encode()) for n in range(5)])
+        wait_for("only the new records of again",
+                 lambda: self.api.count(index="again") == 5 and self.api.count({"term": {"gen": 1}}, index="again") == 0,
+                 timeout=15)
+        self.assertEqual(self.api.ids({"match_all": {}}, index="again")[0], {"0-%d" % n for n in range(5)})
 
     def test_f_topic_config_searchable(self):
         fs = self.admin.create_topics([NewTopic("hidden", 1, 1, config={"searchable": "false"}),
@@ -1185,7 +1346,7 @@ class SearchTest(unittest.TestCase):
             status, out = self.api.call("GET", p)
             self.assertEqual((status, out["error"]["type"]), (404, "index_not_found_exception"), p)
         self.assertNotIn("hidden", [row["index"] for row in self.api.ok("GET", "/_cat/indices?format=json")])
-        self.assertEqual(self.api.count({"match": {"secret": "word3"}}, index="_all"), 1)
+        self.assertEqual(self.api.count({"match": {"secret": "word3"}}, index="*"), 1)
         self.assertEqual(glob.glob(os.path.join(self.broker.data_dir, "__search", "hidden-*")), [])
 
         def alter(value):
@@ -1194,10 +1355,15 @@ class SearchTest(unittest.TestCase):
             for f in self.admin.incremental_alter_configs([res]).values():
                 f.result(10)
 
+        # A searchable topic without records is an empty index.
+        self.admin.create_topics([NewTopic("empty", 2, 1)])["empty"].result(10)
+        wait_for("the empty index", lambda: self.api.call("GET", "/empty/_count")[0] == 200)
+        self.assertEqual(self.api.count(index="empty"), 0)
+        self.assertEqual(self.api.search({"aggs": {"s": {"stats": {"field": "x"}}}}, index="empty")["hits"]["total"]["value"], 0)
         # Turned on, the topic's history is indexed; turned off, the index goes.
         alter("true")
         wait_for("hidden indexed once searchable", lambda: self.api.count(index="hidden") == 20)
-        self.assertEqual(self.api.count({"match": {"secret": "word3"}}, index="_all"), 2)
+        self.assertEqual(self.api.count({"match": {"secret": "word3"}}, index="*"), 2)
         alter("false")
         wait_for("hidden no longer an index", lambda: self.api.call("GET", "/hidden/_count")[0] == 404)
         self.assertEqual(self.api.count(index="shown"), 20)
@@ -1217,7 +1383,7 @@ class SearchTest(unittest.TestCase):
         p.commit_transaction(10)
         wait_for("committed records", lambda: self.api.count({"term": {"t": "committed"}}, index="txn") == 6)
         self.assertEqual(self.api.count({"term": {"t": "aborted"}}, index="txn"), 0)
-        self.assertEqual(self.api.count({"match": {"t": "aborted"}}, index="_all"), 0)
+        self.assertEqual(self.api.count({"match": {"t": "aborted"}}, index="*"), 0)
         # An open transaction's records wait for its outcome.
         p.begin_transaction()
         for n in range(3):
@@ -1265,7 +1431,7 @@ class SearchTest(unittest.TestCase):
         broker = self.broker
         # A clean restart.
         self.assertEqual(broker.stop(), 0, log_tail(broker))
-        broker.start()
+        start(broker)
         self.assert_same_answers(baseline, "after a restart")
         # kill -9 right after acknowledged records: they are searchable after the restart.
         self.admin = AdminClient({"bootstrap.servers": broker.bootstrap})
@@ -1273,7 +1439,7 @@ class SearchTest(unittest.TestCase):
         produce(broker.bootstrap, "late", [dict(value=json.dumps({"late": n, "w": "acked"}).encode(), partition=n % 2)
                                            for n in range(300)])
         broker.stop(sig=signal.SIGKILL)
-        broker.start()
+        start(broker)
         wait_for("records acknowledged before kill -9", lambda: self.api.count({"match": {"w": "acked"}}, index="late") == 300)
         self.assert_same_answers(baseline, "after kill -9")
         # Index files deleted while the broker is down: rebuilt from the log.
@@ -1283,7 +1449,7 @@ class SearchTest(unittest.TestCase):
         self.assertIn("%s-0.db" % TOPIC, files)
         for f in files:
             os.remove(os.path.join(search_dir, f))
-        broker.start()
+        start(broker)
         wait_for("the index rebuilt", lambda: self.api.count() == len(self.recs)
                  and self.api.count(index="late") == 300)
         self.assert_same_answers(baseline, "after deleting the index files")
@@ -1294,8 +1460,9 @@ class SearchTest(unittest.TestCase):
 
 class NoSearchTest(unittest.TestCase):
     def test_searchable_refused_without_enable_search(self):
-        broker = Broker().start()
+        broker = Broker()
         try:
+            start(broker, search=False)
             admin = AdminClient({"bootstrap.servers": broker.bootstrap})
             f = admin.create_topics([NewTopic("wants-search", 1, 1, config={"searchable": "true"})])["wants-search"]
             with self.assertRaises(KafkaException) as ctx:
@@ -1314,8 +1481,9 @@ class NoSearchTest(unittest.TestCase):
 
 class AllModeTest(unittest.TestCase):
     def test_all_mode_serves_search(self):
-        broker = AllModeBroker().start()
+        broker = AllModeBroker()
         try:
+            start(broker)
             self.assertNotIn("--enable-search", broker.extra_args)
             api = Search(broker.search_port)
             p = subprocess.run(["kcat", "-b", broker.bootstrap, "-P", "-t", "everything", "-X", "acks=all"],
