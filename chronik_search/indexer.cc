@@ -118,13 +118,13 @@ void Indexer::Refresh() {
   }
   for (const auto& tp : gone) Drop(tp);
   // Index files of partitions that no longer exist (deleted while the broker was down).
+  std::set<std::string> files;
+  for (const auto& tp : wanted) files.insert(tp.ToString() + ".db");
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(options_.dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (!name.ends_with(".db")) continue;
-    bool known = false;
-    for (const auto& tp : wanted) known = known || tp.ToString() + ".db" == name;
-    if (!known) {
+    if (!files.contains(name)) {
       for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(entry.path().string() + suffix, ec);
     }
   }

@@ -26,10 +26,13 @@ def server_binary():
 class Broker:
     """A chronik_server process; use as a context manager."""
 
-    def __init__(self, extra_args=(), data_dir=None, port=None, kafka_properties=None, listeners=None, env=None):
+    def __init__(self, extra_args=(), data_dir=None, port=None, kafka_properties=None, listeners=None, env=None,
+                 mode="standalone"):
         """kafka_properties: Kafka broker configs, written to the [kafka] table of a config file.
         listeners: (name, security protocol) pairs, each given a free port on 127.0.0.1 (self.ports);
-        the first is self.port. env: extra environment variables (CHRONIK_BOOTSTRAP_USER)."""
+        the first is self.port. env: extra environment variables (CHRONIK_BOOTSTRAP_USER). mode: the
+        server's mode (standalone, all)."""
+        self.mode = mode
         self.tmp = tempfile.mkdtemp(prefix="chronik-e2e-", dir=os.environ.get("TEST_TMPDIR"))
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port = port or free_port()
@@ -71,7 +74,7 @@ class Broker:
 
     def start(self, timeout=20):
         args = [server_binary(), "--kafka-port", str(self.port), "--bind-addr", "127.0.0.1",
-                "--data-dir", self.data_dir] + self.extra_args + ["standalone"]
+                "--data-dir", self.data_dir] + self.extra_args + [self.mode]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + timeout

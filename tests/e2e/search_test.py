@@ -34,7 +34,6 @@ from collections import Counter
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "pydeps"))
 sys.path.insert(0, HERE)
-import broker as broker_module  # noqa: E402
 from broker import Broker  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition  # noqa: E402
@@ -366,26 +365,6 @@ def start(broker, search=True):
 
 def log_tail(broker, n=4000):
     return broker.read_log()[-n:]
-
-
-class AllModeBroker(Broker):
-    """A broker started in the `all` mode (broker.py always starts `standalone`)."""
-
-    def start(self, timeout=20):
-        args = [broker_module.server_binary(), "--kafka-port", str(self.port), "--bind-addr", "127.0.0.1",
-                "--data-dir", self.data_dir] + self.extra_args + ["all"]
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("broker exited with %s:\n%s" % (self.proc.returncode, self.read_log()))
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("broker did not listen within %ss:\n%s" % (timeout, self.read_log()))
 
 
 # elasticsearch-py 8.x, in its own interpreter: runs the operations of a JSON spec on stdin and prints
@@ -1481,7 +1460,7 @@ class NoSearchTest(unittest.TestCase):
 
 class AllModeTest(unittest.TestCase):
     def test_all_mode_serves_search(self):
-        broker = AllModeBroker()
+        broker = Broker(mode="all")
         try:
             start(broker)
             self.assertNotIn("--enable-search", broker.extra_args)
