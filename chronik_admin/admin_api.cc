@@ -177,6 +177,7 @@ AdminApi::AdminApi(const KafkaCaller& kafka, AdminApiOptions options)
   internal::AddTopicRoutes(router_->routes);
   internal::AddGroupRoutes(router_->routes);
   internal::AddSecurityRoutes(router_->routes);
+  for (RouteEntry& r : router_->routes) r.segments = Segments(r.path);
 }
 
 AdminApi::~AdminApi() = default;
@@ -197,7 +198,7 @@ void AdminApi::Handle(monitoring::HttpRequest request, monitoring::HttpServer::R
   std::map<std::string, std::string> params;
   std::vector<std::string> allowed;
   for (const RouteEntry& r : router_->routes) {
-    const std::vector<std::string> pattern = Segments(r.path);
+    const std::vector<std::string>& pattern = r.segments;
     if (pattern.size() != segments.size()) continue;
     std::map<std::string, std::string> found;
     bool same = true;
@@ -248,7 +249,6 @@ void AdminApi::Handle(monitoring::HttpRequest request, monitoring::HttpServer::R
   }
 
   auto exchange = std::make_shared<Exchange>(kafka_, std::move(session), std::move(reply));
-  exchange->self = exchange;
   exchange->params = std::move(params);
   if (question != std::string::npos) exchange->query = monitoring::ParseQueryParameters(std::string_view(request.target).substr(question + 1));
   if (!request.body.empty()) {

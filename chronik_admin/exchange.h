@@ -22,7 +22,7 @@
 
 namespace chronik::admin::internal {
 
-class Exchange {
+class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(const KafkaCaller& kafka, std::shared_ptr<ingest::Session> session, monitoring::HttpServer::Reply reply)
       : kafka_(kafka), session_(std::move(session)), reply_(std::move(reply)) {}
@@ -36,7 +36,7 @@ class Exchange {
   template <typename Request, typename Response>
   void Call(const Request& request, std::function<void(const Response&)> next) {
     kafka_.Call<Request, Response>(session_, request,
-                                   [self = shared_from_this_(), next = std::move(next)](absl::StatusOr<Response> r) {
+                                   [self = shared_from_this(), next = std::move(next)](absl::StatusOr<Response> r) {
                                      if (!r.ok()) return self->Internal(r.status());
                                      next(*r);
                                    });
@@ -49,12 +49,7 @@ class Exchange {
   void BadRequest(std::string_view message);
   void Internal(const absl::Status& status);
 
-  // Set by the router: the exchange keeps itself alive through its pending calls.
-  std::weak_ptr<Exchange> self;
-
  private:
-  std::shared_ptr<Exchange> shared_from_this_() { return self.lock(); }
-
   const KafkaCaller& kafka_;
   std::shared_ptr<ingest::Session> session_;
   monitoring::HttpServer::Reply reply_;
@@ -67,6 +62,7 @@ struct RouteEntry {
   std::string method;
   std::string path;  // with {name} segments
   RouteFn fn;
+  std::vector<std::string> segments = {};  // `path` split at '/', by the router at start
 };
 
 // The HTTP status of a Kafka error.

@@ -60,6 +60,18 @@ void Indexer::OnEvent(const storage::LogEvent& e) {
   wake_.notify_one();
 }
 
+namespace {
+
+// An index is its database and SQLite's WAL and shared-memory files.
+void RemoveIndexFiles(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    std::filesystem::remove(path + suffix, ec);
+  }
+}
+
+}  // namespace
+
 std::string Indexer::PathOf(const storage::TopicPartition& tp) const {
   return options_.dir + "/" + tp.ToString() + ".db";
 }
@@ -70,10 +82,7 @@ std::shared_ptr<PartitionIndex> Indexer::OpenIndex(const storage::TopicPartition
   if (!index.ok()) {
     // A cache: start it again from the log.
     spdlog::warn("search: {}: {}; rebuilding it from the log", tp.ToString(), index.status().ToString());
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      std::error_code ec;
-      std::filesystem::remove(path + suffix, ec);
-    }
+    RemoveIndexFiles(path);
     index = PartitionIndex::Open(path, tp.partition.value());
     if (!index.ok()) {
       spdlog::error("search: {}: {}", tp.ToString(), index.status().ToString());
@@ -95,10 +104,7 @@ void Indexer::Drop(const storage::TopicPartition& tp) {
   }
   // Searches holding the index keep it open until they finish; the files go now.
   index.reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    std::error_code ec;
-    std::filesystem::remove(PathOf(tp) + suffix, ec);
-  }
+  RemoveIndexFiles(PathOf(tp));
 }
 
 void Indexer::Refresh() {
@@ -117,15 +123,16 @@ void Indexer::Refresh() {
     }
   }
   for (const auto& tp : gone) Drop(tp);
-  // Index files of partitions that no longer exist (deleted while the broker was down).
-  std::set<std::string> files;
-  for (const auto& tp : wanted) files.insert(tp.ToString() + ".db");
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(options_.dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!name.ends_with(".db")) continue;
-    if (!files.contains(name)) {
-      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(entry.path().string() + suffix, ec);
+  if (!swept_) {
+    // Once, at start: index files of partitions deleted, or made unsearchable, while the broker
+    // was down. Later deletions arrive as storage events.
+    swept_ = true;
+    std::set<std::string> files;
+    for (const auto& tp : wanted) files.insert(tp.ToString() + ".db");
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(options_.dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.ends_with(".db") && !files.contains(name)) RemoveIndexFiles(entry.path().string());
     }
   }
   for (const auto& tp : wanted) {

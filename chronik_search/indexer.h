@@ -78,6 +78,7 @@ class Indexer {
   std::set<storage::TopicPartition> dirty_;
   std::set<storage::TopicPartition> deleted_;
   std::map<storage::TopicPartition, PartitionState> partitions_;
+  bool swept_ = false;  // stale index files removed (the indexer thread's own)
   std::thread thread_;
 };
 

@@ -30,10 +30,6 @@ absl::Status Bad(std::string_view why) { return absl::InvalidArgumentError(std::
 
 bool AllFields(std::string_view field) { return field.empty() || field == "_all" || field == "*"; }
 
-// "level.keyword" is the keyword of "level" (the multi-field the mapping advertises).
-std::string KeywordField(const std::string& field) {
-  return field.ends_with(".keyword") ? field.substr(0, field.size() - 8) : field;
-}
 
 // The single {field: spec} of a leaf query.
 absl::StatusOr<std::pair<std::string, json>> FieldAndSpec(const json& body, std::string_view kind) {
@@ -427,6 +423,10 @@ absl::StatusOr<Sql> QueryString(const json& body, const Context& ctx) {
 }
 
 }  // namespace
+
+std::string KeywordField(const std::string& field) {
+  return field.ends_with(".keyword") ? field.substr(0, field.size() - 8) : field;
+}
 
 std::vector<std::string> Tokenize(std::string_view text) {
   std::vector<std::string> out;

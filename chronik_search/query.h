@@ -37,6 +37,9 @@ absl::StatusOr<Sql> CompileQuery(const nlohmann::json& query, int32_t partition,
 absl::StatusOr<nlohmann::json> ParseQueryString(std::string_view text, const std::vector<std::string>& fields,
                                                bool default_and);
 
+// "level.keyword" is the keyword of "level" (the multi-field _mapping advertises): "level".
+std::string KeywordField(const std::string& field);
+
 // Tokens as the index's tokenizer (unicode61) splits and folds text, for match and phrases.
 std::vector<std::string> Tokenize(std::string_view text);
 

@@ -416,12 +416,8 @@ struct SearchApi::Impl {
         } else if (field == "_timestamp" || field == "@timestamp") {
           sort.kind = SortSpec::Kind::kTimestamp;
         } else {
-          sort.kind = SortSpec::Kind::kNumber;
-          sort.field = field;
-          if (field.ends_with(".keyword")) {
-            sort.kind = SortSpec::Kind::kKeyword;
-            sort.field = field.substr(0, field.size() - 8);
-          }
+          sort.kind = field.ends_with(".keyword") ? SortSpec::Kind::kKeyword : SortSpec::Kind::kNumber;
+          sort.field = KeywordField(field);
         }
       }
     }
@@ -431,7 +427,7 @@ struct SearchApi::Impl {
     std::vector<AggregationSpec> specs;
     for (const Agg& a : *aggs) {
       AggregationSpec s = a.spec;
-      if (s.field.ends_with(".keyword")) s.field = s.field.substr(0, s.field.size() - 8);
+      s.field = KeywordField(s.field);
       specs.push_back(s);
     }
 
