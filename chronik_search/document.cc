@@ -119,7 +119,7 @@ Document MakeDocument(const RecordFields& r) {
   nlohmann::json parsed = nlohmann::json::parse(*r.value, nullptr, false);
   if (!parsed.is_discarded() && parsed.is_object()) {
     Flatten(parsed, "", 0, doc);
-    doc.source = parsed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    doc.source = std::string(*r.value);  // as Elasticsearch keeps it: the record's own JSON
   } else {
     const std::string text(*r.value);
     doc.text.emplace_back("value", text);

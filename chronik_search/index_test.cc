@@ -3,6 +3,7 @@
 #include "chronik_search/document.h"
 #include "chronik_search/partition_index.h"
 #include "chronik_search/query.h"
+#include "chronik_search/terms.h"
 #include "gtest/gtest.h"
 
 namespace chronik::search {
@@ -45,11 +46,8 @@ class IndexTest : public ::testing::Test {
   }
 
   std::vector<int64_t> Offsets(const json& query, SortSpec sort = {SortSpec::Kind::kOffset, "", false}) {
-    absl::StatusOr<Sql> sql = index_->Compile(query);
-    EXPECT_TRUE(sql.ok()) << sql.status() << " " << query.dump();
-    if (!sql.ok()) return {};
-    auto r = index_->Search(*sql, sort, 100, {}, std::chrono::steady_clock::now() + std::chrono::seconds(10));
-    EXPECT_TRUE(r.ok()) << r.status();
+    auto r = index_->Search(query, sort, 100, {}, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    EXPECT_TRUE(r.ok()) << r.status() << " " << query.dump();
     if (!r.ok()) return {};
     std::vector<int64_t> out;
     for (const Hit& h : r->hits) out.push_back(h.offset);
@@ -109,9 +107,7 @@ TEST_F(IndexTest, QueriesHaveTheirKnownAnswers) {
 
 TEST_F(IndexTest, ScoresSortsAggregationsAndDeletion) {
   // BM25 (over the whole document's length): the best first.
-  auto sql = index_->Compile(json{{"match", {{"_all", "disk full"}}}});
-  ASSERT_TRUE(sql.ok());
-  auto r = index_->Search(*sql, SortSpec{}, 10, {}, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  auto r = index_->Search(json{{"match", {{"_all", "disk full"}}}}, SortSpec{}, 10, {}, std::chrono::steady_clock::now() + std::chrono::seconds(10));
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->hits.size(), 3u);
   for (size_t i = 0; i < r->hits.size(); ++i) {
@@ -124,13 +120,12 @@ TEST_F(IndexTest, ScoresSortsAggregationsAndDeletion) {
   EXPECT_EQ(Offsets(json{{"match_all", json::object()}}, SortSpec{SortSpec::Kind::kNumber, "ms", true}),
             (std::vector<int64_t>{2, 0, 3, 1, 4}));
 
-  sql = index_->Compile(json{{"match_all", json::object()}});
   std::vector<AggregationSpec> aggs(4);
   aggs[0] = {AggregationSpec::Kind::kTerms, "level", 0, {}};
   aggs[1] = {AggregationSpec::Kind::kStats, "ms", 0, {}};
   aggs[2] = {AggregationSpec::Kind::kHistogram, "ms", 100, {}};
   aggs[3] = {AggregationSpec::Kind::kCardinality, "user.name", 0, {}};
-  r = index_->Search(*sql, SortSpec{}, 0, aggs, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  r = index_->Search(json{{"match_all", json::object()}}, SortSpec{}, 0, aggs, std::chrono::steady_clock::now() + std::chrono::seconds(10));
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->aggregations.size(), 4u);
   EXPECT_EQ(r->aggregations[0].keyword_counts, (std::map<std::string, int64_t>{{"error", 2}, {"info", 1}, {"warn", 1}}));
@@ -152,11 +147,92 @@ TEST_F(IndexTest, ScoresSortsAggregationsAndDeletion) {
   EXPECT_TRUE(fields->at("ms").contains("number"));
 }
 
+// Deleting old documents drops whole generations; what is left of a generation below the log
+// start is never found.
+TEST(GenerationTest, OldGenerationsAreDroppedAndTheirDocumentsNeverFound) {
+  const fs::path dir = fs::path(::testing::TempDir()) / ("generation_test_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto index = PartitionIndex::Open((dir / "p0.db").string(), 0, /*generation_documents=*/3);
+  ASSERT_TRUE(index.ok()) << index.status();
+  auto add = [&](int64_t from, int64_t to) {
+    std::vector<std::string> values;
+    std::vector<Document> docs;
+    for (int64_t i = from; i < to; ++i) values.push_back(json{{"n", i - 5}, {"word", "w" + std::to_string(i)}, {"all", "same"}}.dump());
+    for (int64_t i = from; i < to; ++i) {
+      RecordFields r;
+      r.offset = i;
+      r.value = values[static_cast<size_t>(i - from)];
+      docs.push_back(MakeDocument(r));
+    }
+    ASSERT_TRUE((*index)->Add(docs, to).ok());
+  };
+  auto offsets = [&](const json& query) {
+    auto r = (*index)->Search(query, SortSpec{SortSpec::Kind::kOffset, "", false}, 100, {},
+                              std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<int64_t> out;
+    if (r.ok()) {
+      for (const Hit& h : r->hits) out.push_back(h.offset);
+      EXPECT_EQ(r->total, static_cast<int64_t>(out.size()));
+    }
+    return out;
+  };
+  using V = std::vector<int64_t>;
+  for (int64_t i = 0; i < 10; i += 2) add(i, i + 2);  // generations of 3 or more: [0,4) [4,8) [8,10)
+  EXPECT_EQ((*index)->generations(), 3);
+  EXPECT_EQ(offsets(json{{"term", {{"all", "same"}}}}), (V{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  // Negative and positive numbers in order, exclusive and inclusive bounds.
+  EXPECT_EQ(offsets(json{{"range", {{"n", {{"gt", -3}, {"lte", 1}}}}}}), (V{3, 4, 5, 6}));
+  EXPECT_EQ(offsets(json{{"range", {{"n", {{"gte", -5.5}, {"lt", -3}}}}}}), (V{0, 1}));
+  EXPECT_EQ(offsets(json{{"prefix", {{"word", "w"}}}}).size(), 10u);
+  EXPECT_EQ(offsets(json{{"wildcard", {{"word", "w?"}}}}).size(), 10u);
+  EXPECT_EQ(offsets(json{{"range", {{"word", {{"gte", "w3"}, {"lt", "w5"}}}}}}), (V{3, 4}));
+
+  ASSERT_EQ((*index)->DeleteBelow(5), absl::OkStatus());  // the first generation goes; 4 stays, filtered
+  EXPECT_EQ((*index)->generations(), 2);
+  EXPECT_EQ(offsets(json{{"term", {{"all", "same"}}}}), (V{5, 6, 7, 8, 9}));
+  EXPECT_EQ(offsets(json{{"match", {{"word", "w4"}}}}), (V{}));
+  EXPECT_EQ(offsets(json{{"exists", {{"field", "n"}}}}), (V{5, 6, 7, 8, 9}));
+  ASSERT_TRUE((*index)->DeleteBelow(10).ok());  // every document: a new, empty generation
+  EXPECT_EQ((*index)->generations(), 1);
+  EXPECT_EQ(offsets(json{{"match_all", json::object()}}), (V{}));
+  add(10, 12);
+  index->reset();
+  index = PartitionIndex::Open((dir / "p0.db").string(), 0, 3);  // what was written is read back
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ(offsets(json{{"term", {{"all", "same"}}}}), (V{10, 11}));
+  EXPECT_EQ(offsets(json{{"term", {{"n", 5}}}}), (V{10}));
+  index->reset();
+  fs::remove_all(dir);
+}
+
+TEST(TermsTest, ValuesReadBackAndSortInTheirOrder) {
+  for (const std::string& v : {std::string(), std::string("a"), std::string("\x00\x01\x02\x03x", 5), std::string("caf\xc3\xa9")}) {
+    EXPECT_EQ(terms::KeywordValue(terms::Keyword("f", v)), v);
+  }
+  const std::string with_controls("a\x01b", 3);
+  EXPECT_EQ(terms::KeywordValue(terms::Keyword("f", with_controls)), with_controls);
+  EXPECT_LT(terms::Keyword("f", std::string("\x00", 1)), terms::Keyword("f", "\x04"));
+  EXPECT_LT(terms::Keyword("f", "a"), terms::Keyword("f", "ab"));
+  EXPECT_LE(terms::FieldStart(terms::Kind::kKeyword, "f"), terms::Keyword("f", ""));
+  EXPECT_LT(terms::Keyword("f", "\xf4\x8f\xbf\xbf"), terms::FieldEnd(terms::Kind::kKeyword, "f"));
+  EXPECT_LT(terms::FieldEnd(terms::Kind::kKeyword, "f"), terms::FieldStart(terms::Kind::kKeyword, "f.a"));
+  const double numbers[] = {-1e300, -2.5, -1, 0, 1e-300, 1, 2.5, 1e300};
+  for (size_t i = 0; i < std::size(numbers); ++i) {
+    EXPECT_EQ(terms::NumberValue(terms::Number("f", numbers[i])), numbers[i]);
+    if (i > 0) {
+      EXPECT_LT(terms::Number("f", numbers[i - 1]), terms::Number("f", numbers[i]));
+    }
+  }
+  EXPECT_EQ(terms::Number("f", -0.0), terms::Number("f", 0.0));
+}
+
 TEST(QueryTest, MalformedQueriesAreRefusedNotCrashed) {
   for (const char* bad : {R"({"nope": {}})", R"({"match": {}})", R"({"term": {"a": {}}})", R"({"bool": {"must": 3}})",
                           R"({"range": {"a": {"gte": {}}}})", R"({"query_string": {"query": "a AND ("}})",
                           R"({"query_string": {"query": "\"open"}})", R"({"match": 1, "term": 2})"}) {
-    EXPECT_FALSE(CompileQuery(json::parse(bad), 0, nullptr).ok()) << bad;
+    EXPECT_FALSE(CompileQuery(json::parse(bad), IndexLayout{}).ok()) << bad;
   }
   EXPECT_EQ(Tokenize("Hello, World-42!"), (std::vector<std::string>{"hello", "world", "42"}));
 }

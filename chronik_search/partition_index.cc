@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "chronik_search/terms.h"
 #include "sqlite3.h"
 
 namespace chronik::search {
@@ -14,15 +15,24 @@ namespace {
 constexpr int kTextColumns = PartitionIndex::kTextColumns;
 
 // Bumped when the layout changes: an index of another version is rebuilt from the log.
-constexpr int64_t kSchemaVersion = 4;
+constexpr int64_t kSchemaVersion = 5;
 
-// The layout, chosen for indexing speed (one FTS row per document, integer-keyed postings):
-// - ft: one FTS5 row per document (rowid = offset), a column per text field of the partition
-//   (textcols maps the first kTextColumns fields seen to c0, c1, ...);
-// - kwv: each distinct (field, keyword) once, under a 64-bit hash; kwp: (hash, doc) postings;
-//   the view kw joins them back into (doc, field, v);
-// - num: (field, v, doc), clustered.
+// The layout, chosen for indexing speed: every write but the documents' own rows goes into FTS5
+// tables, which take a transaction's terms as one sorted segment instead of a random B-tree write
+// per term.
+// - docs: each document's _source, timestamp and key (rowid = offset), the only copy of its text;
+// - generations: the documents from `base` on are in ft_<g> and fk_<g>, until the next one's base;
+//   a generation wholly below the log start is dropped, which is how deleting old documents frees
+//   their space (contentless FTS5 tables cannot delete a row without being given its text again);
+// - ft_<g>: one contentless FTS5 row per document, a column per text field (textcols maps the
+//   first kTextColumns fields seen to c0, c1, ...);
+// - fk_<g>: the document's keywords, numbers and long-text presence as exact terms (terms.h),
+//   read through the fts5vocab table fki_<g>;
+// - meta: the offset indexing reached, and the offset below which documents are deleted (what
+//   is left of them in the oldest generation is filtered out of every search).
 constexpr const char* kSchema[] = {
+    // Set before the first table: dropped generations give their pages back to the file system.
+    "PRAGMA auto_vacuum = INCREMENTAL",
     "PRAGMA journal_mode = WAL",
     // A cache of the log: after a crash of the machine a damaged file fails quick_check at open and
     // is rebuilt, so commits need not wait for the disk.
@@ -31,50 +41,25 @@ constexpr const char* kSchema[] = {
     "PRAGMA journal_size_limit = 16777216",
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO meta VALUES ('indexed_offset', 0)",
+    "INSERT OR IGNORE INTO meta VALUES ('deleted_below', 0)",
     "CREATE TABLE IF NOT EXISTS docs (off INTEGER PRIMARY KEY, ts INTEGER NOT NULL, key TEXT, source TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS docs_ts ON docs (ts)",
     "CREATE TABLE IF NOT EXISTS textcols (field TEXT PRIMARY KEY, col INTEGER NOT NULL UNIQUE)",
-    "CREATE TABLE IF NOT EXISTS kwv (h INTEGER PRIMARY KEY, field TEXT NOT NULL, v TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS kwv_fv ON kwv (field, v)",
-    "CREATE TABLE IF NOT EXISTS kwp (h INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (h, doc)) WITHOUT ROWID",
-    "CREATE VIEW IF NOT EXISTS kw AS SELECT kwp.doc AS doc, kwv.field AS field, kwv.v AS v FROM kwv JOIN kwp ON kwp.h = kwv.h",
-    "CREATE TABLE IF NOT EXISTS numt (field TEXT NOT NULL, v REAL NOT NULL, doc INTEGER NOT NULL, "
-    "PRIMARY KEY (field, v, doc)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS fields (field TEXT NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (field, kind))",
-    "CREATE TABLE IF NOT EXISTS presence (field TEXT NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (field, doc)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS generations (g INTEGER PRIMARY KEY, base INTEGER NOT NULL)",
 };
 
-// The numbers queries see: the fields' (numt), and each document's own timestamp, offset and
-// partition as _timestamp, _offset and _partition (no rows of their own: a constant field term
-// drops the other arms before they run).
-std::string NumView(int32_t partition) {
-  return absl::StrCat(
-      "CREATE VIEW IF NOT EXISTS num AS SELECT doc, field, v FROM numt"
-      " UNION ALL SELECT off AS doc, '_timestamp' AS field, ts AS v FROM docs"
-      " UNION ALL SELECT off AS doc, '_offset' AS field, off AS v FROM docs"
-      " UNION ALL SELECT off AS doc, '_partition' AS field, ",
-      partition, " AS v FROM docs");
-}
-
-std::string FtsSchema() {
+std::vector<std::string> GenerationSchema(int64_t g) {
   std::string columns;
   for (int i = 0; i < kTextColumns; ++i) absl::StrAppend(&columns, "c", i, ", ");
-  return absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS ft USING fts5(", columns, "tokenize = 'unicode61')");
-}
-
-// FNV-1a of field, NUL, value: the key of a keyword's postings.
-int64_t KeywordHash(std::string_view field, std::string_view value) {
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
+  return {
+      absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS ft_", g, " USING fts5(", columns,
+                   "content = '', tokenize = 'unicode61')"),
+      // Exact terms need no positions, and no lengths: they are never ranked.
+      absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS fk_", g,
+                   " USING fts5(t, content = '', detail = none, columnsize = 0, tokenize = 'chronik_terms')"),
+      absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS fki_", g, " USING fts5vocab(fk_", g, ", 'instance')"),
   };
-  mix(field);
-  mix(std::string_view("\0", 1));
-  mix(value);
-  return static_cast<int64_t>(h);
 }
 
 absl::Status SqliteError(sqlite3* db, std::string_view what) {
@@ -144,7 +129,8 @@ void AggregationPartial::Merge(const AggregationPartial& o) {
   if (o.max.has_value()) max = max.has_value() ? std::max(*max, *o.max) : *o.max;
 }
 
-absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::string& path, int32_t partition) {
+absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::string& path, int32_t partition,
+                                                                      int64_t generation_documents) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
       SQLITE_OK) {
@@ -152,24 +138,30 @@ absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::
     sqlite3_close(db);
     return st;
   }
-  std::unique_ptr<PartitionIndex> index(new PartitionIndex(db, path, partition));
+  std::unique_ptr<PartitionIndex> index(new PartitionIndex(db, path, partition, generation_documents));
+  if (!terms::Register(db)) return SqliteError(db, "registering the term tokenizer");
+  {
+    // An index of another layout is refused before anything is written to it.
+    Statement tables(db, "SELECT COUNT(*) FROM sqlite_schema");
+    Statement version(db, "SELECT v FROM meta WHERE k = 'schema'");
+    const bool empty = tables.Step() == SQLITE_ROW && tables.Int(0) == 0;
+    if (!empty && (!version.status("reading").ok() || version.Step() != SQLITE_ROW || version.Int(0) != kSchemaVersion)) {
+      return absl::DataLossError(absl::StrCat("search index ", path, " has another layout"));
+    }
+  }
   for (const char* sql : kSchema) {
     if (absl::Status st = index->Exec(sql); !st.ok()) return st;
   }
-  if (absl::Status st = index->Exec(FtsSchema().c_str()); !st.ok()) return st;
-  if (absl::Status st = index->Exec(NumView(partition).c_str()); !st.ok()) return st;
-  {
-    Statement version(db, "SELECT v FROM meta WHERE k = 'schema'");
-    const bool found = version.Step() == SQLITE_ROW;
-    if (found && version.Int(0) != kSchemaVersion) {
-      return absl::DataLossError(absl::StrCat("search index ", path, " has layout ", version.Int(0)));
-    }
-    if (!found) {
-      Statement set(db, absl::StrCat("INSERT INTO meta VALUES ('schema', ", kSchemaVersion, ")"));
-      if (set.Step() != SQLITE_DONE) return SqliteError(db, "writing the layout version");
-    }
+  if (absl::Status st = index->Exec(absl::StrCat("INSERT OR IGNORE INTO meta VALUES ('schema', ", kSchemaVersion, ")"));
+      !st.ok()) {
+    return st;
   }
-  if (absl::Status st = index->LoadColumns(); !st.ok()) return st;
+  if (absl::Status st = index->Load(); !st.ok()) return st;
+  if (index->layout_.generations.empty()) {
+    if (absl::Status st = index->Exec("BEGIN"); !st.ok()) return st;
+    if (absl::Status st = index->AddGeneration(0, 0); !st.ok()) return st;
+    if (absl::Status st = index->Exec("COMMIT"); !st.ok()) return st;
+  }
   // A damaged file shows here rather than in the middle of indexing.
   Statement check(db, "PRAGMA quick_check");
   if (!check.status("checking").ok() || check.Step() != SQLITE_ROW || check.Text(0) != "ok") {
@@ -180,13 +172,50 @@ absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::
 
 PartitionIndex::~PartitionIndex() { sqlite3_close(db_); }
 
-absl::Status PartitionIndex::Exec(const char* sql) const {
+absl::Status PartitionIndex::Exec(const std::string& sql) const {
   char* error = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
     absl::Status st = absl::InternalError(absl::StrCat("search index: ", sql, ": ", error ? error : "?"));
     sqlite3_free(error);
     return st;
   }
+  return absl::OkStatus();
+}
+
+absl::Status PartitionIndex::Load() {
+  layout_.columns.clear();
+  layout_.generations.clear();
+  fields_.clear();
+  Statement columns(db_, "SELECT field, col FROM textcols");
+  Statement fields(db_, "SELECT field, kind FROM fields");
+  Statement generations(db_, "SELECT g, base FROM generations ORDER BY g");
+  Statement deleted(db_, "SELECT v FROM meta WHERE k = 'deleted_below'");
+  for (const Statement* s : {&columns, &fields, &generations, &deleted}) {
+    if (absl::Status st = s->status("reading the index"); !st.ok()) return st;
+  }
+  while (columns.Step() == SQLITE_ROW) layout_.columns[columns.Text(0)] = static_cast<int>(columns.Int(1));
+  while (fields.Step() == SQLITE_ROW) fields_[fields.Text(0)].insert(fields.Text(1));
+  while (generations.Step() == SQLITE_ROW) {
+    layout_.generations.push_back(generations.Int(0));
+    newest_base_ = generations.Int(1);
+  }
+  deleted_below_ = deleted.Step() == SQLITE_ROW ? deleted.Int(0) : 0;
+  Statement newest(db_, "SELECT COUNT(*) FROM docs WHERE off >= ?");
+  newest.Bind(1, int64_t{newest_base_});
+  newest_documents_ = newest.Step() == SQLITE_ROW ? newest.Int(0) : 0;
+  return absl::OkStatus();
+}
+
+absl::Status PartitionIndex::AddGeneration(int64_t g, int64_t base) {
+  for (const std::string& sql : GenerationSchema(g)) {
+    if (absl::Status st = Exec(sql); !st.ok()) return st;
+  }
+  Statement add(db_, "INSERT INTO generations (g, base) VALUES (?, ?)");
+  add.BindAll({g, base});
+  if (add.Step() != SQLITE_DONE) return SqliteError(db_, "adding a generation");
+  layout_.generations.push_back(g);
+  newest_base_ = base;
+  newest_documents_ = 0;
   return absl::OkStatus();
 }
 
@@ -195,52 +224,57 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
   if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
   auto fail = [this](absl::Status st) {
     (void)Exec("ROLLBACK");
-    (void)LoadColumns();  // columns given out in the rolled-back transaction are not taken
+    (void)Load();  // columns, fields and generations added in the rolled-back transaction are not taken
     return st;
   };
-  std::string ft_sql = "INSERT OR REPLACE INTO ft (rowid";
+  if (newest_documents_ >= generation_documents_ && !docs.empty()) {
+    if (absl::Status st = AddGeneration(layout_.generations.back() + 1, docs.front().offset); !st.ok()) return fail(st);
+  }
+  const int64_t g = layout_.generations.back();
+  std::string ft_sql = absl::StrCat("INSERT INTO ft_", g, " (rowid");
   for (int i = 0; i < kTextColumns; ++i) absl::StrAppend(&ft_sql, ", c", i);
   ft_sql += ") VALUES (?";
   for (int i = 0; i < kTextColumns; ++i) ft_sql += ", ?";
   ft_sql += ")";
-  Statement doc(db_, "INSERT OR REPLACE INTO docs (off, ts, key, source) VALUES (?, ?, ?, ?)");
+  Statement doc(db_, "INSERT OR IGNORE INTO docs (off, ts, key, source) VALUES (?, ?, ?, ?)");
   Statement ft(db_, ft_sql);
-  Statement kwv(db_, "INSERT OR IGNORE INTO kwv (h, field, v) VALUES (?, ?, ?)");
-  Statement kwp(db_, "INSERT OR IGNORE INTO kwp (h, doc) VALUES (?, ?)");
-  Statement num(db_, "INSERT OR IGNORE INTO numt (field, v, doc) VALUES (?, ?, ?)");
+  Statement fk(db_, absl::StrCat("INSERT INTO fk_", g, " (rowid, t) VALUES (?, ?)"));
   Statement field(db_, "INSERT OR IGNORE INTO fields (field, kind) VALUES (?, ?)");
   Statement column(db_, "INSERT INTO textcols (field, col) VALUES (?, ?)");
-  Statement presence(db_, "INSERT OR IGNORE INTO presence (field, doc) VALUES (?, ?)");
   Statement meta(db_, "UPDATE meta SET v = ? WHERE k = 'indexed_offset'");
-  for (const Statement* s : {&doc, &ft, &kwv, &kwp, &num, &field, &column, &presence, &meta}) {
+  for (const Statement* s : {&doc, &ft, &fk, &field, &column, &meta}) {
     if (absl::Status st = s->status("preparing"); !st.ok()) return fail(st);
   }
-  std::set<std::pair<std::string, std::string>> seen;
   auto note_field = [&](const std::string& name, const char* kind) -> bool {
-    if (!seen.emplace(name, kind).second) return true;
+    if (auto it = fields_.find(name); it != fields_.end() && it->second.contains(kind)) return true;
+    fields_[name].insert(kind);
     field.BindAll({name, std::string(kind)});
     const bool ok = field.Step() == SQLITE_DONE;
     field.Reset();
     return ok;
   };
+  std::vector<std::string> row(kTextColumns);
+  std::string term_row;
   for (const Document& d : docs) {
     doc.BindAll({d.offset, d.timestamp});
     if (d.key.has_value()) doc.Bind(3, *d.key);
     doc.Bind(4, d.source);
     if (doc.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding a document"));
     doc.Reset();
+    if (sqlite3_changes(db_) == 0) continue;  // indexed before: its terms are in already
+    ++newest_documents_;
     if (!d.text.empty()) {
-      std::vector<std::string> row(kTextColumns);
+      for (std::string& cell : row) cell.clear();
       for (const auto& [name, text] : d.text) {
-        auto it = columns_.find(name);
-        if (it == columns_.end() && static_cast<int>(columns_.size()) < kTextColumns) {
-          const int col = static_cast<int>(columns_.size());
+        auto it = layout_.columns.find(name);
+        if (it == layout_.columns.end() && static_cast<int>(layout_.columns.size()) < kTextColumns) {
+          const int col = static_cast<int>(layout_.columns.size());
           column.BindAll({name, int64_t{col}});
           if (column.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding a text field"));
           column.Reset();
-          it = columns_.emplace(name, col).first;
+          it = layout_.columns.emplace(name, col).first;
         }
-        if (it == columns_.end()) continue;  // past the partition's text columns: keyword only
+        if (it == layout_.columns.end()) continue;  // past the partition's text columns: keyword only
         std::string& cell = row[static_cast<size_t>(it->second)];
         absl::StrAppend(&cell, cell.empty() ? "" : "\n", text);
         if (!note_field(name, "text")) return fail(SqliteError(db_, "adding a field"));
@@ -252,55 +286,76 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
       if (ft.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding text"));
       ft.Reset();
     }
+    term_row.clear();
     for (const auto& [name, value] : d.keywords) {
-      const int64_t h = KeywordHash(name, value);
-      if (known_keywords_.insert(h).second) {
-        // The dictionary keeps each (field, value) once; the set spares most lookups.
-        if (known_keywords_.size() > 1'000'000) known_keywords_.clear();
-        kwv.BindAll({h, name, value});
-        if (kwv.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding a keyword"));
-        kwv.Reset();
-      }
-      kwp.BindAll({h, d.offset});
-      if (kwp.Step() != SQLITE_DONE || !note_field(name, "keyword")) return fail(SqliteError(db_, "adding a keyword"));
-      kwp.Reset();
+      terms::AppendTerm(&term_row, terms::Keyword(name, value));
+      if (!note_field(name, "keyword")) return fail(SqliteError(db_, "adding a field"));
     }
-    for (const std::string& name : d.long_text) {
-      presence.BindAll({name, d.offset});
-      if (presence.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding a field"));
-      presence.Reset();
-    }
+    for (const std::string& name : d.long_text) terms::AppendTerm(&term_row, terms::Presence(name));
     for (const auto& [name, value] : d.numbers) {
-      num.BindAll({name, value, d.offset});
-      if (num.Step() != SQLITE_DONE || !note_field(name, "number")) return fail(SqliteError(db_, "adding a number"));
-      num.Reset();
+      terms::AppendTerm(&term_row, terms::Number(name, value));
+      if (!note_field(name, "number")) return fail(SqliteError(db_, "adding a field"));
+    }
+    if (!term_row.empty()) {
+      fk.Bind(1, d.offset);
+      fk.Bind(2, term_row);
+      if (fk.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding keywords and numbers"));
+      fk.Reset();
     }
   }
   meta.Bind(1, next_offset);
   if (meta.Step() != SQLITE_DONE) return fail(SqliteError(db_, "recording the indexed offset"));
-  return Exec("COMMIT");
+  if (absl::Status st = Exec("COMMIT"); !st.ok()) return fail(st);
+  return absl::OkStatus();
 }
 
 absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (offset <= deleted_below_) return absl::OkStatus();
   if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
-  const std::pair<const char*, int64_t> deletes[] = {
-      {"DELETE FROM docs WHERE off < ?", offset},
-      {"DELETE FROM kwp WHERE doc < ?", offset},
-      {"DELETE FROM numt WHERE doc < ?", offset},
-      {"DELETE FROM presence WHERE doc < ?", offset},
-      {"DELETE FROM ft WHERE rowid < ?", offset},
+  auto fail = [this](absl::Status st) {
+    (void)Exec("ROLLBACK");
+    (void)Load();
+    return st;
   };
-  for (const auto& [sql, bound] : deletes) {
-    Statement s(db_, sql);
-    s.Bind(1, bound);
-    if (!s.status("preparing").ok() || s.Step() != SQLITE_DONE) {
-      absl::Status st = SqliteError(db_, "deleting documents");
-      (void)Exec("ROLLBACK");
-      return st;
-    }
+  Statement docs(db_, "DELETE FROM docs WHERE off < ?");
+  docs.Bind(1, offset);
+  if (!docs.status("deleting").ok() || docs.Step() != SQLITE_DONE) return fail(SqliteError(db_, "deleting documents"));
+  Statement meta(db_, "UPDATE meta SET v = ? WHERE k = 'deleted_below'");
+  meta.Bind(1, offset);
+  if (meta.Step() != SQLITE_DONE) return fail(SqliteError(db_, "deleting documents"));
+  // A generation whose documents are all below `offset` goes whole; when every document went, a
+  // new generation starts at `offset`.
+  std::vector<std::pair<int64_t, int64_t>> generations;  // (g, base)
+  {
+    Statement list(db_, "SELECT g, base FROM generations ORDER BY g");
+    while (list.Step() == SQLITE_ROW) generations.emplace_back(list.Int(0), list.Int(1));
   }
-  return Exec("COMMIT");
+  bool none_left;
+  {
+    // Finished before the drops: a table cannot be dropped under an open statement.
+    Statement remaining(db_, "SELECT COUNT(*) FROM docs");
+    none_left = remaining.Step() == SQLITE_ROW && remaining.Int(0) == 0;
+  }
+  bool dropped_newest = false;
+  for (size_t i = 0; i < generations.size(); ++i) {
+    const bool newest = i + 1 == generations.size();
+    if (newest ? !none_left : generations[i + 1].second > offset) break;
+    const int64_t g = generations[i].first;
+    for (const std::string& sql : {absl::StrCat("DROP TABLE IF EXISTS fki_", g), absl::StrCat("DROP TABLE IF EXISTS fk_", g),
+                                   absl::StrCat("DROP TABLE IF EXISTS ft_", g),
+                                   absl::StrCat("DELETE FROM generations WHERE g = ", g)}) {
+      if (absl::Status st = Exec(sql); !st.ok()) return fail(st);
+    }
+    dropped_newest = newest;
+  }
+  if (dropped_newest) {
+    if (absl::Status st = AddGeneration(generations.back().first + 1, offset); !st.ok()) return fail(st);
+  }
+  if (absl::Status st = Exec("COMMIT"); !st.ok()) return fail(st);
+  if (absl::Status st = Load(); !st.ok()) return st;
+  // Outside the transaction: the freed pages go back to the file system.
+  return Exec("PRAGMA incremental_vacuum");
 }
 
 namespace {
@@ -312,10 +367,15 @@ int PastDeadline(void* deadline) {
 
 }  // namespace
 
-absl::StatusOr<SearchResult> PartitionIndex::Search(const Sql& query, const SortSpec& sort, int64_t limit,
+absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, const SortSpec& sort, int64_t limit,
                                                     const std::vector<AggregationSpec>& aggregations,
                                                     std::chrono::steady_clock::time_point deadline) const {
   std::lock_guard<std::mutex> lock(mu_);
+  absl::StatusOr<Sql> compiled = CompileQuery(dsl, layout_);
+  if (!compiled.ok()) return compiled.status();
+  // Documents below the log start may still have terms in the oldest generation.
+  Sql query{absl::StrCat("SELECT doc, score FROM (", compiled->text, ") WHERE doc >= ?"), compiled->params};
+  query.params.emplace_back(std::in_place_index<0>, deleted_below_);
   SearchResult result;
   sqlite3_progress_handler(db_, 4096, PastDeadline, &deadline);
   struct ClearHandler {
@@ -357,10 +417,11 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const Sql& query, const Sort
       case SortSpec::Kind::kKeyword:
         // A field's values by document, once, rather than a lookup per matching document.
         sort_expr = "s.v";
-        sort_join = absl::StrCat(" LEFT JOIN (SELECT doc, ", sort.descending ? "MAX" : "MIN", "(v) AS v FROM ",
-                                 sort.kind == SortSpec::Kind::kNumber ? "num" : "kw",
-                                 " WHERE field = ? GROUP BY doc) s ON s.doc = q.doc");
-        params.push_back(sort.field);
+        const Sql values = sort.kind == SortSpec::Kind::kNumber ? NumberValues(layout_, sort.field)
+                                                                : KeywordValues(layout_, sort.field);
+        sort_join = absl::StrCat(" LEFT JOIN (SELECT doc, ", sort.descending ? "MAX" : "MIN", "(v) AS v FROM (",
+                                 values.text, ") GROUP BY doc) s ON s.doc = q.doc");
+        params.insert(params.end(), values.params.begin(), values.params.end());
         break;
     }
     Statement hits(db_, absl::StrCat("SELECT q.doc, q.score, d.ts, d.key, d.source, ", sort_expr, " AS sv FROM (",
@@ -373,7 +434,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const Sql& query, const Sort
     int rc;
     while ((rc = hits.Step()) == SQLITE_ROW) {
       Hit h;
-      h.partition = partition_;
+      h.partition = layout_.partition;
       h.offset = hits.Int(0);
       h.score = hits.Double(1);
       h.timestamp = hits.Int(2);
@@ -417,26 +478,26 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const Sql& query, const Sort
       const bool numbers = (pass == 0) == numeric_first;
       // "+doc": membership in m is checked per value row, rather than every document of m looked
       // up under every value (which costs a probe per document and value).
-      const std::string where =
-          absl::StrCat(" FROM ", numbers ? "num" : "kw", " WHERE field = ? AND +doc IN (SELECT doc FROM m)");
+      const Sql values = numbers ? NumberValues(layout_, a.field) : KeywordValues(layout_, a.field);
+      const std::string where = absl::StrCat(" FROM (", values.text, ") WHERE +doc IN (SELECT doc FROM m)");
       std::vector<std::pair<std::string, std::vector<SqlValue>>> statements;
       switch (a.kind) {
         case Kind::kTerms:
-          statements.push_back({absl::StrCat("SELECT v, COUNT(DISTINCT doc)", where, " GROUP BY v"), {a.field}});
+          statements.push_back({absl::StrCat("SELECT v, COUNT(DISTINCT doc)", where, " GROUP BY v"), values.params});
           break;
         case Kind::kCardinality:
-          statements.push_back({absl::StrCat("SELECT DISTINCT v", where), {a.field}});
+          statements.push_back({absl::StrCat("SELECT DISTINCT v", where), values.params});
           break;
         case Kind::kHistogram:
           if (!numbers) continue;
-          statements.push_back({absl::StrCat("SELECT floor(v / ?) * ? AS b, COUNT(DISTINCT doc) FROM num WHERE field = ?"
-                                             " AND +doc IN (SELECT doc FROM m) GROUP BY b"),
-                                {a.interval, a.interval, a.field}});
+          statements.push_back({absl::StrCat("SELECT floor(v / :interval) * :interval AS b, COUNT(DISTINCT doc)", where, " GROUP BY b"),
+                                values.params});
+          statements.back().second.insert(statements.back().second.begin(), a.interval);
           break;
         case Kind::kRange:
           if (!numbers) continue;
           for (const auto& [from, to] : a.ranges) {
-            std::vector<SqlValue> params = {a.field};
+            std::vector<SqlValue> params = values.params;
             std::string sql = absl::StrCat("SELECT COUNT(DISTINCT doc)", where);
             if (from) {
               sql += " AND v >= ?";
@@ -451,7 +512,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const Sql& query, const Sort
           break;
         case Kind::kStats:
           statements.push_back({absl::StrCat(numbers ? "SELECT COUNT(v), TOTAL(v), MIN(v), MAX(v)" : "SELECT COUNT(v)", where),
-                                {a.field}});
+                                values.params});
           break;
       }
       bool any = false;
@@ -506,19 +567,6 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const Sql& query, const Sort
   return result;
 }
 
-absl::Status PartitionIndex::LoadColumns() {
-  columns_.clear();
-  Statement s(db_, "SELECT field, col FROM textcols");
-  if (absl::Status st = s.status("reading text columns"); !st.ok()) return st;
-  while (s.Step() == SQLITE_ROW) columns_[s.Text(0)] = static_cast<int>(s.Int(1));
-  return absl::OkStatus();
-}
-
-absl::StatusOr<Sql> PartitionIndex::Compile(const nlohmann::json& query) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return CompileQuery(query, partition_, &columns_);
-}
-
 absl::StatusOr<std::optional<Hit>> PartitionIndex::Get(int64_t offset) const {
   std::lock_guard<std::mutex> lock(mu_);
   Statement s(db_, "SELECT ts, key, source FROM docs WHERE off = ?");
@@ -528,7 +576,7 @@ absl::StatusOr<std::optional<Hit>> PartitionIndex::Get(int64_t offset) const {
   if (rc == SQLITE_DONE) return std::optional<Hit>();
   if (rc != SQLITE_ROW) return SqliteError(db_, "reading");
   Hit h;
-  h.partition = partition_;
+  h.partition = layout_.partition;
   h.offset = offset;
   h.timestamp = s.Int(0);
   if (!s.Null(1)) h.key = s.Text(1);
@@ -538,11 +586,12 @@ absl::StatusOr<std::optional<Hit>> PartitionIndex::Get(int64_t offset) const {
 
 absl::StatusOr<std::map<std::string, std::set<std::string>>> PartitionIndex::Fields() const {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement s(db_, "SELECT field, kind FROM fields");
-  if (absl::Status st = s.status("reading fields"); !st.ok()) return st;
-  std::map<std::string, std::set<std::string>> out;
-  while (s.Step() == SQLITE_ROW) out[s.Text(0)].insert(s.Text(1));
-  return out;
+  return std::map<std::string, std::set<std::string>>(fields_.begin(), fields_.end());
+}
+
+int64_t PartitionIndex::generations() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int64_t>(layout_.generations.size());
 }
 
 IndexStats PartitionIndex::Stats() const {

@@ -1,9 +1,10 @@
 #pragma once
 
-// One topic partition's search index: a SQLite database with an FTS5 table for text fields,
-// tables of keywords and numbers by field, the documents' _source, and the offset indexing has
-// reached, written in the same transaction as the documents it covers. A cache of the log: it can
-// be deleted at any time and is rebuilt from the log.
+// One topic partition's search index: a SQLite database with the documents' _source, FTS5 tables
+// for their text and for their keywords and numbers as exact terms (in generations, so that old
+// documents can be dropped), and the offset indexing has reached, written in the same
+// transaction as the documents it covers. A cache of the log: it can be deleted at any time and
+// is rebuilt from the log.
 
 #include <chrono>
 #include <cstdint>
@@ -16,7 +17,6 @@
 #include <variant>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "chronik_search/document.h"
@@ -80,9 +80,13 @@ class PartitionIndex {
   // fields beyond them is searched as keywords only.
   static constexpr int kTextColumns = 32;
 
+  // Documents per generation: deleting old documents frees space a generation at a time.
+  static constexpr int64_t kGenerationDocuments = 1 << 20;
+
   // Opens or creates the database at `path`. A database that cannot be opened or read (damaged) is
   // an error: the caller deletes the file and starts over from the log.
-  static absl::StatusOr<std::unique_ptr<PartitionIndex>> Open(const std::string& path, int32_t partition);
+  static absl::StatusOr<std::unique_ptr<PartitionIndex>> Open(const std::string& path, int32_t partition,
+                                                              int64_t generation_documents = kGenerationDocuments);
   ~PartitionIndex();
 
   // Adds `docs` (in offset order) and sets the indexed offset to `next_offset`, atomically.
@@ -90,30 +94,42 @@ class PartitionIndex {
   // Removes the documents below `offset` (retention, DeleteRecords).
   absl::Status DeleteBelow(int64_t offset);
 
-  // `query` compiled for this index (its text fields' columns).
-  absl::StatusOr<Sql> Compile(const nlohmann::json& query) const;
-  absl::StatusOr<SearchResult> Search(const Sql& query, const SortSpec& sort, int64_t limit,
+  // `query` (the DSL) compiled for the index as it is now and run: a query CompileQuery refuses is
+  // InvalidArgument.
+  absl::StatusOr<SearchResult> Search(const nlohmann::json& query, const SortSpec& sort, int64_t limit,
                                       const std::vector<AggregationSpec>& aggregations,
                                       std::chrono::steady_clock::time_point deadline) const;
   absl::StatusOr<std::optional<Hit>> Get(int64_t offset) const;
   // Every field and its kinds ("text", "keyword", "number"), for _mapping.
   absl::StatusOr<std::map<std::string, std::set<std::string>>> Fields() const;
   IndexStats Stats() const;
-  int32_t partition() const { return partition_; }
+  int64_t generations() const;
+  int32_t partition() const { return layout_.partition; }
   const std::string& path() const { return path_; }
 
  private:
-  PartitionIndex(sqlite3* db, std::string path, int32_t partition) : db_(db), path_(std::move(path)), partition_(partition) {}
-  absl::Status Exec(const char* sql) const;
-  // Reads the text fields' columns (textcols) into columns_.
-  absl::Status LoadColumns();
+  PartitionIndex(sqlite3* db, std::string path, int32_t partition, int64_t generation_documents)
+      : db_(db), path_(std::move(path)), generation_documents_(generation_documents) {
+    layout_.partition = partition;
+  }
+  absl::Status Exec(const std::string& sql) const;
+  // Reads what the database holds about itself (text columns, fields, generations, offsets).
+  absl::Status Load();
+  // Starts generation `g` with the documents from `base` on, in the open transaction.
+  absl::Status AddGeneration(int64_t g, int64_t base);
 
   mutable std::mutex mu_;
   sqlite3* db_;
   const std::string path_;
-  const int32_t partition_;
-  TextColumns columns_;  // under mu_
-  absl::flat_hash_set<int64_t> known_keywords_;  // keyword hashes in the dictionary, under mu_
+  const int64_t generation_documents_;
+  // Under mu_: the text columns and generations queries are compiled against, the fields with
+  // their kinds, the newest generation's base and size, and the offset below which documents are
+  // deleted.
+  IndexLayout layout_;
+  std::map<std::string, std::set<std::string>, std::less<>> fields_;
+  int64_t newest_base_ = 0;
+  int64_t newest_documents_ = 0;
+  int64_t deleted_below_ = 0;
 };
 
 }  // namespace chronik::search

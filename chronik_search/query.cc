@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "chronik_search/document.h"
+#include "chronik_search/terms.h"
 
 namespace chronik::search {
 
@@ -14,17 +15,12 @@ namespace {
 
 using json = nlohmann::json;
 
-struct Context {
-  int32_t partition;
-  const TextColumns* columns;
-};
+using Context = IndexLayout;
 
 absl::StatusOr<Sql> Compile(const json& query, const Context& ctx);
 
 constexpr char kMatchAll[] = "SELECT off AS doc, 1.0 AS score FROM docs";
 constexpr char kMatchNone[] = "SELECT off AS doc, 0.0 AS score FROM docs WHERE 0";
-// Past every code point: the upper bound of a prefix range.
-constexpr char kMaxChar[] = "\xF4\x8F\xBF\xBF";
 
 absl::Status Bad(std::string_view why) { return absl::InvalidArgumentError(std::string(why)); }
 
@@ -61,19 +57,6 @@ std::string FtsPhrase(const std::vector<std::string>& tokens) {
   return out + "\"";
 }
 
-// One FTS5 row per document: a field is a column (the index's TextColumns), _all is every column.
-Sql TextQuery(const std::string& field, const std::string& fts, const Context& ctx) {
-  std::string match = fts;
-  if (!AllFields(field)) {
-    auto it = ctx.columns->find(field);
-    if (it == ctx.columns->end()) return Sql{kMatchNone, {}};
-    match = absl::StrCat("{c", it->second, "} : (", fts, ")");
-  }
-  // LIMIT -1 keeps the subquery whole: joined into a bool, it is matched once, not once per row of
-  // the other side.
-  return Sql{"SELECT rowid AS doc, -rank AS score FROM ft WHERE ft MATCH ? LIMIT -1", {match}};
-}
-
 Sql Append(Sql a, std::string_view glue, const Sql& b) {
   a.text = absl::StrCat(a.text, std::string(glue), b.text);
   a.params.insert(a.params.end(), b.params.begin(), b.params.end());
@@ -85,6 +68,111 @@ Sql Wrap(std::string_view before, const Sql& inner, std::string_view after) {
   q.text = absl::StrCat(std::string(before), inner.text, std::string(after));
   q.params = inner.params;
   return q;
+}
+
+// One FTS5 row per document: a field is a column (the index's TextColumns), _all is every column.
+Sql TextQuery(const std::string& field, const std::string& fts, const Context& ctx) {
+  std::string match = fts;
+  if (!AllFields(field)) {
+    auto it = ctx.columns.find(field);
+    if (it == ctx.columns.end()) return Sql{kMatchNone, {}};
+    match = absl::StrCat("{c", it->second, "} : (", fts, ")");
+  }
+  // LIMIT -1 keeps each subquery whole: joined into a bool, it is matched once, not once per row
+  // of the other side.
+  Sql q;
+  for (int64_t g : ctx.generations) {
+    absl::StrAppend(&q.text, q.text.empty() ? "" : " UNION ALL ", "SELECT * FROM (SELECT rowid AS doc, -rank AS score FROM ft_",
+                    g, " WHERE ft_", g, " MATCH ? LIMIT -1)");
+    q.params.emplace_back(std::in_place_index<2>, match);
+  }
+  if (q.text.empty()) return Sql{kMatchNone, {}};
+  return q;
+}
+
+// A range of terms: the lower bound (">=" or ">") and upper bound ("<" or "<=") that are tightest.
+struct TermRange {
+  std::string lower, upper;
+  bool lower_inclusive = true, upper_inclusive = false;
+  void Above(std::string t, bool inclusive) {
+    if (t > lower || (t == lower && !inclusive)) {
+      lower = std::move(t);
+      lower_inclusive = inclusive;
+    }
+  }
+  void Below(std::string t, bool inclusive) {
+    if (t < upper || (t == upper && !inclusive)) {
+      upper = std::move(t);
+      upper_inclusive = inclusive;
+    }
+  }
+};
+
+// `select` over the terms in `range`, every generation's (fts5vocab answers one bound each way
+// from its term index, so only the tightest is given), with `where` added.
+Sql TermRows(const Context& ctx, const std::string& select, const TermRange& range, const std::string& where = "",
+             const std::vector<SqlValue>& where_params = {}) {
+  Sql q;
+  for (int64_t g : ctx.generations) {
+    absl::StrAppend(&q.text, q.text.empty() ? "" : " UNION ALL ", "SELECT ", select, " FROM fki_", g, " WHERE term ",
+                    range.lower_inclusive ? ">=" : ">", " ? AND term ", range.upper_inclusive ? "<=" : "<", " ?", where);
+    q.params.emplace_back(std::in_place_index<2>, range.lower);
+    q.params.emplace_back(std::in_place_index<2>, range.upper);
+    q.params.insert(q.params.end(), where_params.begin(), where_params.end());
+  }
+  if (q.text.empty()) return Sql{absl::StrCat("SELECT ", select, " FROM (SELECT NULL AS doc, NULL AS term) WHERE 0"), {}};
+  return q;
+}
+
+TermRange WholeField(terms::Kind kind, const std::string& field) {
+  return TermRange{terms::FieldStart(kind, field), terms::FieldEnd(kind, field)};
+}
+
+TermRange OneTerm(const std::string& term) { return TermRange{term, term, true, true}; }
+
+// The documents themselves answer for these: no terms of their own.
+std::optional<std::string> DocumentColumn(const std::string& field, const Context& ctx) {
+  if (field == "_timestamp") return "ts";
+  if (field == "_offset") return "off";
+  if (field == "_partition") return absl::StrCat(ctx.partition);
+  return std::nullopt;
+}
+
+Sql DocsOf(const Sql& rows) { return Wrap("SELECT DISTINCT doc, 1.0 AS score FROM (", rows, ")"); }
+
+// Documents whose number in `field` satisfies every (op, bound).
+Sql NumberDocs(const Context& ctx, const std::string& field, const std::vector<std::pair<std::string, double>>& conds) {
+  if (std::optional<std::string> column = DocumentColumn(field, ctx)) {
+    Sql q{absl::StrCat("SELECT off AS doc, 1.0 AS score FROM docs WHERE 1"), {}};
+    for (const auto& [op, v] : conds) {
+      absl::StrAppend(&q.text, " AND ", *column, " ", op, " ?");
+      q.params.emplace_back(std::in_place_index<1>, v);
+    }
+    return q;
+  }
+  TermRange range = WholeField(terms::Kind::kNumber, field);
+  for (const auto& [op, v] : conds) {
+    const std::string t = terms::Number(field, v);
+    if (op == "=") {
+      range.Above(t, true);
+      range.Below(t, true);
+    } else if (op[0] == '>') {
+      range.Above(t, op == ">=");
+    } else {
+      range.Below(t, op == "<=");
+    }
+  }
+  return DocsOf(TermRows(ctx, "doc", range));
+}
+
+// Documents with one of `values` as a keyword of `field`.
+Sql KeywordDocs(const Context& ctx, const std::string& field, const std::vector<std::string>& values) {
+  Sql u;
+  for (const std::string& v : values) {
+    const Sql arm = TermRows(ctx, "doc", OneTerm(terms::Keyword(field, v)));
+    u = u.text.empty() ? arm : Append(u, " UNION ALL ", arm);
+  }
+  return DocsOf(u);
 }
 
 absl::StatusOr<Sql> Term(const json& body, const Context& ctx);
@@ -126,7 +214,7 @@ absl::StatusOr<Sql> Match(const json& body, bool phrase, const Context& ctx, boo
     numeric = number;
   }
   if (!numeric.has_value() || AllFields(fs->first)) return text_query;
-  Sql num{"SELECT doc, 1.0 AS score FROM num WHERE field = ? AND v = ?", {fs->first, *numeric}};
+  Sql num = NumberDocs(ctx, fs->first, {{"=", *numeric}});
   return Wrap("SELECT doc, MAX(score) AS score FROM (",
               Append(Wrap("SELECT doc, score FROM (", text_query, ")"), " UNION ALL ", num), ") GROUP BY doc");
 }
@@ -141,15 +229,11 @@ absl::StatusOr<Sql> Term(const json& body, const Context& ctx) {
     json ids = {{"values", json::array({*v})}};
     return Compile(json{{"ids", ids}}, ctx);
   }
-  Sql q;
   if (v->is_number() || v->is_boolean()) {
-    q.text = "SELECT DISTINCT doc, 1.0 AS score FROM num WHERE field = ? AND v = ?";
-    q.params = {KeywordField(fs->first), v->is_boolean() ? (v->get<bool>() ? 1.0 : 0.0) : v->get<double>()};
-    return q;
+    return NumberDocs(ctx, KeywordField(fs->first),
+                      {{"=", v->is_boolean() ? (v->get<bool>() ? 1.0 : 0.0) : v->get<double>()}});
   }
-  q.text = "SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v = ?";
-  q.params = {KeywordField(fs->first), v->get<std::string>()};
-  return q;
+  return KeywordDocs(ctx, KeywordField(fs->first), {v->get<std::string>()});
 }
 
 absl::StatusOr<Sql> Ids(const json& body, const Context& ctx);
@@ -168,26 +252,24 @@ absl::StatusOr<Sql> Terms(const json& body, const Context& ctx) {
   if (values->empty()) return Sql{kMatchNone, {}};
   if (field == "_id") return Ids(json{{"values", *values}}, ctx);
   field = KeywordField(field);
-  Sql kw{"SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v IN (", {field}};
-  Sql num{"SELECT DISTINCT doc, 1.0 AS score FROM num WHERE field = ? AND v IN (", {field}};
-  bool any_kw = false, any_num = false;
+  std::vector<std::string> keywords;
+  std::vector<Sql> numbers;
   for (const json& v : *values) {
     if (v.is_number() || v.is_boolean()) {
-      num.text += any_num ? ", ?" : "?";
-      num.params.push_back(v.is_boolean() ? (v.get<bool>() ? 1.0 : 0.0) : v.get<double>());
-      any_num = true;
+      numbers.push_back(NumberDocs(ctx, field, {{"=", v.is_boolean() ? (v.get<bool>() ? 1.0 : 0.0) : v.get<double>()}}));
     } else if (v.is_string()) {
-      kw.text += any_kw ? ", ?" : "?";
-      kw.params.push_back(v.get<std::string>());
-      any_kw = true;
+      keywords.push_back(v.get<std::string>());
     } else {
       return Bad("[terms] values must be strings or numbers");
     }
   }
-  kw.text += ")";
-  num.text += ")";
-  if (any_kw && any_num) return Wrap("SELECT doc, 1.0 AS score FROM (", Append(kw, " UNION ", num), ")");
-  return any_kw ? kw : num;
+  Sql u;
+  if (!keywords.empty()) u = Wrap("SELECT doc FROM (", KeywordDocs(ctx, field, keywords), ")");
+  for (const Sql& n : numbers) {
+    const Sql arm = Wrap("SELECT doc FROM (", n, ")");
+    u = u.text.empty() ? arm : Append(u, " UNION ALL ", arm);
+  }
+  return DocsOf(u);
 }
 
 // A range bound: a number, or a date (epoch ms as a number, or ISO-8601 text).
@@ -204,7 +286,7 @@ std::optional<SqlValue> Bound(const json& v, bool* is_text) {
   return std::nullopt;
 }
 
-absl::StatusOr<Sql> Range(const json& body) {
+absl::StatusOr<Sql> Range(const json& body, const Context& ctx) {
   absl::StatusOr<std::pair<std::string, json>> fs = FieldAndSpec(body, "range");
   if (!fs.ok()) return fs.status();
   if (!fs->second.is_object()) return Bad("[range] needs bounds");
@@ -221,38 +303,46 @@ absl::StatusOr<Sql> Range(const json& body) {
     if (!b.has_value()) return Bad(absl::StrCat("[range] bound [", k, "] must be a number or a date"));
     conds.emplace_back(op, *b);
   }
-  Sql q{absl::StrCat("SELECT DISTINCT doc, 1.0 AS score FROM ", text ? "kw" : "num", " WHERE field = ?"),
-        {KeywordField(fs->first)}};
-  for (auto& [op, b] : conds) {
-    if (text && !std::holds_alternative<std::string>(b)) b = std::visit([](const auto& x) {
-      if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::string>) return x;
-      else return absl::StrCat(x);
-    }, b);
-    absl::StrAppend(&q.text, " AND v ", op, " ?");
-    q.params.push_back(b);
+  const std::string field = KeywordField(fs->first);
+  if (!text) {
+    std::vector<std::pair<std::string, double>> numeric;
+    for (const auto& [op, b] : conds) numeric.emplace_back(op, std::get<double>(b));
+    return NumberDocs(ctx, field, numeric);
   }
-  return q;
+  // A text bound makes it a range of keywords, every bound read as text.
+  TermRange range = WholeField(terms::Kind::kKeyword, field);
+  for (const auto& [op, b] : conds) {
+    const std::string bound = std::holds_alternative<std::string>(b) ? std::get<std::string>(b) : absl::StrCat(std::get<double>(b));
+    const std::string t = terms::Keyword(field, bound);
+    if (op[0] == '>') {
+      range.Above(t, op == ">=");
+    } else {
+      range.Below(t, op == "<=");
+    }
+  }
+  return DocsOf(TermRows(ctx, "doc", range));
 }
 
-absl::StatusOr<Sql> Prefix(const json& body) {
+absl::StatusOr<Sql> Prefix(const json& body, const Context& ctx) {
   absl::StatusOr<std::pair<std::string, json>> fs = FieldAndSpec(body, "prefix");
   if (!fs.ok()) return fs.status();
   std::optional<json> v = SpecValue(fs->second, "value");
   if (!v.has_value() || !v->is_string()) return Bad("[prefix] needs a string value");
+  const std::string field = KeywordField(fs->first);
   const std::string p = v->get<std::string>();
-  return Sql{"SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v >= ? AND v < ?",
-             {KeywordField(fs->first), p, p + kMaxChar}};
+  return DocsOf(TermRows(ctx, "doc", TermRange{terms::Keyword(field, p), terms::PrefixEnd(field, p)}));
 }
 
-absl::StatusOr<Sql> Wildcard(const json& body) {
+absl::StatusOr<Sql> Wildcard(const json& body, const Context& ctx) {
   absl::StatusOr<std::pair<std::string, json>> fs = FieldAndSpec(body, "wildcard");
   if (!fs.ok()) return fs.status();
   std::optional<json> v = SpecValue(fs->second, "value");
   if (!v.has_value() && fs->second.is_object()) v = SpecValue(fs->second, "wildcard");
   if (!v.has_value() || !v->is_string()) return Bad("[wildcard] needs a string value");
   // ES's * and ? are GLOB's; GLOB's own [ ] are escaped as one-character classes.
+  const std::string pattern = v->get<std::string>();
   std::string glob;
-  for (char c : v->get<std::string>()) {
+  for (char c : pattern) {
     if (c == '[') {
       glob += "[[]";
     } else if (c == ']') {
@@ -261,16 +351,22 @@ absl::StatusOr<Sql> Wildcard(const json& body) {
       glob += c;
     }
   }
-  return Sql{"SELECT DISTINCT doc, 1.0 AS score FROM kw WHERE field = ? AND v GLOB ?", {KeywordField(fs->first), glob}};
+  // The literal text before the first wildcard narrows the terms read.
+  const std::string field = KeywordField(fs->first);
+  const std::string literal = pattern.substr(0, pattern.find_first_of("*?"));
+  return DocsOf(TermRows(ctx, "doc", TermRange{terms::Keyword(field, literal), terms::PrefixEnd(field, literal)},
+                         " AND kw_value(term) GLOB ?", {glob}));
 }
 
-absl::StatusOr<Sql> Exists(const json& body) {
+absl::StatusOr<Sql> Exists(const json& body, const Context& ctx) {
   if (!body.is_object() || !body.contains("field") || !body["field"].is_string()) return Bad("[exists] needs a field");
   const std::string f = KeywordField(body["field"].get<std::string>());
-  // Strings too long for a keyword are only text; the presence table says where they are.
-  return Sql{"SELECT doc, 1.0 AS score FROM (SELECT doc FROM kw WHERE field = ? UNION SELECT doc FROM num WHERE field = ?"
-             " UNION SELECT doc FROM presence WHERE field = ?)",
-             {f, f, f}};
+  if (DocumentColumn(f, ctx).has_value()) return Sql{kMatchAll, {}};
+  // Strings too long for a keyword are only text; a presence term says where they are.
+  Sql u = TermRows(ctx, "doc", WholeField(terms::Kind::kKeyword, f));
+  u = Append(u, " UNION ALL ", TermRows(ctx, "doc", WholeField(terms::Kind::kNumber, f)));
+  u = Append(u, " UNION ALL ", TermRows(ctx, "doc", OneTerm(terms::Presence(f))));
+  return DocsOf(u);
 }
 
 absl::StatusOr<Sql> Ids(const json& body, const Context& ctx) {
@@ -288,7 +384,7 @@ absl::StatusOr<Sql> Ids(const json& body, const Context& ctx) {
       continue;
     }
     q.text += any ? ", ?" : "?";
-    q.params.push_back(o);
+    q.params.emplace_back(std::in_place_index<0>, o);
     any = true;
   }
   if (!any) return Sql{kMatchNone, {}};
@@ -459,10 +555,10 @@ absl::StatusOr<Sql> Compile(const json& query, const Context& ctx) {
   if (kind == "multi_match") return MultiMatch(body, ctx);
   if (kind == "term") return Term(body, ctx);
   if (kind == "terms") return Terms(body, ctx);
-  if (kind == "range") return Range(body);
-  if (kind == "prefix") return Prefix(body);
-  if (kind == "wildcard") return Wildcard(body);
-  if (kind == "exists") return Exists(body);
+  if (kind == "range") return Range(body, ctx);
+  if (kind == "prefix") return Prefix(body, ctx);
+  if (kind == "wildcard") return Wildcard(body, ctx);
+  if (kind == "exists") return Exists(body, ctx);
   if (kind == "ids") return Ids(body, ctx);
   if (kind == "bool") return Bool(body, ctx);
   if (kind == "query_string" || kind == "simple_query_string") return QueryString(body, ctx);
@@ -477,9 +573,17 @@ absl::StatusOr<Sql> Compile(const json& query, const Context& ctx) {
 
 }  // namespace
 
-absl::StatusOr<Sql> CompileQuery(const json& query, int32_t partition, const TextColumns* columns) {
-  static const TextColumns kNone;
-  return Compile(query, Context{partition, columns != nullptr ? columns : &kNone});
+absl::StatusOr<Sql> CompileQuery(const json& query, const IndexLayout& layout) { return Compile(query, layout); }
+
+Sql NumberValues(const IndexLayout& layout, const std::string& field) {
+  if (std::optional<std::string> column = DocumentColumn(field, layout)) {
+    return Sql{absl::StrCat("SELECT off AS doc, ", *column, " AS v FROM docs"), {}};
+  }
+  return TermRows(layout, "doc, num_value(term) AS v", WholeField(terms::Kind::kNumber, field));
+}
+
+Sql KeywordValues(const IndexLayout& layout, const std::string& field) {
+  return TermRows(layout, "doc, kw_value(term) AS v", WholeField(terms::Kind::kKeyword, field));
 }
 
 }  // namespace chronik::search

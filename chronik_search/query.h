@@ -2,8 +2,9 @@
 
 // The Elasticsearch query DSL compiled to SQL over one partition's index (partition_index.h):
 // every query becomes a SELECT of (doc, score) rows, one per matching record (doc is its offset),
-// so that bool queries compose as joins, unions and differences of their clauses. query_string
-// and URI searches (?q=) are parsed into the same DSL first.
+// so that bool queries compose as joins, unions and differences of their clauses. Text is matched
+// in the generations' FTS5 tables ft_<g>, keywords and numbers as term ranges of their fts5vocab
+// tables fki_<g> (terms.h). query_string and URI searches (?q=) are parsed into the same DSL first.
 
 #include <cstdint>
 #include <map>
@@ -27,10 +28,22 @@ struct Sql {
 // Which FTS5 column (c0, c1, ...) of a partition's index holds a text field.
 using TextColumns = std::map<std::string, int>;
 
-// `partition`: the partition the index holds (ids and _id terms name one); `columns`: its text
-// fields (null: none). An error is a query Elasticsearch would refuse (its message is the reason,
-// for a 400 parsing_exception).
-absl::StatusOr<Sql> CompileQuery(const nlohmann::json& query, int32_t partition, const TextColumns* columns);
+// What a query is compiled against: the partition an index holds (ids and _id terms name one), its
+// text fields' columns, and its generations (each a pair of FTS5 tables, ft_<g> and fk_<g>).
+struct IndexLayout {
+  int32_t partition = 0;
+  TextColumns columns;
+  std::vector<int64_t> generations;
+};
+
+// An error is a query Elasticsearch would refuse (its message is the reason, for a 400
+// parsing_exception).
+absl::StatusOr<Sql> CompileQuery(const nlohmann::json& query, const IndexLayout& layout);
+
+// (doc, v) rows: every number of `field` (dates as epoch ms; _timestamp, _offset and _partition
+// from the documents themselves), and every keyword of `field`.
+Sql NumberValues(const IndexLayout& layout, const std::string& field);
+Sql KeywordValues(const IndexLayout& layout, const std::string& field);
 
 // Lucene's query syntax as query_string and ?q= take it: field:value, "phrases", AND/OR/NOT,
 // +/-, parentheses, wildcards (* and ?) and ranges ([a TO b], {a TO b}, >=x). As DSL.

@@ -446,12 +446,14 @@ struct SearchApi::Impl {
     int shards = 0;
     bool timed_out = false;
     std::vector<AggregationPartial> merged(specs.size());
+    // A query the DSL refuses is refused once, before any partition runs it.
+    if (absl::StatusOr<Sql> sql = CompileQuery(query, IndexLayout{}); !sql.ok()) {
+      return EsError(400, "parsing_exception", sql.status().message());
+    }
     for (const std::string& topic : topics) {
       for (const auto& [partition, index] : indexer.IndexesOf(topic)) {
         ++shards;
-        absl::StatusOr<Sql> sql = index->Compile(query);
-        if (!sql.ok()) return EsError(400, "parsing_exception", sql.status().message());
-        absl::StatusOr<SearchResult> r = index->Search(*sql, sort, *from + *size, specs, deadline);
+        absl::StatusOr<SearchResult> r = index->Search(query, sort, *from + *size, specs, deadline);
         if (!r.ok()) {
           if (absl::IsInvalidArgument(r.status())) return EsError(400, "query_shard_exception", r.status().message());
           return EsError(500, "search_phase_execution_exception", r.status().message());
