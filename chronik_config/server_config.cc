@@ -333,9 +333,9 @@ std::string Footer() {
   std::string text =
       "Modes:\n"
       "  standalone  single-node Kafka-compatible broker (the default)\n"
-      "  all         broker with search and backup components\n"
-      "  ingest      ingest node of a distributed deployment\n"
-      "  search      search node of a distributed deployment\n"
+      "  all         the broker with search: Kafka, search, admin API, metrics, janitor\n"
+      "  ingest      Kafka, admin API, metrics and the janitor, without search\n"
+      "  search      the search API over the data directory's topics, without Kafka\n"
       "  version     print the version and exit\n"
       "\n"
       "Environment variables (each used when its flag is not given; empty means unset):\n";

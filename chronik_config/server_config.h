@@ -46,8 +46,8 @@ inline constexpr int32_t kDefaultMaxRequestSize = 104857600;
 enum class Mode {
   kStandalone,  // single-node broker (the default)
   kAll,         // broker plus search and backup components
-  kIngest,      // ingest node of a distributed deployment
-  kSearch,      // search node of a distributed deployment
+  kIngest,      // Kafka without search
+  kSearch,      // the search API over a data directory, without Kafka
   kVersion,     // print the version; ParseServerConfig answers it with an exit outcome
 };
 

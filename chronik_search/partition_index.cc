@@ -393,7 +393,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
     return SqliteError(db_, what);
   };
 
-  {
+  if (limit <= 0) {
     Statement count(db_, absl::StrCat("SELECT COUNT(*) FROM (", query.text, ")"));
     if (absl::Status st = count.status("counting"); !st.ok()) return failed("counting");
     count.BindAll(query.params);
@@ -403,16 +403,17 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
       return result;
     }
     result.total = count.Int(0);
-  }
-
-  if (limit > 0) {
+  } else {
     std::string sort_expr = "q.score";
     std::string sort_join;
     std::vector<SqlValue> params = query.params;
     switch (sort.kind) {
       case SortSpec::Kind::kScore: sort_expr = "q.score"; break;
       case SortSpec::Kind::kOffset: sort_expr = "q.doc"; break;
-      case SortSpec::Kind::kTimestamp: sort_expr = "d.ts"; break;
+      case SortSpec::Kind::kTimestamp:
+        sort_expr = "t.ts";
+        sort_join = " JOIN docs t ON t.off = q.doc";
+        break;
       case SortSpec::Kind::kNumber:
       case SortSpec::Kind::kKeyword:
         // A field's values by document, once, rather than a lookup per matching document.
@@ -424,10 +425,12 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
         params.insert(params.end(), values.params.begin(), values.params.end());
         break;
     }
-    Statement hits(db_, absl::StrCat("SELECT q.doc, q.score, d.ts, d.key, d.source, ", sort_expr, " AS sv FROM (",
-                                     query.text, ") q JOIN docs d ON d.off = q.doc", sort_join,
-                                     " ORDER BY sv IS NULL, sv ", sort.descending ? "DESC" : "ASC",
-                                     ", q.doc ASC LIMIT ?"));
+    // The query runs once: the window counts every match while the best `limit` are picked, and
+    // only those read their _source.
+    const std::string order = absl::StrCat(" ORDER BY sv IS NULL, sv ", sort.descending ? "DESC" : "ASC", ", doc ASC");
+    Statement hits(db_, absl::StrCat("SELECT b.doc, b.score, d.ts, d.key, d.source, b.sv, b.total FROM (SELECT q.doc AS doc, "
+                                     "q.score AS score, ", sort_expr, " AS sv, COUNT(*) OVER () AS total FROM (", query.text,
+                                     ") q", sort_join, order, " LIMIT ?) b JOIN docs d ON d.off = b.doc", order));
     if (!hits.status("searching").ok()) return failed("searching");
     params.emplace_back(std::in_place_index<0>, limit);
     hits.BindAll(params);
@@ -447,6 +450,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
           h.sort_value = hits.Double(5);
         }
       }
+      result.total = hits.Int(6);
       result.hits.push_back(std::move(h));
     }
     if (rc != SQLITE_DONE) {

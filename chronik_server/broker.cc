@@ -248,31 +248,34 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
         metrics->ObserveRequest(key, version, queue_ns, total_ns, bytes);
       });
   bool any_sasl = false;
-  for (const ListenerSpec& spec : s->listener_specs) {
-    any_sasl = any_sasl || spec.sasl();
-    std::unique_ptr<TlsHolder>& tls = s->tls.emplace_back();
-    if (spec.tls.has_value()) {
-      tls = std::make_unique<TlsHolder>(*spec.tls);
-      if (absl::Status st = tls->Reload(); !st.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("listener ", spec.name, ": ", std::string(st.message())));
+  // A search node serves the search API over the data directory: no Kafka listener.
+  if (cfg.mode != config::Mode::kSearch) {
+    for (const ListenerSpec& spec : s->listener_specs) {
+      any_sasl = any_sasl || spec.sasl();
+      std::unique_ptr<TlsHolder>& tls = s->tls.emplace_back();
+      if (spec.tls.has_value()) {
+        tls = std::make_unique<TlsHolder>(*spec.tls);
+        if (absl::Status st = tls->Reload(); !st.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat("listener ", spec.name, ": ", std::string(st.message())));
+        }
       }
+      ListenerOptions options;
+      options.listener_name = spec.name;
+      options.bind_addr = spec.bind_host.empty() ? "0.0.0.0" : spec.bind_host;
+      options.port = spec.port;
+      options.max_request_size = cfg.max_request_size;
+      options.queued_max_request_bytes = bc.EffectiveInt("queued.max.request.bytes", -1);
+      options.queued_max_requests = static_cast<int32_t>(bc.EffectiveInt("queued.max.requests", 500));
+      options.protocol = spec.protocol;
+      options.sasl_mechanisms = spec.sasl_mechanisms;
+      options.tls = tls.get();
+      options.sasl_max_receive_size = static_cast<int32_t>(bc.EffectiveInt("sasl.server.max.receive.size", 524288));
+      options.on_authentication = on_authentication;
+      options.connections = s->metrics->Connections(spec.name);
+      auto listener = std::make_unique<KafkaListener>(s->io, *s->dispatcher, std::move(options));
+      if (absl::Status st = listener->Bind(); !st.ok()) return st;
+      s->listeners.push_back(std::move(listener));
     }
-    ListenerOptions options;
-    options.listener_name = spec.name;
-    options.bind_addr = spec.bind_host.empty() ? "0.0.0.0" : spec.bind_host;
-    options.port = spec.port;
-    options.max_request_size = cfg.max_request_size;
-    options.queued_max_request_bytes = bc.EffectiveInt("queued.max.request.bytes", -1);
-    options.queued_max_requests = static_cast<int32_t>(bc.EffectiveInt("queued.max.requests", 500));
-    options.protocol = spec.protocol;
-    options.sasl_mechanisms = spec.sasl_mechanisms;
-    options.tls = tls.get();
-    options.sasl_max_receive_size = static_cast<int32_t>(bc.EffectiveInt("sasl.server.max.receive.size", 524288));
-    options.on_authentication = on_authentication;
-    options.connections = s->metrics->Connections(spec.name);
-    auto listener = std::make_unique<KafkaListener>(s->io, *s->dispatcher, std::move(options));
-    if (absl::Status st = listener->Bind(); !st.ok()) return st;
-    s->listeners.push_back(std::move(listener));
   }
 
   storage::LogManager::Options log_options;
@@ -341,7 +344,9 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
     const ListenerSpec& spec = s->listener_specs[i];
     // A listener on port 0 advertises the port it was given.
     ctx.identity.advertised[spec.name] = {spec.advertised_host,
-                                          spec.advertised_port != 0 ? spec.advertised_port : s->listeners[i]->bound_port()};
+                                          spec.advertised_port != 0 || i >= s->listeners.size()
+                                              ? spec.advertised_port
+                                              : s->listeners[i]->bound_port()};
   }
   ctx.identity.cluster_id = s->identity.cluster_id;
   ctx.configs = &bc;
@@ -451,10 +456,13 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
                                               admin::AdminToken{cfg.admin_token->user, cfg.admin_token->token})
                                         : std::nullopt,
                            .credentials = &*s->credentials});
-  s->admin_http->RoutePrefix("/api/", [api = &*s->admin_api](monitoring::HttpRequest r,
-                                                             monitoring::HttpServer::Reply reply) {
-    api->Handle(std::move(r), std::move(reply));
-  });
+  // A search node changes nothing in the data directory: /health and /ready, not the admin API.
+  if (cfg.mode != config::Mode::kSearch) {
+    s->admin_http->RoutePrefix("/api/", [api = &*s->admin_api](monitoring::HttpRequest r,
+                                                               monitoring::HttpServer::Reply reply) {
+      api->Handle(std::move(r), std::move(reply));
+    });
+  }
   if (absl::Status st = s->admin_http->Bind(); !st.ok()) return st;
 
   janitor::JanitorOptions jo;
@@ -516,7 +524,7 @@ absl::Status Broker::OpenSearch(Services& s) {
   return s.search_http->Bind();
 }
 
-uint16_t Broker::kafka_port() const { return s_->listeners.front()->bound_port(); }
+uint16_t Broker::kafka_port() const { return s_->listeners.empty() ? 0 : s_->listeners.front()->bound_port(); }
 
 std::optional<uint16_t> Broker::listener_port(std::string_view name) const {
   for (size_t i = 0; i < s_->listener_specs.size(); ++i) {
@@ -575,7 +583,9 @@ void Broker::WaitForReload() {
 absl::Status Broker::Run() {
   Services& s = *s_;
   s.groups->Start();
-  s.janitor->Start();
+  // Retention and compaction are the Kafka node's: a search node only reads the logs.
+  const bool kafka = s.cfg.mode != config::Mode::kSearch;
+  if (kafka) s.janitor->Start();
   if (s.indexer.has_value()) {
     s.indexer->Start();
     s.search_http->Start();
@@ -602,15 +612,16 @@ absl::Status Broker::Run() {
   WaitForReload();
 
   std::string listeners;
-  for (size_t i = 0; i < s.listener_specs.size(); ++i) {
+  for (size_t i = 0; i < s.listeners.size(); ++i) {
     const ListenerSpec& l = s.listener_specs[i];
     const ingest::AdvertisedEndpoint& a = s.context.identity.advertised.at(l.name);
     absl::StrAppend(&listeners, i == 0 ? "" : ", ", l.name, " (", std::string(ingest::SecurityProtocolName(l.protocol)),
                     ") on ", l.bind_host.empty() ? "0.0.0.0" : l.bind_host, ":", s.listeners[i]->bound_port(),
                     " advertised ", a.host, ":", a.port);
   }
-  spdlog::info("chronik {} standalone: Kafka listeners {}; cluster id {}, node {}, {} network threads, {} handler threads",
-               config::kChronikVersion, listeners, s.identity.cluster_id, s.identity.node_id, s.network_threads,
+  spdlog::info("chronik {} {}: Kafka listeners {}; cluster id {}, node {}, {} network threads, {} handler threads",
+               config::kChronikVersion, config::ModeName(s.cfg.mode), kafka ? listeners : "none (search node)",
+               s.identity.cluster_id, s.identity.node_id, s.network_threads,
                s.broker_configs.EffectiveInt("num.io.threads", 8));
 
   // Each connection's work is serialized on its own strand.
@@ -630,7 +641,7 @@ absl::Status Broker::Run() {
   s.admin_http->Stop();
   s.metrics_http->Stop();
   s.handler_pool->join();
-  s.janitor->Stop();
+  if (kafka) s.janitor->Stop();
   if (s.indexer.has_value()) {
     s.search_http->Stop();
     s.indexer->Stop();

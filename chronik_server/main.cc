@@ -51,7 +51,7 @@ int StartupExitCode(const absl::Status& s) {
   }
 }
 
-int RunStandalone(const char* program, const config::ServerConfig& cfg) {
+int RunBroker(const char* program, const config::ServerConfig& cfg) {
   absl::StatusOr<std::unique_ptr<Broker>> broker = Broker::Open(cfg);
   if (!broker.ok()) return Fail(program, StartupExitCode(broker.status()), std::string(broker.status().message()));
   if (absl::Status s = (*broker)->Run(); !s.ok()) {
@@ -91,18 +91,27 @@ int main(int argc, char** argv) {
   }
   switch (cfg.mode) {
     case config::Mode::kStandalone:
-      return server::RunStandalone(program, cfg);
+      return server::RunBroker(program, cfg);
     case config::Mode::kAll: {
       // Kafka, search, admin, metrics and the janitor in one process.
       config::ServerConfig all = cfg;
       all.enable_search = true;
-      return server::RunStandalone(program, all);
+      return server::RunBroker(program, all);
     }
     case config::Mode::kIngest:
-    case config::Mode::kSearch:
-      return server::Fail(program, server::kExitNotBuilt,
-                          std::string("mode '") + std::string(config::ModeName(cfg.mode)) +
-                              "' is not built yet; run 'standalone'");
+      // Kafka, admin, metrics and the janitor; search is a search node's.
+      if (cfg.enable_search) {
+        return server::Fail(program, config::kExitConfigError,
+                            "--enable-search: an ingest node serves no search; run 'all', or 'search' beside it");
+      }
+      return server::RunBroker(program, cfg);
+    case config::Mode::kSearch: {
+      // The search API over the data directory's topics, indexed from its logs; no Kafka listener,
+      // no admin API, no janitor.
+      config::ServerConfig search = cfg;
+      search.enable_search = true;
+      return server::RunBroker(program, search);
+    }
     case config::Mode::kVersion:
       break;
   }

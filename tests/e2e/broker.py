@@ -31,7 +31,8 @@ class Broker:
         """kafka_properties: Kafka broker configs, written to the [kafka] table of a config file.
         listeners: (name, security protocol) pairs, each given a free port on 127.0.0.1 (self.ports);
         the first is self.port. env: extra environment variables (CHRONIK_BOOTSTRAP_USER). mode: the
-        server's mode (standalone, all)."""
+        server's mode (standalone, all, ingest, search; a search node has no Kafka port, and is
+        started once its search port listens)."""
         self.mode = mode
         self.tmp = tempfile.mkdtemp(prefix="chronik-e2e-", dir=os.environ.get("TEST_TMPDIR"))
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
@@ -82,7 +83,8 @@ class Broker:
             if self.proc.poll() is not None:
                 raise RuntimeError("broker exited with %s:\n%s" % (self.proc.returncode, self.read_log()))
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                port = self.search_port if self.mode == "search" else self.port
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     return self
             except OSError:
                 time.sleep(0.05)

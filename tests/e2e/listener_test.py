@@ -325,14 +325,6 @@ class ConfigurationTest(unittest.TestCase):
         self.assertIn("127.0.0.1:%d" % port, err)
         self.assertIn("in use", err)
 
-    def test_modes_not_built_say_so(self):
-        with tempfile.TemporaryDirectory() as d:
-            # "all" runs (search_test starts it).
-            for mode in ("ingest", "search"):
-                code, _, err = run_server(["-d", d, "-b", "127.0.0.1", "-p", str(free_port()), mode])
-                self.assertNotEqual(code, 0)
-                self.assertIn("not built yet", err)
-
     def test_help_documents_flags_and_environment(self):
         code, out, _ = run_server(["--help"])
         self.assertEqual(code, 0)

@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -34,7 +35,7 @@ from collections import Counter
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "pydeps"))
 sys.path.insert(0, HERE)
-from broker import Broker  # noqa: E402
+from broker import Broker, free_port, run_server  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource,  # noqa: E402
@@ -1478,6 +1479,49 @@ class AllModeTest(unittest.TestCase):
         finally:
             code = broker.stop()
         self.assertEqual(code, 0, log_tail(broker))
+
+
+class IngestAndSearchModesTest(unittest.TestCase):
+    def test_ingest_writes_search_serves_the_same_data_directory(self):
+        data_dir = tempfile.mkdtemp(prefix="chronik-modes-", dir=os.environ.get("TEST_TMPDIR"))
+        # An ingest node takes no search flag.
+        code, _, err = run_server(["-d", data_dir, "-b", "127.0.0.1", "-p", str(free_port()), "--enable-search", "ingest"])
+        self.assertNotEqual(code, 0)
+        self.assertIn("ingest node serves no search", err)
+
+        ingest = Broker(mode="ingest", data_dir=data_dir)
+        try:
+            start(ingest, search=False)
+            p = subprocess.run(["kcat", "-b", ingest.bootstrap, "-P", "-t", "modes", "-X", "acks=all"],
+                               input="".join('{"n": %d, "msg": "written by %s"}\n' % (n, "ingest" if n % 3 else "kafka")
+                                             for n in range(90)),
+                               text=True, capture_output=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", ingest.search_port), timeout=2).close()
+            self.assertEqual(http("GET", "http://127.0.0.1:%d/api/v1/topics" % ingest.admin_port)[0], 200)
+        finally:
+            code = ingest.stop()
+        self.assertEqual(code, 0, log_tail(ingest))
+        self.assertFalse(os.path.exists(os.path.join(data_dir, "__search")))
+
+        node = Broker(mode="search", data_dir=data_dir)
+        try:
+            start(node)
+            api = Search(node.search_port)
+            wait_for("the search node indexes the ingest node's records", lambda: api.count(index="modes") == 90)
+            self.assertEqual(api.count({"match": {"msg": "kafka"}}, index="modes"), 30)
+            out = api.search({"size": 0, "aggs": {"s": {"sum": {"field": "n"}}}}, index="modes")
+            self.assertEqual(out["aggregations"]["s"]["value"], sum(range(90)))
+            # No Kafka listener, no admin API; health and readiness answer.
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", node.port), timeout=2).close()
+            self.assertEqual(http("GET", "http://127.0.0.1:%d/api/v1/topics" % node.admin_port)[0], 404)
+            self.assertEqual(http("GET", "http://127.0.0.1:%d/health" % node.admin_port)[0], 200)
+            self.assertIn("none (search node)", node.read_log())
+        finally:
+            code = node.stop()
+        self.assertEqual(code, 0, log_tail(node))
 
 
 if __name__ == "__main__":
