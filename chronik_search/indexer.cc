@@ -18,6 +18,14 @@ namespace {
 // A decompressed batch larger than this is not indexed (the log still serves it).
 constexpr size_t kMaxDecompressedBytes = 64 << 20;
 
+// Indexing trails the log and must not take the CPU from produce and fetch: on a busy machine
+// the indexer's threads yield (nice 10, these threads only), and catch up when there is room.
+void LowerPriority() {
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10) != 0) {
+    spdlog::warn("search: cannot lower the indexer's priority: {}", std::strerror(errno));
+  }
+}
+
 }  // namespace
 
 Indexer::Indexer(storage::LogManager& logs, IndexerOptions options) : logs_(logs), options_(std::move(options)) {}
@@ -29,6 +37,7 @@ void Indexer::Start() {
   std::filesystem::create_directories(options_.dir, ec);
   if (ec) spdlog::error("search: cannot create {}: {}", options_.dir, ec.message());
   thread_ = std::thread([this] { Run(); });
+  writer_ = std::thread([this] { Write(); });
 }
 
 void Indexer::Stop() {
@@ -37,7 +46,9 @@ void Indexer::Stop() {
     stop_ = true;
   }
   wake_.notify_all();
+  queue_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (writer_.joinable()) writer_.join();
 }
 
 void Indexer::OnEvent(const storage::LogEvent& e) {
@@ -153,13 +164,15 @@ bool Indexer::Visit(const storage::TopicPartition& tp) {
   std::shared_ptr<PartitionIndex> index;
   int64_t from;
   int64_t deleted_below;
+  int64_t epoch;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = partitions_.find(tp);
     if (it == partitions_.end()) return true;
     index = it->second.index;
-    from = it->second.indexed_offset;
+    from = std::max(it->second.indexed_offset, it->second.read_offset);
     deleted_below = it->second.deleted_below;
+    epoch = it->second.epoch;
   }
   std::shared_ptr<storage::PartitionLog> log = logs_.Get(tp);
   if (log == nullptr) return true;
@@ -224,21 +237,52 @@ bool Indexer::Visit(const storage::TopicPartition& tp) {
       docs.push_back(MakeDocument(f));
     }
   }
-  if (absl::Status st = index->Add(docs, next); !st.ok()) {
-    spdlog::error("search: indexing {}: {}", tp.ToString(), st.ToString());
-    return true;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    queue_cv_.wait(lock, [this] { return stop_ || queue_.size() < kQueueDepth; });
+    auto it = partitions_.find(tp);
+    if (stop_ || it == partitions_.end() || it->second.index != index || it->second.epoch != epoch) return true;
+    it->second.read_offset = next;
+    queue_.push_back(Batch{tp, std::move(index), epoch, std::move(docs), next});
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  if (auto it = partitions_.find(tp); it != partitions_.end()) it->second.indexed_offset = next;
+  queue_cv_.notify_all();
   return next >= stable.value();
 }
 
-void Indexer::Run() {
-  // Indexing trails the log and must not take the CPU from produce and fetch: on a busy machine
-  // this thread yields (nice 10, this thread only), and catches up when there is room.
-  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10) != 0) {
-    spdlog::warn("search: cannot lower the indexer's priority: {}", std::strerror(errno));
+void Indexer::Write() {
+  LowerPriority();
+  while (true) {
+    Batch b;
+    bool stale;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      queue_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      b = std::move(queue_.front());
+      queue_.pop_front();
+      // Read after a failed batch, or for an index dropped since: read again, or not at all.
+      auto it = partitions_.find(b.tp);
+      stale = it == partitions_.end() || it->second.index != b.index || it->second.epoch != b.epoch;
+    }
+    queue_cv_.notify_all();
+    if (stale) continue;
+    absl::Status st = b.index->Add(b.docs, b.next);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = partitions_.find(b.tp);
+    if (it == partitions_.end() || it->second.index != b.index) continue;
+    if (st.ok()) {
+      it->second.indexed_offset = b.next;
+    } else {
+      // Read again from what is indexed, at the partition's next event.
+      spdlog::error("search: indexing {}: {}", b.tp.ToString(), st.ToString());
+      ++it->second.epoch;
+      it->second.read_offset = it->second.indexed_offset;
+    }
   }
+}
+
+void Indexer::Run() {
+  LowerPriority();
   auto last_refresh = std::chrono::steady_clock::now() - std::chrono::hours(1);
   while (true) {
     std::set<storage::TopicPartition> dirty, deleted;

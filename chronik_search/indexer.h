@@ -1,10 +1,11 @@
 #pragma once
 
-// Keeps the search indexes of searchable topics up with their logs, on its own thread: storage
-// events (the high watermark, the log start, a partition's deletion) mark partitions to visit,
-// and each visit reads the log from the partition's indexed offset to its last stable offset and
-// adds the records as documents (control batches and aborted transactions left out). It never
-// touches the produce path: acknowledgements do not wait for it, and it reports how far it trails.
+// Keeps the search indexes of searchable topics up with their logs, on two threads of its own:
+// storage events (the high watermark, the log start, a partition's deletion) mark partitions to
+// visit; the reader reads each from where it stopped to its last stable offset and makes the
+// records documents (control batches and aborted transactions left out), while the writer adds
+// the previous batch to its index, so parsing and SQLite use a core each. It never touches the
+// produce path: acknowledgements do not wait for it, and it reports how far it trails.
 // The indexes are caches: a damaged one is deleted and rebuilt from the log, a topic no longer
 // searchable loses its indexes, and documents below the log start offset are deleted.
 
@@ -17,6 +18,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <deque>
 
 #include "chronik_search/partition_index.h"
 #include "chronik_storage/log_events.h"
@@ -52,6 +55,9 @@ class Indexer {
     std::shared_ptr<PartitionIndex> index;
     int64_t indexed_offset = 0;
     int64_t deleted_below = 0;  // documents below it were deleted (in this run)
+    int64_t read_offset = 0;    // read and handed to the writer up to here
+    // Bumped when a batch fails: the batches read after it are dropped and read again.
+    int64_t epoch = 0;
   };
   // The indexed partitions of `topic`, by partition number.
   std::map<int32_t, std::shared_ptr<PartitionIndex>> IndexesOf(const std::string& topic) const;
@@ -61,7 +67,19 @@ class Indexer {
   int64_t Lag() const;
 
  private:
+  // A batch of documents from the reader, for the writer.
+  struct Batch {
+    storage::TopicPartition tp;
+    std::shared_ptr<PartitionIndex> index;
+    int64_t epoch = 0;
+    std::vector<Document> docs;
+    int64_t next = 0;
+  };
+  // Batches read ahead of the writer: enough to keep both threads busy.
+  static constexpr size_t kQueueDepth = 2;
+
   void Run();
+  void Write();
   void Refresh();
   // Indexes what `tp`'s log has beyond its index; false if more is left.
   bool Visit(const storage::TopicPartition& tp);
@@ -78,8 +96,11 @@ class Indexer {
   std::set<storage::TopicPartition> dirty_;
   std::set<storage::TopicPartition> deleted_;
   std::map<storage::TopicPartition, PartitionState> partitions_;
-  bool swept_ = false;  // stale index files removed (the indexer thread's own)
+  std::deque<Batch> queue_;
+  std::condition_variable queue_cv_;
+  bool swept_ = false;  // stale index files removed (the reader thread's own)
   std::thread thread_;
+  std::thread writer_;
 };
 
 }  // namespace chronik::search

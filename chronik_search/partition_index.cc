@@ -112,6 +112,41 @@ class Statement {
   int rc_;
 };
 
+absl::Status ExecOn(sqlite3* db, const std::string& sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    absl::Status st = absl::InternalError(absl::StrCat("search index: ", sql, ": ", error ? error : "?"));
+    sqlite3_free(error);
+    return st;
+  }
+  return absl::OkStatus();
+}
+
+// The text columns and generations queries compile against, and the offset below which documents
+// are deleted, as the database has them (in the caller's transaction, if one is open).
+struct StoredLayout {
+  IndexLayout layout;
+  std::vector<int64_t> bases;  // each generation's first offset
+  int64_t deleted_below = 0;
+};
+absl::StatusOr<StoredLayout> ReadLayout(sqlite3* db, int32_t partition) {
+  StoredLayout out;
+  out.layout.partition = partition;
+  Statement columns(db, "SELECT field, col FROM textcols");
+  Statement generations(db, "SELECT g, base FROM generations ORDER BY g");
+  Statement deleted(db, "SELECT v FROM meta WHERE k = 'deleted_below'");
+  for (const Statement* s : {&columns, &generations, &deleted}) {
+    if (absl::Status st = s->status("reading the index"); !st.ok()) return st;
+  }
+  while (columns.Step() == SQLITE_ROW) out.layout.columns[columns.Text(0)] = static_cast<int>(columns.Int(1));
+  while (generations.Step() == SQLITE_ROW) {
+    out.layout.generations.push_back(generations.Int(0));
+    out.bases.push_back(generations.Int(1));
+  }
+  out.deleted_below = deleted.Step() == SQLITE_ROW ? deleted.Int(0) : 0;
+  return out;
+}
+
 std::string NumberKey(double v) {
   if (v == std::floor(v) && std::fabs(v) < 1e15) return absl::StrCat(static_cast<int64_t>(v));
   return absl::StrCat(v);
@@ -163,43 +198,39 @@ absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::
     if (absl::Status st = index->Exec("COMMIT"); !st.ok()) return st;
   }
   // A damaged file shows here rather than in the middle of indexing.
-  Statement check(db, "PRAGMA quick_check");
-  if (!check.status("checking").ok() || check.Step() != SQLITE_ROW || check.Text(0) != "ok") {
-    return absl::DataLossError(absl::StrCat("search index ", path, " is damaged"));
+  {
+    Statement check(db, "PRAGMA quick_check");
+    if (!check.status("checking").ok() || check.Step() != SQLITE_ROW || check.Text(0) != "ok") {
+      return absl::DataLossError(absl::StrCat("search index ", path, " is damaged"));
+    }
   }
+  // Searches read through a connection of their own: in WAL mode they see the last commit while
+  // the indexer writes the next, instead of waiting for each other.
+  if (sqlite3_open_v2(path.c_str(), &index->reader_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    return SqliteError(index->reader_, absl::StrCat("opening ", path, " for searches"));
+  }
+  if (!terms::Register(index->reader_)) return SqliteError(index->reader_, "registering the term tokenizer");
+  if (absl::Status st = ExecOn(index->reader_, "PRAGMA cache_size = -32768"); !st.ok()) return st;
   return index;
 }
 
-PartitionIndex::~PartitionIndex() { sqlite3_close(db_); }
-
-absl::Status PartitionIndex::Exec(const std::string& sql) const {
-  char* error = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    absl::Status st = absl::InternalError(absl::StrCat("search index: ", sql, ": ", error ? error : "?"));
-    sqlite3_free(error);
-    return st;
-  }
-  return absl::OkStatus();
+PartitionIndex::~PartitionIndex() {
+  sqlite3_close(reader_);
+  sqlite3_close(db_);
 }
 
+absl::Status PartitionIndex::Exec(const std::string& sql) const { return ExecOn(db_, sql); }
+
 absl::Status PartitionIndex::Load() {
-  layout_.columns.clear();
-  layout_.generations.clear();
+  absl::StatusOr<StoredLayout> stored = ReadLayout(db_, partition_);
+  if (!stored.ok()) return stored.status();
+  layout_ = std::move(stored->layout);
+  deleted_below_ = stored->deleted_below;
+  newest_base_ = stored->bases.empty() ? 0 : stored->bases.back();
   fields_.clear();
-  Statement columns(db_, "SELECT field, col FROM textcols");
   Statement fields(db_, "SELECT field, kind FROM fields");
-  Statement generations(db_, "SELECT g, base FROM generations ORDER BY g");
-  Statement deleted(db_, "SELECT v FROM meta WHERE k = 'deleted_below'");
-  for (const Statement* s : {&columns, &fields, &generations, &deleted}) {
-    if (absl::Status st = s->status("reading the index"); !st.ok()) return st;
-  }
-  while (columns.Step() == SQLITE_ROW) layout_.columns[columns.Text(0)] = static_cast<int>(columns.Int(1));
+  if (absl::Status st = fields.status("reading the index"); !st.ok()) return st;
   while (fields.Step() == SQLITE_ROW) fields_[fields.Text(0)].insert(fields.Text(1));
-  while (generations.Step() == SQLITE_ROW) {
-    layout_.generations.push_back(generations.Int(0));
-    newest_base_ = generations.Int(1);
-  }
-  deleted_below_ = deleted.Step() == SQLITE_ROW ? deleted.Int(0) : 0;
   Statement newest(db_, "SELECT COUNT(*) FROM docs WHERE off >= ?");
   newest.Bind(1, int64_t{newest_base_});
   newest_documents_ = newest.Step() == SQLITE_ROW ? newest.Int(0) : 0;
@@ -256,6 +287,7 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
   std::vector<std::string> row(kTextColumns);
   std::string term_row;
   for (const Document& d : docs) {
+    if (d.offset < deleted_below_) continue;  // read before the log start moved past it
     doc.BindAll({d.offset, d.timestamp});
     if (d.key.has_value()) doc.Bind(3, *d.key);
     doc.Bind(4, d.source);
@@ -370,31 +402,41 @@ int PastDeadline(void* deadline) {
 absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, const SortSpec& sort, int64_t limit,
                                                     const std::vector<AggregationSpec>& aggregations,
                                                     std::chrono::steady_clock::time_point deadline) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  absl::StatusOr<Sql> compiled = CompileQuery(dsl, layout_);
+  std::lock_guard<std::mutex> lock(read_mu_);
+  sqlite3* const db = reader_;
+  // One snapshot for the whole search: the generations it names are the ones it reads.
+  if (absl::Status st = ExecOn(db, "BEGIN"); !st.ok()) return st;
+  struct EndRead {
+    sqlite3* db;
+    ~EndRead() { (void)ExecOn(db, "COMMIT"); }
+  } end_read{db};
+  absl::StatusOr<StoredLayout> stored = ReadLayout(db, partition_);
+  if (!stored.ok()) return stored.status();
+  absl::StatusOr<Sql> compiled = CompileQuery(dsl, stored->layout);
   if (!compiled.ok()) return compiled.status();
+  const IndexLayout& layout = stored->layout;
   // Documents below the log start may still have terms in the oldest generation.
   Sql query{absl::StrCat("SELECT doc, score FROM (", compiled->text, ") WHERE doc >= ?"), compiled->params};
-  query.params.emplace_back(std::in_place_index<0>, deleted_below_);
+  query.params.emplace_back(std::in_place_index<0>, stored->deleted_below);
   SearchResult result;
-  sqlite3_progress_handler(db_, 4096, PastDeadline, &deadline);
+  sqlite3_progress_handler(db, 4096, PastDeadline, &deadline);
   struct ClearHandler {
     sqlite3* db;
     ~ClearHandler() { sqlite3_progress_handler(db, 0, nullptr, nullptr); }
-  } clear{db_};
+  } clear{db};
   auto failed = [&](std::string_view what) -> absl::Status {
-    if (sqlite3_errcode(db_) == SQLITE_INTERRUPT) {
+    if (sqlite3_errcode(db) == SQLITE_INTERRUPT) {
       result.timed_out = true;
       return absl::OkStatus();
     }
-    const int code = sqlite3_errcode(db_);
+    const int code = sqlite3_errcode(db);
     // A query the compiler let through but FTS5 refuses (a query text it cannot parse).
-    if (code == SQLITE_ERROR) return absl::InvalidArgumentError(absl::StrCat(std::string(what), ": ", sqlite3_errmsg(db_)));
-    return SqliteError(db_, what);
+    if (code == SQLITE_ERROR) return absl::InvalidArgumentError(absl::StrCat(std::string(what), ": ", sqlite3_errmsg(db)));
+    return SqliteError(db, what);
   };
 
   if (limit <= 0) {
-    Statement count(db_, absl::StrCat("SELECT COUNT(*) FROM (", query.text, ")"));
+    Statement count(db, absl::StrCat("SELECT COUNT(*) FROM (", query.text, ")"));
     if (absl::Status st = count.status("counting"); !st.ok()) return failed("counting");
     count.BindAll(query.params);
     const int rc = count.Step();
@@ -418,8 +460,8 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
       case SortSpec::Kind::kKeyword:
         // A field's values by document, once, rather than a lookup per matching document.
         sort_expr = "s.v";
-        const Sql values = sort.kind == SortSpec::Kind::kNumber ? NumberValues(layout_, sort.field)
-                                                                : KeywordValues(layout_, sort.field);
+        const Sql values = sort.kind == SortSpec::Kind::kNumber ? NumberValues(layout, sort.field)
+                                                                : KeywordValues(layout, sort.field);
         sort_join = absl::StrCat(" LEFT JOIN (SELECT doc, ", sort.descending ? "MAX" : "MIN", "(v) AS v FROM (",
                                  values.text, ") GROUP BY doc) s ON s.doc = q.doc");
         params.insert(params.end(), values.params.begin(), values.params.end());
@@ -428,7 +470,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
     // The query runs once: the window counts every match while the best `limit` are picked, and
     // only those read their _source.
     const std::string order = absl::StrCat(" ORDER BY sv IS NULL, sv ", sort.descending ? "DESC" : "ASC", ", doc ASC");
-    Statement hits(db_, absl::StrCat("SELECT b.doc, b.score, d.ts, d.key, d.source, b.sv, b.total FROM (SELECT q.doc AS doc, "
+    Statement hits(db, absl::StrCat("SELECT b.doc, b.score, d.ts, d.key, d.source, b.sv, b.total FROM (SELECT q.doc AS doc, "
                                      "q.score AS score, ", sort_expr, " AS sv, COUNT(*) OVER () AS total FROM (", query.text,
                                      ") q", sort_join, order, " LIMIT ?) b JOIN docs d ON d.off = b.doc", order));
     if (!hits.status("searching").ok()) return failed("searching");
@@ -437,7 +479,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
     int rc;
     while ((rc = hits.Step()) == SQLITE_ROW) {
       Hit h;
-      h.partition = layout_.partition;
+      h.partition = partition_;
       h.offset = hits.Int(0);
       h.score = hits.Double(1);
       h.timestamp = hits.Int(2);
@@ -460,10 +502,10 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
   }
 
   if (aggregations.empty() || result.timed_out) return result;
-  if (absl::Status st = Exec("CREATE TEMP TABLE IF NOT EXISTS m (doc INTEGER PRIMARY KEY)"); !st.ok()) return st;
-  if (absl::Status st = Exec("DELETE FROM m"); !st.ok()) return st;
+  if (absl::Status st = ExecOn(db, "CREATE TEMP TABLE IF NOT EXISTS m (doc INTEGER PRIMARY KEY)"); !st.ok()) return st;
+  if (absl::Status st = ExecOn(db, "DELETE FROM m"); !st.ok()) return st;
   {
-    Statement fill(db_, absl::StrCat("INSERT OR IGNORE INTO m SELECT doc FROM (", query.text, ")"));
+    Statement fill(db, absl::StrCat("INSERT OR IGNORE INTO m SELECT doc FROM (", query.text, ")"));
     if (!fill.status("aggregating").ok()) return failed("aggregating");
     fill.BindAll(query.params);
     if (fill.Step() != SQLITE_DONE) {
@@ -482,7 +524,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
       const bool numbers = (pass == 0) == numeric_first;
       // "+doc": membership in m is checked per value row, rather than every document of m looked
       // up under every value (which costs a probe per document and value).
-      const Sql values = numbers ? NumberValues(layout_, a.field) : KeywordValues(layout_, a.field);
+      const Sql values = numbers ? NumberValues(layout, a.field) : KeywordValues(layout, a.field);
       const std::string where = absl::StrCat(" FROM (", values.text, ") WHERE +doc IN (SELECT doc FROM m)");
       std::vector<std::pair<std::string, std::vector<SqlValue>>> statements;
       switch (a.kind) {
@@ -521,7 +563,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
       }
       bool any = false;
       for (size_t i = 0; i < statements.size(); ++i) {
-        Statement st(db_, statements[i].first);
+        Statement st(db, statements[i].first);
         if (!st.status("aggregating").ok()) return failed("aggregating");
         st.BindAll(statements[i].second);
         int rc;
@@ -572,15 +614,15 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
 }
 
 absl::StatusOr<std::optional<Hit>> PartitionIndex::Get(int64_t offset) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  Statement s(db_, "SELECT ts, key, source FROM docs WHERE off = ?");
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Statement s(reader_, "SELECT ts, key, source FROM docs WHERE off = ?");
   if (absl::Status st = s.status("reading"); !st.ok()) return st;
   s.Bind(1, offset);
   const int rc = s.Step();
   if (rc == SQLITE_DONE) return std::optional<Hit>();
-  if (rc != SQLITE_ROW) return SqliteError(db_, "reading");
+  if (rc != SQLITE_ROW) return SqliteError(reader_, "reading");
   Hit h;
-  h.partition = layout_.partition;
+  h.partition = partition_;
   h.offset = offset;
   h.timestamp = s.Int(0);
   if (!s.Null(1)) h.key = s.Text(1);
@@ -599,11 +641,11 @@ int64_t PartitionIndex::generations() const {
 }
 
 IndexStats PartitionIndex::Stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(read_mu_);
   IndexStats stats;
-  Statement docs(db_, "SELECT COUNT(*) FROM docs");
+  Statement docs(reader_, "SELECT COUNT(*) FROM docs");
   if (docs.Step() == SQLITE_ROW) stats.documents = docs.Int(0);
-  Statement meta(db_, "SELECT v FROM meta WHERE k = 'indexed_offset'");
+  Statement meta(reader_, "SELECT v FROM meta WHERE k = 'indexed_offset'");
   if (meta.Step() == SQLITE_ROW) stats.indexed_offset = meta.Int(0);
   std::error_code ec;
   for (const char* suffix : {"", "-wal"}) {

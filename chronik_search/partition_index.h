@@ -104,12 +104,12 @@ class PartitionIndex {
   absl::StatusOr<std::map<std::string, std::set<std::string>>> Fields() const;
   IndexStats Stats() const;
   int64_t generations() const;
-  int32_t partition() const { return layout_.partition; }
+  int32_t partition() const { return partition_; }
   const std::string& path() const { return path_; }
 
  private:
   PartitionIndex(sqlite3* db, std::string path, int32_t partition, int64_t generation_documents)
-      : db_(db), path_(std::move(path)), generation_documents_(generation_documents) {
+      : db_(db), path_(std::move(path)), partition_(partition), generation_documents_(generation_documents) {
     layout_.partition = partition;
   }
   absl::Status Exec(const std::string& sql) const;
@@ -118,9 +118,13 @@ class PartitionIndex {
   // Starts generation `g` with the documents from `base` on, in the open transaction.
   absl::Status AddGeneration(int64_t g, int64_t base);
 
+  // The indexer's connection, under mu_; searches' own, under read_mu_.
   mutable std::mutex mu_;
   sqlite3* db_;
+  mutable std::mutex read_mu_;
+  sqlite3* reader_ = nullptr;
   const std::string path_;
+  const int32_t partition_;
   const int64_t generation_documents_;
   // Under mu_: the text columns and generations queries are compiled against, the fields with
   // their kinds, the newest generation's base and size, and the offset below which documents are
