@@ -90,6 +90,7 @@ void BM_Add(benchmark::State& state) {
 }
 BENCHMARK(BM_Add)->Unit(benchmark::kMillisecond)->Iterations(34);   // 100 000 documents
 BENCHMARK(BM_Add)->Unit(benchmark::kMillisecond)->Iterations(167);  // 500 000 documents
+BENCHMARK(BM_Add)->Unit(benchmark::kMillisecond)->Iterations(334);  // 1 000 000 documents
 
 }  // namespace
 }  // namespace chronik::search

@@ -35,7 +35,7 @@ from collections import Counter
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "pydeps"))
 sys.path.insert(0, HERE)
-from broker import Broker, free_port, run_server  # noqa: E402
+from broker import Broker, free_port, java_classpath, run_server  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource,  # noqa: E402
@@ -1476,6 +1476,38 @@ class AllModeTest(unittest.TestCase):
             out = api.search({"size": 0, "aggs": {"s": {"sum": {"field": "n"}}}}, index="everything")
             self.assertEqual(out["aggregations"]["s"]["value"], sum(range(40)))
             self.assertEqual(api.ok("GET", "/")["version"]["number"], "8.11.0")
+        finally:
+            code = broker.stop()
+        self.assertEqual(code, 0, log_tail(broker))
+
+
+class JavaFilledTopicTest(unittest.TestCase):
+    def test_topic_filled_by_the_java_client(self):
+        classpath = java_classpath()
+        broker = Broker(extra_args=["--enable-search"])
+        try:
+            start(broker)
+            admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+            admin.create_topics([NewTopic("java-filled", 1, 1)])["java-filled"].result(30)
+            colors = ("red", "green", "blue")
+            lines = "".join(json.dumps({"n": i, "color": colors[i % 3], "msg": "java record number %d" % i}) + "\n"
+                            for i in range(300))
+            p = subprocess.run(["java", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath,
+                                "io.chronik.tests.ProduceLines", broker.bootstrap, "java-filled"],
+                               input=lines, capture_output=True, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr[-3000:])
+            self.assertIn("java: produced 300", p.stdout)
+            api = Search(broker.search_port)
+            wait_for("the Java client's records are indexed", lambda: api.count(index="java-filled") == 300)
+            self.assertEqual(api.count({"term": {"color": "green"}}, index="java-filled"), 100)
+            self.assertEqual(api.count({"match_phrase": {"msg": "record number 42"}}, index="java-filled"), 1)
+            out = api.search({"size": 0, "aggs": {"c": {"terms": {"field": "color"}}, "s": {"stats": {"field": "n"}}}},
+                             index="java-filled")
+            self.assertEqual({b["key"]: b["doc_count"] for b in out["aggregations"]["c"]["buckets"]},
+                             {"red": 100, "green": 100, "blue": 100})
+            self.assertEqual(out["aggregations"]["s"]["sum"], sum(range(300)))
+            # Offsets are the Java producer's order: the document 0-42 is its 43rd line.
+            self.assertEqual(api.ok("GET", "/java-filled/_doc/0-42")["_source"]["n"], 42)
         finally:
             code = broker.stop()
         self.assertEqual(code, 0, log_tail(broker))
