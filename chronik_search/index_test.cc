@@ -121,10 +121,10 @@ TEST_F(IndexTest, ScoresSortsAggregationsAndDeletion) {
             (std::vector<int64_t>{2, 0, 3, 1, 4}));
 
   std::vector<AggregationSpec> aggs(4);
-  aggs[0] = {AggregationSpec::Kind::kTerms, "level", 0, {}};
-  aggs[1] = {AggregationSpec::Kind::kStats, "ms", 0, {}};
-  aggs[2] = {AggregationSpec::Kind::kHistogram, "ms", 100, {}};
-  aggs[3] = {AggregationSpec::Kind::kCardinality, "user.name", 0, {}};
+  aggs[0] = {AggregationSpec::Kind::kTerms, "level", 0, 0, {}};
+  aggs[1] = {AggregationSpec::Kind::kStats, "ms", 0, 0, {}};
+  aggs[2] = {AggregationSpec::Kind::kHistogram, "ms", 100, 0, {}};
+  aggs[3] = {AggregationSpec::Kind::kCardinality, "user.name", 0, 0, {}};
   r = index_->Search(json{{"match_all", json::object()}}, SortSpec{}, 0, aggs, std::chrono::steady_clock::now() + std::chrono::seconds(10));
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->aggregations.size(), 4u);
@@ -203,6 +203,39 @@ TEST(GenerationTest, OldGenerationsAreDroppedAndTheirDocumentsNeverFound) {
   ASSERT_TRUE(index.ok()) << index.status();
   EXPECT_EQ(offsets(json{{"term", {{"all", "same"}}}}), (V{10, 11}));
   EXPECT_EQ(offsets(json{{"term", {{"n", 5}}}}), (V{10}));
+  index->reset();
+  fs::remove_all(dir);
+}
+
+TEST(CalendarTest, MonthsQuartersAndYears) {
+  const fs::path dir = fs::path(::testing::TempDir()) / ("calendar_test_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto index = PartitionIndex::Open((dir / "p0.db").string(), 0);
+  ASSERT_TRUE(index.ok()) << index.status();
+  const char* dates[] = {"2025-12-31T23:59:59Z", "2026-01-01T00:00:00Z", "2026-02-15", "2026-05-01T12:00:00+02:00"};
+  std::vector<std::string> values;
+  for (const char* d : dates) values.push_back(json{{"when", d}}.dump());
+  std::vector<Document> docs;
+  for (size_t i = 0; i < values.size(); ++i) {
+    RecordFields r;
+    r.offset = static_cast<int64_t>(i);
+    r.value = values[i];
+    docs.push_back(MakeDocument(r));
+  }
+  ASSERT_TRUE((*index)->Add(docs, 4).ok());
+  auto buckets = [&](int64_t months) {
+    AggregationSpec spec{AggregationSpec::Kind::kHistogram, "when", 0, months, {}};
+    auto r = (*index)->Search(json{{"match_all", json::object()}}, SortSpec{}, 0, {spec},
+                              std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->aggregations.at(0).number_counts : std::map<double, int64_t>{};
+  };
+  auto ms = [](const char* date) { return static_cast<double>(*ParseDateMs(date)); };
+  EXPECT_EQ(buckets(1), (std::map<double, int64_t>{{ms("2025-12-01"), 1}, {ms("2026-01-01"), 1},
+                                                   {ms("2026-02-01"), 1}, {ms("2026-05-01"), 1}}));
+  EXPECT_EQ(buckets(3), (std::map<double, int64_t>{{ms("2025-10-01"), 1}, {ms("2026-01-01"), 2}, {ms("2026-04-01"), 1}}));
+  EXPECT_EQ(buckets(12), (std::map<double, int64_t>{{ms("2025-01-01"), 1}, {ms("2026-01-01"), 3}}));
   index->reset();
   fs::remove_all(dir);
 }

@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "chronik_search/terms.h"
 #include "sqlite3.h"
 
@@ -153,6 +155,11 @@ std::string NumberKey(double v) {
 }
 
 }  // namespace
+
+double MonthStartMs(int64_t months_since_year_zero) {
+  const absl::CivilMonth month(months_since_year_zero / 12, static_cast<int>(months_since_year_zero % 12) + 1);
+  return static_cast<double>(absl::ToUnixMillis(absl::FromCivil(month, absl::UTCTimeZone())));
+}
 
 void AggregationPartial::Merge(const AggregationPartial& o) {
   for (const auto& [k, n] : o.keyword_counts) keyword_counts[k] += n;
@@ -502,9 +509,13 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
   }
 
   if (aggregations.empty() || result.timed_out) return result;
+  // Over every document (match_all, the usual query of a dashboard) a value is counted when its
+  // document is above the log start; else when its document is one of the matches (m).
+  const bool all = dsl.is_null() || (dsl.is_object() && dsl.size() == 1 && dsl.contains("match_all"));
+  const std::string member = all ? absl::StrCat(" WHERE doc >= ", stored->deleted_below) : " WHERE +doc IN (SELECT doc FROM m)";
   if (absl::Status st = ExecOn(db, "CREATE TEMP TABLE IF NOT EXISTS m (doc INTEGER PRIMARY KEY)"); !st.ok()) return st;
   if (absl::Status st = ExecOn(db, "DELETE FROM m"); !st.ok()) return st;
-  {
+  if (!all) {
     Statement fill(db, absl::StrCat("INSERT OR IGNORE INTO m SELECT doc FROM (", query.text, ")"));
     if (!fill.status("aggregating").ok()) return failed("aggregating");
     fill.BindAll(query.params);
@@ -525,17 +536,42 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
       // "+doc": membership in m is checked per value row, rather than every document of m looked
       // up under every value (which costs a probe per document and value).
       const Sql values = numbers ? NumberValues(layout, a.field) : KeywordValues(layout, a.field);
-      const std::string where = absl::StrCat(" FROM (", values.text, ") WHERE +doc IN (SELECT doc FROM m)");
+      const std::string where = absl::StrCat(" FROM (", values.text, ")", member);
+      // Keywords are counted by term and read back once per term, not once per document.
+      const Sql terms = KeywordTerms(layout, a.field);
+      const std::string term_where = absl::StrCat(" FROM (", terms.text, ")", member);
       std::vector<std::pair<std::string, std::vector<SqlValue>>> statements;
       switch (a.kind) {
         case Kind::kTerms:
+          if (!numbers) {
+            statements.push_back({absl::StrCat("SELECT kw_value(t), n FROM (SELECT term AS t, COUNT(*) AS n", term_where,
+                                               " GROUP BY term)"),
+                                  terms.params});
+            break;
+          }
           statements.push_back({absl::StrCat("SELECT v, COUNT(DISTINCT doc)", where, " GROUP BY v"), values.params});
           break;
         case Kind::kCardinality:
+          if (!numbers) {
+            statements.push_back({absl::StrCat("SELECT kw_value(t) FROM (SELECT DISTINCT term AS t", term_where, ")"),
+                                  terms.params});
+            break;
+          }
           statements.push_back({absl::StrCat("SELECT DISTINCT v", where), values.params});
           break;
         case Kind::kHistogram:
           if (!numbers) continue;
+          if (a.calendar_months > 0) {
+            // Months since year 0, down to a multiple of the interval's months.
+            statements.push_back(
+                {absl::StrCat("SELECT ((CAST(strftime('%Y', v / 1000.0, 'unixepoch') AS INTEGER) * 12 + "
+                              "CAST(strftime('%m', v / 1000.0, 'unixepoch') AS INTEGER) - 1) / :months) * :months AS b, "
+                              "COUNT(DISTINCT doc)",
+                              where, " GROUP BY b"),
+                 values.params});
+            statements.back().second.insert(statements.back().second.begin(), a.calendar_months);
+            break;
+          }
           statements.push_back({absl::StrCat("SELECT floor(v / :interval) * :interval AS b, COUNT(DISTINCT doc)", where, " GROUP BY b"),
                                 values.params});
           statements.back().second.insert(statements.back().second.begin(), a.interval);
@@ -582,7 +618,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
               any = true;
               break;
             case Kind::kHistogram:
-              p.number_counts[st.Double(0)] += st.Int(1);
+              p.number_counts[a.calendar_months > 0 ? MonthStartMs(st.Int(0)) : st.Double(0)] += st.Int(1);
               any = true;
               break;
             case Kind::kRange:

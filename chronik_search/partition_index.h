@@ -58,8 +58,14 @@ struct AggregationSpec {
   enum class Kind { kTerms, kHistogram, kRange, kStats, kCardinality } kind = Kind::kTerms;
   std::string field;
   double interval = 0;                                              // kHistogram
+  // kHistogram over dates in calendar months (1, 3 for quarters, 12 for years) instead of interval;
+  // bucket keys are the first millisecond of their month in UTC.
+  int64_t calendar_months = 0;
   std::vector<std::pair<std::optional<double>, std::optional<double>>> ranges;  // kRange: [from, to)
 };
+
+// The first millisecond (UTC) of the month `months_since_year_zero` (year * 12 + month - 1).
+double MonthStartMs(int64_t months_since_year_zero);
 
 struct SearchResult {
   std::vector<Hit> hits;  // at most `limit`, in sort order

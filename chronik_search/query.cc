@@ -586,4 +586,8 @@ Sql KeywordValues(const IndexLayout& layout, const std::string& field) {
   return TermRows(layout, "doc, kw_value(term) AS v", WholeField(terms::Kind::kKeyword, field));
 }
 
+Sql KeywordTerms(const IndexLayout& layout, const std::string& field) {
+  return TermRows(layout, "doc, term", WholeField(terms::Kind::kKeyword, field));
+}
+
 }  // namespace chronik::search

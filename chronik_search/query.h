@@ -44,6 +44,8 @@ absl::StatusOr<Sql> CompileQuery(const nlohmann::json& query, const IndexLayout&
 // from the documents themselves), and every keyword of `field`.
 Sql NumberValues(const IndexLayout& layout, const std::string& field);
 Sql KeywordValues(const IndexLayout& layout, const std::string& field);
+// (doc, term) rows: every keyword of `field` as its term (terms.h; kw_value(term) is the keyword).
+Sql KeywordTerms(const IndexLayout& layout, const std::string& field);
 
 // Lucene's query syntax as query_string and ?q= take it: field:value, "phrases", AND/OR/NOT,
 // +/-, parentheses, wildcards (* and ?) and ranges ([a TO b], {a TO b}, >=x). As DSL.

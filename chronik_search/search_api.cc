@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "boost/asio/post.hpp"
 #include "boost/asio/thread_pool.hpp"
@@ -125,13 +126,21 @@ absl::StatusOr<std::vector<Agg>> ParseAggs(const json& aggs) {
         a.spec.kind = AggregationSpec::Kind::kHistogram;
         std::optional<double> ms;
         for (const char* k : {"fixed_interval", "calendar_interval", "interval"}) {
-          if (body.contains(k) && body[k].is_string()) ms = IntervalMs(body[k].get<std::string>());
+          if (!body.contains(k) || !body[k].is_string()) continue;
+          const std::string v = body[k].get<std::string>();
+          if (k != std::string_view("fixed_interval")) {
+            // Calendar months are not a fixed number of milliseconds.
+            if (v == "month" || v == "1M") a.spec.calendar_months = 1;
+            if (v == "quarter" || v == "1q") a.spec.calendar_months = 3;
+            if (v == "year" || v == "1y") a.spec.calendar_months = 12;
+          }
+          ms = IntervalMs(v);
         }
-        if (!ms.has_value()) {
+        if (!ms.has_value() && a.spec.calendar_months == 0) {
           return absl::InvalidArgumentError("[date_histogram] needs a fixed_interval (1d, 12h, 30m, 10s, 500ms) or a "
-                                            "calendar_interval of second, minute, hour, day or week");
+                                            "calendar_interval (second, minute, hour, day, week, month, quarter, year)");
         }
-        a.spec.interval = *ms;
+        a.spec.interval = ms.value_or(0);
         a.min_doc_count = body.value("min_doc_count", 0);
       } else if (type == "range") {
         a.spec.kind = AggregationSpec::Kind::kRange;
@@ -184,7 +193,16 @@ json AggJson(const Agg& a, const AggregationPartial& p) {
     if (a.min_doc_count == 0 && !counts.empty()) {
       // Empty buckets between the first and the last, as Elasticsearch returns them (bounded).
       const double first = counts.begin()->first, last = counts.rbegin()->first;
-      if ((last - first) / a.spec.interval < 10000) {
+      if (a.spec.calendar_months > 0) {
+        const absl::CivilMonth from = absl::CivilMonth(absl::ToCivilSecond(
+            absl::FromUnixMillis(static_cast<int64_t>(first)), absl::UTCTimeZone()));
+        const int64_t base = from.year() * 12 + from.month() - 1;
+        for (int64_t i = 0; i < 10000; i += a.spec.calendar_months) {
+          const double k = MonthStartMs(base + i);
+          if (k > last) break;
+          counts.emplace(k, 0);
+        }
+      } else if ((last - first) / a.spec.interval < 10000) {
         for (double k = first; k <= last; k += a.spec.interval) counts.emplace(k, 0);
       }
     }

@@ -238,6 +238,22 @@ def histogram_agg(recs, values_of, interval, dates=False):
     return {"buckets": out}
 
 
+def calendar_agg(recs, values_of, months):
+    """date_histogram with calendar months (1), quarters (3) or years (12), in UTC."""
+    def index(ms):
+        t = datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+        return (t.year * 12 + t.month - 1) // months * months
+
+    def start(i):
+        return int(datetime.datetime(i // 12, i % 12 + 1, 1, tzinfo=datetime.timezone.utc).timestamp() * 1000)
+    c = Counter()
+    for r in recs:
+        for b in {index(v) for v in values_of(r)}:
+            c[b] += 1
+    return {"buckets": [{"key": start(i), "key_as_string": iso_ms_string(start(i)), "doc_count": c.get(i, 0)}
+                        for i in range(min(c), max(c) + 1, months)] if c else []}
+
+
 def stats_of(values):
     if not values:
         return {"count": 0, "min": None, "max": None, "avg": None, "sum": 0}
@@ -670,6 +686,10 @@ class SearchTest(unittest.TestCase):
              histogram_agg(recs, num("at"), 6 * 3600000, dates=True)),
             ("date_histogram calendar day", {"date_histogram": {"field": "at", "calendar_interval": "day"}}, recs,
              histogram_agg(recs, num("at"), 86400000, dates=True)),
+            ("date_histogram calendar month", {"date_histogram": {"field": "at", "calendar_interval": "month"}}, recs,
+             calendar_agg(recs, num("at"), 1)),
+            ("date_histogram calendar year", {"date_histogram": {"field": "at", "calendar_interval": "1y"}}, recs,
+             calendar_agg(recs, num("at"), 12)),
             ("date_histogram _timestamp", {"date_histogram": {"field": "_timestamp", "fixed_interval": "10m"}}, recs,
              histogram_agg(recs, num("_timestamp"), 600000, dates=True)),
             ("range keyed", {"range": {"field": "ms", "ranges": [{"key": "low", "to": 250},
