@@ -1,8 +1,6 @@
 #include "chronik_search/indexer.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include <sched.h>
 
 #include <cerrno>
 #include <cstring>
@@ -18,10 +16,12 @@ namespace {
 // A decompressed batch larger than this is not indexed (the log still serves it).
 constexpr size_t kMaxDecompressedBytes = 64 << 20;
 
-// Indexing trails the log and must not take the CPU from produce and fetch: on a busy machine
-// the indexer's threads yield (nice 10, these threads only), and catch up when there is room.
+// Indexing trails the log and must not take the CPU from produce and fetch: the indexer's threads
+// run only on a core nothing else wants (SCHED_IDLE, these threads only), and catch up when there
+// is room.
 void LowerPriority() {
-  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10) != 0) {
+  sched_param param{};
+  if (::sched_setscheduler(0, SCHED_IDLE, &param) != 0) {
     spdlog::warn("search: cannot lower the indexer's priority: {}", std::strerror(errno));
   }
 }
