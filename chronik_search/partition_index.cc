@@ -327,12 +327,12 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
     }
     term_row.clear();
     for (const auto& [name, value] : d.keywords) {
-      terms::AppendTerm(&term_row, terms::Keyword(name, value));
+      terms::AppendKeyword(&term_row, name, value);
       if (!note_field(name, "keyword")) return fail(SqliteError(db_, "adding a field"));
     }
     for (const std::string& name : d.long_text) terms::AppendTerm(&term_row, terms::Presence(name));
     for (const auto& [name, value] : d.numbers) {
-      terms::AppendTerm(&term_row, terms::Number(name, value));
+      terms::AppendNumber(&term_row, name, value);
       if (!note_field(name, "number")) return fail(SqliteError(db_, "adding a field"));
     }
     if (!term_row.empty()) {
@@ -373,10 +373,11 @@ absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
   bool none_left;
   {
     // Finished before the drops: a table cannot be dropped under an open statement.
-    Statement remaining(db_, "SELECT COUNT(*) FROM docs");
-    none_left = remaining.Step() == SQLITE_ROW && remaining.Int(0) == 0;
+    Statement remaining(db_, "SELECT 1 FROM docs LIMIT 1");
+    none_left = remaining.Step() == SQLITE_DONE;
   }
   bool dropped_newest = false;
+  int dropped = 0;
   for (size_t i = 0; i < generations.size(); ++i) {
     const bool newest = i + 1 == generations.size();
     if (newest ? !none_left : generations[i + 1].second > offset) break;
@@ -387,14 +388,16 @@ absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
       if (absl::Status st = Exec(sql); !st.ok()) return fail(st);
     }
     dropped_newest = newest;
+    ++dropped;
   }
   if (dropped_newest) {
     if (absl::Status st = AddGeneration(generations.back().first + 1, offset); !st.ok()) return fail(st);
   }
   if (absl::Status st = Exec("COMMIT"); !st.ok()) return fail(st);
   if (absl::Status st = Load(); !st.ok()) return st;
-  // Outside the transaction: the freed pages go back to the file system.
-  return Exec("PRAGMA incremental_vacuum");
+  // Outside the transaction, and only for whole generations: their pages go back to the file
+  // system (for a few documents' rows it would move pages about to save little).
+  return dropped > 0 ? Exec("PRAGMA incremental_vacuum") : absl::OkStatus();
 }
 
 namespace {

@@ -118,17 +118,31 @@ void NumberValueFn(sqlite3_context* ctx, int, sqlite3_value** argv) {
 
 }  // namespace
 
+void AppendKeyword(std::string* row, std::string_view field, std::string_view value) {
+  if (!row->empty()) row->push_back(kTermEnd);
+  row->push_back(static_cast<char>(Kind::kKeyword));
+  AppendEscaped(row, field);
+  row->push_back(kSep);
+  AppendEscaped(row, value);
+}
+
+void AppendNumber(std::string* row, std::string_view field, double value) {
+  if (!row->empty()) row->push_back(kTermEnd);
+  row->push_back(static_cast<char>(Kind::kNumber));
+  AppendEscaped(row, field);
+  row->push_back(kSep);
+  absl::StrAppendFormat(row, "%016x", OrderedBits(value == 0 ? 0.0 : value));
+}
+
 std::string Keyword(std::string_view field, std::string_view value) {
-  std::string t = Start(Kind::kKeyword, field);
-  t.push_back(kSep);
-  AppendEscaped(&t, value);
+  std::string t;
+  AppendKeyword(&t, field, value);
   return t;
 }
 
 std::string Number(std::string_view field, double value) {
-  std::string t = Start(Kind::kNumber, field);
-  t.push_back(kSep);
-  absl::StrAppendFormat(&t, "%016x", OrderedBits(value == 0 ? 0.0 : value));
+  std::string t;
+  AppendNumber(&t, field, value);
   return t;
 }
 

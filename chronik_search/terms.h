@@ -32,8 +32,11 @@ std::string FieldEnd(Kind kind, std::string_view field);
 // Every keyword of `field` starting with `prefix` lies in [Keyword(field, prefix), PrefixEnd(..)).
 std::string PrefixEnd(std::string_view field, std::string_view prefix);
 
-// A document's terms, as the fk tables' tokenizer splits them.
+// A document's terms, as the fk tables' tokenizer splits them: `row` gets the term after the
+// others (AppendTerm: one made already; the others make it in place).
 void AppendTerm(std::string* row, std::string_view term);
+void AppendKeyword(std::string* row, std::string_view field, std::string_view value);
+void AppendNumber(std::string* row, std::string_view field, double value);
 
 // Registers on `db` the tokenizer "chronik_terms" (splits rows made by AppendTerm) and the SQL
 // functions kw_value(term) and num_value(term), which read a term's value back.
