@@ -1,0 +1,214 @@
+#include "chronik_storage/object_store/local_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "chronik_storage/file_ops.h"
+
+namespace chronik::storage::objects {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kUploads[] = ".uploads";
+
+absl::Status Errno(std::string_view what, const std::string& path, int err) {
+  const std::string message = absl::StrCat(std::string(what), " ", path, ": ", std::strerror(err));
+  if (err == ENOENT) return absl::NotFoundError(message);
+  return absl::InternalError(message);
+}
+
+// Writes `data` to a new file at `path` and fsyncs it.
+absl::Status WriteSynced(const std::string& path, std::string_view data) {
+  FileOps& ops = *FileOps::Default();
+  const int fd = ops.Open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("creating", path, errno);
+  int err = PWriteFully(ops, fd, data.data(), data.size(), 0);
+  if (err == 0 && ops.FSync(fd) != 0) err = errno;
+  ::close(fd);
+  return err == 0 ? absl::OkStatus() : Errno("writing", path, err);
+}
+
+class LocalUpload : public MultipartUpload {
+ public:
+  LocalUpload(LocalStore& store, std::string key, std::string dir)
+      : store_(store), key_(std::move(key)), dir_(std::move(dir)) {}
+  ~LocalUpload() override {
+    if (!done_) (void)Abort();
+  }
+
+  absl::Status UploadPart(int part_number, std::string_view data) override {
+    if (done_) return absl::FailedPreconditionError("the upload is finished");
+    if (part_number < 1 || part_number > 10000) return absl::InvalidArgumentError("part numbers are 1 to 10000");
+    const std::string path = absl::StrCat(dir_, "/", part_number);
+    if (absl::Status st = WriteSynced(path + ".tmp", data); !st.ok()) return st;
+    if (::rename((path + ".tmp").c_str(), path.c_str()) != 0) return Errno("renaming", path, errno);
+    parts_[part_number] = path;
+    return absl::OkStatus();
+  }
+
+  absl::Status Complete() override {
+    if (done_) return absl::FailedPreconditionError("the upload is finished");
+    if (parts_.empty()) return absl::FailedPreconditionError("an upload needs at least one part");
+    const std::string temp = store_.TempPath("complete");
+    {
+      FileOps& ops = *FileOps::Default();
+      const int fd = ops.Open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) return Errno("creating", temp, errno);
+      int64_t offset = 0;
+      int err = 0;
+      for (const auto& [_, path] : parts_) {
+        bool missing = false;
+        absl::StatusOr<std::string> part = ReadWholeFile(path, &missing);
+        if (!part.ok() || missing) {
+          ::close(fd);
+          return part.ok() ? absl::DataLossError(absl::StrCat("part ", path, " is gone")) : part.status();
+        }
+        if ((err = PWriteFully(ops, fd, part->data(), part->size(), offset)) != 0) break;
+        offset += static_cast<int64_t>(part->size());
+      }
+      if (err == 0 && ops.FSync(fd) != 0) err = errno;
+      ::close(fd);
+      if (err != 0) return Errno("writing", temp, err);
+    }
+    if (absl::Status st = store_.Publish(temp, key_); !st.ok()) return st;
+    done_ = true;
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    return absl::OkStatus();
+  }
+
+  absl::Status Abort() override {
+    done_ = true;
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    return ec ? absl::InternalError(absl::StrCat("removing ", dir_, ": ", ec.message())) : absl::OkStatus();
+  }
+
+ private:
+  LocalStore& store_;
+  const std::string key_;
+  const std::string dir_;
+  std::map<int, std::string> parts_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LocalStore>> LocalStore::Open(const std::string& root) {
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return absl::InternalError(absl::StrCat("creating ", root, ": ", ec.message()));
+  // What a crash left half-written.
+  fs::remove_all(fs::path(root) / kUploads, ec);
+  fs::create_directories(fs::path(root) / kUploads, ec);
+  if (ec) return absl::InternalError(absl::StrCat("creating ", root, "/", kUploads, ": ", ec.message()));
+  return std::unique_ptr<LocalStore>(new LocalStore(root));
+}
+
+std::string LocalStore::TempPath(std::string_view what) {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t salt = std::random_device{}();
+  return absl::StrCat(root_, "/", kUploads, "/", std::string(what), "-", ::getpid(), "-", salt, "-", counter++);
+}
+
+absl::Status LocalStore::Publish(const std::string& temp, const std::string& key) {
+  const fs::path target = fs::path(root_) / key;
+  std::error_code ec;
+  fs::create_directories(target.parent_path(), ec);
+  if (ec) return absl::InternalError(absl::StrCat("creating ", target.parent_path().string(), ": ", ec.message()));
+  if (::rename(temp.c_str(), target.c_str()) != 0) return Errno("renaming to", target.string(), errno);
+  return SyncDirectory(*FileOps::Default(), target.parent_path().string());
+}
+
+absl::Status LocalStore::Put(const std::string& key, std::string_view data) {
+  if (absl::Status st = ValidateKey(key); !st.ok()) return st;
+  if (key == kUploads || key.starts_with(std::string(kUploads) + "/")) {
+    return absl::InvalidArgumentError(absl::StrCat("object key ", key, ": reserved"));
+  }
+  const std::string temp = TempPath("put");
+  if (absl::Status st = WriteSynced(temp, data); !st.ok()) return st;
+  absl::Status st = Publish(temp, key);
+  if (!st.ok()) ::unlink(temp.c_str());
+  return st;
+}
+
+absl::StatusOr<std::string> LocalStore::Get(const std::string& key, std::optional<ByteRange> range) {
+  if (absl::Status st = ValidateKey(key); !st.ok()) return st;
+  const std::string path = (fs::path(root_) / key).string();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("opening", path, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return absl::NotFoundError(absl::StrCat("no object ", key));
+  }
+  int64_t first = 0, last = st.st_size - 1;
+  if (range.has_value()) {
+    if (range->first < 0 || range->last < range->first) {
+      ::close(fd);
+      return absl::InvalidArgumentError("a byte range is first <= last, from 0");
+    }
+    if (range->first >= st.st_size) {
+      ::close(fd);
+      return absl::OutOfRangeError(absl::StrCat("object ", key, " has ", st.st_size, " bytes"));
+    }
+    first = range->first;
+    last = std::min<int64_t>(range->last, st.st_size - 1);
+  }
+  std::string out(static_cast<size_t>(std::max<int64_t>(0, last - first + 1)), '\0');
+  const int err = out.empty() ? 0 : PReadFully(fd, out.data(), out.size(), first);
+  ::close(fd);
+  if (err != 0) return Errno("reading", path, err);
+  return out;
+}
+
+absl::StatusOr<std::vector<ObjectInfo>> LocalStore::List(const std::string& prefix) {
+  std::vector<ObjectInfo> out;
+  std::error_code ec;
+  const fs::path root(root_);
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it.depth() == 0 && it->path().filename() == kUploads) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file(ec)) continue;
+    std::string key = fs::relative(it->path(), root, ec).generic_string();
+    if (!key.starts_with(prefix)) continue;
+    out.push_back(ObjectInfo{std::move(key), static_cast<int64_t>(it->file_size(ec))});
+  }
+  if (ec) return absl::InternalError(absl::StrCat("listing ", root_, ": ", ec.message()));
+  std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  return out;
+}
+
+absl::Status LocalStore::Delete(const std::string& key) {
+  if (absl::Status st = ValidateKey(key); !st.ok()) return st;
+  const fs::path path = fs::path(root_) / key;
+  if (::unlink(path.c_str()) != 0) return errno == ENOENT ? absl::OkStatus() : Errno("deleting", path.string(), errno);
+  return SyncDirectory(*FileOps::Default(), path.parent_path().string());
+}
+
+absl::StatusOr<std::unique_ptr<MultipartUpload>> LocalStore::StartMultipart(const std::string& key) {
+  if (absl::Status st = ValidateKey(key); !st.ok()) return st;
+  const std::string dir = TempPath("multipart");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("creating ", dir, ": ", ec.message()));
+  return std::unique_ptr<MultipartUpload>(new LocalUpload(*this, key, dir));
+}
+
+}  // namespace chronik::storage::objects
