@@ -12,6 +12,18 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+// The offsets `query` finds in `index`, in `sort` order; every match is a hit (total checked).
+std::vector<int64_t> HitOffsets(const PartitionIndex& index, const json& query,
+                                SortSpec sort = {SortSpec::Kind::kOffset, "", false}) {
+  auto r = index.Search(query, sort, 100, {}, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  EXPECT_TRUE(r.ok()) << r.status() << " " << query.dump();
+  if (!r.ok()) return {};
+  std::vector<int64_t> out;
+  for (const Hit& h : r->hits) out.push_back(h.offset);
+  EXPECT_EQ(r->total, static_cast<int64_t>(out.size()));
+  return out;
+}
+
 // A small corpus with known answers, in one partition's index.
 class IndexTest : public ::testing::Test {
  protected:
@@ -46,13 +58,7 @@ class IndexTest : public ::testing::Test {
   }
 
   std::vector<int64_t> Offsets(const json& query, SortSpec sort = {SortSpec::Kind::kOffset, "", false}) {
-    auto r = index_->Search(query, sort, 100, {}, std::chrono::steady_clock::now() + std::chrono::seconds(10));
-    EXPECT_TRUE(r.ok()) << r.status() << " " << query.dump();
-    if (!r.ok()) return {};
-    std::vector<int64_t> out;
-    for (const Hit& h : r->hits) out.push_back(h.offset);
-    EXPECT_EQ(r->total, static_cast<int64_t>(out.size()));
-    return out;
+    return HitOffsets(*index_, query, sort);
   }
 
   fs::path dir_;
@@ -167,17 +173,7 @@ TEST(GenerationTest, OldGenerationsAreDroppedAndTheirDocumentsNeverFound) {
     }
     ASSERT_TRUE((*index)->Add(docs, to).ok());
   };
-  auto offsets = [&](const json& query) {
-    auto r = (*index)->Search(query, SortSpec{SortSpec::Kind::kOffset, "", false}, 100, {},
-                              std::chrono::steady_clock::now() + std::chrono::seconds(10));
-    EXPECT_TRUE(r.ok()) << r.status();
-    std::vector<int64_t> out;
-    if (r.ok()) {
-      for (const Hit& h : r->hits) out.push_back(h.offset);
-      EXPECT_EQ(r->total, static_cast<int64_t>(out.size()));
-    }
-    return out;
-  };
+  auto offsets = [&](const json& query) { return HitOffsets(**index, query); };
   using V = std::vector<int64_t>;
   for (int64_t i = 0; i < 10; i += 2) add(i, i + 2);  // generations of 3 or more: [0,4) [4,8) [8,10)
   EXPECT_EQ((*index)->generations(), 3);

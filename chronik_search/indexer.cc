@@ -100,7 +100,7 @@ std::shared_ptr<PartitionIndex> Indexer::OpenIndex(const storage::TopicPartition
       return nullptr;
     }
   }
-  *indexed = (*index)->Stats().indexed_offset;
+  *indexed = (*index)->indexed_offset();
   return std::shared_ptr<PartitionIndex>(std::move(*index));
 }
 

@@ -679,13 +679,20 @@ int64_t PartitionIndex::generations() const {
   return static_cast<int64_t>(layout_.generations.size());
 }
 
-IndexStats PartitionIndex::Stats() const {
+int64_t PartitionIndex::indexed_offset() const {
   std::lock_guard<std::mutex> lock(read_mu_);
-  IndexStats stats;
-  Statement docs(reader_, "SELECT COUNT(*) FROM docs");
-  if (docs.Step() == SQLITE_ROW) stats.documents = docs.Int(0);
   Statement meta(reader_, "SELECT v FROM meta WHERE k = 'indexed_offset'");
-  if (meta.Step() == SQLITE_ROW) stats.indexed_offset = meta.Int(0);
+  return meta.Step() == SQLITE_ROW ? meta.Int(0) : 0;
+}
+
+IndexStats PartitionIndex::Stats() const {
+  IndexStats stats;
+  {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    Statement docs(reader_, "SELECT COUNT(*) FROM docs");
+    if (docs.Step() == SQLITE_ROW) stats.documents = docs.Int(0);
+  }
+  stats.indexed_offset = indexed_offset();
   std::error_code ec;
   for (const char* suffix : {"", "-wal"}) {
     const auto size = std::filesystem::file_size(path_ + suffix, ec);

@@ -108,7 +108,10 @@ class PartitionIndex {
   absl::StatusOr<std::optional<Hit>> Get(int64_t offset) const;
   // Every field and its kinds ("text", "keyword", "number"), for _mapping.
   absl::StatusOr<std::map<std::string, std::set<std::string>>> Fields() const;
+  // Counts the documents: for _cat/indices, not for start-up.
   IndexStats Stats() const;
+  // The offset indexing reached, as committed.
+  int64_t indexed_offset() const;
   int64_t generations() const;
   int32_t partition() const { return partition_; }
   const std::string& path() const { return path_; }

@@ -30,15 +30,11 @@ absl::Status Errno(std::string_view what, const std::string& path, int err) {
   return absl::InternalError(message);
 }
 
-// Writes `data` to a new file at `path` and fsyncs it.
+// Writes `data` to a new file at `path` and fsyncs it, with file_ops' helpers.
 absl::Status WriteSynced(const std::string& path, std::string_view data) {
   FileOps& ops = *FileOps::Default();
-  const int fd = ops.Open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("creating", path, errno);
-  int err = PWriteFully(ops, fd, data.data(), data.size(), 0);
-  if (err == 0 && ops.FSync(fd) != 0) err = errno;
-  ::close(fd);
-  return err == 0 ? absl::OkStatus() : Errno("writing", path, err);
+  if (absl::Status st = WriteFileFully(ops, path, std::string(data)); !st.ok()) return st;
+  return SyncFile(ops, path);
 }
 
 class LocalUpload : public MultipartUpload {
