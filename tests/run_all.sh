@@ -45,6 +45,15 @@ for check in franzcheck saramacheck securitycheck; do
   fi
 done
 
+# Object-store servers for chronik_storage/object_store's tests: Azurite (npm, from the committed
+# lock file) and versitygw (built from the Go module proxy, pinned in tests/objstore/go.mod/go.sum).
+if [[ ! -d tests/objstore/js/node_modules/azurite || tests/objstore/js/package-lock.json -nt tests/objstore/js/node_modules ]]; then
+  (cd tests/objstore/js && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+fi
+if [[ ! -f tests/objstore/bin/versitygw || -n "$(find tests/objstore/go.mod tests/objstore/go.sum -newer tests/objstore/bin/versitygw -print -quit)" ]]; then
+  (cd tests/objstore && go build -buildvcs=false -o bin/versitygw github.com/versity/versitygw/cmd/versitygw) || exit 1
+fi
+
 log="$(mktemp)"
 bazel test //... 2>&1 | tee "$log"
 bazel_status=${PIPESTATUS[0]}

@@ -26,13 +26,17 @@ std::string Hex(const unsigned char* data, size_t size) {
   return out;
 }
 
-std::string Hmac(std::string_view key, std::string_view data) {
+}  // namespace
+
+std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
        data.size(), out, &size);
   return std::string(reinterpret_cast<const char*>(out), size);
 }
+
+namespace {
 
 // Lower-case names, values trimmed with inner runs of spaces made one, by name; a name given
 // twice has its values joined with commas.
@@ -111,11 +115,11 @@ std::string StringToSign(const SigV4Request& request, const SigV4Key& key, std::
 }
 
 std::string Signature(const SigV4Request& request, const SigV4Key& key, std::string_view amz_date) {
-  std::string k = Hmac("AWS4" + key.secret_key, amz_date.substr(0, 8));
-  k = Hmac(k, key.region);
-  k = Hmac(k, key.service);
-  k = Hmac(k, "aws4_request");
-  const std::string sig = Hmac(k, StringToSign(request, key, amz_date));
+  std::string k = HmacSha256("AWS4" + key.secret_key, amz_date.substr(0, 8));
+  k = HmacSha256(k, key.region);
+  k = HmacSha256(k, key.service);
+  k = HmacSha256(k, "aws4_request");
+  const std::string sig = HmacSha256(k, StringToSign(request, key, amz_date));
   return Hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
 }
 

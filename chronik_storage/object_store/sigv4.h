@@ -30,6 +30,8 @@ struct SigV4Key {
 // '/' kept when `keep_slash`.
 std::string UriEncode(std::string_view s, bool keep_slash);
 std::string Sha256Hex(std::string_view data);
+// The raw 32-byte HMAC-SHA256 (also Azure's Shared Key signature, base64-encoded).
+std::string HmacSha256(std::string_view key, std::string_view data);
 
 std::string CanonicalRequest(const SigV4Request& request);
 // `amz_date`: YYYYMMDD'T'HHMMSS'Z', the request's x-amz-date.

@@ -1,0 +1,348 @@
+// Every store passes the same checks: the local directory, S3 against versitygw (which checks
+// SigV4 signatures) and Azure Blob against Azurite (which checks Shared Key). Then what only the
+// remote stores have: wrong credentials, a server that goes away mid-upload, TLS, addressing.
+
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "chronik_storage/object_store/azure_store.h"
+#include "chronik_storage/object_store/local_store.h"
+#include "chronik_storage/object_store/s3_store.h"
+#include "chronik_storage/object_store/test_servers.h"
+#include "gtest/gtest.h"
+
+namespace chronik::storage::objects {
+namespace {
+
+using testing::TestServer;
+
+// One server of each kind for the whole run; every test has a bucket of its own.
+TestServer& Server(const std::string& kind) {
+  static std::map<std::string, std::unique_ptr<TestServer>> servers;
+  auto& server = servers[kind];
+  if (!server) {
+    auto started = kind == "s3" ? testing::StartVersity() : testing::StartAzurite();
+    if (!started.ok()) {
+      ADD_FAILURE() << started.status();
+      std::abort();
+    }
+    server = *std::move(started);
+  }
+  return *server;
+}
+
+std::string FreshName() {
+  static int counter = 0;
+  return absl::StrFormat("bucket-%d-%d", ::getpid(), counter++);
+}
+
+S3Config VersityConfig(const TestServer& server, const std::string& bucket) {
+  S3Config config;
+  config.endpoint = absl::StrCat("http://127.0.0.1:", server.port());
+  config.bucket = bucket;
+  config.access_key = testing::kS3AccessKey;
+  config.secret_key = testing::kS3SecretKey;
+  config.retry.initial_backoff = absl::Milliseconds(20);
+  config.http.timeout = absl::Seconds(10);
+  return config;
+}
+
+AzureConfig AzuriteConfig(const TestServer& server, const std::string& container) {
+  AzureConfig config;
+  config.account = testing::kAzureAccount;
+  config.key = testing::kAzureKey;
+  config.container = container;
+  config.endpoint = absl::StrCat("http://127.0.0.1:", server.port(), "/", testing::kAzureAccount);
+  config.retry.initial_backoff = absl::Milliseconds(20);
+  config.http.timeout = absl::Seconds(10);
+  return config;
+}
+
+std::unique_ptr<ObjectStore> NewS3Store(const std::string& bucket) {
+  auto store = S3Store::Open(VersityConfig(Server("s3"), bucket));
+  EXPECT_TRUE(store.ok()) << store.status();
+  EXPECT_TRUE((*store)->CreateBucket().ok());
+  return *std::move(store);
+}
+
+std::unique_ptr<ObjectStore> NewAzureStore(const std::string& container) {
+  auto store = AzureStore::Open(AzuriteConfig(Server("azure"), container));
+  EXPECT_TRUE(store.ok()) << store.status();
+  EXPECT_TRUE((*store)->CreateContainer().ok());
+  return *std::move(store);
+}
+
+std::unique_ptr<ObjectStore> NewLocalStore(const std::string& name) {
+  auto store = LocalStore::Open(testing::MakeTempDir(name));
+  EXPECT_TRUE(store.ok()) << store.status();
+  return *std::move(store);
+}
+
+struct StoreKind {
+  std::string name;
+  std::function<std::unique_ptr<ObjectStore>(const std::string&)> make;
+};
+
+class ObjectStoreConformance : public ::testing::TestWithParam<StoreKind> {
+ protected:
+  void SetUp() override {
+    store_ = GetParam().make(FreshName());
+    ASSERT_NE(store_, nullptr);
+  }
+  std::unique_ptr<ObjectStore> store_;
+};
+
+std::string AllBytes(size_t size) {
+  std::string s(size, '\0');
+  for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>((i * 7 + i / 256) & 0xff);
+  return s;
+}
+
+TEST_P(ObjectStoreConformance, PutGetReplaceDelete) {
+  const std::string odd_key = "dir/a b+c=d&e~\xc3\xbc%2F.bin";  // spaces, reserved characters, UTF-8
+  const std::string data = AllBytes(70000);
+  ASSERT_TRUE(store_->Put(odd_key, data).ok());
+  auto got = store_->Get(odd_key, std::nullopt);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, data);
+  ASSERT_TRUE(store_->Put("empty", "").ok());
+  EXPECT_EQ(*store_->Get("empty", std::nullopt), "");
+  ASSERT_TRUE(store_->Put(odd_key, "replaced").ok());
+  EXPECT_EQ(*store_->Get(odd_key, std::nullopt), "replaced");
+  auto missing = store_->Get("dir/nothing", std::nullopt);
+  EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
+  ASSERT_TRUE(store_->Delete(odd_key).ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->Get(odd_key, std::nullopt).status()));
+  EXPECT_TRUE(store_->Delete(odd_key).ok());  // gone already: fine
+}
+
+TEST_P(ObjectStoreConformance, RangedGets) {
+  ASSERT_TRUE(store_->Put("seg.log", "0123456789").ok());
+  EXPECT_EQ(*store_->Get("seg.log", ByteRange{2, 4}), "234");
+  EXPECT_EQ(*store_->Get("seg.log", ByteRange{0, 0}), "0");
+  EXPECT_EQ(*store_->Get("seg.log", ByteRange{8, 100}), "89");
+  auto past = store_->Get("seg.log", ByteRange{10, 12});
+  EXPECT_TRUE(absl::IsOutOfRange(past.status())) << past.status();
+}
+
+TEST_P(ObjectStoreConformance, ListsByPrefixInKeyOrder) {
+  for (const char* key : {"topics/t-0/b", "topics/t-0/a", "topics/t-01/x", "topics/u-0/m"}) {
+    ASSERT_TRUE(store_->Put(key, key).ok());
+  }
+  auto listed = store_->List("topics/t-0/");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].key, "topics/t-0/a");
+  EXPECT_EQ((*listed)[0].size, 12);
+  EXPECT_EQ((*listed)[1].key, "topics/t-0/b");
+  EXPECT_EQ(store_->List("topics/t-0")->size(), 3u);
+  EXPECT_EQ(store_->List("")->size(), 4u);
+  EXPECT_TRUE(store_->List("nothing/")->empty());
+}
+
+TEST_P(ObjectStoreConformance, MultipartIsWholeAtCompleteAndAbsentAfterAbort) {
+  // S3 wants every part but the last to be at least 5 MiB.
+  const std::string part1 = AllBytes(5 << 20);
+  const std::string part2 = std::string(5 << 20, 'b');
+  auto upload = store_->StartMultipart("big/segment.log");
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  ASSERT_TRUE((*upload)->UploadPart(3, "tail").ok());
+  ASSERT_TRUE((*upload)->UploadPart(2, "to be replaced").ok());
+  ASSERT_TRUE((*upload)->UploadPart(1, part1).ok());
+  ASSERT_TRUE((*upload)->UploadPart(2, part2).ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->Get("big/segment.log", std::nullopt).status()));
+  EXPECT_TRUE(store_->List("big/")->empty());
+  auto completed = (*upload)->Complete();
+  ASSERT_TRUE(completed.ok()) << completed;
+  auto whole = store_->Get("big/segment.log", std::nullopt);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->size(), part1.size() + part2.size() + 4);
+  EXPECT_TRUE(*whole == part1 + part2 + "tail");
+  EXPECT_EQ(*store_->Get("big/segment.log", ByteRange{(10 << 20) - 1, (10 << 20) + 3}), "btail");
+
+  auto aborted = store_->StartMultipart("big/never");
+  ASSERT_TRUE(aborted.ok());
+  ASSERT_TRUE((*aborted)->UploadPart(1, "x").ok());
+  ASSERT_TRUE((*aborted)->Abort().ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->Get("big/never", std::nullopt).status()));
+  ASSERT_EQ(store_->List("big/")->size(), 1u);
+}
+
+TEST_P(ObjectStoreConformance, BadKeysAreRefused) {
+  for (const char* key : {"", "/abs", "a//b", "a/../b", "..", "a/./b"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(store_->Put(key, "x"))) << key;
+  }
+  EXPECT_TRUE(absl::IsInvalidArgument(store_->Get("../etc/passwd", std::nullopt).status()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, ObjectStoreConformance,
+                         ::testing::Values(StoreKind{"local", NewLocalStore}, StoreKind{"s3", NewS3Store},
+                                           StoreKind{"azure", NewAzureStore}),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(S3StoreTest, WrongSecretIsRefusedWithoutRetrying) {
+  auto config = VersityConfig(Server("s3"), FreshName());
+  config.secret_key = "not-the-secret";
+  config.retry.initial_backoff = absl::Seconds(5);  // a retry would show as a slow test
+  auto store = S3Store::Open(config);
+  ASSERT_TRUE(store.ok());
+  const absl::Time start = absl::Now();
+  absl::Status st = (*store)->CreateBucket();
+  EXPECT_TRUE(absl::IsPermissionDenied(st)) << st;
+  EXPECT_NE(st.message().find("SignatureDoesNotMatch"), std::string::npos) << st;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST(S3StoreTest, ListsPastOnePage) {
+  auto store = NewS3Store(FreshName());
+  for (int i = 0; i < 1005; ++i) ASSERT_TRUE(store->Put(absl::StrFormat("p/%05d", i), "x").ok());
+  auto listed = store->List("p/");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1005u);  // S3 pages at 1000
+  for (int i = 0; i < 1005; ++i) ASSERT_EQ((*listed)[i].key, absl::StrFormat("p/%05d", i));
+}
+
+// Retries that outlast a server's restart by far (about 30 s of backoff in all).
+constexpr RetryPolicy kPatientRetries{.max_attempts = 60, .initial_backoff = absl::Milliseconds(100),
+                                      .max_backoff = absl::Seconds(1)};
+
+// The server goes away with parts uploaded and is started again: the upload goes on where it was,
+// and a put sent while it is down is retried until it is back. versitygw is killed with SIGKILL;
+// Azurite keeps its metadata in memory and saves it every few seconds, so that a SIGKILL loses
+// what it acknowledged: it is stopped with SIGTERM.
+template <typename MakeStore>
+void SurvivesServerRestart(TestServer& server, bool kill, MakeStore make_store) {
+  auto store = make_store();
+  auto upload = store->StartMultipart("seg");
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  const std::string part1(5 << 20, '1');
+  ASSERT_TRUE((*upload)->UploadPart(1, part1).ok());
+  if (kill) {
+    server.Kill();
+  } else {
+    server.Stop();
+  }
+  std::thread restart([&] {
+    absl::SleepFor(absl::Milliseconds(700));
+    ASSERT_TRUE(server.Restart().ok());
+  });
+  absl::Status put = store->Put("while-down", "retried");
+  restart.join();
+  ASSERT_TRUE(put.ok()) << put;
+  EXPECT_EQ(*store->Get("while-down", std::nullopt), "retried");
+  ASSERT_TRUE((*upload)->UploadPart(2, "22").ok());
+  ASSERT_TRUE((*upload)->Complete().ok());
+  EXPECT_EQ(*store->Get("seg", std::nullopt), part1 + "22");
+}
+
+TEST(S3StoreTest, SurvivesServerRestartMidUpload) {
+  SurvivesServerRestart(Server("s3"), /*kill=*/true, [] {
+    auto config = VersityConfig(Server("s3"), FreshName());
+    config.retry = kPatientRetries;
+    auto store = S3Store::Open(config);
+    EXPECT_TRUE((*store)->CreateBucket().ok());
+    return *std::move(store);
+  });
+}
+
+TEST(S3StoreTest, VirtualHostedAddressing) {
+  testing::VersityOptions options;
+  options.virtual_domain = "localhost";
+  auto server = testing::StartVersity(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto config = VersityConfig(**server, "vhost");
+  config.endpoint = absl::StrCat("http://localhost:", (*server)->port());
+  config.addressing = S3Config::Addressing::kVirtualHosted;
+  // The resolver knows no *.localhost here: connect to the address, send vhost.localhost as Host.
+  config.http.connect_address = absl::StrCat("127.0.0.1:", (*server)->port());
+  auto store = S3Store::Open(config);
+  ASSERT_TRUE(store.ok());
+  auto created = (*store)->CreateBucket();
+  ASSERT_TRUE(created.ok()) << created;
+  ASSERT_TRUE((*store)->Put("k", "v").ok());
+  EXPECT_EQ(*(*store)->Get("k", std::nullopt), "v");
+  EXPECT_EQ((*store)->List("")->size(), 1u);
+  // Path-style on the same server sees the same bucket.
+  config.addressing = S3Config::Addressing::kPath;
+  config.endpoint = absl::StrCat("http://127.0.0.1:", (*server)->port());
+  config.http.connect_address.clear();
+  auto path_style = S3Store::Open(config);
+  EXPECT_EQ(*(*path_style)->Get("k", std::nullopt), "v");
+}
+
+TEST(S3StoreTest, TlsWithTheServersCertificateAndNotWithout) {
+  std::string dir = testing::MakeTempDir("tls");
+  auto cert = testing::MakeLocalhostCertificate(dir);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  testing::VersityOptions options;
+  options.cert_file = cert->cert_file;
+  options.key_file = cert->key_file;
+  auto server = testing::StartVersity(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto config = VersityConfig(**server, "tls");
+  config.endpoint = absl::StrCat("https://localhost:", (*server)->port());
+  config.http.ca_file = cert->cert_file;
+  auto store = S3Store::Open(config);
+  ASSERT_TRUE(store.ok());
+  auto created = (*store)->CreateBucket();
+  ASSERT_TRUE(created.ok()) << created;
+  ASSERT_TRUE((*store)->Put("k", "over TLS").ok());
+  EXPECT_EQ(*(*store)->Get("k", std::nullopt), "over TLS");
+
+  // The system's trust store does not know a self-signed certificate.
+  config.http.ca_file.clear();
+  config.retry.max_attempts = 1;
+  auto untrusted = S3Store::Open(config);
+  auto refused = (*untrusted)->Get("k", std::nullopt);
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("certificate"), std::string::npos) << refused.status();
+}
+
+TEST(AzureStoreTest, WrongKeyIsRefused) {
+  auto config = AzuriteConfig(Server("azure"), FreshName());
+  config.key = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXk=";
+  auto store = AzureStore::Open(config);
+  ASSERT_TRUE(store.ok());
+  absl::Status st = (*store)->CreateContainer();
+  EXPECT_TRUE(absl::IsPermissionDenied(st)) << st;
+}
+
+TEST(AzureStoreTest, SurvivesServerRestartMidUpload) {
+  SurvivesServerRestart(Server("azure"), /*kill=*/false, [] {
+    auto config = AzuriteConfig(Server("azure"), FreshName());
+    config.retry = kPatientRetries;
+    auto store = AzureStore::Open(config);
+    EXPECT_TRUE((*store)->CreateContainer().ok());
+    return *std::move(store);
+  });
+}
+
+TEST(HttpStoreUtilTest, XmlAndEntities) {
+  EXPECT_EQ(XmlUnescape("a&amp;b&lt;c&gt;&quot;&apos;&#65;&#x263A;&bogus;"), "a&b<c>\"'A\xe2\x98\xba&bogus;");
+  EXPECT_EQ(XmlUnescape(XmlEscape("<k&'\">")), "<k&'\">");
+  auto parts = XmlElements("<R><C><K>a</K></C><C><K>b&amp;</K></C><E/></R>", "C");
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(XmlText(parts[1], "K"), "b&");
+  EXPECT_EQ(XmlText("<E/>", "E"), "");
+}
+
+TEST(HttpStoreUtilTest, UrlParsing) {
+  auto url = ParseUrl("https://s3.eu-west-1.amazonaws.com");
+  ASSERT_TRUE(url.ok());
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->port, 443);
+  auto azurite = ParseUrl("http://127.0.0.1:10000/devstoreaccount1/");
+  ASSERT_TRUE(azurite.ok());
+  EXPECT_EQ(azurite->host, "127.0.0.1");
+  EXPECT_EQ(azurite->port, 10000);
+  EXPECT_EQ(azurite->path, "/devstoreaccount1");
+  EXPECT_FALSE(ParseUrl("ftp://x").ok());
+  EXPECT_FALSE(ParseUrl("http://x:99999").ok());
+  EXPECT_FALSE(ParseUrl("http://:80").ok());
+}
+
+}  // namespace
+}  // namespace chronik::storage::objects

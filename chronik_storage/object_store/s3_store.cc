@@ -1,0 +1,213 @@
+#include "chronik_storage/object_store/s3_store.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace chronik::storage::objects {
+namespace {
+
+bool IsCloudEndpoint(const std::string& host) {
+  return absl::EndsWith(host, ".amazonaws.com") || host == "storage.googleapis.com";
+}
+
+class S3Multipart : public MultipartUpload {
+ public:
+  S3Multipart(S3Store& store, std::string key, std::string upload_id)
+      : store_(store), key_(std::move(key)), upload_id_(std::move(upload_id)) {}
+
+  absl::Status UploadPart(int part_number, std::string_view data) override {
+    if (part_number < 1 || part_number > 10000) return absl::InvalidArgumentError("part number not in 1..10000");
+    auto response = store_.Send({"PUT",
+                                 key_,
+                                 {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id_}},
+                                 {},
+                                 data},
+                                absl::StrCat("upload part ", part_number, " of ", key_));
+    if (!response.ok()) return response.status();
+    std::string etag(response->Header("ETag"));
+    if (etag.empty()) return absl::InternalError(absl::StrCat("upload part of ", key_, ": no ETag in the answer"));
+    std::lock_guard lock(mu_);
+    etags_[part_number] = std::move(etag);
+    return absl::OkStatus();
+  }
+
+  absl::Status Complete() override {
+    std::string body = "<CompleteMultipartUpload>";
+    {
+      std::lock_guard lock(mu_);
+      if (etags_.empty()) return absl::FailedPreconditionError("a multipart upload needs at least one part");
+      for (const auto& [number, etag] : etags_) {
+        absl::StrAppend(&body, "<Part><PartNumber>", number, "</PartNumber><ETag>", XmlEscape(etag),
+                        "</ETag></Part>");
+      }
+    }
+    body += "</CompleteMultipartUpload>";
+    auto response = store_.Send({"POST", key_, {{"uploadId", upload_id_}}, {{"Content-Type", "application/xml"}}, body},
+                                absl::StrCat("complete upload of ", key_));
+    if (!response.ok()) return response.status();
+    // S3 answers 200 as soon as it starts combining the parts, and reports a failure in the body.
+    if (absl::StrContains(response->body, "<Error>")) {
+      return absl::UnavailableError(absl::StrCat("complete upload of ", key_, ": ", XmlText(response->body, "Code"),
+                                                 " ", XmlText(response->body, "Message")));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Abort() override {
+    auto response = store_.Send({"DELETE", key_, {{"uploadId", upload_id_}}, {}, {}}, absl::StrCat("abort upload of ", key_));
+    if (!response.ok() && !absl::IsNotFound(response.status())) return response.status();
+    return absl::OkStatus();
+  }
+
+ private:
+  S3Store& store_;
+  const std::string key_;
+  const std::string upload_id_;
+  std::mutex mu_;
+  std::map<int, std::string> etags_;
+};
+
+}  // namespace
+
+S3Config GcsConfig(std::string bucket, std::string access_key, std::string secret_key) {
+  S3Config config;
+  config.endpoint = "https://storage.googleapis.com";
+  config.region = "auto";
+  config.bucket = std::move(bucket);
+  config.access_key = std::move(access_key);
+  config.secret_key = std::move(secret_key);
+  return config;
+}
+
+absl::StatusOr<std::unique_ptr<S3Store>> S3Store::Open(S3Config config) {
+  if (config.bucket.empty()) return absl::InvalidArgumentError("S3: no bucket (S3_BUCKET)");
+  if (config.region.empty()) return absl::InvalidArgumentError("S3: no region (S3_REGION)");
+  if (config.access_key.empty() || config.secret_key.empty()) {
+    return absl::InvalidArgumentError("S3: no credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)");
+  }
+  std::string endpoint =
+      config.endpoint.empty() ? absl::StrCat("https://s3.", config.region, ".amazonaws.com") : config.endpoint;
+  auto url = ParseUrl(endpoint);
+  if (!url.ok()) return url.status();
+  if (!url->path.empty()) return absl::InvalidArgumentError(absl::StrCat("S3 endpoint has a path: ", endpoint));
+  bool virtual_hosted = config.addressing == S3Config::Addressing::kVirtualHosted ||
+                        (config.addressing == S3Config::Addressing::kAuto && IsCloudEndpoint(url->host));
+  std::string host = virtual_hosted ? absl::StrCat(config.bucket, ".", url->host) : url->host;
+  auto client = std::make_unique<HttpClient>(url->tls, std::move(host), url->port, config.http);
+  return std::unique_ptr<S3Store>(new S3Store(std::move(config), virtual_hosted, std::move(client)));
+}
+
+HttpRequest S3Store::Sign(const Request& request, absl::Time now) const {
+  std::string path = virtual_hosted_ ? absl::StrCat("/", request.key) : absl::StrCat("/", config_.bucket, "/", request.key);
+  if (!virtual_hosted_ && request.key.empty()) path.pop_back();  // "/bucket"
+
+  SigV4Request sig;
+  sig.method = request.method;
+  sig.path = path;
+  sig.query = request.query;
+  sig.payload_sha256 = Sha256Hex(request.body);
+  const std::string amz_date = AmzDate(now);
+  sig.headers = request.headers;
+  sig.headers.emplace_back("host", client_->host_header());
+  sig.headers.emplace_back("x-amz-date", amz_date);
+  sig.headers.emplace_back("x-amz-content-sha256", sig.payload_sha256);
+
+  HttpRequest out;
+  out.method = request.method;
+  out.target = UriEncode(path, true);
+  std::vector<std::string> query;
+  for (const auto& [name, value] : request.query) {
+    query.push_back(absl::StrCat(UriEncode(name, false), "=", UriEncode(value, false)));
+  }
+  if (!query.empty()) absl::StrAppend(&out.target, "?", absl::StrJoin(query, "&"));
+  SigV4Key key{config_.access_key, config_.secret_key, config_.region, "s3"};
+  out.headers = request.headers;
+  out.headers.emplace_back("x-amz-date", amz_date);
+  out.headers.emplace_back("x-amz-content-sha256", sig.payload_sha256);
+  out.headers.emplace_back("Authorization", AuthorizationHeader(sig, key, amz_date));
+  out.body = request.body;
+  return out;
+}
+
+absl::StatusOr<HttpResponse> S3Store::Send(const Request& request, std::string_view what) {
+  auto response = SendWithRetries(*client_, config_.retry, [&] { return Sign(request, absl::Now()); });
+  if (!response.ok()) return absl::Status(response.status().code(), absl::StrCat(std::string(what), ": ", response.status().message()));
+  if (response->status / 100 != 2) return StatusFromResponse(*response, what);
+  return response;
+}
+
+absl::Status S3Store::Put(const std::string& key, std::string_view data) {
+  if (auto st = ValidateKey(key); !st.ok()) return st;
+  return Send({"PUT", key, {}, {}, data}, absl::StrCat("put ", key)).status();
+}
+
+absl::StatusOr<std::string> S3Store::Get(const std::string& key, std::optional<ByteRange> range) {
+  if (auto st = ValidateKey(key); !st.ok()) return st;
+  HttpHeaders headers;
+  if (range) headers.emplace_back("Range", absl::StrCat("bytes=", range->first, "-", range->last));
+  auto response = Send({"GET", key, {}, std::move(headers), {}}, absl::StrCat("get ", key));
+  if (!response.ok()) return response.status();
+  return RangedBody(*std::move(response), range, absl::StrCat("get ", key));
+}
+
+absl::StatusOr<std::vector<ObjectInfo>> S3Store::List(const std::string& prefix) {
+  std::vector<ObjectInfo> out;
+  std::string token;
+  for (;;) {
+    std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"}, {"prefix", prefix}};
+    if (!token.empty()) query.emplace_back("continuation-token", token);
+    auto response = Send({"GET", "", std::move(query), {}, {}}, absl::StrCat("list ", prefix));
+    if (!response.ok()) return response.status();
+    for (std::string_view contents : XmlElements(response->body, "Contents")) {
+      ObjectInfo info;
+      info.key = XmlText(contents, "Key");
+      if (!absl::SimpleAtoi(XmlText(contents, "Size"), &info.size)) {
+        return absl::InternalError(absl::StrCat("list ", prefix, ": an entry without a size"));
+      }
+      out.push_back(std::move(info));
+    }
+    if (XmlText(response->body, "IsTruncated") != "true") break;
+    token = XmlText(response->body, "NextContinuationToken");
+    if (token.empty()) return absl::InternalError(absl::StrCat("list ", prefix, ": truncated without a continuation"));
+  }
+  std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  return out;
+}
+
+absl::Status S3Store::Delete(const std::string& key) {
+  if (auto st = ValidateKey(key); !st.ok()) return st;
+  auto response = Send({"DELETE", key, {}, {}, {}}, absl::StrCat("delete ", key));
+  if (!response.ok() && !absl::IsNotFound(response.status())) return response.status();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<MultipartUpload>> S3Store::StartMultipart(const std::string& key) {
+  if (auto st = ValidateKey(key); !st.ok()) return st;
+  auto response = Send({"POST", key, {{"uploads", ""}}, {}, {}}, absl::StrCat("start upload of ", key));
+  if (!response.ok()) return response.status();
+  std::string upload_id = XmlText(response->body, "UploadId");
+  if (upload_id.empty()) return absl::InternalError(absl::StrCat("start upload of ", key, ": no UploadId in the answer"));
+  return std::unique_ptr<MultipartUpload>(new S3Multipart(*this, key, std::move(upload_id)));
+}
+
+absl::Status S3Store::CreateBucket() {
+  std::string body;
+  if (config_.region != "us-east-1" && config_.region != "auto") {
+    body = absl::StrCat("<CreateBucketConfiguration><LocationConstraint>", XmlEscape(config_.region),
+                        "</LocationConstraint></CreateBucketConfiguration>");
+  }
+  auto response = Send({"PUT", "", {}, {}, body}, absl::StrCat("create bucket ", config_.bucket));
+  if (!response.ok() && !(absl::IsFailedPrecondition(response.status()) &&
+                          absl::StrContains(response.status().message(), "BucketAlreadyOwnedByYou"))) {
+    return response.status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace chronik::storage::objects

@@ -1,0 +1,71 @@
+#pragma once
+
+// S3 and S3-compatible servers, and Google Cloud Storage through its S3-interoperable XML API with
+// HMAC keys: requests signed with AWS Signature Version 4, over HTTP or HTTPS (HttpClient), each
+// retried with backoff on throttling, server errors and timeouts (RetryPolicy). Payloads are signed
+// (x-amz-content-sha256 is the body's digest), so a body damaged on the way is refused by the server.
+
+#include <memory>
+#include <string>
+
+#include "chronik_storage/object_store/http_client.h"
+#include "chronik_storage/object_store/http_store_util.h"
+#include "chronik_storage/object_store/object_store.h"
+#include "chronik_storage/object_store/sigv4.h"
+
+namespace chronik::storage::objects {
+
+struct S3Config {
+  // "http[s]://host[:port]"; empty means AWS's regional endpoint https://s3.<region>.amazonaws.com.
+  std::string endpoint;
+  std::string region = "us-east-1";
+  std::string bucket;
+  std::string access_key;
+  std::string secret_key;
+  enum class Addressing { kAuto, kPath, kVirtualHosted };
+  // kAuto: virtual-hosted (https://<bucket>.<endpoint host>/<key>) on AWS's and Google's
+  // endpoints, path-style (https://<endpoint host>/<bucket>/<key>) on any other.
+  Addressing addressing = Addressing::kAuto;
+  HttpOptions http;
+  RetryPolicy retry;
+};
+
+// Google Cloud Storage's XML API: endpoint https://storage.googleapis.com, region "auto", HMAC keys
+// as access and secret key.
+S3Config GcsConfig(std::string bucket, std::string access_key, std::string secret_key);
+
+class S3Store : public ObjectStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<S3Store>> Open(S3Config config);
+
+  absl::Status Put(const std::string& key, std::string_view data) override;
+  absl::StatusOr<std::string> Get(const std::string& key, std::optional<ByteRange> range) override;
+  absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override;
+  absl::Status Delete(const std::string& key) override;
+  absl::StatusOr<std::unique_ptr<MultipartUpload>> StartMultipart(const std::string& key) override;
+
+  // Creates the bucket; OK if it is ours already.
+  absl::Status CreateBucket();
+
+  struct Request {
+    std::string method;
+    std::string key;  // "" for the bucket itself
+    std::vector<std::pair<std::string, std::string>> query;
+    HttpHeaders headers;
+    std::string_view body;
+  };
+  // The request as sent: signed, with the path and query encoded as signed.
+  HttpRequest Sign(const Request& request, absl::Time now) const;
+  // Sends `request` with retries; an error response is a Status.
+  absl::StatusOr<HttpResponse> Send(const Request& request, std::string_view what);
+
+ private:
+  S3Store(S3Config config, bool virtual_hosted, std::unique_ptr<HttpClient> client)
+      : config_(std::move(config)), virtual_hosted_(virtual_hosted), client_(std::move(client)) {}
+
+  const S3Config config_;
+  const bool virtual_hosted_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+}  // namespace chronik::storage::objects
