@@ -761,6 +761,9 @@ ParseOutcome ParseServerConfig(int argc, const char* const* argv, const EnvLooku
     auto token = name_and_secret("CHRONIK_ADMIN_TOKEN");
     if (!token.ok()) return error(std::string(token.status().message()));
     if (token->has_value()) config->admin_token = AdminToken{(*token)->first, (*token)->second};
+    for (std::string_view name : storage::objects::kStoreSettingNames) {
+      if (std::optional<std::string> v = LookupEnv(getenv, name)) config->object_store[std::string(name)] = *v;
+    }
     return ParseOutcome{*std::move(config), kExitOk, ""};
   } catch (const std::exception& e) {
     return error(Cat("internal error while reading the configuration: ", e.what()));

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "chronik_config/log_level.h"
+#include "chronik_storage/object_store/store_settings.h"
 
 namespace chronik::config {
 
@@ -106,6 +107,9 @@ struct ServerConfig {
   std::optional<BootstrapUser> bootstrap_user;
   // CHRONIK_ADMIN_TOKEN=user:token, from the environment only, like the bootstrap user.
   std::optional<AdminToken> admin_token;
+  // The object store's settings (STORAGE_BACKEND, S3_*, AZURE_*, ...: store_settings.h), from the
+  // environment only, since they hold secrets; checked when the store is opened.
+  storage::objects::StoreSettings object_store;
   // The admin API requires authentication even on a loopback bind.
   bool admin_auth_required = false;
 

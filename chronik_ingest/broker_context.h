@@ -14,6 +14,7 @@
 #include "chronik_ingest/handler_table.h"
 #include "chronik_ingest/topic_registry.h"
 #include "chronik_storage/partition_log.h"
+#include "chronik_storage/tiered/remote_log.h"
 
 namespace chronik::ingest {
 
@@ -45,6 +46,8 @@ struct BrokerContext {
   BrokerIdentity identity;
   const BrokerConfigValues* configs = nullptr;
   TopicRegistry* topics = nullptr;
+  // Tiered storage; null unless remote.log.storage.system.enable.
+  storage::tiered::RemoteLogManager* remote = nullptr;
   // The one log directory, absolute, as DescribeLogDirs reports it.
   std::string log_dir;
   // Null without authorizer.class.name: then, as in Kafka, every request is allowed.

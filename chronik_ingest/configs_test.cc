@@ -322,7 +322,6 @@ TEST(ConfigValueTest, UnsupportedBehavioursAreRefused) {
   EXPECT_FALSE(ValidateTopicConfig("segment.jitter.ms", "1000").ok());
   EXPECT_TRUE(ValidateTopicConfig("segment.jitter.ms", "0").ok());
   BrokerConfigValues broker;
-  EXPECT_FALSE(broker.SetStatic("remote.log.storage.system.enable", "true").ok());
   EXPECT_FALSE(broker.SetStatic("log.preallocate", "true").ok());
   EXPECT_FALSE(broker.SetStatic("log.roll.jitter.ms", "5").ok());
   EXPECT_TRUE(broker.SetStatic("log.roll.jitter.ms", "0").ok());
@@ -683,9 +682,12 @@ TEST(TopicConfigSetTest, CrossConfigChecks) {
   EXPECT_EQ(ErrorOf(TopicConfigSet::Create({{"remote.storage.enable", "true"}}, broker)),
             "Tiered Storage functionality is disabled in the broker. Topic cannot be configured "
             "with remote log storage.");
-  // Until tiered storage is built the broker refuses to turn it on, so no topic can ask for it.
   BrokerConfigValues tiered;
-  EXPECT_FALSE(tiered.SetStatic("remote.log.storage.system.enable", "true").ok());
+  ASSERT_TRUE(tiered.SetStatic("remote.log.storage.system.enable", "true").ok());
+  EXPECT_TRUE(TopicConfigSet::Create({{"remote.storage.enable", "true"}, {"local.retention.bytes", "1000"}}, tiered).ok());
+  EXPECT_EQ(ErrorOf(TopicConfigSet::Create({{"remote.storage.enable", "true"}, {"cleanup.policy", "compact"}}, tiered)),
+            "Remote log storage is unsupported for the compacted topics");
+  EXPECT_FALSE(ValidateTopicConfig("remote.log.copy.disable", "true").ok());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -124,9 +124,12 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
         continue;
       }
       const storage::LogBounds b = log->bounds();
+      const storage::TopicPartition tp{known->name, storage::PartitionId(p.partition)};
+      // A tiered partition starts where its remote copy does.
+      const auto remote = broker.remote != nullptr ? broker.remote->RemoteBounds(tp) : std::nullopt;
       out.high_watermark = b.high_watermark.value();
       out.last_stable_offset = b.last_stable_offset.value();
-      out.log_start_offset = b.log_start_offset.value();
+      out.log_start_offset = std::min(b.log_start_offset.value(), remote ? remote->start.value() : INT64_MAX);
       out.records = std::string();
       // read_committed reads stop at the last stable offset: beyond it transactions are open.
       const bool committed = req.isolation_level == 1;
@@ -143,6 +146,27 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
       absl::StatusOr<storage::ReadResult> read =
           log->Read(storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0),
                     committed ? std::optional<storage::Offset>(storage::Offset(end)) : std::nullopt, first_data);
+      if (!read.ok() && absl::IsOutOfRange(read.status()) && broker.remote != nullptr && !remote &&
+          p.fetch_offset < b.log_start_offset.value() && !broker.remote->Loaded(tp) && log->config().remote_storage) {
+        // What lies below the local log is not known until the remote manifest is read.
+        read = absl::UnavailableError("the remote copy's manifest is not read yet");
+      }
+      if (!read.ok() && absl::IsOutOfRange(read.status()) && remote && p.fetch_offset >= remote->start.value() &&
+          p.fetch_offset < b.log_start_offset.value()) {
+        // Below the local log: from the remote copy's cache, or, while a reader fetches it, nothing
+        // yet (the reader's end wakes this fetch).
+        std::optional<absl::StatusOr<std::string>> cached =
+            broker.remote->TryRead(tp, storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0));
+        if (!cached.has_value()) continue;
+        if (cached->ok() && !first_data && static_cast<int64_t>((*cached)->size()) > limit) continue;
+        if (cached->ok()) {
+          storage::ReadResult remote_read;
+          remote_read.records = protocol::Records(**std::move(cached));
+          read = std::move(remote_read);
+        } else {
+          read = cached->status();
+        }
+      }
       const storage::Offset read_end = read.ok() ? read->next_offset : storage::Offset(p.fetch_offset);
       absl::StatusOr<protocol::Records> data = read.ok() ? ToRecords(*std::move(read), st.version) : read.status();
       if (!data.ok()) {

@@ -15,6 +15,9 @@ using protocol::ListOffsetsResponse;
 constexpr int64_t kLatest = -1;
 constexpr int64_t kEarliest = -2;
 constexpr int64_t kMaxTimestamp = -3;
+// KIP-405: the local log's start (v8+) and the last offset in remote storage (v9+).
+constexpr int64_t kEarliestLocal = -4;
+constexpr int64_t kLatestTiered = -5;
 
 }  // namespace
 
@@ -36,16 +39,35 @@ void RegisterListOffsets(HandlerTable& table, const BrokerContext& broker) {
               continue;
             }
             const std::shared_ptr<storage::PartitionLog>& log = *found;
+            const storage::TopicPartition tp{topic.name, storage::PartitionId(p.partition_index)};
+            const auto remote = broker.remote != nullptr ? broker.remote->RemoteBounds(tp) : std::nullopt;
             int64_t offset = -1;
             int64_t timestamp = -1;
+            if (p.timestamp != kLatest && broker.remote != nullptr && !broker.remote->Loaded(tp) &&
+                log->config().remote_storage) {
+              // Where a tiered partition starts is not known until its remote manifest is read.
+              out.error_code = static_cast<int16_t>(ErrorCode::kKafkaStorageError);
+              continue;
+            }
             if (p.timestamp == kLatest) {
               // read_committed consumers (isolation_level 1, v2+) end at the last stable offset.
               offset = request.isolation_level == 1 ? log->last_stable_offset().value() : log->high_watermark().value();
             } else if (p.timestamp == kEarliest) {
+              offset = std::min(log->log_start_offset().value(), remote ? remote->start.value() : INT64_MAX);
+            } else if (p.timestamp == kEarliestLocal && version >= 8) {
               offset = log->log_start_offset().value();
+            } else if (p.timestamp == kLatestTiered && version >= 9) {
+              offset = remote ? remote->end.value() - 1 : -1;
             } else {
+              // Below the local log, a tiered partition's records are in its remote copy.
               absl::StatusOr<std::optional<storage::TimestampAndOffset>> found =
-                  p.timestamp == kMaxTimestamp ? log->OffsetOfMaxTimestamp() : log->OffsetForTimestamp(p.timestamp);
+                  p.timestamp == kMaxTimestamp ? log->OffsetOfMaxTimestamp()
+                  : remote && remote->start < log->log_start_offset()
+                      ? broker.remote->OffsetForTimestamp(tp, p.timestamp)
+                      : std::optional<storage::TimestampAndOffset>();
+              if (found.ok() && !found->has_value() && p.timestamp != kMaxTimestamp) {
+                found = log->OffsetForTimestamp(p.timestamp);
+              }
               if (!found.ok()) {
                 out.error_code = static_cast<int16_t>(ToKafkaError(found.status()));
                 continue;

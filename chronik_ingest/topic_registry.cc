@@ -118,6 +118,9 @@ storage::LogConfig TopicRegistry::ToLogConfig(const TopicConfigSet& c) {
   l.retention_ms = c.Get<int64_t>("retention.ms");
   l.retention_bytes = c.Get<int64_t>("retention.bytes");
   l.max_message_bytes = c.Get<int32_t>("max.message.bytes");
+  l.remote_storage = c.Get<bool>("remote.storage.enable");
+  l.local_retention_ms = c.Get<int64_t>("local.retention.ms");
+  l.local_retention_bytes = c.Get<int64_t>("local.retention.bytes");
   l.log_append_time = c.Get<std::string>("message.timestamp.type") == "LogAppendTime";
   const std::vector<std::string> policy = c.Get<std::vector<std::string>>("cleanup.policy");
   l.cleanup_delete = std::find(policy.begin(), policy.end(), "delete") != policy.end();

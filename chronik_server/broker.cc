@@ -26,6 +26,8 @@
 #include "boost/asio/thread_pool.hpp"
 #include "chronik_ingest/admin_configs.h"
 #include "chronik_ingest/admin_topics.h"
+#include "chronik_storage/object_store/store_factory.h"
+#include "chronik_storage/tiered/remote_log.h"
 #include "chronik_ingest/api_versions.h"
 #include "chronik_ingest/broker_context.h"
 #include "chronik_ingest/client_quotas.h"
@@ -107,6 +109,10 @@ struct Broker::Services {
   std::optional<ingest::TxnCoordinator> txns;
   ingest::BrokerContext context;
   ingest::PartitionEvents events;
+  // Tiered storage (remote.log.storage.system.enable): the object store and what copies to it and
+  // reads from it. After `events`, which its readers notify, so that it stops first.
+  std::unique_ptr<storage::objects::ObjectStore> object_store;
+  std::optional<storage::tiered::RemoteLogManager> remote;
   std::optional<janitor::Janitor> janitor;
   // With --enable-search: the indexer and the search API on --search-port.
   std::optional<search::Indexer> indexer;
@@ -465,6 +471,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   }
   if (absl::Status st = s->admin_http->Bind(); !st.ok()) return st;
 
+  if (absl::Status st = OpenTieredStorage(*s); !st.ok()) return st;
+
   janitor::JanitorOptions jo;
   jo.retention_check_interval_ms = bc.EffectiveInt("log.retention.check.interval.ms", 300000);
   jo.cleaner_enable = bc.Effective("log.cleaner.enable").value_or("true") == "true";
@@ -480,10 +488,48 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
                        [groups = &*s->groups](int64_t now_ms) { groups->ExpireOffsetsNow(now_ms); });
   s->janitor->Schedule("transactions", bc.EffectiveInt("transaction.abort.timed.out.transaction.cleanup.interval.ms", 10000),
                        [txns = &*s->txns](int64_t now_ms) { txns->Sweep(now_ms); });
+  if (s->remote.has_value()) {
+    s->janitor->Schedule("remote-log", bc.EffectiveInt("remote.log.manager.task.interval.ms", 30000),
+                         [remote = &*s->remote](int64_t now_ms) { remote->RunPass(now_ms); });
+  }
   if (cfg.enable_search) {
     if (absl::Status st = OpenSearch(*s); !st.ok()) return st;
   }
   return std::unique_ptr<Broker>(new Broker(std::move(s)));
+}
+
+// With remote.log.storage.system.enable: the object store the environment names, and the remote
+// log manager that tiered topics' fetches and the janitor's copying use.
+absl::Status Broker::OpenTieredStorage(Services& s) {
+  const ingest::BrokerConfigValues& bc = s.broker_configs;
+  const bool enabled = bc.Effective("remote.log.storage.system.enable").value_or("false") == "true";
+  if (!enabled) {
+    if (!s.cfg.object_store.empty()) {
+      spdlog::warn("STORAGE_BACKEND and the other object store settings have no use without "
+                   "kafka.remote.log.storage.system.enable = true");
+    }
+    return absl::OkStatus();
+  }
+  if (s.cfg.object_store.count("STORAGE_BACKEND") == 0) {
+    return absl::InvalidArgumentError(
+        "kafka.remote.log.storage.system.enable = true needs an object store: set STORAGE_BACKEND (local, s3, gcs or "
+        "azure) and its settings");
+  }
+  absl::StatusOr<std::unique_ptr<storage::objects::ObjectStore>> store =
+      storage::objects::OpenObjectStore(s.cfg.object_store);
+  if (!store.ok()) return absl::InvalidArgumentError(store.status().message());
+  s.object_store = *std::move(store);
+  storage::tiered::RemoteLogOptions options;
+  options.cache_bytes = bc.EffectiveInt("remote.log.reader.cache.bytes", options.cache_bytes);
+  options.fetch_bytes = static_cast<int32_t>(bc.EffectiveInt("remote.log.reader.fetch.bytes", options.fetch_bytes));
+  options.reader_threads = static_cast<int>(bc.EffectiveInt("remote.log.reader.threads", options.reader_threads));
+  options.on_ready = [events = &s.events](const storage::TopicPartition& tp) { events->Notify(tp); };
+  s.remote.emplace(*s.object_store, *s.logs, std::move(options));
+  s.logs->Subscribe([remote = &*s.remote](const storage::LogEvent& e) { remote->OnLogEvent(e); });
+  s.remote->LoadAll();
+  s.context.remote = &*s.remote;
+  spdlog::info("tiered storage on: {}", storage::objects::DescribeStore(s.cfg.object_store));
+  return absl::OkStatus();
 }
 
 // The search indexer (fed by storage events) and the Elasticsearch-compatible API on

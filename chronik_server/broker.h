@@ -49,6 +49,7 @@ class Broker {
   explicit Broker(std::unique_ptr<Services> services);
   // With --enable-search: the indexer and the search API.
   static absl::Status OpenSearch(Services& s);
+  static absl::Status OpenTieredStorage(Services& s);
   void WaitForSignals();
   void WaitForReload();
 

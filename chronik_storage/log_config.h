@@ -53,6 +53,15 @@ struct LogConfig {
   // holds records this old, whatever its dirty ratio.
   int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();
 
+  // remote.storage.enable (KIP-405): rolled segments are copied to the object store, and local
+  // segments are deleted only once copied, by local.retention.ms and local.retention.bytes (-2:
+  // as retention.*); retention.* then govern the remote copy (RemoteLogManager).
+  bool remote_storage = false;
+  int64_t local_retention_ms = -2;
+  int64_t local_retention_bytes = -2;
+  int64_t LocalRetentionMs() const { return local_retention_ms == -2 ? retention_ms : local_retention_ms; }
+  int64_t LocalRetentionBytes() const { return local_retention_bytes == -2 ? retention_bytes : local_retention_bytes; }
+
   // max.message.bytes: the largest batch Append accepts.
   int32_t max_message_bytes = 1048588;
 

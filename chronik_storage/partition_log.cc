@@ -731,6 +731,11 @@ std::vector<SegmentInfo> PartitionLog::segments() const {
   return out;
 }
 
+void PartitionLog::SetTieredEnd(Offset offset) {
+  absl::MutexLock lock(&mu_);
+  tiered_end_ = offset.value();
+}
+
 int64_t PartitionLog::size_bytes() const {
   absl::ReaderMutexLock lock(&mu_);
   int64_t n = 0;
@@ -944,11 +949,14 @@ absl::StatusOr<RetentionResult> PartitionLog::ApplyRetention(int64_t now_ms) {
       const Segment& seg = *segments_.front();
       const int64_t next_base = segments_[1]->base_offset();
       if (next_base > hw) break;
+      // A tiered topic's local copy goes by local.retention.*, and never before the remote copy.
+      if (config_.remote_storage && next_base > tiered_end_) break;
+      const int64_t retention_ms = config_.remote_storage ? config_.LocalRetentionMs() : config_.retention_ms;
+      const int64_t retention_bytes = config_.remote_storage ? config_.LocalRetentionBytes() : config_.retention_bytes;
       const int64_t ts = seg.max_timestamp() >= 0 ? seg.max_timestamp() : seg.ModifiedMs();
       // A compact-only topic keeps everything compaction leaves.
-      const bool expired = config_.cleanup_delete && config_.retention_ms >= 0 && now_ms - ts > config_.retention_ms;
-      const bool over_size =
-          config_.cleanup_delete && config_.retention_bytes >= 0 && total - seg.size() >= config_.retention_bytes;
+      const bool expired = config_.cleanup_delete && retention_ms >= 0 && now_ms - ts > retention_ms;
+      const bool over_size = config_.cleanup_delete && retention_bytes >= 0 && total - seg.size() >= retention_bytes;
       const bool below_start = next_base <= log_start_offset_;
       if (!expired && !over_size && !below_start) break;
       total -= seg.size();

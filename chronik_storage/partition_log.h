@@ -192,6 +192,9 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   Offset log_end_offset() const;
   // Everything below this offset is known to be fsync'd.
   Offset durable_offset() const;
+  // With remote storage, everything below this offset is in the object store (as its manifest
+  // durably says): retention deletes no local segment that is not wholly below it.
+  void SetTieredEnd(Offset offset);
 
   // ListOffsets by timestamp: the first record (below the high watermark) whose timestamp is >=
   // `timestamp`, and that timestamp; nullopt if there is none.
@@ -325,6 +328,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   LogConfig config_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);  // by base offset; back() is active
   int64_t log_start_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t tiered_end_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t log_end_offset_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t durable_offset_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t recovery_point_ ABSL_GUARDED_BY(mu_) = 0;

@@ -404,6 +404,36 @@ TEST_F(PartitionLogTest, RetentionByTime) {
   EXPECT_EQ(log->log_end_offset(), Offset(20));
 }
 
+TEST_F(PartitionLogTest, TieredRetentionDeletesOnlyWhatTheRemoteCopyHolds) {
+  LogConfig config = config_;
+  config.segment_bytes = 1000;
+  config.retention_ms = -1;
+  config.remote_storage = true;
+  config.local_retention_bytes = 1;  // keep nothing local that the remote copy has
+  auto log = NewLog(config);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 300)).ok());
+  const size_t segments = log->segments().size();
+  ASSERT_GT(segments, 3u);
+  // Nothing copied yet: nothing deleted, however small local.retention.bytes is.
+  auto r = log->ApplyRetention(now_ms_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->segments_deleted, 0);
+  // Copied up to the third segment's base: the two segments wholly below it go, no more.
+  const Offset third = log->segments()[2].base_offset;
+  log->SetTieredEnd(third);
+  r = log->ApplyRetention(now_ms_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->segments_deleted, 2);
+  EXPECT_EQ(log->log_start_offset(), third);
+  // local.retention.bytes -2 means retention.bytes: with -1 (no limit) nothing more goes.
+  config.local_retention_bytes = -2;
+  log->UpdateConfig(config);
+  log->SetTieredEnd(log->log_end_offset());
+  r = log->ApplyRetention(now_ms_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->segments_deleted, 0);
+}
+
 TEST_F(PartitionLogTest, RetentionBySize) {
   LogConfig config = config_;
   config.segment_bytes = 1000;

@@ -1,0 +1,568 @@
+#include "chronik_storage/tiered/remote_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "chronik_protocol/records/crc32c.h"
+#include "chronik_protocol/records/record_batch.h"
+#include "chronik_protocol/records/records.h"
+#include "chronik_storage/big_endian.h"
+#include "chronik_storage/partition_log.h"
+#include "chronik_storage/segment.h"
+#include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
+
+namespace chronik::storage::tiered {
+namespace {
+
+namespace bv2 = protocol::batch_v2;
+
+constexpr char kManifestName[] = "manifest.json";
+// Segments larger than this go up in parts of this size.
+constexpr int64_t kPartBytes = 8 << 20;
+
+std::string ManifestKey(const TopicPartition& tp) { return PartitionPrefix(tp) + kManifestName; }
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Puts the file at `path` under `key`: in one request, or in parts for a large one.
+absl::Status UploadFile(objects::ObjectStore& store, const std::string& path, const std::string& key, int64_t size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  auto read_at = [fd, &path](int64_t position, int64_t length, std::string* out) -> absl::Status {
+    out->resize(length);
+    int64_t done = 0;
+    while (done < length) {
+      ssize_t n = ::pread(fd, out->data() + done, length - done, position + done);
+      if (n <= 0) return absl::DataLossError(absl::StrCat("short read of ", path));
+      done += n;
+    }
+    return absl::OkStatus();
+  };
+  absl::Status st;
+  std::string buffer;
+  if (size <= kPartBytes) {
+    st = read_at(0, size, &buffer);
+    if (st.ok()) st = store.Put(key, buffer);
+  } else {
+    auto upload = store.StartMultipart(key);
+    st = upload.status();
+    for (int64_t position = 0, part = 1; st.ok() && position < size; position += kPartBytes, ++part) {
+      st = read_at(position, std::min(kPartBytes, size - position), &buffer);
+      if (st.ok()) st = (*upload)->UploadPart(static_cast<int>(part), buffer);
+    }
+    if (st.ok()) st = (*upload)->Complete();
+    if (!st.ok() && upload.ok()) (void)(*upload)->Abort();
+  }
+  ::close(fd);
+  return st;
+}
+
+// A remote object the manifest names but the store does not have is data lost, not an unknown
+// partition.
+absl::Status RemoteReadError(absl::Status st) {
+  return absl::IsNotFound(st) ? absl::DataLossError(st.message()) : st;
+}
+
+std::string Nonce() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  return absl::StrFormat("%016x", random());
+}
+
+}  // namespace
+
+std::string PartitionPrefix(const TopicPartition& tp) { return absl::StrCat("tiered/", tp.ToString(), "/"); }
+
+std::string EncodeManifest(const Manifest& manifest) {
+  nlohmann::json segments = nlohmann::json::array();
+  for (const RemoteSegment& s : manifest.segments) {
+    segments.push_back({{"base_offset", s.base_offset},
+                        {"next_offset", s.next_offset},
+                        {"size", s.size},
+                        {"max_timestamp", s.max_timestamp},
+                        {"log", s.log_key},
+                        {"index", s.index_key},
+                        {"time_index", s.time_index_key}});
+  }
+  return nlohmann::json{{"version", 1}, {"segments", segments}}.dump();
+}
+
+absl::StatusOr<Manifest> DecodeManifest(std::string_view json) {
+  nlohmann::json doc = nlohmann::json::parse(json.begin(), json.end(), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || doc.value("version", 0) != 1 || !doc["segments"].is_array()) {
+    return absl::DataLossError("remote manifest is not a version 1 manifest");
+  }
+  Manifest m;
+  try {
+    for (const auto& s : doc["segments"]) {
+      m.segments.push_back({s.at("base_offset").get<int64_t>(), s.at("next_offset").get<int64_t>(),
+                            s.at("size").get<int64_t>(), s.at("max_timestamp").get<int64_t>(),
+                            s.at("log").get<std::string>(), s.at("index").get<std::string>(),
+                            s.at("time_index").get<std::string>()});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(absl::StrCat("remote manifest: ", e.what()));
+  }
+  for (size_t i = 1; i < m.segments.size(); ++i) {
+    if (m.segments[i].base_offset < m.segments[i - 1].next_offset) {
+      return absl::DataLossError("remote manifest: segments overlap");
+    }
+  }
+  return m;
+}
+
+RemoteLogManager::RemoteLogManager(objects::ObjectStore& store, LogManager& logs, RemoteLogOptions options)
+    : store_(store), logs_(logs), options_(std::move(options)) {
+  for (int i = 0; i < std::max(1, options_.reader_threads); ++i) readers_.emplace_back([this] { ReaderLoop(); });
+}
+
+RemoteLogManager::~RemoteLogManager() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  for (auto& t : readers_) t.join();
+}
+
+RemoteStats RemoteLogManager::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+std::shared_ptr<const Manifest> RemoteLogManager::ManifestOf(const TopicPartition& tp) const {
+  std::lock_guard lock(mu_);
+  auto it = partitions_.find(tp);
+  return it == partitions_.end() ? nullptr : it->second.manifest;
+}
+
+std::optional<RemoteLogManager::Bounds> RemoteLogManager::RemoteBounds(const TopicPartition& tp) const {
+  auto manifest = ManifestOf(tp);
+  if (manifest == nullptr || manifest->segments.empty()) return std::nullopt;
+  return Bounds{Offset(manifest->start()), Offset(manifest->end())};
+}
+
+void RemoteLogManager::LoadAll() {
+  for (const TopicPartition& tp : logs_.partitions()) {
+    std::shared_ptr<PartitionLog> log = logs_.Get(tp);
+    if (log == nullptr || !log->config().remote_storage) continue;
+    if (absl::Status st = LoadManifest(tp); st.ok()) {
+      log->SetTieredEnd(Offset(std::max<int64_t>(0, ManifestOf(tp)->end())));
+    } else {
+      spdlog::warn("tiered: {}: cannot read the remote manifest yet: {}", tp.ToString(), st.ToString());
+      std::lock_guard lock(mu_);
+      unknown_.insert(tp);
+    }
+  }
+}
+
+bool RemoteLogManager::Loaded(const TopicPartition& tp) const {
+  std::lock_guard lock(mu_);
+  return unknown_.count(tp) == 0;
+}
+
+void RemoteLogManager::OnLogEvent(const LogEvent& event) {
+  if (event.kind != LogEventKind::kPartitionDeleted) return;
+  std::lock_guard lock(mu_);
+  deleted_.insert(event.tp);
+  partitions_.erase(event.tp);
+  if (auto it = chunks_.find(event.tp); it != chunks_.end()) {
+    for (auto& [_, chunk] : it->second) {
+      cached_bytes_ -= static_cast<int64_t>(chunk->bytes.size());
+      lru_.remove(chunk);
+    }
+    chunks_.erase(it);
+  }
+}
+
+absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
+  Manifest manifest;
+  auto json = store_.Get(ManifestKey(tp), std::nullopt);
+  if (json.ok()) {
+    auto decoded = DecodeManifest(*json);
+    if (!decoded.ok()) return decoded.status();
+    manifest = *std::move(decoded);
+  } else if (!absl::IsNotFound(json.status())) {
+    return json.status();
+  }
+  // What an interrupted upload or deletion left: objects the manifest does not name.
+  auto listed = store_.List(PartitionPrefix(tp));
+  if (!listed.ok()) return listed.status();
+  std::set<std::string> named = {ManifestKey(tp)};
+  for (const RemoteSegment& s : manifest.segments) named.insert({s.log_key, s.index_key, s.time_index_key});
+  for (const objects::ObjectInfo& object : *listed) {
+    if (named.count(object.key) == 0) {
+      spdlog::info("tiered: {}: deleting {}, which no manifest names", tp.ToString(), object.key);
+      if (auto st = store_.Delete(object.key); !st.ok()) return st;
+    }
+  }
+  std::lock_guard lock(mu_);
+  auto& state = partitions_[tp];
+  state.manifest = std::make_shared<const Manifest>(std::move(manifest));
+  state.loaded = true;
+  unknown_.erase(tp);
+  return absl::OkStatus();
+}
+
+absl::Status RemoteLogManager::PublishManifest(const TopicPartition& tp, Manifest manifest) {
+  if (auto st = store_.Put(ManifestKey(tp), EncodeManifest(manifest)); !st.ok()) return st;
+  std::lock_guard lock(mu_);
+  partitions_[tp].manifest = std::make_shared<const Manifest>(std::move(manifest));
+  return absl::OkStatus();
+}
+
+absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionLog& log,
+                                            const std::vector<SegmentInfo>& segments) {
+  const int64_t durable = log.durable_offset().value();
+  // Every segment but the active (last) one, once it is durable and not yet copied.
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    const SegmentInfo& seg = segments[i];
+    auto manifest = ManifestOf(tp);
+    if (seg.next_offset.value() <= manifest->end()) continue;
+    if (seg.base_offset.value() < manifest->end()) {
+      return absl::FailedPreconditionError(absl::StrCat("local segment ", seg.base_offset.value(),
+                                                        " overlaps the remote copy, which ends at ", manifest->end()));
+    }
+    if (seg.next_offset.value() > durable) break;
+    const int64_t base = seg.base_offset.value();
+    const std::string stem = absl::StrCat(PartitionPrefix(tp), SegmentFileName(base, ""), "-", Nonce());
+    RemoteSegment remote{base, seg.next_offset.value(), seg.size_bytes, seg.max_timestamp,
+                         stem + ".log", stem + ".index", stem + ".timeindex"};
+    const std::string local = absl::StrCat(log.dir(), "/", SegmentFileName(base, ""));
+    absl::Status st = UploadFile(store_, local + ".log", remote.log_key, seg.size_bytes);
+    for (const auto& [suffix, key] : {std::pair{".index", remote.index_key}, {".timeindex", remote.time_index_key}}) {
+      if (!st.ok()) break;
+      auto index = ReadWholeFile(local + suffix);
+      st = index.ok() ? store_.Put(key, *index) : index.status();
+    }
+    Manifest next = *manifest;
+    next.segments.push_back(remote);
+    if (st.ok()) st = PublishManifest(tp, std::move(next));
+    if (!st.ok()) {
+      // Not named by any manifest: no reader uses them, and the next start removes what is left.
+      for (const std::string& key : {remote.log_key, remote.index_key, remote.time_index_key}) {
+        (void)store_.Delete(key);
+      }
+      std::lock_guard lock(mu_);
+      stats_.copy_failures++;
+      return st;
+    }
+    log.SetTieredEnd(Offset(remote.next_offset));
+    spdlog::info("tiered: {}: copied segment {} ({} bytes, offsets {}..{})", tp.ToString(), base, seg.size_bytes,
+                 base, remote.next_offset - 1);
+    std::lock_guard lock(mu_);
+    stats_.segments_copied++;
+    stats_.bytes_copied += seg.size_bytes;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RemoteLogManager::ApplyRemoteRetention(const TopicPartition& tp, PartitionLog& log, int64_t now_ms) {
+  auto manifest = ManifestOf(tp);
+  const LogConfig config = log.config();
+  if (manifest->segments.empty() || !config.cleanup_delete) return absl::OkStatus();
+  // The remote copy and what is only local make up the partition's size for retention.bytes.
+  const int64_t local_start = log.log_start_offset().value();
+  int64_t total = log.size_bytes();
+  for (const RemoteSegment& s : manifest->segments) {
+    if (s.next_offset <= local_start) total += s.size;
+  }
+  Manifest next = *manifest;
+  std::vector<RemoteSegment> gone;
+  while (!next.segments.empty()) {
+    const RemoteSegment& s = next.segments.front();
+    const bool local_too = s.next_offset > local_start;
+    const bool expired = config.retention_ms >= 0 && s.max_timestamp >= 0 && now_ms - s.max_timestamp > config.retention_ms;
+    const bool over_size = config.retention_bytes >= 0 && !local_too && total - s.size >= config.retention_bytes;
+    if (!expired && !over_size) break;
+    if (!local_too) total -= s.size;
+    gone.push_back(s);
+    next.segments.erase(next.segments.begin());
+  }
+  if (gone.empty()) return absl::OkStatus();
+  if (auto st = PublishManifest(tp, std::move(next)); !st.ok()) return st;
+  for (const RemoteSegment& s : gone) {
+    for (const std::string& key : {s.log_key, s.index_key, s.time_index_key}) {
+      if (auto st = store_.Delete(key); !st.ok()) return st;  // an orphan; the next start removes it
+    }
+  }
+  spdlog::info("tiered: {}: retention deleted {} remote segments", tp.ToString(), gone.size());
+  std::lock_guard lock(mu_);
+  stats_.segments_deleted += static_cast<int64_t>(gone.size());
+  return absl::OkStatus();
+}
+
+absl::Status RemoteLogManager::DeletePartition(const TopicPartition& tp) {
+  if (auto st = store_.Delete(ManifestKey(tp)); !st.ok()) return st;
+  auto listed = store_.List(PartitionPrefix(tp));
+  if (!listed.ok()) return listed.status();
+  for (const objects::ObjectInfo& object : *listed) {
+    if (auto st = store_.Delete(object.key); !st.ok()) return st;
+  }
+  spdlog::info("tiered: {}: deleted its remote data ({} objects)", tp.ToString(), listed->size());
+  return absl::OkStatus();
+}
+
+void RemoteLogManager::RunPass(int64_t now_ms) {
+  std::set<TopicPartition> deleted;
+  {
+    std::lock_guard lock(mu_);
+    deleted.swap(deleted_);
+  }
+  for (const TopicPartition& tp : deleted) {
+    if (auto st = DeletePartition(tp); !st.ok()) {
+      spdlog::warn("tiered: {}: deleting remote data failed, will retry: {}", tp.ToString(), st.ToString());
+      std::lock_guard lock(mu_);
+      deleted_.insert(tp);
+    }
+  }
+  for (const TopicPartition& tp : logs_.partitions()) {
+    std::shared_ptr<PartitionLog> log = logs_.Get(tp);
+    if (log == nullptr || !log->config().remote_storage) continue;
+    {
+      std::lock_guard lock(mu_);
+      if (deleted_.count(tp) != 0) continue;  // its remote data must go before anything new is copied
+    }
+    absl::Status st;
+    if (ManifestOf(tp) == nullptr) st = LoadManifest(tp);
+    if (st.ok()) log->SetTieredEnd(Offset(std::max<int64_t>(0, ManifestOf(tp)->end())));
+    if (st.ok()) st = CopySegments(tp, *log, log->segments());
+    if (st.ok()) st = ApplyRemoteRetention(tp, *log, now_ms);
+    if (!st.ok()) {
+      spdlog::warn("tiered: {}: {} (local segments are kept until it succeeds)", tp.ToString(), st.ToString());
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads.
+
+std::optional<absl::StatusOr<std::string>> RemoteLogManager::TryRead(const TopicPartition& tp, Offset from,
+                                                                      int64_t max_bytes) {
+  std::lock_guard lock(mu_);
+  const ReadKey key{tp, from.value()};
+  if (auto failed = failed_.find(key); failed != failed_.end()) {
+    absl::Status st = failed->second;
+    failed_.erase(failed);
+    return absl::StatusOr<std::string>(st);
+  }
+  auto partition = chunks_.find(tp);
+  if (partition != chunks_.end()) {
+    auto it = partition->second.upper_bound(from.value());
+    if (it != partition->second.begin()) {
+      const std::shared_ptr<Chunk>& chunk = std::prev(it)->second;
+      if (from.value() < chunk->next_offset) {
+        lru_.remove(chunk);
+        lru_.push_front(chunk);
+        auto batch = std::find_if(chunk->batches.begin(), chunk->batches.end(),
+                                  [&](const Chunk::Batch& b) { return b.last_offset >= from.value(); });
+        const int64_t begin = batch->position;
+        int64_t end = begin + batch->size;
+        for (++batch; batch != chunk->batches.end() && end + batch->size - begin <= max_bytes; ++batch) end += batch->size;
+        // Read the next chunk ahead while this one is being consumed.
+        auto state = partitions_.find(tp);
+        const int64_t remote_end =
+            state != partitions_.end() && state->second.manifest != nullptr ? state->second.manifest->end() : 0;
+        if (batch == chunk->batches.end() && chunk->next_offset < remote_end &&
+            partition->second.count(chunk->next_offset) == 0) {
+          StartReadLocked(tp, chunk->next_offset);
+        }
+        stats_.reads++;
+        stats_.read_bytes += end - begin;
+        return absl::StatusOr<std::string>(chunk->bytes.substr(begin, end - begin));
+      }
+    }
+  }
+  StartReadLocked(tp, from.value());
+  return std::nullopt;
+}
+
+void RemoteLogManager::StartReadLocked(const TopicPartition& tp, int64_t from) {
+  ReadKey key{tp, from};
+  if (!pending_.insert(key).second) return;
+  queue_.push_back(std::move(key));
+  queue_cv_.notify_one();
+}
+
+void RemoteLogManager::ReaderLoop() {
+  for (;;) {
+    ReadKey key;
+    {
+      std::unique_lock lock(mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      key = queue_.front();
+      queue_.pop_front();
+    }
+    auto chunk = ReadChunk(key.tp, key.from);
+    {
+      std::lock_guard lock(mu_);
+      pending_.erase(key);
+      if (chunk.ok()) {
+        InsertLocked(*std::move(chunk));
+      } else {
+        spdlog::warn("tiered: {}: remote read at offset {} failed: {}", key.tp.ToString(), key.from,
+                     chunk.status().ToString());
+        failed_[key] = chunk.status();
+      }
+    }
+    if (options_.on_ready) options_.on_ready(key.tp);
+  }
+}
+
+void RemoteLogManager::InsertLocked(std::shared_ptr<Chunk> chunk) {
+  if (partitions_.count(chunk->tp) == 0) return;  // deleted meanwhile
+  auto& slot = chunks_[chunk->tp][chunk->first_offset];
+  if (slot != nullptr) {
+    cached_bytes_ -= static_cast<int64_t>(slot->bytes.size());
+    lru_.remove(slot);
+  }
+  slot = chunk;
+  lru_.push_front(chunk);
+  cached_bytes_ += static_cast<int64_t>(chunk->bytes.size());
+  while (cached_bytes_ > options_.cache_bytes && lru_.size() > 1) {
+    std::shared_ptr<Chunk> victim = lru_.back();
+    lru_.pop_back();
+    cached_bytes_ -= static_cast<int64_t>(victim->bytes.size());
+    auto& by_offset = chunks_[victim->tp];
+    by_offset.erase(victim->first_offset);
+    if (by_offset.empty()) chunks_.erase(victim->tp);
+  }
+}
+
+absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> RemoteLogManager::OffsetIndex(const RemoteSegment& segment) {
+  {
+    std::lock_guard lock(index_mu_);
+    if (auto it = indexes_.find(segment.index_key); it != indexes_.end()) return *it->second;
+  }
+  auto raw = store_.Get(segment.index_key, std::nullopt);
+  if (!raw.ok()) return RemoteReadError(raw.status());
+  if (raw->size() % kOffsetIndexEntrySize != 0) return absl::DataLossError(absl::StrCat(segment.index_key, ": torn index"));
+  auto entries = std::make_shared<std::vector<std::pair<int64_t, int64_t>>>();
+  for (size_t i = 0; i < raw->size(); i += kOffsetIndexEntrySize) {
+    entries->emplace_back(segment.base_offset + static_cast<int32_t>(LoadBe32(raw->data() + i)),
+                          static_cast<int32_t>(LoadBe32(raw->data() + i + 4)));
+  }
+  std::lock_guard lock(index_mu_);
+  if (indexes_.size() > 1024) indexes_.clear();
+  indexes_[segment.index_key] = entries;
+  return *entries;
+}
+
+absl::StatusOr<std::shared_ptr<RemoteLogManager::Chunk>> RemoteLogManager::ReadChunk(const TopicPartition& tp,
+                                                                                     int64_t from) {
+  auto manifest = ManifestOf(tp);
+  if (manifest == nullptr) return absl::OutOfRangeError("no remote copy");
+  auto seg = std::find_if(manifest->segments.begin(), manifest->segments.end(),
+                          [&](const RemoteSegment& s) { return s.base_offset <= from && from < s.next_offset; });
+  if (seg == manifest->segments.end()) {
+    return absl::OutOfRangeError(absl::StrCat("offset ", from, " is not in the remote copy"));
+  }
+  auto index = OffsetIndex(*seg);
+  if (!index.ok()) return index.status();
+  int64_t position = 0;
+  for (const auto& [offset, pos] : *index) {
+    if (offset > from) break;
+    position = pos;
+  }
+  auto chunk = std::make_shared<Chunk>();
+  chunk->tp = tp;
+  int64_t want = options_.fetch_bytes;
+  for (;;) {
+    const int64_t last = std::min(seg->size, position + want) - 1;
+    if (last < position) return absl::DataLossError(absl::StrCat(seg->log_key, ": offset ", from, " not found"));
+    auto bytes = store_.Get(seg->log_key, objects::ByteRange{position, last});
+    if (!bytes.ok()) return RemoteReadError(bytes.status());
+    if (static_cast<int64_t>(bytes->size()) != last - position + 1) {
+      return absl::DataLossError(absl::StrCat(seg->log_key, ": short object (", bytes->size(), " bytes at ", position, ")"));
+    }
+    int64_t at = 0;
+    int64_t skipped = 0;  // batches wholly before `from`
+    int64_t previous_last = -1;
+    chunk->batches.clear();
+    while (at + static_cast<int64_t>(bv2::kHeaderSize) <= static_cast<int64_t>(bytes->size())) {
+      auto header = ParseBatchHeader(std::string_view(*bytes).substr(at));
+      if (!header.ok()) return absl::DataLossError(absl::StrCat(seg->log_key, " at ", position + at, ": ", header.status().message()));
+      if (at + header->size > static_cast<int64_t>(bytes->size())) break;
+      // The CRC does not cover the offsets: they must fit the segment and follow one another.
+      if (header->base_offset < seg->base_offset || header->last_offset >= seg->next_offset ||
+          (previous_last >= 0 && header->base_offset != previous_last + 1)) {
+        return absl::DataLossError(absl::StrCat(seg->log_key, " at ", position + at, ": batch offsets ",
+                                                header->base_offset, "..", header->last_offset, " out of place"));
+      }
+      previous_last = header->last_offset;
+      const uint32_t crc = LoadBe32(bytes->data() + at + bv2::kCrcOffset);
+      if (protocol::Crc32c(std::string_view(*bytes).substr(at + bv2::kAttributesOffset, header->size - bv2::kAttributesOffset)) != crc) {
+        return absl::DataLossError(absl::StrCat(seg->log_key, " at ", position + at, ": batch CRC mismatch"));
+      }
+      if (header->last_offset < from) {
+        skipped = at + header->size;
+      } else {
+        chunk->batches.push_back({header->base_offset, header->last_offset, at - skipped, header->size});
+      }
+      at += header->size;
+    }
+    if (!chunk->batches.empty()) {
+      chunk->bytes = bytes->substr(skipped, at - skipped);
+      break;
+    }
+    if (position + at >= seg->size) {
+      return absl::DataLossError(absl::StrCat(seg->log_key, ": offset ", from, " not found"));
+    }
+    // The batch holding `from` is larger than one read: move to it and read it whole.
+    position += skipped;
+    auto head = store_.Get(seg->log_key, objects::ByteRange{position, position + static_cast<int64_t>(bv2::kHeaderSize) - 1});
+    if (!head.ok()) return RemoteReadError(head.status());
+    auto header = ParseBatchHeader(*head);
+    if (!header.ok()) return header.status();
+    want = std::max<int64_t>(want, header->size);
+  }
+  chunk->first_offset = chunk->batches.front().base_offset;
+  chunk->next_offset = chunk->batches.back().last_offset + 1;
+  return chunk;
+}
+
+absl::StatusOr<std::optional<TimestampAndOffset>> RemoteLogManager::OffsetForTimestamp(const TopicPartition& tp,
+                                                                                      int64_t timestamp) {
+  auto manifest = ManifestOf(tp);
+  if (manifest == nullptr) return std::optional<TimestampAndOffset>();
+  for (const RemoteSegment& seg : manifest->segments) {
+    if (seg.max_timestamp < timestamp) continue;
+    // The first batch of this segment that reaches the timestamp, then its first record that does.
+    int64_t from = seg.base_offset;
+    while (from < seg.next_offset) {
+      auto chunk = ReadChunk(tp, from);
+      if (!chunk.ok()) return chunk.status();
+      for (const Chunk::Batch& b : (*chunk)->batches) {
+        auto batch = protocol::RecordBatchView::Parse(std::string_view((*chunk)->bytes).substr(b.position, b.size));
+        if (!batch.ok()) return batch.status();
+        if (batch->is_control() || batch->max_timestamp() < timestamp) continue;
+        auto reader = protocol::RecordReader::Create(*batch, protocol::kMaxDecompressedBatchBytes);
+        if (!reader.ok()) return reader.status();
+        protocol::RecordView record;
+        while (reader->Next(&record)) {
+          if (record.timestamp >= timestamp) return std::optional<TimestampAndOffset>({record.timestamp, Offset(record.offset)});
+        }
+        if (!reader->status().ok()) return reader->status();
+      }
+      from = (*chunk)->next_offset;
+    }
+  }
+  return std::optional<TimestampAndOffset>();
+}
+
+}  // namespace chronik::storage::tiered

@@ -1,0 +1,181 @@
+#pragma once
+
+// Tiered storage (KIP-405) for topics with remote.storage.enable: rolled segments are copied to an
+// object store under a per-partition manifest, local segments go once copied (local.retention.*),
+// retention.* then applies to the remote copy, and reads below the local log start are served from
+// the store through a bounded cache.
+//
+// Objects of partition t-p live under "tiered/t-p/": "manifest.json" and, per segment,
+// "<base offset>-<nonce>.log", ".index" and ".timeindex". The manifest names every segment a
+// reader may use; it is replaced (atomically, by a put) only after the objects it names are
+// stored, and objects are deleted only after a manifest without them is. So an upload, a remote
+// deletion or a crash in between leaves at worst objects no manifest names, which the first pass
+// after a start deletes.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "chronik_storage/log_events.h"
+#include "chronik_storage/log_manager.h"
+#include "chronik_storage/object_store/object_store.h"
+#include "chronik_storage/partition_log.h"
+#include "chronik_storage/types.h"
+
+namespace chronik::storage::tiered {
+
+struct RemoteSegment {
+  int64_t base_offset = 0;
+  int64_t next_offset = 0;
+  int64_t size = 0;
+  int64_t max_timestamp = -1;
+  std::string log_key;
+  std::string index_key;
+  std::string time_index_key;
+};
+
+struct Manifest {
+  std::vector<RemoteSegment> segments;  // by base offset
+  int64_t start() const { return segments.empty() ? -1 : segments.front().base_offset; }
+  int64_t end() const { return segments.empty() ? -1 : segments.back().next_offset; }
+};
+std::string EncodeManifest(const Manifest& manifest);
+absl::StatusOr<Manifest> DecodeManifest(std::string_view json);
+
+// "tiered/<topic>-<partition>/".
+std::string PartitionPrefix(const TopicPartition& tp);
+
+struct RemoteLogOptions {
+  int64_t cache_bytes = 64 << 20;  // remote.log.reader.cache.bytes
+  int32_t fetch_bytes = 4 << 20;   // remote.log.reader.fetch.bytes: one ranged GET
+  int reader_threads = 10;         // remote.log.reader.threads
+  // A read started by TryRead has ended (with data or an error): fetches waiting on tp read again.
+  std::function<void(const TopicPartition&)> on_ready;
+};
+
+struct RemoteStats {
+  int64_t segments_copied = 0;
+  int64_t bytes_copied = 0;
+  int64_t segments_deleted = 0;
+  int64_t copy_failures = 0;
+  int64_t reads = 0;
+  int64_t read_bytes = 0;
+};
+
+class RemoteLogManager {
+ public:
+  RemoteLogManager(objects::ObjectStore& store, LogManager& logs, RemoteLogOptions options);
+  ~RemoteLogManager();
+  RemoteLogManager(const RemoteLogManager&) = delete;
+  RemoteLogManager& operator=(const RemoteLogManager&) = delete;
+
+  // One pass of the janitor's task: for each tiered partition, copies its rolled, durable segments,
+  // tells the log how far the remote copy goes, and applies retention.* to the remote copy; removes
+  // the remote data of deleted partitions. Blocks on the store.
+  void RunPass(int64_t now_ms);
+
+  // Reads the manifest of every tiered partition (at start, before clients are served), and deletes
+  // the objects no manifest names. A partition whose manifest cannot be read is tried again by each
+  // pass; until then it is not Loaded.
+  void LoadAll();
+  // Whether the remote copy of `tp` is known; for a tiered partition that is not, neither its start
+  // nor what lies below its local log is known.
+  bool Loaded(const TopicPartition& tp) const;
+
+  // A storage event (LogManager::Subscribe): a deleted partition's remote data goes at the next pass.
+  void OnLogEvent(const LogEvent& event);
+
+  // The remote copy's [start, end) offsets, if it has any.
+  struct Bounds {
+    Offset start;
+    Offset end;
+  };
+  std::optional<Bounds> RemoteBounds(const TopicPartition& tp) const;
+
+  // For Fetch on a network thread, never blocking: the whole batches from the one holding `from`
+  // (at least one, then up to max_bytes) when they are cached; else nullopt, and a read into the
+  // cache is started whose end calls on_ready(tp). A read that failed is reported once as its
+  // error (OutOfRange: not in the remote copy; DataLoss: a damaged object).
+  std::optional<absl::StatusOr<std::string>> TryRead(const TopicPartition& tp, Offset from, int64_t max_bytes);
+
+  // For ListOffsets on the handler pool (blocks on the store): the first record of the remote copy
+  // with a timestamp at least `timestamp`, nullopt when there is none.
+  absl::StatusOr<std::optional<TimestampAndOffset>> OffsetForTimestamp(const TopicPartition& tp, int64_t timestamp);
+
+  RemoteStats stats() const;
+
+ private:
+  struct Chunk {
+    TopicPartition tp;
+    int64_t first_offset = 0;  // of its first batch
+    int64_t next_offset = 0;   // after its last batch
+    std::string bytes;
+    struct Batch {
+      int64_t base_offset;
+      int64_t last_offset;
+      int64_t position;
+      int64_t size;
+    };
+    std::vector<Batch> batches;
+  };
+  struct PartitionState {
+    std::shared_ptr<const Manifest> manifest;
+    bool loaded = false;
+  };
+  struct ReadKey {
+    TopicPartition tp;
+    int64_t from;
+    friend auto operator<=>(const ReadKey&, const ReadKey&) = default;
+  };
+
+  absl::Status LoadManifest(const TopicPartition& tp);
+  absl::Status CopySegments(const TopicPartition& tp, PartitionLog& log, const std::vector<SegmentInfo>& segments);
+  absl::Status ApplyRemoteRetention(const TopicPartition& tp, PartitionLog& log, int64_t now_ms);
+  absl::Status PublishManifest(const TopicPartition& tp, Manifest manifest);
+  absl::Status DeletePartition(const TopicPartition& tp);
+  std::shared_ptr<const Manifest> ManifestOf(const TopicPartition& tp) const;
+
+  // Reader side.
+  void ReaderLoop();
+  absl::StatusOr<std::shared_ptr<Chunk>> ReadChunk(const TopicPartition& tp, int64_t from);
+  absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> OffsetIndex(const RemoteSegment& segment);
+  void StartReadLocked(const TopicPartition& tp, int64_t from);
+  void InsertLocked(std::shared_ptr<Chunk> chunk);
+
+  objects::ObjectStore& store_;
+  LogManager& logs_;
+  const RemoteLogOptions options_;
+
+  mutable std::mutex mu_;
+  std::map<TopicPartition, PartitionState> partitions_;
+  std::set<TopicPartition> deleted_;
+  // Tiered partitions whose manifest could not be read at start (a partition created since has none).
+  std::set<TopicPartition> unknown_;
+  RemoteStats stats_;
+
+  // Cache of chunks by partition and first offset, evicted least recently used first.
+  std::map<TopicPartition, std::map<int64_t, std::shared_ptr<Chunk>>> chunks_;
+  std::list<std::shared_ptr<Chunk>> lru_;
+  int64_t cached_bytes_ = 0;
+  std::map<ReadKey, absl::Status> failed_;
+  std::set<ReadKey> pending_;
+  std::deque<ReadKey> queue_;
+  std::condition_variable queue_cv_;
+  bool stopping_ = false;
+  std::vector<std::thread> readers_;
+
+  std::mutex index_mu_;
+  std::map<std::string, std::shared_ptr<const std::vector<std::pair<int64_t, int64_t>>>> indexes_;
+};
+
+}  // namespace chronik::storage::tiered

@@ -1,0 +1,233 @@
+#include "chronik_storage/tiered/remote_log.h"
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "chronik_storage/object_store/local_store.h"
+#include "chronik_storage/test_util.h"
+#include "gtest/gtest.h"
+
+namespace chronik::storage::tiered {
+namespace {
+
+namespace fs = std::filesystem;
+using storage::testing::AppendSync;
+using storage::testing::MakeBatch;
+using storage::testing::SplitBatches;
+using storage::testing::TempDir;
+
+class RemoteLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto logs = LogManager::Open(data_.path(), {});
+    ASSERT_TRUE(logs.ok()) << logs.status();
+    logs_ = *std::move(logs);
+    auto store = objects::LocalStore::Open(remote_.path());
+    ASSERT_TRUE(store.ok());
+    store_ = *std::move(store);
+    LogConfig config;
+    config.segment_bytes = 2000;
+    config.retention_ms = -1;
+    config.remote_storage = true;
+    config.local_retention_bytes = 1;
+    auto log = logs_->Create(tp_, config);
+    ASSERT_TRUE(log.ok());
+    log_ = *log;
+    // 30 batches of 3 records, timestamps 1000 + 10 * batch.
+    for (int i = 0; i < 30; ++i) ASSERT_TRUE(AppendSync(*log_, MakeBatch(3, 300, 1000 + 10 * i)).ok());
+    // As stored: with their offsets.
+    auto stored = storage::testing::ReadAll(*log_);
+    ASSERT_TRUE(stored.ok());
+    for (const auto& batch : *stored) written_ += batch.bytes;
+  }
+
+  std::unique_ptr<RemoteLogManager> NewManager() {
+    RemoteLogOptions options;
+    options.reader_threads = 2;
+    options.fetch_bytes = 1500;  // a read holds a few batches, so that reads go on chunk after chunk
+    options.on_ready = [this](const TopicPartition&) {
+      std::lock_guard lock(mu_);
+      ++ready_;
+      cv_.notify_all();
+    };
+    return std::make_unique<RemoteLogManager>(*store_, *logs_, options);
+  }
+
+  // TryRead until it answers (waiting for the reader it starts).
+  absl::StatusOr<std::string> Read(RemoteLogManager& remote, int64_t from, int64_t max_bytes = 1 << 20) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      int before;
+      {
+        std::lock_guard lock(mu_);
+        before = ready_;
+      }
+      auto got = remote.TryRead(tp_, Offset(from), max_bytes);
+      if (got.has_value()) return *got;
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(10), [&] { return ready_ > before; });
+    }
+    return absl::DeadlineExceededError("no answer");
+  }
+
+  // Everything from offset 0, read as a consumer would, batch after batch.
+  absl::StatusOr<std::string> ReadEverything(RemoteLogManager& remote) {
+    std::string all;
+    int64_t next = 0;
+    const int64_t end = remote.RemoteBounds(tp_)->end.value();
+    while (next < end) {
+      auto got = Read(remote, next, 4000);
+      if (!got.ok()) return got.status();
+      auto batches = SplitBatches(*got);
+      if (!batches.ok() || batches->empty()) return absl::InternalError("no batches");
+      all += *got;
+      next = batches->back().last_offset + 1;
+    }
+    return all;
+  }
+
+  std::vector<std::string> Objects() {
+    std::vector<std::string> out;
+    auto listed = store_->List("");
+    for (const auto& info : *listed) out.push_back(info.key);
+    return out;
+  }
+
+  TempDir data_;
+  TempDir remote_;
+  std::unique_ptr<LogManager> logs_;
+  std::unique_ptr<objects::LocalStore> store_;
+  const TopicPartition tp_{"t", PartitionId(0)};
+  std::shared_ptr<PartitionLog> log_;
+  std::string written_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int ready_ = 0;
+};
+
+TEST_F(RemoteLogTest, CopiesRolledSegmentsThenLocalRetentionDeletesThem) {
+  auto remote = NewManager();
+  const size_t segments = log_->segments().size();
+  ASSERT_GT(segments, 4u);
+  remote->RunPass(0);
+  auto bounds = remote->RemoteBounds(tp_);
+  ASSERT_TRUE(bounds.has_value());
+  EXPECT_EQ(bounds->start, Offset(0));
+  EXPECT_EQ(bounds->end, log_->segments().back().base_offset);  // all but the active segment
+  EXPECT_EQ(Objects().size(), 1 + 3 * (segments - 1));          // the manifest and three per segment
+  EXPECT_EQ(remote->stats().segments_copied, static_cast<int64_t>(segments - 1));
+
+  ASSERT_TRUE(log_->ApplyRetention(0).ok());
+  EXPECT_EQ(log_->segments().size(), 1u);
+  EXPECT_EQ(log_->log_start_offset(), bounds->end);
+
+  // Below the local log, the remote copy gives back the very bytes written.
+  auto all = ReadEverything(*remote);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_TRUE(written_.substr(0, all->size()) == *all);
+  auto local = log_->Read(bounds->end, 1 <<20);
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(all->size() + local->records.Flatten()->size(), written_.size());
+
+  // From the middle of a batch: the whole batch holding it.
+  auto middle = Read(*remote, 4);
+  ASSERT_TRUE(middle.ok());
+  EXPECT_EQ(SplitBatches(*middle)->front().base_offset, 3);
+  // Past the remote copy: not there.
+  auto past = Read(*remote, bounds->end.value() + 1);
+  EXPECT_TRUE(absl::IsOutOfRange(past.status())) << past.status();
+
+  // Timestamps: batch i holds offsets 3i..3i+2 stamped 1000+10i, +1, +2.
+  auto found = remote->OffsetForTimestamp(tp_, 1000 + 10 * 5 + 1);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->offset, Offset(16));
+  EXPECT_EQ((*found)->timestamp, 1051);
+  EXPECT_FALSE(remote->OffsetForTimestamp(tp_, 1'000'000)->has_value());
+}
+
+TEST_F(RemoteLogTest, AfterARestartTheManifestIsReadAndLeftoversDeleted) {
+  NewManager()->RunPass(0);
+  const Manifest before = *DecodeManifest(*store_->Get("tiered/t-0/manifest.json", std::nullopt));
+  // What a crash between an upload and its manifest leaves.
+  ASSERT_TRUE(store_->Put("tiered/t-0/00000000000000099999-0123456789abcdef.log", "half").ok());
+  auto remote = NewManager();
+  remote->LoadAll();
+  EXPECT_TRUE(remote->Loaded(tp_));
+  EXPECT_EQ(remote->RemoteBounds(tp_)->end.value(), before.end());
+  EXPECT_TRUE(absl::IsNotFound(store_->Get("tiered/t-0/00000000000000099999-0123456789abcdef.log", std::nullopt).status()));
+  EXPECT_EQ(Objects().size(), 1 + 3 * before.segments.size());
+}
+
+TEST_F(RemoteLogTest, DamagedOrTruncatedObjectsAreReportedNeverServed) {
+  NewManager()->RunPass(0);
+  const Manifest manifest = *DecodeManifest(*store_->Get("tiered/t-0/manifest.json", std::nullopt));
+  const std::string first = manifest.segments[0].log_key;
+  std::string bytes = *store_->Get(first, std::nullopt);
+  std::string damaged = bytes;
+  damaged[bytes.size() / 4] ^= 0x5a;  // inside the first batch's records: only its CRC can tell
+  ASSERT_TRUE(store_->Put(first, damaged).ok());
+  auto remote = NewManager();
+  remote->LoadAll();
+  auto got = Read(*remote, 0);
+  EXPECT_TRUE(absl::IsDataLoss(got.status())) << got.status();
+
+  ASSERT_TRUE(store_->Put(first, bytes.substr(0, bytes.size() - 100)).ok());
+  auto again = NewManager();
+  again->LoadAll();
+  // The batches before the cut are whole and served; the one cut short is reported.
+  auto last = Read(*again, manifest.segments[0].next_offset - 1);
+  EXPECT_TRUE(absl::IsDataLoss(last.status())) << last.status();
+
+  // A base offset is outside what the CRC covers: it must still fit the segment and its neighbours.
+  std::string moved = bytes;
+  moved[0] ^= 0x01;
+  ASSERT_TRUE(store_->Put(first, moved).ok());
+  auto third = NewManager();
+  third->LoadAll();
+  auto misplaced = Read(*third, 0);
+  EXPECT_TRUE(absl::IsDataLoss(misplaced.status())) << misplaced.status();
+}
+
+TEST_F(RemoteLogTest, RemoteRetentionAndPartitionDeletion) {
+  auto remote = NewManager();
+  remote->RunPass(0);
+  ASSERT_TRUE(log_->ApplyRetention(0).ok());
+  const int64_t segments = remote->stats().segments_copied;
+  // retention.bytes over the remote copy and the local log together.
+  LogConfig config = log_->config();
+  config.retention_bytes = log_->size_bytes() + 2 * 2000;
+  log_->UpdateConfig(config);
+  remote->RunPass(0);
+  EXPECT_GT(remote->stats().segments_deleted, 0);
+  EXPECT_LT(remote->stats().segments_deleted, segments);
+  auto bounds = remote->RemoteBounds(tp_);
+  ASSERT_TRUE(bounds.has_value());
+  EXPECT_GT(bounds->start, Offset(0));
+  EXPECT_EQ(Objects().size(), 1 + 3 * static_cast<size_t>(segments - remote->stats().segments_deleted));
+  auto below = Read(*remote, 0);
+  EXPECT_TRUE(absl::IsOutOfRange(below.status())) << below.status();
+
+  remote->OnLogEvent(LogEvent{LogEventKind::kPartitionDeleted, tp_, Offset(0), 0});
+  remote->RunPass(0);
+  EXPECT_TRUE(Objects().empty());
+}
+
+TEST(ManifestTest, RoundTripsAndRefusesDamage) {
+  Manifest m;
+  m.segments.push_back({0, 10, 100, 5, "a.log", "a.index", "a.timeindex"});
+  m.segments.push_back({10, 20, 100, 7, "b.log", "b.index", "b.timeindex"});
+  auto back = DecodeManifest(EncodeManifest(m));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->start(), 0);
+  EXPECT_EQ(back->end(), 20);
+  EXPECT_EQ(back->segments[1].time_index_key, "b.timeindex");
+  EXPECT_TRUE(absl::IsDataLoss(DecodeManifest("{\"version\":1,\"segm").status()));
+  EXPECT_TRUE(absl::IsDataLoss(DecodeManifest("{\"version\":2,\"segments\":[]}").status()));
+  std::swap(m.segments[0], m.segments[1]);
+  EXPECT_TRUE(absl::IsDataLoss(DecodeManifest(EncodeManifest(m)).status()));
+}
+
+}  // namespace
+}  // namespace chronik::storage::tiered

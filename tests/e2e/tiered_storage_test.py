@@ -1,0 +1,207 @@
+"""End-to-end: tiered storage (KIP-405) with real clients, against the local store, S3 (versitygw,
+which checks SigV4) and Azure Blob (Azurite, which checks Shared Key). A topic with
+remote.storage.enable and a tiny local.retention.bytes has its rolled segments copied and then
+deleted locally; kcat and the Java consumer still read it from offset 0 byte for byte, the admin
+client lists earliest, earliest-local and latest-tiered offsets, a timestamp lookup below the local
+log is answered exactly, and a clean restart and a kill -9 change none of it. Remote retention
+moves the earliest offset; deleting the topic deletes its remote objects."""
+
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from broker import Broker, free_port, java_classpath, run_server  # noqa: E402
+import objstore  # noqa: E402
+
+from confluent_kafka import Consumer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+TIERING = {"remote.log.storage.system.enable": "true", "remote.log.manager.task.interval.ms": 300,
+           "log.retention.check.interval.ms": 300}
+TOPIC_CONFIG = {"remote.storage.enable": "true", "segment.bytes": "65536", "local.retention.bytes": "1"}
+CODECS = ("none", "lz4", "zstd")
+PER_CODEC = 8000
+
+
+def create_topic(bootstrap, topic, config):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(topic, 1, 1, config=config)]).values():
+        f.result(30)
+
+
+def delete_topic(bootstrap, topic):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.delete_topics([topic]).values():
+        f.result(30)
+
+
+def produce_lines(bootstrap, topic):
+    """PER_CODEC records with each codec, by kcat; returns the values in offset order."""
+    values = []
+    for codec in CODECS:
+        lines = ["%s-record-%06d-%s" % (codec, i, "x" * (i % 50)) for i in range(PER_CODEC)]
+        subprocess.run(["kcat", "-b", bootstrap, "-P", "-t", topic, "-z", codec, "-X", "acks=all",
+                        "-X", "batch.num.messages=100"],
+                       input="\n".join(lines) + "\n", text=True, check=True, timeout=120)
+        values += lines
+    return values
+
+
+def kcat_consume(bootstrap, topic, start="beginning"):
+    p = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", topic, "-o", str(start), "-e", "-f", "%o %T %s\\n"],
+                       capture_output=True, text=True, check=True, timeout=120)
+    rows = [line.split(" ", 2) for line in p.stdout.splitlines()]
+    return [(int(o), int(t), v) for o, t, v in rows]
+
+
+def local_logs(broker, topic):
+    return sorted(glob.glob(os.path.join(broker.data_dir, topic + "-0", "*.log")))
+
+
+def wait_for(condition, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class TieredStorageChecks:
+    """The checks every store passes; a subclass starts its store (setUp) and lists its objects."""
+
+    store_env = {}
+
+    def broker(self, data_dir=None):
+        return Broker(kafka_properties=TIERING, env=self.store_env, data_dir=data_dir)
+
+    def remote_keys(self, prefix):
+        raise NotImplementedError
+
+    def check_reads(self, bootstrap, topic, values, local_start):
+        rows = kcat_consume(bootstrap, topic)
+        self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
+        p = subprocess.run(["java", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", java_classpath(),
+                            "io.chronik.tests.ConsumeFromStart", bootstrap, topic, str(len(values))],
+                           capture_output=True, text=True, timeout=180)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0], "java: offsets earliest=0 earliest_local=%d latest_tiered=%d latest=%d"
+                         % (local_start, local_start - 1, len(values)))
+        self.assertEqual(lines[-1], "java: consumed %d" % len(values))
+        self.assertEqual(lines[1:-1], ["%d %s" % (o, v) for o, v in enumerate(values)])
+        # A timestamp lookup below the local log: the first record at or after that time.
+        target = rows[local_start // 2][1]
+        expected = next(o for o, t, _ in rows if t >= target)
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": "ts"})
+        try:
+            found = c.offsets_for_times([TopicPartition(topic, 0, target)], timeout=30)[0]
+            self.assertEqual(found.offset, expected)
+        finally:
+            c.close()
+
+    def test_consumed_from_offset_zero_after_local_segments_are_gone(self):
+        topic = "tiered"
+        with self.broker() as b:
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            values = produce_lines(b.bootstrap, topic)
+            # Every rolled segment is copied and then deleted: one local .log is left, the active one.
+            wait_for(lambda: len(local_logs(b, topic)) == 1, "local segments to be deleted")
+            local_start = int(os.path.basename(local_logs(b, topic)[0])[:20])
+            self.assertGreater(local_start, 0)
+            keys = self.remote_keys("tiered/%s-0/" % topic)
+            self.assertIn("tiered/%s-0/manifest.json" % topic, keys)
+            self.assertGreaterEqual(sum(k.endswith(".log") for k in keys), 3)
+            self.check_reads(b.bootstrap, topic, values, local_start)
+
+            b.stop()  # a clean restart reads the manifest again
+            b.start()
+            self.check_reads(b.bootstrap, topic, values, local_start)
+
+            b.stop(sig=signal.SIGKILL)
+            b.start()
+            rows = kcat_consume(b.bootstrap, topic)
+            self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
+
+    def test_remote_retention_and_topic_deletion(self):
+        topic = "tiered-retention"
+        with self.broker() as b:
+            create_topic(b.bootstrap, topic, dict(TOPIC_CONFIG, **{"retention.bytes": "300000"}))
+            values = produce_lines(b.bootstrap, topic)
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "wm"})
+            try:
+                wait_for(lambda: c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[0] > 0,
+                         "remote retention to move the earliest offset")
+                earliest = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[0]
+            finally:
+                c.close()
+            rows = kcat_consume(b.bootstrap, topic)
+            self.assertEqual([(o, v) for o, _, v in rows], [(o, values[o]) for o in range(earliest, len(values))])
+
+            delete_topic(b.bootstrap, topic)
+            wait_for(lambda: not self.remote_keys("tiered/%s-0/" % topic), "the remote objects to be deleted")
+
+
+class LocalStoreTest(TieredStorageChecks, unittest.TestCase):
+    def setUp(self):
+        self.root = os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"), "remote-%d" % os.getpid())
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.store_env = {"STORAGE_BACKEND": "local", "LOCAL_STORAGE_PATH": self.root}
+
+    def tearDown(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def remote_keys(self, prefix):
+        keys = []
+        for dirpath, _, files in os.walk(os.path.join(self.root, prefix)):
+            keys += [os.path.relpath(os.path.join(dirpath, f), self.root) for f in files]
+        return keys
+
+
+class S3StoreTest(TieredStorageChecks, unittest.TestCase):
+    def setUp(self):
+        self.server = objstore.start_versitygw("chronik-tiered")
+        self.store_env = self.server.env
+
+    def tearDown(self):
+        self.server.stop()
+
+    def remote_keys(self, prefix):
+        return objstore.s3_keys(self.server, "chronik-tiered", prefix)
+
+
+class AzureStoreTest(TieredStorageChecks, unittest.TestCase):
+    def setUp(self):
+        self.server = objstore.start_azurite("chronik-tiered")
+        self.store_env = self.server.env
+
+    def tearDown(self):
+        self.server.stop()
+
+    def remote_keys(self, prefix):
+        return objstore.azure_keys(self.server, "chronik-tiered", prefix)
+
+
+class RefusalTest(unittest.TestCase):
+    def test_tiering_without_an_object_store_is_refused_at_start(self):
+        tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        config = os.path.join(tmp, "chronik.toml")
+        with open(config, "w") as f:
+            f.write('[kafka]\n"remote.log.storage.system.enable" = "true"\n')
+        env = {k: v for k, v in os.environ.items() if k != "STORAGE_BACKEND"}
+        code, _, err = run_server(["--kafka-port", str(free_port()), "--admin-port", str(free_port()),
+                                   "--metrics-port", str(free_port()), "--data-dir", os.path.join(tmp, "data"),
+                                   "--config", config], env=env)
+        self.assertNotEqual(code, 0)
+        self.assertIn("needs an object store: set STORAGE_BACKEND", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
