@@ -527,6 +527,37 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
   s.remote.emplace(*s.object_store, *s.logs, std::move(options));
   s.logs->Subscribe([remote = &*s.remote](const storage::LogEvent& e) { remote->OnLogEvent(e); });
   s.remote->LoadAll();
+  struct RemoteSeries {
+    const char* name;
+    monitoring::MetricType type;
+    const char* help;
+    int64_t storage::tiered::RemoteStats::*field;
+  };
+  static constexpr RemoteSeries kRemoteSeries[] = {
+      {"chronik_remote_segments_copied_total", monitoring::MetricType::kCounter,
+       "Segments of tiered topics copied to the object store.", &storage::tiered::RemoteStats::segments_copied},
+      {"chronik_remote_bytes_copied_total", monitoring::MetricType::kCounter,
+       "Bytes of segments copied to the object store.", &storage::tiered::RemoteStats::bytes_copied},
+      {"chronik_remote_copy_failures_total", monitoring::MetricType::kCounter,
+       "Segment copies that failed (and are tried again at the next pass).", &storage::tiered::RemoteStats::copy_failures},
+      {"chronik_remote_segments_deleted_total", monitoring::MetricType::kCounter,
+       "Remote segments deleted by retention.", &storage::tiered::RemoteStats::segments_deleted},
+      {"chronik_remote_reads_total", monitoring::MetricType::kCounter,
+       "Fetch reads answered from the remote copy.", &storage::tiered::RemoteStats::reads},
+      {"chronik_remote_read_bytes_total", monitoring::MetricType::kCounter,
+       "Bytes fetched from the remote copy.", &storage::tiered::RemoteStats::read_bytes},
+      {"chronik_remote_copy_lag_segments", monitoring::MetricType::kGauge,
+       "Rolled local segments of tiered topics not yet copied, as of the last pass.",
+       &storage::tiered::RemoteStats::copy_lag_segments},
+      {"chronik_remote_copy_lag_bytes", monitoring::MetricType::kGauge,
+       "Bytes of rolled local segments of tiered topics not yet copied, as of the last pass.",
+       &storage::tiered::RemoteStats::copy_lag_bytes},
+  };
+  for (const RemoteSeries& series : kRemoteSeries) s.metrics_registry.Describe(series.name, series.type, series.help);
+  s.metrics_registry.AddCollector([remote = &*s.remote](monitoring::SampleWriter& w) {
+    const storage::tiered::RemoteStats stats = remote->stats();
+    for (const RemoteSeries& series : kRemoteSeries) w.Sample(series.name, {}, static_cast<double>(stats.*series.field));
+  });
   s.context.remote = &*s.remote;
   spdlog::info("tiered storage on: {}", storage::objects::DescribeStore(s.cfg.object_store));
   return absl::OkStatus();

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -330,6 +331,8 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
       deleted_.insert(tp);
     }
   }
+  int64_t lag_segments = 0;
+  int64_t lag_bytes = 0;
   for (const TopicPartition& tp : logs_.partitions()) {
     std::shared_ptr<PartitionLog> log = logs_.Get(tp);
     if (log == nullptr || !log->config().remote_storage) continue;
@@ -337,6 +340,16 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
       std::lock_guard lock(mu_);
       if (deleted_.count(tp) != 0) continue;  // its remote data must go before anything new is copied
     }
+    absl::Cleanup count_lag = [&] {
+      auto manifest = ManifestOf(tp);
+      const std::vector<SegmentInfo> segments = log->segments();
+      for (size_t i = 0; i + 1 < segments.size(); ++i) {
+        if (manifest == nullptr || segments[i].next_offset.value() > manifest->end()) {
+          lag_segments++;
+          lag_bytes += segments[i].size_bytes;
+        }
+      }
+    };
     absl::Status st;
     if (ManifestOf(tp) == nullptr) st = LoadManifest(tp);
     if (st.ok()) log->SetTieredEnd(Offset(std::max<int64_t>(0, ManifestOf(tp)->end())));
@@ -346,6 +359,9 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
       spdlog::warn("tiered: {}: {} (local segments are kept until it succeeds)", tp.ToString(), st.ToString());
     }
   }
+  std::lock_guard lock(mu_);
+  stats_.copy_lag_segments = lag_segments;
+  stats_.copy_lag_bytes = lag_bytes;
 }
 
 // ---------------------------------------------------------------------------------------------

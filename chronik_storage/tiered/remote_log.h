@@ -70,6 +70,9 @@ struct RemoteStats {
   int64_t copy_failures = 0;
   int64_t reads = 0;
   int64_t read_bytes = 0;
+  // As of the last pass: rolled local segments of tiered partitions not yet copied.
+  int64_t copy_lag_segments = 0;
+  int64_t copy_lag_bytes = 0;
 };
 
 class RemoteLogManager {

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from broker import Broker, free_port, java_classpath, run_server  # noqa: E402
@@ -63,6 +64,14 @@ def kcat_consume(bootstrap, topic, start="beginning"):
 
 def local_logs(broker, topic):
     return sorted(glob.glob(os.path.join(broker.data_dir, topic + "-0", "*.log")))
+
+
+def metric(broker, name):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % broker.metrics_port, timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError("no metric " + name)
 
 
 def wait_for(condition, what, timeout=60):
@@ -120,6 +129,12 @@ class TieredStorageChecks:
             self.assertIn("tiered/%s-0/manifest.json" % topic, keys)
             self.assertGreaterEqual(sum(k.endswith(".log") for k in keys), 3)
             self.check_reads(b.bootstrap, topic, values, local_start)
+            self.assertEqual(metric(b, "chronik_remote_segments_copied_total"), sum(k.endswith(".log") for k in keys))
+            self.assertGreater(metric(b, "chronik_remote_read_bytes_total"), 0)
+            self.assertEqual(metric(b, "chronik_remote_copy_lag_segments"), 0)
+            self.assertEqual(metric(b, "chronik_remote_copy_failures_total"), 0)
+            for secret in (objstore.S3_SECRET, objstore.AZURE_KEY):
+                self.assertNotIn(secret, b.read_log())
 
             b.stop()  # a clean restart reads the manifest again
             b.start()
