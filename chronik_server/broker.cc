@@ -539,7 +539,9 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
       {"chronik_remote_bytes_copied_total", monitoring::MetricType::kCounter,
        "Bytes of segments copied to the object store.", &storage::tiered::RemoteStats::bytes_copied},
       {"chronik_remote_copy_failures_total", monitoring::MetricType::kCounter,
-       "Segment copies that failed (and are tried again at the next pass).", &storage::tiered::RemoteStats::copy_failures},
+       "Passes over a tiered partition that failed (reading its manifest, copying or remote retention); each is "
+       "tried again at the next pass.",
+       &storage::tiered::RemoteStats::copy_failures},
       {"chronik_remote_segments_deleted_total", monitoring::MetricType::kCounter,
        "Remote segments deleted by retention.", &storage::tiered::RemoteStats::segments_deleted},
       {"chronik_remote_reads_total", monitoring::MetricType::kCounter,

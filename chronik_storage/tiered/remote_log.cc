@@ -258,8 +258,6 @@ absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionL
       for (const std::string& key : {remote.log_key, remote.index_key, remote.time_index_key}) {
         (void)store_.Delete(key);
       }
-      std::lock_guard lock(mu_);
-      stats_.copy_failures++;
       return st;
     }
     log.SetTieredEnd(Offset(remote.next_offset));
@@ -357,6 +355,8 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
     if (st.ok()) st = ApplyRemoteRetention(tp, *log, now_ms);
     if (!st.ok()) {
       spdlog::warn("tiered: {}: {} (local segments are kept until it succeeds)", tp.ToString(), st.ToString());
+      std::lock_guard lock(mu_);
+      stats_.copy_failures++;
     }
   }
   std::lock_guard lock(mu_);

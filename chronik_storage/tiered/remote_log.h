@@ -67,7 +67,7 @@ struct RemoteStats {
   int64_t segments_copied = 0;
   int64_t bytes_copied = 0;
   int64_t segments_deleted = 0;
-  int64_t copy_failures = 0;
+  int64_t copy_failures = 0;  // passes over a partition that failed (manifest, copy or retention)
   int64_t reads = 0;
   int64_t read_bytes = 0;
   // As of the last pass: rolled local segments of tiered partitions not yet copied.

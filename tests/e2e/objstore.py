@@ -9,6 +9,7 @@ import hmac
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -33,24 +34,30 @@ class Server:
         self.port = free_port()
         self.argv = argv_for(self)
         self.env = env_for(self)
+        self.name = name
         self.log = open(os.path.join(self.tmp, name + ".log"), "ab")
+        self.start()
+
+    def start(self):
         self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 60
-        import socket
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("%s exited at start: see %s" % (name, self.log.name))
+                raise RuntimeError("%s exited at start: see %s" % (self.name, self.log.name))
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("%s did not listen within 60 s" % name)
+        raise RuntimeError("%s did not listen within 60 s" % self.name)
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(20)
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(20)
+        self.kill(signal.SIGTERM)
         self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

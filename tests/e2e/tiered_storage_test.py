@@ -192,6 +192,26 @@ class S3StoreTest(TieredStorageChecks, unittest.TestCase):
         return objstore.s3_keys(self.server, "chronik-tiered", prefix)
 
 
+    def test_store_down_then_back(self):
+        """Produce and consume go on while the store is down; local segments stay until copied; the
+        copies resume once it is back, and nothing is lost."""
+        topic = "tiered-outage"
+        with self.broker() as b:
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            self.server.kill()
+            values = produce_lines(b.bootstrap, topic)
+            rows = kcat_consume(b.bootstrap, topic)
+            self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
+            wait_for(lambda: metric(b, "chronik_remote_copy_failures_total") > 0, "a failed copy")
+            wait_for(lambda: metric(b, "chronik_remote_copy_lag_segments") > 0, "the copy lag")
+            self.assertGreater(len(local_logs(b, topic)), 3)  # nothing local goes before it is copied
+            self.server.start()
+            wait_for(lambda: len(local_logs(b, topic)) == 1, "the copies to resume and local segments to go")
+            self.assertEqual(metric(b, "chronik_remote_copy_lag_segments"), 0)
+            rows = kcat_consume(b.bootstrap, topic)
+            self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
+
+
 class AzureStoreTest(TieredStorageChecks, unittest.TestCase):
     def setUp(self):
         self.server = objstore.start_azurite("chronik-tiered")
