@@ -40,7 +40,8 @@ void RegisterListOffsets(HandlerTable& table, const BrokerContext& broker) {
             }
             const std::shared_ptr<storage::PartitionLog>& log = *found;
             const storage::TopicPartition tp{topic.name, storage::PartitionId(p.partition_index)};
-            const auto remote = broker.remote != nullptr ? broker.remote->RemoteBounds(tp) : std::nullopt;
+            const auto remote =
+                broker.remote != nullptr ? broker.remote->RemoteBounds(tp) : storage::tiered::RemoteLogManager::Bounds{};
             int64_t offset = -1;
             int64_t timestamp = -1;
             if (p.timestamp != kLatest && broker.remote != nullptr && !broker.remote->Loaded(tp) &&
@@ -53,16 +54,16 @@ void RegisterListOffsets(HandlerTable& table, const BrokerContext& broker) {
               // read_committed consumers (isolation_level 1, v2+) end at the last stable offset.
               offset = request.isolation_level == 1 ? log->last_stable_offset().value() : log->high_watermark().value();
             } else if (p.timestamp == kEarliest) {
-              offset = std::min(log->log_start_offset().value(), remote ? remote->start.value() : INT64_MAX);
+              offset = std::min(log->log_start_offset().value(), remote.empty() ? INT64_MAX : remote.start.value());
             } else if (p.timestamp == kEarliestLocal && version >= 8) {
               offset = log->log_start_offset().value();
             } else if (p.timestamp == kLatestTiered && version >= 9) {
-              offset = remote ? remote->end.value() - 1 : -1;
+              offset = remote.empty() ? -1 : remote.end.value() - 1;
             } else {
               // Below the local log, a tiered partition's records are in its remote copy.
               absl::StatusOr<std::optional<storage::TimestampAndOffset>> found =
                   p.timestamp == kMaxTimestamp ? log->OffsetOfMaxTimestamp()
-                  : remote && remote->start < log->log_start_offset()
+                  : !remote.empty() && remote.start < log->log_start_offset()
                       ? broker.remote->OffsetForTimestamp(tp, p.timestamp)
                       : std::optional<storage::TimestampAndOffset>();
               if (found.ok() && !found->has_value() && p.timestamp != kMaxTimestamp) {

@@ -1,6 +1,7 @@
 #include "chronik_storage/tiered/remote_log.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +28,8 @@ namespace {
 namespace bv2 = protocol::batch_v2;
 
 constexpr char kManifestName[] = "manifest.json";
+// How many chunks past the one a fetch last read are read ahead.
+constexpr int kReadAheadChunks = 2;
 // Segments larger than this go up in parts of this size.
 constexpr int64_t kPartBytes = 8 << 20;
 
@@ -151,9 +154,9 @@ std::shared_ptr<const Manifest> RemoteLogManager::ManifestOf(const TopicPartitio
   return it == partitions_.end() ? nullptr : it->second.manifest;
 }
 
-std::optional<RemoteLogManager::Bounds> RemoteLogManager::RemoteBounds(const TopicPartition& tp) const {
+RemoteLogManager::Bounds RemoteLogManager::RemoteBounds(const TopicPartition& tp) const {
   auto manifest = ManifestOf(tp);
-  if (manifest == nullptr || manifest->segments.empty()) return std::nullopt;
+  if (manifest == nullptr || manifest->segments.empty()) return Bounds{};
   return Bounds{Offset(manifest->start()), Offset(manifest->end())};
 }
 
@@ -181,6 +184,7 @@ void RemoteLogManager::OnLogEvent(const LogEvent& event) {
   std::lock_guard lock(mu_);
   deleted_.insert(event.tp);
   partitions_.erase(event.tp);
+  read_ahead_.erase(event.tp);
   if (auto it = chunks_.find(event.tp); it != chunks_.end()) {
     for (auto& [_, chunk] : it->second) {
       cached_bytes_ -= static_cast<int64_t>(chunk->bytes.size());
@@ -317,6 +321,17 @@ absl::Status RemoteLogManager::DeletePartition(const TopicPartition& tp) {
 }
 
 void RemoteLogManager::RunPass(int64_t now_ms) {
+  // Copying trails the log and must not take the CPU from produce and fetch: the pass runs only on
+  // a core nothing else wants (SCHED_IDLE, for this thread and only during the pass), and the copy
+  // lag metric shows how far behind it is.
+  const int policy = ::sched_getscheduler(0);
+  sched_param saved{};
+  ::sched_getparam(0, &saved);
+  sched_param idle{};
+  const bool lowered = policy >= 0 && ::sched_setscheduler(0, SCHED_IDLE, &idle) == 0;
+  absl::Cleanup restore = [&] {
+    if (lowered) ::sched_setscheduler(0, policy, &saved);
+  };
   std::set<TopicPartition> deleted;
   {
     std::lock_guard lock(mu_);
@@ -389,12 +404,13 @@ std::optional<absl::StatusOr<std::string>> RemoteLogManager::TryRead(const Topic
         const int64_t begin = batch->position;
         int64_t end = begin + batch->size;
         for (++batch; batch != chunk->batches.end() && end + batch->size - begin <= max_bytes; ++batch) end += batch->size;
-        // Read the next chunk ahead while this one is being consumed.
+        // Read the next chunk ahead while this one is being consumed (a consumer reading from the
+        // remote copy reads on): the store's latency then overlaps the consumer's work.
         auto state = partitions_.find(tp);
         const int64_t remote_end =
             state != partitions_.end() && state->second.manifest != nullptr ? state->second.manifest->end() : 0;
-        if (batch == chunk->batches.end() && chunk->next_offset < remote_end &&
-            partition->second.count(chunk->next_offset) == 0) {
+        read_ahead_[tp] = kReadAheadChunks;
+        if (chunk->next_offset < remote_end && partition->second.count(chunk->next_offset) == 0) {
           StartReadLocked(tp, chunk->next_offset);
         }
         stats_.reads++;
@@ -403,6 +419,7 @@ std::optional<absl::StatusOr<std::string>> RemoteLogManager::TryRead(const Topic
       }
     }
   }
+  read_ahead_[tp] = kReadAheadChunks;
   StartReadLocked(tp, from.value());
   return std::nullopt;
 }
@@ -429,7 +446,16 @@ void RemoteLogManager::ReaderLoop() {
       std::lock_guard lock(mu_);
       pending_.erase(key);
       if (chunk.ok()) {
+        // A consumer reading from the remote copy reads on: the next chunk is fetched at once.
+        const int64_t next = (*chunk)->next_offset;
+        auto state = partitions_.find(key.tp);
+        const bool more = state != partitions_.end() && state->second.manifest != nullptr &&
+                          next < state->second.manifest->end() && read_ahead_[key.tp] > 0;
         InsertLocked(*std::move(chunk));
+        if (more && chunks_[key.tp].count(next) == 0) {
+          read_ahead_[key.tp]--;
+          StartReadLocked(key.tp, next);
+        }
       } else {
         spdlog::warn("tiered: {}: remote read at offset {} failed: {}", key.tp.ToString(), key.from,
                      chunk.status().ToString());

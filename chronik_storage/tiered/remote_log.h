@@ -98,12 +98,13 @@ class RemoteLogManager {
   // A storage event (LogManager::Subscribe): a deleted partition's remote data goes at the next pass.
   void OnLogEvent(const LogEvent& event);
 
-  // The remote copy's [start, end) offsets, if it has any.
+  // The remote copy's [start, end) offsets; empty() when it has none.
   struct Bounds {
-    Offset start;
-    Offset end;
+    Offset start{-1};
+    Offset end{-1};
+    bool empty() const { return end.value() < 0; }
   };
-  std::optional<Bounds> RemoteBounds(const TopicPartition& tp) const;
+  Bounds RemoteBounds(const TopicPartition& tp) const;
 
   // For Fetch on a network thread, never blocking: the whole batches from the one holding `from`
   // (at least one, then up to max_bytes) when they are cached; else nullopt, and a read into the
@@ -172,6 +173,8 @@ class RemoteLogManager {
   int64_t cached_bytes_ = 0;
   std::map<ReadKey, absl::Status> failed_;
   std::set<ReadKey> pending_;
+  // Chunks that may still be read ahead per partition, reset by each fetch that reads one.
+  std::map<TopicPartition, int> read_ahead_;
   std::deque<ReadKey> queue_;
   std::condition_variable queue_cv_;
   bool stopping_ = false;

@@ -75,7 +75,7 @@ class RemoteLogTest : public ::testing::Test {
   absl::StatusOr<std::string> ReadEverything(RemoteLogManager& remote) {
     std::string all;
     int64_t next = 0;
-    const int64_t end = remote.RemoteBounds(tp_)->end.value();
+    const int64_t end = remote.RemoteBounds(tp_).end.value();
     while (next < end) {
       auto got = Read(remote, next, 4000);
       if (!got.ok()) return got.status();
@@ -111,22 +111,22 @@ TEST_F(RemoteLogTest, CopiesRolledSegmentsThenLocalRetentionDeletesThem) {
   const size_t segments = log_->segments().size();
   ASSERT_GT(segments, 4u);
   remote->RunPass(0);
-  auto bounds = remote->RemoteBounds(tp_);
-  ASSERT_TRUE(bounds.has_value());
-  EXPECT_EQ(bounds->start, Offset(0));
-  EXPECT_EQ(bounds->end, log_->segments().back().base_offset);  // all but the active segment
+  const auto bounds = remote->RemoteBounds(tp_);
+  ASSERT_FALSE(bounds.empty());
+  EXPECT_EQ(bounds.start, Offset(0));
+  EXPECT_EQ(bounds.end, log_->segments().back().base_offset);  // all but the active segment
   EXPECT_EQ(Objects().size(), 1 + 3 * (segments - 1));          // the manifest and three per segment
   EXPECT_EQ(remote->stats().segments_copied, static_cast<int64_t>(segments - 1));
 
   ASSERT_TRUE(log_->ApplyRetention(0).ok());
   EXPECT_EQ(log_->segments().size(), 1u);
-  EXPECT_EQ(log_->log_start_offset(), bounds->end);
+  EXPECT_EQ(log_->log_start_offset(), bounds.end);
 
   // Below the local log, the remote copy gives back the very bytes written.
   auto all = ReadEverything(*remote);
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_TRUE(written_.substr(0, all->size()) == *all);
-  auto local = log_->Read(bounds->end, 1 <<20);
+  auto local = log_->Read(bounds.end, 1 <<20);
   ASSERT_TRUE(local.ok());
   EXPECT_EQ(all->size() + local->records.Flatten()->size(), written_.size());
 
@@ -135,7 +135,7 @@ TEST_F(RemoteLogTest, CopiesRolledSegmentsThenLocalRetentionDeletesThem) {
   ASSERT_TRUE(middle.ok());
   EXPECT_EQ(SplitBatches(*middle)->front().base_offset, 3);
   // Past the remote copy: not there.
-  auto past = Read(*remote, bounds->end.value() + 1);
+  auto past = Read(*remote, bounds.end.value() + 1);
   EXPECT_TRUE(absl::IsOutOfRange(past.status())) << past.status();
 
   // Timestamps: batch i holds offsets 3i..3i+2 stamped 1000+10i, +1, +2.
@@ -155,7 +155,7 @@ TEST_F(RemoteLogTest, AfterARestartTheManifestIsReadAndLeftoversDeleted) {
   auto remote = NewManager();
   remote->LoadAll();
   EXPECT_TRUE(remote->Loaded(tp_));
-  EXPECT_EQ(remote->RemoteBounds(tp_)->end.value(), before.end());
+  EXPECT_EQ(remote->RemoteBounds(tp_).end.value(), before.end());
   EXPECT_TRUE(absl::IsNotFound(store_->Get("tiered/t-0/00000000000000099999-0123456789abcdef.log", std::nullopt).status()));
   EXPECT_EQ(Objects().size(), 1 + 3 * before.segments.size());
 }
@@ -202,9 +202,9 @@ TEST_F(RemoteLogTest, RemoteRetentionAndPartitionDeletion) {
   remote->RunPass(0);
   EXPECT_GT(remote->stats().segments_deleted, 0);
   EXPECT_LT(remote->stats().segments_deleted, segments);
-  auto bounds = remote->RemoteBounds(tp_);
-  ASSERT_TRUE(bounds.has_value());
-  EXPECT_GT(bounds->start, Offset(0));
+  const auto bounds = remote->RemoteBounds(tp_);
+  ASSERT_FALSE(bounds.empty());
+  EXPECT_GT(bounds.start, Offset(0));
   EXPECT_EQ(Objects().size(), 1 + 3 * static_cast<size_t>(segments - remote->stats().segments_deleted));
   auto below = Read(*remote, 0);
   EXPECT_TRUE(absl::IsOutOfRange(below.status())) << below.status();

@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""Tiered storage against each object store on loopback (the local store, versitygw for S3, Azurite
+for Azure Blob): produce throughput on a tiered topic against a plain one in the same run, upload
+throughput (a filled topic switched to remote.storage.enable, until every rolled segment is
+copied), and a cold consume from offset 0 of the tiered topic, whose local segments are gone,
+against the same records read from local disk. It measures and prints; it asserts nothing.
+
+    bazel run -c opt //tests/perf:tiered_perf [-- --mb 256 --stores local,s3,azure]"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from perf_java import runfiles_root
+
+
+def metrics(port):
+    out = {}
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("chronik_remote_"):
+                name, value = line.split()[:2]
+                out[name] = float(value)
+    return out
+
+
+def produce(bootstrap, topic, path):
+    t = time.time()
+    subprocess.run(["kcat", "-b", bootstrap, "-P", "-t", topic, "-X", "acks=all", "-X", "linger.ms=5", "-l", path],
+                   check=True, timeout=3600)
+    return time.time() - t
+
+
+def consume(bootstrap, topic, records):
+    t = time.time()
+    p = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%o\\n"],
+                       capture_output=True, text=True, check=True, timeout=3600)
+    elapsed = time.time() - t
+    got = p.stdout.count("\n")
+    if got != records:
+        raise RuntimeError("consumed %d of %d records from %s" % (got, records, topic))
+    return elapsed
+
+
+def main():
+    here = runfiles_root(__file__)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--broker", default=os.path.join(here, "chronik_server", "chronik_server"))
+    ap.add_argument("--mb", type=int, default=256, help="MB of 1 KiB records per topic")
+    ap.add_argument("--stores", default="local,s3,azure")
+    args = ap.parse_args()
+    sys.path.insert(0, os.path.join(here, "tests", "e2e"))
+    sys.path.insert(0, os.path.join(here, "tests", "e2e", "pydeps"))
+    os.environ["CHRONIK_SERVER"] = args.broker
+    from broker import Broker
+    import objstore
+    from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+    records = args.mb * 1024
+    with tempfile.TemporaryDirectory() as d:
+        data = os.path.join(d, "records.txt")
+        rnd = random.Random(1)
+        with open(data, "w") as f:
+            for i in range(records):
+                f.write("%08d-%s\n" % (i, "%x" % rnd.getrandbits(4060))[:1023])
+        print("%d records of 1 KiB (%d MB) per topic, one partition, segment.bytes 16 MiB" % (records, args.mb))
+        for store in args.stores.split(","):
+            server = None
+            if store == "local":
+                env = {"STORAGE_BACKEND": "local", "LOCAL_STORAGE_PATH": os.path.join(d, "remote-local")}
+            elif store == "s3":
+                server = objstore.start_versitygw("perf")
+                env = server.env
+            elif store == "azure":
+                server = objstore.start_azurite("perf")
+                env = server.env
+            else:
+                raise SystemExit("unknown store " + store)
+            try:
+                with Broker(extra_args=["--log-level", "warn"], env=env,
+                            kafka_properties={"remote.log.storage.system.enable": "true",
+                                              "remote.log.manager.task.interval.ms": 200,
+                                              "log.retention.check.interval.ms": 200}) as b:
+                    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+                    segment = {"segment.bytes": str(16 << 20)}
+                    tiered = dict(segment, **{"remote.storage.enable": "true", "local.retention.bytes": "1"})
+                    for f in admin.create_topics([NewTopic("plain", 1, 1, config=segment),
+                                                  NewTopic("plain-2", 1, 1, config=segment),
+                                                  NewTopic("tiered", 1, 1, config=tiered),
+                                                  NewTopic("tiered-2", 1, 1, config=tiered),
+                                                  NewTopic("bulk", 1, 1, config=segment)]).values():
+                        f.result(30)
+                    # Alternating, so that neither is always the first on a fresh disk.
+                    plain_s = produce(b.bootstrap, "plain", data)
+                    tiered_s = produce(b.bootstrap, "tiered", data)
+                    tiered_s += produce(b.bootstrap, "tiered-2", data)
+                    plain_s += produce(b.bootstrap, "plain-2", data)
+                    plain_s /= 2
+                    tiered_s /= 2
+                    produce(b.bootstrap, "bulk", data)
+
+                    # Upload: the filled topic switched to tiering, until nothing is left to copy (once
+                    # the tiered topic's copies are done).
+                    while metrics(b.metrics_port)["chronik_remote_copy_lag_segments"] != 0:
+                        time.sleep(0.05)
+                    time.sleep(0.5)
+                    before = metrics(b.metrics_port)["chronik_remote_bytes_copied_total"]
+                    logs = sorted(n for n in os.listdir(os.path.join(b.data_dir, "bulk-0")) if n.endswith(".log"))
+                    rolled = sum(os.path.getsize(os.path.join(b.data_dir, "bulk-0", n)) for n in logs[:-1])
+                    resource = ConfigResource("topic", "bulk", set_config=tiered)
+                    t0 = time.time()
+                    for f in admin.alter_configs([resource]).values():  # all of them, as set_config names them
+                        f.result(30)
+                    while True:
+                        m = metrics(b.metrics_port)
+                        if m["chronik_remote_bytes_copied_total"] - before >= rolled:
+                            break
+                        time.sleep(0.05)
+                    upload_s = time.time() - t0
+                    copied = m["chronik_remote_bytes_copied_total"] - before
+                    # Local segments go at the next retention pass.
+                    while len([n for n in os.listdir(os.path.join(b.data_dir, "bulk-0")) if n.endswith(".log")]) > 1:
+                        time.sleep(0.05)
+                    local_s = consume(b.bootstrap, "plain", records)
+                    remote_s = consume(b.bootstrap, "bulk", records)
+                    print("%-6s produce acks=all  plain %7.1f MB/s  tiered %7.1f MB/s (%.2f x)   upload %7.1f MB/s "
+                          "(%.0f MB)   consume from 0  local %7.1f MB/s  remote %7.1f MB/s (%.2f x)"
+                          % (store, args.mb / plain_s, args.mb / tiered_s, plain_s / tiered_s, copied / 1e6 / upload_s,
+                             copied / 1e6, args.mb / local_s, args.mb / remote_s, local_s / remote_s))
+            finally:
+                if server is not None:
+                    server.stop()
+
+
+if __name__ == "__main__":
+    main()
