@@ -84,7 +84,7 @@ constexpr Setting kSettings[] = {
     {"enable_search", "--enable-search", "--enable-search", "CHRONIK_ENABLE_SEARCH", Kind::kBool,
      "", "", "Enable search (--enable-search=false disables)"},
     {"enable_backup", "--enable-backup", "--enable-backup", "CHRONIK_ENABLE_BACKUP", Kind::kBool,
-     "", "", "Enable backup (--enable-backup=false disables)"},
+     "", "", "Back the data directory up to the object store every\nkafka.backup.interval.ms (--enable-backup=false disables)"},
     {"log_level", "--log-level", "--log-level", "CHRONIK_LOG_LEVEL", Kind::kLogLevel, "LEVEL",
      "info", "error, warn, info, debug or trace"},
     {"max_request_size", "--max-request-size", "--max-request-size", "CHRONIK_MAX_REQUEST_SIZE",
@@ -336,6 +336,9 @@ std::string Footer() {
       "  all         the broker with search: Kafka, search, admin API, metrics, janitor\n"
       "  ingest      Kafka, admin API, metrics and the janitor, without search\n"
       "  search      the search API over the data directory's topics, without Kafka\n"
+      "  backup      back the data directory of a stopped broker up to the object store\n"
+      "              (STORAGE_BACKEND and its settings), then exit\n"
+      "  restore     restore the newest backup into an empty data directory, then exit\n"
       "  version     print the version and exit\n"
       "\n"
       "Environment variables (each used when its flag is not given; empty means unset):\n";
@@ -677,6 +680,10 @@ std::string_view ModeName(Mode mode) {
       return "ingest";
     case Mode::kSearch:
       return "search";
+    case Mode::kBackup:
+      return "backup";
+    case Mode::kRestore:
+      return "restore";
     case Mode::kVersion:
       return "version";
   }
@@ -684,7 +691,8 @@ std::string_view ModeName(Mode mode) {
 }
 
 std::optional<Mode> ParseMode(std::string_view name) {
-  for (Mode mode : {Mode::kStandalone, Mode::kAll, Mode::kIngest, Mode::kSearch, Mode::kVersion}) {
+  for (Mode mode : {Mode::kStandalone, Mode::kAll, Mode::kIngest, Mode::kSearch, Mode::kBackup, Mode::kRestore,
+                    Mode::kVersion}) {
     if (name == ModeName(mode)) return mode;
   }
   return std::nullopt;

@@ -2,7 +2,7 @@
 
 // The broker's configuration: command line, environment, TOML file and validation.
 //
-//   chronik_server [OPTIONS] [standalone|all|ingest|search|version]
+//   chronik_server [OPTIONS] [standalone|all|ingest|search|backup|restore|version]
 //
 // Every setting can come from a flag, an environment variable or a key of the TOML file
 // named by --config (or CHRONIK_CONFIG). Precedence is per setting:
@@ -49,10 +49,12 @@ enum class Mode {
   kAll,         // broker plus search and backup components
   kIngest,      // Kafka without search
   kSearch,      // the search API over a data directory, without Kafka
+  kBackup,      // back a stopped broker's data directory up to the object store, and exit
+  kRestore,     // restore the newest backup into an empty data directory, and exit
   kVersion,     // print the version; ParseServerConfig answers it with an exit outcome
 };
 
-// "standalone", "all", "ingest", "search", "version".
+// "standalone", "all", "ingest", "search", "backup", "restore", "version".
 std::string_view ModeName(Mode mode);
 std::optional<Mode> ParseMode(std::string_view name);
 

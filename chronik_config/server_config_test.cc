@@ -836,7 +836,8 @@ TEST_F(ServerConfigTest, EveryRunnableMode) {
 }
 
 TEST(ModeTest, NamesRoundTrip) {
-  for (Mode mode : {Mode::kStandalone, Mode::kAll, Mode::kIngest, Mode::kSearch, Mode::kVersion}) {
+  for (Mode mode : {Mode::kStandalone, Mode::kAll, Mode::kIngest, Mode::kSearch, Mode::kBackup, Mode::kRestore,
+                    Mode::kVersion}) {
     EXPECT_EQ(ParseMode(ModeName(mode)), mode);
   }
   EXPECT_EQ(ModeName(Mode::kStandalone), "standalone");

@@ -26,6 +26,7 @@
 #include "boost/asio/thread_pool.hpp"
 #include "chronik_ingest/admin_configs.h"
 #include "chronik_ingest/admin_topics.h"
+#include "chronik_storage/backup/backup.h"
 #include "chronik_storage/object_store/store_factory.h"
 #include "chronik_storage/tiered/remote_log.h"
 #include "chronik_ingest/api_versions.h"
@@ -488,6 +489,15 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
                        [groups = &*s->groups](int64_t now_ms) { groups->ExpireOffsetsNow(now_ms); });
   s->janitor->Schedule("transactions", bc.EffectiveInt("transaction.abort.timed.out.transaction.cleanup.interval.ms", 10000),
                        [txns = &*s->txns](int64_t now_ms) { txns->Sweep(now_ms); });
+  if (cfg.enable_backup && cfg.mode != config::Mode::kSearch) {
+    // A copy of the live files, as a crash would leave them (chronik_storage/backup/backup.h).
+    s->janitor->Schedule("backup", bc.EffectiveInt("backup.interval.ms", 86400000),
+                         [store = s->object_store.get(), dir = cfg.data_dir,
+                          keep = static_cast<int>(bc.EffectiveInt("backup.retention.count", 7))](int64_t) {
+                           auto result = storage::backup::RunBackup(dir, *store, keep);
+                           if (!result.ok()) spdlog::warn("backup failed, will retry at the next interval: {}", result.status().ToString());
+                         });
+  }
   if (s->remote.has_value()) {
     s->janitor->Schedule("remote-log", bc.EffectiveInt("remote.log.manager.task.interval.ms", 30000),
                          [remote = &*s->remote](int64_t now_ms) { remote->RunPass(now_ms); });
@@ -503,22 +513,24 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
 absl::Status Broker::OpenTieredStorage(Services& s) {
   const ingest::BrokerConfigValues& bc = s.broker_configs;
   const bool enabled = bc.Effective("remote.log.storage.system.enable").value_or("false") == "true";
-  if (!enabled) {
+  const bool backup = s.cfg.enable_backup && s.cfg.mode != config::Mode::kSearch;
+  if (!enabled && !backup) {
     if (!s.cfg.object_store.empty()) {
       spdlog::warn("STORAGE_BACKEND and the other object store settings have no use without "
-                   "kafka.remote.log.storage.system.enable = true");
+                   "kafka.remote.log.storage.system.enable = true or --enable-backup");
     }
     return absl::OkStatus();
   }
   if (s.cfg.object_store.count("STORAGE_BACKEND") == 0) {
-    return absl::InvalidArgumentError(
-        "kafka.remote.log.storage.system.enable = true needs an object store: set STORAGE_BACKEND (local, s3, gcs or "
-        "azure) and its settings");
+    return absl::InvalidArgumentError(absl::StrCat(
+        enabled ? "kafka.remote.log.storage.system.enable = true" : "--enable-backup",
+        " needs an object store: set STORAGE_BACKEND (local, s3, gcs or azure) and its settings"));
   }
   absl::StatusOr<std::unique_ptr<storage::objects::ObjectStore>> store =
       storage::objects::OpenObjectStore(s.cfg.object_store);
   if (!store.ok()) return absl::InvalidArgumentError(store.status().message());
   s.object_store = *std::move(store);
+  if (!enabled) return absl::OkStatus();
   storage::tiered::RemoteLogOptions options;
   options.cache_bytes = bc.EffectiveInt("remote.log.reader.cache.bytes", options.cache_bytes);
   options.fetch_bytes = static_cast<int32_t>(bc.EffectiveInt("remote.log.reader.fetch.bytes", options.fetch_bytes));

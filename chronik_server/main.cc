@@ -9,13 +9,12 @@
 #include <string>
 
 #include "chronik_config/server_config.h"
+#include "chronik_server/backup_commands.h"
 #include "chronik_server/broker.h"
 #include "spdlog/spdlog.h"
 
 namespace chronik::server {
 namespace {
-
-constexpr int kExitNotBuilt = 1;
 
 spdlog::level::level_enum SpdlogLevel(config::LogLevel level) {
   switch (level) {
@@ -86,9 +85,6 @@ int main(int argc, char** argv) {
   for (const std::string& w : cfg.warnings) spdlog::warn("{}", w);
   spdlog::info("{}", config::DescribeConfig(cfg));
 
-  if (cfg.enable_backup) {
-    return server::Fail(program, server::kExitNotBuilt, "--enable-backup: backup is not built yet");
-  }
   switch (cfg.mode) {
     case config::Mode::kStandalone:
       return server::RunBroker(program, cfg);
@@ -112,6 +108,10 @@ int main(int argc, char** argv) {
       search.enable_search = true;
       return server::RunBroker(program, search);
     }
+    case config::Mode::kBackup:
+      return server::RunBackupCommand(program, cfg);
+    case config::Mode::kRestore:
+      return server::RunRestoreCommand(program, cfg);
     case config::Mode::kVersion:
       break;
   }
