@@ -731,6 +731,36 @@ std::vector<SegmentInfo> PartitionLog::segments() const {
   return out;
 }
 
+absl::Status PartitionLog::StartEmptyAt(Offset offset) {
+  std::vector<LogEvent> events;
+  {
+    absl::MutexLock lock(&mu_);
+    if (segments_.size() != 1 || segments_.back()->size() != 0 || log_end_offset_ != log_start_offset_ ||
+        !waiters_.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(tp_.ToString(), " holds records"));
+    }
+    if (offset.value() <= log_end_offset_) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<Segment>> seg =
+        Segment::Create(dir_, offset.value(), host_->file_ops(), host_->NowMs());
+    if (!seg.ok()) return seg.status();
+    if (absl::Status st = SyncDirectory(host_->file_ops(), dir_); !st.ok()) {
+      (*seg)->DeleteFiles();
+      return st;
+    }
+    segments_.back()->DeleteFiles();
+    segments_.clear();
+    segments_.push_back(std::shared_ptr<Segment>(std::move(*seg)));
+    log_start_offset_ = log_end_offset_ = durable_offset_ = recovery_point_ = offset.value();
+    checkpoint_dirty_ = true;
+    events.push_back(Event(LogEventKind::kLogStartMoved, log_start_offset_));
+    events.push_back(Event(LogEventKind::kHighWatermarkMoved, log_end_offset_));
+  }
+  spdlog::info("storage: {}: empty, now starts at offset {}", tp_.ToString(), offset.value());
+  absl::Status st = host_->WriteCheckpoint();
+  host_->Publish(events);
+  return st;
+}
+
 void PartitionLog::SetTieredEnd(Offset offset) {
   absl::MutexLock lock(&mu_);
   tiered_end_ = offset.value();

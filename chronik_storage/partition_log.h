@@ -195,6 +195,9 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // With remote storage, everything below this offset is in the object store (as its manifest
   // durably says): retention deletes no local segment that is not wholly below it.
   void SetTieredEnd(Offset offset);
+  // For a log that has never held a record: starts it at `offset` instead (a tiered partition whose
+  // local disk was lost goes on after its remote copy). FailedPrecondition if it holds records.
+  absl::Status StartEmptyAt(Offset offset);
 
   // ListOffsets by timestamp: the first record (below the high watermark) whose timestamp is >=
   // `timestamp`, and that timestamp; nullopt if there is none.

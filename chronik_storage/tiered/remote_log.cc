@@ -215,10 +215,19 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
       if (auto st = store_.Delete(object.key); !st.ok()) return st;
     }
   }
+  // A partition whose local disk was lost (or whose topic was made again after it) goes on after its
+  // remote copy rather than offering its offsets a second time.
+  if (std::shared_ptr<PartitionLog> log = logs_.Get(tp); log != nullptr && manifest.end() > 0 &&
+                                                         log->log_end_offset().value() < manifest.end()) {
+    if (absl::Status st = log->StartEmptyAt(Offset(manifest.end())); !st.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("the remote copy ends at ", manifest.end(),
+                                                        " but the local log, at ", log->log_end_offset().value(),
+                                                        ", holds records: ", st.message()));
+    }
+  }
   std::lock_guard lock(mu_);
   auto& state = partitions_[tp];
   state.manifest = std::make_shared<const Manifest>(std::move(manifest));
-  state.loaded = true;
   unknown_.erase(tp);
   return absl::OkStatus();
 }

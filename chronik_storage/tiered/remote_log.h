@@ -134,7 +134,6 @@ class RemoteLogManager {
   };
   struct PartitionState {
     std::shared_ptr<const Manifest> manifest;
-    bool loaded = false;
   };
   struct ReadKey {
     TopicPartition tp;

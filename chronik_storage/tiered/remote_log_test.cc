@@ -214,6 +214,30 @@ TEST_F(RemoteLogTest, RemoteRetentionAndPartitionDeletion) {
   EXPECT_TRUE(Objects().empty());
 }
 
+TEST_F(RemoteLogTest, ALostLocalDiskGoesOnAfterTheRemoteCopy) {
+  NewManager()->RunPass(0);
+  const Manifest manifest = *DecodeManifest(*store_->Get("tiered/t-0/manifest.json", std::nullopt));
+  // A new, empty data directory: the partition is made again, as a recreated topic would be.
+  TempDir fresh;
+  auto logs = LogManager::Open(fresh.path(), {});
+  ASSERT_TRUE(logs.ok());
+  auto log = (*logs)->Create(tp_, log_->config());
+  ASSERT_TRUE(log.ok());
+  logs_.swap(*logs);
+  auto remote = NewManager();
+  remote->LoadAll();
+  EXPECT_EQ((*log)->log_start_offset().value(), manifest.end());
+  EXPECT_EQ((*log)->log_end_offset().value(), manifest.end());
+  auto first = Read(*remote, 0);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(written_.substr(0, first->size()) == *first);
+  // New records follow the remote copy's.
+  auto appended = AppendSync(**log, MakeBatch(1, 10));
+  ASSERT_TRUE(appended.ok());
+  EXPECT_EQ((*log)->log_end_offset().value(), manifest.end() + 1);
+  logs_.swap(*logs);
+}
+
 TEST(ManifestTest, RoundTripsAndRefusesDamage) {
   Manifest m;
   m.segments.push_back({0, 10, 100, 5, "a.log", "a.index", "a.timeindex"});

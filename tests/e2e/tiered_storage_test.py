@@ -7,7 +7,9 @@ log is answered exactly, and a clean restart and a kill -9 change none of it. Re
 moves the earliest offset; deleting the topic deletes its remote objects."""
 
 import glob
+import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -145,6 +147,31 @@ class TieredStorageChecks:
             rows = kcat_consume(b.bootstrap, topic)
             self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
 
+    def test_a_lost_data_directory_is_recovered_from_the_remote_copy(self):
+        topic = "tiered-lost"
+        with self.broker() as b:
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            values = produce_lines(b.bootstrap, topic)
+            wait_for(lambda: len(local_logs(b, topic)) == 1, "local segments to be deleted")
+            remote_end = int(os.path.basename(local_logs(b, topic)[0])[:20])
+            b.stop()
+            shutil.rmtree(b.data_dir)  # the disk is lost, the object store is not
+            b.start()
+            # The topic made again goes on after its remote copy (once a pass has read it).
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "lost"})
+            try:
+                wait_for(lambda: c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10) == (0, remote_end),
+                         "the partition to start after its remote copy")
+            finally:
+                c.close()
+            rows = kcat_consume(b.bootstrap, topic)
+            self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values[:remote_end])))
+            subprocess.run(["kcat", "-b", b.bootstrap, "-P", "-t", topic, "-X", "acks=all"], input="after\n",
+                           text=True, check=True, timeout=60)
+            rows = kcat_consume(b.bootstrap, topic, remote_end)
+            self.assertEqual([(o, v) for o, _, v in rows], [(remote_end, "after")])
+
     def test_remote_retention_and_topic_deletion(self):
         topic = "tiered-retention"
         with self.broker() as b:
@@ -178,6 +205,37 @@ class LocalStoreTest(TieredStorageChecks, unittest.TestCase):
         for dirpath, _, files in os.walk(os.path.join(self.root, prefix)):
             keys += [os.path.relpath(os.path.join(dirpath, f), self.root) for f in files]
         return keys
+
+
+    def test_kill_9_while_copying(self):
+        """kill -9 at random moments of the copy passes: after each restart nothing is lost, no
+        object is left that the manifest does not name, and the copies go on."""
+        topic = "tiered-crash"
+        rnd = random.Random(7)
+        with self.broker() as b:
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            values = []
+            for round in range(5):
+                lines = ["round-%d-%05d-%s" % (round, i, "y" * (i % 80)) for i in range(4000)]
+                subprocess.run(["kcat", "-b", b.bootstrap, "-P", "-t", topic, "-X", "acks=all",
+                                "-X", "batch.num.messages=50"], input="\n".join(lines) + "\n", text=True, check=True,
+                               timeout=120)
+                values += lines
+                time.sleep(rnd.uniform(0.0, 0.6))  # within the next copy passes (every 300 ms)
+                b.stop(sig=signal.SIGKILL)
+                b.start()
+            wait_for(lambda: len(local_logs(b, topic)) == 1, "the copies to finish")
+            rows = kcat_consume(b.bootstrap, topic)
+            self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
+            b.stop()
+            b.start()  # a start deletes what no manifest names
+            prefix = "tiered/%s-0/" % topic
+            with open(os.path.join(self.root, prefix, "manifest.json")) as f:
+                manifest = json.load(f)
+            named = {prefix + "manifest.json"}
+            for s in manifest["segments"]:
+                named |= {s["log"], s["index"], s["time_index"]}
+            wait_for(lambda: set(self.remote_keys(prefix)) == named, "only named objects to be left")
 
 
 class S3StoreTest(TieredStorageChecks, unittest.TestCase):
