@@ -144,6 +144,8 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
       const bool first_data = *bytes == 0;
       const int64_t limit = std::min<int64_t>(p.partition_max_bytes, budget);
       if (!first_data && limit <= 0) continue;
+      // Set by a read from the remote copy, which knows its own aborted transactions.
+      std::optional<std::vector<storage::AbortedTxn>> remote_aborted;
       absl::StatusOr<storage::ReadResult> read =
           log->Read(storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0),
                     committed ? std::optional<storage::Offset>(storage::Offset(end)) : std::nullopt, first_data);
@@ -156,13 +158,15 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
           p.fetch_offset < b.log_start_offset.value()) {
         // Below the local log: from the remote copy's cache, or, while a reader fetches it, nothing
         // yet (the reader's end wakes this fetch).
-        std::optional<absl::StatusOr<std::string>> cached =
+        std::optional<absl::StatusOr<storage::tiered::RemoteLogManager::Read>> cached =
             broker.remote->TryRead(tp, storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0));
         if (!cached.has_value()) continue;
-        if (cached->ok() && !first_data && static_cast<int64_t>((*cached)->size()) > limit) continue;
+        if (cached->ok() && !first_data && static_cast<int64_t>((*cached)->bytes.size()) > limit) continue;
         if (cached->ok()) {
           storage::ReadResult remote_read;
-          remote_read.records = protocol::Records(**std::move(cached));
+          remote_read.records = protocol::Records(std::move((*cached)->bytes));
+          remote_read.next_offset = (*cached)->next_offset;
+          remote_aborted = std::move((*cached)->aborted);
           read = std::move(remote_read);
         } else {
           read = cached->status();
@@ -179,7 +183,7 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
         // The aborted transactions the consumer needs to drop their batches from what it got.
         auto& aborted = out.aborted_transactions.emplace();
         for (const storage::AbortedTxn& t :
-             log->AbortedTransactions(storage::Offset(p.fetch_offset), read_end)) {
+             remote_aborted ? *remote_aborted : log->AbortedTransactions(storage::Offset(p.fetch_offset), read_end)) {
           auto& a = aborted.emplace_back();
           a.producer_id = t.producer_id;
           a.first_offset = t.first_offset;

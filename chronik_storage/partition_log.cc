@@ -671,18 +671,12 @@ Offset PartitionLog::last_stable_offset() const { return bounds().last_stable_of
 std::vector<AbortedTxn> PartitionLog::AbortedTransactions(Offset from, Offset upper) const {
   std::vector<AbortedTxn> out;
   absl::ReaderMutexLock lock(&mu_);
-  // Markers at or after `from` lie in the segment holding `from` or later ones; an entry whose
-  // LSO reaches `upper` ends the search, as every transaction beginning below `upper` had ended
-  // by then.
+  // Markers at or after `from` lie in the segment holding `from` or later ones.
   auto it = std::upper_bound(segments_.begin(), segments_.end(), from.value(),
                              [](int64_t o, const std::shared_ptr<Segment>& seg) { return o < seg->base_offset(); });
   if (it != segments_.begin()) --it;
   for (; it != segments_.end(); ++it) {
-    for (const AbortedTxn& t : (*it)->aborted_txns()) {
-      if (t.last_offset < from.value()) continue;
-      if (t.first_offset < upper.value()) out.push_back(t);
-      if (t.last_stable_offset >= upper.value()) return out;
-    }
+    if (CollectAborted((*it)->aborted_txns(), from.value(), upper.value(), &out)) break;
   }
   return out;
 }

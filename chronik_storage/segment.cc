@@ -388,24 +388,40 @@ void Segment::DeleteFiles() {
   if (suffix_.empty()) ::unlink(txn_index_path().c_str());
 }
 
+std::optional<std::vector<AbortedTxn>> ParseTxnIndex(std::string_view data, int64_t base_offset) {
+  if (data.size() % kTxnIndexEntrySize != 0) return std::nullopt;
+  std::vector<AbortedTxn> txns;
+  for (size_t i = 0; i < data.size(); i += kTxnIndexEntrySize) {
+    const char* p = data.data() + i;
+    if (p[0] != 0 || p[1] != 0) return std::nullopt;  // version 0 only
+    AbortedTxn t{static_cast<int64_t>(LoadBe64(p + 2)), static_cast<int64_t>(LoadBe64(p + 10)),
+                 static_cast<int64_t>(LoadBe64(p + 18)), static_cast<int64_t>(LoadBe64(p + 26))};
+    if (t.first_offset > t.last_offset || t.last_offset < base_offset ||
+        (!txns.empty() && t.last_offset <= txns.back().last_offset)) {
+      return std::nullopt;
+    }
+    txns.push_back(t);
+  }
+  return txns;
+}
+
+bool CollectAborted(const std::vector<AbortedTxn>& txns, int64_t from, int64_t upper, std::vector<AbortedTxn>* out) {
+  for (const AbortedTxn& t : txns) {
+    if (t.last_offset < from) continue;
+    if (t.first_offset < upper) out->push_back(t);
+    if (t.last_stable_offset >= upper) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<bool> Segment::LoadTxnIndex() {
   bool missing = false;
   absl::StatusOr<std::string> data = ReadWholeFile(txn_index_path(), &missing);
   if (!data.ok()) return data.status();
-  if (missing || data->size() % kTxnIndexEntrySize != 0) return false;
-  std::vector<AbortedTxn> txns;
-  for (size_t i = 0; i < data->size(); i += kTxnIndexEntrySize) {
-    const char* p = data->data() + i;
-    if (p[0] != 0 || p[1] != 0) return false;  // version 0 only
-    AbortedTxn t{static_cast<int64_t>(LoadBe64(p + 2)), static_cast<int64_t>(LoadBe64(p + 10)),
-                 static_cast<int64_t>(LoadBe64(p + 18)), static_cast<int64_t>(LoadBe64(p + 26))};
-    if (t.first_offset > t.last_offset || t.last_offset < base_offset_ ||
-        (!txns.empty() && t.last_offset <= txns.back().last_offset)) {
-      return false;
-    }
-    txns.push_back(t);
-  }
-  aborted_ = std::move(txns);
+  if (missing) return false;
+  std::optional<std::vector<AbortedTxn>> txns = ParseTxnIndex(*data, base_offset_);
+  if (!txns.has_value()) return false;
+  aborted_ = *std::move(txns);
   return true;
 }
 

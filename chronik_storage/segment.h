@@ -229,4 +229,12 @@ class Segment {
 // Parses the 61-byte header at the start of `bytes` (no CRC check). Needs kHeaderSize bytes.
 absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view bytes);
 
+// The entries of a .txnindex file of the segment at `base_offset`; nullopt if it is damaged.
+std::optional<std::vector<AbortedTxn>> ParseTxnIndex(std::string_view data, int64_t base_offset);
+// Adds to `out` the transactions of one segment's index (segments taken in offset order) that a
+// read_committed fetch of [from, upper) must be told of. True once no later segment can add any:
+// an entry whose last stable offset reaches `upper` means every transaction begun below it had
+// ended.
+bool CollectAborted(const std::vector<AbortedTxn>& txns, int64_t from, int64_t upper, std::vector<AbortedTxn>* out);
+
 }  // namespace chronik::storage

@@ -100,7 +100,8 @@ std::string EncodeManifest(const Manifest& manifest) {
                         {"max_timestamp", s.max_timestamp},
                         {"log", s.log_key},
                         {"index", s.index_key},
-                        {"time_index", s.time_index_key}});
+                        {"time_index", s.time_index_key},
+                        {"txn_index", s.txn_index_key}});
   }
   return nlohmann::json{{"version", 1}, {"segments", segments}}.dump();
 }
@@ -116,7 +117,7 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view json) {
       m.segments.push_back({s.at("base_offset").get<int64_t>(), s.at("next_offset").get<int64_t>(),
                             s.at("size").get<int64_t>(), s.at("max_timestamp").get<int64_t>(),
                             s.at("log").get<std::string>(), s.at("index").get<std::string>(),
-                            s.at("time_index").get<std::string>()});
+                            s.at("time_index").get<std::string>(), s.value("txn_index", std::string())});
     }
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(absl::StrCat("remote manifest: ", e.what()));
@@ -208,7 +209,7 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
   auto listed = store_.List(PartitionPrefix(tp));
   if (!listed.ok()) return listed.status();
   std::set<std::string> named = {ManifestKey(tp)};
-  for (const RemoteSegment& s : manifest.segments) named.insert({s.log_key, s.index_key, s.time_index_key});
+  for (const RemoteSegment& s : manifest.segments) named.insert({s.log_key, s.index_key, s.time_index_key, s.txn_index_key});
   for (const objects::ObjectInfo& object : *listed) {
     if (named.count(object.key) == 0) {
       spdlog::info("tiered: {}: deleting {}, which no manifest names", tp.ToString(), object.key);
@@ -255,7 +256,7 @@ absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionL
     const int64_t base = seg.base_offset.value();
     const std::string stem = absl::StrCat(PartitionPrefix(tp), SegmentFileName(base, ""), "-", Nonce());
     RemoteSegment remote{base, seg.next_offset.value(), seg.size_bytes, seg.max_timestamp,
-                         stem + ".log", stem + ".index", stem + ".timeindex"};
+                         stem + ".log", stem + ".index", stem + ".timeindex", ""};
     const std::string local = absl::StrCat(log.dir(), "/", SegmentFileName(base, ""));
     absl::Status st = UploadFile(store_, local + ".log", remote.log_key, seg.size_bytes);
     for (const auto& [suffix, key] : {std::pair{".index", remote.index_key}, {".timeindex", remote.time_index_key}}) {
@@ -263,13 +264,18 @@ absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionL
       auto index = ReadWholeFile(local + suffix);
       st = index.ok() ? store_.Put(key, *index) : index.status();
     }
+    // Only a segment that aborted transactions has entries in its .txnindex.
+    if (auto txns = ReadWholeFile(local + ".txnindex"); st.ok() && txns.ok() && !txns->empty()) {
+      remote.txn_index_key = stem + ".txnindex";
+      st = store_.Put(remote.txn_index_key, *txns);
+    }
     Manifest next = *manifest;
     next.segments.push_back(remote);
     if (st.ok()) st = PublishManifest(tp, std::move(next));
     if (!st.ok()) {
       // Not named by any manifest: no reader uses them, and the next start removes what is left.
-      for (const std::string& key : {remote.log_key, remote.index_key, remote.time_index_key}) {
-        (void)store_.Delete(key);
+      for (const std::string& key : {remote.log_key, remote.index_key, remote.time_index_key, remote.txn_index_key}) {
+        if (!key.empty()) (void)store_.Delete(key);
       }
       return st;
     }
@@ -308,7 +314,8 @@ absl::Status RemoteLogManager::ApplyRemoteRetention(const TopicPartition& tp, Pa
   if (gone.empty()) return absl::OkStatus();
   if (auto st = PublishManifest(tp, std::move(next)); !st.ok()) return st;
   for (const RemoteSegment& s : gone) {
-    for (const std::string& key : {s.log_key, s.index_key, s.time_index_key}) {
+    for (const std::string& key : {s.log_key, s.index_key, s.time_index_key, s.txn_index_key}) {
+      if (key.empty()) continue;
       if (auto st = store_.Delete(key); !st.ok()) return st;  // an orphan; the next start removes it
     }
   }
@@ -391,14 +398,14 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
 // ---------------------------------------------------------------------------------------------
 // Reads.
 
-std::optional<absl::StatusOr<std::string>> RemoteLogManager::TryRead(const TopicPartition& tp, Offset from,
-                                                                      int64_t max_bytes) {
+std::optional<absl::StatusOr<RemoteLogManager::Read>> RemoteLogManager::TryRead(const TopicPartition& tp,
+                                                                                Offset from, int64_t max_bytes) {
   std::lock_guard lock(mu_);
   const ReadKey key{tp, from.value()};
   if (auto failed = failed_.find(key); failed != failed_.end()) {
     absl::Status st = failed->second;
     failed_.erase(failed);
-    return absl::StatusOr<std::string>(st);
+    return absl::StatusOr<Read>(st);
   }
   auto partition = chunks_.find(tp);
   if (partition != chunks_.end()) {
@@ -412,7 +419,11 @@ std::optional<absl::StatusOr<std::string>> RemoteLogManager::TryRead(const Topic
                                   [&](const Chunk::Batch& b) { return b.last_offset >= from.value(); });
         const int64_t begin = batch->position;
         int64_t end = begin + batch->size;
-        for (++batch; batch != chunk->batches.end() && end + batch->size - begin <= max_bytes; ++batch) end += batch->size;
+        int64_t next_offset = batch->last_offset + 1;
+        for (++batch; batch != chunk->batches.end() && end + batch->size - begin <= max_bytes; ++batch) {
+          end += batch->size;
+          next_offset = batch->last_offset + 1;
+        }
         // Read the next chunk ahead while this one is being consumed (a consumer reading from the
         // remote copy reads on): the store's latency then overlaps the consumer's work.
         auto state = partitions_.find(tp);
@@ -424,7 +435,11 @@ std::optional<absl::StatusOr<std::string>> RemoteLogManager::TryRead(const Topic
         }
         stats_.reads++;
         stats_.read_bytes += end - begin;
-        return absl::StatusOr<std::string>(chunk->bytes.substr(begin, end - begin));
+        Read read{chunk->bytes.substr(begin, end - begin), Offset(next_offset), {}};
+        for (const AbortedTxn& t : chunk->aborted) {
+          if (t.last_offset >= from.value() && t.first_offset < next_offset) read.aborted.push_back(t);
+        }
+        return absl::StatusOr<Read>(std::move(read));
       }
     }
   }
@@ -584,7 +599,31 @@ absl::StatusOr<std::shared_ptr<RemoteLogManager::Chunk>> RemoteLogManager::ReadC
   }
   chunk->first_offset = chunk->batches.front().base_offset;
   chunk->next_offset = chunk->batches.back().last_offset + 1;
+  auto aborted = AbortedTransactions(tp, *manifest, chunk->first_offset, chunk->next_offset);
+  if (!aborted.ok()) return aborted.status();
+  chunk->aborted = *std::move(aborted);
   return chunk;
+}
+
+absl::StatusOr<std::vector<AbortedTxn>> RemoteLogManager::AbortedTransactions(const TopicPartition& tp,
+                                                                             const Manifest& manifest, int64_t from,
+                                                                             int64_t upper) {
+  std::vector<AbortedTxn> out;
+  for (const RemoteSegment& seg : manifest.segments) {
+    if (seg.next_offset <= from || seg.txn_index_key.empty()) continue;
+    auto raw = store_.Get(seg.txn_index_key, std::nullopt);
+    if (!raw.ok()) return RemoteReadError(raw.status());
+    auto txns = ParseTxnIndex(*raw, seg.base_offset);
+    if (!txns.has_value()) return absl::DataLossError(absl::StrCat(seg.txn_index_key, ": damaged transaction index"));
+    if (CollectAborted(*txns, from, upper, &out)) return out;
+  }
+  // The markers of transactions begun in the remote copy may be in the local log.
+  if (std::shared_ptr<PartitionLog> log = logs_.Get(tp); log != nullptr) {
+    for (const AbortedTxn& t : log->AbortedTransactions(Offset(std::max(from, manifest.end())), Offset(upper))) {
+      out.push_back(t);
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::optional<TimestampAndOffset>> RemoteLogManager::OffsetForTimestamp(const TopicPartition& tp,

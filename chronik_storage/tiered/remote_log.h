@@ -42,6 +42,7 @@ struct RemoteSegment {
   std::string log_key;
   std::string index_key;
   std::string time_index_key;
+  std::string txn_index_key;  // "" when the segment aborted no transaction
 };
 
 struct Manifest {
@@ -106,11 +107,17 @@ class RemoteLogManager {
   };
   Bounds RemoteBounds(const TopicPartition& tp) const;
 
+  struct Read {
+    std::string bytes;  // whole batches
+    Offset next_offset;  // after the last of them
+    // The aborted transactions a read_committed fetch of these batches must be told of.
+    std::vector<AbortedTxn> aborted;
+  };
   // For Fetch on a network thread, never blocking: the whole batches from the one holding `from`
   // (at least one, then up to max_bytes) when they are cached; else nullopt, and a read into the
   // cache is started whose end calls on_ready(tp). A read that failed is reported once as its
   // error (OutOfRange: not in the remote copy; DataLoss: a damaged object).
-  std::optional<absl::StatusOr<std::string>> TryRead(const TopicPartition& tp, Offset from, int64_t max_bytes);
+  std::optional<absl::StatusOr<Read>> TryRead(const TopicPartition& tp, Offset from, int64_t max_bytes);
 
   // For ListOffsets on the handler pool (blocks on the store): the first record of the remote copy
   // with a timestamp at least `timestamp`, nullopt when there is none.
@@ -131,6 +138,8 @@ class RemoteLogManager {
       int64_t size;
     };
     std::vector<Batch> batches;
+    // Those aborted transactions a read_committed fetch of any of its batches may need.
+    std::vector<AbortedTxn> aborted;
   };
   struct PartitionState {
     std::shared_ptr<const Manifest> manifest;
@@ -152,6 +161,10 @@ class RemoteLogManager {
   void ReaderLoop();
   absl::StatusOr<std::shared_ptr<Chunk>> ReadChunk(const TopicPartition& tp, int64_t from);
   absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> OffsetIndex(const RemoteSegment& segment);
+  // The aborted transactions of [from, upper): the remote segments' transaction indexes from the
+  // one holding `from` on, then the local log's.
+  absl::StatusOr<std::vector<AbortedTxn>> AbortedTransactions(const TopicPartition& tp, const Manifest& manifest,
+                                                              int64_t from, int64_t upper);
   void StartReadLocked(const TopicPartition& tp, int64_t from);
   void InsertLocked(std::shared_ptr<Chunk> chunk);
 

@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 
 #include "chronik_storage/object_store/local_store.h"
@@ -64,7 +65,10 @@ class RemoteLogTest : public ::testing::Test {
         before = ready_;
       }
       auto got = remote.TryRead(tp_, Offset(from), max_bytes);
-      if (got.has_value()) return *got;
+      if (got.has_value()) {
+        if (!got->ok()) return got->status();
+        return std::move((*got)->bytes);
+      }
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, std::chrono::seconds(10), [&] { return ready_ > before; });
     }
@@ -238,10 +242,55 @@ TEST_F(RemoteLogTest, ALostLocalDiskGoesOnAfterTheRemoteCopy) {
   logs_.swap(*logs);
 }
 
+TEST_F(RemoteLogTest, ReadCommittedFetchesLearnAbortedTransactionsFromTheRemoteCopy) {
+  const TopicPartition tp{"txn", PartitionId(0)};
+  LogConfig config = log_->config();
+  config.segment_bytes = 600;
+  auto created = logs_->Create(tp, config);
+  ASSERT_TRUE(created.ok());
+  PartitionLog& log = **created;
+  auto marker = [&](int64_t pid, bool commit) {
+    std::promise<absl::StatusOr<AppendResult>> promise;
+    log.AppendMarker(pid, 0, commit, 0, [&promise](absl::StatusOr<AppendResult> r) { promise.set_value(r); });
+    return promise.get_future().get();
+  };
+  const std::vector<std::string> values(3, std::string(100, 't'));
+  // Producer 7 aborts at once; producer 9's transaction spans segments and is aborted later.
+  ASSERT_TRUE(AppendSync(log, storage::testing::ProducerBatch(values, 7, 0, 0, true)).ok());  // 0-2
+  ASSERT_TRUE(marker(7, false).ok());                                                        // 3
+  ASSERT_TRUE(AppendSync(log, storage::testing::ProducerBatch(values, 9, 0, 0, true)).ok());  // 4-6
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(AppendSync(log, MakeBatch(3, 100)).ok());
+  ASSERT_TRUE(marker(9, false).ok());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(AppendSync(log, MakeBatch(3, 100)).ok());
+  ASSERT_GT(log.segments().size(), 4u);
+  const auto expected_from_0 = log.AbortedTransactions(Offset(0), Offset(4));
+  const auto expected_from_4 = log.AbortedTransactions(Offset(4), Offset(7));
+  ASSERT_EQ(expected_from_0.size(), 1u);
+  ASSERT_EQ(expected_from_4.size(), 1u);
+
+  auto remote = NewManager();
+  remote->RunPass(0);
+  ASSERT_TRUE(log.ApplyRetention(0).ok());
+  ASSERT_GT(log.log_start_offset(), Offset(7));
+  for (const auto& [from, expected] : {std::pair{0, expected_from_0}, std::pair{4, expected_from_4}}) {
+    absl::StatusOr<RemoteLogManager::Read> got = absl::DeadlineExceededError("no answer");
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      auto once = remote->TryRead(tp, Offset(from), 1);  // one batch
+      if (once.has_value()) {
+        got = *std::move(once);
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->aborted, expected) << "from " << from;
+  }
+}
+
 TEST(ManifestTest, RoundTripsAndRefusesDamage) {
   Manifest m;
-  m.segments.push_back({0, 10, 100, 5, "a.log", "a.index", "a.timeindex"});
-  m.segments.push_back({10, 20, 100, 7, "b.log", "b.index", "b.timeindex"});
+  m.segments.push_back({0, 10, 100, 5, "a.log", "a.index", "a.timeindex", ""});
+  m.segments.push_back({10, 20, 100, 7, "b.log", "b.index", "b.timeindex", "b.txnindex"});
   auto back = DecodeManifest(EncodeManifest(m));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->start(), 0);

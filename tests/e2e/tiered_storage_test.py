@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from broker import Broker, free_port, java_classpath, run_server  # noqa: E402
 import objstore  # noqa: E402
 
-from confluent_kafka import Consumer, TopicPartition  # noqa: E402
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 TIERING = {"remote.log.storage.system.enable": "true", "remote.log.manager.task.interval.ms": 300,
@@ -206,6 +206,45 @@ class LocalStoreTest(TieredStorageChecks, unittest.TestCase):
             keys += [os.path.relpath(os.path.join(dirpath, f), self.root) for f in files]
         return keys
 
+
+    def test_read_committed_below_the_local_log(self):
+        """Aborted transactions in segments that are only in the store are still dropped by a
+        read_committed consumer, and committed ones kept."""
+        topic = "tiered-txn"
+        with self.broker() as b:
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            p = Producer({"bootstrap.servers": b.bootstrap, "transactional.id": "tiered-txn", "linger.ms": 5})
+            p.init_transactions(30)
+            expected = []
+            for t in range(12):
+                p.begin_transaction()
+                values = ["txn-%02d-%04d-%s" % (t, i, "z" * 60) for i in range(300)]
+                for v in values:
+                    p.produce(topic, value=v.encode())
+                if t % 3 == 1:
+                    p.abort_transaction(30)
+                else:
+                    p.commit_transaction(30)
+                    expected += values
+            p.flush(30)
+            wait_for(lambda: len(local_logs(b, topic)) == 1, "local segments to be deleted")
+            self.assertGreater(int(os.path.basename(local_logs(b, topic)[0])[:20]), 0)
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "rc", "isolation.level": "read_committed",
+                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
+            try:
+                c.subscribe([topic])
+                got = []
+                deadline = time.time() + 60
+                while len(got) < len(expected) and time.time() < deadline:
+                    m = c.poll(0.5)
+                    if m is not None and m.error() is None:
+                        got.append(m.value().decode())
+                # Nothing more: the aborted ones never come.
+                m = c.poll(2)
+                self.assertTrue(m is None or m.error() is not None)
+            finally:
+                c.close()
+            self.assertEqual(got, expected)
 
     def test_kill_9_while_copying(self):
         """kill -9 at random moments of the copy passes: after each restart nothing is lost, no
