@@ -1,7 +1,6 @@
 #include "chronik_storage/backup/backup.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include "chronik_storage/file_ops.h"
 #include "chronik_storage/log_manager.h"
 #include "chronik_storage/metadata_store.h"
+#include "chronik_storage/object_store/sigv4.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
@@ -30,27 +30,6 @@ constexpr char kBlobPrefix[] = "backups/blobs/";
 constexpr char kManifestName[] = "manifest.json";
 // Files are read, hashed and uploaded in pieces of this size.
 constexpr int64_t kPiece = 8 << 20;
-
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
-  void Update(std::string_view data) { EVP_DigestUpdate(ctx_.get(), data.data(), data.size()); }
-  std::string Hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    EVP_DigestFinal_ex(ctx_.get(), digest, &size);
-    static const char kDigits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < size; ++i) {
-      out.push_back(kDigits[digest[i] >> 4]);
-      out.push_back(kDigits[digest[i] & 0xf]);
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
-};
 
 // What a backup leaves out: locks, the clean-shutdown marker (a restored broker recovers its logs
 // as after a crash), the search indexes (a cache of the logs) and files mid-compaction.
@@ -78,13 +57,7 @@ absl::Status ForEachPiece(const std::string& path, int64_t size,
   for (int64_t at = 0; st.ok() && at < size; at += kPiece) {
     const int64_t length = std::min(kPiece, size - at);
     buffer.resize(length);
-    int64_t done = 0;
-    while (done < length) {
-      ssize_t n = ::pread(fd, buffer.data() + done, length - done, at + done);
-      if (n <= 0) break;
-      done += n;
-    }
-    if (done < length) {
+    if (PReadFully(fd, buffer.data(), length, at) != 0) {
       st = absl::DataLossError(absl::StrCat(path, " shrank while it was read"));
       break;
     }
@@ -98,7 +71,7 @@ absl::Status ForEachPiece(const std::string& path, int64_t size,
 absl::StatusOr<FileEntry> BackUpFile(objects::ObjectStore& store, const std::string& root, const std::string& relative,
                                      int64_t size, std::set<std::string>& existing, int64_t* uploaded) {
   const std::string path = absl::StrCat(root, "/", relative);
-  Sha256 hash;
+  objects::Sha256 hash;
   std::string small;  // a file of one piece is kept, so that it is read once
   absl::Status st = ForEachPiece(path, size, [&](std::string_view piece) {
     hash.Update(piece);
@@ -115,7 +88,7 @@ absl::StatusOr<FileEntry> BackUpFile(objects::ObjectStore& store, const std::str
     // Read again: the bytes must still be the ones hashed (a file replaced meanwhile is not).
     auto upload = store.StartMultipart(key);
     if (!upload.ok()) return upload.status();
-    Sha256 again;
+    objects::Sha256 again;
     int part = 1;
     st = ForEachPiece(path, size, [&](std::string_view piece) {
       again.Update(piece);
@@ -270,7 +243,7 @@ absl::StatusOr<RestoreResult> RestoreBackup(objects::ObjectStore& store, const s
     const std::string temp = target.string() + ".restoring";
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", temp));
-    Sha256 hash;
+    objects::Sha256 hash;
     absl::Status st;
     for (int64_t at = 0; st.ok() && at < f.size; at += kPiece) {
       auto piece = store.Get(kBlobPrefix + f.sha256, objects::ByteRange{at, std::min(f.size, at + kPiece) - 1});

@@ -33,6 +33,16 @@ absl::StatusOr<HttpResponse> SendWithRetries(HttpClient& client, const RetryPoli
   return result;
 }
 
+absl::StatusOr<HttpResponse> SendChecked(HttpClient& client, const RetryPolicy& policy,
+                                         absl::FunctionRef<HttpRequest()> make_request, std::string_view what) {
+  auto response = SendWithRetries(client, policy, make_request);
+  if (!response.ok()) {
+    return absl::Status(response.status().code(), absl::StrCat(std::string(what), ": ", response.status().message()));
+  }
+  if (response->status / 100 != 2) return StatusFromResponse(*response, what);
+  return response;
+}
+
 absl::Status StatusFromResponse(const HttpResponse& response, std::string_view what) {
   std::string message = absl::StrCat(std::string(what), ": HTTP ", response.status);
   std::string code = XmlText(response.body, "Code");

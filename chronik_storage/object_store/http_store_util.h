@@ -32,6 +32,11 @@ bool IsRetryableStatus(int http_status);
 absl::StatusOr<HttpResponse> SendWithRetries(HttpClient& client, const RetryPolicy& policy,
                                              absl::FunctionRef<HttpRequest()> make_request);
 
+// SendWithRetries, with a failure (no response, or an error response after the retries) as a
+// Status whose message starts with `what`.
+absl::StatusOr<HttpResponse> SendChecked(HttpClient& client, const RetryPolicy& policy,
+                                         absl::FunctionRef<HttpRequest()> make_request, std::string_view what);
+
 // An error response as a Status (404 NotFound, 401/403 PermissionDenied, 416 OutOfRange, 409
 // FailedPrecondition, retryable ones Unavailable, others Internal), with the service's error code
 // and message when its body has them.

@@ -136,10 +136,7 @@ HttpRequest S3Store::Sign(const Request& request, absl::Time now) const {
 }
 
 absl::StatusOr<HttpResponse> S3Store::Send(const Request& request, std::string_view what) {
-  auto response = SendWithRetries(*client_, config_.retry, [&] { return Sign(request, absl::Now()); });
-  if (!response.ok()) return absl::Status(response.status().code(), absl::StrCat(std::string(what), ": ", response.status().message()));
-  if (response->status / 100 != 2) return StatusFromResponse(*response, what);
-  return response;
+  return SendChecked(*client_, config_.retry, [&] { return Sign(request, absl::Now()); }, what);
 }
 
 absl::Status S3Store::Put(const std::string& key, std::string_view data) {

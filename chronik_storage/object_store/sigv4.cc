@@ -90,6 +90,23 @@ std::string UriEncode(std::string_view s, bool keep_slash) {
   return out;
 }
 
+struct Sha256::Context {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+};
+
+Sha256::Sha256() : context_(new Context) { EVP_DigestInit_ex(context_->ctx, EVP_sha256(), nullptr); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(context_->ctx);
+  delete context_;
+}
+void Sha256::Update(std::string_view data) { EVP_DigestUpdate(context_->ctx, data.data(), data.size()); }
+std::string Sha256::Hex() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_DigestFinal_ex(context_->ctx, digest, &size);
+  return objects::Hex(digest, size);
+}
+
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);

@@ -30,6 +30,20 @@ struct SigV4Key {
 // '/' kept when `keep_slash`.
 std::string UriEncode(std::string_view s, bool keep_slash);
 std::string Sha256Hex(std::string_view data);
+// SHA-256 of data given in pieces (a file read piece by piece), as lower-case hex.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void Update(std::string_view data);
+  std::string Hex();
+
+ private:
+  struct Context;
+  Context* context_;
+};
 // The raw 32-byte HMAC-SHA256 (also Azure's Shared Key signature, base64-encoded).
 std::string HmacSha256(std::string_view key, std::string_view data);
 

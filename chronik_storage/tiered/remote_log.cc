@@ -5,9 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
@@ -17,6 +15,7 @@
 #include "chronik_protocol/records/record_batch.h"
 #include "chronik_protocol/records/records.h"
 #include "chronik_storage/big_endian.h"
+#include "chronik_storage/file_ops.h"
 #include "chronik_storage/partition_log.h"
 #include "chronik_storage/segment.h"
 #include "nlohmann/json.hpp"
@@ -35,26 +34,13 @@ constexpr int64_t kPartBytes = 8 << 20;
 
 std::string ManifestKey(const TopicPartition& tp) { return PartitionPrefix(tp) + kManifestName; }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 // Puts the file at `path` under `key`: in one request, or in parts for a large one.
 absl::Status UploadFile(objects::ObjectStore& store, const std::string& path, const std::string& key, int64_t size) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   auto read_at = [fd, &path](int64_t position, int64_t length, std::string* out) -> absl::Status {
     out->resize(length);
-    int64_t done = 0;
-    while (done < length) {
-      ssize_t n = ::pread(fd, out->data() + done, length - done, position + done);
-      if (n <= 0) return absl::DataLossError(absl::StrCat("short read of ", path));
-      done += n;
-    }
+    if (PReadFully(fd, out->data(), length, position) != 0) return absl::DataLossError(absl::StrCat("short read of ", path));
     return absl::OkStatus();
   };
   absl::Status st;
@@ -261,11 +247,14 @@ absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionL
     absl::Status st = UploadFile(store_, local + ".log", remote.log_key, seg.size_bytes);
     for (const auto& [suffix, key] : {std::pair{".index", remote.index_key}, {".timeindex", remote.time_index_key}}) {
       if (!st.ok()) break;
-      auto index = ReadWholeFile(local + suffix);
+      bool missing = false;
+      auto index = ReadWholeFile(local + suffix, &missing);
+      if (index.ok() && missing) index = absl::NotFoundError(absl::StrCat(local, suffix, " is missing"));
       st = index.ok() ? store_.Put(key, *index) : index.status();
     }
     // Only a segment that aborted transactions has entries in its .txnindex.
-    if (auto txns = ReadWholeFile(local + ".txnindex"); st.ok() && txns.ok() && !txns->empty()) {
+    bool no_txns = false;
+    if (auto txns = ReadWholeFile(local + ".txnindex", &no_txns); st.ok() && txns.ok() && !txns->empty()) {
       remote.txn_index_key = stem + ".txnindex";
       st = store_.Put(remote.txn_index_key, *txns);
     }

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 
 def free_port():
@@ -98,6 +99,16 @@ class Broker:
             return self.proc.wait(timeout)
         finally:
             self.log.close()
+
+    def metrics(self, prefix=""):
+        """The unlabelled series of /metrics whose names start with `prefix`, by name."""
+        out = {}
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.metrics_port, timeout=10) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(prefix) and not line.startswith("#") and "{" not in line.split(" ", 1)[0]:
+                    name, value = line.split()[:2]
+                    out[name] = float(value)
+        return out
 
     def read_log(self):
         with open(self.log_path, "rb") as f:

@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from broker import Broker, free_port, java_classpath, run_server  # noqa: E402
@@ -69,11 +68,7 @@ def local_logs(broker, topic):
 
 
 def metric(broker, name):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % broker.metrics_port, timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    raise AssertionError("no metric " + name)
+    return broker.metrics(name)[name]
 
 
 def wait_for(condition, what, timeout=60):

@@ -14,19 +14,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 from perf_java import runfiles_root
-
-
-def metrics(port):
-    out = {}
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith("chronik_remote_"):
-                name, value = line.split()[:2]
-                out[name] = float(value)
-    return out
 
 
 def produce(bootstrap, topic, path):
@@ -106,10 +95,10 @@ def main():
 
                     # Upload: the filled topic switched to tiering, until nothing is left to copy (once
                     # the tiered topic's copies are done).
-                    while metrics(b.metrics_port)["chronik_remote_copy_lag_segments"] != 0:
+                    while b.metrics("chronik_remote_")["chronik_remote_copy_lag_segments"] != 0:
                         time.sleep(0.05)
                     time.sleep(0.5)
-                    before = metrics(b.metrics_port)["chronik_remote_bytes_copied_total"]
+                    before = b.metrics("chronik_remote_")["chronik_remote_bytes_copied_total"]
                     logs = sorted(n for n in os.listdir(os.path.join(b.data_dir, "bulk-0")) if n.endswith(".log"))
                     rolled = sum(os.path.getsize(os.path.join(b.data_dir, "bulk-0", n)) for n in logs[:-1])
                     resource = ConfigResource("topic", "bulk", set_config=tiered)
@@ -117,7 +106,7 @@ def main():
                     for f in admin.alter_configs([resource]).values():  # all of them, as set_config names them
                         f.result(30)
                     while True:
-                        m = metrics(b.metrics_port)
+                        m = b.metrics("chronik_remote_")
                         if m["chronik_remote_bytes_copied_total"] - before >= rolled:
                             break
                         time.sleep(0.05)
