@@ -119,7 +119,7 @@ absl::StatusOr<std::unique_ptr<AzureStore>> AzureStore::Open(AzureConfig config)
 HttpRequest AzureStore::Sign(const Request& request, absl::Time now) const {
   AzureRequest canonical;
   canonical.method = request.method;
-  canonical.path = request.blob.empty() ? base_path_ : absl::StrCat(base_path_, "/", UriEncode(request.blob, true));
+  canonical.path = request.key.empty() ? base_path_ : absl::StrCat(base_path_, "/", UriEncode(request.key, true));
   canonical.query = request.query;
   canonical.headers = request.headers;
   canonical.headers.emplace_back("x-ms-date", HttpDate(now));
@@ -139,24 +139,6 @@ HttpRequest AzureStore::Sign(const Request& request, absl::Time now) const {
   out.headers.emplace_back("Authorization", absl::StrCat("SharedKey ", config_.account, ":", signature));
   out.body = request.body;
   return out;
-}
-
-absl::StatusOr<HttpResponse> AzureStore::Send(const Request& request, std::string_view what) {
-  return SendChecked(*client_, config_.retry, [&] { return Sign(request, absl::Now()); }, what);
-}
-
-absl::Status AzureStore::Put(const std::string& key, std::string_view data) {
-  if (auto st = ValidateKey(key); !st.ok()) return st;
-  return Send({"PUT", key, {}, {{"x-ms-blob-type", "BlockBlob"}}, data}, absl::StrCat("put ", key)).status();
-}
-
-absl::StatusOr<std::string> AzureStore::Get(const std::string& key, std::optional<ByteRange> range) {
-  if (auto st = ValidateKey(key); !st.ok()) return st;
-  HttpHeaders headers;
-  if (range) headers.emplace_back("x-ms-range", absl::StrCat("bytes=", range->first, "-", range->last));
-  auto response = Send({"GET", key, {}, std::move(headers), {}}, absl::StrCat("get ", key));
-  if (!response.ok()) return response.status();
-  return RangedBody(*std::move(response), range, absl::StrCat("get ", key));
 }
 
 absl::StatusOr<std::vector<ObjectInfo>> AzureStore::List(const std::string& prefix) {
@@ -181,13 +163,6 @@ absl::StatusOr<std::vector<ObjectInfo>> AzureStore::List(const std::string& pref
   }
   std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   return out;
-}
-
-absl::Status AzureStore::Delete(const std::string& key) {
-  if (auto st = ValidateKey(key); !st.ok()) return st;
-  auto response = Send({"DELETE", key, {}, {}, {}}, absl::StrCat("delete ", key));
-  if (!response.ok() && !absl::IsNotFound(response.status())) return response.status();
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<MultipartUpload>> AzureStore::StartMultipart(const std::string& key) {

@@ -8,9 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "chronik_storage/object_store/http_client.h"
-#include "chronik_storage/object_store/http_store_util.h"
-#include "chronik_storage/object_store/object_store.h"
+#include "chronik_storage/object_store/http_store.h"
 
 namespace chronik::storage::objects {
 
@@ -35,41 +33,28 @@ struct AzureRequest {
 // Shared Key's string to sign (for service versions from 2015-02-21 on).
 std::string AzureStringToSign(const AzureRequest& request, std::string_view account);
 
-class AzureStore : public ObjectStore {
+class AzureStore : public HttpObjectStore {
  public:
   static absl::StatusOr<std::unique_ptr<AzureStore>> Open(AzureConfig config);
 
-  absl::Status Put(const std::string& key, std::string_view data) override;
-  absl::StatusOr<std::string> Get(const std::string& key, std::optional<ByteRange> range) override;
   absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override;
-  absl::Status Delete(const std::string& key) override;
   absl::StatusOr<std::unique_ptr<MultipartUpload>> StartMultipart(const std::string& key) override;
 
   // Creates the container; OK if it exists.
   absl::Status CreateContainer();
 
-  struct Request {
-    std::string method;
-    std::string blob;  // "" for the container
-    std::vector<std::pair<std::string, std::string>> query;
-    HttpHeaders headers;
-    std::string_view body;
-  };
-  // Sends `request`, authorized, with retries; an error response is a Status.
-  absl::StatusOr<HttpResponse> Send(const Request& request, std::string_view what);
+  HttpRequest Sign(const Request& request, absl::Time now) const override;
 
  private:
   AzureStore(AzureConfig config, std::string decoded_key, std::string base_path, std::unique_ptr<HttpClient> client)
-      : config_(std::move(config)),
+      : HttpObjectStore(std::move(client), config.retry, "x-ms-range", {{"x-ms-blob-type", "BlockBlob"}}),
+        config_(std::move(config)),
         decoded_key_(std::move(decoded_key)),
-        base_path_(std::move(base_path)),
-        client_(std::move(client)) {}
-  HttpRequest Sign(const Request& request, absl::Time now) const;
+        base_path_(std::move(base_path)) {}
 
   const AzureConfig config_;
   const std::string decoded_key_;
   const std::string base_path_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 }  // namespace chronik::storage::objects

@@ -114,7 +114,7 @@ HttpRequest S3Store::Sign(const Request& request, absl::Time now) const {
   sig.payload_sha256 = Sha256Hex(request.body);
   const std::string amz_date = AmzDate(now);
   sig.headers = request.headers;
-  sig.headers.emplace_back("host", client_->host_header());
+  sig.headers.emplace_back("host", client().host_header());
   sig.headers.emplace_back("x-amz-date", amz_date);
   sig.headers.emplace_back("x-amz-content-sha256", sig.payload_sha256);
 
@@ -133,24 +133,6 @@ HttpRequest S3Store::Sign(const Request& request, absl::Time now) const {
   out.headers.emplace_back("Authorization", AuthorizationHeader(sig, key, amz_date));
   out.body = request.body;
   return out;
-}
-
-absl::StatusOr<HttpResponse> S3Store::Send(const Request& request, std::string_view what) {
-  return SendChecked(*client_, config_.retry, [&] { return Sign(request, absl::Now()); }, what);
-}
-
-absl::Status S3Store::Put(const std::string& key, std::string_view data) {
-  if (auto st = ValidateKey(key); !st.ok()) return st;
-  return Send({"PUT", key, {}, {}, data}, absl::StrCat("put ", key)).status();
-}
-
-absl::StatusOr<std::string> S3Store::Get(const std::string& key, std::optional<ByteRange> range) {
-  if (auto st = ValidateKey(key); !st.ok()) return st;
-  HttpHeaders headers;
-  if (range) headers.emplace_back("Range", absl::StrCat("bytes=", range->first, "-", range->last));
-  auto response = Send({"GET", key, {}, std::move(headers), {}}, absl::StrCat("get ", key));
-  if (!response.ok()) return response.status();
-  return RangedBody(*std::move(response), range, absl::StrCat("get ", key));
 }
 
 absl::StatusOr<std::vector<ObjectInfo>> S3Store::List(const std::string& prefix) {
@@ -175,13 +157,6 @@ absl::StatusOr<std::vector<ObjectInfo>> S3Store::List(const std::string& prefix)
   }
   std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   return out;
-}
-
-absl::Status S3Store::Delete(const std::string& key) {
-  if (auto st = ValidateKey(key); !st.ok()) return st;
-  auto response = Send({"DELETE", key, {}, {}, {}}, absl::StrCat("delete ", key));
-  if (!response.ok() && !absl::IsNotFound(response.status())) return response.status();
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<MultipartUpload>> S3Store::StartMultipart(const std::string& key) {

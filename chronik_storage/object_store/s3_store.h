@@ -8,9 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "chronik_storage/object_store/http_client.h"
-#include "chronik_storage/object_store/http_store_util.h"
-#include "chronik_storage/object_store/object_store.h"
+#include "chronik_storage/object_store/http_store.h"
 #include "chronik_storage/object_store/sigv4.h"
 
 namespace chronik::storage::objects {
@@ -34,38 +32,26 @@ struct S3Config {
 // as access and secret key.
 S3Config GcsConfig(std::string bucket, std::string access_key, std::string secret_key);
 
-class S3Store : public ObjectStore {
+class S3Store : public HttpObjectStore {
  public:
   static absl::StatusOr<std::unique_ptr<S3Store>> Open(S3Config config);
 
-  absl::Status Put(const std::string& key, std::string_view data) override;
-  absl::StatusOr<std::string> Get(const std::string& key, std::optional<ByteRange> range) override;
   absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override;
-  absl::Status Delete(const std::string& key) override;
   absl::StatusOr<std::unique_ptr<MultipartUpload>> StartMultipart(const std::string& key) override;
 
   // Creates the bucket; OK if it is ours already.
   absl::Status CreateBucket();
 
-  struct Request {
-    std::string method;
-    std::string key;  // "" for the bucket itself
-    std::vector<std::pair<std::string, std::string>> query;
-    HttpHeaders headers;
-    std::string_view body;
-  };
-  // The request as sent: signed, with the path and query encoded as signed.
-  HttpRequest Sign(const Request& request, absl::Time now) const;
-  // Sends `request` with retries; an error response is a Status.
-  absl::StatusOr<HttpResponse> Send(const Request& request, std::string_view what);
+  HttpRequest Sign(const Request& request, absl::Time now) const override;
 
  private:
   S3Store(S3Config config, bool virtual_hosted, std::unique_ptr<HttpClient> client)
-      : config_(std::move(config)), virtual_hosted_(virtual_hosted), client_(std::move(client)) {}
+      : HttpObjectStore(std::move(client), config.retry, "Range", {}),
+        config_(std::move(config)),
+        virtual_hosted_(virtual_hosted) {}
 
   const S3Config config_;
   const bool virtual_hosted_;
-  std::unique_ptr<HttpClient> client_;
 };
 
 }  // namespace chronik::storage::objects
