@@ -11,6 +11,7 @@
 #include "chronik_storage/object_store/azure_store.h"
 #include "chronik_storage/object_store/local_store.h"
 #include "chronik_storage/object_store/s3_store.h"
+#include "chronik_storage/object_store/sigv4.h"
 #include "chronik_storage/object_store/test_servers.h"
 #include "gtest/gtest.h"
 
@@ -299,6 +300,46 @@ TEST(S3StoreTest, TlsWithTheServersCertificateAndNotWithout) {
   auto refused = (*untrusted)->Get("k", std::nullopt);
   EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
   EXPECT_NE(refused.status().message().find("certificate"), std::string::npos) << refused.status();
+}
+
+// Google Cloud Storage and AWS itself cannot be reached from here: what a request to them would
+// look like is checked instead (the signature's parts are checked against AWS's vectors in
+// sigv4_test).
+TEST(S3StoreTest, GcsAndAwsRequestsAreVirtualHostedAndScopedToTheirRegion) {
+  const absl::Time now = absl::FromUnixSeconds(1369353600);  // 2013-05-24T00:00:00Z
+  auto gcs = S3Store::Open(GcsConfig("bkt", "GOOG1EXAMPLE", "secret"));
+  ASSERT_TRUE(gcs.ok());
+  HttpRequest request = (*gcs)->Sign({"GET", "a b/c", {{"list-type", "2"}}, {}, {}}, now);
+  EXPECT_EQ(request.target, "/a%20b/c?list-type=2");  // the bucket is in the host name
+  std::string authorization;
+  for (const auto& [name, value] : request.headers) {
+    if (name == "Authorization") authorization = value;
+  }
+  EXPECT_NE(authorization.find("Credential=GOOG1EXAMPLE/20130524/auto/s3/aws4_request"), std::string::npos)
+      << authorization;
+  EXPECT_NE(authorization.find("SignedHeaders=host;x-amz-content-sha256;x-amz-date"), std::string::npos)
+      << authorization;
+
+  S3Config aws;
+  aws.bucket = "bkt";
+  aws.region = "eu-west-1";
+  aws.access_key = "AKIDEXAMPLE";
+  aws.secret_key = "secret";
+  auto s3 = S3Store::Open(aws);
+  ASSERT_TRUE(s3.ok());
+  request = (*s3)->Sign({"PUT", "k", {}, {}, "data"}, now);
+  EXPECT_EQ(request.target, "/k");
+  aws.addressing = S3Config::Addressing::kPath;
+  request = (*S3Store::Open(aws))->Sign({"PUT", "k", {}, {}, "data"}, now);
+  EXPECT_EQ(request.target, "/bkt/k");
+  for (const auto& [name, value] : request.headers) {
+    if (name == "Authorization") {
+      EXPECT_NE(value.find("/20130524/eu-west-1/s3/aws4_request"), std::string::npos);
+    }
+    if (name == "x-amz-content-sha256") {
+      EXPECT_EQ(value, Sha256Hex("data"));
+    }
+  }
 }
 
 TEST(AzureStoreTest, WrongKeyIsRefused) {

@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--broker", default=os.path.join(here, "chronik_server", "chronik_server"))
     ap.add_argument("--mb", type=int, default=256, help="MB of 1 KiB records per topic")
     ap.add_argument("--stores", default="local,s3,azure")
+    ap.add_argument("--fetch-bytes", type=int, default=None, help="remote.log.reader.fetch.bytes")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(here, "tests", "e2e"))
     sys.path.insert(0, os.path.join(here, "tests", "e2e", "pydeps"))
@@ -72,9 +73,11 @@ def main():
                 raise SystemExit("unknown store " + store)
             try:
                 with Broker(extra_args=["--log-level", "warn"], env=env,
-                            kafka_properties={"remote.log.storage.system.enable": "true",
-                                              "remote.log.manager.task.interval.ms": 200,
-                                              "log.retention.check.interval.ms": 200}) as b:
+                            kafka_properties=dict({"remote.log.storage.system.enable": "true",
+                                                   "remote.log.manager.task.interval.ms": 200,
+                                                   "log.retention.check.interval.ms": 200},
+                                                  **({"remote.log.reader.fetch.bytes": args.fetch_bytes}
+                                                     if args.fetch_bytes else {}))) as b:
                     admin = AdminClient({"bootstrap.servers": b.bootstrap})
                     segment = {"segment.bytes": str(16 << 20)}
                     tiered = dict(segment, **{"remote.storage.enable": "true", "local.retention.bytes": "1"})
