@@ -20,6 +20,7 @@
 #include <variant>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/status/statusor.h"
 #include "chronik_config/text.h"
 
@@ -133,6 +134,7 @@ using Layer = std::map<std::string_view, Supplied>;
 
 // The config file table that holds Kafka broker properties rather than Chronik settings.
 constexpr std::string_view kKafkaTable = "kafka";
+constexpr std::string_view kObjectStoreTable = "object_store";
 
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
@@ -461,12 +463,13 @@ absl::StatusOr<Layer> EnvironmentLayer(const EnvLookup& getenv) {
   return layer;
 }
 
-// The file's [kafka] table: Kafka broker properties (server.properties names), as strings.
-absl::Status KafkaTable(const std::string& path, const toml::node& node, std::map<std::string, std::string>* out) {
+// A table of the file whose values are kept as strings: [kafka] (Kafka broker properties by their
+// server.properties names) and [object_store].
+absl::Status StringTable(const std::string& path, const toml::node& node, std::string_view name,
+                         std::map<std::string, std::string>* out) {
   const toml::table* table = node.as_table();
   if (table == nullptr) {
-    return absl::InvalidArgumentError(Cat(path, ":", node.source().begin.line,
-                                          ": kafka must be a table of Kafka broker properties"));
+    return absl::InvalidArgumentError(Cat(path, ":", node.source().begin.line, ": ", name, " must be a table"));
   }
   for (auto&& [key, value] : *table) {
     std::string text;
@@ -477,7 +480,7 @@ absl::Status KafkaTable(const std::string& path, const toml::node& node, std::ma
     } else if (value.is_boolean()) {
       text = *value.value<bool>() ? "true" : "false";
     } else {
-      return absl::InvalidArgumentError(Cat(path, ":", value.source().begin.line, ": kafka.", key.str(),
+      return absl::InvalidArgumentError(Cat(path, ":", value.source().begin.line, ": ", name, ".", key.str(),
                                             " must be a string, an integer or a boolean"));
     }
     (*out)[std::string(key.str())] = std::move(text);
@@ -486,7 +489,8 @@ absl::Status KafkaTable(const std::string& path, const toml::node& node, std::ma
 }
 
 absl::StatusOr<Layer> FileLayer(const std::string& path, std::string_view path_origin,
-                                std::map<std::string, std::string>* kafka_properties) {
+                                std::map<std::string, std::string>* kafka_properties,
+                                std::map<std::string, std::string>* object_store) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     return Problem(path_origin,
@@ -515,7 +519,24 @@ absl::StatusOr<Layer> FileLayer(const std::string& path, std::string_view path_o
   Layer layer;
   for (auto&& [key, node] : table) {
     if (key.str() == kKafkaTable) {
-      if (absl::Status s = KafkaTable(path, node, kafka_properties); !s.ok()) return s;
+      if (absl::Status s = StringTable(path, node, kKafkaTable, kafka_properties); !s.ok()) return s;
+      continue;
+    }
+    if (key.str() == kObjectStoreTable) {
+      // The environment variables' names in lower case: storage_backend = "s3", s3_bucket = ...
+      std::map<std::string, std::string> table;
+      if (absl::Status s = StringTable(path, node, kObjectStoreTable, &table); !s.ok()) return s;
+      for (auto& [name, value] : table) {
+        const std::string upper = absl::AsciiStrToUpper(name);
+        if (std::find(storage::objects::kStoreSettingNames.begin(), storage::objects::kStoreSettingNames.end(), upper) ==
+                storage::objects::kStoreSettingNames.end() ||
+            name != absl::AsciiStrToLower(name)) {
+          return absl::InvalidArgumentError(Cat(path, ": unknown key ", kObjectStoreTable, ".", Quoted(name),
+                                                " (known keys: the object store's environment variables in lower "
+                                                "case, such as storage_backend and s3_bucket)"));
+        }
+        (*object_store)[upper] = std::move(value);
+      }
       continue;
     }
     const Setting* setting = FindSetting(key.str());
@@ -742,8 +763,9 @@ ParseOutcome ParseServerConfig(int argc, const char* const* argv, const EnvLooku
     }
     Layer merged;
     std::map<std::string, std::string> kafka_properties;
+    storage::objects::StoreSettings object_store;
     if (config_file) {
-      absl::StatusOr<Layer> file = FileLayer(*config_file, config_origin, &kafka_properties);
+      absl::StatusOr<Layer> file = FileLayer(*config_file, config_origin, &kafka_properties, &object_store);
       if (!file.ok()) return error(Message(file.status()));
       merged = *std::move(file);
     }
@@ -769,9 +791,11 @@ ParseOutcome ParseServerConfig(int argc, const char* const* argv, const EnvLooku
     auto token = name_and_secret("CHRONIK_ADMIN_TOKEN");
     if (!token.ok()) return error(std::string(token.status().message()));
     if (token->has_value()) config->admin_token = AdminToken{(*token)->first, (*token)->second};
+    // The object store's settings: the environment over the file's [object_store].
     for (std::string_view name : storage::objects::kStoreSettingNames) {
-      if (std::optional<std::string> v = LookupEnv(getenv, name)) config->object_store[std::string(name)] = *v;
+      if (std::optional<std::string> v = LookupEnv(getenv, name)) object_store[std::string(name)] = *v;
     }
+    config->object_store = std::move(object_store);
     return ParseOutcome{*std::move(config), kExitOk, ""};
   } catch (const std::exception& e) {
     return error(Cat("internal error while reading the configuration: ", e.what()));

@@ -110,7 +110,7 @@ struct ServerConfig {
   // CHRONIK_ADMIN_TOKEN=user:token, from the environment only, like the bootstrap user.
   std::optional<AdminToken> admin_token;
   // The object store's settings (STORAGE_BACKEND, S3_*, AZURE_*, ...: store_settings.h), from the
-  // environment only, since they hold secrets; checked when the store is opened.
+  // environment over the file's [object_store] table; checked when the store is opened.
   storage::objects::StoreSettings object_store;
   // The admin API requires authentication even on a loopback bind.
   bool admin_auth_required = false;

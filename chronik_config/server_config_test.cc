@@ -297,6 +297,23 @@ TEST_F(ServerConfigTest, EmptyTomlFileChangesNothing) {
   EXPECT_EQ(config.config_file, file);
 }
 
+TEST_F(ServerConfigTest, ObjectStoreFromTheFileAndTheEnvironment) {
+  const std::string file = WriteFile("store.toml",
+                                     "[object_store]\n"
+                                     "storage_backend = \"s3\"\n"
+                                     "s3_bucket = \"from-file\"\n"
+                                     "s3_region = \"eu-west-1\"\n");
+  ServerConfig config = Ok({"--config", file}, {{"S3_BUCKET", "from-env"}, {"AWS_SECRET_ACCESS_KEY", "x"}});
+  EXPECT_EQ(config.object_store["STORAGE_BACKEND"], "s3");
+  EXPECT_EQ(config.object_store["S3_BUCKET"], "from-env");  // the environment wins
+  EXPECT_EQ(config.object_store["S3_REGION"], "eu-west-1");
+  EXPECT_EQ(config.object_store["AWS_SECRET_ACCESS_KEY"], "x");
+  EXPECT_EQ(config.object_store.count("AZURE_CONTAINER"), 0u);
+  const std::string bad = WriteFile("bad.toml", "[object_store]\nbucket = \"b\"\n");
+  EXPECT_NE(Error({"--config", bad}).find("unknown key object_store.\"bucket\""), std::string::npos)
+      << Error({"--config", bad});
+}
+
 TEST_F(ServerConfigTest, ConfigFileFromEnvironmentAndFlagWins) {
   const std::string a = WriteFile("a.toml", "kafka_port = 9101\n");
   const std::string b = WriteFile("b.toml", "kafka_port = 9102\n");

@@ -1,7 +1,7 @@
 #pragma once
 
-// The environment variables that name an object store (see store_factory.h), read from the
-// environment only, as secrets are.
+// The environment variables that name an object store (see store_factory.h); the TOML file's
+// [object_store] table may give them too, in lower case.
 
 #include <array>
 #include <map>
