@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "chronik_protocol/records/record_batch.h"
 #include "spdlog/spdlog.h"
@@ -332,13 +333,17 @@ std::vector<std::string> Indexer::Topics() const {
 }
 
 int64_t Indexer::Lag() const {
-  std::vector<std::pair<storage::TopicPartition, int64_t>> indexed;
+  std::map<storage::TopicPartition, int64_t> indexed;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [tp, state] : partitions_) indexed.emplace_back(tp, state.indexed_offset);
+    for (const auto& [tp, state] : partitions_) indexed.emplace(tp, state.indexed_offset);
   }
   int64_t lag = 0;
-  for (const auto& [tp, offset] : indexed) {
+  for (const storage::TopicPartition& tp : logs_.partitions()) {
+    // A searchable partition the indexer has not visited yet lags by all it holds.
+    auto it = indexed.find(tp);
+    if (it == indexed.end() && !(options_.searchable && options_.searchable(tp.topic))) continue;
+    const int64_t offset = it == indexed.end() ? 0 : it->second;
     if (std::shared_ptr<storage::PartitionLog> log = logs_.Get(tp)) {
       lag += std::max<int64_t>(0, log->high_watermark().value() - std::max(offset, log->log_start_offset().value()));
     }
