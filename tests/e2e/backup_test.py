@@ -140,6 +140,39 @@ class BackupChecks:
             self.assertNotEqual(code, 0)
             self.assertIn("does not match its SHA-256", err)
 
+    def test_a_killed_backup_leaves_the_previous_one_whole(self):
+        with Broker(kafka_properties={"log.segment.bytes": 4 << 20}) as b:
+            first = produce(b.bootstrap, "t", 3000)
+            b.stop()
+            code, out, err = run("backup", b.data_dir, self.store_env)
+            self.assertEqual(code, 0, err)
+            b.start()
+            big = ["%06d-%s" % (i, "b" * 400) for i in range(100000)]
+            subprocess.run(["kcat", "-b", b.bootstrap, "-P", "-t", "big", "-X", "acks=all"], input="\n".join(big) + "\n",
+                           text=True, check=True, timeout=120)
+            b.stop()
+            # kill -9 backups part way.
+            interrupted = 0
+            for delay in (0.01, 0.02, 0.04, 0.08):
+                p = subprocess.Popen([server_binary(), "--data-dir", b.data_dir, "backup"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=dict(os.environ, **self.store_env))
+                time.sleep(delay)
+                p.kill()
+                out, _ = p.communicate()
+                interrupted += "bytes uploaded" not in out
+            self.assertGreater(interrupted, 0)
+            # A killed backup has no manifest: a restore takes the newest complete one, the first.
+            target = b.data_dir + "-restored"
+            code, out, err = run("restore", target, self.store_env)
+            self.assertEqual(code, 0, err)
+        with Broker(data_dir=target) as r:
+            self.assertEqual(consume(r.bootstrap, "t"), [(str(o), v) for o, v in enumerate(first)])
+            if interrupted == 4:
+                self.assertFalse(os.path.exists(os.path.join(target, "big-0")))
+        # A backup after them completes, reusing what they uploaded.
+        code, out, err = run("backup", b.data_dir, self.store_env)
+        self.assertEqual(code, 0, err)
+
     def test_backup_of_a_running_broker_is_refused(self):
         with Broker() as b:
             code, _, err = run("backup", b.data_dir, self.store_env)
