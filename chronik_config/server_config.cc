@@ -400,7 +400,7 @@ std::variant<CommandLine, ParseOutcome> ParseCommandLine(int argc, const char* c
       app.add_option(std::string(kConfigFlag), config_file,
                      Cat("TOML config file (see below) [env: ", kConfigEnv, "]"))
           ->type_name("FILE");
-  app.add_option("mode", cl.mode_text, "standalone (default), all, ingest, search or version")
+  app.add_option("mode", cl.mode_text, "standalone (default), all, ingest, search, backup, restore or version")
       ->type_name("MODE");
 
   auto exit_with = [](int code, std::string message) {
@@ -669,7 +669,7 @@ absl::StatusOr<ServerConfig> Resolve(Mode mode, const Layer& merged,
   return config;
 }
 
-std::string ModeList() { return "standalone, all, ingest, search or version"; }
+std::string ModeList() { return "standalone, all, ingest, search, backup, restore or version"; }
 
 }  // namespace
 

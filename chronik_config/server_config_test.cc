@@ -646,9 +646,9 @@ TEST_F(ServerConfigTest, CommandLineSyntaxErrors) {
 
 TEST_F(ServerConfigTest, UnknownMode) {
   EXPECT_EQ(Error({"turbo"}),
-            "unknown mode \"turbo\" (expected standalone, all, ingest, search or version)");
+            "unknown mode \"turbo\" (expected standalone, all, ingest, search, backup, restore or version)");
   EXPECT_EQ(Error({"Standalone"}),
-            "unknown mode \"Standalone\" (expected standalone, all, ingest, search or version)");
+            "unknown mode \"Standalone\" (expected standalone, all, ingest, search, backup, restore or version)");
 }
 
 TEST_F(ServerConfigTest, DataDirCannotBeCreated) {
