@@ -114,6 +114,11 @@ void Janitor::Schedule(std::string name, int64_t interval_ms, std::function<void
   scheduler_tasks_.push_back(Task{std::move(name), interval_ms, std::move(task), {}});
 }
 
+void Janitor::ScheduleOnOwnThread(std::string name, int64_t interval_ms, std::function<void(int64_t)> task) {
+  std::lock_guard<std::mutex> lock(mu_);
+  solo_tasks_.push_back({Task{std::move(name), interval_ms, std::move(task), {}}});
+}
+
 void Janitor::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (started_) return;
@@ -129,6 +134,10 @@ void Janitor::Start() {
   for (Task& t : cleaner_tasks_) t.next = now + std::chrono::milliseconds(t.interval_ms);
   threads_.emplace_back([this] { Loop(&scheduler_tasks_); });
   if (!cleaner_tasks_.empty()) threads_.emplace_back([this] { Loop(&cleaner_tasks_); });
+  for (std::vector<Task>& solo : solo_tasks_) {
+    solo.front().next = now + std::chrono::milliseconds(solo.front().interval_ms);
+    threads_.emplace_back([this, tasks = &solo] { Loop(tasks); });
+  }
 }
 
 void Janitor::Stop() {

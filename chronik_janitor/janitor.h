@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -74,8 +75,11 @@ class Janitor {
   Janitor(const Janitor&) = delete;
   Janitor& operator=(const Janitor&) = delete;
 
-  // Adds a periodic task (offset expiry, later tier uploads). Before Start.
+  // Adds a periodic task (offset expiry, transaction timeouts) to the scheduler thread. Before Start.
   void Schedule(std::string name, int64_t interval_ms, std::function<void(int64_t now_ms)> task);
+  // The same on a thread of the task's own: for work that waits on something slow (an object
+  // store's uploads or backups), so that it never holds up retention and the scheduler's tasks.
+  void ScheduleOnOwnThread(std::string name, int64_t interval_ms, std::function<void(int64_t now_ms)> task);
 
   // Starts the scheduler thread (retention and rolling) and the cleaner thread (compaction).
   void Start();
@@ -126,6 +130,7 @@ class Janitor {
   bool started_ = false;
   std::vector<Task> scheduler_tasks_;
   std::vector<Task> cleaner_tasks_;
+  std::deque<std::vector<Task>> solo_tasks_;  // one task each, on a thread each
   std::vector<std::thread> threads_;
 
   std::mutex cleaner_mu_;  // guards cleaner_state_, held for a whole cleaner pass

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "chronik_protocol/records/record_batch_builder.h"
@@ -232,6 +233,27 @@ TEST_F(JanitorTest, ScheduledTasksRunOnTheJanitorThreadAndStopPromptly) {
   const int after = runs.load();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(runs.load(), after);
+}
+
+// An upload to a store that hangs must not stop retention and the scheduler's other tasks.
+TEST_F(JanitorTest, ATaskOnItsOwnThreadDoesNotHoldUpTheScheduler) {
+  Janitor janitor(*logs_, Options());
+  std::atomic<bool> release{false};
+  std::atomic<int> slow_runs{0};
+  std::atomic<int> fast_runs{0};
+  janitor.ScheduleOnOwnThread("slow", 1, [&](int64_t) {
+    slow_runs++;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  janitor.Schedule("fast", 1, [&](int64_t) { fast_runs++; });
+  janitor.Start();
+  for (int i = 0; i < 10'000 && (fast_runs < 5 || slow_runs < 1); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(fast_runs.load(), 5);
+  EXPECT_EQ(slow_runs.load(), 1);  // still in its first run
+  release = true;
+  janitor.Stop();
 }
 
 }  // namespace

@@ -491,7 +491,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
                        [txns = &*s->txns](int64_t now_ms) { txns->Sweep(now_ms); });
   if (cfg.enable_backup && cfg.mode != config::Mode::kSearch) {
     // A copy of the live files, as a crash would leave them (chronik_storage/backup/backup.h).
-    s->janitor->Schedule("backup", bc.EffectiveInt("backup.interval.ms", 86400000),
+    s->janitor->ScheduleOnOwnThread("backup", bc.EffectiveInt("backup.interval.ms", 86400000),
                          [store = s->object_store.get(), dir = cfg.data_dir,
                           keep = static_cast<int>(bc.EffectiveInt("backup.retention.count", 7))](int64_t) {
                            auto result = storage::backup::RunBackup(dir, *store, keep);
@@ -499,7 +499,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
                          });
   }
   if (s->remote.has_value()) {
-    s->janitor->Schedule("remote-log", bc.EffectiveInt("remote.log.manager.task.interval.ms", 30000),
+    s->janitor->ScheduleOnOwnThread("remote-log", bc.EffectiveInt("remote.log.manager.task.interval.ms", 30000),
                          [remote = &*s->remote](int64_t now_ms) { remote->RunPass(now_ms); });
   }
   if (cfg.enable_search) {
