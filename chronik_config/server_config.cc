@@ -86,6 +86,8 @@ constexpr Setting kSettings[] = {
      "", "", "Enable search (--enable-search=false disables)"},
     {"enable_backup", "--enable-backup", "--enable-backup", "CHRONIK_ENABLE_BACKUP", Kind::kBool,
      "", "", "Back the data directory up to the object store every\nkafka.backup.interval.ms (--enable-backup=false disables)"},
+    {"backup_id", "--backup-id", "--backup-id", "CHRONIK_BACKUP_ID", Kind::kPath, "ID", "",
+     "restore: the backup to restore (default: the newest)"},
     {"log_level", "--log-level", "--log-level", "CHRONIK_LOG_LEVEL", Kind::kLogLevel, "LEVEL",
      "info", "error, warn, info, debug or trace"},
     {"max_request_size", "--max-request-size", "--max-request-size", "CHRONIK_MAX_REQUEST_SIZE",
@@ -357,10 +359,11 @@ std::string Footer() {
           "Config file (--config FILE): TOML with top-level keys named like the flags, in\n"
           "snake_case: kafka_port, admin_port, data_dir, bind_addr, advertised_addr,\n"
           "advertised_port, metrics_port, search_port, metrics_partition_series,\n"
-          "admin_auth_required, enable_search, enable_backup, log_level,\n"
+          "admin_auth_required, enable_search, enable_backup, backup_id, log_level,\n"
           "max_request_size. Ports and sizes are integers, metrics_partition_series,\n"
           "admin_auth_required and enable_* booleans, the rest\n"
-          "strings. Unknown keys are an error.\n"
+          "strings. Unknown keys are an error. A [kafka] table holds Kafka broker\n"
+          "properties, an [object_store] table the object store's settings.\n"
           "\n"
           "Precedence, per setting: command-line flag > environment variable > config file > "
           "default.\n"
@@ -624,6 +627,11 @@ absl::StatusOr<ServerConfig> Resolve(Mode mode, const Layer& merged,
   boolean("admin_auth_required", &config.admin_auth_required);
   boolean("metrics_partition_series", &config.metrics_partition_series);
   boolean("enable_backup", &config.enable_backup);
+  if (auto it = merged.find("backup_id"); it != merged.end()) {
+    // A setting that would change nothing is refused, not ignored.
+    if (mode != Mode::kRestore) return Problem(origin("backup_id"), "only the restore mode restores a backup");
+    config.backup_id = std::get<std::string>(it->second.value);
+  }
   if (auto it = merged.find("log_level"); it != merged.end()) {
     config.log_level = std::get<LogLevel>(it->second.value);
   }

@@ -88,6 +88,8 @@ struct ServerConfig {
   bool metrics_partition_series = true;
   bool enable_search = false;
   bool enable_backup = false;
+  // The backup `restore` restores; the newest when unset.
+  std::optional<std::string> backup_id;
   LogLevel log_level = kDefaultLogLevel;
   int32_t max_request_size = kDefaultMaxRequestSize;
   // The TOML file that was read, if any.

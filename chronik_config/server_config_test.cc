@@ -297,6 +297,14 @@ TEST_F(ServerConfigTest, EmptyTomlFileChangesNothing) {
   EXPECT_EQ(config.config_file, file);
 }
 
+TEST_F(ServerConfigTest, BackupIdOnlyForRestore) {
+  EXPECT_EQ(Ok({"restore", "--backup-id", "20261130T000000.000Z"}).backup_id, "20261130T000000.000Z");
+  EXPECT_FALSE(Ok({"restore"}).backup_id.has_value());
+  EXPECT_NE(Error({"--backup-id", "x"}).find("only the restore mode restores a backup"), std::string::npos)
+      << Error({"--backup-id", "x"});
+  EXPECT_EQ(Ok({"restore"}, {{"CHRONIK_BACKUP_ID", "b1"}}).backup_id, "b1");
+}
+
 TEST_F(ServerConfigTest, ObjectStoreFromTheFileAndTheEnvironment) {
   const std::string file = WriteFile("store.toml",
                                      "[object_store]\n"
@@ -693,7 +701,7 @@ TEST_F(ServerConfigTest, TomlErrorsNameFileLineAndKey) {
             unknown +
                 ":2: unknown key \"kafka_prot\" (known keys: kafka_port, admin_port, "
                 "data_dir, bind_addr, advertised_addr, advertised_port, metrics_port, search_port, "
-                "metrics_partition_series, admin_auth_required, enable_search, enable_backup, log_level, "
+                "metrics_partition_series, admin_auth_required, enable_search, enable_backup, backup_id, log_level, "
             "max_request_size)");
 
   const std::string table = WriteFile("table.toml", "\n[server]\nkafka_port = 1\n");

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "absl/strings/numbers.h"
@@ -57,7 +58,17 @@ int RunBackupCommand(const char* program, const config::ServerConfig& cfg) {
 int RunRestoreCommand(const char* program, const config::ServerConfig& cfg) {
   auto store = Store(cfg);
   if (!store.ok()) return Failed(program, std::string(store.status().message()));
-  auto result = storage::backup::RestoreBackup(**store, "", cfg.data_dir);
+  const std::string id = cfg.backup_id.value_or("");
+  if (!id.empty()) {
+    auto ids = storage::backup::ListBackups(**store);
+    if (!ids.ok()) return Failed(program, "cannot list the backups: " + ids.status().ToString());
+    if (std::find(ids->begin(), ids->end(), id) == ids->end()) {
+      std::string known;
+      for (const std::string& b : *ids) known += (known.empty() ? "" : ", ") + b;
+      return Failed(program, "no backup " + id + " in the object store; it holds: " + (known.empty() ? "none" : known));
+    }
+  }
+  auto result = storage::backup::RestoreBackup(**store, id, cfg.data_dir);
   if (!result.ok()) return Failed(program, "restore failed: " + result.status().ToString());
   std::cout << "restored backup " << result->id << ": " << result->files << " files, " << result->bytes
             << " bytes into " << cfg.data_dir << "\n";

@@ -66,9 +66,9 @@ def segment_digests(data_dir):
     return out
 
 
-def run(command, data_dir, env):
-    p = subprocess.run([server_binary(), "--data-dir", data_dir, command], capture_output=True, text=True,
-                       env=dict(os.environ, **env), timeout=300)
+def run(command, data_dir, env, args=()):
+    p = subprocess.run([server_binary(), "--data-dir", data_dir] + list(args) + [command], capture_output=True,
+                       text=True, env=dict(os.environ, **env), timeout=300)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -112,6 +112,28 @@ class BackupChecks:
             for topic, expected in values.items():
                 self.assertEqual(consume(b.bootstrap, topic), [(str(o), v) for o, v in enumerate(expected)])
             self.assertEqual(committed(b.bootstrap, "billing", "orders"), 4321)
+
+    def test_restore_of_a_chosen_backup(self):
+        with Broker() as b:
+            first = produce(b.bootstrap, "t", 500)
+            b.stop()
+            code, out, err = run("backup", b.data_dir, self.store_env)
+            self.assertEqual(code, 0, err)
+            first_id = out.split("backup ")[-1].split(":")[0]
+            b.start()
+            produce(b.bootstrap, "t", 500)
+            b.stop()
+            code, out, err = run("backup", b.data_dir, self.store_env)
+            self.assertEqual(code, 0, err)
+            target = b.data_dir + "-first"
+            code, out, err = run("restore", target, self.store_env, ["--backup-id", first_id])
+            self.assertEqual(code, 0, err)
+            self.assertIn("restored backup " + first_id, out)
+            code, _, err = run("restore", b.data_dir + "-none", self.store_env, ["--backup-id", "19700101T000000.000Z"])
+            self.assertNotEqual(code, 0)
+            self.assertIn("no backup 19700101T000000.000Z in the object store; it holds: " + first_id, err)
+        with Broker(data_dir=target) as r:
+            self.assertEqual(consume(r.bootstrap, "t"), [(str(o), v) for o, v in enumerate(first)])
 
     def test_running_broker_backs_itself_up_and_keeps_the_newest(self):
         with Broker(extra_args=["--enable-backup"], env=self.store_env,
