@@ -725,7 +725,7 @@ std::vector<SegmentInfo> PartitionLog::segments() const {
   return out;
 }
 
-absl::Status PartitionLog::StartEmptyAt(Offset offset) {
+absl::Status PartitionLog::StartEmptyAt(Offset offset, std::string_view producer_snapshot) {
   std::vector<LogEvent> events;
   {
     absl::MutexLock lock(&mu_);
@@ -746,6 +746,16 @@ absl::Status PartitionLog::StartEmptyAt(Offset offset) {
     segments_.push_back(std::shared_ptr<Segment>(std::move(*seg)));
     log_start_offset_ = log_end_offset_ = durable_offset_ = recovery_point_ = offset.value();
     checkpoint_dirty_ = true;
+    if (!producer_snapshot.empty()) {
+      if (absl::StatusOr<ProducerStateTable> producers = ProducerStateTable::FromSnapshot(producer_snapshot);
+          producers.ok()) {
+        producers_ = *std::move(producers);
+        WriteProducerSnapshotLocked();
+      } else {
+        spdlog::warn("storage: {}: the producer snapshot is damaged; starting without producer state: {}",
+                     tp_.ToString(), producers.status().ToString());
+      }
+    }
     events.push_back(Event(LogEventKind::kLogStartMoved, log_start_offset_));
     events.push_back(Event(LogEventKind::kHighWatermarkMoved, log_end_offset_));
   }

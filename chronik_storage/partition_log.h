@@ -196,8 +196,10 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // durably says): retention deletes no local segment that is not wholly below it.
   void SetTieredEnd(Offset offset);
   // For a log that has never held a record: starts it at `offset` instead (a tiered partition whose
-  // local disk was lost goes on after its remote copy). FailedPrecondition if it holds records.
-  absl::Status StartEmptyAt(Offset offset);
+  // local disk was lost goes on after its remote copy), with the producers of `producer_snapshot`
+  // (a snapshot file's content as of `offset`; none if empty or damaged). FailedPrecondition if it
+  // holds records.
+  absl::Status StartEmptyAt(Offset offset, std::string_view producer_snapshot = {});
 
   // ListOffsets by timestamp: the first record (below the high watermark) whose timestamp is >=
   // `timestamp`, and that timestamp; nullopt if there is none.

@@ -87,7 +87,8 @@ std::string EncodeManifest(const Manifest& manifest) {
                         {"log", s.log_key},
                         {"index", s.index_key},
                         {"time_index", s.time_index_key},
-                        {"txn_index", s.txn_index_key}});
+                        {"txn_index", s.txn_index_key},
+                        {"producer_snapshot", s.producer_snapshot_key}});
   }
   return nlohmann::json{{"version", 1}, {"segments", segments}}.dump();
 }
@@ -103,7 +104,8 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view json) {
       m.segments.push_back({s.at("base_offset").get<int64_t>(), s.at("next_offset").get<int64_t>(),
                             s.at("size").get<int64_t>(), s.at("max_timestamp").get<int64_t>(),
                             s.at("log").get<std::string>(), s.at("index").get<std::string>(),
-                            s.at("time_index").get<std::string>(), s.value("txn_index", std::string())});
+                            s.at("time_index").get<std::string>(), s.value("txn_index", std::string()),
+                            s.value("producer_snapshot", std::string())});
     }
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(absl::StrCat("remote manifest: ", e.what()));
@@ -195,7 +197,9 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
   auto listed = store_.List(PartitionPrefix(tp));
   if (!listed.ok()) return listed.status();
   std::set<std::string> named = {ManifestKey(tp)};
-  for (const RemoteSegment& s : manifest.segments) named.insert({s.log_key, s.index_key, s.time_index_key, s.txn_index_key});
+  for (const RemoteSegment& s : manifest.segments) {
+    for (const std::string& key : s.keys()) named.insert(key);
+  }
   for (const objects::ObjectInfo& object : *listed) {
     if (named.count(object.key) == 0) {
       spdlog::info("tiered: {}: deleting {}, which no manifest names", tp.ToString(), object.key);
@@ -206,7 +210,14 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
   // remote copy rather than offering its offsets a second time.
   if (std::shared_ptr<PartitionLog> log = logs_.Get(tp); log != nullptr && manifest.end() > 0 &&
                                                          log->log_end_offset().value() < manifest.end()) {
-    if (absl::Status st = log->StartEmptyAt(Offset(manifest.end())); !st.ok()) {
+    // With the producers as of the copy's end, so that idempotent producers go on where they were.
+    std::string producers;
+    if (const std::string& key = manifest.segments.back().producer_snapshot_key; !key.empty()) {
+      auto snapshot = store_.Get(key, std::nullopt);
+      if (!snapshot.ok()) return snapshot.status();
+      producers = *std::move(snapshot);
+    }
+    if (absl::Status st = log->StartEmptyAt(Offset(manifest.end()), producers); !st.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("the remote copy ends at ", manifest.end(),
                                                         " but the local log, at ", log->log_end_offset().value(),
                                                         ", holds records: ", st.message()));
@@ -242,7 +253,7 @@ absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionL
     const int64_t base = seg.base_offset.value();
     const std::string stem = absl::StrCat(PartitionPrefix(tp), SegmentFileName(base, ""), "-", Nonce());
     RemoteSegment remote{base, seg.next_offset.value(), seg.size_bytes, seg.max_timestamp,
-                         stem + ".log", stem + ".index", stem + ".timeindex", ""};
+                         stem + ".log", stem + ".index", stem + ".timeindex", "", ""};
     const std::string local = absl::StrCat(log.dir(), "/", SegmentFileName(base, ""));
     absl::Status st = UploadFile(store_, local + ".log", remote.log_key, seg.size_bytes);
     for (const auto& [suffix, key] : {std::pair{".index", remote.index_key}, {".timeindex", remote.time_index_key}}) {
@@ -258,14 +269,20 @@ absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionL
       remote.txn_index_key = stem + ".txnindex";
       st = store_.Put(remote.txn_index_key, *txns);
     }
+    // The producers as of the segment's end, written when it rolled (the newest two are kept).
+    bool no_snapshot = false;
+    if (auto producers = ReadWholeFile(absl::StrCat(log.dir(), "/", SegmentFileName(remote.next_offset, kSnapshotSuffix)),
+                                       &no_snapshot);
+        st.ok() && producers.ok() && !no_snapshot) {
+      remote.producer_snapshot_key = stem + ".snapshot";
+      st = store_.Put(remote.producer_snapshot_key, *producers);
+    }
     Manifest next = *manifest;
     next.segments.push_back(remote);
     if (st.ok()) st = PublishManifest(tp, std::move(next));
     if (!st.ok()) {
       // Not named by any manifest: no reader uses them, and the next start removes what is left.
-      for (const std::string& key : {remote.log_key, remote.index_key, remote.time_index_key, remote.txn_index_key}) {
-        if (!key.empty()) (void)store_.Delete(key);
-      }
+      for (const std::string& key : remote.keys()) (void)store_.Delete(key);
       return st;
     }
     log.SetTieredEnd(Offset(remote.next_offset));
@@ -303,8 +320,7 @@ absl::Status RemoteLogManager::ApplyRemoteRetention(const TopicPartition& tp, Pa
   if (gone.empty()) return absl::OkStatus();
   if (auto st = PublishManifest(tp, std::move(next)); !st.ok()) return st;
   for (const RemoteSegment& s : gone) {
-    for (const std::string& key : {s.log_key, s.index_key, s.time_index_key, s.txn_index_key}) {
-      if (key.empty()) continue;
+    for (const std::string& key : s.keys()) {
       if (auto st = store_.Delete(key); !st.ok()) return st;  // an orphan; the next start removes it
     }
   }

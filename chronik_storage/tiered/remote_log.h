@@ -43,6 +43,15 @@ struct RemoteSegment {
   std::string index_key;
   std::string time_index_key;
   std::string txn_index_key;  // "" when the segment aborted no transaction
+  // The producers as of next_offset (a producer snapshot file); "" when there was none to copy.
+  std::string producer_snapshot_key;
+  std::vector<std::string> keys() const {
+    std::vector<std::string> out = {log_key, index_key, time_index_key};
+    for (const std::string* k : {&txn_index_key, &producer_snapshot_key}) {
+      if (!k->empty()) out.push_back(*k);
+    }
+    return out;
+  }
 };
 
 struct Manifest {
