@@ -268,7 +268,7 @@ class LocalStoreTest(TieredStorageChecks, unittest.TestCase):
                 manifest = json.load(f)
             named = {prefix + "manifest.json"}
             for s in manifest["segments"]:
-                named |= {s["log"], s["index"], s["time_index"]}
+                named |= {s[k] for k in ("log", "index", "time_index", "txn_index", "producer_snapshot") if s.get(k)}
             wait_for(lambda: set(self.remote_keys(prefix)) == named, "only named objects to be left")
 
 
