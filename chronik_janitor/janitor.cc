@@ -1,7 +1,11 @@
 #include "chronik_janitor/janitor.h"
 
+#include <sched.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <utility>
@@ -114,9 +118,10 @@ void Janitor::Schedule(std::string name, int64_t interval_ms, std::function<void
   scheduler_tasks_.push_back(Task{std::move(name), interval_ms, std::move(task), {}});
 }
 
-void Janitor::ScheduleOnOwnThread(std::string name, int64_t interval_ms, std::function<void(int64_t)> task) {
+void Janitor::ScheduleOnOwnThread(std::string name, int64_t interval_ms, std::function<void(int64_t)> task,
+                                  Priority priority) {
   std::lock_guard<std::mutex> lock(mu_);
-  solo_tasks_.push_back({Task{std::move(name), interval_ms, std::move(task), {}}});
+  solo_tasks_.push_back(SoloTask{{Task{std::move(name), interval_ms, std::move(task), {}}}, priority});
 }
 
 void Janitor::Start() {
@@ -134,9 +139,18 @@ void Janitor::Start() {
   for (Task& t : cleaner_tasks_) t.next = now + std::chrono::milliseconds(t.interval_ms);
   threads_.emplace_back([this] { Loop(&scheduler_tasks_); });
   if (!cleaner_tasks_.empty()) threads_.emplace_back([this] { Loop(&cleaner_tasks_); });
-  for (std::vector<Task>& solo : solo_tasks_) {
-    solo.front().next = now + std::chrono::milliseconds(solo.front().interval_ms);
-    threads_.emplace_back([this, tasks = &solo] { Loop(tasks); });
+  for (SoloTask& solo : solo_tasks_) {
+    Task& task = solo.tasks.front();
+    task.next = now + std::chrono::milliseconds(task.interval_ms);
+    threads_.emplace_back([this, &solo] {
+      if (solo.priority == Priority::kIdle) {
+        sched_param param{};
+        if (::sched_setscheduler(0, SCHED_IDLE, &param) != 0) {
+          spdlog::warn("janitor: cannot lower the priority of {}: {}", solo.tasks.front().name, std::strerror(errno));
+        }
+      }
+      Loop(&solo.tasks);
+    });
   }
 }
 

@@ -79,7 +79,11 @@ class Janitor {
   void Schedule(std::string name, int64_t interval_ms, std::function<void(int64_t now_ms)> task);
   // The same on a thread of the task's own: for work that waits on something slow (an object
   // store's uploads or backups), so that it never holds up retention and the scheduler's tasks.
-  void ScheduleOnOwnThread(std::string name, int64_t interval_ms, std::function<void(int64_t now_ms)> task);
+  // kIdle runs that thread only on a core nothing else wants (SCHED_IDLE), for work that trails
+  // the log and must not take the CPU from produce and fetch.
+  enum class Priority { kNormal, kIdle };
+  void ScheduleOnOwnThread(std::string name, int64_t interval_ms, std::function<void(int64_t now_ms)> task,
+                           Priority priority = Priority::kNormal);
 
   // Starts the scheduler thread (retention and rolling) and the cleaner thread (compaction).
   void Start();
@@ -130,7 +134,11 @@ class Janitor {
   bool started_ = false;
   std::vector<Task> scheduler_tasks_;
   std::vector<Task> cleaner_tasks_;
-  std::deque<std::vector<Task>> solo_tasks_;  // one task each, on a thread each
+  struct SoloTask {
+    std::vector<Task> tasks;  // the one task, in the shape Loop takes
+    Priority priority;
+  };
+  std::deque<SoloTask> solo_tasks_;  // on a thread each
   std::vector<std::thread> threads_;
 
   std::mutex cleaner_mu_;  // guards cleaner_state_, held for a whole cleaner pass

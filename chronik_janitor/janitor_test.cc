@@ -1,5 +1,7 @@
 #include "chronik_janitor/janitor.h"
 
+#include <sched.h>
+
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -254,6 +256,27 @@ TEST_F(JanitorTest, ATaskOnItsOwnThreadDoesNotHoldUpTheScheduler) {
   EXPECT_EQ(slow_runs.load(), 1);  // still in its first run
   release = true;
   janitor.Stop();
+}
+
+// Uploads and backups trail the log: their threads yield the CPU to produce and fetch, and the
+// scheduler's thread keeps its normal priority.
+TEST_F(JanitorTest, AnIdleTaskRunsAtIdlePriorityAndTheOthersDoNot) {
+  Janitor janitor(*logs_, Options());
+  std::atomic<int> idle_policy{-1};
+  std::atomic<int> normal_policy{-1};
+  std::atomic<int> scheduler_policy{-1};
+  janitor.ScheduleOnOwnThread("idle", 1, [&](int64_t) { idle_policy = ::sched_getscheduler(0); },
+                              Janitor::Priority::kIdle);
+  janitor.ScheduleOnOwnThread("normal", 1, [&](int64_t) { normal_policy = ::sched_getscheduler(0); });
+  janitor.Schedule("scheduler", 1, [&](int64_t) { scheduler_policy = ::sched_getscheduler(0); });
+  janitor.Start();
+  for (int i = 0; i < 10'000 && (idle_policy < 0 || normal_policy < 0 || scheduler_policy < 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  janitor.Stop();
+  EXPECT_EQ(idle_policy.load(), SCHED_IDLE);
+  EXPECT_EQ(normal_policy.load(), SCHED_OTHER);
+  EXPECT_EQ(scheduler_policy.load(), SCHED_OTHER);
 }
 
 }  // namespace

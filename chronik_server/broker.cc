@@ -496,11 +496,13 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
                           keep = static_cast<int>(bc.EffectiveInt("backup.retention.count", 7))](int64_t) {
                            auto result = storage::backup::RunBackup(dir, *store, keep);
                            if (!result.ok()) spdlog::warn("backup failed, will retry at the next interval: {}", result.status().ToString());
-                         });
+                         },
+                         janitor::Janitor::Priority::kIdle);
   }
   if (s->remote.has_value()) {
     s->janitor->ScheduleOnOwnThread("remote-log", bc.EffectiveInt("remote.log.manager.task.interval.ms", 30000),
-                         [remote = &*s->remote](int64_t now_ms) { remote->RunPass(now_ms); });
+                         [remote = &*s->remote](int64_t now_ms) { remote->RunPass(now_ms); },
+                         janitor::Janitor::Priority::kIdle);
   }
   if (cfg.enable_search) {
     if (absl::Status st = OpenSearch(*s); !st.ok()) return st;

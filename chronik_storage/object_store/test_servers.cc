@@ -1,9 +1,6 @@
 #include "chronik_storage/object_store/test_servers.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,34 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "tests/util/loopback.h"
 
 namespace chronik::storage::objects::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool Accepts(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
 
 // Where a data dependency sits: tests run in their runfiles tree.
 std::string Runfile(const std::string& path) {
@@ -121,7 +96,7 @@ absl::Status TestServer::Launch() {
       pid_ = -1;
       return absl::InternalError(absl::StrCat(name_, " exited at start (see ", log, ")"));
     }
-    if (Accepts(port_)) return absl::OkStatus();
+    if (chronik::testing::AcceptsOnLoopback(port_)) return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(50));
   }
   Kill();
@@ -134,7 +109,7 @@ absl::StatusOr<std::unique_ptr<TestServer>> TestServer::Start(std::string name, 
   server->name_ = std::move(name);
   server->argv_template_ = std::move(argv_template);
   server->dir_ = std::move(dir);
-  server->port_ = FreePort();
+  server->port_ = chronik::testing::FreeLoopbackPort();
   if (auto st = server->Launch(); !st.ok()) return st;
   return server;
 }

@@ -1,7 +1,6 @@
 #include "chronik_storage/tiered/remote_log.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -139,8 +138,8 @@ RemoteStats RemoteLogManager::stats() const {
 
 std::shared_ptr<const Manifest> RemoteLogManager::ManifestOf(const TopicPartition& tp) const {
   std::lock_guard lock(mu_);
-  auto it = partitions_.find(tp);
-  return it == partitions_.end() ? nullptr : it->second.manifest;
+  auto it = manifests_.find(tp);
+  return it == manifests_.end() ? nullptr : it->second;
 }
 
 RemoteLogManager::Bounds RemoteLogManager::RemoteBounds(const TopicPartition& tp) const {
@@ -172,12 +171,12 @@ void RemoteLogManager::OnLogEvent(const LogEvent& event) {
   if (event.kind != LogEventKind::kPartitionDeleted) return;
   std::lock_guard lock(mu_);
   deleted_.insert(event.tp);
-  partitions_.erase(event.tp);
+  manifests_.erase(event.tp);
   read_ahead_.erase(event.tp);
   if (auto it = chunks_.find(event.tp); it != chunks_.end()) {
     for (auto& [_, chunk] : it->second) {
       cached_bytes_ -= static_cast<int64_t>(chunk->bytes.size());
-      lru_.remove(chunk);
+      lru_.erase(chunk->lru_position);
     }
     chunks_.erase(it);
   }
@@ -224,8 +223,7 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
     }
   }
   std::lock_guard lock(mu_);
-  auto& state = partitions_[tp];
-  state.manifest = std::make_shared<const Manifest>(std::move(manifest));
+  manifests_[tp] = std::make_shared<const Manifest>(std::move(manifest));
   unknown_.erase(tp);
   return absl::OkStatus();
 }
@@ -233,7 +231,7 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
 absl::Status RemoteLogManager::PublishManifest(const TopicPartition& tp, Manifest manifest) {
   if (auto st = store_.Put(ManifestKey(tp), EncodeManifest(manifest)); !st.ok()) return st;
   std::lock_guard lock(mu_);
-  partitions_[tp].manifest = std::make_shared<const Manifest>(std::move(manifest));
+  manifests_[tp] = std::make_shared<const Manifest>(std::move(manifest));
   return absl::OkStatus();
 }
 
@@ -342,17 +340,6 @@ absl::Status RemoteLogManager::DeletePartition(const TopicPartition& tp) {
 }
 
 void RemoteLogManager::RunPass(int64_t now_ms) {
-  // Copying trails the log and must not take the CPU from produce and fetch: the pass runs only on
-  // a core nothing else wants (SCHED_IDLE, for this thread and only during the pass), and the copy
-  // lag metric shows how far behind it is.
-  const int policy = ::sched_getscheduler(0);
-  sched_param saved{};
-  ::sched_getparam(0, &saved);
-  sched_param idle{};
-  const bool lowered = policy >= 0 && ::sched_setscheduler(0, SCHED_IDLE, &idle) == 0;
-  absl::Cleanup restore = [&] {
-    if (lowered) ::sched_setscheduler(0, policy, &saved);
-  };
   std::set<TopicPartition> deleted;
   {
     std::lock_guard lock(mu_);
@@ -418,8 +405,7 @@ std::optional<absl::StatusOr<RemoteLogManager::Read>> RemoteLogManager::TryRead(
     if (it != partition->second.begin()) {
       const std::shared_ptr<Chunk>& chunk = std::prev(it)->second;
       if (from.value() < chunk->next_offset) {
-        lru_.remove(chunk);
-        lru_.push_front(chunk);
+        lru_.splice(lru_.begin(), lru_, chunk->lru_position);
         auto batch = std::find_if(chunk->batches.begin(), chunk->batches.end(),
                                   [&](const Chunk::Batch& b) { return b.last_offset >= from.value(); });
         const int64_t begin = batch->position;
@@ -431,11 +417,8 @@ std::optional<absl::StatusOr<RemoteLogManager::Read>> RemoteLogManager::TryRead(
         }
         // Read the next chunk ahead while this one is being consumed (a consumer reading from the
         // remote copy reads on): the store's latency then overlaps the consumer's work.
-        auto state = partitions_.find(tp);
-        const int64_t remote_end =
-            state != partitions_.end() && state->second.manifest != nullptr ? state->second.manifest->end() : 0;
         read_ahead_[tp] = kReadAheadChunks;
-        if (chunk->next_offset < remote_end && partition->second.count(chunk->next_offset) == 0) {
+        if (chunk->next_offset < RemoteEndLocked(tp) && partition->second.count(chunk->next_offset) == 0) {
           StartReadLocked(tp, chunk->next_offset);
         }
         stats_.reads++;
@@ -477,9 +460,7 @@ void RemoteLogManager::ReaderLoop() {
       if (chunk.ok()) {
         // A consumer reading from the remote copy reads on: the next chunk is fetched at once.
         const int64_t next = (*chunk)->next_offset;
-        auto state = partitions_.find(key.tp);
-        const bool more = state != partitions_.end() && state->second.manifest != nullptr &&
-                          next < state->second.manifest->end() && read_ahead_[key.tp] > 0;
+        const bool more = next < RemoteEndLocked(key.tp) && read_ahead_[key.tp] > 0;
         InsertLocked(*std::move(chunk));
         if (more && chunks_[key.tp].count(next) == 0) {
           read_ahead_[key.tp]--;
@@ -495,23 +476,34 @@ void RemoteLogManager::ReaderLoop() {
   }
 }
 
+int64_t RemoteLogManager::RemoteEndLocked(const TopicPartition& tp) const {
+  auto it = manifests_.find(tp);
+  return it == manifests_.end() ? 0 : it->second->end();
+}
+
+void RemoteLogManager::EraseLocked(const std::shared_ptr<Chunk>& chunk) {
+  cached_bytes_ -= static_cast<int64_t>(chunk->bytes.size());
+  lru_.erase(chunk->lru_position);
+  auto& by_offset = chunks_[chunk->tp];
+  by_offset.erase(chunk->first_offset);
+  if (by_offset.empty()) chunks_.erase(chunk->tp);
+}
+
 void RemoteLogManager::InsertLocked(std::shared_ptr<Chunk> chunk) {
-  if (partitions_.count(chunk->tp) == 0) return;  // deleted meanwhile
-  auto& slot = chunks_[chunk->tp][chunk->first_offset];
-  if (slot != nullptr) {
-    cached_bytes_ -= static_cast<int64_t>(slot->bytes.size());
-    lru_.remove(slot);
+  if (manifests_.count(chunk->tp) == 0) return;  // deleted meanwhile
+  if (auto by_offset = chunks_.find(chunk->tp); by_offset != chunks_.end()) {
+    if (auto old = by_offset->second.find(chunk->first_offset); old != by_offset->second.end()) {
+      std::shared_ptr<Chunk> replaced = old->second;
+      EraseLocked(replaced);
+    }
   }
-  slot = chunk;
   lru_.push_front(chunk);
+  chunk->lru_position = lru_.begin();
   cached_bytes_ += static_cast<int64_t>(chunk->bytes.size());
+  chunks_[chunk->tp][chunk->first_offset] = chunk;
   while (cached_bytes_ > options_.cache_bytes && lru_.size() > 1) {
     std::shared_ptr<Chunk> victim = lru_.back();
-    lru_.pop_back();
-    cached_bytes_ -= static_cast<int64_t>(victim->bytes.size());
-    auto& by_offset = chunks_[victim->tp];
-    by_offset.erase(victim->first_offset);
-    if (by_offset.empty()) chunks_.erase(victim->tp);
+    EraseLocked(victim);
   }
 }
 

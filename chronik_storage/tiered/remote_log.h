@@ -149,9 +149,8 @@ class RemoteLogManager {
     std::vector<Batch> batches;
     // Those aborted transactions a read_committed fetch of any of its batches may need.
     std::vector<AbortedTxn> aborted;
-  };
-  struct PartitionState {
-    std::shared_ptr<const Manifest> manifest;
+    // Its place in lru_, so that a read moves it to the front without a search.
+    std::list<std::shared_ptr<Chunk>>::iterator lru_position;
   };
   struct ReadKey {
     TopicPartition tp;
@@ -176,13 +175,16 @@ class RemoteLogManager {
                                                               int64_t from, int64_t upper);
   void StartReadLocked(const TopicPartition& tp, int64_t from);
   void InsertLocked(std::shared_ptr<Chunk> chunk);
+  void EraseLocked(const std::shared_ptr<Chunk>& chunk);
+  // Where the remote copy of `tp` ends (0: no copy known).
+  int64_t RemoteEndLocked(const TopicPartition& tp) const;
 
   objects::ObjectStore& store_;
   LogManager& logs_;
   const RemoteLogOptions options_;
 
   mutable std::mutex mu_;
-  std::map<TopicPartition, PartitionState> partitions_;
+  std::map<TopicPartition, std::shared_ptr<const Manifest>> manifests_;
   std::set<TopicPartition> deleted_;
   // Tiered partitions whose manifest could not be read at start (a partition created since has none).
   std::set<TopicPartition> unknown_;

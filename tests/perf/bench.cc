@@ -52,6 +52,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/util/loopback.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -189,27 +191,12 @@ class MockTarget : public Target {
 };
 
 int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) Die("bind failed");
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  const uint16_t port = chronik::testing::FreeLoopbackPort();
+  if (port == 0) Die("no free port on 127.0.0.1");
+  return port;
 }
 
-bool CanConnect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
+bool CanConnect(int port) { return chronik::testing::AcceptsOnLoopback(static_cast<uint16_t>(port)); }
 
 class ChronikTarget : public Target {
  public:
