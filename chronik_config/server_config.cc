@@ -373,7 +373,12 @@ std::string Footer() {
   return text;
 }
 
-std::string VersionText() { return Cat("chronik ", kChronikVersion); }
+// `--version` and the version mode: the version, commit, architecture and compile options.
+std::string VersionText() {
+  std::string text = BuildInfoText();
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
 
 // Runs CLI11. Returns the command line, or an outcome to exit with.
 std::variant<CommandLine, ParseOutcome> ParseCommandLine(int argc, const char* const* argv) {

@@ -21,12 +21,11 @@
 #include <string_view>
 #include <vector>
 
+#include "chronik_config/build_info.h"
 #include "chronik_config/log_level.h"
 #include "chronik_storage/object_store/store_settings.h"
 
 namespace chronik::config {
-
-inline constexpr std::string_view kChronikVersion = "0.1.0";
 
 // Exit codes. kExitConfigError is for everything that stops the server before it serves:
 // invalid settings here, and also a listener that cannot bind (address in use), which the

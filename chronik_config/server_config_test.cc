@@ -1,6 +1,7 @@
 #include "chronik_config/server_config.h"
 
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <climits>
@@ -843,7 +844,7 @@ TEST_F(ServerConfigTest, HelpMentionsEveryFlagEnvironmentVariableAndKey) {
 }
 
 TEST_F(ServerConfigTest, VersionFlagAndMode) {
-  const std::string want = "chronik " + std::string(kChronikVersion) + "\n";
+  const std::string want = BuildInfoText();
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{"--version"}, {"version"}, {"-p", "1", "version"}}) {
     ParseOutcome outcome = Parse(args, {{"CHRONIK_KAFKA_PORT", "bad"}});
@@ -851,6 +852,23 @@ TEST_F(ServerConfigTest, VersionFlagAndMode) {
     EXPECT_EQ(outcome.exit_code, 0);
     EXPECT_EQ(outcome.message, want);
   }
+}
+
+// The version text names the machine's architecture as the kernel reports it (under qemu-aarch64,
+// the emulated one), so a binary built for the wrong target says so here.
+TEST(BuildInfoTest, NamesVersionCommitArchitectureAndCompiler) {
+  const std::string text = BuildInfoText();
+  EXPECT_THAT(text, StartsWith("chronik " + std::string(kChronikVersion) + "\n"));
+  EXPECT_THAT(text, HasSubstr("\ncommit: " + BuildCommit() + "\n"));
+  EXPECT_FALSE(BuildCommit().empty());
+  utsname host{};
+  ASSERT_EQ(::uname(&host), 0);
+  const std::string machine = host.machine;
+  const std::string want = machine == "x86_64" ? "linux-amd64" : machine == "aarch64" ? "linux-arm64" : machine;
+  EXPECT_EQ(BuildArchitecture(), want);
+  EXPECT_THAT(text, HasSubstr("\narchitecture: " + want + "\n"));
+  EXPECT_THAT(text, HasSubstr("\ncompiler: GCC "));
+  EXPECT_THAT(text, HasSubstr("\nlinkage: "));
 }
 
 TEST_F(ServerConfigTest, EveryRunnableMode) {

@@ -49,6 +49,7 @@ TEST(ProcessMetrics, ReadFromProc) {
     EXPECT_NE(text.find(std::string("\n") + name), std::string::npos) << name << "\n" << text;
   }
   EXPECT_EQ(text.find("process_threads 0\n"), std::string::npos);
+  EXPECT_EQ(text.find("process_resident_memory_bytes 0\n"), std::string::npos);
 }
 
 }  // namespace

@@ -4,8 +4,9 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <iterator>
 #include <fstream>
+#include <iterator>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,8 +22,22 @@ void RegisterProcessMetrics(Registry& registry) {
   registry.Describe("process_start_time_seconds", MetricType::kGauge,
                     "Start time of the process since the Unix epoch, in seconds.");
   registry.AddCollector([](SampleWriter& w) {
-    const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-    const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+    // CPU time from getrusage, threads and resident memory from /proc/self/status: both are also
+    // right under qemu-user (how the arm64 build is tested), which fills most of /proc/self/stat
+    // with zeros.
+    rusage usage{};
+    if (getrusage(RUSAGE_SELF, &usage) == 0) {
+      auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+      w.Sample("process_cpu_seconds_total", {}, seconds(usage.ru_utime) + seconds(usage.ru_stime));
+    }
+    std::ifstream status("/proc/self/status");
+    std::string key;
+    double value = 0;
+    while (status >> key) {
+      if (key == "Threads:" && status >> value) w.Sample("process_threads", {}, value);
+      if (key == "VmRSS:" && status >> value) w.Sample("process_resident_memory_bytes", {}, value * 1024);  // kB
+      status.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+    }
     std::ifstream stat("/proc/self/stat");
     std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
     // Fields after the command name (which may hold spaces) start at the last ')'.
@@ -30,13 +45,10 @@ void RegisterProcessMetrics(Registry& registry) {
     if (close != std::string::npos) {
       std::istringstream in(text.substr(close + 2));
       std::vector<std::string> f((std::istream_iterator<std::string>(in)), std::istream_iterator<std::string>());
-      // Numbered from field 3 (state): utime is 14, stime 15, num_threads 20, starttime 22, rss 24.
-      auto field = [&](size_t n) { return n - 3 < f.size() ? std::stod(f[n - 3]) : 0.0; };
-      w.Sample("process_cpu_seconds_total", {}, (field(14) + field(15)) / ticks);
-      w.Sample("process_threads", {}, field(20));
-      w.Sample("process_resident_memory_bytes", {}, field(24) * page);
+      // Numbered from field 3 (state): starttime is 22, in clock ticks since boot.
+      constexpr size_t kStartTime = 22;
+      const double start_ticks = kStartTime - 3 < f.size() ? std::stod(f[kStartTime - 3]) : 0.0;
       std::ifstream uptime_boot("/proc/stat");
-      std::string key;
       double btime = 0;
       while (uptime_boot >> key) {
         if (key == "btime") {
@@ -44,7 +56,7 @@ void RegisterProcessMetrics(Registry& registry) {
           break;
         }
       }
-      w.Sample("process_start_time_seconds", {}, btime + field(22) / ticks);
+      w.Sample("process_start_time_seconds", {}, btime + start_ticks / static_cast<double>(sysconf(_SC_CLK_TCK)));
     }
     std::error_code ec;
     double fds = 0;

@@ -5,7 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-./third_party/install_deps.sh --test || exit 1
+# --arm64: the suite also builds every C++ test for arm64 and runs it under qemu-aarch64.
+./third_party/install_deps.sh --test --arm64 || exit 1
 # kafkajs for the JavaScript end-to-end test, from the committed lock file.
 if [[ ! -d tests/e2e/js/node_modules/kafkajs || tests/e2e/js/package-lock.json -nt tests/e2e/js/node_modules ]]; then
   (cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error) || exit 1

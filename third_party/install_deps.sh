@@ -3,6 +3,10 @@
 # when everything is there already. Run as root (or with sudo available).
 #   third_party/install_deps.sh          what building and running the broker needs
 #   third_party/install_deps.sh --test   plus the real Kafka clients and tools the tests use
+#   third_party/install_deps.sh --arm64  plus the cross build for arm64 (bazel --config=arm64):
+#                                        Debian's cross compiler, the arm64 copies of the libraries
+#                                        and qemu-user to run what it builds
+# The flags combine.
 set -euo pipefail
 
 build_packages=(
@@ -18,9 +22,41 @@ test_packages=(
   clang libclang-rt-14-dev
 )
 
+# The libraries the arm64 build links, installed for arm64 beside the amd64 ones. A library that
+# is Multi-Arch: same must be the same version for both architectures, so each is asked for under
+# both names and apt moves the amd64 one up with it. libsasl2-dev cannot be installed twice: the
+# arm64 build uses the (shared) headers of the amd64 one and links libsasl2-2's library.
+arm64_libraries=(
+  libabsl-dev libboost-dev libboost-system-dev libssl-dev libsasl2-2 libsasl2-modules
+  zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev libsqlite3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev libfmt-dev librdkafka-dev
+)
+arm64_tools=(g++-aarch64-linux-gnu qemu-user qemu-user-static)
+
 packages=("${build_packages[@]}")
-if [[ "${1:-}" == "--test" ]]; then
-  packages+=("${test_packages[@]}")
+arm64=false
+for flag in "$@"; do
+  case "$flag" in
+    --test) packages+=("${test_packages[@]}") ;;
+    --arm64) arm64=true ;;
+    *) echo "install_deps.sh: unknown flag $flag (use --test, --arm64)" >&2; exit 2 ;;
+  esac
+done
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=(sudo)
+fi
+
+if $arm64; then
+  packages+=("${arm64_tools[@]}")
+  for lib in "${arm64_libraries[@]}"; do
+    packages+=("$lib:amd64" "$lib:arm64")
+  done
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    "${sudo[@]}" dpkg --add-architecture arm64
+    "${sudo[@]}" apt-get update -qq
+  fi
 fi
 
 missing=()
@@ -33,10 +69,6 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
 
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-  sudo=(sudo)
-fi
 echo "installing: ${missing[*]}"
 "${sudo[@]}" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -6,6 +6,10 @@
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
+#elif defined(__aarch64__)
+#include <arm_acle.h>
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
 #endif
 
 namespace chronik::protocol {
@@ -64,7 +68,23 @@ uint32_t RawPortable(uint32_t c, const uint8_t* p, size_t n) {
   return c;
 }
 
+#if defined(__x86_64__) || defined(__aarch64__)
+#define CHRONIK_HAVE_HARDWARE_CRC32C 1
+
+// The CPU's CRC-32C instructions: SSE4.2's crc32 on x86-64, the ARMv8 CRC32 extension's crc32c*
+// on arm64. Both take and return the raw (non-inverted) register. Functions that use them carry
+// the target attribute, because the rest of the binary must run on CPUs without them.
 #if defined(__x86_64__)
+#define CHRONIK_CRC_TARGET __attribute__((target("sse4.2")))
+CHRONIK_CRC_TARGET inline uint64_t HwCrc64(uint64_t c, uint64_t v) { return _mm_crc32_u64(c, v); }
+CHRONIK_CRC_TARGET inline uint32_t HwCrc8(uint32_t c, uint8_t v) { return _mm_crc32_u8(c, v); }
+#else
+#define CHRONIK_CRC_TARGET __attribute__((target("+crc")))
+CHRONIK_CRC_TARGET inline uint64_t HwCrc64(uint64_t c, uint64_t v) {
+  return __crc32cd(static_cast<uint32_t>(c), v);
+}
+CHRONIK_CRC_TARGET inline uint32_t HwCrc8(uint32_t c, uint8_t v) { return __crc32cb(c, v); }
+#endif
 
 // Polynomial arithmetic modulo the Castagnoli polynomial, in the reflected representation where
 // bit 31 is the coefficient of x^0. Used at compile time to build the tables that let the
@@ -108,8 +128,8 @@ inline uint32_t Shift(const ShiftTable& s, uint32_t c) {
   return s.t[0][c & 0xFF] ^ s.t[1][(c >> 8) & 0xFF] ^ s.t[2][(c >> 16) & 0xFF] ^ s.t[3][c >> 24];
 }
 
-// The crc32 instruction has a latency of three cycles but a throughput of one per cycle, so three
-// interleaved streams keep it busy. Two block sizes: long for bulk data, short for the
+// The crc32 instruction has a latency of three cycles but a throughput of one per cycle (on x86-64
+// and on the common arm64 cores alike), so three interleaved streams keep it busy. Two block sizes: long for bulk data, short for the
 // few-hundred-byte records that dominate small batches.
 constexpr size_t kLongBlock = 8192;
 constexpr size_t kShortBlock = 256;
@@ -123,7 +143,7 @@ inline uint64_t Load64(const uint8_t* p) {
 }
 
 template <size_t kBlock>
-__attribute__((target("sse4.2"))) inline uint32_t ThreeWay(uint32_t c, const uint8_t** pp, size_t* np,
+CHRONIK_CRC_TARGET inline uint32_t ThreeWay(uint32_t c, const uint8_t** pp, size_t* np,
                                                           const ShiftTable& shift) {
   const uint8_t* p = *pp;
   size_t n = *np;
@@ -131,9 +151,9 @@ __attribute__((target("sse4.2"))) inline uint32_t ThreeWay(uint32_t c, const uin
     uint64_t c0 = c, c1 = 0, c2 = 0;
     const uint8_t* const block_end = p + kBlock;
     do {
-      c0 = _mm_crc32_u64(c0, Load64(p));
-      c1 = _mm_crc32_u64(c1, Load64(p + kBlock));
-      c2 = _mm_crc32_u64(c2, Load64(p + 2 * kBlock));
+      c0 = HwCrc64(c0, Load64(p));
+      c1 = HwCrc64(c1, Load64(p + kBlock));
+      c2 = HwCrc64(c2, Load64(p + 2 * kBlock));
       p += 8;
     } while (p < block_end);
     c = Shift(shift, static_cast<uint32_t>(c0)) ^ static_cast<uint32_t>(c1);
@@ -146,39 +166,43 @@ __attribute__((target("sse4.2"))) inline uint32_t ThreeWay(uint32_t c, const uin
   return c;
 }
 
-__attribute__((target("sse4.2"))) uint32_t RawSse42(uint32_t c, const uint8_t* p, size_t n) {
+CHRONIK_CRC_TARGET uint32_t RawHardware(uint32_t c, const uint8_t* p, size_t n) {
   while (n > 0 && (reinterpret_cast<uintptr_t>(p) & 7u) != 0) {
-    c = _mm_crc32_u8(c, *p++);
+    c = HwCrc8(c, *p++);
     --n;
   }
   c = ThreeWay<kLongBlock>(c, &p, &n, kShiftLong);
   c = ThreeWay<kShortBlock>(c, &p, &n, kShiftShort);
   uint64_t c64 = c;
   while (n >= 8) {
-    c64 = _mm_crc32_u64(c64, Load64(p));
+    c64 = HwCrc64(c64, Load64(p));
     p += 8;
     n -= 8;
   }
   c = static_cast<uint32_t>(c64);
   while (n > 0) {
-    c = _mm_crc32_u8(c, *p++);
+    c = HwCrc8(c, *p++);
     --n;
   }
   return c;
 }
 
-bool DetectSse42() {
+bool DetectHardware() {
+#if defined(__x86_64__)
   __builtin_cpu_init();
   return __builtin_cpu_supports("sse4.2");
+#else
+  return (::getauxval(AT_HWCAP) & HWCAP_CRC32) != 0;
+#endif
 }
 
-#endif  // __x86_64__
+#endif  // __x86_64__ || __aarch64__
 
 using RawFn = uint32_t (*)(uint32_t, const uint8_t*, size_t);
 
 RawFn ChooseRaw() {
-#if defined(__x86_64__)
-  if (DetectSse42()) return RawSse42;
+#if defined(CHRONIK_HAVE_HARDWARE_CRC32C)
+  if (DetectHardware()) return RawHardware;
 #endif
   return RawPortable;
 }
@@ -203,8 +227,8 @@ uint32_t ExtendPortable(uint32_t crc, const void* data, size_t size) {
 }
 
 bool HardwareAvailable() {
-#if defined(__x86_64__)
-  static const bool available = DetectSse42();
+#if defined(CHRONIK_HAVE_HARDWARE_CRC32C)
+  static const bool available = DetectHardware();
   return available;
 #else
   return false;
@@ -212,8 +236,8 @@ bool HardwareAvailable() {
 }
 
 uint32_t ExtendHardware(uint32_t crc, const void* data, size_t size) {
-#if defined(__x86_64__)
-  return ~RawSse42(~crc, static_cast<const uint8_t*>(data), size);
+#if defined(CHRONIK_HAVE_HARDWARE_CRC32C)
+  return ~RawHardware(~crc, static_cast<const uint8_t*>(data), size);
 #else
   return ExtendPortable(crc, data, size);
 #endif

@@ -12,7 +12,8 @@
 
 namespace chronik::protocol {
 
-// Uses SSE4.2 when the CPU has it (checked once, at first use), table lookups otherwise.
+// Uses the CPU's CRC-32C instructions when it has them (SSE4.2 on x86-64, the CRC32 extension on
+// arm64; checked once, at first use), table lookups otherwise.
 uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t size);
 
 inline uint32_t Crc32c(const void* data, size_t size) { return Crc32cExtend(0, data, size); }
@@ -32,8 +33,9 @@ uint32_t ExtendPortable(uint32_t crc, const void* data, size_t size);
 // True if ExtendHardware may be called on this CPU.
 bool HardwareAvailable();
 
-// SSE4.2 implementation. Calling it when HardwareAvailable() is false is a fatal CPU fault on x86
-// and falls back to ExtendPortable elsewhere.
+// The CPU instructions' implementation (SSE4.2 or ARMv8 CRC32). Calling it when
+// HardwareAvailable() is false is a fatal CPU fault on x86-64 and arm64 and falls back to
+// ExtendPortable on other architectures.
 uint32_t ExtendHardware(uint32_t crc, const void* data, size_t size);
 
 }  // namespace crc32c_internal

@@ -59,7 +59,7 @@ TEST(Crc32cTest, KnownVectorsPortable) {
 }
 
 TEST(Crc32cTest, KnownVectorsHardware) {
-  if (!HardwareAvailable()) GTEST_SKIP() << "no SSE4.2 on this CPU";
+  if (!HardwareAvailable()) GTEST_SKIP() << "no CRC-32C instructions on this CPU";
   for (const Vector& v : Crc32cVectors()) {
     EXPECT_EQ(ExtendHardware(0, v.input.data(), v.input.size()), v.crc) << "input size " << v.input.size();
   }
@@ -68,7 +68,7 @@ TEST(Crc32cTest, KnownVectorsHardware) {
 // Covers every path of the hardware code: the unaligned head, the three-way long and short
 // blocks with their merge tables, the 8-byte loop and the byte tail.
 TEST(Crc32cTest, HardwareMatchesPortableOnManyLengthsAndAlignments) {
-  if (!HardwareAvailable()) GTEST_SKIP() << "no SSE4.2 on this CPU";
+  if (!HardwareAvailable()) GTEST_SKIP() << "no CRC-32C instructions on this CPU";
   const std::string data = RandomBytes((1 << 20) + 64, 1);
   std::vector<size_t> lengths;
   for (size_t n = 0; n <= 1100; ++n) lengths.push_back(n);
@@ -85,7 +85,7 @@ TEST(Crc32cTest, HardwareMatchesPortableOnManyLengthsAndAlignments) {
 }
 
 TEST(Crc32cTest, HardwareMatchesPortableWithNonZeroStart) {
-  if (!HardwareAvailable()) GTEST_SKIP() << "no SSE4.2 on this CPU";
+  if (!HardwareAvailable()) GTEST_SKIP() << "no CRC-32C instructions on this CPU";
   const std::string data = RandomBytes(30000, 2);
   std::mt19937 rng(3);
   for (int i = 0; i < 200; ++i) {

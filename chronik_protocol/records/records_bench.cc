@@ -68,7 +68,7 @@ BENCHMARK(BM_Crc32cPortable)->Arg(64)->Arg(1024)->Arg(16 << 10)->Arg(1 << 20);
 
 void BM_Crc32cHardware(benchmark::State& state) {
   if (!crc32c_internal::HardwareAvailable()) {
-    state.SkipWithError("no SSE4.2 on this CPU");
+    state.SkipWithError("no CRC-32C instructions on this CPU");
     return;
   }
   const std::string data = RandomBytes(static_cast<size_t>(state.range(0)));

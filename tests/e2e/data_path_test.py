@@ -14,6 +14,37 @@ from broker import Broker  # noqa: E402
 KCAT_MESSAGES = 100_000
 
 
+def check_kcat_every_codec(test, bootstrap, messages):
+    """kcat produces `messages` keyed records with two headers with each codec (acks=all), and
+    consumes them back: every key, value, header and offset must be what was sent."""
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "in.txt")
+        with open(src, "w") as f:
+            for i in range(messages):
+                f.write("key-%d\tvalue-%d-%s\n" % (i % 977, i, "x" * (i % 50)))
+        with open(src) as f:
+            expected = f.read().splitlines()
+        for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
+            with test.subTest(codec):
+                topic = "kcat-" + codec
+                p = subprocess.run(["kcat", "-b", bootstrap, "-P", "-t", topic, "-K", "\t",
+                                    "-z", codec, "-H", "origin=kcat", "-H", "codec=" + codec,
+                                    "-X", "acks=all", "-l", src], capture_output=True, text=True, timeout=300)
+                test.assertEqual(p.returncode, 0, p.stderr)
+                c = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", topic, "-o", "beginning",
+                                    "-e", "-q", "-f", "%k\t%s\t%h\t%o\n"], capture_output=True, text=True,
+                                   timeout=300)
+                test.assertEqual(c.returncode, 0, c.stderr)
+                lines = c.stdout.splitlines()
+                test.assertEqual(len(lines), messages)
+                for i, line in enumerate(lines):
+                    key, value, headers, offset = line.split("\t")
+                    if "%s\t%s" % (key, value) != expected[i] or headers != "origin=kcat,codec=" + codec \
+                            or int(offset) != i:
+                        test.fail("message %d differs: %r vs %r (%s, offset %s)" % (i, line, expected[i],
+                                                                                   headers, offset))
+
+
 class DataPathTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -25,32 +56,7 @@ class DataPathTest(unittest.TestCase):
         assert code == 0, cls.broker.read_log()
 
     def test_kcat_every_codec_byte_for_byte(self):
-        with tempfile.TemporaryDirectory() as d:
-            src = os.path.join(d, "in.txt")
-            with open(src, "w") as f:
-                for i in range(KCAT_MESSAGES):
-                    f.write("key-%d\tvalue-%d-%s\n" % (i % 977, i, "x" * (i % 50)))
-            with open(src) as f:
-                expected = f.read().splitlines()
-            for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
-                with self.subTest(codec):
-                    topic = "kcat-" + codec
-                    p = subprocess.run(["kcat", "-b", self.broker.bootstrap, "-P", "-t", topic, "-K", "\t",
-                                        "-z", codec, "-H", "origin=kcat", "-H", "codec=" + codec,
-                                        "-X", "acks=all", "-l", src], capture_output=True, text=True, timeout=120)
-                    self.assertEqual(p.returncode, 0, p.stderr)
-                    c = subprocess.run(["kcat", "-b", self.broker.bootstrap, "-C", "-t", topic, "-o", "beginning",
-                                        "-e", "-q", "-f", "%k\t%s\t%h\t%o\n"], capture_output=True, text=True,
-                                       timeout=120)
-                    self.assertEqual(c.returncode, 0, c.stderr)
-                    lines = c.stdout.splitlines()
-                    self.assertEqual(len(lines), KCAT_MESSAGES)
-                    for i, line in enumerate(lines):
-                        key, value, headers, offset = line.split("\t")
-                        if "%s\t%s" % (key, value) != expected[i] or headers != "origin=kcat,codec=" + codec \
-                                or int(offset) != i:
-                            self.fail("message %d differs: %r vs %r (%s, offset %s)" % (i, line, expected[i],
-                                                                                       headers, offset))
+        check_kcat_every_codec(self, self.broker.bootstrap, KCAT_MESSAGES)
 
     def test_confluent_kafka_acks_and_assign(self):
         from confluent_kafka import Consumer, Producer, TopicPartition
