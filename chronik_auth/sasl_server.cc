@@ -1,14 +1,12 @@
 #include "chronik_auth/sasl_server.h"
 
-#include <sasl/sasl.h>
-#include <sasl/saslplug.h>
-
 #include <cstring>
 #include <mutex>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "chronik_auth/cyrus_library.h"
 #include "spdlog/spdlog.h"
 
 namespace chronik::auth {
@@ -136,25 +134,29 @@ int CheckPass(sasl_conn_t*, void* context, const char* user, const char* pass, u
   return SASL_BADAUTH;
 }
 
-absl::Status InitOnce() {
-  static absl::Status status = [] {
+// Loads and initializes Cyrus once per process: the library and its mechanisms, or why not.
+absl::StatusOr<const CyrusLibrary*> InitOnce() {
+  static const absl::StatusOr<const CyrusLibrary*> result = []() -> absl::StatusOr<const CyrusLibrary*> {
+    absl::StatusOr<const CyrusLibrary*> loaded = LoadCyrusLibrary();
+    if (!loaded.ok()) return loaded.status();
+    const CyrusLibrary& sasl = **loaded;
     static sasl_callback_t callbacks[] = {
         {SASL_CB_GETOPT, Callback(&GetOpt), nullptr},
         {SASL_CB_LOG, Callback(&Log), nullptr},
         {SASL_CB_VERIFYFILE, Callback(&VerifyFile), nullptr},
         {SASL_CB_LIST_END, nullptr, nullptr},
     };
-    sasl_set_mutex(&MutexAlloc, &MutexLock, &MutexUnlock, &MutexFree);
+    sasl.set_mutex(&MutexAlloc, &MutexLock, &MutexUnlock, &MutexFree);
     // No application name: no configuration file is read.
-    if (int r = sasl_server_init(callbacks, nullptr); r != SASL_OK) {
-      return absl::InternalError(absl::StrCat("Cyrus SASL cannot start: ", sasl_errstring(r, nullptr, nullptr)));
+    if (int r = sasl.server_init(callbacks, nullptr); r != SASL_OK) {
+      return absl::InternalError(absl::StrCat("Cyrus SASL cannot start: ", sasl.errstring(r, nullptr, nullptr)));
     }
-    if (int r = sasl_auxprop_add_plugin(kPluginName, &AuxpropInit); r != SASL_OK) {
+    if (int r = sasl.auxprop_add_plugin(kPluginName, &AuxpropInit); r != SASL_OK) {
       return absl::InternalError(absl::StrCat("Cyrus SASL refused the credential plugin: ",
-                                              sasl_errstring(r, nullptr, nullptr)));
+                                              sasl.errstring(r, nullptr, nullptr)));
     }
     // The mechanisms come from libsasl2-modules; without them nothing can authenticate.
-    const char* const* mechs = sasl_global_listmech();
+    const char* const* mechs = sasl.global_listmech();
     std::string found;
     for (; mechs != nullptr && *mechs != nullptr; ++mechs) absl::StrAppend(&found, " ", *mechs);
     for (const char* m : {" PLAIN", " SCRAM-SHA-256", " SCRAM-SHA-512"}) {
@@ -163,18 +165,18 @@ absl::Status InitOnce() {
             "Cyrus SASL has no", m, " mechanism (is libsasl2-modules installed?); it has:", found));
       }
     }
-    return absl::OkStatus();
+    return *loaded;
   }();
-  return status;
+  return result;
 }
 
 }  // namespace
 
-SaslExchange::SaslExchange(std::string mechanism, std::unique_ptr<Context> context)
-    : mechanism_(std::move(mechanism)), context_(std::move(context)) {}
+SaslExchange::SaslExchange(const CyrusLibrary& sasl, std::string mechanism, std::unique_ptr<Context> context)
+    : sasl_(sasl), mechanism_(std::move(mechanism)), context_(std::move(context)) {}
 
 SaslExchange::~SaslExchange() {
-  if (conn_ != nullptr) sasl_dispose(&conn_);
+  if (conn_ != nullptr) sasl_.dispose(&conn_);
 }
 
 absl::StatusOr<SaslExchange::Step> SaslExchange::Next(std::string_view client_token) {
@@ -189,21 +191,21 @@ absl::StatusOr<SaslExchange::Step> SaslExchange::Next(std::string_view client_to
   int r;
   if (!started_) {
     started_ = true;
-    r = sasl_server_start(conn_, mechanism_.c_str(), client_token.data(), static_cast<unsigned>(client_token.size()),
+    r = sasl_.server_start(conn_, mechanism_.c_str(), client_token.data(), static_cast<unsigned>(client_token.size()),
                           &out, &out_len);
   } else {
-    r = sasl_server_step(conn_, client_token.data(), static_cast<unsigned>(client_token.size()), &out, &out_len);
+    r = sasl_.server_step(conn_, client_token.data(), static_cast<unsigned>(client_token.size()), &out, &out_len);
   }
   if (r != SASL_OK && r != SASL_CONTINUE) {
     // Cyrus's detail is for the broker's log only: the client learns no more than Kafka tells it.
-    detail_ = context_->check_detail.empty() ? sasl_errdetail(conn_) : context_->check_detail;
+    detail_ = context_->check_detail.empty() ? sasl_.errdetail(conn_) : context_->check_detail;
     return failed();
   }
   Step step;
   if (out != nullptr) step.challenge.assign(out, out_len);
   if (r == SASL_OK) {
     const void* name = nullptr;
-    if (sasl_getprop(conn_, SASL_USERNAME, &name) != SASL_OK || name == nullptr) return failed();
+    if (sasl_.getprop(conn_, SASL_USERNAME, &name) != SASL_OK || name == nullptr) return failed();
     user_ = static_cast<const char*>(name);
     step.done = true;
     finished_ = true;
@@ -213,9 +215,10 @@ absl::StatusOr<SaslExchange::Step> SaslExchange::Next(std::string_view client_to
 
 absl::StatusOr<std::unique_ptr<SaslServer>> SaslServer::Create(const CredentialStore& credentials,
                                                                std::string host_name) {
-  if (absl::Status s = InitOnce(); !s.ok()) return s;
+  absl::StatusOr<const CyrusLibrary*> sasl = InitOnce();
+  if (!sasl.ok()) return sasl.status();
   if (host_name.empty()) host_name = "localhost";
-  return std::unique_ptr<SaslServer>(new SaslServer(credentials, std::move(host_name)));
+  return std::unique_ptr<SaslServer>(new SaslServer(**sasl, credentials, std::move(host_name)));
 }
 
 absl::StatusOr<std::unique_ptr<SaslExchange>> SaslServer::Start(std::string_view mechanism) const {
@@ -224,21 +227,21 @@ absl::StatusOr<std::unique_ptr<SaslExchange>> SaslServer::Start(std::string_view
   context->callbacks[0] = {SASL_CB_SERVER_USERDB_CHECKPASS, Callback(&CheckPass),
                            context.get()};
   context->callbacks[1] = {SASL_CB_LIST_END, nullptr, nullptr};
-  std::unique_ptr<SaslExchange> exchange(new SaslExchange(std::string(mechanism), std::move(context)));
+  std::unique_ptr<SaslExchange> exchange(new SaslExchange(sasl_, std::string(mechanism), std::move(context)));
   // A server name given, so that Cyrus does not resolve the host's (a DNS lookup per exchange); no
   // realm, so user names are looked up as the client sent them. SASL_SUCCESS_DATA: SCRAM's final
   // message travels with the success, as Kafka's SaslAuthenticate carries it.
-  int r = sasl_server_new("kafka", host_name_.c_str(), nullptr, nullptr, nullptr, exchange->context_->callbacks,
+  int r = sasl_.server_new("kafka", host_name_.c_str(), nullptr, nullptr, nullptr, exchange->context_->callbacks,
                           SASL_SUCCESS_DATA, &exchange->conn_);
   if (r != SASL_OK) {
-    return absl::InternalError(absl::StrCat("Cyrus SASL cannot start an exchange: ", sasl_errstring(r, nullptr, nullptr)));
+    return absl::InternalError(absl::StrCat("Cyrus SASL cannot start an exchange: ", sasl_.errstring(r, nullptr, nullptr)));
   }
   sasl_security_properties_t props{};
   props.max_ssf = 0;  // Kafka has no SASL security layer; TLS protects the connection.
   props.maxbufsize = 0;
   props.security_flags = 0;  // PLAIN is allowed where the operator enabled it
-  if (r = sasl_setprop(exchange->conn_, SASL_SEC_PROPS, &props); r != SASL_OK) {
-    return absl::InternalError(absl::StrCat("Cyrus SASL refused its properties: ", sasl_errstring(r, nullptr, nullptr)));
+  if (r = sasl_.setprop(exchange->conn_, SASL_SEC_PROPS, &props); r != SASL_OK) {
+    return absl::InternalError(absl::StrCat("Cyrus SASL refused its properties: ", sasl_.errstring(r, nullptr, nullptr)));
   }
   return exchange;
 }

@@ -18,6 +18,8 @@ typedef struct sasl_conn sasl_conn_t;
 
 namespace chronik::auth {
 
+struct CyrusLibrary;
+
 // One authentication exchange of one connection. Not thread-safe; one thread at a time.
 class SaslExchange {
  public:
@@ -44,8 +46,9 @@ class SaslExchange {
 
  private:
   friend class SaslServer;
-  SaslExchange(std::string mechanism, std::unique_ptr<Context> context);
+  SaslExchange(const CyrusLibrary& sasl, std::string mechanism, std::unique_ptr<Context> context);
 
+  const CyrusLibrary& sasl_;
   std::string mechanism_;
   std::unique_ptr<Context> context_;
   sasl_conn_t* conn_ = nullptr;
@@ -57,8 +60,9 @@ class SaslExchange {
 
 class SaslServer {
  public:
-  // Initializes Cyrus SASL for the process on first use; `credentials` must outlive the server
-  // and every exchange it starts. `host_name` is given to Cyrus as the server's name, so that it
+  // Loads and initializes Cyrus SASL for the process on first use (FailedPrecondition, naming
+  // the packages to install, where it is missing); `credentials` must outlive the server and
+  // every exchange it starts. `host_name` is given to Cyrus as the server's name, so that it
   // does not resolve one itself (a DNS lookup per exchange).
   static absl::StatusOr<std::unique_ptr<SaslServer>> Create(const CredentialStore& credentials,
                                                             std::string host_name);
@@ -67,8 +71,9 @@ class SaslServer {
   absl::StatusOr<std::unique_ptr<SaslExchange>> Start(std::string_view mechanism) const;
 
  private:
-  SaslServer(const CredentialStore& credentials, std::string host_name)
-      : credentials_(credentials), host_name_(std::move(host_name)) {}
+  SaslServer(const CyrusLibrary& sasl, const CredentialStore& credentials, std::string host_name)
+      : sasl_(sasl), credentials_(credentials), host_name_(std::move(host_name)) {}
+  const CyrusLibrary& sasl_;
   const CredentialStore& credentials_;
   const std::string host_name_;
 };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine: installs what is missing, builds everything,
-# runs every test (unit, round-trip, golden bytes, end-to-end with real Kafka clients), then
-# fuzzes each libFuzzer target for a bounded time (CHRONIK_FUZZ_SECONDS, default 45).
+# runs every test (unit, round-trip, golden bytes, end-to-end with real Kafka clients; every C++
+# test also built for arm64 and run under qemu-aarch64), builds and checks the release archives,
+# then fuzzes each libFuzzer target for a bounded time (CHRONIK_FUZZ_SECONDS, default 45).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +65,19 @@ failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO B
 if [[ $bazel_status -ne 0 && $failed -eq 0 ]]; then
   failed=1  # the build itself failed
 fi
+
+# The release archives for amd64 and arm64 (release/make_release.sh), each unpacked into a root
+# holding only Debian's base C and C++ runtime and started from there (tests/release).
+dist="$(mktemp -d)"
+if release/make_release.sh "$dist" >"$dist.log" 2>&1 &&
+  /usr/bin/python3 tests/release/release_test.py "$(git rev-parse HEAD)" "$dist"; then
+  grep -E '^built |bytes$' "$dist.log"
+  passed=$((passed + 1))
+else
+  tail -n 60 "$dist.log"
+  failed=$((failed + 1))
+fi
+rm -rf "$dist" "$dist.log"
 
 if ./tests/fuzz/run_fuzzers.sh "${CHRONIK_FUZZ_SECONDS:-45}"; then
   passed=$((passed + 1))
