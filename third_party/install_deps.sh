@@ -19,7 +19,7 @@ build_packages=(
 )
 test_packages=(
   kcat python3-confluent-kafka python3-kafka librdkafka-dev prometheus python3-elasticsearch
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev systemd
 )
 
 # The libraries the arm64 build links, installed for arm64 beside the amd64 ones. A library that

@@ -118,6 +118,7 @@ class ReleaseArchiveTest(unittest.TestCase):
             self.assertIn("-c opt (optimized)", version.stdout)
             self.assertIn("linkage: third-party libraries static", version.stdout)
 
+            self.verify_unit(root, name, binary)
             self.serve_kcat(prefix, binary, name, root)
             self.refuse_sasl_without_cyrus(prefix, binary, root)
         finally:
@@ -156,6 +157,21 @@ class ReleaseArchiveTest(unittest.TestCase):
             code = proc.wait(60)
             log.close()
         self.assertEqual(code, 0, self.read(root, "broker.log"))
+
+    def verify_unit(self, root, name, binary):
+        """systemd's own check of the unit, with ExecStart pointed at the unpacked binary."""
+        with open(os.path.join(root, "opt", name, "chronik-server.service")) as f:
+            unit = f.read()
+        self.assertIn("ExecStart=/usr/local/bin/chronik_server ", unit)
+        units = tempfile.mkdtemp(prefix="chronik-unit-")
+        try:
+            path = os.path.join(units, "chronik-server.service")
+            with open(path, "w") as f:
+                f.write(unit.replace("ExecStart=/usr/local/bin/chronik_server ", "ExecStart=%s%s " % (root, binary)))
+            out = subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True, timeout=60)
+            self.assertEqual((out.returncode, out.stderr), (0, ""))
+        finally:
+            shutil.rmtree(units)
 
     def refuse_sasl_without_cyrus(self, prefix, binary, root):
         """No libsasl2 in the root: a SASL listener is refused with what to install."""
