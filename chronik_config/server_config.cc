@@ -804,8 +804,17 @@ ParseOutcome ParseServerConfig(int argc, const char* const* argv, const EnvLooku
     auto token = name_and_secret("CHRONIK_ADMIN_TOKEN");
     if (!token.ok()) return error(std::string(token.status().message()));
     if (token->has_value()) config->admin_token = AdminToken{(*token)->first, (*token)->second};
-    // The object store's settings: the environment over the file's [object_store].
+    // The object store's settings: the environment over the file, where [object_store] and the
+    // Kafka-style names in [kafka] (rsm.config.s3.bucket) are two spellings of one setting.
     for (std::string_view name : storage::objects::kStoreSettingNames) {
+      const std::string kafka_name = storage::objects::KafkaStyleName(name);
+      if (auto it = config->kafka_properties.find(kafka_name); it != config->kafka_properties.end()) {
+        auto [given, inserted] = object_store.emplace(std::string(name), it->second);
+        if (!inserted && given->second != it->second) {
+          return error(Cat(config_origin, ": kafka.", kafka_name, " and object_store.", absl::AsciiStrToLower(std::string(name)),
+                           " are the same setting with two values; keep one"));
+        }
+      }
       if (std::optional<std::string> v = LookupEnv(getenv, name)) object_store[std::string(name)] = *v;
     }
     config->object_store = std::move(object_store);

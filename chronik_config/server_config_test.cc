@@ -323,6 +323,31 @@ TEST_F(ServerConfigTest, ObjectStoreFromTheFileAndTheEnvironment) {
       << Error({"--config", bad});
 }
 
+// Kafka's convention (remote.log.storage.manager.impl.prefix "rsm.config.") spells the same
+// settings in [kafka]; the environment still wins, and two different values in the file are refused.
+TEST_F(ServerConfigTest, ObjectStoreByKafkaStyleNames) {
+  const std::string file = WriteFile("kafka-style.toml",
+                                     "[kafka]\n"
+                                     "\"rsm.config.storage.backend\" = \"s3\"\n"
+                                     "\"rsm.config.s3.bucket\" = \"from-kafka\"\n"
+                                     "\"rsm.config.s3.region\" = \"eu-west-1\"\n"
+                                     "\"rsm.config.aws.secret.access.key\" = \"k\"\n"
+                                     "[object_store]\n"
+                                     "s3_region = \"eu-west-1\"\n");
+  ServerConfig config = Ok({"--config", file}, {{"AWS_SECRET_ACCESS_KEY", "from-env"}});
+  EXPECT_EQ(config.object_store["STORAGE_BACKEND"], "s3");
+  EXPECT_EQ(config.object_store["S3_BUCKET"], "from-kafka");
+  EXPECT_EQ(config.object_store["S3_REGION"], "eu-west-1");  // the same value twice is one setting
+  EXPECT_EQ(config.object_store["AWS_SECRET_ACCESS_KEY"], "from-env");
+  const std::string twice = WriteFile("twice.toml",
+                                      "[kafka]\n\"rsm.config.s3.bucket\" = \"a\"\n[object_store]\ns3_bucket = \"b\"\n");
+  EXPECT_NE(Error({"--config", twice})
+                .find("kafka.rsm.config.s3.bucket and object_store.s3_bucket are the same setting with two values"),
+            std::string::npos)
+      << Error({"--config", twice});
+  EXPECT_EQ(storage::objects::KafkaStyleName("AWS_SECRET_ACCESS_KEY"), "rsm.config.aws.secret.access.key");
+}
+
 TEST_F(ServerConfigTest, ConfigFileFromEnvironmentAndFlagWins) {
   const std::string a = WriteFile("a.toml", "kafka_port = 9101\n");
   const std::string b = WriteFile("b.toml", "kafka_port = 9102\n");

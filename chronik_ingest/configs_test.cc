@@ -169,6 +169,7 @@ TEST(ConfigCatalogTest, BrokerDefaultsPassTheirOwnValidatorOrAreNull) {
       "log.roll.jitter.ms", "log.roll.ms", "ssl.key.password", "ssl.keystore.certificate.chain",
       "ssl.keystore.key", "ssl.keystore.location", "ssl.truststore.certificates", "ssl.truststore.location"};
   for (const ConfigDef& def : BrokerConfigs()) {
+    if (!def.default_value && def.name.starts_with("rsm.config.")) continue;  // the object store's, when set
     if (!def.default_value) {
       EXPECT_TRUE(null_defaults.contains(def.name)) << def.name;
       continue;
@@ -881,6 +882,32 @@ TEST(BrokerConfigValuesTest, DynamicValues) {
   // Removing what is not there is fine.
   EXPECT_TRUE(
       broker.SetDynamic(BrokerConfigLayer::kDynamicBroker, "log.retention.ms", std::nullopt).ok());
+}
+
+// The object store's settings by their Kafka-style names: described, the secrets as sensitive;
+// the prefix is the one Chronik's built-in store takes.
+TEST(BrokerConfigValuesTest, ObjectStoreSettingsAndTheirSecrets) {
+  BrokerConfigValues broker;
+  ASSERT_TRUE(broker.SetStatic("rsm.config.s3.bucket", "logs").ok());
+  ASSERT_TRUE(broker.SetStatic("rsm.config.aws.secret.access.key", "very-secret").ok());
+  ASSERT_TRUE(broker.SetStatic("rsm.config.azure.storage.key", "also-secret").ok());
+  const std::vector<DescribedConfig> all = broker.Describe(/*per_broker=*/true);
+  const DescribedConfig* bucket = FindDescribed(all, "rsm.config.s3.bucket");
+  ASSERT_NE(bucket, nullptr);
+  EXPECT_EQ(bucket->value, "logs");
+  EXPECT_FALSE(bucket->sensitive);
+  for (const char* secret : {"rsm.config.aws.secret.access.key", "rsm.config.azure.storage.key"}) {
+    const DescribedConfig* d = FindDescribed(all, secret);
+    ASSERT_NE(d, nullptr) << secret;
+    EXPECT_EQ(d->value, std::nullopt) << secret;
+    EXPECT_TRUE(d->sensitive) << secret;
+    EXPECT_EQ(d->source, ConfigSource::kStaticBrokerConfig) << secret;
+    for (const auto& synonym : d->synonyms) EXPECT_EQ(synonym.value, std::nullopt) << secret;
+  }
+  EXPECT_EQ(FindDescribed(all, "remote.log.storage.manager.impl.prefix")->value, "rsm.config.");
+  absl::Status other = broker.SetStatic("remote.log.storage.manager.impl.prefix", "rlm.");
+  EXPECT_FALSE(other.ok());
+  EXPECT_NE(ErrorOf(other).find("the only supported value is rsm.config."), std::string::npos) << ErrorOf(other);
 }
 
 TEST(BrokerConfigValuesTest, DescribePerBroker) {

@@ -28,6 +28,7 @@
 #include "chronik_ingest/admin_topics.h"
 #include "chronik_storage/backup/backup.h"
 #include "chronik_storage/object_store/store_factory.h"
+#include "chronik_storage/object_store/store_settings.h"
 #include "chronik_storage/tiered/remote_log.h"
 #include "chronik_ingest/api_versions.h"
 #include "chronik_ingest/broker_context.h"
@@ -190,6 +191,13 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
     }
     if (ingest::FindBrokerConfig(name) == nullptr && !IsListenerSetting(name)) {
       spdlog::warn("kafka.{}: not a broker config Chronik knows; ignored", name);
+    }
+  }
+  // The object store in effect, the environment's settings included, is described under the
+  // settings' Kafka-style names (rsm.config.*), its secrets as sensitive.
+  for (const auto& [name, value] : cfg.object_store) {
+    if (absl::Status st = bc.SetStatic(storage::objects::KafkaStyleName(name), value); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": ", st.message()));
     }
   }
   absl::StatusOr<std::vector<ListenerSpec>> listener_specs = ParseListeners(cfg.kafka_properties, cfg);

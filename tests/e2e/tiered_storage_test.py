@@ -23,7 +23,7 @@ from broker import Broker, free_port, java_classpath, run_server  # noqa: E402
 import objstore  # noqa: E402
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
-from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # noqa: E402
 
 TIERING = {"remote.log.storage.system.enable": "true", "remote.log.manager.task.interval.ms": 300,
            "log.retention.check.interval.ms": 300}
@@ -302,6 +302,35 @@ class S3StoreTest(TieredStorageChecks, unittest.TestCase):
             self.assertEqual(metric(b, "chronik_remote_copy_lag_segments"), 0)
             rows = kcat_consume(b.bootstrap, topic)
             self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
+
+
+    def test_configured_by_kafka_style_names(self):
+        """The store given in [kafka] as Kafka's remote storage settings (rsm.config.*), its secret
+        from the environment: tiering works, and DescribeConfigs shows the settings in effect with
+        the secret as sensitive."""
+        kafka_style = {"rsm.config." + k.lower().replace("_", "."): v for k, v in self.store_env.items()
+                       if k != "AWS_SECRET_ACCESS_KEY"}
+        topic = "tiered-kafka-style"
+        with Broker(kafka_properties=dict(TIERING, **kafka_style),
+                    env={"AWS_SECRET_ACCESS_KEY": self.store_env["AWS_SECRET_ACCESS_KEY"]}) as b:
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            values = produce_lines(b.bootstrap, topic)
+            wait_for(lambda: len(local_logs(b, topic)) == 1, "local segments to be copied and deleted")
+            self.assertIn("tiered/%s-0/manifest.json" % topic, self.remote_keys("tiered/%s-0/" % topic))
+            rows = kcat_consume(b.bootstrap, topic)
+            self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
+
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            resource = ConfigResource("broker", "1")
+            configs = list(admin.describe_configs([resource]).values())[0].result(30)
+            for name, value in kafka_style.items():
+                self.assertEqual(configs[name].value, value, name)
+                self.assertFalse(configs[name].is_sensitive, name)
+            secret = configs["rsm.config.aws.secret.access.key"]
+            self.assertTrue(secret.is_sensitive)
+            self.assertIsNone(secret.value)
+            self.assertEqual(configs["remote.log.storage.manager.impl.prefix"].value, "rsm.config.")
+            self.assertNotIn(self.store_env["AWS_SECRET_ACCESS_KEY"], b.read_log())
 
 
 class AzureStoreTest(TieredStorageChecks, unittest.TestCase):
