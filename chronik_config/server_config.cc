@@ -408,7 +408,7 @@ std::variant<CommandLine, ParseOutcome> ParseCommandLine(int argc, const char* c
       app.add_option(std::string(kConfigFlag), config_file,
                      Cat("TOML config file (see below) [env: ", kConfigEnv, "]"))
           ->type_name("FILE");
-  app.add_option("mode", cl.mode_text, "standalone (default), all, ingest, search, backup, restore or version")
+  app.add_option("mode", cl.mode_text, "standalone (default), all, ingest, search, backup, restore, backups or version")
       ->type_name("MODE");
 
   auto exit_with = [](int code, std::string message) {
@@ -682,7 +682,7 @@ absl::StatusOr<ServerConfig> Resolve(Mode mode, const Layer& merged,
   return config;
 }
 
-std::string ModeList() { return "standalone, all, ingest, search, backup, restore or version"; }
+std::string ModeList() { return "standalone, all, ingest, search, backup, restore, backups or version"; }
 
 }  // namespace
 
@@ -718,6 +718,8 @@ std::string_view ModeName(Mode mode) {
       return "backup";
     case Mode::kRestore:
       return "restore";
+    case Mode::kBackups:
+      return "backups";
     case Mode::kVersion:
       return "version";
   }
@@ -726,7 +728,7 @@ std::string_view ModeName(Mode mode) {
 
 std::optional<Mode> ParseMode(std::string_view name) {
   for (Mode mode : {Mode::kStandalone, Mode::kAll, Mode::kIngest, Mode::kSearch, Mode::kBackup, Mode::kRestore,
-                    Mode::kVersion}) {
+                    Mode::kBackups, Mode::kVersion}) {
     if (name == ModeName(mode)) return mode;
   }
   return std::nullopt;

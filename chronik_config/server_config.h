@@ -50,10 +50,11 @@ enum class Mode {
   kSearch,      // the search API over a data directory, without Kafka
   kBackup,      // back a stopped broker's data directory up to the object store, and exit
   kRestore,     // restore the newest backup into an empty data directory, and exit
+  kBackups,     // list the object store's backups, and exit
   kVersion,     // print the version; ParseServerConfig answers it with an exit outcome
 };
 
-// "standalone", "all", "ingest", "search", "backup", "restore", "version".
+// "standalone", "all", "ingest", "search", "backup", "restore", "backups", "version".
 std::string_view ModeName(Mode mode);
 std::optional<Mode> ParseMode(std::string_view name);
 

@@ -680,9 +680,9 @@ TEST_F(ServerConfigTest, CommandLineSyntaxErrors) {
 
 TEST_F(ServerConfigTest, UnknownMode) {
   EXPECT_EQ(Error({"turbo"}),
-            "unknown mode \"turbo\" (expected standalone, all, ingest, search, backup, restore or version)");
+            "unknown mode \"turbo\" (expected standalone, all, ingest, search, backup, restore, backups or version)");
   EXPECT_EQ(Error({"Standalone"}),
-            "unknown mode \"Standalone\" (expected standalone, all, ingest, search, backup, restore or version)");
+            "unknown mode \"Standalone\" (expected standalone, all, ingest, search, backup, restore, backups or version)");
 }
 
 TEST_F(ServerConfigTest, DataDirCannotBeCreated) {
@@ -905,7 +905,7 @@ TEST_F(ServerConfigTest, EveryRunnableMode) {
 
 TEST(ModeTest, NamesRoundTrip) {
   for (Mode mode : {Mode::kStandalone, Mode::kAll, Mode::kIngest, Mode::kSearch, Mode::kBackup, Mode::kRestore,
-                    Mode::kVersion}) {
+                    Mode::kBackups, Mode::kVersion}) {
     EXPECT_EQ(ParseMode(ModeName(mode)), mode);
   }
   EXPECT_EQ(ModeName(Mode::kStandalone), "standalone");

@@ -75,4 +75,15 @@ int RunRestoreCommand(const char* program, const config::ServerConfig& cfg) {
   return 0;
 }
 
+int RunListBackupsCommand(const char* program, const config::ServerConfig& cfg) {
+  auto store = Store(cfg);
+  if (!store.ok()) return Failed(program, std::string(store.status().message()));
+  auto backups = storage::backup::DescribeBackups(**store);
+  if (!backups.ok()) return Failed(program, "cannot list the backups: " + backups.status().ToString());
+  for (const storage::backup::BackupInfo& b : *backups) {
+    std::cout << b.id << " " << b.files << " files " << b.bytes << " bytes\n";
+  }
+  return 0;
+}
+
 }  // namespace chronik::server

@@ -11,6 +11,7 @@
 #include "chronik_config/server_config.h"
 #include "chronik_server/backup_commands.h"
 #include "chronik_server/broker.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace chronik::server {
@@ -80,6 +81,11 @@ int main(int argc, char** argv) {
     return outcome.exit_code;
   }
   const config::ServerConfig& cfg = *outcome.config;
+  // The commands that run once answer on stdout (what was backed up or restored, the list of
+  // backups), so that a script can read it; their log goes to stderr.
+  if (cfg.mode == config::Mode::kBackup || cfg.mode == config::Mode::kRestore || cfg.mode == config::Mode::kBackups) {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("chronik"));
+  }
   spdlog::set_level(server::SpdlogLevel(cfg.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   for (const std::string& w : cfg.warnings) spdlog::warn("{}", w);
@@ -112,6 +118,8 @@ int main(int argc, char** argv) {
       return server::RunBackupCommand(program, cfg);
     case config::Mode::kRestore:
       return server::RunRestoreCommand(program, cfg);
+    case config::Mode::kBackups:
+      return server::RunListBackupsCommand(program, cfg);
     case config::Mode::kVersion:
       break;
   }

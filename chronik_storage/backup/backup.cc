@@ -168,6 +168,20 @@ absl::StatusOr<std::vector<std::string>> ListBackups(objects::ObjectStore& store
   return ids;
 }
 
+absl::StatusOr<std::vector<BackupInfo>> DescribeBackups(objects::ObjectStore& store) {
+  auto ids = ListBackups(store);
+  if (!ids.ok()) return ids.status();
+  std::vector<BackupInfo> backups;
+  for (const std::string& id : *ids) {
+    auto files = ReadManifest(store, id);
+    if (!files.ok()) return files.status();
+    BackupInfo info{id, static_cast<int64_t>(files->size()), 0};
+    for (const FileEntry& f : *files) info.bytes += f.size;
+    backups.push_back(std::move(info));
+  }
+  return backups;
+}
+
 absl::StatusOr<BackupResult> RunBackup(const std::string& data_dir, objects::ObjectStore& store, int keep) {
   BackupResult result;
   result.id = absl::FormatTime("%Y%m%dT%H%M%E3SZ", absl::Now(), absl::UTCTimeZone());

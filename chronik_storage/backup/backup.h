@@ -36,6 +36,16 @@ absl::StatusOr<BackupResult> RunBackup(const std::string& data_dir, objects::Obj
 // The ids of the complete backups, oldest first.
 absl::StatusOr<std::vector<std::string>> ListBackups(objects::ObjectStore& store);
 
+struct BackupInfo {
+  std::string id;  // also when it was taken: 20261130T233600.123Z (UTC)
+  int64_t files = 0;
+  int64_t bytes = 0;  // of the files it restores
+};
+
+// The complete backups with what each holds (from its manifest), oldest first. DataLoss when a
+// manifest cannot be read as one.
+absl::StatusOr<std::vector<BackupInfo>> DescribeBackups(objects::ObjectStore& store);
+
 struct RestoreResult {
   std::string id;
   int64_t files = 0;

@@ -120,11 +120,23 @@ class BackupChecks:
             code, out, err = run("backup", b.data_dir, self.store_env)
             self.assertEqual(code, 0, err)
             first_id = out.split("backup ")[-1].split(":")[0]
+            first_line = out.strip()
             b.start()
             produce(b.bootstrap, "t", 500)
             b.stop()
             code, out, err = run("backup", b.data_dir, self.store_env)
             self.assertEqual(code, 0, err)
+            second_line = out.strip()
+            # The listing, oldest first, says what each backup command said it stored.
+            code, out, err = run("backups", b.data_dir, self.store_env)
+            self.assertEqual(code, 0, err)
+            listed = out.splitlines()
+            self.assertEqual(len(listed), 2, out)
+            for line, said in zip(listed, (first_line, second_line)):
+                backup_id, files, _, size, _ = line.split()
+                self.assertTrue(said.startswith("backup %s: %s files, %s bytes," % (backup_id, files, size)),
+                                (line, said))
+            self.assertEqual(listed[0].split()[0], first_id)
             target = b.data_dir + "-first"
             code, out, err = run("restore", target, self.store_env, ["--backup-id", first_id])
             self.assertEqual(code, 0, err)
