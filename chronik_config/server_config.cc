@@ -678,7 +678,10 @@ absl::StatusOr<ServerConfig> Resolve(Mode mode, const Layer& merged,
     config.advertised_host = config.bind_addr;
   }
 
-  if (absl::Status s = CheckDataDir(config.data_dir, origin("data_dir")); !s.ok()) return s;
+  // Listing backups reads only the object store.
+  if (mode != Mode::kBackups) {
+    if (absl::Status s = CheckDataDir(config.data_dir, origin("data_dir")); !s.ok()) return s;
+  }
   return config;
 }
 

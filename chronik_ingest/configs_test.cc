@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "chronik_storage/object_store/store_settings.h"
 #include "gtest/gtest.h"
 
 namespace chronik::ingest {
@@ -882,6 +883,16 @@ TEST(BrokerConfigValuesTest, DynamicValues) {
   // Removing what is not there is fine.
   EXPECT_TRUE(
       broker.SetDynamic(BrokerConfigLayer::kDynamicBroker, "log.retention.ms", std::nullopt).ok());
+}
+
+// Each object store setting has its Kafka-style broker config, sensitive exactly when a secret.
+TEST(ConfigCatalogTest, EveryObjectStoreSettingByItsKafkaStyleName) {
+  for (std::string_view name : storage::objects::kStoreSettingNames) {
+    const ConfigDef* def = FindBrokerConfig(storage::objects::KafkaStyleName(name));
+    ASSERT_NE(def, nullptr) << name;
+    EXPECT_EQ(def->sensitive, storage::objects::IsSecretStoreSetting(name)) << name;
+    EXPECT_TRUE(def->read_only) << name;
+  }
 }
 
 // The object store's settings by their Kafka-style names: described, the secrets as sensitive;

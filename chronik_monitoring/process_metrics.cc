@@ -22,9 +22,9 @@ void RegisterProcessMetrics(Registry& registry) {
   registry.Describe("process_start_time_seconds", MetricType::kGauge,
                     "Start time of the process since the Unix epoch, in seconds.");
   registry.AddCollector([](SampleWriter& w) {
-    // CPU time from getrusage, threads and resident memory from /proc/self/status: both are also
-    // right under qemu-user (how the arm64 build is tested), which fills most of /proc/self/stat
-    // with zeros.
+    // CPU time from getrusage, threads and resident memory from /proc/self/status. Under qemu-user
+    // (how the arm64 build is tested), which fills most of /proc/self/stat with zeros, these are
+    // the emulator's process: the program's threads and memory plus qemu's own.
     rusage usage{};
     if (getrusage(RUSAGE_SELF, &usage) == 0) {
       auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };

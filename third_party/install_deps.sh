@@ -71,4 +71,10 @@ fi
 
 echo "installing: ${missing[*]}"
 "${sudo[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+  if $arm64; then
+    echo "install_deps.sh: apt failed; the amd64 and arm64 copies of a library must be the same version," \
+      "which a mirror in the middle of a sync may not offer: apt-get update and run this again" >&2
+  fi
+  exit 1
+fi
