@@ -25,7 +25,7 @@ std::string BuildCommit() { return CHRONIK_GIT_COMMIT; }
 std::string BuildInfoText() {
   const char* linkage =
 #if defined(CHRONIK_RELEASE_LINKAGE)
-      "third-party libraries static; shared: glibc, libstdc++, libgcc_s; libsasl2 loaded for SASL listeners";
+      "third-party libraries static";
 #else
       "third-party libraries shared";
 #endif

@@ -56,6 +56,9 @@ enum class Mode {
 
 // "standalone", "all", "ingest", "search", "backup", "restore", "backups", "version".
 std::string_view ModeName(Mode mode);
+
+// backup, restore, backups: run once, answer on stdout (so their log goes to stderr), and exit.
+inline bool IsCommand(Mode mode) { return mode == Mode::kBackup || mode == Mode::kRestore || mode == Mode::kBackups; }
 std::optional<Mode> ParseMode(std::string_view name);
 
 // A SCRAM user the broker creates on start when it has none of that name, so that a SASL-only

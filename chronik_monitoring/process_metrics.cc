@@ -12,6 +12,35 @@
 #include <vector>
 
 namespace chronik::monitoring {
+namespace {
+
+// When this process started, in seconds since the epoch: boot time (/proc/stat's btime) plus the
+// process's start in clock ticks since boot (/proc/self/stat's field 22). Read once: it never
+// changes.
+double StartTimeSeconds() {
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start at the last ')'.
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(text.substr(close + 2));
+  std::vector<std::string> f((std::istream_iterator<std::string>(in)), std::istream_iterator<std::string>());
+  // Numbered from field 3 (state).
+  constexpr size_t kStartTime = 22;
+  const double start_ticks = kStartTime - 3 < f.size() ? std::stod(f[kStartTime - 3]) : 0.0;
+  std::ifstream boot("/proc/stat");
+  std::string key;
+  double btime = 0;
+  while (boot >> key) {
+    if (key == "btime") {
+      boot >> btime;
+      break;
+    }
+  }
+  return btime + start_ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
 
 void RegisterProcessMetrics(Registry& registry) {
   registry.Describe("process_cpu_seconds_total", MetricType::kCounter, "User and system CPU time spent, in seconds.");
@@ -21,7 +50,7 @@ void RegisterProcessMetrics(Registry& registry) {
   registry.Describe("process_threads", MetricType::kGauge, "Number of threads.");
   registry.Describe("process_start_time_seconds", MetricType::kGauge,
                     "Start time of the process since the Unix epoch, in seconds.");
-  registry.AddCollector([](SampleWriter& w) {
+  registry.AddCollector([start_time = StartTimeSeconds()](SampleWriter& w) {
     // CPU time from getrusage, threads and resident memory from /proc/self/status. Under qemu-user
     // (how the arm64 build is tested), which fills most of /proc/self/stat with zeros, these are
     // the emulator's process: the program's threads and memory plus qemu's own.
@@ -38,26 +67,7 @@ void RegisterProcessMetrics(Registry& registry) {
       if (key == "VmRSS:" && status >> value) w.Sample("process_resident_memory_bytes", {}, value * 1024);  // kB
       status.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
     }
-    std::ifstream stat("/proc/self/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    // Fields after the command name (which may hold spaces) start at the last ')'.
-    const size_t close = text.rfind(')');
-    if (close != std::string::npos) {
-      std::istringstream in(text.substr(close + 2));
-      std::vector<std::string> f((std::istream_iterator<std::string>(in)), std::istream_iterator<std::string>());
-      // Numbered from field 3 (state): starttime is 22, in clock ticks since boot.
-      constexpr size_t kStartTime = 22;
-      const double start_ticks = kStartTime - 3 < f.size() ? std::stod(f[kStartTime - 3]) : 0.0;
-      std::ifstream uptime_boot("/proc/stat");
-      double btime = 0;
-      while (uptime_boot >> key) {
-        if (key == "btime") {
-          uptime_boot >> btime;
-          break;
-        }
-      }
-      w.Sample("process_start_time_seconds", {}, btime + start_ticks / static_cast<double>(sysconf(_SC_CLK_TCK)));
-    }
+    w.Sample("process_start_time_seconds", {}, start_time);
     std::error_code ec;
     double fds = 0;
     for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();

@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   const config::ServerConfig& cfg = *outcome.config;
   // The commands that run once answer on stdout (what was backed up or restored, the list of
   // backups), so that a script can read it; their log goes to stderr.
-  if (cfg.mode == config::Mode::kBackup || cfg.mode == config::Mode::kRestore || cfg.mode == config::Mode::kBackups) {
+  if (config::IsCommand(cfg.mode)) {
     spdlog::set_default_logger(spdlog::stderr_color_mt("chronik"));
   }
   spdlog::set_level(server::SpdlogLevel(cfg.log_level));

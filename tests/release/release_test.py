@@ -30,14 +30,11 @@ ALLOWED_NEEDED = {"libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1", "
                   "librt.so.1", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
 MESSAGES = 2000
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from broker import free_port  # noqa: E402
+
 COMMIT = None
 DIST = None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_root(root, arch):
