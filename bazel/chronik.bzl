@@ -48,7 +48,7 @@ def chronik_cc_benchmark(name, copts = [], deps = [], **kwargs):
         **kwargs
     )
 
-def chronik_e2e_test(name, size = "medium", data = [], server = "//chronik_server", **kwargs):
+def chronik_e2e_test(name, size = "medium", data = [], server = "//chronik_server", tags = [], **kwargs):
     """An end-to-end test: tests/e2e/<name>.py run with Debian's python3 against the built broker
     (`server`: the binary, or a launcher of it such as the arm64 build under qemu).
 
@@ -63,6 +63,6 @@ def chronik_e2e_test(name, size = "medium", data = [], server = "//chronik_serve
             "$(location %s.py)" % name,
         ],
         data = ["broker.py", name + ".py", server] + data,
-        tags = ["exclusive", "external"],
+        tags = ["exclusive", "external"] + tags,
         **kwargs
     )
