@@ -203,6 +203,91 @@ TEST(GenerationTest, OldGenerationsAreDroppedAndTheirDocumentsNeverFound) {
   fs::remove_all(dir);
 }
 
+// A crash can land between the two halves' commits (text, terms: term_index.h), leaving either
+// one behind. Reopened, the index reports the lower offset, searches see only what both hold, and
+// adding again from there fills in the half behind without doubling the other.
+TEST(HalvesTest, EitherHalfBehindAfterACrashCatchesUpExactly) {
+  const fs::path dir = fs::path(::testing::TempDir()) / ("halves_test_" + std::to_string(::getpid()));
+  auto docs = [](int64_t from, int64_t to, std::vector<std::string>* values) {
+    for (int64_t i = from; i < to; ++i) values->push_back(json{{"k", "v" + std::to_string(i)}, {"all", "same"}, {"n", i}}.dump());
+    std::vector<Document> out;
+    for (int64_t i = from; i < to; ++i) {
+      RecordFields r;
+      r.offset = i;
+      r.value = (*values)[static_cast<size_t>(i)];
+      out.push_back(MakeDocument(r));
+    }
+    return out;
+  };
+  using V = std::vector<int64_t>;
+  for (const char* behind : {"", "-terms"}) {
+    SCOPED_TRACE(std::string("behind: p0.db") + behind);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string path = (dir / "p0.db").string();
+    std::vector<std::string> values;
+    auto index = PartitionIndex::Open(path, 0);
+    ASSERT_TRUE(index.ok()) << index.status();
+    ASSERT_TRUE((*index)->Add(docs(0, 3, &values), 3).ok());
+    index->reset();  // closed: the WAL is checkpointed into the file
+    fs::copy_file(path + behind, dir / "saved");
+    index = PartitionIndex::Open(path, 0);
+    ASSERT_TRUE(index.ok()) << index.status();
+    ASSERT_TRUE((*index)->Add(docs(3, 6, &values), 6).ok());
+    index->reset();
+    fs::copy_file(dir / "saved", path + behind, fs::copy_options::overwrite_existing);  // one half as at 3
+
+    index = PartitionIndex::Open(path, 0);
+    ASSERT_TRUE(index.ok()) << index.status();
+    EXPECT_EQ((*index)->indexed_offset(), 3);
+    EXPECT_EQ(HitOffsets(**index, json{{"term", {{"all", "same"}}}}), (V{0, 1, 2}));
+    EXPECT_EQ(HitOffsets(**index, json{{"match", {{"all", "same"}}}}), (V{0, 1, 2}));
+    ASSERT_TRUE((*index)->Add(docs(3, 6, &values), 6).ok());
+    EXPECT_EQ((*index)->indexed_offset(), 6);
+    EXPECT_EQ(HitOffsets(**index, json{{"bool", {{"must", {json{{"term", {{"all", "same"}}}}, json{{"match", {{"all", "same"}}}}}}}}}),
+              (V{0, 1, 2, 3, 4, 5}));
+    EXPECT_EQ(HitOffsets(**index, json{{"term", {{"k", "v4"}}}}), (V{4}));
+    // Each value counted once: neither half indexed a document twice.
+    AggregationSpec spec{AggregationSpec::Kind::kTerms, "all", 0, 0, {}};
+    auto r = (*index)->Search(json{{"match_all", json::object()}}, SortSpec{}, 0, {spec},
+                              std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->aggregations.at(0).keyword_counts, (std::map<std::string, int64_t>{{"same", 6}}));
+    index->reset();
+  }
+  fs::remove_all(dir);
+}
+
+// An index whose terms file is gone is rebuilt (the caller deletes it on DataLoss); a terms file
+// left by an index that is gone is not taken for the new one's.
+TEST(HalvesTest, ALostHalfMeansARebuild) {
+  const fs::path dir = fs::path(::testing::TempDir()) / ("lost_half_test_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "p0.db").string();
+  std::string value = json{{"k", "x"}}.dump();
+  RecordFields r;
+  r.value = value;
+  auto index = PartitionIndex::Open(path, 0);
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_TRUE((*index)->Add({MakeDocument(r)}, 1).ok());
+  index->reset();
+  for (const std::string& file : PartitionIndex::Files(path)) EXPECT_EQ(fs::exists(file), !file.ends_with("-shm") && !file.ends_with("-wal")) << file;
+
+  fs::remove(path + "-terms");
+  index = PartitionIndex::Open(path, 0);
+  EXPECT_EQ(index.status().code(), absl::StatusCode::kDataLoss) << index.status();
+  index = absl::InternalError("closed");
+
+  fs::remove(path);
+  index = PartitionIndex::Open(path, 0);  // the terms the failed open created are not kept either
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ((*index)->indexed_offset(), 0);
+  EXPECT_EQ(HitOffsets(**index, json{{"term", {{"k", "x"}}}}), (std::vector<int64_t>{}));
+  index->reset();
+  fs::remove_all(dir);
+}
+
 TEST(CalendarTest, MonthsQuartersAndYears) {
   const fs::path dir = fs::path(::testing::TempDir()) / ("calendar_test_" + std::to_string(::getpid()));
   fs::remove_all(dir);

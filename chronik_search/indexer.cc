@@ -42,9 +42,13 @@ void Indexer::Start() {
 }
 
 void Indexer::Stop() {
+  // Under each mutex in turn, so neither thread misses the wake-up between its check and its wait.
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+  }
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
   }
   wake_.notify_all();
   queue_cv_.notify_all();
@@ -56,13 +60,13 @@ void Indexer::OnEvent(const storage::LogEvent& e) {
   switch (e.kind) {
     case storage::LogEventKind::kHighWatermarkMoved:
     case storage::LogEventKind::kLogStartMoved: {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!partitions_.contains(e.tp)) return;
+      std::lock_guard<std::mutex> lock(events_mu_);
+      if (!watched_.contains(e.tp)) return;
       dirty_.insert(e.tp);
       break;
     }
     case storage::LogEventKind::kPartitionDeleted: {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<std::mutex> lock(events_mu_);
       deleted_.insert(e.tp);
       break;
     }
@@ -74,11 +78,10 @@ void Indexer::OnEvent(const storage::LogEvent& e) {
 
 namespace {
 
-// An index is its database and SQLite's WAL and shared-memory files.
 void RemoveIndexFiles(const std::string& path) {
-  for (const char* suffix : {"", "-wal", "-shm"}) {
+  for (const std::string& file : PartitionIndex::Files(path)) {
     std::error_code ec;
-    std::filesystem::remove(path + suffix, ec);
+    std::filesystem::remove(file, ec);
   }
 }
 
@@ -112,6 +115,10 @@ void Indexer::Drop(const storage::TopicPartition& tp) {
     auto it = partitions_.find(tp);
     if (it != partitions_.end()) index = std::move(it->second.index);
     partitions_.erase(tp);
+  }
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    watched_.erase(tp);
     dirty_.erase(tp);
   }
   // Searches holding the index keep it open until they finish; the files go now.
@@ -144,7 +151,9 @@ void Indexer::Refresh() {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(options_.dir, ec)) {
       const std::string name = entry.path().filename().string();
-      if (name.ends_with(".db") && !files.contains(name)) RemoveIndexFiles(entry.path().string());
+      // An index's own database names it; its terms' alone (the other deleted) name it too.
+      const std::string db = name.ends_with(".db-terms") ? name.substr(0, name.size() - 6) : name;
+      if (db.ends_with(".db") && !files.contains(db)) RemoveIndexFiles((entry.path().parent_path() / db).string());
     }
   }
   for (const auto& tp : wanted) {
@@ -155,8 +164,12 @@ void Indexer::Refresh() {
     int64_t indexed = 0;
     std::shared_ptr<PartitionIndex> index = OpenIndex(tp, &indexed);
     if (index == nullptr) continue;
-    std::lock_guard<std::mutex> lock(mu_);
-    partitions_[tp] = PartitionState{std::move(index), indexed};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      partitions_[tp] = PartitionState{std::move(index), indexed};
+    }
+    std::lock_guard<std::mutex> lock(events_mu_);
+    watched_.insert(tp);
     dirty_.insert(tp);
   }
 }
@@ -288,7 +301,7 @@ void Indexer::Run() {
   while (true) {
     std::set<storage::TopicPartition> dirty, deleted;
     {
-      std::unique_lock<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(events_mu_);
       wake_.wait_for(lock, std::chrono::milliseconds(options_.refresh_ms),
                      [this] { return stop_ || !dirty_.empty() || !deleted_.empty(); });
       if (stop_) return;
@@ -300,13 +313,13 @@ void Indexer::Run() {
     if (now - last_refresh >= std::chrono::milliseconds(options_.refresh_ms)) {
       Refresh();
       last_refresh = now;
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<std::mutex> lock(events_mu_);
       dirty.insert(dirty_.begin(), dirty_.end());
       dirty_.clear();
     }
     for (const auto& tp : dirty) {
       if (!Visit(tp)) {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<std::mutex> lock(events_mu_);
         dirty_.insert(tp);  // more to read: after the others had a turn
       }
     }

@@ -9,6 +9,7 @@
 // The indexes are caches: a damaged one is deleted and rebuilt from the log, a topic no longer
 // searchable loses its indexes, and documents below the log start offset are deleted.
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -90,11 +91,17 @@ class Indexer {
   storage::LogManager& logs_;
   const IndexerOptions options_;
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;
+  // The indexer's threads run at SCHED_IDLE and can be preempted anywhere, also holding mu_: the
+  // storage events, sent from produce's threads, take events_mu_ instead, which those threads hold
+  // only to swap a set, so a preempted indexer never holds up produce.
+  std::mutex events_mu_;
+  std::condition_variable wake_;  // with events_mu_
+  std::set<storage::TopicPartition> watched_;  // the partitions_ with an index
   std::set<storage::TopicPartition> dirty_;
   std::set<storage::TopicPartition> deleted_;
+
+  mutable std::mutex mu_;
+  std::atomic<bool> stop_ = false;
   std::map<storage::TopicPartition, PartitionState> partitions_;
   std::deque<Batch> queue_;
   std::condition_variable queue_cv_;

@@ -2,13 +2,15 @@
 
 #include <cmath>
 #include <filesystem>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "chronik_search/sqlite_statement.h"
+#include "chronik_search/term_index.h"
 #include "chronik_search/terms.h"
-#include "sqlite3.h"
 
 namespace chronik::search {
 
@@ -17,7 +19,7 @@ namespace {
 constexpr int kTextColumns = PartitionIndex::kTextColumns;
 
 // Bumped when the layout changes: an index of another version is rebuilt from the log.
-constexpr int64_t kSchemaVersion = 5;
+constexpr int64_t kSchemaVersion = 6;
 
 // The layout, chosen for indexing speed: every write but the documents' own rows goes into FTS5
 // tables, which take a transaction's terms as one sorted segment instead of a random B-tree write
@@ -29,7 +31,8 @@ constexpr int64_t kSchemaVersion = 5;
 // - ft_<g>: one contentless FTS5 row per document, a column per text field (textcols maps the
 //   first kTextColumns fields seen to c0, c1, ...);
 // - fk_<g>: the document's keywords, numbers and long-text presence as exact terms (terms.h),
-//   read through the fts5vocab table fki_<g>;
+//   read through the fts5vocab table fki_<g>, in the database of their own beside this one
+//   (term_index.h), written by a second thread;
 // - meta: the offset indexing reached, and the offset below which documents are deleted (what
 //   is left of them in the oldest generation is filtered out of every search).
 constexpr const char* kSchema[] = {
@@ -57,71 +60,7 @@ std::vector<std::string> GenerationSchema(int64_t g) {
   return {
       absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS ft_", g, " USING fts5(", columns,
                    "content = '', tokenize = 'unicode61')"),
-      // Exact terms need no positions, and no lengths: they are never ranked.
-      absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS fk_", g,
-                   " USING fts5(t, content = '', detail = none, columnsize = 0, tokenize = 'chronik_terms')"),
-      absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS fki_", g, " USING fts5vocab(fk_", g, ", 'instance')"),
   };
-}
-
-absl::Status SqliteError(sqlite3* db, std::string_view what) {
-  return absl::InternalError(absl::StrCat("search index: ", std::string(what), ": ", sqlite3_errmsg(db)));
-}
-
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  absl::Status status(std::string_view what) const {
-    return rc_ == SQLITE_OK ? absl::OkStatus() : SqliteError(db_, what);
-  }
-  void Bind(int i, const SqlValue& v) {
-    if (const auto* n = std::get_if<int64_t>(&v)) {
-      sqlite3_bind_int64(stmt_, i, *n);
-    } else if (const auto* d = std::get_if<double>(&v)) {
-      sqlite3_bind_double(stmt_, i, *d);
-    } else {
-      const std::string& s = std::get<std::string>(v);
-      sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-    }
-  }
-  void BindAll(const std::vector<SqlValue>& params, int first = 1) {
-    for (size_t i = 0; i < params.size(); ++i) Bind(first + static_cast<int>(i), params[i]);
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(stmt_); }
-  void Reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
-  bool Null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  std::string Text(int col) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p == nullptr ? std::string() : std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
-  }
-  bool IsText(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_TEXT; }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_;
-};
-
-absl::Status ExecOn(sqlite3* db, const std::string& sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    absl::Status st = absl::InternalError(absl::StrCat("search index: ", sql, ": ", error ? error : "?"));
-    sqlite3_free(error);
-    return st;
-  }
-  return absl::OkStatus();
 }
 
 // The text columns and generations queries compile against, and the offset below which documents
@@ -149,6 +88,15 @@ absl::StatusOr<StoredLayout> ReadLayout(sqlite3* db, int32_t partition) {
   return out;
 }
 
+// Every document below the lower of the two halves' indexed offsets is in both, on the search
+// connection `db` (the terms attached), in its transaction if one is open.
+absl::StatusOr<int64_t> IndexedOffsetOn(sqlite3* db) {
+  Statement text(db, "SELECT v FROM main.meta WHERE k = 'indexed_offset'");
+  Statement terms(db, TermIndex::IndexedOffsetQuery());
+  if (text.Step() != SQLITE_ROW || terms.Step() != SQLITE_ROW) return SqliteError(db, "reading the indexed offset");
+  return std::min(text.Int(0), terms.Int(0));
+}
+
 std::string NumberKey(double v) {
   if (v == std::floor(v) && std::fabs(v) < 1e15) return absl::StrCat(static_cast<int64_t>(v));
   return absl::StrCat(v);
@@ -171,24 +119,36 @@ void AggregationPartial::Merge(const AggregationPartial& o) {
   if (o.max.has_value()) max = max.has_value() ? std::max(*max, *o.max) : *o.max;
 }
 
+std::string PartitionIndex::TermsPath(const std::string& path) { return path + "-terms"; }
+
+std::vector<std::string> PartitionIndex::Files(const std::string& path) {
+  std::vector<std::string> out;
+  for (const std::string& db : {path, TermsPath(path)}) {
+    for (const char* suffix : {"", "-wal", "-shm"}) out.push_back(db + suffix);
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::string& path, int32_t partition,
                                                                       int64_t generation_documents) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-      SQLITE_OK) {
-    absl::Status st = SqliteError(db, absl::StrCat("opening ", path));
-    sqlite3_close(db);
-    return st;
-  }
-  std::unique_ptr<PartitionIndex> index(new PartitionIndex(db, path, partition, generation_documents));
-  if (!terms::Register(db)) return SqliteError(db, "registering the term tokenizer");
+  absl::StatusOr<sqlite3*> db = OpenDatabase(path, /*create=*/true);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<PartitionIndex> index(new PartitionIndex(*db, path, partition, generation_documents));
+  bool empty;
   {
     // An index of another layout is refused before anything is written to it.
-    Statement tables(db, "SELECT COUNT(*) FROM sqlite_schema");
-    Statement version(db, "SELECT v FROM meta WHERE k = 'schema'");
-    const bool empty = tables.Step() == SQLITE_ROW && tables.Int(0) == 0;
+    Statement tables(*db, "SELECT COUNT(*) FROM sqlite_schema");
+    Statement version(*db, "SELECT v FROM meta WHERE k = 'schema'");
+    empty = tables.Step() == SQLITE_ROW && tables.Int(0) == 0;
     if (!empty && (!version.status("reading").ok() || version.Step() != SQLITE_ROW || version.Int(0) != kSchemaVersion)) {
       return absl::DataLossError(absl::StrCat("search index ", path, " has another layout"));
+    }
+  }
+  if (empty) {
+    // Terms without the documents they belong to are of no use: both halves start over.
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::error_code ec;
+      std::filesystem::remove(TermsPath(path) + suffix, ec);
     }
   }
   for (const char* sql : kSchema) {
@@ -206,18 +166,38 @@ absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::
   }
   // A damaged file shows here rather than in the middle of indexing.
   {
-    Statement check(db, "PRAGMA quick_check");
+    Statement check(*db, "PRAGMA quick_check");
     if (!check.status("checking").ok() || check.Step() != SQLITE_ROW || check.Text(0) != "ok") {
       return absl::DataLossError(absl::StrCat("search index ", path, " is damaged"));
     }
   }
+  bool terms_created = false;
+  absl::StatusOr<std::unique_ptr<TermIndex>> term_index = TermIndex::Open(TermsPath(path), &terms_created);
+  if (!term_index.ok()) return term_index.status();
+  if (terms_created && !empty) {
+    return absl::DataLossError(absl::StrCat("search index ", path, " lost its terms (", TermsPath(path), ")"));
+  }
+  index->terms_ = *std::move(term_index);
+  // A crash between the halves' commits can leave the terms half with generations dropped here, or
+  // without one started here.
+  if (absl::Status st = index->terms_->Sync(index->layout_.generations); !st.ok()) return st;
   // Searches read through a connection of their own: in WAL mode they see the last commit while
   // the indexer writes the next, instead of waiting for each other.
-  if (sqlite3_open_v2(path.c_str(), &index->reader_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    return SqliteError(index->reader_, absl::StrCat("opening ", path, " for searches"));
-  }
+  absl::StatusOr<sqlite3*> reader = OpenDatabase(path, /*create=*/false);
+  if (!reader.ok()) return reader.status();
+  index->reader_ = *reader;
   if (!terms::Register(index->reader_)) return SqliteError(index->reader_, "registering the term tokenizer");
-  if (absl::Status st = ExecOn(index->reader_, "PRAGMA cache_size = -32768"); !st.ok()) return st;
+  {
+    Statement attach(index->reader_, absl::StrCat("ATTACH DATABASE ? AS ", TermIndex::kSchemaName));
+    attach.Bind(1, TermsPath(path));
+    if (!attach.status("attaching").ok() || attach.Step() != SQLITE_DONE) {
+      return SqliteError(index->reader_, absl::StrCat("attaching ", TermsPath(path)));
+    }
+  }
+  for (const std::string& sql : {std::string("PRAGMA cache_size = -32768"),
+                                  absl::StrCat("PRAGMA ", TermIndex::kSchemaName, ".cache_size = -32768")}) {
+    if (absl::Status st = ExecOn(index->reader_, sql); !st.ok()) return st;
+  }
   return index;
 }
 
@@ -260,15 +240,32 @@ absl::Status PartitionIndex::AddGeneration(int64_t g, int64_t base) {
 absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next_offset) {
   std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
-  auto fail = [this](absl::Status st) {
-    (void)Exec("ROLLBACK");
-    (void)Load();  // columns, fields and generations added in the rolled-back transaction are not taken
-    return st;
-  };
+  absl::Status text;
   if (newest_documents_ >= generation_documents_ && !docs.empty()) {
-    if (absl::Status st = AddGeneration(layout_.generations.back() + 1, docs.front().offset); !st.ok()) return fail(st);
+    const int64_t g = layout_.generations.back() + 1;
+    text = terms_->AddGeneration(g);  // first: see TermIndex::AddGeneration
+    if (text.ok()) text = AddGeneration(g, docs.front().offset);
   }
   const int64_t g = layout_.generations.back();
+  // The terms go into their database on a thread of their own while this one writes the text: the
+  // two halves' SQLite work is most of indexing's. The thread inherits this one's scheduling
+  // policy (the indexer's SCHED_IDLE).
+  absl::Status term_status;
+  std::thread terms_writer;
+  if (text.ok()) {
+    terms_writer = std::thread([&, deleted_below = deleted_below_] { term_status = terms_->Add(g, docs, deleted_below, next_offset); });
+    text = AddText(g, docs, next_offset);
+    terms_writer.join();
+  }
+  if (!text.ok()) {
+    (void)Exec("ROLLBACK");
+    (void)Load();  // columns, fields and generations added in the rolled-back transaction are not taken
+    return text;
+  }
+  return term_status;
+}
+
+absl::Status PartitionIndex::AddText(int64_t g, const std::vector<Document>& docs, int64_t next_offset) {
   std::string ft_sql = absl::StrCat("INSERT INTO ft_", g, " (rowid");
   for (int i = 0; i < kTextColumns; ++i) absl::StrAppend(&ft_sql, ", c", i);
   ft_sql += ") VALUES (?";
@@ -276,12 +273,11 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
   ft_sql += ")";
   Statement doc(db_, "INSERT OR IGNORE INTO docs (off, ts, key, source) VALUES (?, ?, ?, ?)");
   Statement ft(db_, ft_sql);
-  Statement fk(db_, absl::StrCat("INSERT INTO fk_", g, " (rowid, t) VALUES (?, ?)"));
   Statement field(db_, "INSERT OR IGNORE INTO fields (field, kind) VALUES (?, ?)");
   Statement column(db_, "INSERT INTO textcols (field, col) VALUES (?, ?)");
   Statement meta(db_, "UPDATE meta SET v = ? WHERE k = 'indexed_offset'");
-  for (const Statement* s : {&doc, &ft, &fk, &field, &column, &meta}) {
-    if (absl::Status st = s->status("preparing"); !st.ok()) return fail(st);
+  for (const Statement* s : {&doc, &ft, &field, &column, &meta}) {
+    if (absl::Status st = s->status("preparing"); !st.ok()) return st;
   }
   auto note_field = [&](const std::string& name, const char* kind) -> bool {
     if (auto it = fields_.find(name); it != fields_.end() && it->second.contains(kind)) return true;
@@ -292,15 +288,14 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
     return ok;
   };
   std::vector<std::string> row(kTextColumns);
-  std::string term_row;
   for (const Document& d : docs) {
     if (d.offset < deleted_below_) continue;  // read before the log start moved past it
     doc.BindAll({d.offset, d.timestamp});
     if (d.key.has_value()) doc.Bind(3, *d.key);
     doc.Bind(4, d.source);
-    if (doc.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding a document"));
+    if (doc.Step() != SQLITE_DONE) return SqliteError(db_, "adding a document");
     doc.Reset();
-    if (sqlite3_changes(db_) == 0) continue;  // indexed before: its terms are in already
+    if (sqlite3_changes(db_) == 0) continue;  // indexed before: its text is in already
     ++newest_documents_;
     if (!d.text.empty()) {
       for (std::string& cell : row) cell.clear();
@@ -309,43 +304,33 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
         if (it == layout_.columns.end() && static_cast<int>(layout_.columns.size()) < kTextColumns) {
           const int col = static_cast<int>(layout_.columns.size());
           column.BindAll({name, int64_t{col}});
-          if (column.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding a text field"));
+          if (column.Step() != SQLITE_DONE) return SqliteError(db_, "adding a text field");
           column.Reset();
           it = layout_.columns.emplace(name, col).first;
         }
         if (it == layout_.columns.end()) continue;  // past the partition's text columns: keyword only
         std::string& cell = row[static_cast<size_t>(it->second)];
         absl::StrAppend(&cell, cell.empty() ? "" : "\n", text);
-        if (!note_field(name, "text")) return fail(SqliteError(db_, "adding a field"));
+        if (!note_field(name, "text")) return SqliteError(db_, "adding a field");
       }
       ft.Bind(1, d.offset);
       for (int i = 0; i < kTextColumns; ++i) {
         if (!row[static_cast<size_t>(i)].empty()) ft.Bind(2 + i, row[static_cast<size_t>(i)]);
       }
-      if (ft.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding text"));
+      if (ft.Step() != SQLITE_DONE) return SqliteError(db_, "adding text");
       ft.Reset();
     }
-    term_row.clear();
-    for (const auto& [name, value] : d.keywords) {
-      terms::AppendKeyword(&term_row, name, value);
-      if (!note_field(name, "keyword")) return fail(SqliteError(db_, "adding a field"));
+    // The terms themselves are the other thread's; the fields they belong to are listed here.
+    for (const auto& kw : d.keywords) {
+      if (!note_field(kw.first, "keyword")) return SqliteError(db_, "adding a field");
     }
-    for (const std::string& name : d.long_text) terms::AppendTerm(&term_row, terms::Presence(name));
-    for (const auto& [name, value] : d.numbers) {
-      terms::AppendNumber(&term_row, name, value);
-      if (!note_field(name, "number")) return fail(SqliteError(db_, "adding a field"));
-    }
-    if (!term_row.empty()) {
-      fk.Bind(1, d.offset);
-      fk.Bind(2, term_row);
-      if (fk.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding keywords and numbers"));
-      fk.Reset();
+    for (const auto& number : d.numbers) {
+      if (!note_field(number.first, "number")) return SqliteError(db_, "adding a field");
     }
   }
   meta.Bind(1, next_offset);
-  if (meta.Step() != SQLITE_DONE) return fail(SqliteError(db_, "recording the indexed offset"));
-  if (absl::Status st = Exec("COMMIT"); !st.ok()) return fail(st);
-  return absl::OkStatus();
+  if (meta.Step() != SQLITE_DONE) return SqliteError(db_, "recording the indexed offset");
+  return Exec("COMMIT");
 }
 
 absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
@@ -382,8 +367,7 @@ absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
     const bool newest = i + 1 == generations.size();
     if (newest ? !none_left : generations[i + 1].second > offset) break;
     const int64_t g = generations[i].first;
-    for (const std::string& sql : {absl::StrCat("DROP TABLE IF EXISTS fki_", g), absl::StrCat("DROP TABLE IF EXISTS fk_", g),
-                                   absl::StrCat("DROP TABLE IF EXISTS ft_", g),
+    for (const std::string& sql : {absl::StrCat("DROP TABLE IF EXISTS ft_", g),
                                    absl::StrCat("DELETE FROM generations WHERE g = ", g)}) {
       if (absl::Status st = Exec(sql); !st.ok()) return fail(st);
     }
@@ -395,6 +379,8 @@ absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
   }
   if (absl::Status st = Exec("COMMIT"); !st.ok()) return fail(st);
   if (absl::Status st = Load(); !st.ok()) return st;
+  // After the commit above: a crash before this one is made good at the next Open.
+  if (absl::Status st = terms_->DropBelow(layout_.generations.front()); !st.ok()) return st;
   // Outside the transaction, and only for whole generations: their pages go back to the file
   // system (for a few documents' rows it would move pages about to save little).
   return dropped > 0 ? Exec("PRAGMA incremental_vacuum") : absl::OkStatus();
@@ -425,9 +411,13 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
   absl::StatusOr<Sql> compiled = CompileQuery(dsl, stored->layout);
   if (!compiled.ok()) return compiled.status();
   const IndexLayout& layout = stored->layout;
-  // Documents below the log start may still have terms in the oldest generation.
-  Sql query{absl::StrCat("SELECT doc, score FROM (", compiled->text, ") WHERE doc >= ?"), compiled->params};
+  // Documents below the log start may still have terms in the oldest generation; documents at or
+  // above the lower of the two halves' indexed offsets are in one half only.
+  absl::StatusOr<int64_t> visible = IndexedOffsetOn(db);
+  if (!visible.ok()) return visible.status();
+  Sql query{absl::StrCat("SELECT doc, score FROM (", compiled->text, ") WHERE doc >= ? AND doc < ?"), compiled->params};
   query.params.emplace_back(std::in_place_index<0>, stored->deleted_below);
+  query.params.emplace_back(std::in_place_index<0>, *visible);
   SearchResult result;
   sqlite3_progress_handler(db, 4096, PastDeadline, &deadline);
   struct ClearHandler {
@@ -515,7 +505,8 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
   // Over every document (match_all, the usual query of a dashboard) a value is counted when its
   // document is above the log start; else when its document is one of the matches (m).
   const bool all = dsl.is_null() || (dsl.is_object() && dsl.size() == 1 && dsl.contains("match_all"));
-  const std::string member = all ? absl::StrCat(" WHERE doc >= ", stored->deleted_below) : " WHERE +doc IN (SELECT doc FROM m)";
+  const std::string member = all ? absl::StrCat(" WHERE doc >= ", stored->deleted_below, " AND doc < ", *visible)
+                                 : " WHERE +doc IN (SELECT doc FROM m)";
   if (absl::Status st = ExecOn(db, "CREATE TEMP TABLE IF NOT EXISTS m (doc INTEGER PRIMARY KEY)"); !st.ok()) return st;
   if (absl::Status st = ExecOn(db, "DELETE FROM m"); !st.ok()) return st;
   if (!all) {
@@ -681,8 +672,7 @@ int64_t PartitionIndex::generations() const {
 
 int64_t PartitionIndex::indexed_offset() const {
   std::lock_guard<std::mutex> lock(read_mu_);
-  Statement meta(reader_, "SELECT v FROM meta WHERE k = 'indexed_offset'");
-  return meta.Step() == SQLITE_ROW ? meta.Int(0) : 0;
+  return IndexedOffsetOn(reader_).value_or(0);
 }
 
 IndexStats PartitionIndex::Stats() const {
@@ -694,8 +684,9 @@ IndexStats PartitionIndex::Stats() const {
   }
   stats.indexed_offset = indexed_offset();
   std::error_code ec;
-  for (const char* suffix : {"", "-wal"}) {
-    const auto size = std::filesystem::file_size(path_ + suffix, ec);
+  for (const std::string& file : Files(path_)) {
+    if (file.ends_with("-shm")) continue;
+    const auto size = std::filesystem::file_size(file, ec);
     if (!ec) stats.size_bytes += static_cast<int64_t>(size);
   }
   return stats;

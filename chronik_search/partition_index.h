@@ -1,10 +1,10 @@
 #pragma once
 
-// One topic partition's search index: a SQLite database with the documents' _source, FTS5 tables
-// for their text and for their keywords and numbers as exact terms (in generations, so that old
-// documents can be dropped), and the offset indexing has reached, written in the same
-// transaction as the documents it covers. A cache of the log: it can be deleted at any time and
-// is rebuilt from the log.
+// One topic partition's search index: a SQLite database with the documents' _source and FTS5
+// tables for their text, and a second one (term_index.h) for their keywords and numbers as exact
+// terms, both in generations so that old documents can be dropped. Each database records the
+// offset its half reached in the transaction that covers the documents. A cache of the log: it
+// can be deleted at any time and is rebuilt from the log.
 
 #include <chrono>
 #include <cstdint>
@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "chronik_search/document.h"
 #include "chronik_search/query.h"
+#include "chronik_search/term_index.h"
 
 struct sqlite3;
 
@@ -89,13 +90,18 @@ class PartitionIndex {
   // Documents per generation: deleting old documents frees space a generation at a time.
   static constexpr int64_t kGenerationDocuments = 1 << 20;
 
+  // The files an index at `path` keeps: its database, its terms' (term_index.h), and SQLite's WAL
+  // and shared-memory files of each. Deleting them all deletes the index.
+  static std::vector<std::string> Files(const std::string& path);
+
   // Opens or creates the database at `path`. A database that cannot be opened or read (damaged) is
   // an error: the caller deletes the file and starts over from the log.
   static absl::StatusOr<std::unique_ptr<PartitionIndex>> Open(const std::string& path, int32_t partition,
                                                               int64_t generation_documents = kGenerationDocuments);
   ~PartitionIndex();
 
-  // Adds `docs` (in offset order) and sets the indexed offset to `next_offset`, atomically.
+  // Adds `docs` (in offset order) and sets the indexed offset to `next_offset`, each half
+  // atomically; after a failure, Add again from indexed_offset().
   absl::Status Add(const std::vector<Document>& docs, int64_t next_offset);
   // Removes the documents below `offset` (retention, DeleteRecords).
   absl::Status DeleteBelow(int64_t offset);
@@ -110,7 +116,7 @@ class PartitionIndex {
   absl::StatusOr<std::map<std::string, std::set<std::string>>> Fields() const;
   // Counts the documents: for _cat/indices, not for start-up.
   IndexStats Stats() const;
-  // The offset indexing reached, as committed.
+  // The offset indexing reached, as committed in both halves.
   int64_t indexed_offset() const;
   int64_t generations() const;
   int32_t partition() const { return partition_; }
@@ -126,12 +132,17 @@ class PartitionIndex {
   absl::Status Load();
   // Starts generation `g` with the documents from `base` on, in the open transaction.
   absl::Status AddGeneration(int64_t g, int64_t base);
+  // The text half of Add: documents, their text and fields, and the indexed offset, committed.
+  absl::Status AddText(int64_t g, const std::vector<Document>& docs, int64_t next_offset);
+  static std::string TermsPath(const std::string& path);
 
   // The indexer's connection, under mu_; searches' own, under read_mu_.
   mutable std::mutex mu_;
   sqlite3* db_;
   mutable std::mutex read_mu_;
   sqlite3* reader_ = nullptr;
+  // The term half, written beside the text by Add (under mu_).
+  std::unique_ptr<TermIndex> terms_;
   const std::string path_;
   const int32_t partition_;
   const int64_t generation_documents_;
