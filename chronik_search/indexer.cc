@@ -1,5 +1,6 @@
 #include "chronik_search/indexer.h"
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <cerrno>
@@ -20,7 +21,8 @@ constexpr size_t kMaxDecompressedBytes = 64 << 20;
 // Indexing trails the log and must not take the CPU from produce and fetch: the indexer's threads
 // run only on a core nothing else wants (SCHED_IDLE, these threads only), and catch up when there
 // is room.
-void LowerPriority() {
+void LowerPriority(const char* name) {
+  pthread_setname_np(pthread_self(), name);  // for top -H and perf
   sched_param param{};
   if (::sched_setscheduler(0, SCHED_IDLE, &param) != 0) {
     spdlog::warn("search: cannot lower the indexer's priority: {}", std::strerror(errno));
@@ -264,7 +266,7 @@ bool Indexer::Visit(const storage::TopicPartition& tp) {
 }
 
 void Indexer::Write() {
-  LowerPriority();
+  LowerPriority("search-text");
   while (true) {
     Batch b;
     bool stale;
@@ -296,7 +298,7 @@ void Indexer::Write() {
 }
 
 void Indexer::Run() {
-  LowerPriority();
+  LowerPriority("search-read");
   auto last_refresh = std::chrono::steady_clock::now() - std::chrono::hours(1);
   while (true) {
     std::set<storage::TopicPartition> dirty, deleted;

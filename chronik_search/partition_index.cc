@@ -1,5 +1,7 @@
 #include "chronik_search/partition_index.h"
 
+#include <pthread.h>
+
 #include <cmath>
 #include <filesystem>
 #include <thread>
@@ -253,7 +255,10 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
   absl::Status term_status;
   std::thread terms_writer;
   if (text.ok()) {
-    terms_writer = std::thread([&, deleted_below = deleted_below_] { term_status = terms_->Add(g, docs, deleted_below, next_offset); });
+    terms_writer = std::thread([&, deleted_below = deleted_below_] {
+      pthread_setname_np(pthread_self(), "search-terms");
+      term_status = terms_->Add(g, docs, deleted_below, next_offset);
+    });
     text = AddText(g, docs, next_offset);
     terms_writer.join();
   }
