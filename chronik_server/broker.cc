@@ -498,11 +498,12 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   s->janitor->Schedule("transactions", bc.EffectiveInt("transaction.abort.timed.out.transaction.cleanup.interval.ms", 10000),
                        [txns = &*s->txns](int64_t now_ms) { txns->Sweep(now_ms); });
   if (cfg.enable_backup && cfg.mode != config::Mode::kSearch) {
-    // A copy of the live files, as a crash would leave them (chronik_storage/backup/backup.h).
+    // The broker at one moment (chronik_storage/backup/backup.h).
     s->janitor->ScheduleOnOwnThread("backup", bc.EffectiveInt("backup.interval.ms", 86400000),
                          [store = s->object_store.get(), dir = cfg.data_dir,
+                          live = storage::backup::LiveBroker{&*s->logs, s->store.get()},
                           keep = static_cast<int>(bc.EffectiveInt("backup.retention.count", 7))](int64_t) {
-                           auto result = storage::backup::RunBackup(dir, *store, keep);
+                           auto result = storage::backup::RunBackup(dir, *store, keep, &live);
                            if (!result.ok()) spdlog::warn("backup failed, will retry at the next interval: {}", result.status().ToString());
                          },
                          janitor::Janitor::Priority::kIdle);

@@ -183,6 +183,11 @@ absl::Status LogManager::Recover(bool clean_shutdown) {
   for (const std::string& name : names) {
     TopicPartition tp;
     if (name == kMetadataDirName || name == kAuditDirName || name == kSearchDirName) continue;
+    if (name == kBackupDirName) {
+      std::error_code ec;
+      std::filesystem::remove_all(data_dir_ + "/" + name, ec);
+      continue;
+    }
     if (!ParsePartitionDir(name, &tp)) {
       spdlog::warn("storage: ignoring {}/{}: not a <topic>-<partition> directory", data_dir_, name);
       continue;
@@ -270,6 +275,21 @@ std::shared_ptr<PartitionLog> LogManager::Get(const TopicPartition& tp) const {
   absl::MutexLock lock(&mu_);
   auto it = logs_.find(tp);
   return it == logs_.end() ? nullptr : it->second;
+}
+
+absl::Status LogManager::LinkPartitionFiles(const std::string& to,
+                                            std::vector<std::pair<std::string, int64_t>>* files) const {
+  for (const std::shared_ptr<PartitionLog>& log : AllLogs()) {
+    const std::string name = std::filesystem::path(log->dir()).filename().string();
+    const std::string dir = absl::StrCat(to, "/", name);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return IoError("create directory", dir, ec.value());
+    std::vector<std::pair<std::string, int64_t>> linked;
+    if (absl::Status st = log->LinkFiles(dir, &linked); !st.ok()) return st;
+    for (auto& [file, size] : linked) files->emplace_back(absl::StrCat(name, "/", file), size);
+  }
+  return absl::OkStatus();
 }
 
 std::vector<TopicPartition> LogManager::partitions() const {

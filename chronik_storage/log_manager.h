@@ -95,6 +95,9 @@ class LogManager final : private internal::LogHost {
   absl::StatusOr<std::shared_ptr<PartitionLog>> Create(const TopicPartition& tp, const LogConfig& config);
   // nullptr if there is no such partition.
   std::shared_ptr<PartitionLog> Get(const TopicPartition& tp) const;
+  // Each partition's files hard-linked into `<to>/<partition directory>` (PartitionLog::LinkFiles),
+  // listed by their paths relative to `to` (and so to the data directory) with their sizes.
+  absl::Status LinkPartitionFiles(const std::string& to, std::vector<std::pair<std::string, int64_t>>* files) const;
   std::vector<TopicPartition> partitions() const;
   // Deletes the partition's directory and everything in it. Pending appends fail; readers holding
   // slices keep reading the unlinked files.

@@ -753,6 +753,12 @@ absl::Status MetadataStore::Delete(std::string_view ns, std::string_view key) {
   return Apply(std::move(ops)).status();
 }
 
+std::string MetadataStore::EncodeState(std::string* file_name) const {
+  absl::ReaderMutexLock l(&state_mu_);
+  *file_name = SnapshotName(revision_);
+  return EncodeSnapshot(state_, revision_);
+}
+
 absl::Status MetadataStore::Snapshot() {
   Waiter w;
   w.type = Waiter::Type::kSnapshot;

@@ -51,6 +51,9 @@ inline constexpr char kMetadataDirName[] = "__metadata";
 // search indexes.
 inline constexpr char kAuditDirName[] = "audit";
 inline constexpr char kSearchDirName[] = "__search";
+// Where a backup of a running broker keeps the files it hard-linked while it uploads them; what a
+// crash leaves there is removed at the next start.
+inline constexpr char kBackupDirName[] = "__backup";
 
 struct MetadataOp {
   enum class Kind : uint8_t { kPut = 0, kDelete = 1 };
@@ -141,6 +144,11 @@ class MetadataStore {
   // Writes a snapshot of the current state now (a no-op if one exists at this revision), starts a
   // new log segment, and deletes the files the previous snapshot makes unnecessary.
   absl::Status Snapshot();
+
+  // The state as of now (the revision of the last applied batch), encoded as a snapshot file
+  // named `*file_name`: a directory holding only that file opens as this state. For backups of a
+  // running broker.
+  std::string EncodeState(std::string* file_name) const;
 
   Stats stats() const;
   const std::string& dir() const { return dir_; }

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -775,6 +776,29 @@ int64_t PartitionLog::size_bytes() const {
   int64_t n = 0;
   for (const auto& seg : segments_) n += seg->size();
   return n;
+}
+
+absl::Status PartitionLog::LinkFiles(const std::string& to, std::vector<std::pair<std::string, int64_t>>* files) const {
+  absl::ReaderMutexLock lock(&mu_);
+  DIR* d = ::opendir(dir_.c_str());
+  if (d == nullptr && errno == ENOENT) return absl::OkStatus();  // deleted: nothing to keep
+  if (d == nullptr) return IoError("open directory", dir_, errno);
+  absl::Status st;
+  while (struct dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    // Mid-compaction (.cleaned, .swap) and hidden files are not the partition's yet.
+    if (name.empty() || name[0] == '.' || name.ends_with(".cleaned") || name.ends_with(".swap")) continue;
+    const std::string from = absl::StrCat(dir_, "/", name), link = absl::StrCat(to, "/", name);
+    struct stat info;
+    if (::stat(from.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
+    if (::link(from.c_str(), link.c_str()) != 0) {
+      st = IoError("link to " + link, from, errno);
+      break;
+    }
+    files->emplace_back(name, static_cast<int64_t>(info.st_size));
+  }
+  ::closedir(d);
+  return st;
 }
 
 const Segment* PartitionLog::SegmentForLocked(int64_t offset) const {

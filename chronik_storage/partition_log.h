@@ -250,6 +250,12 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   std::vector<SegmentInfo> segments() const;
   int64_t size_bytes() const;
 
+  // Hard-links every file of the partition's directory into `to` and lists each with its size, all
+  // while appends wait: the files as they are at one moment, the active segment ending on a batch,
+  // and kept whole however retention, compaction or appends change the partition afterwards. For
+  // backups of a running broker; files mid-compaction are left out.
+  absl::Status LinkFiles(const std::string& to, std::vector<std::pair<std::string, int64_t>>* files) const;
+
  private:
   friend class LogManager;
 

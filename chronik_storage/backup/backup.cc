@@ -37,6 +37,7 @@ bool Excluded(const std::string& relative) {
   const std::string name = fs::path(relative).filename().string();
   return relative == kLockFileName || relative == kCleanShutdownFileName ||
          relative == absl::StrCat(kMetadataDirName, "/LOCK") || absl::StartsWith(relative, "__search/") ||
+         absl::StartsWith(relative, absl::StrCat(kBackupDirName, "/")) ||
          absl::EndsWith(name, ".cleaned") || absl::EndsWith(name, ".swap") || absl::StartsWith(name, ".");
 }
 
@@ -65,6 +66,19 @@ absl::Status ForEachPiece(const std::string& path, int64_t size,
   }
   ::close(fd);
   return st;
+}
+
+// Uploads `bytes` as the blob of the file `relative`, unless `existing` has it; returns its entry.
+absl::StatusOr<FileEntry> BackUpBytes(objects::ObjectStore& store, const std::string& relative, const std::string& bytes,
+                                      std::set<std::string>& existing, int64_t* uploaded) {
+  objects::Sha256 hash;
+  hash.Update(bytes);
+  FileEntry entry{relative, static_cast<int64_t>(bytes.size()), hash.Hex()};
+  if (existing.count(entry.sha256) != 0) return entry;
+  if (absl::Status st = store.Put(kBlobPrefix + entry.sha256, bytes); !st.ok()) return st;
+  existing.insert(entry.sha256);
+  *uploaded += entry.size;
+  return entry;
 }
 
 // Uploads one file as the blob of its content, unless `existing` has it; returns its entry.
@@ -182,7 +196,8 @@ absl::StatusOr<std::vector<BackupInfo>> DescribeBackups(objects::ObjectStore& st
   return backups;
 }
 
-absl::StatusOr<BackupResult> RunBackup(const std::string& data_dir, objects::ObjectStore& store, int keep) {
+absl::StatusOr<BackupResult> RunBackup(const std::string& data_dir, objects::ObjectStore& store, int keep,
+                                       const LiveBroker* live) {
   BackupResult result;
   result.id = absl::FormatTime("%Y%m%dT%H%M%E3SZ", absl::Now(), absl::UTCTimeZone());
   std::set<std::string> existing;
@@ -190,33 +205,74 @@ absl::StatusOr<BackupResult> RunBackup(const std::string& data_dir, objects::Obj
   if (!blobs.ok()) return blobs.status();
   for (const auto& blob : *blobs) existing.insert(blob.key.substr(sizeof(kBlobPrefix) - 1));
 
-  // Partition directories first, the metadata store and checkpoints last: a topic or offset the
-  // metadata names is then at least as old as the data copied before it.
-  std::vector<std::pair<std::string, int64_t>> files;
+  // What to copy, each file from its root (the data directory, or where its links are).
+  struct Source {
+    std::string root;
+    std::string relative;
+    int64_t size;
+  };
+  std::vector<Source> files;
+  nlohmann::json entries = nlohmann::json::array();
+  auto add = [&](const FileEntry& entry) {
+    entries.push_back({{"path", entry.path}, {"size", entry.size}, {"sha256", entry.sha256}});
+    result.files++;
+    result.bytes += entry.size;
+  };
+  const std::string staging = absl::StrCat(data_dir, "/", kBackupDirName);
+  struct RemoveStaging {
+    const std::string& dir;
+    bool live;
+    ~RemoveStaging() {
+      std::error_code ignored;
+      if (live) fs::remove_all(dir, ignored);
+    }
+  } remove_staging{staging, live != nullptr};
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(data_dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    std::error_code size_ec;
-    if (!it->is_regular_file(size_ec)) continue;
-    const std::string relative = fs::relative(it->path(), data_dir).string();
-    if (Excluded(relative)) continue;
-    const int64_t size = static_cast<int64_t>(it->file_size(size_ec));
-    if (!size_ec) files.emplace_back(relative, size);
+  if (live != nullptr) {
+    // The metadata first, then the logs: every offset the metadata names is then in the logs.
+    std::string name;
+    const std::string state = live->metadata->EncodeState(&name);
+    auto entry = BackUpBytes(store, absl::StrCat(kMetadataDirName, "/", name), state, existing, &result.uploaded_bytes);
+    if (!entry.ok()) return entry.status();
+    add(*entry);
+    fs::remove_all(staging, ec);
+    fs::create_directories(staging, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot create ", staging, ": ", ec.message()));
+    std::vector<std::pair<std::string, int64_t>> linked;
+    if (absl::Status st = live->logs->LinkPartitionFiles(staging, &linked); !st.ok()) return st;
+    for (auto& [relative, size] : linked) files.push_back({staging, std::move(relative), size});
+    // The rest (node identity, checkpoints) as it is now.
+    for (const auto& it : fs::directory_iterator(data_dir, ec)) {
+      std::error_code size_ec;
+      const std::string relative = it.path().filename().string();
+      if (!it.is_regular_file(size_ec) || Excluded(relative)) continue;
+      const int64_t size = static_cast<int64_t>(it.file_size(size_ec));
+      if (!size_ec) files.push_back({data_dir, relative, size});
+    }
+  } else {
+    // Partition directories first, the metadata store and checkpoints last: a topic or offset the
+    // metadata names is then at least as old as the data copied before it.
+    for (auto it = fs::recursive_directory_iterator(data_dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      std::error_code size_ec;
+      if (!it->is_regular_file(size_ec)) continue;
+      const std::string relative = fs::relative(it->path(), data_dir).string();
+      if (Excluded(relative)) continue;
+      const int64_t size = static_cast<int64_t>(it->file_size(size_ec));
+      if (!size_ec) files.push_back({data_dir, relative, size});
+    }
+    auto rank = [](const std::string& p) { return p.find('/') == std::string::npos || absl::StartsWith(p, kMetadataDirName) ? 1 : 0; };
+    std::stable_sort(files.begin(), files.end(), [&](const Source& a, const Source& b) {
+      return std::make_pair(rank(a.relative), a.relative) < std::make_pair(rank(b.relative), b.relative);
+    });
   }
   if (ec) return absl::InternalError(absl::StrCat("cannot list ", data_dir, ": ", ec.message()));
-  auto rank = [](const std::string& p) { return p.find('/') == std::string::npos || absl::StartsWith(p, kMetadataDirName) ? 1 : 0; };
-  std::stable_sort(files.begin(), files.end(), [&](const auto& a, const auto& b) {
-    return std::make_pair(rank(a.first), a.first) < std::make_pair(rank(b.first), b.first);
-  });
 
-  nlohmann::json entries = nlohmann::json::array();
-  for (const auto& [relative, size] : files) {
-    auto entry = BackUpFile(store, data_dir, relative, size, existing, &result.uploaded_bytes);
+  for (const Source& f : files) {
+    auto entry = BackUpFile(store, f.root, f.relative, f.size, existing, &result.uploaded_bytes);
     if (absl::IsNotFound(entry.status())) continue;  // deleted since it was listed (retention)
     if (!entry.ok()) return entry.status();
-    entries.push_back({{"path", entry->path}, {"size", entry->size}, {"sha256", entry->sha256}});
-    result.files++;
-    result.bytes += size;
+    add(*entry);
   }
   nlohmann::json manifest = {{"version", 1}, {"created", result.id}, {"files", entries}};
   if (auto st = store.Put(ManifestKey(result.id), manifest.dump()); !st.ok()) return st;

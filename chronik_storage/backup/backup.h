@@ -9,15 +9,20 @@
 // incremental part); "backups/<id>/manifest.json", written last, names each file with its size and
 // SHA-256, and a backup exists once its manifest does. Restore checks every file against it.
 //
-// Taken from a running broker (--enable-backup), files are read as they are at that moment, one
-// after another: the copy is what a crash would have left, and a restored broker recovers it as it
-// recovers from a crash. Taken from a stopped broker (`chronik_server backup`), it is exact.
+// Taken from a running broker (--enable-backup, with LiveBroker), it is the broker at one moment:
+// the metadata store's state as of one revision first, then every partition's files hard-linked
+// while its appends wait (PartitionLog::LinkFiles), so each log ends on a whole batch, holds every
+// record a committed offset in that state points below, and keeps the segments retention deletes
+// during the upload. A restored broker recovers the logs as after a crash. Taken from a stopped
+// broker (`chronik_server backup`), it is exact.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "chronik_storage/log_manager.h"
+#include "chronik_storage/metadata_store.h"
 #include "chronik_storage/object_store/object_store.h"
 
 namespace chronik::storage::backup {
@@ -29,9 +34,17 @@ struct BackupResult {
   int64_t uploaded_bytes = 0;  // of blobs no earlier backup had
 };
 
-// Backs `data_dir` up to `store`; then keeps the newest `keep` backups (0: all) and deletes the
-// blobs only older ones used.
-absl::StatusOr<BackupResult> RunBackup(const std::string& data_dir, objects::ObjectStore& store, int keep);
+// The running broker whose data directory is backed up.
+struct LiveBroker {
+  const LogManager* logs = nullptr;
+  const MetadataStore* metadata = nullptr;
+};
+
+// Backs `data_dir` up to `store` (a running broker's through `live`; nullptr: a stopped broker's
+// directory); then keeps the newest `keep` backups (0: all) and deletes the blobs only older ones
+// used.
+absl::StatusOr<BackupResult> RunBackup(const std::string& data_dir, objects::ObjectStore& store, int keep,
+                                       const LiveBroker* live = nullptr);
 
 // The ids of the complete backups, oldest first.
 absl::StatusOr<std::vector<std::string>> ListBackups(objects::ObjectStore& store);

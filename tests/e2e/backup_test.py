@@ -38,7 +38,9 @@ def produce(bootstrap, topic, n):
 
 def consume(bootstrap, topic):
     p = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-f", "%o %s\\n"],
-                       capture_output=True, text=True, check=True, timeout=120)
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise AssertionError("kcat -C -t %s: %s" % (topic, p.stderr))
     return [tuple(line.split(" ", 1)) for line in p.stdout.splitlines()]
 
 
@@ -163,6 +165,48 @@ class BackupChecks:
             self.assertIn(ids[-1], out)
         with Broker(data_dir=b.data_dir) as r:
             self.assertEqual(consume(r.bootstrap, "live"), [(str(o), v) for o, v in enumerate(values)])
+
+    def test_backups_of_a_busy_broker_are_each_one_moment(self):
+        # Records produced and their offsets committed while backups are taken: each backup restores
+        # to a log with every record below the group's committed offset, from offset 0 on, no gap.
+        from confluent_kafka import Producer
+        with Broker(extra_args=["--enable-backup"], env=self.store_env,
+                    kafka_properties={"backup.interval.ms": 100, "backup.retention.count": 100,
+                                      "log.segment.bytes": 256 << 10}) as b:
+            producer = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 2})
+            group = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "busy", "enable.auto.commit": False})
+            values, commits = [], []
+            end = time.time() + 3
+            while time.time() < end:
+                for _ in range(200):
+                    values.append("busy-%07d-%s" % (len(values), "y" * (len(values) % 300)))
+                    producer.produce("busy", values[-1].encode())
+                producer.flush(30)
+                group.commit(offsets=[TopicPartition("busy", 0, len(values))], asynchronous=False)
+                commits.append(time.time())
+            group.close()
+            del producer
+            time.sleep(0.5)
+            b.stop()
+            ids = [line.split("backup: ")[1].split()[0] for line in b.read_log().splitlines() if " done: " in line]
+        # A backup's id is the UTC time it began: those begun between the first and the last commit.
+        def id_at(t):
+            return time.strftime("%Y%m%dT%H%M%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
+        busy = [i for i in ids if id_at(commits[0]) < i < id_at(commits[-1])]
+        self.assertGreaterEqual(len(busy), 3, (ids, id_at(commits[0]), id_at(commits[-1])))
+        checked = 0
+        for backup_id in busy[::len(busy) // 3][:3]:
+            target = "%s-%s" % (b.data_dir, backup_id)
+            code, out, err = run("restore", target, self.store_env, ["--backup-id", backup_id])
+            self.assertEqual(code, 0, err)
+            with Broker(data_dir=target) as r:
+                records = consume(r.bootstrap, "busy")
+                offset = committed(r.bootstrap, "busy", "busy")
+            self.assertEqual(records, [(str(o), v) for o, v in enumerate(values[:len(records)])], backup_id)
+            self.assertLessEqual(offset, len(records), backup_id)
+            checked += offset > 0
+            shutil.rmtree(target)
+        self.assertGreater(checked, 0, "no backup taken after a commit: %s" % ids)
 
     def test_a_killed_backup_leaves_the_previous_one_whole(self):
         with Broker(kafka_properties={"log.segment.bytes": 4 << 20}) as b:
