@@ -525,6 +525,12 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
   const ingest::BrokerConfigValues& bc = s.broker_configs;
   const bool enabled = bc.Effective("remote.log.storage.system.enable").value_or("false") == "true";
   const bool backup = s.cfg.enable_backup && s.cfg.mode != config::Mode::kSearch;
+  // A restored data directory is reconciled with its remote copies at its first start with tiering;
+  // without tiering there is nothing to reconcile.
+  const std::string restored = absl::StrCat(s.cfg.data_dir, "/", storage::backup::kRestoredMarkerName);
+  std::error_code ec;
+  const bool was_restored = std::filesystem::exists(restored, ec);
+  if (was_restored && !enabled) std::filesystem::remove(restored, ec);
   if (!enabled && !backup) {
     if (!s.cfg.object_store.empty()) {
       spdlog::warn("STORAGE_BACKEND and the other object store settings have no use without "
@@ -547,6 +553,13 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
   options.fetch_bytes = static_cast<int32_t>(bc.EffectiveInt("remote.log.reader.fetch.bytes", options.fetch_bytes));
   options.reader_threads = static_cast<int>(bc.EffectiveInt("remote.log.reader.threads", options.reader_threads));
   options.on_ready = [events = &s.events](const storage::TopicPartition& tp) { events->Notify(tp); };
+  if (was_restored) {
+    options.restored_from_backup = true;
+    options.on_reconciled = [restored] {
+      std::error_code ignored;
+      std::filesystem::remove(restored, ignored);
+    };
+  }
   s.remote.emplace(*s.object_store, *s.logs, std::move(options));
   s.logs->Subscribe([remote = &*s.remote](const storage::LogEvent& e) { remote->OnLogEvent(e); });
   s.remote->LoadAll();

@@ -35,7 +35,7 @@ constexpr int64_t kPiece = 8 << 20;
 // as after a crash), the search indexes (a cache of the logs) and files mid-compaction.
 bool Excluded(const std::string& relative) {
   const std::string name = fs::path(relative).filename().string();
-  return relative == kLockFileName || relative == kCleanShutdownFileName ||
+  return relative == kLockFileName || relative == kCleanShutdownFileName || relative == kRestoredMarkerName ||
          relative == absl::StrCat(kMetadataDirName, "/LOCK") || absl::StartsWith(relative, "__search/") ||
          absl::StartsWith(relative, absl::StrCat(kBackupDirName, "/")) ||
          absl::EndsWith(name, ".cleaned") || absl::EndsWith(name, ".swap") || absl::StartsWith(name, ".");
@@ -333,6 +333,15 @@ absl::StatusOr<RestoreResult> RestoreBackup(objects::ObjectStore& store, const s
     if (::rename(temp.c_str(), target.c_str()) != 0) return absl::InternalError(absl::StrCat("cannot rename ", temp));
     result.files++;
     result.bytes += f.size;
+  }
+  {
+    // Last: a directory with the marker holds the whole backup.
+    const std::string marker = absl::StrCat(data_dir, "/", kRestoredMarkerName);
+    int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", marker));
+    const bool written = PWriteFully(ops, fd, result.id.data(), result.id.size(), 0) == 0 && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written) return absl::InternalError(absl::StrCat("cannot write ", marker));
   }
   for (const std::string& d : dirs) {
     if (auto st = SyncDirectory(ops, d); !st.ok()) return st;

@@ -59,6 +59,10 @@ struct BackupInfo {
 // manifest cannot be read as one.
 absl::StatusOr<std::vector<BackupInfo>> DescribeBackups(objects::ObjectStore& store);
 
+// Written into a data directory by RestoreBackup, with the backup's id, and removed by the broker
+// once it has reconciled the restored partitions with their remote copies (tiered storage).
+inline constexpr char kRestoredMarkerName[] = "restored-backup";
+
 struct RestoreResult {
   std::string id;
   int64_t files = 0;

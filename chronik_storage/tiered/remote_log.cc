@@ -118,7 +118,7 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view json) {
 }
 
 RemoteLogManager::RemoteLogManager(objects::ObjectStore& store, LogManager& logs, RemoteLogOptions options)
-    : store_(store), logs_(logs), options_(std::move(options)) {
+    : store_(store), logs_(logs), options_(std::move(options)), restored_(options_.restored_from_backup) {
   for (int i = 0; i < std::max(1, options_.reader_threads); ++i) readers_.emplace_back([this] { ReaderLoop(); });
 }
 
@@ -160,6 +160,17 @@ void RemoteLogManager::LoadAll() {
       unknown_.insert(tp);
     }
   }
+  FinishRestoreIfReconciled();
+}
+
+void RemoteLogManager::FinishRestoreIfReconciled() {
+  {
+    std::lock_guard lock(mu_);
+    if (!restored_ || !unknown_.empty()) return;
+  }
+  restored_ = false;
+  spdlog::info("tiered: every tiered partition's remote copy agrees with the restored data directory");
+  if (options_.on_reconciled) options_.on_reconciled();
 }
 
 bool RemoteLogManager::Loaded(const TopicPartition& tp) const {
@@ -203,6 +214,28 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
     if (named.count(object.key) == 0) {
       spdlog::info("tiered: {}: deleting {}, which no manifest names", tp.ToString(), object.key);
       if (auto st = store_.Delete(object.key); !st.ok()) return st;
+    }
+  }
+  // Restored from a backup: what was copied after the backup was taken goes (RemoteLogOptions).
+  if (std::shared_ptr<PartitionLog> log = logs_.Get(tp); restored_ && log != nullptr) {
+    const int64_t local_end = log->log_end_offset().value();
+    if (local_end > 0 && manifest.end() > local_end) {
+      Manifest kept = manifest;
+      kept.segments.clear();
+      std::vector<RemoteSegment> dropped;
+      for (const RemoteSegment& seg : manifest.segments) {
+        (seg.next_offset <= local_end ? kept.segments : dropped).push_back(seg);
+      }
+      if (auto st = store_.Put(ManifestKey(tp), EncodeManifest(kept)); !st.ok()) return st;
+      spdlog::warn("tiered: {}: restored from a backup that ends at offset {}: dropping the {} remote segments "
+                   "(offsets {}..{}) copied after it was taken",
+                   tp.ToString(), local_end, dropped.size(), dropped.front().base_offset, manifest.end() - 1);
+      for (const RemoteSegment& seg : dropped) {
+        for (const std::string& key : seg.keys()) {
+          if (auto st = store_.Delete(key); !st.ok() && !absl::IsNotFound(st)) return st;
+        }
+      }
+      manifest = std::move(kept);
     }
   }
   // A partition whose local disk was lost (or whose topic was made again after it) goes on after its
@@ -382,9 +415,12 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
       stats_.copy_failures++;
     }
   }
-  std::lock_guard lock(mu_);
-  stats_.copy_lag_segments = lag_segments;
-  stats_.copy_lag_bytes = lag_bytes;
+  {
+    std::lock_guard lock(mu_);
+    stats_.copy_lag_segments = lag_segments;
+    stats_.copy_lag_bytes = lag_bytes;
+  }
+  FinishRestoreIfReconciled();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -71,6 +71,13 @@ struct RemoteLogOptions {
   int reader_threads = 10;         // remote.log.reader.threads
   // A read started by TryRead has ended (with data or an error): fetches waiting on tp read again.
   std::function<void(const TopicPartition&)> on_ready;
+  // The data directory was restored from a backup (backup.h) and has not been reconciled with the
+  // remote copy yet: a partition's remote segments that reach past its restored local log were
+  // copied after the backup was taken, and are dropped, so the partition goes on from the backup's
+  // moment as its metadata does. Once every tiered partition's manifest has been read,
+  // on_reconciled is called (the broker then forgets the restore).
+  bool restored_from_backup = false;
+  std::function<void()> on_reconciled;
 };
 
 struct RemoteStats {
@@ -159,6 +166,8 @@ class RemoteLogManager {
   };
 
   absl::Status LoadManifest(const TopicPartition& tp);
+  // After a restore, once no tiered partition's manifest is unknown: on_reconciled, once.
+  void FinishRestoreIfReconciled();
   absl::Status CopySegments(const TopicPartition& tp, PartitionLog& log, const std::vector<SegmentInfo>& segments);
   absl::Status ApplyRemoteRetention(const TopicPartition& tp, PartitionLog& log, int64_t now_ms);
   absl::Status PublishManifest(const TopicPartition& tp, Manifest manifest);
@@ -182,6 +191,8 @@ class RemoteLogManager {
   objects::ObjectStore& store_;
   LogManager& logs_;
   const RemoteLogOptions options_;
+  // options_.restored_from_backup until every tiered partition's manifest was read.
+  std::atomic<bool> restored_;
 
   mutable std::mutex mu_;
   std::map<TopicPartition, std::shared_ptr<const Manifest>> manifests_;

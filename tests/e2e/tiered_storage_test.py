@@ -202,6 +202,41 @@ class LocalStoreTest(TieredStorageChecks, unittest.TestCase):
         return keys
 
 
+    def test_restore_of_an_older_backup_drops_what_was_copied_after_it(self):
+        # A backup, then more records copied to the store; the backup restored: the partition goes on
+        # from the backup's end, and the remote segments copied after it are dropped, not served.
+        topic = "tiered-restored"
+        env = dict(os.environ, **self.store_env)
+        with self.broker() as b:
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            first = produce_lines(b.bootstrap, topic)
+            wait_for(lambda: len(local_logs(b, topic)) == 1, "local segments to be deleted")
+            b.stop()
+            code, out, err = run_server(["--data-dir", b.data_dir, "backup"], timeout=120, env=env)
+            self.assertEqual(code, 0, err)
+            backup_id = out.split("backup ")[-1].split(":")[0]
+            b.start()
+            produce_lines(b.bootstrap, topic)
+            wait_for(lambda: int(os.path.basename(local_logs(b, topic)[0])[:20]) > len(first) and
+                     len(local_logs(b, topic)) == 1, "the later records' segments to be copied")
+            copied = sum(k.endswith(".log") for k in self.remote_keys("tiered/%s-0/" % topic))
+            b.stop()
+            shutil.rmtree(b.data_dir)
+            code, out, err = run_server(["--data-dir", b.data_dir, "--backup-id", backup_id, "restore"], timeout=120,
+                                        env=env)
+            self.assertEqual(code, 0, err)
+            b.start()
+            wait_for(lambda: not os.path.exists(os.path.join(b.data_dir, "restored-backup")),
+                     "the restore to be reconciled with the remote copy")
+            self.assertIn("copied after it was taken", b.read_log())
+            self.assertLess(sum(k.endswith(".log") for k in self.remote_keys("tiered/%s-0/" % topic)), copied)
+            rows = kcat_consume(b.bootstrap, topic)
+            self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(first)))
+            subprocess.run(["kcat", "-b", b.bootstrap, "-P", "-t", topic, "-X", "acks=all"], input="after\n",
+                           text=True, check=True, timeout=60)
+            rows = kcat_consume(b.bootstrap, topic, len(first))
+            self.assertEqual([(o, v) for o, _, v in rows], [(len(first), "after")])
+
     def test_read_committed_below_the_local_log(self):
         """Aborted transactions in segments that are only in the store are still dropped by a
         read_committed consumer, and committed ones kept."""
