@@ -38,14 +38,6 @@ constexpr int64_t kSchemaVersion = 6;
 // - meta: the offset indexing reached, and the offset below which documents are deleted (what
 //   is left of them in the oldest generation is filtered out of every search).
 constexpr const char* kSchema[] = {
-    // Set before the first table: dropped generations give their pages back to the file system.
-    "PRAGMA auto_vacuum = INCREMENTAL",
-    "PRAGMA journal_mode = WAL",
-    // A cache of the log: after a crash of the machine a damaged file fails quick_check at open and
-    // is rebuilt, so commits need not wait for the disk.
-    "PRAGMA synchronous = OFF",
-    "PRAGMA cache_size = -65536",
-    "PRAGMA journal_size_limit = 16777216",
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO meta VALUES ('indexed_offset', 0)",
     "INSERT OR IGNORE INTO meta VALUES ('deleted_below', 0)",
@@ -153,6 +145,7 @@ absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::
       std::filesystem::remove(TermsPath(path) + suffix, ec);
     }
   }
+  if (absl::Status st = ConfigureIndexDatabase(*db); !st.ok()) return st;
   for (const char* sql : kSchema) {
     if (absl::Status st = index->Exec(sql); !st.ok()) return st;
   }

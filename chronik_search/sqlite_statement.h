@@ -30,6 +30,39 @@ inline absl::Status ExecOn(sqlite3* db, const std::string& sql) {
   return absl::OkStatus();
 }
 
+// Runs `statements` in one transaction: all of them, or none.
+inline absl::Status ExecInTransaction(sqlite3* db, const std::vector<std::string>& statements) {
+  if (absl::Status st = ExecOn(db, "BEGIN"); !st.ok()) return st;
+  for (const std::string& sql : statements) {
+    if (absl::Status st = ExecOn(db, sql); !st.ok()) {
+      (void)ExecOn(db, "ROLLBACK");
+      return st;
+    }
+  }
+  if (absl::Status st = ExecOn(db, "COMMIT"); !st.ok()) {
+    (void)ExecOn(db, "ROLLBACK");
+    return st;
+  }
+  return absl::OkStatus();
+}
+
+// The settings of an index's database, run before its first table is made.
+inline absl::Status ConfigureIndexDatabase(sqlite3* db) {
+  for (const char* sql : {
+           // Before the first table: dropped generations give their pages back to the file system.
+           "PRAGMA auto_vacuum = INCREMENTAL",
+           "PRAGMA journal_mode = WAL",
+           // A cache of the log: after a crash of the machine a damaged file fails quick_check at
+           // open and the index is rebuilt, so commits need not wait for the disk.
+           "PRAGMA synchronous = OFF",
+           "PRAGMA cache_size = -65536",
+           "PRAGMA journal_size_limit = 16777216",
+       }) {
+    if (absl::Status st = ExecOn(db, sql); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
 class Statement {
  public:
   Statement(sqlite3* db, const std::string& sql) : db_(db) {

@@ -15,12 +15,6 @@ namespace {
 constexpr int64_t kSchemaVersion = 1;
 
 constexpr const char* kSchema[] = {
-    "PRAGMA auto_vacuum = INCREMENTAL",
-    "PRAGMA journal_mode = WAL",
-    // A cache of the log, as the text half is (partition_index.cc).
-    "PRAGMA synchronous = OFF",
-    "PRAGMA cache_size = -65536",
-    "PRAGMA journal_size_limit = 16777216",
     "CREATE TABLE IF NOT EXISTS term_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO term_meta VALUES ('indexed_offset', 0)",
 };
@@ -54,6 +48,7 @@ absl::StatusOr<std::unique_ptr<TermIndex>> TermIndex::Open(const std::string& pa
       return absl::DataLossError(absl::StrCat("search index ", path, " has another layout"));
     }
   }
+  if (absl::Status st = ConfigureIndexDatabase(*db); !st.ok()) return st;
   for (const char* sql : kSchema) {
     if (absl::Status st = index->Exec(sql); !st.ok()) return st;
   }
@@ -123,40 +118,20 @@ absl::Status TermIndex::Add(int64_t g, const std::vector<Document>& docs, int64_
 
 absl::Status TermIndex::AddGeneration(int64_t g) {
   if (generations_.contains(g)) return absl::OkStatus();
-  if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
-  for (const std::string& sql : GenerationSchema(g)) {
-    if (absl::Status st = Exec(sql); !st.ok()) {
-      (void)Exec("ROLLBACK");
-      return st;
-    }
-  }
-  if (absl::Status st = Exec("COMMIT"); !st.ok()) {
-    (void)Exec("ROLLBACK");
-    return st;
-  }
+  if (absl::Status st = ExecInTransaction(db_, GenerationSchema(g)); !st.ok()) return st;
   generations_.insert(g);
   return absl::OkStatus();
 }
 
 absl::Status TermIndex::Drop(const std::vector<int64_t>& drop, const std::vector<int64_t>& empty) {
   if (drop.empty() && empty.empty()) return absl::OkStatus();
-  if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
   std::vector<std::string> statements;
   for (int64_t g : drop) {
     statements.push_back(absl::StrCat("DROP TABLE IF EXISTS fki_", g));
     statements.push_back(absl::StrCat("DROP TABLE IF EXISTS fk_", g));
   }
   for (int64_t g : empty) statements.push_back(absl::StrCat("INSERT INTO fk_", g, " (fk_", g, ") VALUES ('delete-all')"));
-  for (const std::string& sql : statements) {
-    if (absl::Status st = Exec(sql); !st.ok()) {
-      (void)Exec("ROLLBACK");
-      return st;
-    }
-  }
-  if (absl::Status st = Exec("COMMIT"); !st.ok()) {
-    (void)Exec("ROLLBACK");
-    return st;
-  }
+  if (absl::Status st = ExecInTransaction(db_, statements); !st.ok()) return st;
   for (int64_t g : drop) {
     generations_.erase(g);
     emptied_.erase(g);
