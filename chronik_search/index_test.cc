@@ -193,6 +193,7 @@ TEST(GenerationTest, OldGenerationsAreDroppedAndTheirDocumentsNeverFound) {
   ASSERT_TRUE((*index)->DeleteBelow(10).ok());  // every document: a new, empty generation
   EXPECT_EQ((*index)->generations(), 1);
   EXPECT_EQ(offsets(json{{"match_all", json::object()}}), (V{}));
+  EXPECT_EQ(offsets(json{{"term", {{"all", "same"}}}}), (V{}));  // the new generation's terms are there too
   add(10, 12);
   index->reset();
   index = PartitionIndex::Open((dir / "p0.db").string(), 0, 3);  // what was written is read back

@@ -373,7 +373,9 @@ absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
     ++dropped;
   }
   if (dropped_newest) {
-    if (absl::Status st = AddGeneration(generations.back().first + 1, offset); !st.ok()) return fail(st);
+    const int64_t g = generations.back().first + 1;
+    if (absl::Status st = terms_->AddGeneration(g); !st.ok()) return fail(st);  // first: as in Add
+    if (absl::Status st = AddGeneration(g, offset); !st.ok()) return fail(st);
   }
   if (absl::Status st = Exec("COMMIT"); !st.ok()) return fail(st);
   if (absl::Status st = Load(); !st.ok()) return st;

@@ -1,8 +1,10 @@
 """Starts the built chronik_server on a free loopback port with a fresh data dir, for tests."""
 
+import atexit
 import glob
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +38,9 @@ class Broker:
         started once its search port listens)."""
         self.mode = mode
         self.tmp = tempfile.mkdtemp(prefix="chronik-e2e-", dir=os.environ.get("TEST_TMPDIR"))
+        # Bazel empties TEST_TMPDIR; a benchmark or a test run by hand leaves nothing in /tmp. At exit,
+        # not at stop: tests read and restore into a stopped broker's directory.
+        atexit.register(shutil.rmtree, self.tmp, True)
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port = port or free_port()
         # The HTTP ports (metrics; health and the admin API) on free ports too, unless given.
