@@ -1,11 +1,11 @@
 #pragma once
 
-// Keeps the search indexes of searchable topics up with their logs, on two threads of its own:
+// Keeps the search indexes of searchable topics up with their logs, on threads of its own:
 // storage events (the high watermark, the log start, a partition's deletion) mark partitions to
 // visit; the reader reads each from where it stopped to its last stable offset and makes the
 // records documents (control batches and aborted transactions left out), while the writer adds
-// the previous batch to its index, so parsing and SQLite use a core each. It never touches the
-// produce path: acknowledgements do not wait for it, and it reports how far it trails.
+// the previous batch to its index (the text half itself, the terms half on a thread of each batch,
+// partition_index.h). Acknowledgements do not wait for it, and it reports how far it trails.
 // The indexes are caches: a damaged one is deleted and rebuilt from the log, a topic no longer
 // searchable loses its indexes, and documents below the log start offset are deleted.
 
@@ -93,7 +93,8 @@ class Indexer {
 
   // The indexer's threads run at SCHED_IDLE and can be preempted anywhere, also holding mu_: the
   // storage events, sent from produce's threads, take events_mu_ instead, which those threads hold
-  // only to swap a set, so a preempted indexer never holds up produce.
+  // only to swap a set. (Reading a log, they still take the partition's lock, for as long as a
+  // read takes.)
   std::mutex events_mu_;
   std::condition_variable wake_;  // with events_mu_
   std::set<storage::TopicPartition> watched_;  // the partitions_ with an index

@@ -1,8 +1,12 @@
 #include "chronik_server/broker.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -519,6 +523,61 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   return std::unique_ptr<Broker>(new Broker(std::move(s)));
 }
 
+namespace {
+
+// The marker a restore leaves (storage::backup::kRestoredMarkerName) holds the backup's id; the
+// first start with tiering adds each partition's log end as restored, before any client is served,
+// and later starts (until reconciled) read them back.
+absl::StatusOr<std::map<std::string, int64_t>> RestoredLogEnds(const std::string& marker, const storage::LogManager& logs) {
+  std::ifstream in(marker);
+  std::string id, line;
+  std::getline(in, id);
+  std::map<std::string, int64_t> ends;
+  bool noted = false;
+  while (std::getline(in, line)) {
+    if (line == "ends:") {
+      noted = true;
+      continue;
+    }
+    const size_t space = line.rfind(' ');
+    int64_t end = 0;
+    if (!noted || space == std::string::npos || !absl::SimpleAtoi(line.substr(space + 1), &end)) {
+      return absl::DataLossError(absl::StrCat(marker, ": cannot read \"", line, "\""));
+    }
+    ends[line.substr(0, space)] = end;
+  }
+  if (noted) return ends;
+  std::string text = id + "\nends:\n";
+  for (const storage::TopicPartition& tp : logs.partitions()) {
+    if (std::shared_ptr<storage::PartitionLog> log = logs.Get(tp)) {
+      ends[tp.ToString()] = log->log_end_offset().value();
+      absl::StrAppend(&text, tp.ToString(), " ", ends[tp.ToString()], "\n");
+    }
+  }
+  const std::string temp = marker + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", temp));
+  }
+  // Durable before the first record that could reuse an offset past these ends is acknowledged.
+  int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!synced || ::rename(temp.c_str(), marker.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot write ", marker));
+  }
+  const std::string dir = std::filesystem::path(marker).parent_path().string();
+  fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool dir_synced = fd >= 0 && ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!dir_synced) return absl::InternalError(absl::StrCat("cannot sync ", dir));
+  return ends;
+}
+
+}  // namespace
+
 // With remote.log.storage.system.enable: the object store the environment names, and the remote
 // log manager that tiered topics' fetches and the janitor's copying use.
 absl::Status Broker::OpenTieredStorage(Services& s) {
@@ -554,7 +613,10 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
   options.reader_threads = static_cast<int>(bc.EffectiveInt("remote.log.reader.threads", options.reader_threads));
   options.on_ready = [events = &s.events](const storage::TopicPartition& tp) { events->Notify(tp); };
   if (was_restored) {
+    absl::StatusOr<std::map<std::string, int64_t>> ends = RestoredLogEnds(restored, *s.logs);
+    if (!ends.ok()) return ends.status();
     options.restored_from_backup = true;
+    options.restored_ends = *std::move(ends);
     options.on_reconciled = [restored] {
       std::error_code ignored;
       std::filesystem::remove(restored, ignored);

@@ -241,7 +241,7 @@ absl::StatusOr<BackupResult> RunBackup(const std::string& data_dir, objects::Obj
     std::vector<std::pair<std::string, int64_t>> linked;
     if (absl::Status st = live->logs->LinkPartitionFiles(staging, &linked); !st.ok()) return st;
     for (auto& [relative, size] : linked) files.push_back({staging, std::move(relative), size});
-    // The rest (node identity, checkpoints) as it is now.
+    // The rest (node identity, checkpoints, the audit log) as it is now.
     for (const auto& it : fs::directory_iterator(data_dir, ec)) {
       std::error_code size_ec;
       const std::string relative = it.path().filename().string();
@@ -249,6 +249,16 @@ absl::StatusOr<BackupResult> RunBackup(const std::string& data_dir, objects::Obj
       const int64_t size = static_cast<int64_t>(it.file_size(size_ec));
       if (!size_ec) files.push_back({data_dir, relative, size});
     }
+    const fs::path audit = fs::path(data_dir) / kAuditDirName;
+    for (auto it = fs::recursive_directory_iterator(audit, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      std::error_code size_ec;
+      const std::string relative = fs::relative(it->path(), data_dir).string();
+      if (!it->is_regular_file(size_ec) || Excluded(relative)) continue;
+      const int64_t size = static_cast<int64_t>(it->file_size(size_ec));
+      if (!size_ec) files.push_back({data_dir, relative, size});
+    }
+    if (ec == std::errc::no_such_file_or_directory) ec.clear();
   } else {
     // Partition directories first, the metadata store and checkpoints last: a topic or offset the
     // metadata names is then at least as old as the data copied before it.

@@ -217,8 +217,8 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
     }
   }
   // Restored from a backup: what was copied after the backup was taken goes (RemoteLogOptions).
-  if (std::shared_ptr<PartitionLog> log = logs_.Get(tp); restored_ && log != nullptr) {
-    const int64_t local_end = log->log_end_offset().value();
+  if (auto restored = options_.restored_ends.find(tp.ToString()); restored_ && restored != options_.restored_ends.end()) {
+    const int64_t local_end = restored->second;
     if (local_end > 0 && manifest.end() > local_end) {
       Manifest kept = manifest;
       kept.segments.clear();

@@ -12,6 +12,7 @@
 // deletion or a crash in between leaves at worst objects no manifest names, which the first pass
 // after a start deletes.
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -77,6 +78,10 @@ struct RemoteLogOptions {
   // moment as its metadata does. Once every tiered partition's manifest has been read,
   // on_reconciled is called (the broker then forgets the restore).
   bool restored_from_backup = false;
+  // Each restored partition's log end (by TopicPartition::ToString) as the restore left it, noted
+  // before any client was served: the remote copy is cut there, not at the log's end of the moment
+  // its manifest can be read (records produced since then reuse the offsets of what is cut).
+  std::map<std::string, int64_t> restored_ends;
   std::function<void()> on_reconciled;
 };
 
