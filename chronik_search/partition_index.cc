@@ -128,30 +128,17 @@ absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::
   absl::StatusOr<sqlite3*> db = OpenDatabase(path, /*create=*/true);
   if (!db.ok()) return db.status();
   std::unique_ptr<PartitionIndex> index(new PartitionIndex(*db, path, partition, generation_documents));
-  bool empty;
-  {
-    // An index of another layout is refused before anything is written to it.
-    Statement tables(*db, "SELECT COUNT(*) FROM sqlite_schema");
-    Statement version(*db, "SELECT v FROM meta WHERE k = 'schema'");
-    empty = tables.Step() == SQLITE_ROW && tables.Int(0) == 0;
-    if (!empty && (!version.status("reading").ok() || version.Step() != SQLITE_ROW || version.Int(0) != kSchemaVersion)) {
-      return absl::DataLossError(absl::StrCat("search index ", path, " has another layout"));
-    }
-  }
+  // An index of another layout is refused before anything is written to it.
+  absl::StatusOr<bool> prepared = PrepareIndexDatabase(*db, path, "meta", kSchemaVersion,
+                                                       std::vector<std::string>(std::begin(kSchema), std::end(kSchema)));
+  if (!prepared.ok()) return prepared.status();
+  const bool empty = *prepared;
   if (empty) {
     // Terms without the documents they belong to are of no use: both halves start over.
     for (const char* suffix : {"", "-wal", "-shm"}) {
       std::error_code ec;
       std::filesystem::remove(TermsPath(path) + suffix, ec);
     }
-  }
-  if (absl::Status st = ConfigureIndexDatabase(*db); !st.ok()) return st;
-  for (const char* sql : kSchema) {
-    if (absl::Status st = index->Exec(sql); !st.ok()) return st;
-  }
-  if (absl::Status st = index->Exec(absl::StrCat("INSERT OR IGNORE INTO meta VALUES ('schema', ", kSchemaVersion, ")"));
-      !st.ok()) {
-    return st;
   }
   if (absl::Status st = index->Load(); !st.ok()) return st;
   if (index->layout_.generations.empty()) {

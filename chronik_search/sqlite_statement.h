@@ -63,6 +63,14 @@ inline absl::Status ConfigureIndexDatabase(sqlite3* db) {
   return absl::OkStatus();
 }
 
+class Statement;
+
+// Makes `db` an index database of layout `version` whose table `meta` (k, v) records it: refused
+// (DataLoss, the caller rebuilds) if it holds another layout; else configured and given `schema`.
+// True if it was empty before.
+absl::StatusOr<bool> PrepareIndexDatabase(sqlite3* db, const std::string& path, const std::string& meta,
+                                          int64_t version, const std::vector<std::string>& schema);
+
 class Statement {
  public:
   Statement(sqlite3* db, const std::string& sql) : db_(db) {
@@ -119,6 +127,28 @@ inline absl::StatusOr<sqlite3*> OpenDatabase(const std::string& path, bool creat
     return st;
   }
   return db;
+}
+
+inline absl::StatusOr<bool> PrepareIndexDatabase(sqlite3* db, const std::string& path, const std::string& meta,
+                                                 int64_t version, const std::vector<std::string>& schema) {
+  bool empty;
+  {
+    Statement tables(db, "SELECT COUNT(*) FROM sqlite_schema");
+    Statement stored(db, absl::StrCat("SELECT v FROM ", meta, " WHERE k = 'schema'"));
+    empty = tables.Step() == SQLITE_ROW && tables.Int(0) == 0;
+    if (!empty && (!stored.status("reading").ok() || stored.Step() != SQLITE_ROW || stored.Int(0) != version)) {
+      return absl::DataLossError(absl::StrCat("search index ", path, " has another layout"));
+    }
+  }
+  if (absl::Status st = ConfigureIndexDatabase(db); !st.ok()) return st;
+  for (const std::string& sql : schema) {
+    if (absl::Status st = ExecOn(db, sql); !st.ok()) return st;
+  }
+  if (absl::Status st = ExecOn(db, absl::StrCat("INSERT OR IGNORE INTO ", meta, " VALUES ('schema', ", version, ")"));
+      !st.ok()) {
+    return st;
+  }
+  return empty;
 }
 
 }  // namespace chronik::search

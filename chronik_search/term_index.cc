@@ -39,23 +39,10 @@ absl::StatusOr<std::unique_ptr<TermIndex>> TermIndex::Open(const std::string& pa
   if (!db.ok()) return db.status();
   std::unique_ptr<TermIndex> index(new TermIndex(*db));
   if (!terms::Register(*db)) return SqliteError(*db, "registering the term tokenizer");
-  {
-    Statement tables(*db, "SELECT COUNT(*) FROM sqlite_schema");
-    Statement version(*db, "SELECT v FROM term_meta WHERE k = 'schema'");
-    *created = tables.Step() == SQLITE_ROW && tables.Int(0) == 0;
-    if (!*created &&
-        (!version.status("reading").ok() || version.Step() != SQLITE_ROW || version.Int(0) != kSchemaVersion)) {
-      return absl::DataLossError(absl::StrCat("search index ", path, " has another layout"));
-    }
-  }
-  if (absl::Status st = ConfigureIndexDatabase(*db); !st.ok()) return st;
-  for (const char* sql : kSchema) {
-    if (absl::Status st = index->Exec(sql); !st.ok()) return st;
-  }
-  if (absl::Status st = index->Exec(absl::StrCat("INSERT OR IGNORE INTO term_meta VALUES ('schema', ", kSchemaVersion, ")"));
-      !st.ok()) {
-    return st;
-  }
+  absl::StatusOr<bool> empty = PrepareIndexDatabase(*db, path, "term_meta", kSchemaVersion,
+                                                    std::vector<std::string>(std::begin(kSchema), std::end(kSchema)));
+  if (!empty.ok()) return empty.status();
+  *created = *empty;
   Statement offset(*db, "SELECT v FROM term_meta WHERE k = 'indexed_offset'");
   if (offset.Step() != SQLITE_ROW) return SqliteError(*db, "reading the indexed offset");
   index->indexed_offset_ = offset.Int(0);
