@@ -1,5 +1,6 @@
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "chronik_search/document.h"
 #include "chronik_search/partition_index.h"
 #include "chronik_search/query.h"
@@ -371,6 +372,50 @@ TEST(DocumentTest, FieldsByKind) {
   EXPECT_TRUE(MakeDocument(r).text.empty());
   EXPECT_FALSE(IsUtf8("\xc3"));
   EXPECT_TRUE(IsUtf8("caf\xc3\xa9"));
+}
+
+TEST(DocumentTest, JsonIsReadInOnePass) {
+  auto doc = [](std::string_view value) {
+    RecordFields r;
+    r.value = value;
+    return MakeDocument(r);
+  };
+  using Numbers = std::vector<std::pair<std::string, double>>;
+  using Strings = std::vector<std::pair<std::string, std::string>>;
+  // Fields in the order they appear; a repeated key is indexed each time, like an array.
+  Document d = doc(R"({"b": 1, "a": {"c": [2, 3]}, "b": "x\u00e9"})");
+  EXPECT_EQ(d.numbers, (Numbers{{"b", 1}, {"a.c", 2}, {"a.c", 3}}));
+  EXPECT_EQ(d.keywords, (Strings{{"b", "x\xc3\xa9"}}));
+  EXPECT_EQ(d.source, R"({"b": 1, "a": {"c": [2, 3]}, "b": "x\u00e9"})");
+  // A document that turns out not to be JSON is text, with none of the fields read before.
+  d = doc(R"({"a": "x", "b": 01})");
+  EXPECT_EQ(d.text, (Strings{{"value", R"({"a": "x", "b": 01})"}}));
+  EXPECT_TRUE(d.numbers.empty());
+  EXPECT_EQ(d.source, R"({"value":"{\"a\": \"x\", \"b\": 01}"})");
+  // Values nested deeper than the index reads are checked, not indexed; what follows them is.
+  std::string deep = R"({"deep": )" + std::string(40, '[') + "1" + std::string(40, ']') + R"(, "after": 2})";
+  EXPECT_EQ(doc(deep).numbers, (Numbers{{"after", 2}}));
+  deep.insert(deep.find("1]"), "{");
+  EXPECT_EQ(doc(deep).text, (Strings{{"value", deep}}));
+  // A byte order mark, -0 as 0, a number too small for a double as 0; one too large is not JSON.
+  EXPECT_EQ(doc("\xEF\xBB\xBF{\"n\": -0, \"t\": 1e-400}").numbers, (Numbers{{"n", 0}, {"t", 0}}));
+  EXPECT_EQ(doc(R"({"n": 1e400})").text.front().first, "value");
+  // At most about 1024 fields are indexed; the document is still JSON, and whole in _source.
+  std::string many = "{";
+  for (int i = 0; i < 1100; ++i) absl::StrAppend(&many, i ? ", " : "", "\"f", i, "\": ", i);
+  many += "}";
+  d = doc(many);
+  EXPECT_EQ(d.numbers.size(), 1025u);
+  EXPECT_EQ(d.numbers.back(), std::make_pair(std::string("f1024"), 1024.0));
+  EXPECT_EQ(d.source, many);
+  // Dates read without absl, against absl's reading of the same.
+  EXPECT_EQ(ParseDateMs("0000-01-01"), -62167219200000);
+  EXPECT_EQ(ParseDateMs("2024-02-29T23:59:59.999+05:30"), 1709231399999);
+  EXPECT_EQ(ParseDateMs("1969-12-31T23:59:59.9995Z"), -1);
+  EXPECT_EQ(ParseDateMs("2026-11-30t12:00:00z"), 1796040000000);  // left to absl
+  EXPECT_EQ(ParseDateMs("2026-02-29"), std::nullopt);
+  EXPECT_FALSE(IsUtf8("\xc0\xaf"));      // overlong
+  EXPECT_FALSE(IsUtf8("\xed\xa0\x80"));  // a surrogate
 }
 
 }  // namespace

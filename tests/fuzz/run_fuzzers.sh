@@ -53,4 +53,7 @@ records_srcs=("${records_srcs[@]/*_test.cc/}")
 records_srcs=("${records_srcs[@]/*_bench.cc/}")
 build records_fuzzer chronik_protocol/fuzz/records_fuzzer.cc "${records_srcs[@]}"
 run records_fuzzer chronik_protocol/fuzz/records_seeds
+# The search index's JSON reader and date parser, each against another implementation.
+build json_fuzzer chronik_search/fuzz/json_fuzzer.cc chronik_search/document.cc
+run json_fuzzer chronik_search/fuzz/json_seeds
 echo "fuzzing passed"
