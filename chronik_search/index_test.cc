@@ -260,6 +260,54 @@ TEST(HalvesTest, EitherHalfBehindAfterACrashCatchesUpExactly) {
   fs::remove_all(dir);
 }
 
+// The terms half ahead after a crash, then retention past every document the text half holds:
+// the terms of the documents only the terms half had must survive the generation that retention
+// would otherwise start (the terms half does not index them again).
+TEST(HalvesTest, RetentionWithTheTermsHalfAheadKeepsItsTerms) {
+  const fs::path dir = fs::path(::testing::TempDir()) / ("ahead_test_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "p0.db").string();
+  std::vector<std::string> values;
+  for (int64_t i = 0; i < 6; ++i) values.push_back(json{{"k", "v" + std::to_string(i)}, {"all", "same"}}.dump());
+  auto docs = [&](int64_t from, int64_t to) {
+    std::vector<Document> out;
+    for (int64_t i = from; i < to; ++i) {
+      RecordFields r;
+      r.offset = i;
+      r.value = values[static_cast<size_t>(i)];
+      out.push_back(MakeDocument(r));
+    }
+    return out;
+  };
+  auto index = PartitionIndex::Open(path, 0);
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_TRUE((*index)->Add(docs(0, 3), 3).ok());
+  index->reset();
+  fs::copy_file(path, dir / "saved");
+  index = PartitionIndex::Open(path, 0);
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_TRUE((*index)->Add(docs(3, 6), 6).ok());
+  index->reset();
+  fs::copy_file(dir / "saved", path, fs::copy_options::overwrite_existing);  // the text half as at 3
+
+  index = PartitionIndex::Open(path, 0);
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_EQ((*index)->indexed_offset(), 3);
+  ASSERT_TRUE((*index)->DeleteBelow(4).ok());
+  ASSERT_TRUE((*index)->Add(docs(4, 6), 6).ok());  // the indexer reads on from the log start
+  using V = std::vector<int64_t>;
+  EXPECT_EQ(HitOffsets(**index, json{{"term", {{"k", "v4"}}}}), (V{4}));
+  EXPECT_EQ(HitOffsets(**index, json{{"term", {{"all", "same"}}}}), (V{4, 5}));
+  EXPECT_EQ(HitOffsets(**index, json{{"match", {{"all", "same"}}}}), (V{4, 5}));
+  // Once both halves are past the log start, retention starts the new generation as before.
+  ASSERT_TRUE((*index)->DeleteBelow(6).ok());
+  EXPECT_EQ((*index)->generations(), 1);
+  EXPECT_EQ(HitOffsets(**index, json{{"term", {{"all", "same"}}}}), (V{}));
+  index->reset();
+  fs::remove_all(dir);
+}
+
 // An index whose terms file is gone is rebuilt (the caller deletes it on DataLoss); a terms file
 // left by an index that is gone is not taken for the new one's.
 TEST(HalvesTest, ALostHalfMeansARebuild) {

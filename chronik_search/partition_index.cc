@@ -346,6 +346,9 @@ absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
     Statement remaining(db_, "SELECT 1 FROM docs LIMIT 1");
     none_left = remaining.Step() == SQLITE_DONE;
   }
+  // Nor any in the terms half: after a crash it can be ahead of this one, with terms in the newest
+  // generation for documents this half has yet to add there (and it will not add them again).
+  none_left = none_left && offset >= terms_->indexed_offset();
   bool dropped_newest = false;
   int dropped = 0;
   for (size_t i = 0; i < generations.size(); ++i) {

@@ -1,6 +1,5 @@
 #include "chronik_server/broker.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -31,6 +30,7 @@
 #include "chronik_ingest/admin_configs.h"
 #include "chronik_ingest/admin_topics.h"
 #include "chronik_storage/backup/backup.h"
+#include "chronik_storage/file_ops.h"
 #include "chronik_storage/object_store/store_factory.h"
 #include "chronik_storage/object_store/store_settings.h"
 #include "chronik_storage/tiered/remote_log.h"
@@ -554,25 +554,8 @@ absl::StatusOr<std::map<std::string, int64_t>> RestoredLogEnds(const std::string
       absl::StrAppend(&text, tp.ToString(), " ", ends[tp.ToString()], "\n");
     }
   }
-  const std::string temp = marker + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", temp));
-  }
   // Durable before the first record that could reuse an offset past these ends is acknowledged.
-  int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
-  const bool synced = fd >= 0 && ::fsync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  if (!synced || ::rename(temp.c_str(), marker.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot write ", marker));
-  }
-  const std::string dir = std::filesystem::path(marker).parent_path().string();
-  fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const bool dir_synced = fd >= 0 && ::fsync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  if (!dir_synced) return absl::InternalError(absl::StrCat("cannot sync ", dir));
+  if (absl::Status st = storage::ReplaceFileDurably(*storage::FileOps::Default(), marker, text); !st.ok()) return st;
   return ends;
 }
 

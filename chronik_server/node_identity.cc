@@ -1,10 +1,5 @@
 #include "chronik_server/node_identity.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -13,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "chronik_storage/file_ops.h"
 
 namespace chronik::server {
 namespace {
@@ -40,20 +36,6 @@ std::string NewClusterId() {
   return out;
 }
 
-absl::Status WriteDurably(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
-  const bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
-                  ::fsync(fd) == 0;
-  const int saved = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", std::strerror(ok ? errno : saved)));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<NodeIdentity> LoadOrCreateNodeIdentity(const std::string& data_dir) {
@@ -73,8 +55,9 @@ absl::StatusOr<NodeIdentity> LoadOrCreateNodeIdentity(const std::string& data_di
     return id;
   }
   id.cluster_id = NewClusterId();
-  absl::Status s = WriteDurably(path, absl::StrCat("version=1\ncluster.id=", id.cluster_id, "\nnode.id=",
-                                                    id.node_id, "\n"));
+  absl::Status s = storage::ReplaceFileDurably(
+      *storage::FileOps::Default(), path,
+      absl::StrCat("version=1\ncluster.id=", id.cluster_id, "\nnode.id=", id.node_id, "\n"));
   if (!s.ok()) return s;
   return id;
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "chronik_storage/errors.h"
+#include "chronik_storage/file_ops.h"
 #include "chronik_storage/log_manager.h"
 #include "chronik_storage/test_util.h"
 #include "gtest/gtest.h"
@@ -193,6 +194,24 @@ TEST(DiskErrorOpenTest, UnwritableDataDirectoryIsAClearError) {
   EXPECT_TRUE(IsStorageError(m.status()));
   EXPECT_TRUE(Contains(m.status(), ".lock")) << m.status();
   EXPECT_TRUE(Contains(m.status(), "EROFS"));
+}
+
+// A small file replaced whole (node identity, a restore's marker): a failed write leaves the old
+// content and no temporary file; a good one leaves the new content.
+TEST(DiskErrorReplaceTest, AFailedReplaceLeavesTheOldFile) {
+  TempDir dir;
+  const std::string path = dir.path() + "/file";
+  FaultyFileOps ops;
+  ASSERT_TRUE(ReplaceFileDurably(ops, path, "old").ok());
+  ops.writes_before_failure = 0;
+  const absl::Status st = ReplaceFileDurably(ops, path, "new content");
+  EXPECT_TRUE(Contains(st, "ENOSPC")) << st;
+  bool missing = false;
+  EXPECT_EQ(ReadWholeFile(path, &missing).value_or(""), "old");
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  ops.Heal();
+  ASSERT_TRUE(ReplaceFileDurably(ops, path, "new content").ok());
+  EXPECT_EQ(ReadWholeFile(path, &missing).value_or(""), "new content");
 }
 
 }  // namespace

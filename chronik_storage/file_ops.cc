@@ -142,6 +142,19 @@ absl::Status WriteFileFully(FileOps& ops, const std::string& path, const std::st
   return absl::OkStatus();
 }
 
+absl::Status ReplaceFileDurably(FileOps& ops, const std::string& path, const std::string& data) {
+  const std::string tmp = path + ".tmp";
+  absl::Status st = WriteFileFully(ops, tmp, data);
+  if (st.ok()) st = SyncFile(ops, tmp);
+  if (st.ok() && ops.Rename(tmp.c_str(), path.c_str()) != 0) st = IoError("rename", tmp, errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  const size_t slash = path.rfind('/');
+  return SyncDirectory(ops, slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
+}
+
 absl::Status SyncFile(FileOps& ops, const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

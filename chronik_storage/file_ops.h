@@ -52,4 +52,8 @@ absl::Status SyncFile(FileOps& ops, const std::string& path);
 // fsyncs a directory, so that files created, renamed or removed in it stay so after a crash.
 absl::Status SyncDirectory(FileOps& ops, const std::string& dir);
 
+// Replaces `path` with `data` so that a crash leaves the old file or the new one, and the new one
+// stays after it: written and fsynced under `path`.tmp, renamed over `path`, the directory synced.
+absl::Status ReplaceFileDurably(FileOps& ops, const std::string& path, const std::string& data);
+
 }  // namespace chronik::storage
