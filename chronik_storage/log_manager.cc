@@ -279,6 +279,7 @@ std::shared_ptr<PartitionLog> LogManager::Get(const TopicPartition& tp) const {
 
 absl::Status LogManager::LinkPartitionFiles(const std::string& to,
                                             std::vector<std::pair<std::string, int64_t>>* files) const {
+  std::vector<CheckpointLine> checkpoint;
   for (const std::shared_ptr<PartitionLog>& log : AllLogs()) {
     const std::string name = std::filesystem::path(log->dir()).filename().string();
     const std::string dir = absl::StrCat(to, "/", name);
@@ -286,9 +287,18 @@ absl::Status LogManager::LinkPartitionFiles(const std::string& to,
     std::filesystem::create_directories(dir, ec);
     if (ec) return IoError("create directory", dir, ec.value());
     std::vector<std::pair<std::string, int64_t>> linked;
-    if (absl::Status st = log->LinkFiles(dir, &linked); !st.ok()) return st;
+    CheckpointLine line{log->topic_partition(), 0, 0};
+    if (absl::Status st = log->LinkFiles(dir, &linked, &line.recovery_point, &line.log_start_offset); !st.ok()) {
+      return st;
+    }
     for (auto& [file, size] : linked) files->emplace_back(absl::StrCat(name, "/", file), size);
+    checkpoint.push_back(std::move(line));
   }
+  const std::string text = CheckpointText(checkpoint);
+  if (absl::Status st = WriteFileFully(*options_.file_ops, absl::StrCat(to, "/", kCheckpointFileName), text); !st.ok()) {
+    return st;
+  }
+  files->emplace_back(kCheckpointFileName, static_cast<int64_t>(text.size()));
   return absl::OkStatus();
 }
 
@@ -357,16 +367,22 @@ std::string_view LogEventKindName(LogEventKind kind) {
   return "unknown";
 }
 
+std::string LogManager::CheckpointText(const std::vector<CheckpointLine>& lines) {
+  std::string text = absl::StrCat("0\n", lines.size(), "\n");
+  for (const CheckpointLine& l : lines) {
+    absl::StrAppend(&text, l.tp.topic, " ", l.tp.partition.value(), " ", l.recovery_point, " ", l.log_start_offset, "\n");
+  }
+  return text;
+}
+
 absl::Status LogManager::WriteCheckpoint() {
   absl::MutexLock lock(&checkpoint_mu_);
-  std::vector<std::shared_ptr<PartitionLog>> logs = AllLogs();
-  std::string text = absl::StrCat("0\n", logs.size(), "\n");
-  for (const auto& log : logs) {
-    int64_t rp, ls;
-    log->CheckpointValues(&rp, &ls);
-    absl::StrAppend(&text, log->topic_partition().topic, " ", log->topic_partition().partition.value(), " ", rp, " ",
-                    ls, "\n");
+  std::vector<CheckpointLine> lines;
+  for (const auto& log : AllLogs()) {
+    CheckpointLine& l = lines.emplace_back(CheckpointLine{log->topic_partition(), 0, 0});
+    log->CheckpointValues(&l.recovery_point, &l.log_start_offset);
   }
+  const std::string text = CheckpointText(lines);
   FileOps& ops = *options_.file_ops;
   const std::string path = data_dir_ + "/" + kCheckpointFileName;
   const std::string tmp = path + ".tmp";

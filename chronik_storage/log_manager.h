@@ -96,7 +96,9 @@ class LogManager final : private internal::LogHost {
   // nullptr if there is no such partition.
   std::shared_ptr<PartitionLog> Get(const TopicPartition& tp) const;
   // Each partition's files hard-linked into `<to>/<partition directory>` (PartitionLog::LinkFiles),
-  // listed by their paths relative to `to` (and so to the data directory) with their sizes.
+  // listed by their paths relative to `to` (and so to the data directory) with their sizes, and a
+  // checkpoint file in `to` with each partition's recovery point and log start as of its links
+  // (not as the data directory's checkpoint, written later, has them).
   absl::Status LinkPartitionFiles(const std::string& to, std::vector<std::pair<std::string, int64_t>>* files) const;
   std::vector<TopicPartition> partitions() const;
   // Deletes the partition's directory and everything in it. Pending appends fail; readers holding
@@ -121,6 +123,14 @@ class LogManager final : private internal::LogHost {
 
  private:
   LogManager(std::string data_dir, Options options, int lock_fd);
+
+  // One partition's line of the checkpoint file (kCheckpointFileName), and the file's text.
+  struct CheckpointLine {
+    TopicPartition tp;
+    int64_t recovery_point;
+    int64_t log_start_offset;
+  };
+  static std::string CheckpointText(const std::vector<CheckpointLine>& lines);
 
   // internal::LogHost
   FileOps& file_ops() override { return *options_.file_ops; }

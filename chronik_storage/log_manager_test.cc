@@ -1,5 +1,6 @@
 #include "chronik_storage/log_manager.h"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -75,6 +76,38 @@ TEST(LogManagerTest, CreateGetDeleteAndLayout) {
   auto reopened = OpenDir(dir.path());
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->Get({"my.topic-x", PartitionId(3)})->log_end_offset(), Offset(1));
+}
+
+// The links a live backup takes are one moment: the files as they were, and a checkpoint with the
+// log start as it was then, not as DeleteRecords moved it afterwards. A data directory made of them
+// opens as that moment.
+TEST(LogManagerTest, LinkedFilesCarryTheirOwnCheckpoint) {
+  TempDir dir;
+  auto m = OpenDir(dir.path() + "/data");
+  ASSERT_TRUE(m.ok()) << m.status();
+  const TopicPartition tp{"t", PartitionId(0)};
+  auto log = (*m)->Create(tp, {});
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE(AppendSync(**log, MakeBatch(6, 10)).ok());
+  const std::string staged = dir.path() + "/staged";
+  std::filesystem::create_directories(staged);
+  std::vector<std::pair<std::string, int64_t>> files;
+  ASSERT_TRUE((*m)->LinkPartitionFiles(staged, &files).ok());
+  EXPECT_NE(std::find_if(files.begin(), files.end(), [](const auto& f) { return f.first == kCheckpointFileName; }),
+            files.end());
+  ASSERT_TRUE((*log)->DeleteRecordsBefore(Offset(4)).ok());
+  ASSERT_TRUE((*m)->WriteCheckpoint().ok());
+  ASSERT_TRUE((*m)->Close().ok());
+
+  auto restored = OpenDir(staged);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  std::shared_ptr<PartitionLog> back = (*restored)->Get(tp);
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->log_start_offset(), Offset(0));
+  EXPECT_EQ(back->log_end_offset(), Offset(6));
+  auto data = OpenDir(dir.path() + "/data");
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ((*data)->Get(tp)->log_start_offset(), Offset(4));
 }
 
 TEST(LogManagerTest, OpenFinishesInterruptedDeletesAndIgnoresStrayEntries) {

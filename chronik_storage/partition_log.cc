@@ -778,8 +778,11 @@ int64_t PartitionLog::size_bytes() const {
   return n;
 }
 
-absl::Status PartitionLog::LinkFiles(const std::string& to, std::vector<std::pair<std::string, int64_t>>* files) const {
+absl::Status PartitionLog::LinkFiles(const std::string& to, std::vector<std::pair<std::string, int64_t>>* files,
+                                     int64_t* recovery_point, int64_t* log_start_offset) const {
   absl::ReaderMutexLock lock(&mu_);
+  *recovery_point = recovery_point_;
+  *log_start_offset = log_start_offset_;
   DIR* d = ::opendir(dir_.c_str());
   if (d == nullptr && errno == ENOENT) return absl::OkStatus();  // deleted: nothing to keep
   if (d == nullptr) return IoError("open directory", dir_, errno);

@@ -254,7 +254,9 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // while appends wait: the files as they are at one moment, the active segment ending on a batch,
   // and kept whole however retention, compaction or appends change the partition afterwards. For
   // backups of a running broker; files mid-compaction are left out.
-  absl::Status LinkFiles(const std::string& to, std::vector<std::pair<std::string, int64_t>>* files) const;
+  // `*recovery_point` and `*log_start_offset` are the checkpoint's values at that moment.
+  absl::Status LinkFiles(const std::string& to, std::vector<std::pair<std::string, int64_t>>* files,
+                         int64_t* recovery_point, int64_t* log_start_offset) const;
 
  private:
   friend class LogManager;

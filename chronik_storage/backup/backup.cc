@@ -241,11 +241,11 @@ absl::StatusOr<BackupResult> RunBackup(const std::string& data_dir, objects::Obj
     std::vector<std::pair<std::string, int64_t>> linked;
     if (absl::Status st = live->logs->LinkPartitionFiles(staging, &linked); !st.ok()) return st;
     for (auto& [relative, size] : linked) files.push_back({staging, std::move(relative), size});
-    // The rest (node identity, checkpoints, the audit log) as it is now.
+    // The rest (node identity, the audit log) as it is now; the checkpoint as of the links.
     for (const auto& it : fs::directory_iterator(data_dir, ec)) {
       std::error_code size_ec;
       const std::string relative = it.path().filename().string();
-      if (!it.is_regular_file(size_ec) || Excluded(relative)) continue;
+      if (!it.is_regular_file(size_ec) || Excluded(relative) || relative == kCheckpointFileName) continue;
       const int64_t size = static_cast<int64_t>(it.file_size(size_ec));
       if (!size_ec) files.push_back({data_dir, relative, size});
     }
