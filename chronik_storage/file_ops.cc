@@ -142,17 +142,30 @@ absl::Status WriteFileFully(FileOps& ops, const std::string& path, const std::st
   return absl::OkStatus();
 }
 
-absl::Status ReplaceFileDurably(FileOps& ops, const std::string& path, const std::string& data) {
+namespace {
+
+absl::Status Replace(FileOps& ops, const std::string& path, const std::string& data, bool durable) {
   const std::string tmp = path + ".tmp";
   absl::Status st = WriteFileFully(ops, tmp, data);
-  if (st.ok()) st = SyncFile(ops, tmp);
+  if (st.ok() && durable) st = SyncFile(ops, tmp);
   if (st.ok() && ops.Rename(tmp.c_str(), path.c_str()) != 0) st = IoError("rename", tmp, errno);
   if (!st.ok()) {
     ::unlink(tmp.c_str());
     return st;
   }
+  if (!durable) return absl::OkStatus();
   const size_t slash = path.rfind('/');
   return SyncDirectory(ops, slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
+}
+
+}  // namespace
+
+absl::Status ReplaceFile(FileOps& ops, const std::string& path, const std::string& data) {
+  return Replace(ops, path, data, /*durable=*/false);
+}
+
+absl::Status ReplaceFileDurably(FileOps& ops, const std::string& path, const std::string& data) {
+  return Replace(ops, path, data, /*durable=*/true);
 }
 
 absl::Status SyncFile(FileOps& ops, const std::string& path) {

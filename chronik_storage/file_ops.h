@@ -52,8 +52,12 @@ absl::Status SyncFile(FileOps& ops, const std::string& path);
 // fsyncs a directory, so that files created, renamed or removed in it stay so after a crash.
 absl::Status SyncDirectory(FileOps& ops, const std::string& dir);
 
-// Replaces `path` with `data` so that a crash leaves the old file or the new one, and the new one
-// stays after it: written and fsynced under `path`.tmp, renamed over `path`, the directory synced.
+// Replaces `path` with `data`, written under `path`.tmp and renamed over it: a crash leaves the old
+// file or the new one whole, and so does a hard link to the old one taken before (a live backup's).
+// Not synced: for files rebuilt when lost.
+absl::Status ReplaceFile(FileOps& ops, const std::string& path, const std::string& data);
+// ReplaceFile, with the new file fsynced before the rename and the directory after it, so that it
+// stays after a crash.
 absl::Status ReplaceFileDurably(FileOps& ops, const std::string& path, const std::string& data);
 
 }  // namespace chronik::storage

@@ -392,10 +392,8 @@ void PartitionLog::WriteProducerSnapshotLocked() {
   const std::string path = dir_ + "/" + SegmentFileName(log_end_offset_, kSnapshotSuffix);
   // Written whole under another name and renamed: a crash leaves the old set or the new file
   // (whose CRC tells whether its content made it to the disk).
-  absl::Status st = WriteFileFully(ops, path + ".tmp", producers_.Snapshot());
-  if (st.ok() && ops.Rename((path + ".tmp").c_str(), path.c_str()) != 0) st = IoError("rename", path, errno);
+  absl::Status st = ReplaceFile(ops, path, producers_.Snapshot());
   if (!st.ok()) {
-    ::unlink((path + ".tmp").c_str());
     spdlog::warn("storage: {}: could not write a producer snapshot (recovery will read more of the log): {}",
                  tp_.ToString(), st.ToString());
     return;
@@ -789,8 +787,12 @@ absl::Status PartitionLog::LinkFiles(const std::string& to, std::vector<std::pai
   absl::Status st;
   while (struct dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
-    // Mid-compaction (.cleaned, .swap) and hidden files are not the partition's yet.
-    if (name.empty() || name[0] == '.' || name.ends_with(".cleaned") || name.ends_with(".swap")) continue;
+    // Mid-compaction (.cleaned, .swap), mid-replacement (.tmp) and hidden files are not the
+    // partition's yet.
+    if (name.empty() || name[0] == '.' || name.ends_with(".cleaned") || name.ends_with(".swap") ||
+        name.ends_with(".tmp")) {
+      continue;
+    }
     const std::string from = absl::StrCat(dir_, "/", name), link = absl::StrCat(to, "/", name);
     struct stat info;
     if (::stat(from.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;

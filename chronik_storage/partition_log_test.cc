@@ -1,9 +1,12 @@
 #include "chronik_storage/partition_log.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -11,6 +14,7 @@
 
 #include "chronik_protocol/records/record_batch.h"
 #include "chronik_protocol/records/record_batch_builder.h"
+#include "chronik_storage/file_ops.h"
 #include "chronik_storage/log_manager.h"
 #include "chronik_storage/test_util.h"
 #include "gtest/gtest.h"
@@ -280,6 +284,48 @@ TEST_F(PartitionLogTest, RollsBySize) {
   // A batch larger than segment.bytes still goes in, alone in a fresh segment.
   ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 3000)).ok());
   EXPECT_EQ(log->segments().back().base_offset, Offset(12));
+}
+
+// A live backup's links keep the files as they were: the active segment's index files, written at
+// the last restart, are replaced at the roll rather than rewritten in place under the link.
+TEST_F(PartitionLogTest, LinkedFilesStayAsTheyWereWhenTheSegmentRolls) {
+  config_.segment_bytes = 2000;
+  config_.index_interval_bytes = 100;
+  auto log = NewLog(config_);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 200, now_ms_)).ok());
+  log.reset();
+  Reopen();  // the active segment's index files are on disk now
+  log = manager_->Get({"t", PartitionId(0)});
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 200, now_ms_)).ok());
+  const std::string staged = dir_.path() + "/staged";
+  std::filesystem::create_directories(staged);
+  std::vector<std::pair<std::string, int64_t>> files;
+  int64_t recovery_point = -1, log_start = -1;
+  ASSERT_TRUE(log->LinkFiles(staged, &files, &recovery_point, &log_start).ok());
+  EXPECT_EQ(log_start, 0);
+  ASSERT_EQ(log->segments().size(), 1u);  // the one whose index files the restart wrote
+  std::map<std::string, std::string> before;
+  for (const auto& [name, size] : files) {
+    bool missing = false;
+    before[name] = ReadWholeFile(staged + "/" + name, &missing).value_or("?");
+    EXPECT_EQ(static_cast<int64_t>(before[name].size()), size) << name;
+  }
+  ASSERT_TRUE(before.contains(SegmentFileName(0, ".index")));
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 200, now_ms_)).ok());
+  ASSERT_GT(log->segments().size(), 1u);
+  // What a backup reads of each link (its size at the link) is unchanged; the index files were
+  // replaced by new ones (a rewrite in place would have changed the link's file under a reader).
+  for (const auto& [name, content] : before) {
+    bool missing = false;
+    EXPECT_EQ(ReadWholeFile(staged + "/" + name, &missing).value_or("?").substr(0, content.size()), content) << name;
+  }
+  for (const char* index : {".index", ".timeindex"}) {
+    struct stat linked, live;
+    ASSERT_EQ(::stat((staged + "/" + SegmentFileName(0, index)).c_str(), &linked), 0);
+    ASSERT_EQ(::stat((log->dir() + "/" + SegmentFileName(0, index)).c_str(), &live), 0);
+    EXPECT_NE(linked.st_ino, live.st_ino) << index;
+  }
 }
 
 TEST_F(PartitionLogTest, RollsByAge) {

@@ -346,8 +346,9 @@ absl::Status Segment::WriteIndexes(FileOps& ops, int32_t max_index_bytes) {
     StoreBe64(&tidx, static_cast<uint64_t>(e.timestamp));
     StoreBe32(&tidx, static_cast<uint32_t>(e.relative_offset));
   }
-  absl::Status st = WriteFileFully(ops, index_path(), idx);
-  if (st.ok()) st = WriteFileFully(ops, time_index_path(), tidx);
+  // Replaced, not rewritten in place: a live backup's link to the old file keeps it whole.
+  absl::Status st = ReplaceFile(ops, index_path(), idx);
+  if (st.ok()) st = ReplaceFile(ops, time_index_path(), tidx);
   if (st.ok() && suffix_.empty()) {
     std::string txns;
     txns.reserve(aborted_.size() * kTxnIndexEntrySize);
@@ -359,11 +360,8 @@ absl::Status Segment::WriteIndexes(FileOps& ops, int32_t max_index_bytes) {
       StoreBe64(&txns, static_cast<uint64_t>(t.last_offset));
       StoreBe64(&txns, static_cast<uint64_t>(t.last_stable_offset));
     }
-    // Under another name first: an empty file would pass for a segment without aborts.
-    const std::string tmp = txn_index_path() + ".tmp";
-    st = WriteFileFully(ops, tmp, txns);
-    if (st.ok() && ops.Rename(tmp.c_str(), txn_index_path().c_str()) != 0) st = IoError("rename", tmp, errno);
-    if (!st.ok()) ::unlink(tmp.c_str());
+    // Under another name first, too: an empty file would pass for a segment without aborts.
+    st = ReplaceFile(ops, txn_index_path(), txns);
   }
   if (!st.ok()) {
     // A half-written index would be rebuilt anyway; removing it makes that explicit.
