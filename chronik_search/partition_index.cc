@@ -398,16 +398,26 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
   } end_read{db};
   absl::StatusOr<StoredLayout> stored = ReadLayout(db, partition_);
   if (!stored.ok()) return stored.status();
-  absl::StatusOr<Sql> compiled = CompileQuery(dsl, stored->layout);
-  if (!compiled.ok()) return compiled.status();
   const IndexLayout& layout = stored->layout;
   // Documents below the log start may still have terms in the oldest generation; documents at or
   // above the lower of the two halves' indexed offsets are in one half only.
   absl::StatusOr<int64_t> visible = IndexedOffsetOn(db);
   if (!visible.ok()) return visible.status();
-  Sql query{absl::StrCat("SELECT doc, score FROM (", compiled->text, ") WHERE doc >= ? AND doc < ?"), compiled->params};
-  query.params.emplace_back(std::in_place_index<0>, stored->deleted_below);
-  query.params.emplace_back(std::in_place_index<0>, *visible);
+  // The query ranked for hits sorted by rank, else unranked (a count, hits sorted by a field, the
+  // documents an aggregation counts): ranking every match is most of what a large match costs.
+  auto compile = [&](bool scored) -> absl::StatusOr<Sql> {
+    IndexLayout l = layout;
+    l.scored = scored;
+    absl::StatusOr<Sql> compiled = CompileQuery(dsl, l);
+    if (!compiled.ok()) return compiled.status();
+    Sql q{absl::StrCat("SELECT doc, score FROM (", compiled->text, ") WHERE doc >= ? AND doc < ?"), compiled->params};
+    q.params.emplace_back(std::in_place_index<0>, stored->deleted_below);
+    q.params.emplace_back(std::in_place_index<0>, *visible);
+    return q;
+  };
+  absl::StatusOr<Sql> matches = compile(false);
+  if (!matches.ok()) return matches.status();
+  const Sql& match_set = *matches;
   SearchResult result;
   sqlite3_progress_handler(db, 4096, PastDeadline, &deadline);
   struct ClearHandler {
@@ -426,9 +436,9 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
   };
 
   if (limit <= 0) {
-    Statement count(db, absl::StrCat("SELECT COUNT(*) FROM (", query.text, ")"));
+    Statement count(db, absl::StrCat("SELECT COUNT(*) FROM (", match_set.text, ")"));
     if (absl::Status st = count.status("counting"); !st.ok()) return failed("counting");
-    count.BindAll(query.params);
+    count.BindAll(match_set.params);
     const int rc = count.Step();
     if (rc != SQLITE_ROW) {
       if (absl::Status st = failed("counting"); !st.ok()) return st;
@@ -436,6 +446,10 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
     }
     result.total = count.Int(0);
   } else {
+    // Ranked only when the hits are sorted by their rank (sorted by a field, they carry no score).
+    absl::StatusOr<Sql> ranked = sort.kind == SortSpec::Kind::kScore ? compile(true) : matches;
+    if (!ranked.ok()) return ranked.status();
+    const Sql& query = *ranked;
     std::string sort_expr = "q.score";
     std::string sort_join;
     std::vector<SqlValue> params = query.params;
@@ -457,8 +471,8 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
         params.insert(params.end(), values.params.begin(), values.params.end());
         break;
     }
-    // The query runs once: the window counts every match while the best `limit` are picked, and
-    // only those read their _source.
+    // The query runs once: the window counts every match while the best `limit` are picked (a
+    // count of its own would run a bool query's joins twice), and only those read their _source.
     const std::string order = absl::StrCat(" ORDER BY sv IS NULL, sv ", sort.descending ? "DESC" : "ASC", ", doc ASC");
     Statement hits(db, absl::StrCat("SELECT b.doc, b.score, d.ts, d.key, d.source, b.sv, b.total FROM (SELECT q.doc AS doc, "
                                      "q.score AS score, ", sort_expr, " AS sv, COUNT(*) OVER () AS total FROM (", query.text,
@@ -500,9 +514,9 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
   if (absl::Status st = ExecOn(db, "CREATE TEMP TABLE IF NOT EXISTS m (doc INTEGER PRIMARY KEY)"); !st.ok()) return st;
   if (absl::Status st = ExecOn(db, "DELETE FROM m"); !st.ok()) return st;
   if (!all) {
-    Statement fill(db, absl::StrCat("INSERT OR IGNORE INTO m SELECT doc FROM (", query.text, ")"));
+    Statement fill(db, absl::StrCat("INSERT OR IGNORE INTO m SELECT doc FROM (", match_set.text, ")"));
     if (!fill.status("aggregating").ok()) return failed("aggregating");
-    fill.BindAll(query.params);
+    fill.BindAll(match_set.params);
     if (fill.Step() != SQLITE_DONE) {
       if (absl::Status st = failed("aggregating"); !st.ok()) return st;
       return result;

@@ -82,8 +82,8 @@ Sql TextQuery(const std::string& field, const std::string& fts, const Context& c
   // of the other side.
   Sql q;
   for (int64_t g : ctx.generations) {
-    absl::StrAppend(&q.text, q.text.empty() ? "" : " UNION ALL ", "SELECT * FROM (SELECT rowid AS doc, -rank AS score FROM ft_",
-                    g, " WHERE ft_", g, " MATCH ? LIMIT -1)");
+    absl::StrAppend(&q.text, q.text.empty() ? "" : " UNION ALL ", "SELECT * FROM (SELECT rowid AS doc, ",
+                    ctx.scored ? "-rank" : "1.0", " AS score FROM ft_", g, " WHERE ft_", g, " MATCH ? LIMIT -1)");
     q.params.emplace_back(std::in_place_index<2>, match);
   }
   if (q.text.empty()) return Sql{kMatchNone, {}};

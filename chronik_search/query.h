@@ -34,6 +34,9 @@ struct IndexLayout {
   int32_t partition = 0;
   TextColumns columns;
   std::vector<int64_t> generations;
+  // Whether text matches are ranked (BM25): a count or an aggregation needs only which documents
+  // match, and ranking every match is most of a large match's cost.
+  bool scored = true;
 };
 
 // An error is a query Elasticsearch would refuse (its message is the reason, for a 400

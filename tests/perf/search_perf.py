@@ -159,6 +159,11 @@ def main():
                                         "filter": [{"term": {"service": "svc-3"}}],
                                         "must_not": [{"term": {"level": "debug"}}]}}},
             "terms aggregation": {"size": 0, "aggs": {"hosts": {"terms": {"field": "host", "size": 10}}}},
+            # A match counted, aggregated and sorted by time: nothing ranked.
+            "match, size 0": {"size": 0, "query": {"match": {"msg": "omega psi"}}},
+            "match, aggregation": {"size": 0, "query": {"match": {"msg": "omega psi"}},
+                                   "aggs": {"levels": {"terms": {"field": "level"}}}},
+            "match, newest first": {"query": {"match": {"msg": "omega psi"}}, "sort": [{"_timestamp": "desc"}]},
         }
         print("query latency over %d documents (size 10)" % args.records)
         for name, body in queries.items():
