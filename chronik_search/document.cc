@@ -454,6 +454,11 @@ std::optional<int64_t> CommonDateMs(std::string_view s) {
 std::optional<int64_t> ParseDateMs(std::string_view s) {
   if (s.size() < 10 || s.size() > 35 || s[4] != '-' || s[7] != '-') return std::nullopt;
   if (std::optional<int64_t> ms = CommonDateMs(s)) return ms;
+  return ParseDateMsByAbsl(s);
+}
+
+std::optional<int64_t> ParseDateMsByAbsl(std::string_view s) {
+  if (s.size() < 10 || s.size() > 35 || s[4] != '-' || s[7] != '-') return std::nullopt;
   absl::Time t;
   std::string err;
   const std::string str(s);

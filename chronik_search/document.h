@@ -43,6 +43,9 @@ Document MakeDocument(const RecordFields& record);
 // ISO-8601 / RFC 3339 date or date-time ("2026-11-30", "2026-11-30T12:00:00Z", with fraction or
 // offset) as ms since the epoch; nullopt for anything else.
 std::optional<int64_t> ParseDateMs(std::string_view s);
+// ParseDateMs by absl::ParseTime alone, without the reading of common forms it tries first: what
+// that reading is checked against (fuzz/json_fuzzer.cc).
+std::optional<int64_t> ParseDateMsByAbsl(std::string_view s);
 
 bool IsUtf8(std::string_view s);
 

@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
 #include "chronik_search/document.h"
 #include "nlohmann/json.hpp"
 
@@ -26,20 +25,6 @@ using chronik::search::Document;
 constexpr int kMaxDepth = 16;
 constexpr size_t kMaxFields = 1024;
 constexpr size_t kMaxKeywordBytes = 256;
-
-std::optional<int64_t> AbslDateMs(std::string_view s) {
-  if (s.size() < 10 || s.size() > 35 || s[4] != '-' || s[7] != '-') return std::nullopt;
-  absl::Time t;
-  std::string err;
-  const std::string str(s);
-  if (s.size() == 10) {
-    if (!absl::ParseTime("%Y-%m-%d", str, &t, &err)) return std::nullopt;
-  } else if (!absl::ParseTime(absl::RFC3339_full, str, &t, &err) &&
-             !absl::ParseTime("%Y-%m-%dT%H:%M:%E*S", str, &t, &err)) {
-    return std::nullopt;
-  }
-  return absl::ToUnixMillis(t);
-}
 
 // The fields of a JSON object as document.h describes them, from nlohmann's events.
 class Oracle : public nlohmann::json_sax<nlohmann::json> {
@@ -65,7 +50,7 @@ class Oracle : public nlohmann::json_sax<nlohmann::json> {
       } else {
         doc.long_text.push_back(path_);
       }
-      if (auto ms = AbslDateMs(s)) doc.numbers.emplace_back(path_, static_cast<double>(*ms));
+      if (auto ms = chronik::search::ParseDateMsByAbsl(s)) doc.numbers.emplace_back(path_, static_cast<double>(*ms));
     }
     return true;
   }
@@ -184,7 +169,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check("numbers", got.numbers, want.numbers);
   Check("long text fields", got.long_text, want.long_text);
 
-  if (size <= 40 && chronik::search::ParseDateMs(value) != AbslDateMs(value)) {
+  if (size <= 40 && chronik::search::ParseDateMs(value) != chronik::search::ParseDateMsByAbsl(value)) {
     std::fprintf(stderr, "json_fuzzer: the date %s differs\n", std::string(value).c_str());
     std::abort();
   }
