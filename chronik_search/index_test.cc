@@ -261,13 +261,10 @@ TEST(HalvesTest, EitherHalfBehindAfterACrashCatchesUpExactly) {
 }
 
 // The terms half ahead after a crash, then retention past every document the text half holds:
-// the terms of the documents only the terms half had must survive the generation that retention
-// would otherwise start (the terms half does not index them again).
+// the terms of the documents only the terms half had must stay where searches look, also when the
+// crash came in the batch that started a new generation (the terms half does not index them again).
 TEST(HalvesTest, RetentionWithTheTermsHalfAheadKeepsItsTerms) {
   const fs::path dir = fs::path(::testing::TempDir()) / ("ahead_test_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const std::string path = (dir / "p0.db").string();
   std::vector<std::string> values;
   for (int64_t i = 0; i < 6; ++i) values.push_back(json{{"k", "v" + std::to_string(i)}, {"all", "same"}}.dump());
   auto docs = [&](int64_t from, int64_t to) {
@@ -280,31 +277,38 @@ TEST(HalvesTest, RetentionWithTheTermsHalfAheadKeepsItsTerms) {
     }
     return out;
   };
-  auto index = PartitionIndex::Open(path, 0);
-  ASSERT_TRUE(index.ok()) << index.status();
-  ASSERT_TRUE((*index)->Add(docs(0, 3), 3).ok());
-  index->reset();
-  fs::copy_file(path, dir / "saved");
-  index = PartitionIndex::Open(path, 0);
-  ASSERT_TRUE(index.ok()) << index.status();
-  ASSERT_TRUE((*index)->Add(docs(3, 6), 6).ok());
-  index->reset();
-  fs::copy_file(dir / "saved", path, fs::copy_options::overwrite_existing);  // the text half as at 3
+  // 3 documents a generation: the batch 3..6 starts generation 1.
+  for (int64_t generation_documents : {PartitionIndex::kGenerationDocuments, int64_t{3}}) {
+    SCOPED_TRACE(generation_documents);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string path = (dir / "p0.db").string();
+    auto index = PartitionIndex::Open(path, 0, generation_documents);
+    ASSERT_TRUE(index.ok()) << index.status();
+    ASSERT_TRUE((*index)->Add(docs(0, 3), 3).ok());
+    index->reset();
+    fs::copy_file(path, dir / "saved");
+    index = PartitionIndex::Open(path, 0, generation_documents);
+    ASSERT_TRUE(index.ok()) << index.status();
+    ASSERT_TRUE((*index)->Add(docs(3, 6), 6).ok());
+    index->reset();
+    fs::copy_file(dir / "saved", path, fs::copy_options::overwrite_existing);  // the text half as at 3
 
-  index = PartitionIndex::Open(path, 0);
-  ASSERT_TRUE(index.ok()) << index.status();
-  ASSERT_EQ((*index)->indexed_offset(), 3);
-  ASSERT_TRUE((*index)->DeleteBelow(4).ok());
-  ASSERT_TRUE((*index)->Add(docs(4, 6), 6).ok());  // the indexer reads on from the log start
-  using V = std::vector<int64_t>;
-  EXPECT_EQ(HitOffsets(**index, json{{"term", {{"k", "v4"}}}}), (V{4}));
-  EXPECT_EQ(HitOffsets(**index, json{{"term", {{"all", "same"}}}}), (V{4, 5}));
-  EXPECT_EQ(HitOffsets(**index, json{{"match", {{"all", "same"}}}}), (V{4, 5}));
-  // Once both halves are past the log start, retention starts the new generation as before.
-  ASSERT_TRUE((*index)->DeleteBelow(6).ok());
-  EXPECT_EQ((*index)->generations(), 1);
-  EXPECT_EQ(HitOffsets(**index, json{{"term", {{"all", "same"}}}}), (V{}));
-  index->reset();
+    index = PartitionIndex::Open(path, 0, generation_documents);
+    ASSERT_TRUE(index.ok()) << index.status();
+    ASSERT_EQ((*index)->indexed_offset(), 3);
+    ASSERT_TRUE((*index)->DeleteBelow(4).ok());
+    ASSERT_TRUE((*index)->Add(docs(4, 6), 6).ok());  // the indexer reads on from the log start
+    using V = std::vector<int64_t>;
+    EXPECT_EQ(HitOffsets(**index, json{{"term", {{"k", "v4"}}}}), (V{4}));
+    EXPECT_EQ(HitOffsets(**index, json{{"term", {{"all", "same"}}}}), (V{4, 5}));
+    EXPECT_EQ(HitOffsets(**index, json{{"match", {{"all", "same"}}}}), (V{4, 5}));
+    // Once both halves are past the log start, retention starts the next generation as before.
+    ASSERT_TRUE((*index)->DeleteBelow(6).ok());
+    EXPECT_EQ((*index)->generations(), 1);
+    EXPECT_EQ(HitOffsets(**index, json{{"term", {{"all", "same"}}}}), (V{}));
+    index->reset();
+  }
   fs::remove_all(dir);
 }
 

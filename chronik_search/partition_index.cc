@@ -346,9 +346,20 @@ absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
     Statement remaining(db_, "SELECT 1 FROM docs LIMIT 1");
     none_left = remaining.Step() == SQLITE_DONE;
   }
-  // Nor any in the terms half: after a crash it can be ahead of this one, with terms in the newest
-  // generation for documents this half has yet to add there (and it will not add them again).
-  none_left = none_left && offset >= terms_->indexed_offset();
+  // After a crash the terms half can be ahead of this one, with terms of documents at or above
+  // `offset` that this half has yet to add, and will not add again: they are in the terms half's
+  // newest generation, which this half's next documents must go to. That is this half's newest,
+  // kept; or, when the crash came in the batch that started the next one, that next one, started
+  // here now.
+  int64_t text_offset = 0;
+  {
+    Statement indexed(db_, "SELECT v FROM meta WHERE k = 'indexed_offset'");
+    if (indexed.Step() != SQLITE_ROW) return fail(SqliteError(db_, "reading the indexed offset"));
+    text_offset = indexed.Int(0);
+  }
+  const bool terms_hold_more = offset < terms_->indexed_offset() && text_offset < terms_->indexed_offset();
+  none_left = none_left && !generations.empty() &&
+              (!terms_hold_more || terms_->newest_generation() > generations.back().first);
   bool dropped_newest = false;
   int dropped = 0;
   for (size_t i = 0; i < generations.size(); ++i) {

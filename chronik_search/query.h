@@ -34,8 +34,8 @@ struct IndexLayout {
   int32_t partition = 0;
   TextColumns columns;
   std::vector<int64_t> generations;
-  // Whether text matches are ranked (BM25): a count or an aggregation needs only which documents
-  // match, and ranking every match is most of a large match's cost.
+  // Whether text matches are ranked (BM25): a count, an aggregation or hits sorted by a field need
+  // only which documents match, and ranking every match is most of a large match's cost.
   bool scored = true;
 };
 

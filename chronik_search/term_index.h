@@ -46,6 +46,8 @@ class TermIndex {
   absl::Status Sync(const std::vector<int64_t>& generations);
   // The offset indexing reached in this file, as committed.
   int64_t indexed_offset() const { return indexed_offset_; }
+  // The newest generation with tables here (-1: none).
+  int64_t newest_generation() const { return generations_.empty() ? -1 : *generations_.rbegin(); }
 
   // The SQL reading this file's indexed offset on a connection it is attached to.
   static std::string IndexedOffsetQuery();

@@ -510,7 +510,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
                            auto result = storage::backup::RunBackup(dir, *store, keep, &live);
                            if (!result.ok()) spdlog::warn("backup failed, will retry at the next interval: {}", result.status().ToString());
                          },
-                         janitor::Janitor::Priority::kIdle);
+                         // Linking holds partition locks; RunBackup uploads at SCHED_IDLE itself.
+                         janitor::Janitor::Priority::kNormal);
   }
   if (s->remote.has_value()) {
     s->janitor->ScheduleOnOwnThread("remote-log", bc.EffectiveInt("remote.log.manager.task.interval.ms", 30000),

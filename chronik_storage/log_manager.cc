@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,7 +10,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -279,35 +277,8 @@ std::shared_ptr<PartitionLog> LogManager::Get(const TopicPartition& tp) const {
   return it == logs_.end() ? nullptr : it->second;
 }
 
-namespace {
-
-// A SCHED_IDLE thread (the backup's) runs at normal priority while in scope: it takes each
-// partition's lock, and appends waiting on that lock must not wait for a core nothing else wants.
-class NotIdleScope {
- public:
-  NotIdleScope() : idle_(::sched_getscheduler(0) == SCHED_IDLE) {
-    sched_param param{};
-    if (idle_ && ::sched_setscheduler(0, SCHED_OTHER, &param) != 0) {
-      spdlog::warn("storage: cannot raise an idle thread's priority to link partition files: {}", std::strerror(errno));
-      idle_ = false;
-    }
-  }
-  ~NotIdleScope() {
-    sched_param param{};
-    if (idle_) (void)::sched_setscheduler(0, SCHED_IDLE, &param);
-  }
-  NotIdleScope(const NotIdleScope&) = delete;
-  NotIdleScope& operator=(const NotIdleScope&) = delete;
-
- private:
-  bool idle_;
-};
-
-}  // namespace
-
 absl::Status LogManager::LinkPartitionFiles(const std::string& to,
                                             std::vector<std::pair<std::string, int64_t>>* files) const {
-  NotIdleScope not_idle;
   std::vector<CheckpointLine> checkpoint;
   for (const std::shared_ptr<PartitionLog>& log : AllLogs()) {
     const std::string name = std::filesystem::path(log->dir()).filename().string();

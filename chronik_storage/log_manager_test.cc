@@ -1,7 +1,5 @@
 #include "chronik_storage/log_manager.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -94,15 +92,7 @@ TEST(LogManagerTest, LinkedFilesCarryTheirOwnCheckpoint) {
   const std::string staged = dir.path() + "/staged";
   std::filesystem::create_directories(staged);
   std::vector<std::pair<std::string, int64_t>> files;
-  // Linking runs at normal priority (the backup's thread is SCHED_IDLE), and the thread is idle again after.
-  std::atomic<int> policy_after{-1};
-  std::thread([&] {
-    sched_param param{};
-    ASSERT_EQ(::sched_setscheduler(0, SCHED_IDLE, &param), 0);
-    ASSERT_TRUE((*m)->LinkPartitionFiles(staged, &files).ok());
-    policy_after = ::sched_getscheduler(0);
-  }).join();
-  EXPECT_EQ(policy_after.load(), SCHED_IDLE);
+  ASSERT_TRUE((*m)->LinkPartitionFiles(staged, &files).ok());
   EXPECT_NE(std::find_if(files.begin(), files.end(), [](const auto& f) { return f.first == kCheckpointFileName; }),
             files.end());
   ASSERT_TRUE((*log)->DeleteRecordsBefore(Offset(4)).ok());

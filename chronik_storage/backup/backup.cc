@@ -1,6 +1,8 @@
 #include "chronik_storage/backup/backup.h"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +10,8 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -38,7 +42,8 @@ bool Excluded(const std::string& relative) {
   return relative == kLockFileName || relative == kCleanShutdownFileName || relative == kRestoredMarkerName ||
          relative == absl::StrCat(kMetadataDirName, "/LOCK") || absl::StartsWith(relative, "__search/") ||
          absl::StartsWith(relative, absl::StrCat(kBackupDirName, "/")) ||
-         absl::EndsWith(name, ".cleaned") || absl::EndsWith(name, ".swap") || absl::StartsWith(name, ".");
+         absl::EndsWith(name, ".cleaned") || absl::EndsWith(name, ".swap") || absl::EndsWith(name, ".tmp") ||
+         absl::StartsWith(name, ".");
 }
 
 struct FileEntry {
@@ -278,14 +283,34 @@ absl::StatusOr<BackupResult> RunBackup(const std::string& data_dir, objects::Obj
   }
   if (ec) return absl::InternalError(absl::StrCat("cannot list ", data_dir, ": ", ec.message()));
 
-  for (const Source& f : files) {
-    auto entry = BackUpFile(store, f.root, f.relative, f.size, existing, &result.uploaded_bytes);
-    if (absl::IsNotFound(entry.status())) continue;  // deleted since it was listed (retention)
-    if (!entry.ok()) return entry.status();
-    add(*entry);
+  auto upload = [&]() -> absl::Status {
+    for (const Source& f : files) {
+      auto entry = BackUpFile(store, f.root, f.relative, f.size, existing, &result.uploaded_bytes);
+      if (absl::IsNotFound(entry.status())) continue;  // deleted since it was listed (retention)
+      if (!entry.ok()) return entry.status();
+      add(*entry);
+    }
+    nlohmann::json manifest = {{"version", 1}, {"created", result.id}, {"files", entries}};
+    return store.Put(ManifestKey(result.id), manifest.dump());
+  };
+  // A running broker's backup took its moment at the caller's priority (appends waited on each
+  // partition's lock for its links); the reading and uploading after it trail produce and fetch,
+  // on a thread of their own at SCHED_IDLE (a thread may always lower its priority, not always
+  // raise it again).
+  absl::Status uploaded;
+  if (live != nullptr) {
+    std::thread([&] {
+      pthread_setname_np(pthread_self(), "backup-upload");
+      sched_param param{};
+      if (::sched_setscheduler(0, SCHED_IDLE, &param) != 0) {
+        spdlog::warn("backup: cannot lower the upload thread's priority: {}", std::strerror(errno));
+      }
+      uploaded = upload();
+    }).join();
+  } else {
+    uploaded = upload();
   }
-  nlohmann::json manifest = {{"version", 1}, {"created", result.id}, {"files", entries}};
-  if (auto st = store.Put(ManifestKey(result.id), manifest.dump()); !st.ok()) return st;
+  if (!uploaded.ok()) return uploaded;
   spdlog::info("backup: {} done: {} files, {} bytes, {} uploaded", result.id, result.files, result.bytes,
                result.uploaded_bytes);
   if (auto st = Prune(store, keep); !st.ok()) {
