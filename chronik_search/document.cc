@@ -54,55 +54,19 @@ class Flattener {
     if (depth > kMaxDepth && (*p_ == '{' || *p_ == '[')) return SkipContainer();
     switch (*p_) {
       case '{': {
-        ++p_;
-        SkipSpace();
-        if (p_ != end_ && *p_ == '}') {
-          ++p_;
-          return true;
-        }
         const size_t path_size = path_.size();
-        for (;;) {
+        return Sequence('}', [&] {
           std::string_view key;
-          if (p_ == end_ || *p_ != '"' || !String(&key)) return false;
+          if (!Key(&key)) return false;
           if (path_size != 0) path_ += '.';
           path_.append(key);
-          SkipSpace();
-          if (p_ == end_ || *p_ != ':') return false;
-          ++p_;
-          SkipSpace();
           if (!Value(depth + 1)) return false;
           path_.resize(path_size);
-          SkipSpace();
-          if (p_ == end_) return false;
-          if (*p_ == '}') {
-            ++p_;
-            return true;
-          }
-          if (*p_ != ',') return false;
-          ++p_;
-          SkipSpace();
-        }
-      }
-      case '[': {
-        ++p_;
-        SkipSpace();
-        if (p_ != end_ && *p_ == ']') {
-          ++p_;
           return true;
-        }
-        for (;;) {
-          if (!Value(depth + 1)) return false;
-          SkipSpace();
-          if (p_ == end_) return false;
-          if (*p_ == ']') {
-            ++p_;
-            return true;
-          }
-          if (*p_ != ',') return false;
-          ++p_;
-          SkipSpace();
-        }
+        });
       }
+      case '[':
+        return Sequence(']', [&] { return Value(depth + 1); });
       case '"': {
         std::string_view s;
         if (!String(&s)) return false;
@@ -130,6 +94,30 @@ class Flattener {
     }
   }
 
+  // An object's members or an array's elements, from its opening bracket at p_ to its closing one:
+  // each read by `item`, with commas between them.
+  template <typename Item>
+  bool Sequence(char close, Item item) {
+    ++p_;
+    SkipSpace();
+    if (p_ != end_ && *p_ == close) {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      if (!item()) return false;
+      SkipSpace();
+      if (p_ == end_) return false;
+      if (*p_ == close) {
+        ++p_;
+        return true;
+      }
+      if (*p_ != ',') return false;
+      ++p_;
+      SkipSpace();
+    }
+  }
+
   void AddString(std::string_view s) {
     doc_.text.emplace_back(path_, s);
     if (s.size() <= kMaxKeywordBytes) {
@@ -150,6 +138,7 @@ class Flattener {
   // into.
   bool SkipContainer() {
     std::vector<char> open;
+    std::string_view key;
     for (;;) {
       // A value.
       if (p_ == end_) return false;
@@ -162,7 +151,7 @@ class Flattener {
           ++p_;
         } else {
           open.push_back(close);
-          if (c == '{' && !Key()) return false;
+          if (c == '{' && !Key(&key)) return false;
           continue;
         }
       } else if (!Scalar()) {
@@ -177,7 +166,7 @@ class Flattener {
         if (*p_ == ',') {
           ++p_;
           SkipSpace();
-          if (open.back() == '}' && !Key()) return false;
+          if (open.back() == '}' && !Key(&key)) return false;
           break;
         }
         if (*p_ != open.back()) return false;
@@ -187,10 +176,9 @@ class Flattener {
     }
   }
 
-  // Within SkipContainer: a member's key and colon.
-  bool Key() {
-    std::string_view key;
-    if (p_ == end_ || *p_ != '"' || !String(&key)) return false;
+  // A member's key (valid until the next string is read) and its colon.
+  bool Key(std::string_view* key) {
+    if (p_ == end_ || *p_ != '"' || !String(key)) return false;
     SkipSpace();
     if (p_ == end_ || *p_ != ':') return false;
     ++p_;

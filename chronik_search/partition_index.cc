@@ -426,9 +426,12 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
     q.params.emplace_back(std::in_place_index<0>, *visible);
     return q;
   };
-  absl::StatusOr<Sql> matches = compile(false);
-  if (!matches.ok()) return matches.status();
-  const Sql& match_set = *matches;
+  // Compiled unranked once, when first needed (hits ranked by score with no aggregation never are).
+  std::optional<absl::StatusOr<Sql>> unranked_query;
+  auto unranked = [&]() -> const absl::StatusOr<Sql>& {
+    if (!unranked_query.has_value()) unranked_query = compile(false);
+    return *unranked_query;
+  };
   SearchResult result;
   sqlite3_progress_handler(db, 4096, PastDeadline, &deadline);
   struct ClearHandler {
@@ -447,9 +450,11 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
   };
 
   if (limit <= 0) {
-    Statement count(db, absl::StrCat("SELECT COUNT(*) FROM (", match_set.text, ")"));
+    const absl::StatusOr<Sql>& match_set = unranked();
+    if (!match_set.ok()) return match_set.status();
+    Statement count(db, absl::StrCat("SELECT COUNT(*) FROM (", match_set->text, ")"));
     if (absl::Status st = count.status("counting"); !st.ok()) return failed("counting");
-    count.BindAll(match_set.params);
+    count.BindAll(match_set->params);
     const int rc = count.Step();
     if (rc != SQLITE_ROW) {
       if (absl::Status st = failed("counting"); !st.ok()) return st;
@@ -458,7 +463,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
     result.total = count.Int(0);
   } else {
     // Ranked only when the hits are sorted by their rank (sorted by a field, they carry no score).
-    absl::StatusOr<Sql> ranked = sort.kind == SortSpec::Kind::kScore ? compile(true) : matches;
+    absl::StatusOr<Sql> ranked = sort.kind == SortSpec::Kind::kScore ? compile(true) : unranked();
     if (!ranked.ok()) return ranked.status();
     const Sql& query = *ranked;
     std::string sort_expr = "q.score";
@@ -525,9 +530,11 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
   if (absl::Status st = ExecOn(db, "CREATE TEMP TABLE IF NOT EXISTS m (doc INTEGER PRIMARY KEY)"); !st.ok()) return st;
   if (absl::Status st = ExecOn(db, "DELETE FROM m"); !st.ok()) return st;
   if (!all) {
-    Statement fill(db, absl::StrCat("INSERT OR IGNORE INTO m SELECT doc FROM (", match_set.text, ")"));
+    const absl::StatusOr<Sql>& match_set = unranked();
+    if (!match_set.ok()) return match_set.status();
+    Statement fill(db, absl::StrCat("INSERT OR IGNORE INTO m SELECT doc FROM (", match_set->text, ")"));
     if (!fill.status("aggregating").ok()) return failed("aggregating");
-    fill.BindAll(match_set.params);
+    fill.BindAll(match_set->params);
     if (fill.Step() != SQLITE_DONE) {
       if (absl::Status st = failed("aggregating"); !st.ok()) return st;
       return result;

@@ -382,24 +382,10 @@ absl::Status LogManager::WriteCheckpoint() {
     CheckpointLine& l = lines.emplace_back(CheckpointLine{log->topic_partition(), 0, 0});
     log->CheckpointValues(&l.recovery_point, &l.log_start_offset);
   }
-  const std::string text = CheckpointText(lines);
-  FileOps& ops = *options_.file_ops;
-  const std::string path = data_dir_ + "/" + kCheckpointFileName;
-  const std::string tmp = path + ".tmp";
-  int fd = ops.Open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return IoError("create", tmp, errno);
-  int err = PWriteFully(ops, fd, text.data(), text.size(), 0);
-  if (err == 0) {
-    CountFsync();
-    if (ops.FSync(fd) != 0) err = errno;
-  }
-  ::close(fd);
-  if (err != 0) {
-    ::unlink(tmp.c_str());
-    return IoError("write", tmp, err);
-  }
-  if (ops.Rename(tmp.c_str(), path.c_str()) != 0) return IoError("rename", tmp, errno);
-  return SyncDataDir();
+  // The file and the directory: both fsyncs count.
+  CountFsync();
+  CountFsync();
+  return ReplaceFileDurably(*options_.file_ops, data_dir_ + "/" + kCheckpointFileName, CheckpointText(lines));
 }
 
 void LogManager::RequestSync(std::shared_ptr<PartitionLog> log) {

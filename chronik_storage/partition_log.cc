@@ -787,12 +787,7 @@ absl::Status PartitionLog::LinkFiles(const std::string& to, std::vector<std::pai
   absl::Status st;
   while (struct dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
-    // Mid-compaction (.cleaned, .swap), mid-replacement (.tmp) and hidden files are not the
-    // partition's yet.
-    if (name.empty() || name[0] == '.' || name.ends_with(".cleaned") || name.ends_with(".swap") ||
-        name.ends_with(".tmp")) {
-      continue;
-    }
+    if (IsTransientFileName(name)) continue;
     const std::string from = absl::StrCat(dir_, "/", name), link = absl::StrCat(to, "/", name);
     struct stat info;
     if (::stat(from.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;

@@ -96,6 +96,14 @@ inline constexpr std::string_view kCleanedSuffix = ".cleaned";
 inline constexpr char kSnapshotSuffix[] = ".snapshot";
 inline constexpr std::string_view kSwapSuffix = ".swap";
 
+// A file that is not a partition's yet: mid-compaction (.cleaned, .swap), mid-replacement (.tmp,
+// ReplaceFile) or hidden. Links and backups leave them out; a partition's load finishes or removes
+// them.
+inline bool IsTransientFileName(std::string_view name) {
+  return name.empty() || name.front() == '.' || name.ends_with(kCleanedSuffix) || name.ends_with(kSwapSuffix) ||
+         name.ends_with(".tmp");
+}
+
 // The header fields a log walk needs, decoded from the first 61 bytes of a batch.
 struct BatchHeader {
   int64_t base_offset = 0;

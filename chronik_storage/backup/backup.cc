@@ -36,14 +36,12 @@ constexpr char kManifestName[] = "manifest.json";
 constexpr int64_t kPiece = 8 << 20;
 
 // What a backup leaves out: locks, the clean-shutdown marker (a restored broker recovers its logs
-// as after a crash), the search indexes (a cache of the logs) and files mid-compaction.
+// as after a crash), the search indexes (a cache of the logs) and transient files.
 bool Excluded(const std::string& relative) {
   const std::string name = fs::path(relative).filename().string();
   return relative == kLockFileName || relative == kCleanShutdownFileName || relative == kRestoredMarkerName ||
          relative == absl::StrCat(kMetadataDirName, "/LOCK") || absl::StartsWith(relative, "__search/") ||
-         absl::StartsWith(relative, absl::StrCat(kBackupDirName, "/")) ||
-         absl::EndsWith(name, ".cleaned") || absl::EndsWith(name, ".swap") || absl::EndsWith(name, ".tmp") ||
-         absl::StartsWith(name, ".");
+         absl::StartsWith(relative, absl::StrCat(kBackupDirName, "/")) || IsTransientFileName(name);
 }
 
 struct FileEntry {
