@@ -1,10 +1,17 @@
 #include "chronik_storage/object_store/http_client.h"
 
 #include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
@@ -30,6 +37,11 @@ using tcp = asio::ip::tcp;
 
 // The stale keep-alive connections a server closed while they sat idle are only found by using them.
 constexpr size_t kMaxIdleConnections = 8;
+
+// How much of a body a plain connection waits for before it reads again.
+constexpr size_t kBodyLowWater = 256 << 10;
+// More than any one object or range the stores are asked for (a segment is below 2 GiB).
+constexpr uint64_t kMaxBody = uint64_t{4} << 30;
 
 std::chrono::milliseconds ToChrono(absl::Duration d) {
   return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
@@ -171,6 +183,52 @@ absl::StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect() {
   return c;
 }
 
+absl::Status HttpClient::ReadExactly(Connection& c, char* to, size_t size) {
+  if (size == 0) return absl::OkStatus();
+  if (c.secure) {
+    beast::error_code ec;
+    c.tcp().expires_after(ToChrono(options_.timeout));
+    asio::async_read(*c.secure, asio::buffer(to, size), [&](beast::error_code e, size_t) { ec = e; });
+    c.Run();
+    if (ec) return TransportError(ec, "receive", host_header_);
+    return absl::OkStatus();
+  }
+  // Plain TCP: recv into the destination, and poll only when the socket is empty. SO_RCVLOWAT
+  // makes poll wait for a good part of what is missing rather than wake for every segment.
+  const int fd = c.plain->socket().native_handle();
+  const absl::Time deadline = absl::Now() + options_.timeout;
+  int lowat = 0;
+  while (size > 0) {
+    ssize_t n = ::recv(fd, to, size, MSG_DONTWAIT);
+    if (n > 0) {
+      to += n;
+      size -= static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0) return absl::UnavailableError(absl::StrCat(host_header_, ": receive: connection closed in a body"));
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      return absl::UnavailableError(absl::StrCat(host_header_, ": receive: ", std::strerror(errno)));
+    }
+    const int want = static_cast<int>(std::min<size_t>(size, kBodyLowWater));
+    if (want != lowat) {
+      lowat = want;
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+    }
+    const int64_t wait_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (wait_ms <= 0) return absl::DeadlineExceededError(absl::StrCat(host_header_, ": receive: timed out"));
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<int64_t>(wait_ms, 1 << 30))) < 0 && errno != EINTR) {
+      return absl::UnavailableError(absl::StrCat(host_header_, ": receive: poll: ", std::strerror(errno)));
+    }
+  }
+  if (lowat > 1) {
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpRequest& request, bool& keep_alive) {
   http::request<http::span_body<const char>> req;
   req.method_string(request.method);
@@ -197,20 +255,44 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
   if (request.method == "HEAD") parser.skip(true);
   c.tcp().expires_after(ToChrono(options_.timeout));
   if (c.secure) {
-    http::async_read(*c.secure, c.buffer, parser, done);
+    http::async_read_header(*c.secure, c.buffer, parser, done);
   } else {
-    http::async_read(*c.plain, c.buffer, parser, done);
+    http::async_read_header(*c.plain, c.buffer, parser, done);
   }
   c.Run();
   if (ec) return TransportError(ec, "receive", host_header_);
 
   auto& res = parser.get();
   HttpResponse out;
+  if (!parser.is_done()) {
+    const auto length = parser.content_length();
+    if (length && !parser.chunked()) {
+      if (*length > kMaxBody) {
+        return absl::InternalError(absl::StrCat(host_header_, ": a body of ", *length, " bytes is past any object we read"));
+      }
+      // A body of known length (a ranged GET of megabytes) goes straight into its string: the
+      // parser would take it in small reads, each a round through the io_context, and copy it.
+      out.body.resize(*length);
+      const size_t buffered = std::min<size_t>(c.buffer.size(), *length);
+      asio::buffer_copy(asio::buffer(out.body.data(), buffered), c.buffer.data());
+      c.buffer.consume(buffered);
+      if (auto st = ReadExactly(c, out.body.data() + buffered, *length - buffered); !st.ok()) return st;
+    } else {
+      c.tcp().expires_after(ToChrono(options_.timeout));
+      if (c.secure) {
+        http::async_read(*c.secure, c.buffer, parser, done);
+      } else {
+        http::async_read(*c.plain, c.buffer, parser, done);
+      }
+      c.Run();
+      if (ec) return TransportError(ec, "receive", host_header_);
+      out.body = std::move(res.body());
+    }
+  }
   out.status = static_cast<int>(res.result_int());
   for (const auto& field : res) {
     out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
-  out.body = std::move(res.body());
   keep_alive = res.keep_alive();
   return out;
 }

@@ -71,6 +71,8 @@ class HttpClient {
   struct Connection;
   absl::StatusOr<std::unique_ptr<Connection>> Connect();
   absl::StatusOr<HttpResponse> Exchange(Connection& connection, const HttpRequest& request, bool& keep_alive);
+  // Reads exactly `size` bytes of a body into `to`, within the timeout.
+  absl::Status ReadExactly(Connection& connection, char* to, size_t size);
 
   const bool tls_;
   const std::string host_;

@@ -6,9 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -20,7 +22,9 @@ namespace chronik::storage::objects {
 namespace {
 
 // Answers the n-th request with script[min(n, size - 1)]: a whole HTTP response, "hang" (read it,
-// answer nothing until the client gives up) or "drop" (close without answering).
+// answer nothing until the client gives up), "drop" (close without answering), "cut:" followed by
+// the start of a response (sent, then the connection is closed) or "stall:" followed by the start
+// of a response (sent, then nothing more).
 class ScriptedServer {
  public:
   explicit ScriptedServer(std::vector<std::string> script) : script_(std::move(script)) {
@@ -82,10 +86,28 @@ class ScriptedServer {
           }
           break;
         }
-        if (::write(conn, answer.data(), answer.size()) < 0) break;
+        const bool cut = answer.rfind("cut:", 0) == 0;
+        const bool stall = answer.rfind("stall:", 0) == 0;
+        const std::string_view bytes = std::string_view(answer).substr(cut ? 4 : stall ? 6 : 0);
+        if (!WriteAll(conn, bytes) || cut) break;
+        if (stall) {
+          while (::read(conn, chunk, sizeof(chunk)) > 0) {
+          }
+          break;
+        }
       }
       ::close(conn);
     }
+  }
+
+  static bool WriteAll(int conn, std::string_view bytes) {
+    // In pieces, so that a large body reaches the client in several reads.
+    while (!bytes.empty()) {
+      ssize_t n = ::write(conn, bytes.data(), std::min<size_t>(bytes.size(), 100000));
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
   }
 
   const std::vector<std::string> script_;
@@ -163,6 +185,41 @@ TEST(HttpFaultTest, ACompleteThatFailsInItsBodyIsAnError) {
   absl::Status st = (*upload)->Complete();
   EXPECT_TRUE(absl::IsUnavailable(st)) << st;
   EXPECT_NE(st.message().find("InternalError"), std::string::npos) << st;
+}
+
+TEST(HttpFaultTest, LargeAndChunkedBodiesAreReadWhole) {
+  std::string large(3 << 20, 'x');
+  for (size_t i = 0; i < large.size(); i += 4096) large[i] = static_cast<char>('a' + (i / 4096) % 26);
+  ScriptedServer server({ScriptedServer::Response(200, large),
+                         "HTTP/1.1 200 X\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                         ScriptedServer::Response(200, "after")});
+  auto store = StoreFor(server, 1);
+  auto got = store->Get("k", std::nullopt);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got == large);
+  EXPECT_EQ(*store->Get("k", std::nullopt), "abcde");
+  // The connection is still in step after both.
+  EXPECT_EQ(*store->Get("k", std::nullopt), "after");
+  EXPECT_EQ(server.requests(), 3);
+}
+
+TEST(HttpFaultTest, ABodyCutShortIsRetriedAndNeverReturnedInPart) {
+  ScriptedServer server({"cut:HTTP/1.1 200 X\r\nContent-Length: 100\r\n\r\nonly part of it",
+                         ScriptedServer::Response(200, "whole")});
+  auto got = StoreFor(server, 2)->Get("k", std::nullopt);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, "whole");
+  EXPECT_EQ(server.requests(), 2);
+
+  ScriptedServer cut({"cut:HTTP/1.1 200 X\r\nContent-Length: 100\r\n\r\nonly part of it"});
+  auto failed = StoreFor(cut, 1)->Get("k", std::nullopt);
+  EXPECT_TRUE(absl::IsUnavailable(failed.status())) << failed.status();
+}
+
+TEST(HttpFaultTest, ABodyThatStallsTimesOut) {
+  ScriptedServer server({"stall:HTTP/1.1 200 X\r\nContent-Length: 100\r\n\r\nonly part of it"});
+  auto got = StoreFor(server, 1)->Get("k", std::nullopt);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(got.status())) << got.status();
 }
 
 }  // namespace

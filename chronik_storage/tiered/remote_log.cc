@@ -616,7 +616,9 @@ absl::StatusOr<std::shared_ptr<RemoteLogManager::Chunk>> RemoteLogManager::ReadC
       at += header->size;
     }
     if (!chunk->batches.empty()) {
-      chunk->bytes = bytes->substr(skipped, at - skipped);
+      bytes->resize(at);
+      bytes->erase(0, skipped);
+      chunk->bytes = *std::move(bytes);
       break;
     }
     if (position + at >= seg->size) {
