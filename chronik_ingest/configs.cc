@@ -269,7 +269,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
      .validator = AtLeast(1), .read_only = true},
     {.name = "remote.log.reader.cache.bytes", .type = T::kLong, .default_value = "67108864",
      .validator = AtLeast(1048576), .read_only = true},
-    {.name = "remote.log.reader.fetch.bytes", .type = T::kInt, .default_value = "4194304",
+    {.name = "remote.log.reader.fetch.bytes", .type = T::kInt, .default_value = "8388608",
      .validator = AtLeast(65536), .read_only = true},
     {.name = "remote.log.reader.threads", .type = T::kInt, .default_value = "10", .validator = AtLeast(1),
      .read_only = true},

@@ -68,7 +68,7 @@ std::string PartitionPrefix(const TopicPartition& tp);
 
 struct RemoteLogOptions {
   int64_t cache_bytes = 64 << 20;  // remote.log.reader.cache.bytes
-  int32_t fetch_bytes = 4 << 20;   // remote.log.reader.fetch.bytes: one ranged GET
+  int32_t fetch_bytes = 8 << 20;   // remote.log.reader.fetch.bytes: one ranged GET
   int reader_threads = 10;         // remote.log.reader.threads
   // A read started by TryRead has ended (with data or an error): fetches waiting on tp read again.
   std::function<void(const TopicPartition&)> on_ready;

@@ -43,6 +43,8 @@ def main():
     ap.add_argument("--mb", type=int, default=256, help="MB of 1 KiB records per topic")
     ap.add_argument("--stores", default="local,s3,azure")
     ap.add_argument("--fetch-bytes", type=int, default=None, help="remote.log.reader.fetch.bytes")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="produce (plain, tiered) and consume (local, remote) pairs, alternating which goes first")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(here, "tests", "e2e"))
     sys.path.insert(0, os.path.join(here, "tests", "e2e", "pydeps"))
@@ -81,19 +83,19 @@ def main():
                     admin = AdminClient({"bootstrap.servers": b.bootstrap})
                     segment = {"segment.bytes": str(16 << 20)}
                     tiered = dict(segment, **{"remote.storage.enable": "true", "local.retention.bytes": "1"})
-                    for f in admin.create_topics([NewTopic("plain", 1, 1, config=segment),
-                                                  NewTopic("plain-2", 1, 1, config=segment),
-                                                  NewTopic("tiered", 1, 1, config=tiered),
-                                                  NewTopic("tiered-2", 1, 1, config=tiered),
-                                                  NewTopic("bulk", 1, 1, config=segment)]).values():
+                    names = ["%s-%d" % (kind, r) for r in range(args.rounds) for kind in ("plain", "tiered")]
+                    for f in admin.create_topics([NewTopic(n, 1, 1, config=tiered if n.startswith("tiered") else segment)
+                                                  for n in names] + [NewTopic("bulk", 1, 1, config=segment)]).values():
                         f.result(30)
-                    # Alternating, so that neither is always the first on a fresh disk.
-                    plain_s = produce(b.bootstrap, "plain", data)
-                    tiered_s = produce(b.bootstrap, "tiered", data)
-                    tiered_s += produce(b.bootstrap, "tiered-2", data)
-                    plain_s += produce(b.bootstrap, "plain-2", data)
-                    plain_s /= 2
-                    tiered_s /= 2
+                    # Alternating, so that neither is always the first on a fresh disk or a quiet machine.
+                    produce_ratios = []
+                    plain_s = tiered_s = 0.0
+                    for r in range(args.rounds):
+                        order = ["plain", "tiered"] if r % 2 == 0 else ["tiered", "plain"]
+                        took = {kind: produce(b.bootstrap, "%s-%d" % (kind, r), data) for kind in order}
+                        plain_s += took["plain"] / args.rounds
+                        tiered_s += took["tiered"] / args.rounds
+                        produce_ratios.append(took["plain"] / took["tiered"])
                     produce(b.bootstrap, "bulk", data)
 
                     # Upload: the filled topic switched to tiering, until nothing is left to copy (once
@@ -118,12 +120,21 @@ def main():
                     # Local segments go at the next retention pass.
                     while len([n for n in os.listdir(os.path.join(b.data_dir, "bulk-0")) if n.endswith(".log")]) > 1:
                         time.sleep(0.05)
-                    local_s = consume(b.bootstrap, "plain", records)
-                    remote_s = consume(b.bootstrap, "bulk", records)
-                    print("%-6s produce acks=all  plain %7.1f MB/s  tiered %7.1f MB/s (%.2f x)   upload %7.1f MB/s "
-                          "(%.0f MB)   consume from 0  local %7.1f MB/s  remote %7.1f MB/s (%.2f x)"
-                          % (store, args.mb / plain_s, args.mb / tiered_s, plain_s / tiered_s, copied / 1e6 / upload_s,
-                             copied / 1e6, args.mb / local_s, args.mb / remote_s, local_s / remote_s))
+                    consume_ratios = []
+                    local_s = remote_s = 0.0
+                    for r in range(args.rounds):
+                        # A consume from 0 of more than the chunk cache holds starts cold each time.
+                        order = [("local", "plain-0"), ("remote", "bulk")]
+                        took = {kind: consume(b.bootstrap, topic, records) for kind, topic in (order if r % 2 == 0 else order[::-1])}
+                        local_s += took["local"] / args.rounds
+                        remote_s += took["remote"] / args.rounds
+                        consume_ratios.append(took["local"] / took["remote"])
+                    print("%-6s produce acks=all  plain %7.1f MB/s  tiered %7.1f MB/s (%.2f x; rounds %s)   upload %7.1f MB/s "
+                          "(%.0f MB)   consume from 0  local %7.1f MB/s  remote %7.1f MB/s (%.2f x; rounds %s)"
+                          % (store, args.mb / plain_s, args.mb / tiered_s, plain_s / tiered_s,
+                             " ".join("%.2f" % x for x in produce_ratios), copied / 1e6 / upload_s, copied / 1e6,
+                             args.mb / local_s, args.mb / remote_s, local_s / remote_s,
+                             " ".join("%.2f" % x for x in consume_ratios)), flush=True)
             finally:
                 if server is not None:
                     server.stop()
