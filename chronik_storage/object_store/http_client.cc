@@ -264,7 +264,7 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
 
   auto& res = parser.get();
   HttpResponse out;
-  if (!parser.is_done()) {
+  if (request.method != "HEAD" && !parser.is_done()) {
     const auto length = parser.content_length();
     if (length && !parser.chunked()) {
       if (*length > kMaxBody) {
