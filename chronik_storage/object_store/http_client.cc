@@ -109,6 +109,22 @@ struct HttpClient::Connection {
     ioc.restart();
     ioc.run();
   }
+
+  // Starts op(stream, done) on whichever stream this connection has and runs it to its end,
+  // cancelled after `timeout`.
+  template <typename Op>
+  beast::error_code RunOnStream(absl::Duration timeout, Op op) {
+    beast::error_code ec;
+    tcp().expires_after(ToChrono(timeout));
+    auto done = [&ec](beast::error_code e, size_t) { ec = e; };
+    if (secure) {
+      op(*secure, done);
+    } else {
+      op(*plain, done);
+    }
+    Run();
+    return ec;
+  }
 };
 
 struct HttpClient::Shared {
@@ -186,10 +202,8 @@ absl::StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect() {
 absl::Status HttpClient::ReadExactly(Connection& c, char* to, size_t size) {
   if (size == 0) return absl::OkStatus();
   if (c.secure) {
-    beast::error_code ec;
-    c.tcp().expires_after(ToChrono(options_.timeout));
-    asio::async_read(*c.secure, asio::buffer(to, size), [&](beast::error_code e, size_t) { ec = e; });
-    c.Run();
+    beast::error_code ec = c.RunOnStream(
+        options_.timeout, [&](auto& stream, auto done) { asio::async_read(stream, asio::buffer(to, size), done); });
     if (ec) return TransportError(ec, "receive", host_header_);
     return absl::OkStatus();
   }
@@ -239,27 +253,15 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
   req.body() = beast::span<const char>(request.body.data(), request.body.size());
   req.prepare_payload();
 
-  beast::error_code ec;
-  c.tcp().expires_after(ToChrono(options_.timeout));
-  auto done = [&](beast::error_code e, size_t) { ec = e; };
-  if (c.secure) {
-    http::async_write(*c.secure, req, done);
-  } else {
-    http::async_write(*c.plain, req, done);
-  }
-  c.Run();
+  beast::error_code ec =
+      c.RunOnStream(options_.timeout, [&](auto& stream, auto done) { http::async_write(stream, req, done); });
   if (ec) return TransportError(ec, "send", host_header_);
 
   http::response_parser<http::string_body> parser;
   parser.body_limit(std::numeric_limits<uint64_t>::max());
   if (request.method == "HEAD") parser.skip(true);
-  c.tcp().expires_after(ToChrono(options_.timeout));
-  if (c.secure) {
-    http::async_read_header(*c.secure, c.buffer, parser, done);
-  } else {
-    http::async_read_header(*c.plain, c.buffer, parser, done);
-  }
-  c.Run();
+  ec = c.RunOnStream(options_.timeout,
+                     [&](auto& stream, auto done) { http::async_read_header(stream, c.buffer, parser, done); });
   if (ec) return TransportError(ec, "receive", host_header_);
 
   auto& res = parser.get();
@@ -278,13 +280,8 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
       c.buffer.consume(buffered);
       if (auto st = ReadExactly(c, out.body.data() + buffered, *length - buffered); !st.ok()) return st;
     } else {
-      c.tcp().expires_after(ToChrono(options_.timeout));
-      if (c.secure) {
-        http::async_read(*c.secure, c.buffer, parser, done);
-      } else {
-        http::async_read(*c.plain, c.buffer, parser, done);
-      }
-      c.Run();
+      ec = c.RunOnStream(options_.timeout,
+                         [&](auto& stream, auto done) { http::async_read(stream, c.buffer, parser, done); });
       if (ec) return TransportError(ec, "receive", host_header_);
       out.body = std::move(res.body());
     }

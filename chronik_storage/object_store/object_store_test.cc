@@ -292,6 +292,16 @@ TEST(S3StoreTest, TlsWithTheServersCertificateAndNotWithout) {
   ASSERT_TRUE(created.ok()) << created;
   ASSERT_TRUE((*store)->Put("k", "over TLS").ok());
   EXPECT_EQ(*(*store)->Get("k", std::nullopt), "over TLS");
+  // A body larger than what comes with the headers is read through the TLS stream, range or not.
+  std::string large(3 << 20, 'x');
+  for (size_t i = 0; i < large.size(); i += 1000) large[i] = static_cast<char>('a' + (i / 1000) % 26);
+  ASSERT_TRUE((*store)->Put("large", large).ok());
+  auto whole = (*store)->Get("large", std::nullopt);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_TRUE(*whole == large);
+  auto part = (*store)->Get("large", ByteRange{1000, 2000999});
+  ASSERT_TRUE(part.ok()) << part.status();
+  EXPECT_TRUE(*part == large.substr(1000, 2000000));
 
   // The system's trust store does not know a self-signed certificate.
   config.http.ca_file.clear();
