@@ -107,8 +107,10 @@ def main():
         print("%d JSON records, %.0f bytes each on average, one partition" % (args.records, size / args.records))
 
         def caught_up():
+            # Every 0.1 s: the poll and the broker's answer are CPU the indexer would otherwise
+            # have (at 0.02 s, 4 % of the machine), against a timing error of 0.3 % at 30 s.
             while search_lag(b.metrics_port) != 0:
-                time.sleep(0.02)
+                time.sleep(0.1)
 
         t0 = time.time()
         produce(b.bootstrap, "logs", data)
