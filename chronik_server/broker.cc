@@ -743,6 +743,11 @@ void Broker::WaitForReload() {
 
 absl::Status Broker::Run() {
   Services& s = *s_;
+  // The Kafka ports listen after the HTTP ports (which Open opened) and before anything starts:
+  // a client (or a test) that reaches one finds every port taking connections.
+  for (auto& l : s.listeners) {
+    if (absl::Status st = l->Listen(); !st.ok()) return st;
+  }
   s.groups->Start();
   // Retention and compaction are the Kafka node's: a search node only reads the logs.
   const bool kafka = s.cfg.mode != config::Mode::kSearch;

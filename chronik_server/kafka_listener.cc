@@ -477,11 +477,20 @@ absl::Status KafkaListener::Bind() {
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", where, ": ", ec.message()));
   }
   bound_port_ = acceptor_.local_endpoint().port();
+  return absl::OkStatus();
+}
+
+absl::Status KafkaListener::Listen() {
+  boost::system::error_code ec;
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.bind_addr, ":", bound_port_, ": ", ec.message()));
+  }
   return absl::OkStatus();
 }
 

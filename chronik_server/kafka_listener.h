@@ -53,8 +53,10 @@ class KafkaListener {
   KafkaListener(boost::asio::io_context& io, const ingest::Dispatcher& dispatcher, ListenerOptions options);
   ~KafkaListener();
 
-  // Binds and listens; an address in use or not available is an error naming the address.
+  // Binds; an address in use or not available is an error naming the address. The port takes
+  // no connection until Listen, so that the broker can open it after its other ports.
   absl::Status Bind();
+  absl::Status Listen();
   // Starts accepting on the io_context.
   void Start();
   // Stops accepting and closes every connection; safe from any thread.

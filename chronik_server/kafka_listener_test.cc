@@ -51,6 +51,7 @@ int MostAdmittedAtOnce(int32_t queued_max_requests, int clients, int requests, b
   options.queued_max_requests = queued_max_requests;
   KafkaListener listener(io, dispatcher, options);
   if (!listener.Bind().ok()) std::abort();
+  if (!listener.Listen().ok()) std::abort();
   listener.Start();
   std::vector<std::thread> io_threads;
   for (int i = 0; i < clients; ++i) io_threads.emplace_back([&io] { io.run(); });

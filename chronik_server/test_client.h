@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -23,13 +24,22 @@ namespace chronik::server::testing {
 
 class TestClient {
  public:
+  // Connects as a client does, trying again while the port is not yet listening (a broker's
+  // Kafka port listens once Run starts).
   explicit TestClient(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+    for (int attempt = 0;; ++attempt) {
+      fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+      if (fd_ < 0) std::abort();
+      if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return;
+      const bool refused = errno == ECONNREFUSED;
+      ::close(fd_);
+      if (!refused || attempt == 1000) std::abort();
+      ::usleep(10000);
+    }
   }
   ~TestClient() { ::close(fd_); }
   TestClient(const TestClient&) = delete;

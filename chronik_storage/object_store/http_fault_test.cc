@@ -187,6 +187,9 @@ TEST(HttpFaultTest, ACompleteThatFailsInItsBodyIsAnError) {
   EXPECT_NE(st.message().find("InternalError"), std::string::npos) << st;
 }
 
+// Headers that promise 100 bytes of body, and the first 15 of them.
+constexpr const char* kPartOfABody = "HTTP/1.1 200 X\r\nContent-Length: 100\r\n\r\nonly part of it";
+
 TEST(HttpFaultTest, LargeAndChunkedBodiesAreReadWhole) {
   std::string large(3 << 20, 'x');
   for (size_t i = 0; i < large.size(); i += 4096) large[i] = static_cast<char>('a' + (i / 4096) % 26);
@@ -204,20 +207,20 @@ TEST(HttpFaultTest, LargeAndChunkedBodiesAreReadWhole) {
 }
 
 TEST(HttpFaultTest, ABodyCutShortIsRetriedAndNeverReturnedInPart) {
-  ScriptedServer server({"cut:HTTP/1.1 200 X\r\nContent-Length: 100\r\n\r\nonly part of it",
+  ScriptedServer server({std::string("cut:") + kPartOfABody,
                          ScriptedServer::Response(200, "whole")});
   auto got = StoreFor(server, 2)->Get("k", std::nullopt);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(*got, "whole");
   EXPECT_EQ(server.requests(), 2);
 
-  ScriptedServer cut({"cut:HTTP/1.1 200 X\r\nContent-Length: 100\r\n\r\nonly part of it"});
+  ScriptedServer cut({std::string("cut:") + kPartOfABody});
   auto failed = StoreFor(cut, 1)->Get("k", std::nullopt);
   EXPECT_TRUE(absl::IsUnavailable(failed.status())) << failed.status();
 }
 
 TEST(HttpFaultTest, ABodyThatStallsTimesOut) {
-  ScriptedServer server({"stall:HTTP/1.1 200 X\r\nContent-Length: 100\r\n\r\nonly part of it"});
+  ScriptedServer server({std::string("stall:") + kPartOfABody});
   auto got = StoreFor(server, 1)->Get("k", std::nullopt);
   EXPECT_TRUE(absl::IsDeadlineExceeded(got.status())) << got.status();
 }
