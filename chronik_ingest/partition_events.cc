@@ -6,9 +6,12 @@ namespace chronik::ingest {
 
 PartitionEvents::PartitionEvents() : timer_([this] { TimerLoop(); }) {}
 
-PartitionEvents::~PartitionEvents() {
+PartitionEvents::~PartitionEvents() { Stop(); }
+
+void PartitionEvents::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
     stopping_ = true;
   }
   cv_.notify_all();

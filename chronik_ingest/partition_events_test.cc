@@ -70,5 +70,25 @@ TEST(PartitionEventsTest, CancelledArmedWaitNeverWakes) {
   EXPECT_EQ(wakes, 0);
 }
 
+// The broker stops the events while the logs and the remote log that a wake reads still live:
+// Stop answers each waiting fetch once, on the caller's thread; after it, waits are dropped, and
+// the destructor answers nobody again.
+TEST(PartitionEventsTest, StopAnswersWhoeverWaitsOnceAndThenNobody) {
+  int wakes = 0;
+  int woken_before_stop_returned = 0;
+  {
+    PartitionEvents events;
+    events.Wait({kTp}, steady_clock::now() + kLong, [&wakes] { ++wakes; });
+    events.Wait({}, steady_clock::now() + kLong, [&wakes] { ++wakes; });
+    events.Stop();
+    woken_before_stop_returned = wakes;
+    events.Wait({kTp}, steady_clock::now(), [&wakes] { ++wakes; });
+    events.Notify(kTp);
+    events.Stop();
+  }
+  EXPECT_EQ(woken_before_stop_returned, 2);
+  EXPECT_EQ(wakes, 2);
+}
+
 }  // namespace
 }  // namespace chronik::ingest

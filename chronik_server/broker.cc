@@ -807,6 +807,8 @@ absl::Status Broker::Run() {
   s.admin_http->Stop();
   s.metrics_http->Stop();
   s.handler_pool->join();
+  // Fetches still waiting are answered now, while the logs and the remote log they read live.
+  s.events.Stop();
   if (kafka) s.janitor->Stop();
   if (s.indexer.has_value()) {
     s.search_http->Stop();

@@ -11,6 +11,7 @@
 #include "chronik_config/server_config.h"
 #include "chronik_server/backup_commands.h"
 #include "chronik_server/broker.h"
+#include "chronik_server/crash_report.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -67,6 +68,7 @@ int RunBroker(const char* program, const config::ServerConfig& cfg) {
 int main(int argc, char** argv) {
   using namespace chronik;
   const char* program = "chronik_server";
+  server::InstallCrashReport(argv[0]);
   // A peer that goes away must cost only its connection: sendfile(2), unlike Asio's sends, has no
   // MSG_NOSIGNAL, and an unhandled SIGPIPE would end the broker.
   std::signal(SIGPIPE, SIG_IGN);

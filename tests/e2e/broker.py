@@ -107,12 +107,24 @@ class Broker:
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
         if self.proc is None or self.proc.poll() is not None:
+            self.check_not_crashed()
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout)
+            code = self.proc.wait(timeout)
         finally:
             self.log.close()
+        self.check_not_crashed()
+        return code
+
+    def check_not_crashed(self):
+        """Raises if the broker died of a fatal signal (its crash report, main.cc): a crash while
+        stopping, or in a test that ends by SIGKILL, would otherwise go unseen."""
+        if self.proc is not None and os.path.exists(self.log_path):
+            log = self.read_log()
+            at = log.find("chronik_server: fatal signal")
+            if at >= 0:
+                raise RuntimeError("the broker crashed:\n" + log[max(0, at - 4000):])
 
     def metrics(self, prefix=""):
         """The unlabelled series of /metrics whose names start with `prefix`, by name."""
@@ -131,12 +143,14 @@ class Broker:
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
         if self.proc is not None and not self.log.closed:
             self.log.close()
+        if exc_type is None:
+            self.check_not_crashed()
 
 
 def java_classpath():

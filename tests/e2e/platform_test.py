@@ -1,9 +1,10 @@
 """End-to-end: the broker's platform seams as clients see them. Fetch answers bounded as Kafka
 bounds them (fetch.max.bytes, max.partition.fetch.bytes, the first-batch exception), honest broker
 configs (real ids, log.dirs, listeners, request limit), configs implemented or refused
-(min.insync.replicas, compression.type, delete.topic.enable)."""
+(min.insync.replicas, compression.type, delete.topic.enable); a crash reported in the log."""
 
 import os
+import signal
 import sys
 import time
 import unittest
@@ -100,6 +101,24 @@ class PlatformTest(unittest.TestCase):
                 admin.delete_topics(["kept"])["kept"].result(10)
             self.assertEqual(raised.exception.args[0].code(), KafkaError.TOPIC_DELETION_DISABLED)
             self.assertIn("kept", admin.list_topics(timeout=10).topics)
+
+
+class CrashReportTest(unittest.TestCase):
+    def test_a_fatal_signal_is_reported_with_the_stack(self):
+        broker = Broker().start()
+        try:
+            broker.proc.send_signal(signal.SIGSEGV)
+            self.assertEqual(broker.proc.wait(30), -signal.SIGSEGV)
+            log = broker.read_log()
+            self.assertIn("chronik_server: fatal signal %d (SEGV)" % signal.SIGSEGV, log)
+            # Symbolized frames of the broker's own code (kill(2) reaches the main thread, which
+            # waits in Broker::Run).
+            self.assertRegex(log, r"  #\d+ 0x[0-9a-f]+ .*chronik::")
+            # The harness sees it too, where a test would not have looked.
+            with self.assertRaisesRegex(RuntimeError, "the broker crashed"):
+                broker.stop()
+        finally:
+            broker.__exit__(RuntimeError)
 
 
 if __name__ == "__main__":

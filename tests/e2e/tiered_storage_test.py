@@ -202,6 +202,29 @@ class LocalStoreTest(TieredStorageChecks, unittest.TestCase):
         return keys
 
 
+    def test_stop_while_fetches_wait_on_a_tiered_topic(self):
+        """SIGTERM while consumers' fetches wait at the end of a tiered topic: each is answered while
+        the logs and the remote log its read asks still live, and the broker exits cleanly (it once
+        answered them after the remote log was destroyed, and crashed)."""
+        topic = "tiered-waiting"
+        consumers = []
+        b = self.broker().start()
+        try:
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            values = produce_lines(b.bootstrap, topic)
+            wait_for(lambda: len(local_logs(b, topic)) == 1, "the copies to finish")
+            for i in range(4):
+                c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "waiting-%d" % i,
+                              "enable.auto.commit": False, "fetch.wait.max.ms": 30000})
+                c.assign([TopicPartition(topic, 0, len(values))])
+                self.assertIsNone(c.poll(1))  # nothing past the end: its fetch waits
+                consumers.append(c)
+            self.assertEqual(b.stop(), 0, b.read_log()[-4000:])
+        finally:
+            b.__exit__(None)
+            for c in consumers:
+                c.close()
+
     def test_restore_of_an_older_backup_drops_what_was_copied_after_it(self):
         # A backup, then more records copied to the store; the backup restored: the partition goes on
         # from the backup's end, and the remote segments copied after it are dropped, not served.
