@@ -1,11 +1,14 @@
 #include "chronik_ingest/configs.h"
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chronik_storage/object_store/store_settings.h"
+#include "chronik_storage/tiered/remote_log.h"
 #include "gtest/gtest.h"
 
 namespace chronik::ingest {
@@ -892,6 +895,20 @@ TEST(ConfigCatalogTest, EveryObjectStoreSettingByItsKafkaStyleName) {
     ASSERT_NE(def, nullptr) << name;
     EXPECT_EQ(def->sensitive, storage::objects::IsSecretStoreSetting(name)) << name;
     EXPECT_TRUE(def->read_only) << name;
+  }
+}
+
+// RemoteLogOptions' defaults, for its direct users, are the broker's (which reads the catalog's).
+TEST(ConfigCatalogTest, RemoteLogReaderDefaultsAgreeWithRemoteLogOptions) {
+  const storage::tiered::RemoteLogOptions options;
+  for (const auto& [name, value] : std::vector<std::pair<std::string, int64_t>>{
+           {"remote.log.reader.cache.bytes", options.cache_bytes},
+           {"remote.log.reader.fetch.bytes", options.fetch_bytes},
+           {"remote.log.reader.threads", options.reader_threads}}) {
+    const ConfigDef* def = FindBrokerConfig(name);
+    ASSERT_NE(def, nullptr) << name;
+    ASSERT_TRUE(def->default_value.has_value()) << name;
+    EXPECT_EQ(*def->default_value, std::to_string(value)) << name;
   }
 }
 

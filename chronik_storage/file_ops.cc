@@ -133,7 +133,7 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, bool* missing
   return data;
 }
 
-absl::Status WriteFileFully(FileOps& ops, const std::string& path, const std::string& data) {
+absl::Status WriteFileFully(FileOps& ops, const std::string& path, std::string_view data) {
   int fd = ops.Open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return IoError("create", path, errno);
   int err = PWriteFully(ops, fd, data.data(), data.size(), 0);

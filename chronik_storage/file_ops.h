@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -45,7 +46,7 @@ int PReadFully(int fd, char* buf, size_t size, int64_t offset);
 // The whole file; *missing (and an empty string) if it does not exist.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path, bool* missing);
 // Creates or truncates `path` and writes `data` (not synced).
-absl::Status WriteFileFully(FileOps& ops, const std::string& path, const std::string& data);
+absl::Status WriteFileFully(FileOps& ops, const std::string& path, std::string_view data);
 // fsyncs `path` (OK if it does not exist).
 absl::Status SyncFile(FileOps& ops, const std::string& path);
 
