@@ -27,8 +27,9 @@ AZURE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ
 
 
 class Server:
-    def __init__(self, name, argv_for, env_for):
-        self.tmp = tempfile.mkdtemp(prefix="chronik-%s-" % name, dir=os.environ.get("TEST_TMPDIR"))
+    def __init__(self, name, argv_for, env_for, parent=None):
+        """parent: the directory the server's data goes under (default: a temp dir)."""
+        self.tmp = tempfile.mkdtemp(prefix="chronik-%s-" % name, dir=parent or os.environ.get("TEST_TMPDIR"))
         self.dir = os.path.join(self.tmp, "data")
         os.makedirs(self.dir)
         self.port = free_port()
@@ -62,7 +63,7 @@ class Server:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def start_versitygw(bucket):
+def start_versitygw(bucket, parent=None):
     binary = os.path.join(OBJSTORE, "bin", "versitygw")
     if not os.path.exists(binary):
         raise RuntimeError("%s is missing: tests/run_all.sh builds it" % binary)
@@ -71,12 +72,12 @@ def start_versitygw(bucket):
                                "--quiet", "posix", s.dir],
                     lambda s: {"STORAGE_BACKEND": "s3", "S3_BUCKET": bucket, "S3_REGION": "us-east-1",
                                "S3_ENDPOINT": "http://127.0.0.1:%d" % s.port, "AWS_ACCESS_KEY_ID": S3_ACCESS,
-                               "AWS_SECRET_ACCESS_KEY": S3_SECRET})
+                               "AWS_SECRET_ACCESS_KEY": S3_SECRET}, parent)
     s3_request(server, "PUT", "/" + bucket)
     return server
 
 
-def start_azurite(container):
+def start_azurite(container, parent=None):
     main = os.path.join(OBJSTORE, "js", "node_modules", "azurite", "dist", "src", "blob", "main.js")
     if not os.path.exists(main):
         raise RuntimeError("%s is missing: tests/run_all.sh installs it" % main)
@@ -85,7 +86,7 @@ def start_azurite(container):
                                "--disableTelemetry", "--silent", "--skipApiVersionCheck"],
                     lambda s: {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_ACCOUNT": AZURE_ACCOUNT,
                                "AZURE_STORAGE_KEY": AZURE_KEY, "AZURE_CONTAINER": container,
-                               "AZURE_STORAGE_ENDPOINT": "http://127.0.0.1:%d/%s" % (s.port, AZURE_ACCOUNT)})
+                               "AZURE_STORAGE_ENDPOINT": "http://127.0.0.1:%d/%s" % (s.port, AZURE_ACCOUNT)}, parent)
     azure_request(server, "PUT", "/%s/%s" % (AZURE_ACCOUNT, container), "restype=container")
     return server
 

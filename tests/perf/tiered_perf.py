@@ -5,11 +5,18 @@ throughput (a filled topic switched to remote.storage.enable, until every rolled
 copied), and a cold consume from offset 0 of the tiered topic, whose local segments are gone,
 against the same records read from local disk. It measures and prints; it asserts nothing.
 
-    bazel run -c opt //tests/perf:tiered_perf [-- --mb 256 --stores local,s3,azure]"""
+Each produce round starts once the copies of the rounds before it are done and their local
+segments deleted: what a tiered round leaves to copy would otherwise slow the round after it,
+which is a plain one every other time. --store-dir puts the stores' data on another file system
+(/dev/shm: in a deployment the object store never writes to the broker's disk).
+
+    bazel run -c opt //tests/perf:tiered_perf [-- --mb 256 --stores local,s3,azure --rounds 5]"""
 
 import argparse
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +43,22 @@ def consume(bootstrap, topic, records):
     return elapsed
 
 
+def settle(broker, topics):
+    """Waits until nothing rolled is left to copy (two passes in a row say so) and the tiered
+    topics keep only their active segment locally."""
+    quiet = 0
+    while quiet < 2:
+        time.sleep(0.25)
+        lag = broker.metrics("chronik_remote_")["chronik_remote_copy_lag_segments"]
+        local = sum(max(0, len([n for n in os.listdir(os.path.join(broker.data_dir, t + "-0")) if n.endswith(".log")]) - 1)
+                    for t in topics)
+        quiet = quiet + 1 if lag == 0 and local == 0 else 0
+
+
+def summary(ratios):
+    return "median %.2f; rounds %s" % (statistics.median(ratios), " ".join("%.2f" % x for x in ratios))
+
+
 def main():
     here = runfiles_root(__file__)
     ap = argparse.ArgumentParser()
@@ -43,6 +66,8 @@ def main():
     ap.add_argument("--mb", type=int, default=256, help="MB of 1 KiB records per topic")
     ap.add_argument("--stores", default="local,s3,azure")
     ap.add_argument("--fetch-bytes", type=int, default=None, help="remote.log.reader.fetch.bytes")
+    ap.add_argument("--store-dir", default=None,
+                    help="where the stores keep their data (default: a temp dir on the broker's disk)")
     ap.add_argument("--rounds", type=int, default=2,
                     help="produce (plain, tiered) and consume (local, remote) pairs, alternating which goes first")
     args = ap.parse_args()
@@ -62,14 +87,15 @@ def main():
                 f.write("%08d-%s\n" % (i, "%x" % rnd.getrandbits(4060))[:1023])
         print("%d records of 1 KiB (%d MB) per topic, one partition, segment.bytes 16 MiB" % (records, args.mb))
         for store in args.stores.split(","):
-            server = None
+            server = local_dir = None
             if store == "local":
-                env = {"STORAGE_BACKEND": "local", "LOCAL_STORAGE_PATH": os.path.join(d, "remote-local")}
+                local_dir = tempfile.mkdtemp(prefix="chronik-remote-local-", dir=args.store_dir or d)
+                env = {"STORAGE_BACKEND": "local", "LOCAL_STORAGE_PATH": local_dir}
             elif store == "s3":
-                server = objstore.start_versitygw("perf")
+                server = objstore.start_versitygw("perf", args.store_dir)
                 env = server.env
             elif store == "azure":
-                server = objstore.start_azurite("perf")
+                server = objstore.start_azurite("perf", args.store_dir)
                 env = server.env
             else:
                 raise SystemExit("unknown store " + store)
@@ -92,7 +118,10 @@ def main():
                     plain_s = tiered_s = 0.0
                     for r in range(args.rounds):
                         order = ["plain", "tiered"] if r % 2 == 0 else ["tiered", "plain"]
-                        took = {kind: produce(b.bootstrap, "%s-%d" % (kind, r), data) for kind in order}
+                        took = {}
+                        for kind in order:
+                            settle(b, ["tiered-%d" % i for i in range(args.rounds)])
+                            took[kind] = produce(b.bootstrap, "%s-%d" % (kind, r), data)
                         plain_s += took["plain"] / args.rounds
                         tiered_s += took["tiered"] / args.rounds
                         produce_ratios.append(took["plain"] / took["tiered"])
@@ -129,15 +158,17 @@ def main():
                         local_s += took["local"] / args.rounds
                         remote_s += took["remote"] / args.rounds
                         consume_ratios.append(took["local"] / took["remote"])
-                    print("%-6s produce acks=all  plain %7.1f MB/s  tiered %7.1f MB/s (%.2f x; rounds %s)   upload %7.1f MB/s "
-                          "(%.0f MB)   consume from 0  local %7.1f MB/s  remote %7.1f MB/s (%.2f x; rounds %s)"
-                          % (store, args.mb / plain_s, args.mb / tiered_s, plain_s / tiered_s,
-                             " ".join("%.2f" % x for x in produce_ratios), copied / 1e6 / upload_s, copied / 1e6,
-                             args.mb / local_s, args.mb / remote_s, local_s / remote_s,
-                             " ".join("%.2f" % x for x in consume_ratios)), flush=True)
+                    print("%-6s produce acks=all  plain %7.1f MB/s  tiered %7.1f MB/s (%.2f x; %s)   upload %7.1f MB/s "
+                          "(%.0f MB)   consume from 0  local %7.1f MB/s  remote %7.1f MB/s (%.2f x; %s)"
+                          % (store, args.mb / plain_s, args.mb / tiered_s, plain_s / tiered_s, summary(produce_ratios),
+                             copied / 1e6 / upload_s, copied / 1e6, args.mb / local_s, args.mb / remote_s,
+                             local_s / remote_s, summary(consume_ratios)), flush=True)
+                    del admin  # its thread would log the stopped broker's refusals through the next store's run
             finally:
                 if server is not None:
                     server.stop()
+                if local_dir is not None:
+                    shutil.rmtree(local_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
