@@ -50,11 +50,12 @@ class PartitionEvents {
   // Drops a wait that has not fired yet; its `wake` is then not called (unless it already runs).
   void Cancel(const Handle& handle);
 
-  // Ends the timer thread and answers whoever still waits, once, on the caller's thread. From
-  // then on new waits are dropped unanswered: the broker is closing its connections, and
-  // answering would only start another read of closing logs. A wake reads the logs and the
-  // remote copy, so the broker stops this while they are open (its destructor would be too late
-  // for the remote log, which is destroyed first); idempotent, and called by the destructor.
+  // Ends the timer thread and wakes whoever still waits, once, on the caller's thread: a fetch
+  // answers with what it reads, or waits again, and from then on new waits are dropped
+  // unanswered (the broker is closing its connections; answering would only start another read
+  // of closing logs). A wake reads the logs and the remote copy, so the broker stops this while
+  // they are open (its destructor would be too late for the remote log, which is destroyed
+  // first); idempotent, and called by the destructor.
   void Stop();
 
   // Something changed in `tp` (new data, a new log start, deletion): its waiters read again.

@@ -71,9 +71,9 @@ TEST(PartitionEventsTest, CancelledArmedWaitNeverWakes) {
 }
 
 // The broker stops the events while the logs and the remote log that a wake reads still live:
-// Stop answers each waiting fetch once, on the caller's thread; after it, waits are dropped, and
-// the destructor answers nobody again.
-TEST(PartitionEventsTest, StopAnswersWhoeverWaitsOnceAndThenNobody) {
+// Stop wakes each waiting fetch once, on the caller's thread; after it, waits are dropped, and
+// the destructor wakes nobody again.
+TEST(PartitionEventsTest, StopWakesWhoeverWaitsOnceAndThenNobody) {
   int wakes = 0;
   int woken_before_stop_returned = 0;
   {

@@ -807,11 +807,14 @@ absl::Status Broker::Run() {
   s.admin_http->Stop();
   s.metrics_http->Stop();
   s.handler_pool->join();
-  // Fetches still waiting are answered now, while the logs and the remote log they read live.
+  // Fetches still waiting are woken now, while the logs and the remote log they read live.
   s.events.Stop();
   if (kafka) s.janitor->Stop();
   if (s.indexer.has_value()) {
     s.search_http->Stop();
+    // Searches still on the API's pool finish now and post their answers to the stopped server,
+    // which frees them; destroyed later, after search_http, they would post to a freed one.
+    s.search_api.reset();
     s.indexer->Stop();
   }
   // Flushes every log and writes the clean-shutdown marker, so the next start skips the scan.

@@ -1479,6 +1479,42 @@ class NoSearchTest(unittest.TestCase):
         self.assertEqual(code, 0, log_tail(broker))
 
 
+class StopWhileSearchingTest(unittest.TestCase):
+    def test_sigterm_with_searches_in_flight(self):
+        """SIGTERM while searches run and wait on the API's pool: they finish while the search
+        server they answer through still exists, and the broker exits cleanly (it once answered them
+        after destroying that server, and crashed)."""
+        broker = Broker(extra_args=["--enable-search"])
+        threads = []
+        try:
+            start(broker)
+            lines = "".join('{"msg": "alpha beta gamma %d delta", "n": %d}\n' % (i, i) for i in range(20000))
+            subprocess.run(["kcat", "-b", broker.bootstrap, "-P", "-t", "busy", "-X", "acks=all"], input=lines,
+                           text=True, check=True, timeout=60)
+            api = Search(broker.search_port)
+            wait_for("the topic indexed", lambda: api.count(index="busy") == 20000, timeout=60)
+            body = json.dumps({"query": {"match": {"msg": "alpha gamma"}},
+                               "aggs": {"n": {"terms": {"field": "n"}}}}).encode()
+            url = "http://127.0.0.1:%d/busy/_search" % broker.search_port
+
+            def search():
+                try:
+                    urllib.request.urlopen(urllib.request.Request(url, data=body, headers={
+                        "Content-Type": "application/json"}), timeout=30).read()
+                except OSError:
+                    pass  # closed by the stopping broker
+
+            threads = [threading.Thread(target=search) for _ in range(64)]
+            for t in threads:
+                t.start()
+            time.sleep(0.3)  # the requests sent and queued on the pool (each takes tens of ms here)
+        finally:
+            code = broker.stop()
+            for t in threads:
+                t.join(60)
+        self.assertEqual(code, 0, log_tail(broker))
+
+
 class AllModeTest(unittest.TestCase):
     def test_all_mode_serves_search(self):
         broker = Broker(mode="all")
