@@ -43,15 +43,19 @@ def consume(bootstrap, topic, records):
     return elapsed
 
 
+def local_logs(broker, topic):
+    """The segment files of the topic's partition 0, oldest first."""
+    return sorted(n for n in os.listdir(os.path.join(broker.data_dir, topic + "-0")) if n.endswith(".log"))
+
+
 def settle(broker, topics):
     """Waits until nothing rolled is left to copy (two passes in a row say so) and the tiered
-    topics keep only their active segment locally."""
+    `topics` keep only their active segment locally."""
     quiet = 0
     while quiet < 2:
         time.sleep(0.25)
         lag = broker.metrics("chronik_remote_")["chronik_remote_copy_lag_segments"]
-        local = sum(max(0, len([n for n in os.listdir(os.path.join(broker.data_dir, t + "-0")) if n.endswith(".log")]) - 1)
-                    for t in topics)
+        local = sum(max(0, len(local_logs(broker, t)) - 1) for t in topics)
         quiet = quiet + 1 if lag == 0 and local == 0 else 0
 
 
@@ -116,11 +120,12 @@ def main():
                     # Alternating, so that neither is always the first on a fresh disk or a quiet machine.
                     produce_ratios = []
                     plain_s = tiered_s = 0.0
+                    tiered_topics = [n for n in names if n.startswith("tiered")]
                     for r in range(args.rounds):
                         order = ["plain", "tiered"] if r % 2 == 0 else ["tiered", "plain"]
                         took = {}
                         for kind in order:
-                            settle(b, ["tiered-%d" % i for i in range(args.rounds)])
+                            settle(b, tiered_topics)
                             took[kind] = produce(b.bootstrap, "%s-%d" % (kind, r), data)
                         plain_s += took["plain"] / args.rounds
                         tiered_s += took["tiered"] / args.rounds
@@ -129,11 +134,9 @@ def main():
 
                     # Upload: the filled topic switched to tiering, until nothing is left to copy (once
                     # the tiered topic's copies are done).
-                    while b.metrics("chronik_remote_")["chronik_remote_copy_lag_segments"] != 0:
-                        time.sleep(0.05)
-                    time.sleep(0.5)
+                    settle(b, tiered_topics)
                     before = b.metrics("chronik_remote_")["chronik_remote_bytes_copied_total"]
-                    logs = sorted(n for n in os.listdir(os.path.join(b.data_dir, "bulk-0")) if n.endswith(".log"))
+                    logs = local_logs(b, "bulk")
                     rolled = sum(os.path.getsize(os.path.join(b.data_dir, "bulk-0", n)) for n in logs[:-1])
                     resource = ConfigResource("topic", "bulk", set_config=tiered)
                     t0 = time.time()
@@ -146,9 +149,7 @@ def main():
                         time.sleep(0.05)
                     upload_s = time.time() - t0
                     copied = m["chronik_remote_bytes_copied_total"] - before
-                    # Local segments go at the next retention pass.
-                    while len([n for n in os.listdir(os.path.join(b.data_dir, "bulk-0")) if n.endswith(".log")]) > 1:
-                        time.sleep(0.05)
+                    settle(b, ["bulk"])  # its local segments go at the next retention pass
                     consume_ratios = []
                     local_s = remote_s = 0.0
                     for r in range(args.rounds):
