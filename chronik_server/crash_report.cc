@@ -38,17 +38,14 @@ void WriteHex(uintptr_t v) {
   Write(p);
 }
 
-void WriteDecimal(int v) {
+void WriteDecimal(unsigned v) {
   char buf[16];
   char* p = buf + sizeof buf - 1;
   *p = '\0';
-  const bool negative = v < 0;
-  unsigned u = negative ? 0u - static_cast<unsigned>(v) : static_cast<unsigned>(v);
   do {
-    *--p = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  if (negative) *--p = '-';
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
   Write(p);
 }
 
@@ -56,9 +53,10 @@ void OnFatalSignal(int sig, siginfo_t* info, void*) {
   char thread[17] = {};
   ::prctl(PR_GET_NAME, thread, 0, 0, 0);
   Write("chronik_server: fatal signal ");
-  WriteDecimal(sig);
+  WriteDecimal(static_cast<unsigned>(sig));
   Write(" (");
-  Write(sigabbrev_np(sig) != nullptr ? sigabbrev_np(sig) : "?");
+  const char* name = sigabbrev_np(sig);
+  Write(name != nullptr ? name : "?");
   Write(") at address ");
   WriteHex(reinterpret_cast<uintptr_t>(info->si_addr));
   Write(" in thread ");
@@ -71,7 +69,7 @@ void OnFatalSignal(int sig, siginfo_t* info, void*) {
   for (int i = 1; i < depth; ++i) {
     char symbol[512];
     Write("  #");
-    WriteDecimal(i);
+    WriteDecimal(static_cast<unsigned>(i));
     Write(" ");
     WriteHex(reinterpret_cast<uintptr_t>(frames[i]));
     Write(" ");
