@@ -8,7 +8,10 @@ against the same records read from local disk. It measures and prints; it assert
 Each produce round starts once the copies of the rounds before it are done and their local
 segments deleted: what a tiered round leaves to copy would otherwise slow the round after it,
 which is a plain one every other time. --store-dir puts the stores' data on another file system
-(/dev/shm: in a deployment the object store never writes to the broker's disk).
+(/dev/shm: in a deployment the object store never writes to the broker's disk), and --idle-store
+runs the store's threads at SCHED_IDLE, on what the broker and kcat leave of the two cores (in a
+deployment the store's CPU is another machine's). Beside wall-clock rates it prints the CPU seconds
+the broker, the store and kcat used per round, which this machine's noise moves less.
 
     bazel run -c opt //tests/perf:tiered_perf [-- --mb 256 --stores local,s3,azure --rounds 5]"""
 
@@ -23,6 +26,53 @@ import tempfile
 import time
 
 from perf_java import runfiles_root
+
+
+def process_cpu(pid):
+    """CPU seconds (user + system) of process `pid`, all its threads."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def group_pids(pgid):
+    """The processes of process group `pgid` (a store server and whatever it started)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[2]) == pgid:
+                        pids.append(int(name))
+            except (OSError, IndexError, ValueError):
+                pass  # gone meanwhile
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds of the broker, the store server (None for the local store) and the kcat runs, per
+    measured step."""
+
+    def __init__(self, broker, server):
+        self.broker, self.server = broker, server
+
+    def read(self):
+        children = os.times()
+        store = sum(process_cpu(p) for p in group_pids(self.server.proc.pid)) if self.server else 0.0
+        return (process_cpu(self.broker.proc.pid), store, children.children_user + children.children_system)
+
+    def measure(self, step):
+        """Runs step(); returns (its result, (broker, store, kcat) CPU seconds it took)."""
+        before = self.read()
+        result = step()
+        return result, tuple(a - b for a, b in zip(self.read(), before))
+
+
+def set_idle(server):
+    """Moves every thread of the store server to SCHED_IDLE; threads it starts later inherit it."""
+    for pid in group_pids(server.proc.pid):
+        for tid in os.listdir("/proc/%d/task" % pid):
+            os.sched_setscheduler(int(tid), os.SCHED_IDLE, os.sched_param(0))
 
 
 def produce(bootstrap, topic, path):
@@ -72,6 +122,8 @@ def main():
     ap.add_argument("--fetch-bytes", type=int, default=None, help="remote.log.reader.fetch.bytes")
     ap.add_argument("--store-dir", default=None,
                     help="where the stores keep their data (default: a temp dir on the broker's disk)")
+    ap.add_argument("--idle-store", action="store_true",
+                    help="run the store server's threads at SCHED_IDLE (not the local store, which is the broker's)")
     ap.add_argument("--rounds", type=int, default=2,
                     help="produce (plain, tiered) and consume (local, remote) pairs, alternating which goes first")
     args = ap.parse_args()
@@ -103,6 +155,8 @@ def main():
                 env = server.env
             else:
                 raise SystemExit("unknown store " + store)
+            if server is not None and args.idle_store:
+                set_idle(server)
             try:
                 with Broker(extra_args=["--log-level", "warn"], env=env,
                             kafka_properties=dict({"remote.log.storage.system.enable": "true",
@@ -110,6 +164,7 @@ def main():
                                                    "log.retention.check.interval.ms": 200},
                                                   **({"remote.log.reader.fetch.bytes": args.fetch_bytes}
                                                      if args.fetch_bytes else {}))) as b:
+                    meter = CpuMeter(b, server)
                     admin = AdminClient({"bootstrap.servers": b.bootstrap})
                     segment = {"segment.bytes": str(16 << 20)}
                     tiered = dict(segment, **{"remote.storage.enable": "true", "local.retention.bytes": "1"})
@@ -119,6 +174,7 @@ def main():
                         f.result(30)
                     # Alternating, so that neither is always the first on a fresh disk or a quiet machine.
                     produce_ratios = []
+                    produce_cpu = {"plain": [0.0] * 3, "tiered": [0.0] * 3}
                     plain_s = tiered_s = 0.0
                     tiered_topics = [n for n in names if n.startswith("tiered")]
                     for r in range(args.rounds):
@@ -126,7 +182,14 @@ def main():
                         took = {}
                         for kind in order:
                             settle(b, tiered_topics)
-                            took[kind] = produce(b.bootstrap, "%s-%d" % (kind, r), data)
+                            # A round's CPU includes the copies, which go on after kcat is done (and,
+                            # on both sides alike, the metrics polls that wait for them).
+                            def produce_round():
+                                elapsed = produce(b.bootstrap, "%s-%d" % (kind, r), data)
+                                settle(b, tiered_topics)
+                                return elapsed
+                            took[kind], cpu = meter.measure(produce_round)
+                            produce_cpu[kind] = [a + c for a, c in zip(produce_cpu[kind], cpu)]
                         plain_s += took["plain"] / args.rounds
                         tiered_s += took["tiered"] / args.rounds
                         produce_ratios.append(took["plain"] / took["tiered"])
@@ -151,11 +214,15 @@ def main():
                     copied = m["chronik_remote_bytes_copied_total"] - before
                     settle(b, ["bulk"])  # its local segments go at the next retention pass
                     consume_ratios = []
+                    consume_cpu = {"local": [0.0] * 3, "remote": [0.0] * 3}
                     local_s = remote_s = 0.0
                     for r in range(args.rounds):
                         # A consume from 0 of more than the chunk cache holds starts cold each time.
                         order = [("local", "plain-0"), ("remote", "bulk")]
-                        took = {kind: consume(b.bootstrap, topic, records) for kind, topic in (order if r % 2 == 0 else order[::-1])}
+                        took = {}
+                        for kind, topic in (order if r % 2 == 0 else order[::-1]):
+                            took[kind], cpu = meter.measure(lambda: consume(b.bootstrap, topic, records))
+                            consume_cpu[kind] = [a + c for a, c in zip(consume_cpu[kind], cpu)]
                         local_s += took["local"] / args.rounds
                         remote_s += took["remote"] / args.rounds
                         consume_ratios.append(took["local"] / took["remote"])
@@ -164,6 +231,11 @@ def main():
                           % (store, args.mb / plain_s, args.mb / tiered_s, plain_s / tiered_s, summary(produce_ratios),
                              copied / 1e6 / upload_s, copied / 1e6, args.mb / local_s, args.mb / remote_s,
                              local_s / remote_s, summary(consume_ratios)), flush=True)
+                    mb = args.mb * args.rounds
+                    for kind, cpu in list(produce_cpu.items()) + list(consume_cpu.items()):
+                        print("       %-7s %s  CPU ms per MB: broker %5.2f  store %5.2f  kcat %5.2f"
+                              % (kind, "produce" if kind in produce_cpu else "consume",
+                                 *(1000 * c / mb for c in cpu)), flush=True)
                     del admin  # its thread would log the stopped broker's refusals through the next store's run
             finally:
                 if server is not None:
