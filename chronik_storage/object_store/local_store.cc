@@ -37,10 +37,15 @@ absl::Status WriteSynced(const std::string& path, std::string_view data) {
   return SyncFile(ops, path);
 }
 
+// Parts that come in order (1, 2, 3, ...), as the remote log manager sends a segment's, are written
+// straight into the object's file, so that Complete only syncs and names it: each byte is written
+// once. A part out of that order, or one sent again, goes to a file of its own, and Complete then
+// assembles the object from both. Nothing is synced before Complete: what a crash leaves of an
+// upload is removed at the next Open, and Complete syncs the object before it is named.
 class LocalUpload : public MultipartUpload {
  public:
   LocalUpload(LocalStore& store, std::string key, std::string dir)
-      : store_(store), key_(std::move(key)), dir_(std::move(dir)) {}
+      : store_(store), key_(std::move(key)), dir_(std::move(dir)), object_path_(dir_ + "/object") {}
   ~LocalUpload() override {
     if (!done_) (void)Abort();
   }
@@ -48,41 +53,44 @@ class LocalUpload : public MultipartUpload {
   absl::Status UploadPart(int part_number, std::string_view data) override {
     if (done_) return absl::FailedPreconditionError("the upload is finished");
     if (part_number < 1 || part_number > 10000) return absl::InvalidArgumentError("part numbers are 1 to 10000");
-    // Not synced: a part outlives a crash only to be removed at the next Open, and Complete
-    // syncs the object it makes of them (syncing the parts too wrote each segment to the disk
-    // twice while the broker's producers wait on the same disk).
+    FileOps& ops = *FileOps::Default();
+    if (in_order_ && part_number == static_cast<int>(parts_.size()) + 1) {
+      if (object_fd_ < 0) {
+        object_fd_ = ops.Open(object_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (object_fd_ < 0) return Errno("creating", object_path_, errno);
+      }
+      // A write that fails leaves the object's end where it was: the part is sent again or the
+      // upload given up.
+      if (int err = PWriteFully(ops, object_fd_, data.data(), data.size(), object_size_); err != 0) {
+        return Errno("writing", object_path_, err);
+      }
+      parts_[part_number] = Part{"", object_size_, static_cast<int64_t>(data.size())};
+      object_size_ += static_cast<int64_t>(data.size());
+      return absl::OkStatus();
+    }
+    in_order_ = false;
     const std::string path = absl::StrCat(dir_, "/", part_number);
-    if (absl::Status st = WriteFileFully(*FileOps::Default(), path, data); !st.ok()) return st;
-    parts_[part_number] = path;
+    if (absl::Status st = WriteFileFully(ops, path, data); !st.ok()) return st;
+    parts_[part_number] = Part{path, 0, static_cast<int64_t>(data.size())};
     return absl::OkStatus();
   }
 
   absl::Status Complete() override {
     if (done_) return absl::FailedPreconditionError("the upload is finished");
     if (parts_.empty()) return absl::FailedPreconditionError("an upload needs at least one part");
-    const std::string temp = store_.TempPath("complete");
-    {
-      FileOps& ops = *FileOps::Default();
-      const int fd = ops.Open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd < 0) return Errno("creating", temp, errno);
-      int64_t offset = 0;
-      int err = 0;
-      for (const auto& [_, path] : parts_) {
-        bool missing = false;
-        absl::StatusOr<std::string> part = ReadWholeFile(path, &missing);
-        if (!part.ok() || missing) {
-          ::close(fd);
-          return part.ok() ? absl::DataLossError(absl::StrCat("part ", path, " is gone")) : part.status();
-        }
-        if ((err = PWriteFully(ops, fd, part->data(), part->size(), offset)) != 0) break;
-        offset += static_cast<int64_t>(part->size());
+    FileOps& ops = *FileOps::Default();
+    std::string object = object_path_;
+    if (in_order_) {
+      // A write that failed may have left bytes past the last part.
+      if (ops.FTruncate(object_fd_, object_size_) != 0 || ops.FSync(object_fd_) != 0) {
+        return Errno("syncing", object_path_, errno);
       }
-      if (err == 0 && ops.FSync(fd) != 0) err = errno;
-      ::close(fd);
-      if (err != 0) return Errno("writing", temp, err);
+    } else if (absl::Status st = Assemble(ops, &object); !st.ok()) {
+      return st;
     }
-    if (absl::Status st = store_.Publish(temp, key_); !st.ok()) return st;
+    if (absl::Status st = store_.Publish(object, key_); !st.ok()) return st;
     done_ = true;
+    CloseObject();
     std::error_code ec;
     fs::remove_all(dir_, ec);
     return absl::OkStatus();
@@ -90,16 +98,61 @@ class LocalUpload : public MultipartUpload {
 
   absl::Status Abort() override {
     done_ = true;
+    CloseObject();
     std::error_code ec;
     fs::remove_all(dir_, ec);
     return ec ? absl::InternalError(absl::StrCat("removing ", dir_, ": ", ec.message())) : absl::OkStatus();
   }
 
  private:
+  struct Part {
+    std::string path;  // "": in the object's file, at offset
+    int64_t offset = 0;
+    int64_t size = 0;
+  };
+
+  // Writes the parts in order into a new file in the upload's directory, synced; names it in `path`.
+  absl::Status Assemble(FileOps& ops, std::string* path) {
+    *path = dir_ + "/assembled";
+    const int fd = ops.Open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Errno("creating", *path, errno);
+    int64_t offset = 0;
+    int err = 0;
+    for (const auto& [number, part] : parts_) {
+      std::string bytes;
+      if (part.path.empty()) {
+        bytes.resize(static_cast<size_t>(part.size));
+        if ((err = PReadFully(object_fd_, bytes.data(), bytes.size(), part.offset)) != 0) break;
+      } else {
+        bool missing = false;
+        absl::StatusOr<std::string> read = ReadWholeFile(part.path, &missing);
+        if (!read.ok() || missing) {
+          ::close(fd);
+          return read.ok() ? absl::DataLossError(absl::StrCat("part ", part.path, " is gone")) : read.status();
+        }
+        bytes = *std::move(read);
+      }
+      if ((err = PWriteFully(ops, fd, bytes.data(), bytes.size(), offset)) != 0) break;
+      offset += static_cast<int64_t>(bytes.size());
+    }
+    if (err == 0 && ops.FSync(fd) != 0) err = errno;
+    ::close(fd);
+    return err != 0 ? Errno("writing", *path, err) : absl::OkStatus();
+  }
+
+  void CloseObject() {
+    if (object_fd_ >= 0) ::close(object_fd_);
+    object_fd_ = -1;
+  }
+
   LocalStore& store_;
   const std::string key_;
   const std::string dir_;
-  std::map<int, std::string> parts_;
+  const std::string object_path_;
+  std::map<int, Part> parts_;
+  bool in_order_ = true;  // every part so far was the next one, in the object's file
+  int object_fd_ = -1;
+  int64_t object_size_ = 0;
   bool done_ = false;
 };
 

@@ -53,5 +53,47 @@ TEST_F(LocalStoreTest, WhatACrashLeftIsRemovedAtOpen) {
   EXPECT_EQ((*reopened)->List("")->size(), 1u);
 }
 
+// The files an upload has in .uploads, below its own directory.
+int FilesOfUploads(const fs::path& root) {
+  int n = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(root / ".uploads")) n += entry.is_regular_file() ? 1 : 0;
+  return n;
+}
+
+TEST_F(LocalStoreTest, PartsInOrderAreWrittenOnceIntoTheObject) {
+  auto upload = store_->StartMultipart("seg");
+  ASSERT_TRUE(upload.ok());
+  const std::string part1(3 << 20, '1'), part2(3 << 20, '2');
+  ASSERT_TRUE((*upload)->UploadPart(1, part1).ok());
+  ASSERT_TRUE((*upload)->UploadPart(2, part2).ok());
+  ASSERT_TRUE((*upload)->UploadPart(3, "3").ok());
+  // One file, the object's, and no file per part for Complete to copy.
+  EXPECT_EQ(FilesOfUploads(root_), 1);
+  EXPECT_TRUE(store_->List("")->empty());
+  ASSERT_TRUE((*upload)->Complete().ok());
+  EXPECT_EQ(*store_->Get("seg", std::nullopt), part1 + part2 + "3");
+  EXPECT_EQ(FilesOfUploads(root_), 0);
+}
+
+TEST_F(LocalStoreTest, APartSentAgainOrOutOfOrderAfterPartsInOrder) {
+  auto upload = store_->StartMultipart("seg");
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE((*upload)->UploadPart(1, "one-").ok());
+  ASSERT_TRUE((*upload)->UploadPart(2, "to be replaced").ok());
+  ASSERT_TRUE((*upload)->UploadPart(2, "two-").ok());
+  ASSERT_TRUE((*upload)->UploadPart(4, "four").ok());
+  ASSERT_TRUE((*upload)->UploadPart(3, "three-").ok());
+  ASSERT_TRUE((*upload)->Complete().ok());
+  EXPECT_EQ(*store_->Get("seg", std::nullopt), "one-two-three-four");
+  EXPECT_EQ(FilesOfUploads(root_), 0);
+
+  auto aborted = store_->StartMultipart("never");
+  ASSERT_TRUE(aborted.ok());
+  ASSERT_TRUE((*aborted)->UploadPart(1, "x").ok());
+  ASSERT_TRUE((*aborted)->Abort().ok());
+  EXPECT_EQ(FilesOfUploads(root_), 0);
+  EXPECT_EQ(store_->List("")->size(), 1u);
+}
+
 }  // namespace
 }  // namespace chronik::storage::objects
