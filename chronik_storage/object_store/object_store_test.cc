@@ -274,6 +274,13 @@ TEST(S3StoreTest, VirtualHostedAddressing) {
   EXPECT_EQ(*(*path_style)->Get("k", std::nullopt), "v");
 }
 
+std::string PayloadHeader(const HttpRequest& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (name == "x-amz-content-sha256") return value;
+  }
+  return "";
+}
+
 TEST(S3StoreTest, TlsWithTheServersCertificateAndNotWithout) {
   std::string dir = testing::MakeTempDir("tls");
   auto cert = testing::MakeLocalhostCertificate(dir);
@@ -302,6 +309,15 @@ TEST(S3StoreTest, TlsWithTheServersCertificateAndNotWithout) {
   auto part = (*store)->Get("large", ByteRange{1000, 2000999});
   ASSERT_TRUE(part.ok()) << part.status();
   EXPECT_TRUE(*part == large.substr(1000, 2000000));
+  // Over TLS the bodies went as UNSIGNED-PAYLOAD, which the server took; a multipart upload's too.
+  EXPECT_EQ(PayloadHeader((*store)->Sign({"PUT", "k", {}, {}, "over TLS"}, absl::Now())), "UNSIGNED-PAYLOAD");
+  auto upload = (*store)->StartMultipart("parts");
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  const std::string part1(5 << 20, '1');
+  ASSERT_TRUE((*upload)->UploadPart(1, part1).ok());
+  ASSERT_TRUE((*upload)->UploadPart(2, "22").ok());
+  ASSERT_TRUE((*upload)->Complete().ok());
+  EXPECT_TRUE(*(*store)->Get("parts", std::nullopt) == part1 + "22");
 
   // The system's trust store does not know a self-signed certificate.
   config.http.ca_file.clear();
@@ -329,6 +345,8 @@ TEST(S3StoreTest, GcsAndAwsRequestsAreVirtualHostedAndScopedToTheirRegion) {
       << authorization;
   EXPECT_NE(authorization.find("SignedHeaders=host;x-amz-content-sha256;x-amz-date"), std::string::npos)
       << authorization;
+  // GCS signs its payloads, over HTTPS too.
+  EXPECT_EQ(PayloadHeader((*gcs)->Sign({"PUT", "k", {}, {}, "data"}, now)), Sha256Hex("data"));
 
   S3Config aws;
   aws.bucket = "bkt";
@@ -346,10 +364,13 @@ TEST(S3StoreTest, GcsAndAwsRequestsAreVirtualHostedAndScopedToTheirRegion) {
     if (name == "Authorization") {
       EXPECT_NE(value.find("/20130524/eu-west-1/s3/aws4_request"), std::string::npos);
     }
-    if (name == "x-amz-content-sha256") {
-      EXPECT_EQ(value, Sha256Hex("data"));
-    }
   }
+  // AWS is reached over HTTPS: a body goes unsigned, and a request without one keeps its digest.
+  EXPECT_EQ(PayloadHeader(request), "UNSIGNED-PAYLOAD");
+  EXPECT_EQ(PayloadHeader((*S3Store::Open(aws))->Sign({"GET", "k", {}, {}, {}}, now)), Sha256Hex(""));
+  // Over HTTP the payload is signed.
+  aws.endpoint = "http://127.0.0.1:9000";
+  EXPECT_EQ(PayloadHeader((*S3Store::Open(aws))->Sign({"PUT", "k", {}, {}, "data"}, now)), Sha256Hex("data"));
 }
 
 TEST(AzureStoreTest, WrongKeyIsRefused) {

@@ -82,6 +82,7 @@ S3Config GcsConfig(std::string bucket, std::string access_key, std::string secre
   config.bucket = std::move(bucket);
   config.access_key = std::move(access_key);
   config.secret_key = std::move(secret_key);
+  config.unsigned_payload_over_tls = false;
   return config;
 }
 
@@ -100,7 +101,8 @@ absl::StatusOr<std::unique_ptr<S3Store>> S3Store::Open(S3Config config) {
                         (config.addressing == S3Config::Addressing::kAuto && IsCloudEndpoint(url->host));
   std::string host = virtual_hosted ? absl::StrCat(config.bucket, ".", url->host) : url->host;
   auto client = std::make_unique<HttpClient>(url->tls, std::move(host), url->port, config.http);
-  return std::unique_ptr<S3Store>(new S3Store(std::move(config), virtual_hosted, std::move(client)));
+  const bool unsigned_payload = url->tls && config.unsigned_payload_over_tls && url->host != "storage.googleapis.com";
+  return std::unique_ptr<S3Store>(new S3Store(std::move(config), virtual_hosted, unsigned_payload, std::move(client)));
 }
 
 HttpRequest S3Store::Sign(const Request& request, absl::Time now) const {
@@ -111,7 +113,8 @@ HttpRequest S3Store::Sign(const Request& request, absl::Time now) const {
   sig.method = request.method;
   sig.path = path;
   sig.query = request.query;
-  sig.payload_sha256 = Sha256Hex(request.body);
+  // A request without a body keeps the empty body's digest: it costs nothing to sign.
+  sig.payload_sha256 = unsigned_payload_ && !request.body.empty() ? "UNSIGNED-PAYLOAD" : Sha256Hex(request.body);
   const std::string amz_date = AmzDate(now);
   sig.headers = request.headers;
   sig.headers.emplace_back("host", client().host_header());

@@ -2,8 +2,10 @@
 
 // S3 and S3-compatible servers, and Google Cloud Storage through its S3-interoperable XML API with
 // HMAC keys: requests signed with AWS Signature Version 4, over HTTP or HTTPS (HttpClient), each
-// retried with backoff on throttling, server errors and timeouts (RetryPolicy). Payloads are signed
-// (x-amz-content-sha256 is the body's digest), so a body damaged on the way is refused by the server.
+// retried with backoff on throttling, server errors and timeouts (RetryPolicy). Over HTTP payloads are
+// signed (x-amz-content-sha256 is the body's digest), so a body damaged on the way is refused by the
+// server; over HTTPS, TLS guards the body on the way and it is sent as UNSIGNED-PAYLOAD (see
+// S3Config::unsigned_payload_over_tls).
 
 #include <memory>
 #include <string>
@@ -26,6 +28,11 @@ struct S3Config {
   Addressing addressing = Addressing::kAuto;
   HttpOptions http;
   RetryPolicy retry;
+  // Over HTTPS, a request's body is sent as UNSIGNED-PAYLOAD instead of its SHA-256 being signed:
+  // hashing each part cost the broker as much CPU as the rest of a segment's upload, and the TLS
+  // record MACs already refuse a body damaged on the way. Off for GCS (GcsConfig), whose acceptance
+  // of it cannot be checked from here; HTTP always signs the payload.
+  bool unsigned_payload_over_tls = true;
 };
 
 // Google Cloud Storage's XML API: endpoint https://storage.googleapis.com, region "auto", HMAC keys
@@ -45,13 +52,15 @@ class S3Store : public HttpObjectStore {
   HttpRequest Sign(const Request& request, absl::Time now) const override;
 
  private:
-  S3Store(S3Config config, bool virtual_hosted, std::unique_ptr<HttpClient> client)
+  S3Store(S3Config config, bool virtual_hosted, bool unsigned_payload, std::unique_ptr<HttpClient> client)
       : HttpObjectStore(std::move(client), config.retry, "Range", {}),
         config_(std::move(config)),
-        virtual_hosted_(virtual_hosted) {}
+        virtual_hosted_(virtual_hosted),
+        unsigned_payload_(unsigned_payload) {}
 
   const S3Config config_;
   const bool virtual_hosted_;
+  const bool unsigned_payload_;  // bodies sent as UNSIGNED-PAYLOAD
 };
 
 }  // namespace chronik::storage::objects
