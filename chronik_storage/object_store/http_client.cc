@@ -274,6 +274,9 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
       }
       // A body of known length (a ranged GET of megabytes) goes straight into its string: the
       // parser would take it in small reads, each a round through the io_context, and copy it.
+      if (request.response_buffer != nullptr && request.response_buffer->capacity() >= *length) {
+        out.body = std::move(*request.response_buffer);
+      }
       out.body.resize(*length);
       const size_t buffered = std::min<size_t>(c.buffer.size(), *length);
       asio::buffer_copy(asio::buffer(out.body.data(), buffered), c.buffer.data());

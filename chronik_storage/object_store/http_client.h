@@ -42,6 +42,9 @@ struct HttpRequest {
   std::string target;  // encoded path and query
   HttpHeaders headers;
   std::string_view body;
+  // When set, a response body of known length that fits its capacity is read into its memory (the
+  // string is taken; ObjectStore::GetReusing).
+  std::string* response_buffer = nullptr;
 };
 
 struct HttpResponse {

@@ -6,7 +6,14 @@
 namespace chronik::storage::objects {
 
 absl::StatusOr<HttpResponse> HttpObjectStore::Send(const Request& request, std::string_view what) {
-  return SendChecked(*client_, retry_, [&] { return Sign(request, absl::Now()); }, what);
+  return SendChecked(
+      *client_, retry_,
+      [&] {
+        HttpRequest signed_request = Sign(request, absl::Now());
+        signed_request.response_buffer = request.response_buffer;
+        return signed_request;
+      },
+      what);
 }
 
 absl::Status HttpObjectStore::Put(const std::string& key, std::string_view data) {
@@ -15,10 +22,19 @@ absl::Status HttpObjectStore::Put(const std::string& key, std::string_view data)
 }
 
 absl::StatusOr<std::string> HttpObjectStore::Get(const std::string& key, std::optional<ByteRange> range) {
+  return GetInto(key, range, nullptr);
+}
+
+absl::StatusOr<std::string> HttpObjectStore::GetReusing(const std::string& key, ByteRange range, std::string buffer) {
+  return GetInto(key, range, &buffer);
+}
+
+absl::StatusOr<std::string> HttpObjectStore::GetInto(const std::string& key, std::optional<ByteRange> range,
+                                                     std::string* buffer) {
   if (auto st = ValidateKey(key); !st.ok()) return st;
   HttpHeaders headers;
   if (range) headers.emplace_back(range_header_, absl::StrCat("bytes=", range->first, "-", range->last));
-  auto response = Send({"GET", key, {}, std::move(headers), {}}, absl::StrCat("get ", key));
+  auto response = Send({"GET", key, {}, std::move(headers), {}, buffer}, absl::StrCat("get ", key));
   if (!response.ok()) return response.status();
   return RangedBody(*std::move(response), range, absl::StrCat("get ", key));
 }

@@ -23,12 +23,14 @@ class HttpObjectStore : public ObjectStore {
     std::vector<std::pair<std::string, std::string>> query;  // not encoded
     HttpHeaders headers;
     std::string_view body;
+    std::string* response_buffer = nullptr;  // HttpRequest::response_buffer
   };
   // Sends `request`, signed anew for each attempt, with retries; an error response is a Status.
   absl::StatusOr<HttpResponse> Send(const Request& request, std::string_view what);
 
   absl::Status Put(const std::string& key, std::string_view data) override;
   absl::StatusOr<std::string> Get(const std::string& key, std::optional<ByteRange> range) override;
+  absl::StatusOr<std::string> GetReusing(const std::string& key, ByteRange range, std::string buffer) override;
   absl::Status Delete(const std::string& key) override;
 
   // The request as sent at `now`: signed, path and query encoded as signed.
@@ -44,6 +46,8 @@ class HttpObjectStore : public ObjectStore {
   const HttpClient& client() const { return *client_; }
 
  private:
+  absl::StatusOr<std::string> GetInto(const std::string& key, std::optional<ByteRange> range, std::string* buffer);
+
   std::unique_ptr<HttpClient> client_;
   const RetryPolicy retry_;
   const std::string range_header_;

@@ -28,6 +28,8 @@ namespace bv2 = protocol::batch_v2;
 constexpr char kManifestName[] = "manifest.json";
 // How many chunks past the one a fetch last read are read ahead.
 constexpr int kReadAheadChunks = 2;
+// How many evicted chunks' buffers are kept for reuse (beyond remote.log.reader.cache.bytes).
+constexpr size_t kSpareBuffers = 4;
 // Segments larger than this go up in parts of this size.
 constexpr int64_t kPartBytes = 8 << 20;
 
@@ -523,6 +525,8 @@ void RemoteLogManager::EraseLocked(const std::shared_ptr<Chunk>& chunk) {
   auto& by_offset = chunks_[chunk->tp];
   by_offset.erase(chunk->first_offset);
   if (by_offset.empty()) chunks_.erase(chunk->tp);
+  // Only the cache reads a cached chunk's bytes (TryRead copies them out under mu_).
+  if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(chunk->bytes));
 }
 
 void RemoteLogManager::InsertLocked(std::shared_ptr<Chunk> chunk) {
@@ -584,7 +588,15 @@ absl::StatusOr<std::shared_ptr<RemoteLogManager::Chunk>> RemoteLogManager::ReadC
   for (;;) {
     const int64_t last = std::min(seg->size, position + want) - 1;
     if (last < position) return absl::DataLossError(absl::StrCat(seg->log_key, ": offset ", from, " not found"));
-    auto bytes = store_.Get(seg->log_key, objects::ByteRange{position, last});
+    std::string buffer;
+    {
+      std::lock_guard lock(mu_);
+      if (!spare_buffers_.empty()) {
+        buffer = std::move(spare_buffers_.back());
+        spare_buffers_.pop_back();
+      }
+    }
+    auto bytes = store_.GetReusing(seg->log_key, objects::ByteRange{position, last}, std::move(buffer));
     if (!bytes.ok()) return RemoteReadError(bytes.status());
     if (static_cast<int64_t>(bytes->size()) != last - position + 1) {
       return absl::DataLossError(absl::StrCat(seg->log_key, ": short object (", bytes->size(), " bytes at ", position, ")"));

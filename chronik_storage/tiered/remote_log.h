@@ -210,6 +210,9 @@ class RemoteLogManager {
   std::map<TopicPartition, std::map<int64_t, std::shared_ptr<Chunk>>> chunks_;
   std::list<std::shared_ptr<Chunk>> lru_;
   int64_t cached_bytes_ = 0;
+  // The memory of evicted chunks, for the next reads' bodies (ObjectStore::GetReusing): a chunk read
+  // into fresh memory spent most of its reader's CPU in page faults. At most kSpareBuffers.
+  std::vector<std::string> spare_buffers_;
   std::map<ReadKey, absl::Status> failed_;
   std::set<ReadKey> pending_;
   // Chunks that may still be read ahead per partition, reset by each fetch that reads one.
