@@ -274,7 +274,9 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
       }
       // A body of known length (a ranged GET of megabytes) goes straight into its string: the
       // parser would take it in small reads, each a round through the io_context, and copy it.
-      if (request.response_buffer != nullptr && request.response_buffer->capacity() >= *length) {
+      // An error's small body leaves the buffer for the retry.
+      if (request.response_buffer != nullptr && res.result_int() / 100 == 2 &&
+          request.response_buffer->capacity() >= *length) {
         out.body = std::move(*request.response_buffer);
       }
       out.body.resize(*length);

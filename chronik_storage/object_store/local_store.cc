@@ -78,11 +78,14 @@ class LocalUpload : public MultipartUpload {
   absl::Status Complete() override {
     if (done_) return absl::FailedPreconditionError("the upload is finished");
     if (parts_.empty()) return absl::FailedPreconditionError("an upload needs at least one part");
+    if (sync_failed_) return absl::FailedPreconditionError("the object's sync failed: the upload can only be aborted");
     FileOps& ops = *FileOps::Default();
     std::string object = object_path_;
     if (in_order_) {
       // A write that failed may have left bytes past the last part.
       if (ops.FTruncate(object_fd_, object_size_) != 0 || ops.FSync(object_fd_) != 0) {
+        // A second fsync of the same file may report success for pages the first one lost.
+        sync_failed_ = true;
         return Errno("syncing", object_path_, errno);
       }
     } else if (absl::Status st = Assemble(ops, &object); !st.ok()) {
@@ -122,7 +125,10 @@ class LocalUpload : public MultipartUpload {
       std::string bytes;
       if (part.path.empty()) {
         bytes.resize(static_cast<size_t>(part.size));
-        if ((err = PReadFully(object_fd_, bytes.data(), bytes.size(), part.offset)) != 0) break;
+        if (int read_err = PReadFully(object_fd_, bytes.data(), bytes.size(), part.offset); read_err != 0) {
+          ::close(fd);
+          return Errno("reading", object_path_, read_err);
+        }
       } else {
         bool missing = false;
         absl::StatusOr<std::string> read = ReadWholeFile(part.path, &missing);
@@ -151,6 +157,7 @@ class LocalUpload : public MultipartUpload {
   const std::string object_path_;
   std::map<int, Part> parts_;
   bool in_order_ = true;  // every part so far was the next one, in the object's file
+  bool sync_failed_ = false;
   int object_fd_ = -1;
   int64_t object_size_ = 0;
   bool done_ = false;

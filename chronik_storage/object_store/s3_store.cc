@@ -101,7 +101,8 @@ absl::StatusOr<std::unique_ptr<S3Store>> S3Store::Open(S3Config config) {
                         (config.addressing == S3Config::Addressing::kAuto && IsCloudEndpoint(url->host));
   std::string host = virtual_hosted ? absl::StrCat(config.bucket, ".", url->host) : url->host;
   auto client = std::make_unique<HttpClient>(url->tls, std::move(host), url->port, config.http);
-  const bool unsigned_payload = url->tls && config.unsigned_payload_over_tls && url->host != "storage.googleapis.com";
+  const bool unsigned_payload =
+      url->tls && config.unsigned_payload_over_tls && !absl::EndsWithIgnoreCase(url->host, "storage.googleapis.com");
   return std::unique_ptr<S3Store>(new S3Store(std::move(config), virtual_hosted, unsigned_payload, std::move(client)));
 }
 

@@ -28,8 +28,11 @@ namespace bv2 = protocol::batch_v2;
 constexpr char kManifestName[] = "manifest.json";
 // How many chunks past the one a fetch last read are read ahead.
 constexpr int kReadAheadChunks = 2;
-// How many evicted chunks' buffers are kept for reuse (beyond remote.log.reader.cache.bytes).
+// How many evicted chunks' buffers are kept for reuse (beyond remote.log.reader.cache.bytes), and
+// how much larger than a read's range a buffer may be and still be given to it: the cache counts
+// its chunks' sizes, not their capacity, so a small read must not pin a large buffer.
 constexpr size_t kSpareBuffers = 4;
+constexpr int64_t kSpareSlack = 2;
 // Segments larger than this go up in parts of this size.
 constexpr int64_t kPartBytes = 8 << 20;
 
@@ -525,8 +528,12 @@ void RemoteLogManager::EraseLocked(const std::shared_ptr<Chunk>& chunk) {
   auto& by_offset = chunks_[chunk->tp];
   by_offset.erase(chunk->first_offset);
   if (by_offset.empty()) chunks_.erase(chunk->tp);
-  // Only the cache reads a cached chunk's bytes (TryRead copies them out under mu_).
-  if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(chunk->bytes));
+  // Only the cache reads a cached chunk's bytes (TryRead copies them out under mu_). A buffer grown
+  // past the usual read (a batch larger than fetch.bytes) is let go.
+  if (spare_buffers_.size() < kSpareBuffers &&
+      static_cast<int64_t>(chunk->bytes.capacity()) <= kSpareSlack * options_.fetch_bytes) {
+    spare_buffers_.push_back(std::move(chunk->bytes));
+  }
 }
 
 void RemoteLogManager::InsertLocked(std::shared_ptr<Chunk> chunk) {
@@ -591,9 +598,14 @@ absl::StatusOr<std::shared_ptr<RemoteLogManager::Chunk>> RemoteLogManager::ReadC
     std::string buffer;
     {
       std::lock_guard lock(mu_);
-      if (!spare_buffers_.empty()) {
-        buffer = std::move(spare_buffers_.back());
-        spare_buffers_.pop_back();
+      const int64_t length = last - position + 1;
+      for (auto spare = spare_buffers_.begin(); spare != spare_buffers_.end(); ++spare) {
+        const auto capacity = static_cast<int64_t>(spare->capacity());
+        if (capacity >= length && capacity <= kSpareSlack * length) {
+          buffer = std::move(*spare);
+          spare_buffers_.erase(spare);
+          break;
+        }
       }
     }
     auto bytes = store_.GetReusing(seg->log_key, objects::ByteRange{position, last}, std::move(buffer));

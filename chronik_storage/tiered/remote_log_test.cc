@@ -118,6 +118,68 @@ class RemoteLogTest : public ::testing::Test {
   int ready_ = 0;
 };
 
+// A store that reads into the buffer a GetReusing call brings, as the HTTP stores do, and counts
+// the buffers it was given and their sizes against the ranges.
+class ReusingStore : public objects::ObjectStore {
+ public:
+  explicit ReusingStore(objects::ObjectStore& store) : store_(store) {}
+  absl::Status Put(const std::string& key, std::string_view data) override { return store_.Put(key, data); }
+  absl::StatusOr<std::string> Get(const std::string& key, std::optional<objects::ByteRange> range) override {
+    return store_.Get(key, range);
+  }
+  absl::StatusOr<std::string> GetReusing(const std::string& key, objects::ByteRange range, std::string buffer) override {
+    auto got = store_.Get(key, range);
+    if (!got.ok() || buffer.capacity() < got->size()) return got;
+    reused++;
+    const int64_t length = range.last - range.first + 1;
+    if (static_cast<int64_t>(buffer.capacity()) > 2 * length) oversized++;
+    buffer.assign(*got);
+    return buffer;
+  }
+  absl::StatusOr<std::vector<objects::ObjectInfo>> List(const std::string& prefix) override { return store_.List(prefix); }
+  absl::Status Delete(const std::string& key) override { return store_.Delete(key); }
+  absl::StatusOr<std::unique_ptr<objects::MultipartUpload>> StartMultipart(const std::string& key) override {
+    return store_.StartMultipart(key);
+  }
+  int reused = 0;
+  int oversized = 0;
+
+ private:
+  objects::ObjectStore& store_;
+};
+
+TEST_F(RemoteLogTest, ReadsReuseTheMemoryOfEvictedChunks) {
+  ReusingStore reusing(*store_);
+  RemoteLogOptions options;
+  options.reader_threads = 2;
+  options.fetch_bytes = 1500;
+  options.cache_bytes = 3000;  // two chunks: reading on evicts
+  options.on_ready = [this](const TopicPartition&) {
+    std::lock_guard lock(mu_);
+    ++ready_;
+    cv_.notify_all();
+  };
+  // A batch larger than a read, whose chunk's buffer is larger than any other read, then small ones.
+  ASSERT_TRUE(AppendSync(*log_, MakeBatch(3, 3000, 2000)).ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(AppendSync(*log_, MakeBatch(3, 300, 3000 + 10 * i)).ok());
+  auto stored = storage::testing::ReadAll(*log_);
+  ASSERT_TRUE(stored.ok());
+  std::string written;
+  for (const auto& batch : *stored) written += batch.bytes;
+  RemoteLogManager remote(reusing, *logs_, options);
+  remote.RunPass(0);
+  ASSERT_TRUE(log_->ApplyRetention(0).ok());
+  for (int pass = 0; pass < 2; ++pass) {
+    auto all = ReadEverything(remote);
+    ASSERT_TRUE(all.ok()) << all.status();
+    ASSERT_GT(all->size(), written_.size());
+    EXPECT_TRUE(written.substr(0, all->size()) == *all) << "pass " << pass;
+  }
+  EXPECT_GT(reusing.reused, 0);
+  // No read was given a buffer over twice its size: the cache counts sizes, not capacities.
+  EXPECT_EQ(reusing.oversized, 0);
+}
+
 TEST_F(RemoteLogTest, CopiesRolledSegmentsThenLocalRetentionDeletesThem) {
   auto remote = NewManager();
   const size_t segments = log_->segments().size();

@@ -10,8 +10,9 @@ segments deleted: what a tiered round leaves to copy would otherwise slow the ro
 which is a plain one every other time. --store-dir puts the stores' data on another file system
 (/dev/shm: in a deployment the object store never writes to the broker's disk), and --idle-store
 runs the store's threads at SCHED_IDLE, on what the broker and kcat leave of the two cores (in a
-deployment the store's CPU is another machine's). Beside wall-clock rates it prints the CPU seconds
-the broker, the store and kcat used per round, which this machine's noise moves less.
+deployment the store's CPU is another machine's). Beside wall-clock rates it prints the CPU time
+(ms per MB, over all rounds) the broker, the store and kcat used in each kind of step, which this
+machine's noise moves less.
 
     bazel run -c opt //tests/perf:tiered_perf [-- --mb 256 --stores local,s3,azure --rounds 5]"""
 
@@ -72,7 +73,10 @@ def set_idle(server):
     """Moves every thread of the store server to SCHED_IDLE; threads it starts later inherit it."""
     for pid in group_pids(server.proc.pid):
         for tid in os.listdir("/proc/%d/task" % pid):
-            os.sched_setscheduler(int(tid), os.SCHED_IDLE, os.sched_param(0))
+            try:
+                os.sched_setscheduler(int(tid), os.SCHED_IDLE, os.sched_param(0))
+            except ProcessLookupError:
+                pass  # the thread ended meanwhile
 
 
 def produce(bootstrap, topic, path):
@@ -183,7 +187,8 @@ def main():
                         for kind in order:
                             settle(b, tiered_topics)
                             # A round's CPU includes the copies, which go on after kcat is done (and,
-                            # on both sides alike, the metrics polls that wait for them).
+                            # on both sides alike, the metrics polls that wait for them; a tiered round
+                            # waits longer, so it also gathers more of the broker's 200 ms passes).
                             def produce_round():
                                 elapsed = produce(b.bootstrap, "%s-%d" % (kind, r), data)
                                 settle(b, tiered_topics)
