@@ -204,6 +204,14 @@ absl::Status LocalStore::Put(const std::string& key, std::string_view data) {
 }
 
 absl::StatusOr<std::string> LocalStore::Get(const std::string& key, std::optional<ByteRange> range) {
+  return Read(key, range, std::string());
+}
+
+absl::StatusOr<std::string> LocalStore::GetReusing(const std::string& key, ByteRange range, std::string buffer) {
+  return Read(key, range, std::move(buffer));
+}
+
+absl::StatusOr<std::string> LocalStore::Read(const std::string& key, std::optional<ByteRange> range, std::string out) {
   if (absl::Status st = ValidateKey(key); !st.ok()) return st;
   const std::string path = (fs::path(root_) / key).string();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -226,7 +234,8 @@ absl::StatusOr<std::string> LocalStore::Get(const std::string& key, std::optiona
     first = range->first;
     last = std::min<int64_t>(range->last, st.st_size - 1);
   }
-  std::string out(static_cast<size_t>(std::max<int64_t>(0, last - first + 1)), '\0');
+  // In `out`'s memory when it has the capacity (GetReusing).
+  out.resize(static_cast<size_t>(std::max<int64_t>(0, last - first + 1)));
   const int err = out.empty() ? 0 : PReadFully(fd, out.data(), out.size(), first);
   ::close(fd);
   if (err != 0) return Errno("reading", path, err);

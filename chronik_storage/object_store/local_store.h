@@ -19,6 +19,7 @@ class LocalStore : public ObjectStore {
 
   absl::Status Put(const std::string& key, std::string_view data) override;
   absl::StatusOr<std::string> Get(const std::string& key, std::optional<ByteRange> range) override;
+  absl::StatusOr<std::string> GetReusing(const std::string& key, ByteRange range, std::string buffer) override;
   absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   absl::Status Delete(const std::string& key) override;
   absl::StatusOr<std::unique_ptr<MultipartUpload>> StartMultipart(const std::string& key) override;
@@ -30,6 +31,9 @@ class LocalStore : public ObjectStore {
 
  private:
   explicit LocalStore(std::string root) : root_(std::move(root)) {}
+  // Get, into `out`'s memory when it is large enough.
+  absl::StatusOr<std::string> Read(const std::string& key, std::optional<ByteRange> range, std::string out);
+
   const std::string root_;
 };
 

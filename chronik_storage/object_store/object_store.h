@@ -47,12 +47,8 @@ class ObjectStore {
   virtual absl::StatusOr<std::string> Get(const std::string& key, std::optional<ByteRange> range = std::nullopt) = 0;
   // Get, with the bytes read into `buffer`'s memory when it has the capacity: a reader of many
   // ranges of one size hands back what it is done with, and the pages it has are reused instead of
-  // the kernel faulting in and zeroing fresh ones for each read. A store without a use for it
-  // ignores it.
-  virtual absl::StatusOr<std::string> GetReusing(const std::string& key, ByteRange range, std::string buffer) {
-    (void)buffer;
-    return Get(key, range);
-  }
+  // the kernel faulting in and zeroing fresh ones for each read.
+  virtual absl::StatusOr<std::string> GetReusing(const std::string& key, ByteRange range, std::string buffer) = 0;
   // The objects whose keys start with `prefix`, by key.
   virtual absl::StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
   // OK if there is no such object.
