@@ -89,7 +89,7 @@ absl::StatusOr<Url> ParseUrl(std::string_view url) {
   return out;
 }
 
-std::string_view HttpResponse::Header(std::string_view name) const {
+std::string_view FindHeader(const HttpHeaders& headers, std::string_view name) {
   for (const auto& [n, v] : headers) {
     if (absl::EqualsIgnoreCase(n, absl::string_view(name.data(), name.size()))) return v;
   }

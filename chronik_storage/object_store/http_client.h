@@ -37,6 +37,9 @@ struct HttpOptions {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+// The value of header `name` (case-insensitive); "" when absent.
+std::string_view FindHeader(const HttpHeaders& headers, std::string_view name);
+
 struct HttpRequest {
   std::string method;
   std::string target;  // encoded path and query
@@ -51,8 +54,7 @@ struct HttpResponse {
   int status = 0;
   HttpHeaders headers;
   std::string body;
-  // Case-insensitive; "" when absent.
-  std::string_view Header(std::string_view name) const;
+  std::string_view Header(std::string_view name) const { return FindHeader(headers, name); }
 };
 
 class HttpClient {

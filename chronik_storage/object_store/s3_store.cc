@@ -12,8 +12,10 @@
 namespace chronik::storage::objects {
 namespace {
 
+bool IsGcsEndpoint(const std::string& host) { return absl::EqualsIgnoreCase(host, "storage.googleapis.com"); }
+
 bool IsCloudEndpoint(const std::string& host) {
-  return absl::EndsWith(host, ".amazonaws.com") || host == "storage.googleapis.com";
+  return absl::EndsWithIgnoreCase(host, ".amazonaws.com") || IsGcsEndpoint(host);
 }
 
 class S3Multipart : public MultipartUpload {
@@ -82,7 +84,6 @@ S3Config GcsConfig(std::string bucket, std::string access_key, std::string secre
   config.bucket = std::move(bucket);
   config.access_key = std::move(access_key);
   config.secret_key = std::move(secret_key);
-  config.unsigned_payload_over_tls = false;
   return config;
 }
 
@@ -101,8 +102,9 @@ absl::StatusOr<std::unique_ptr<S3Store>> S3Store::Open(S3Config config) {
                         (config.addressing == S3Config::Addressing::kAuto && IsCloudEndpoint(url->host));
   std::string host = virtual_hosted ? absl::StrCat(config.bucket, ".", url->host) : url->host;
   auto client = std::make_unique<HttpClient>(url->tls, std::move(host), url->port, config.http);
-  const bool unsigned_payload =
-      url->tls && config.unsigned_payload_over_tls && !absl::EndsWithIgnoreCase(url->host, "storage.googleapis.com");
+  // GCS's acceptance of UNSIGNED-PAYLOAD cannot be checked from here: its payloads stay signed,
+  // whichever backend name points at it.
+  const bool unsigned_payload = url->tls && config.unsigned_payload_over_tls && !IsGcsEndpoint(url->host);
   return std::unique_ptr<S3Store>(new S3Store(std::move(config), virtual_hosted, unsigned_payload, std::move(client)));
 }
 

@@ -30,7 +30,7 @@ struct S3Config {
   RetryPolicy retry;
   // Over HTTPS, a request's body is sent as UNSIGNED-PAYLOAD instead of its SHA-256 being signed:
   // hashing each part cost the broker as much CPU as the rest of a segment's upload, and the TLS
-  // record MACs already refuse a body damaged on the way. Off for GCS (GcsConfig), whose acceptance
+  // record MACs already refuse a body damaged on the way. Never for GCS's endpoint, whose acceptance
   // of it cannot be checked from here; HTTP always signs the payload.
   bool unsigned_payload_over_tls = true;
 };

@@ -51,22 +51,27 @@ def group_pids(pgid):
 
 
 class CpuMeter:
-    """CPU seconds of the broker, the store server (None for the local store) and the kcat runs, per
-    measured step."""
+    """CPU seconds of the broker, the store server (None for the local store) and the kcat runs,
+    summed by kind of step."""
 
     def __init__(self, broker, server):
-        self.broker, self.server = broker, server
+        self.broker = broker
+        # The store's processes, listed once: a server starts none while it runs.
+        self.store_pids = group_pids(server.proc.pid) if server else []
+        self.totals = {}  # kind -> [broker, store, kcat] seconds, in the order first measured
 
     def read(self):
         children = os.times()
-        store = sum(process_cpu(p) for p in group_pids(self.server.proc.pid)) if self.server else 0.0
-        return (process_cpu(self.broker.proc.pid), store, children.children_user + children.children_system)
+        return (process_cpu(self.broker.proc.pid), sum(process_cpu(p) for p in self.store_pids),
+                children.children_user + children.children_system)
 
-    def measure(self, step):
-        """Runs step(); returns (its result, (broker, store, kcat) CPU seconds it took)."""
+    def measure(self, kind, step):
+        """Runs step() and adds the CPU it took to `kind`'s totals; returns its result."""
         before = self.read()
         result = step()
-        return result, tuple(a - b for a, b in zip(self.read(), before))
+        used = [a - b for a, b in zip(self.read(), before)]
+        self.totals[kind] = [t + u for t, u in zip(self.totals.get(kind, [0.0] * 3), used)]
+        return result
 
 
 def set_idle(server):
@@ -178,7 +183,6 @@ def main():
                         f.result(30)
                     # Alternating, so that neither is always the first on a fresh disk or a quiet machine.
                     produce_ratios = []
-                    produce_cpu = {"plain": [0.0] * 3, "tiered": [0.0] * 3}
                     plain_s = tiered_s = 0.0
                     tiered_topics = [n for n in names if n.startswith("tiered")]
                     for r in range(args.rounds):
@@ -193,8 +197,7 @@ def main():
                                 elapsed = produce(b.bootstrap, "%s-%d" % (kind, r), data)
                                 settle(b, tiered_topics)
                                 return elapsed
-                            took[kind], cpu = meter.measure(produce_round)
-                            produce_cpu[kind] = [a + c for a, c in zip(produce_cpu[kind], cpu)]
+                            took[kind] = meter.measure(kind + " produce", produce_round)
                         plain_s += took["plain"] / args.rounds
                         tiered_s += took["tiered"] / args.rounds
                         produce_ratios.append(took["plain"] / took["tiered"])
@@ -219,15 +222,13 @@ def main():
                     copied = m["chronik_remote_bytes_copied_total"] - before
                     settle(b, ["bulk"])  # its local segments go at the next retention pass
                     consume_ratios = []
-                    consume_cpu = {"local": [0.0] * 3, "remote": [0.0] * 3}
                     local_s = remote_s = 0.0
                     for r in range(args.rounds):
                         # A consume from 0 of more than the chunk cache holds starts cold each time.
                         order = [("local", "plain-0"), ("remote", "bulk")]
                         took = {}
                         for kind, topic in (order if r % 2 == 0 else order[::-1]):
-                            took[kind], cpu = meter.measure(lambda: consume(b.bootstrap, topic, records))
-                            consume_cpu[kind] = [a + c for a, c in zip(consume_cpu[kind], cpu)]
+                            took[kind] = meter.measure(kind + " consume", lambda: consume(b.bootstrap, topic, records))
                         local_s += took["local"] / args.rounds
                         remote_s += took["remote"] / args.rounds
                         consume_ratios.append(took["local"] / took["remote"])
@@ -237,10 +238,9 @@ def main():
                              copied / 1e6 / upload_s, copied / 1e6, args.mb / local_s, args.mb / remote_s,
                              local_s / remote_s, summary(consume_ratios)), flush=True)
                     mb = args.mb * args.rounds
-                    for kind, cpu in list(produce_cpu.items()) + list(consume_cpu.items()):
-                        print("       %-7s %s  CPU ms per MB: broker %5.2f  store %5.2f  kcat %5.2f"
-                              % (kind, "produce" if kind in produce_cpu else "consume",
-                                 *(1000 * c / mb for c in cpu)), flush=True)
+                    for kind, cpu in meter.totals.items():
+                        print("       %-15s  CPU ms per MB: broker %5.2f  store %5.2f  kcat %5.2f"
+                              % (kind, *(1000 * c / mb for c in cpu)), flush=True)
                     del admin  # its thread would log the stopped broker's refusals through the next store's run
             finally:
                 if server is not None:
