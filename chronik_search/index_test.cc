@@ -242,12 +242,13 @@ TEST(HalvesTest, EitherHalfBehindAfterACrashCatchesUpExactly) {
     ASSERT_TRUE(index.ok()) << index.status();
     ASSERT_TRUE((*index)->Add(docs(0, 3, &values), 3).ok());
     index->reset();  // closed: the WAL is checkpointed into the file
-    fs::copy_file(path + behind, dir / "saved");
+    fs::copy(path + behind, dir / "saved", fs::copy_options::recursive);  // the terms half is a directory
     index = PartitionIndex::Open(path, 0);
     ASSERT_TRUE(index.ok()) << index.status();
     ASSERT_TRUE((*index)->Add(docs(3, 6, &values), 6).ok());
     index->reset();
-    fs::copy_file(dir / "saved", path + behind, fs::copy_options::overwrite_existing);  // one half as at 3
+    fs::remove_all(path + behind);
+    fs::copy(dir / "saved", path + behind, fs::copy_options::recursive);  // one half as at 3
 
     index = PartitionIndex::Open(path, 0);
     ASSERT_TRUE(index.ok()) << index.status();
@@ -322,8 +323,8 @@ TEST(HalvesTest, RetentionWithTheTermsHalfAheadKeepsItsTerms) {
   fs::remove_all(dir);
 }
 
-// An index whose terms file is gone is rebuilt (the caller deletes it on DataLoss); a terms file
-// left by an index that is gone is not taken for the new one's.
+// An index whose terms are gone is rebuilt (the caller deletes it on DataLoss); terms left by an
+// index that is gone are not taken for the new one's.
 TEST(HalvesTest, ALostHalfMeansARebuild) {
   const fs::path dir = fs::path(::testing::TempDir()) / ("lost_half_test_" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -338,7 +339,7 @@ TEST(HalvesTest, ALostHalfMeansARebuild) {
   index->reset();
   for (const std::string& file : PartitionIndex::Files(path)) EXPECT_EQ(fs::exists(file), !file.ends_with("-shm") && !file.ends_with("-wal")) << file;
 
-  fs::remove(path + "-terms");
+  fs::remove_all(path + "-terms");
   index = PartitionIndex::Open(path, 0);
   EXPECT_EQ(index.status().code(), absl::StatusCode::kDataLoss) << index.status();
   index = absl::InternalError("closed");

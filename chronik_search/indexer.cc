@@ -83,7 +83,7 @@ namespace {
 void RemoveIndexFiles(const std::string& path) {
   for (const std::string& file : PartitionIndex::Files(path)) {
     std::error_code ec;
-    std::filesystem::remove(file, ec);
+    std::filesystem::remove_all(file, ec);  // the terms' directory with its runs
   }
 }
 

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "chronik_search/sqlite_statement.h"
 #include "chronik_search/term_index.h"
+#include "chronik_search/term_rows.h"
 #include "chronik_search/terms.h"
 
 namespace chronik::search {
@@ -21,20 +22,21 @@ namespace {
 constexpr int kTextColumns = PartitionIndex::kTextColumns;
 
 // Bumped when the layout changes: an index of another version is rebuilt from the log.
-constexpr int64_t kSchemaVersion = 6;
+constexpr int64_t kSchemaVersion = 7;
 
 // The layout, chosen for indexing speed: every write but the documents' own rows goes into FTS5
 // tables, which take a transaction's terms as one sorted segment instead of a random B-tree write
 // per term.
 // - docs: each document's _source, timestamp and key (rowid = offset), the only copy of its text;
-// - generations: the documents from `base` on are in ft_<g> and fk_<g>, until the next one's base;
+// - generations: the documents from `base` on are in ft_<g> and the terms half's generation g,
+//   until the next one's base;
 //   a generation wholly below the log start is dropped, which is how deleting old documents frees
 //   their space (contentless FTS5 tables cannot delete a row without being given its text again);
 // - ft_<g>: one contentless FTS5 row per document, a column per text field (textcols maps the
 //   first kTextColumns fields seen to c0, c1, ...);
-// - fk_<g>: the document's keywords, numbers and long-text presence as exact terms (terms.h),
-//   read through the fts5vocab table fki_<g>, in the database of their own beside this one
-//   (term_index.h), written by a second thread;
+// - the document's keywords, numbers and long-text presence as exact terms (terms.h) are the
+//   terms half's, in runs of their own in a directory beside this file (term_index.h), written
+//   by a second thread and read through the virtual table term_rows (term_rows.h);
 // - meta: the offset indexing reached, and the offset below which documents are deleted (what
 //   is left of them in the oldest generation is filtered out of every search).
 constexpr const char* kSchema[] = {
@@ -82,13 +84,13 @@ absl::StatusOr<StoredLayout> ReadLayout(sqlite3* db, int32_t partition) {
   return out;
 }
 
-// Every document below the lower of the two halves' indexed offsets is in both, on the search
-// connection `db` (the terms attached), in its transaction if one is open.
-absl::StatusOr<int64_t> IndexedOffsetOn(sqlite3* db) {
+// Every document below the lower of the two halves' indexed offsets is in both: the text half's
+// as the search connection `db` sees it (in its transaction if one is open), the terms half's as
+// `terms` has it.
+absl::StatusOr<int64_t> IndexedOffsetOn(sqlite3* db, const TermSnapshot& terms) {
   Statement text(db, "SELECT v FROM main.meta WHERE k = 'indexed_offset'");
-  Statement terms(db, TermIndex::IndexedOffsetQuery());
-  if (text.Step() != SQLITE_ROW || terms.Step() != SQLITE_ROW) return SqliteError(db, "reading the indexed offset");
-  return std::min(text.Int(0), terms.Int(0));
+  if (text.Step() != SQLITE_ROW) return SqliteError(db, "reading the indexed offset");
+  return std::min(text.Int(0), terms.indexed_offset);
 }
 
 std::string NumberKey(double v) {
@@ -117,8 +119,9 @@ std::string PartitionIndex::TermsPath(const std::string& path) { return path + "
 
 std::vector<std::string> PartitionIndex::Files(const std::string& path) {
   std::vector<std::string> out;
-  for (const std::string& db : {path, TermsPath(path)}) {
-    for (const char* suffix : {"", "-wal", "-shm"}) out.push_back(db + suffix);
+  // The terms' directory; its -wal and -shm are what layouts before 7 (a terms database) left.
+  for (const std::string& base : {path, TermsPath(path)}) {
+    for (const char* suffix : {"", "-wal", "-shm"}) out.push_back(base + suffix);
   }
   return out;
 }
@@ -137,7 +140,7 @@ absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::
     // Terms without the documents they belong to are of no use: both halves start over.
     for (const char* suffix : {"", "-wal", "-shm"}) {
       std::error_code ec;
-      std::filesystem::remove(TermsPath(path) + suffix, ec);
+      std::filesystem::remove_all(TermsPath(path) + suffix, ec);
     }
   }
   if (absl::Status st = index->Load(); !st.ok()) return st;
@@ -168,18 +171,15 @@ absl::StatusOr<std::unique_ptr<PartitionIndex>> PartitionIndex::Open(const std::
   absl::StatusOr<sqlite3*> reader = OpenDatabase(path, /*create=*/false);
   if (!reader.ok()) return reader.status();
   index->reader_ = *reader;
-  if (!terms::Register(index->reader_)) return SqliteError(index->reader_, "registering the term tokenizer");
-  {
-    Statement attach(index->reader_, absl::StrCat("ATTACH DATABASE ? AS ", TermIndex::kSchemaName));
-    attach.Bind(1, TermsPath(path));
-    if (!attach.status("attaching").ok() || attach.Step() != SQLITE_DONE) {
-      return SqliteError(index->reader_, absl::StrCat("attaching ", TermsPath(path)));
-    }
+  if (!terms::Register(index->reader_)) return SqliteError(index->reader_, "registering the term functions");
+  // A search's scans read the snapshot it took at its start (under read_mu_, as they run).
+  PartitionIndex* self = index.get();
+  if (!RegisterTermRows(index->reader_, [self] {
+        return self->search_terms_ != nullptr ? self->search_terms_ : self->terms_->Snapshot();
+      })) {
+    return SqliteError(index->reader_, "registering term_rows");
   }
-  for (const std::string& sql : {std::string("PRAGMA cache_size = -32768"),
-                                  absl::StrCat("PRAGMA ", TermIndex::kSchemaName, ".cache_size = -32768")}) {
-    if (absl::Status st = ExecOn(index->reader_, sql); !st.ok()) return st;
-  }
+  if (absl::Status st = ExecOn(index->reader_, "PRAGMA cache_size = -32768"); !st.ok()) return st;
   return index;
 }
 
@@ -407,12 +407,17 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
     sqlite3* db;
     ~EndRead() { (void)ExecOn(db, "COMMIT"); }
   } end_read{db};
+  search_terms_ = terms_->Snapshot();
+  struct EndTerms {
+    std::shared_ptr<const TermSnapshot>* terms;
+    ~EndTerms() { terms->reset(); }
+  } end_terms{&search_terms_};
   absl::StatusOr<StoredLayout> stored = ReadLayout(db, partition_);
   if (!stored.ok()) return stored.status();
   const IndexLayout& layout = stored->layout;
   // Documents below the log start may still have terms in the oldest generation; documents at or
   // above the lower of the two halves' indexed offsets are in one half only.
-  absl::StatusOr<int64_t> visible = IndexedOffsetOn(db);
+  absl::StatusOr<int64_t> visible = IndexedOffsetOn(db, *search_terms_);
   if (!visible.ok()) return visible.status();
   // The query ranked for hits sorted by rank, else unranked (a count, hits sorted by a field, the
   // documents an aggregation counts): ranking every match is most of what a large match costs.
@@ -694,7 +699,7 @@ int64_t PartitionIndex::generations() const {
 
 int64_t PartitionIndex::indexed_offset() const {
   std::lock_guard<std::mutex> lock(read_mu_);
-  return IndexedOffsetOn(reader_).value_or(0);
+  return IndexedOffsetOn(reader_, *terms_->Snapshot()).value_or(0);
 }
 
 IndexStats PartitionIndex::Stats() const {
@@ -705,6 +710,7 @@ IndexStats PartitionIndex::Stats() const {
     if (docs.Step() == SQLITE_ROW) stats.documents = docs.Int(0);
   }
   stats.indexed_offset = indexed_offset();
+  stats.size_bytes = terms_->SizeBytes();
   std::error_code ec;
   for (const std::string& file : Files(path_)) {
     if (file.ends_with("-shm")) continue;

@@ -143,6 +143,8 @@ class PartitionIndex {
   sqlite3* reader_ = nullptr;
   // The term half, written beside the text by Add (under mu_).
   std::unique_ptr<TermIndex> terms_;
+  // The terms' snapshot the running search reads (under read_mu_).
+  mutable std::shared_ptr<const TermSnapshot> search_terms_;
   const std::string path_;
   const int32_t partition_;
   const int64_t generation_documents_;

@@ -108,14 +108,15 @@ struct TermRange {
   }
 };
 
-// `select` over the terms in `range`, every generation's (fts5vocab answers one bound each way
-// from its term index, so only the tightest is given), with `where` added.
+// `select` over the terms in `range`, every generation's (term_rows.h seeks to one bound each way,
+// so only the tightest is given), with `where` added.
 Sql TermRows(const Context& ctx, const std::string& select, const TermRange& range, const std::string& where = "",
              const std::vector<SqlValue>& where_params = {}) {
   Sql q;
   for (int64_t g : ctx.generations) {
-    absl::StrAppend(&q.text, q.text.empty() ? "" : " UNION ALL ", "SELECT ", select, " FROM fki_", g, " WHERE term ",
-                    range.lower_inclusive ? ">=" : ">", " ? AND term ", range.upper_inclusive ? "<=" : "<", " ?", where);
+    absl::StrAppend(&q.text, q.text.empty() ? "" : " UNION ALL ", "SELECT ", select, " FROM term_rows WHERE gen = ", g,
+                    " AND term ", range.lower_inclusive ? ">=" : ">", " ? AND term ", range.upper_inclusive ? "<=" : "<",
+                    " ?", where);
     q.params.emplace_back(std::in_place_index<2>, range.lower);
     q.params.emplace_back(std::in_place_index<2>, range.upper);
     q.params.insert(q.params.end(), where_params.begin(), where_params.end());

@@ -3,8 +3,8 @@
 // The Elasticsearch query DSL compiled to SQL over one partition's index (partition_index.h):
 // every query becomes a SELECT of (doc, score) rows, one per matching record (doc is its offset),
 // so that bool queries compose as joins, unions and differences of their clauses. Text is matched
-// in the generations' FTS5 tables ft_<g>, keywords and numbers as term ranges of their fts5vocab
-// tables fki_<g> (terms.h). query_string and URI searches (?q=) are parsed into the same DSL first.
+// in the generations' FTS5 tables ft_<g>, keywords and numbers as term ranges of the virtual table
+// term_rows (terms.h, term_rows.h). query_string and URI searches (?q=) are parsed into the same DSL first.
 
 #include <cstdint>
 #include <map>
@@ -29,7 +29,7 @@ struct Sql {
 using TextColumns = std::map<std::string, int>;
 
 // What a query is compiled against: the partition an index holds (ids and _id terms name one), its
-// text fields' columns, and its generations (each a pair of FTS5 tables, ft_<g> and fk_<g>).
+// text fields' columns, and its generations (each an FTS5 table ft_<g> and the terms half's runs).
 struct IndexLayout {
   int32_t partition = 0;
   TextColumns columns;

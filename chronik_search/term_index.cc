@@ -1,147 +1,309 @@
 #include "chronik_search/term_index.h"
 
-#include <algorithm>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "chronik_search/sqlite_statement.h"
+#include "chronik_protocol/records/crc32c.h"
 #include "chronik_search/terms.h"
 
 namespace chronik::search {
 
 namespace {
 
-// Bumped with the layout; a file of another version makes the whole index be rebuilt.
-constexpr int64_t kSchemaVersion = 1;
+namespace fs = std::filesystem;
 
-constexpr const char* kSchema[] = {
-    "CREATE TABLE IF NOT EXISTS term_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
-    "INSERT OR IGNORE INTO term_meta VALUES ('indexed_offset', 0)",
+// Bumped with the layout; a directory of another version makes the whole index be rebuilt.
+constexpr char kManifestHeader[] = "chronik-terms 2";
+constexpr char kManifest[] = "MANIFEST";
+
+absl::Status WriteFile(const std::string& path, std::string_view bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::InternalError(absl::StrCat("search index: creating ", path, ": ", std::strerror(errno)));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = errno;
+      ::close(fd);
+      return absl::InternalError(absl::StrCat("search index: writing ", path, ": ", std::strerror(e)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return absl::InternalError(absl::StrCat("search index: writing ", path, ": ", std::strerror(errno)));
+  return absl::OkStatus();
+}
+
+// Bytes that stay where they were put: the terms of a batch, viewed by its map while it grows.
+class TermArena {
+ public:
+  std::string_view Copy(std::string_view s) {
+    if (s.size() > kBlock - used_) {
+      blocks_.push_back(std::make_unique<char[]>(std::max(kBlock, s.size())));
+      used_ = 0;
+    }
+    char* at = blocks_.back().get() + used_;
+    std::memcpy(at, s.data(), s.size());
+    used_ += s.size();
+    return std::string_view(at, s.size());
+  }
+
+ private:
+  static constexpr size_t kBlock = 1 << 20;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  size_t used_ = kBlock;
 };
+
+std::string ManifestText(const TermSnapshot& s) {
+  std::string out = absl::StrCat(kManifestHeader, "\noffset ", s.indexed_offset, "\nnext ", s.next_seq, "\n");
+  for (int64_t g : s.generations) absl::StrAppend(&out, "gen ", g, "\n");
+  for (const auto& [g, runs] : s.runs) {
+    for (const TermSnapshot::Run& r : runs) absl::StrAppend(&out, "run ", g, " ", r.seq, " ", r.level, "\n");
+  }
+  absl::StrAppend(&out, "crc ", protocol::Crc32c(out), "\n");
+  return out;
+}
 
 }  // namespace
 
-std::string TermIndex::IndexedOffsetQuery() {
-  return absl::StrCat("SELECT v FROM ", kSchemaName, ".term_meta WHERE k = 'indexed_offset'");
-}
-
-std::vector<std::string> TermIndex::GenerationSchema(int64_t g) {
-  return {
-      // Exact terms need no positions, and no lengths: they are never ranked.
-      absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS fk_", g,
-                   " USING fts5(t, content = '', detail = none, columnsize = 0, tokenize = 'chronik_terms')"),
-      absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS fki_", g, " USING fts5vocab(fk_", g, ", 'instance')"),
-  };
-}
+std::string TermIndex::RunPath(int64_t g, int64_t seq) const { return absl::StrCat(dir_, "/", g, "-", seq, ".run"); }
 
 absl::StatusOr<std::unique_ptr<TermIndex>> TermIndex::Open(const std::string& path, bool* created) {
-  absl::StatusOr<sqlite3*> db = OpenDatabase(path, /*create=*/true);
-  if (!db.ok()) return db.status();
-  std::unique_ptr<TermIndex> index(new TermIndex(*db));
-  if (!terms::Register(*db)) return SqliteError(*db, "registering the term tokenizer");
-  absl::StatusOr<bool> empty = PrepareIndexDatabase(*db, path, "term_meta", kSchemaVersion,
-                                                    std::vector<std::string>(std::begin(kSchema), std::end(kSchema)));
-  if (!empty.ok()) return empty.status();
-  *created = *empty;
-  Statement offset(*db, "SELECT v FROM term_meta WHERE k = 'indexed_offset'");
-  if (offset.Step() != SQLITE_ROW) return SqliteError(*db, "reading the indexed offset");
-  index->indexed_offset_ = offset.Int(0);
-  Statement generations(*db, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'fk_[0-9]*'");
-  while (generations.Step() == SQLITE_ROW) {
-    const std::string name = generations.Text(0);
-    int64_t g = 0;
-    if (absl::SimpleAtoi(name.substr(3), &g)) index->generations_.insert(g);
+  std::unique_ptr<TermIndex> index(new TermIndex(path));
+  const std::string manifest = path + "/" + kManifest;
+  std::error_code ec;
+  *created = !fs::exists(manifest, ec);
+  if (*created) {
+    // Whatever is there (a run written before its first manifest, a file of an older layout) goes.
+    fs::remove_all(path, ec);
+    if (!fs::create_directories(path, ec) && ec) {
+      return absl::InternalError(absl::StrCat("search index: creating ", path, ": ", ec.message()));
+    }
+    if (absl::Status st = index->Commit(TermSnapshot{}, {}); !st.ok()) return st;
+    return index;
   }
-  Statement check(*db, "PRAGMA quick_check");
-  if (!check.status("checking").ok() || check.Step() != SQLITE_ROW || check.Text(0) != "ok") {
-    return absl::DataLossError(absl::StrCat("search index ", path, " is damaged"));
+  auto damaged = [&](const std::string& why) {
+    return absl::DataLossError(absl::StrCat("search index ", manifest, " is damaged (", why, ")"));
+  };
+  std::string text;
+  {
+    std::ifstream in(manifest, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
   }
+  // The last line is "crc <CRC-32C of everything before it>".
+  const size_t crc_at = text.rfind("crc ");
+  uint32_t crc = 0;
+  if (crc_at == std::string::npos || !text.ends_with("\n") ||
+      !absl::SimpleAtoi(text.substr(crc_at + 4, text.size() - crc_at - 5), &crc) ||
+      crc != protocol::Crc32c(std::string_view(text).substr(0, crc_at))) {
+    return damaged("checksum");
+  }
+  TermSnapshot state;
+  std::set<std::string> named = {kManifest};
+  std::istringstream lines(text.substr(0, crc_at));
+  std::string line;
+  const bool header = std::getline(lines, line) && line == kManifestHeader;
+  if (!header) return damaged("another layout");
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string kind;
+    int64_t a = 0, b = 0, c = 0;
+    fields >> kind >> a;
+    if (kind == "offset") {
+      state.indexed_offset = a;
+    } else if (kind == "next") {
+      state.next_seq = a;
+    } else if (kind == "gen") {
+      state.generations.insert(a);
+    } else if (kind == "run" && (fields >> b >> c)) {
+      absl::StatusOr<std::shared_ptr<const TermRun>> run = TermRun::Open(index->RunPath(a, b));
+      if (!run.ok()) return run.status();
+      state.runs[a].push_back(TermSnapshot::Run{b, static_cast<int>(c), *std::move(run)});
+      named.insert(fs::path(index->RunPath(a, b)).filename().string());
+    } else {
+      return damaged(absl::StrCat("line '", line, "'"));
+    }
+    if (fields.fail() || !(fields >> std::ws).eof()) return damaged(absl::StrCat("line '", line, "'"));
+  }
+  // Runs a crash left unnamed (written, or merged away, without the manifest that would say so).
+  for (const auto& entry : fs::directory_iterator(path, ec)) {
+    if (!named.contains(entry.path().filename().string())) fs::remove(entry.path(), ec);
+  }
+  index->state_ = state;
+  index->published_ = std::make_shared<const TermSnapshot>(std::move(state));
   return index;
 }
 
-TermIndex::~TermIndex() { sqlite3_close(db_); }
+std::shared_ptr<const TermSnapshot> TermIndex::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return published_;
+}
 
-absl::Status TermIndex::Exec(const std::string& sql) const { return ExecOn(db_, sql); }
+int64_t TermIndex::SizeBytes() const {
+  std::shared_ptr<const TermSnapshot> s = Snapshot();
+  int64_t total = 0;
+  for (const auto& [g, runs] : s->runs) {
+    for (const TermSnapshot::Run& r : runs) total += r.run->size_bytes();
+  }
+  return total;
+}
+
+absl::Status TermIndex::Commit(TermSnapshot next, const std::vector<std::string>& unused) {
+  const std::string manifest = dir_ + "/" + kManifest;
+  if (absl::Status st = WriteFile(manifest + ".tmp", ManifestText(next)); !st.ok()) return st;
+  if (::rename((manifest + ".tmp").c_str(), manifest.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("search index: renaming ", manifest, ": ", std::strerror(errno)));
+  }
+  state_ = next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    published_ = std::make_shared<const TermSnapshot>(std::move(next));
+  }
+  for (const std::string& file : unused) ::unlink(file.c_str());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const TermRun>> TermIndex::WriteRun(int64_t g, int64_t seq,
+                                                                   const std::string& bytes) const {
+  const std::string path = RunPath(g, seq);
+  if (absl::Status st = WriteFile(path, bytes); !st.ok()) return st;
+  return TermRun::Open(path);
+}
+
+absl::Status TermIndex::MergeTail(TermSnapshot* next, int64_t g, std::vector<std::string>* unused) const {
+  std::vector<TermSnapshot::Run>& runs = next->runs[g];
+  while (runs.size() >= kFanIn) {
+    const auto tail = runs.end() - static_cast<std::ptrdiff_t>(kFanIn);
+    const int level = tail->level;
+    if (!std::all_of(tail, runs.end(), [&](const TermSnapshot::Run& r) { return r.level == level; })) break;
+    std::vector<std::shared_ptr<const TermRun>> inputs;
+    for (auto it = tail; it != runs.end(); ++it) inputs.push_back(it->run);
+    const int64_t seq = next->next_seq++;
+    absl::StatusOr<std::shared_ptr<const TermRun>> merged = WriteRun(g, seq, MergeRuns(inputs, inputs.front()->base()));
+    if (!merged.ok()) return merged.status();
+    for (auto it = tail; it != runs.end(); ++it) unused->push_back(RunPath(g, it->seq));
+    runs.erase(tail, runs.end());
+    runs.push_back(TermSnapshot::Run{seq, level + 1, *std::move(merged)});
+  }
+  return absl::OkStatus();
+}
 
 absl::Status TermIndex::Add(int64_t g, const std::vector<Document>& docs, int64_t deleted_below, int64_t next_offset) {
-  if (next_offset <= indexed_offset_) return absl::OkStatus();  // a crash left this half ahead
-  if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
-  auto fail = [this](absl::Status st) {
-    (void)Exec("ROLLBACK");
-    return st;
-  };
-  const bool new_generation = !generations_.contains(g);
-  if (new_generation) {
-    for (const std::string& sql : GenerationSchema(g)) {
-      if (absl::Status st = Exec(sql); !st.ok()) return fail(st);
+  if (next_offset <= state_.indexed_offset) return absl::OkStatus();  // a crash left this half ahead
+  const int64_t from = std::max(state_.indexed_offset, deleted_below);
+  // Each distinct term once, with its documents in offset order (a document's repeated value once).
+  TermArena arena;
+  absl::flat_hash_map<std::string_view, uint32_t> ids;
+  ids.reserve(docs.size() * 4);
+  std::vector<std::string_view> names;
+  std::vector<int64_t> last_doc;
+  std::vector<std::pair<uint32_t, int64_t>> pairs;
+  pairs.reserve(docs.size() * 10);
+  std::string term;
+  auto add = [&](int64_t doc) {
+    auto it = ids.find(std::string_view(term));
+    if (it == ids.end()) {
+      names.push_back(arena.Copy(term));
+      it = ids.emplace(names.back(), static_cast<uint32_t>(names.size() - 1)).first;
+      last_doc.push_back(-1);
     }
-  }
-  Statement fk(db_, absl::StrCat("INSERT INTO fk_", g, " (rowid, t) VALUES (?, ?)"));
-  Statement meta(db_, "UPDATE term_meta SET v = ? WHERE k = 'indexed_offset'");
-  for (const Statement* s : {&fk, &meta}) {
-    if (absl::Status st = s->status("preparing"); !st.ok()) return fail(st);
-  }
-  const int64_t from = std::max(indexed_offset_, deleted_below);
-  std::string row;
+    if (last_doc[it->second] == doc) return;
+    last_doc[it->second] = doc;
+    pairs.emplace_back(it->second, doc);
+  };
+  int64_t base = -1;
   for (const Document& d : docs) {
     if (d.offset < from) continue;
-    row.clear();
-    for (const auto& [name, value] : d.keywords) terms::AppendKeyword(&row, name, value);
-    for (const std::string& name : d.long_text) terms::AppendTerm(&row, terms::Presence(name));
-    for (const auto& [name, value] : d.numbers) terms::AppendNumber(&row, name, value);
-    if (row.empty()) continue;
-    fk.Bind(1, d.offset);
-    fk.Bind(2, row);
-    if (fk.Step() != SQLITE_DONE) return fail(SqliteError(db_, "adding keywords and numbers"));
-    fk.Reset();
+    if (base < 0) base = d.offset;
+    for (const auto& [name, value] : d.keywords) {
+      term.clear();
+      terms::AppendKeyword(&term, name, value);
+      add(d.offset);
+    }
+    for (const std::string& name : d.long_text) {
+      term = terms::Presence(name);
+      add(d.offset);
+    }
+    for (const auto& [name, value] : d.numbers) {
+      term.clear();
+      terms::AppendNumber(&term, name, value);
+      add(d.offset);
+    }
   }
-  meta.Bind(1, next_offset);
-  if (meta.Step() != SQLITE_DONE) return fail(SqliteError(db_, "recording the indexed offset"));
-  if (absl::Status st = Exec("COMMIT"); !st.ok()) return fail(st);
-  if (new_generation) generations_.insert(g);
-  indexed_offset_ = next_offset;
-  return absl::OkStatus();
+  TermSnapshot next = state_;
+  next.indexed_offset = next_offset;
+  next.generations.insert(g);
+  std::vector<std::string> unused;
+  if (!pairs.empty()) {
+    // The distinct terms sorted, then the pairs by their term's rank: a counting sort, which keeps
+    // each term's documents in the order they came (ascending).
+    std::vector<std::pair<std::string_view, uint32_t>> order(names.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = {names[i], i};
+    std::sort(order.begin(), order.end());
+    std::vector<uint32_t> start(names.size() + 1, 0);
+    for (const auto& [id, doc] : pairs) ++start[id + 1];
+    std::vector<uint32_t> at(names.size());
+    uint32_t sum = 0;
+    for (const auto& [name, id] : order) {
+      at[id] = sum;
+      sum += start[id + 1];
+    }
+    std::vector<int64_t> sorted(pairs.size());
+    for (const auto& [id, doc] : pairs) sorted[at[id]++] = doc;
+    RunBuilder builder(base);
+    size_t i = 0;
+    for (const auto& [name, id] : order) {
+      builder.StartTerm(name);
+      for (uint32_t n = start[id + 1]; n > 0; --n) builder.AddDoc(sorted[i++]);
+    }
+    const int64_t seq = next.next_seq++;
+    absl::StatusOr<std::shared_ptr<const TermRun>> run = WriteRun(g, seq, builder.Finish());
+    if (!run.ok()) return run.status();
+    next.runs[g].push_back(TermSnapshot::Run{seq, 0, *std::move(run)});
+    if (absl::Status st = MergeTail(&next, g, &unused); !st.ok()) return st;
+  }
+  return Commit(std::move(next), unused);
 }
 
 absl::Status TermIndex::AddGeneration(int64_t g) {
-  if (generations_.contains(g)) return absl::OkStatus();
-  if (absl::Status st = ExecInTransaction(db_, GenerationSchema(g)); !st.ok()) return st;
-  generations_.insert(g);
-  return absl::OkStatus();
-}
-
-absl::Status TermIndex::Drop(const std::vector<int64_t>& drop, const std::vector<int64_t>& empty) {
-  if (drop.empty() && empty.empty()) return absl::OkStatus();
-  std::vector<std::string> statements;
-  for (int64_t g : drop) {
-    statements.push_back(absl::StrCat("DROP TABLE IF EXISTS fki_", g));
-    statements.push_back(absl::StrCat("DROP TABLE IF EXISTS fk_", g));
-  }
-  for (int64_t g : empty) statements.push_back(absl::StrCat("INSERT INTO fk_", g, " (fk_", g, ") VALUES ('delete-all')"));
-  if (absl::Status st = ExecInTransaction(db_, statements); !st.ok()) return st;
-  for (int64_t g : drop) {
-    generations_.erase(g);
-    emptied_.erase(g);
-  }
-  emptied_.insert(empty.begin(), empty.end());
-  return Exec("PRAGMA incremental_vacuum");
+  if (state_.generations.contains(g)) return absl::OkStatus();
+  TermSnapshot next = state_;
+  next.generations.insert(g);
+  return Commit(std::move(next), {});
 }
 
 absl::Status TermIndex::DropBelow(int64_t oldest) {
-  std::vector<int64_t> drop, empty;
-  for (int64_t g : generations_) {
-    if (g >= oldest) break;
-    (emptied_.contains(g) ? drop : empty).push_back(g);
+  TermSnapshot next = state_;
+  std::vector<std::string> unused;
+  for (auto it = next.generations.begin(); it != next.generations.end() && *it < oldest;) {
+    for (const TermSnapshot::Run& r : next.runs[*it]) unused.push_back(RunPath(*it, r.seq));
+    next.runs.erase(*it);
+    it = next.generations.erase(it);
   }
-  return Drop(drop, empty);
+  for (auto it = next.runs.begin(); it != next.runs.end() && it->first < oldest;) {
+    for (const TermSnapshot::Run& r : it->second) unused.push_back(RunPath(it->first, r.seq));
+    it = next.runs.erase(it);
+  }
+  if (next.generations.size() == state_.generations.size() && next.runs.size() == state_.runs.size()) {
+    return absl::OkStatus();
+  }
+  return Commit(std::move(next), unused);
 }
 
 absl::Status TermIndex::Sync(const std::vector<int64_t>& generations) {
-  std::vector<int64_t> drop;
-  for (int64_t g : generations_) {
-    if (generations.empty() || g < generations.front()) drop.push_back(g);
-  }
-  if (absl::Status st = Drop(drop, {}); !st.ok()) return st;
+  if (absl::Status st = DropBelow(generations.empty() ? INT64_MAX : generations.front()); !st.ok()) return st;
   for (int64_t g : generations) {
     if (absl::Status st = AddGeneration(g); !st.ok()) return st;
   }

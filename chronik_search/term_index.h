@@ -1,14 +1,21 @@
 #pragma once
 
 // The exact-term half of a partition's index (terms.h: keywords, numbers, the presence of long
-// text) in a database of its own, beside the text half's. Two databases take two writers: SQLite
-// writes one transaction at a time per file, and with both halves in one file indexing was bound
-// by one core's SQLite work. The file keeps its own indexed offset, so each half resumes where it
-// stopped after a crash; searches read both files through one connection (ATTACH) and only the
-// documents below the lower of the two offsets.
+// text), in a directory of its own beside the text half's database, written by a thread of its
+// own. Each batch of documents becomes one run (term_run.h) of its generation; runs are merged
+// kFanIn at a time, so a generation of a million documents has a few dozen at most. A manifest,
+// replaced by rename, names the runs, the generations and the offset this half reached: it is
+// the commit, so a crash leaves the half where its last manifest says, and files it does not
+// name are deleted at open. Nothing is synced: like the text half (synchronous = OFF), a damaged
+// file is found by its checksum at open and the whole index is rebuilt from the log.
+//
+// Searches read a snapshot (the manifest's state with its runs mapped), taken once per search;
+// runs stay mapped while a snapshot names them, even after a merge or a drop deleted their files.
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,54 +23,68 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "chronik_search/document.h"
-
-struct sqlite3;
+#include "chronik_search/term_run.h"
 
 namespace chronik::search {
 
+struct TermSnapshot {
+  struct Run {
+    int64_t seq = 0;
+    int level = 0;  // merged `level` times
+    std::shared_ptr<const TermRun> run;
+  };
+  int64_t indexed_offset = 0;
+  int64_t next_seq = 0;
+  std::set<int64_t> generations;
+  // Each generation's runs, in document order.
+  std::map<int64_t, std::vector<Run>> runs;
+};
+
 class TermIndex {
  public:
-  // The schema name searches attach the file under.
-  static constexpr char kSchemaName[] = "terms";
+  // Runs merged into one at a time.
+  static constexpr size_t kFanIn = 16;
 
-  // Opens or creates the database at `path`; `*created` says it did not exist (or was empty).
+  // Opens or creates the directory at `path`; `*created` says it held no index. A manifest or a
+  // run that cannot be read is DataLoss.
   static absl::StatusOr<std::unique_ptr<TermIndex>> Open(const std::string& path, bool* created);
-  ~TermIndex();
 
   // Adds the terms of the documents at or above both the indexed offset and `deleted_below` to
-  // generation `g` (its tables created if new), and sets the indexed offset to `next_offset`, in
-  // one transaction. Documents a crash left indexed here but not in the text half are skipped.
+  // generation `g`, and sets the indexed offset to `next_offset`. Documents a crash left indexed
+  // here but not in the text half are skipped.
   absl::Status Add(int64_t g, const std::vector<Document>& docs, int64_t deleted_below, int64_t next_offset);
-  // Creates generation `g`'s tables, committed: the text half commits its generation after this,
-  // so a search that sees a generation in the text half finds its terms' tables too.
+  // Records generation `g`, before the text half commits it (the crash handling of
+  // PartitionIndex::DeleteBelow reads which generation this half reached).
   absl::Status AddGeneration(int64_t g);
-  // The generations older than `oldest` (the text half dropped them first) are emptied, and
-  // dropped at the next call: a search that began before the text half's drop may still name
-  // them, and finds no terms there rather than no table.
+  // Drops the generations older than `oldest` (the text half dropped them first).
   absl::Status DropBelow(int64_t oldest);
-  // At open, no search running: the generations older than the text half's oldest are dropped,
-  // and the text half's generations all have tables.
+  // At open: the generations older than the text half's oldest are dropped, and the text half's
+  // generations are all recorded.
   absl::Status Sync(const std::vector<int64_t>& generations);
-  // The offset indexing reached in this file, as committed.
-  int64_t indexed_offset() const { return indexed_offset_; }
-  // The newest generation with tables here (-1: none).
-  int64_t newest_generation() const { return generations_.empty() ? -1 : *generations_.rbegin(); }
 
-  // The SQL reading this file's indexed offset on a connection it is attached to.
-  static std::string IndexedOffsetQuery();
-  // The generation's tables: the FTS5 table of terms and its fts5vocab table searches read.
-  static std::vector<std::string> GenerationSchema(int64_t g);
+  // The writer's view (the thread that calls the above).
+  int64_t indexed_offset() const { return state_.indexed_offset; }
+  int64_t newest_generation() const { return state_.generations.empty() ? -1 : *state_.generations.rbegin(); }
+
+  // The index as last committed, for searches (any thread).
+  std::shared_ptr<const TermSnapshot> Snapshot() const;
+  // The bytes of its files.
+  int64_t SizeBytes() const;
 
  private:
-  explicit TermIndex(sqlite3* db) : db_(db) {}
-  absl::Status Exec(const std::string& sql) const;
-  // Drops the generations `drop` and empties the generations `empty`, in one transaction.
-  absl::Status Drop(const std::vector<int64_t>& drop, const std::vector<int64_t>& empty);
+  explicit TermIndex(std::string dir) : dir_(std::move(dir)) {}
+  std::string RunPath(int64_t g, int64_t seq) const;
+  // Writes `next` as the manifest, makes it the state searches see, then deletes `unused`.
+  absl::Status Commit(TermSnapshot next, const std::vector<std::string>& unused);
+  // Writes `bytes` as run `seq` of `g` and maps it.
+  absl::StatusOr<std::shared_ptr<const TermRun>> WriteRun(int64_t g, int64_t seq, const std::string& bytes) const;
+  // While the newest kFanIn runs of `g` are of one level, merges them.
+  absl::Status MergeTail(TermSnapshot* next, int64_t g, std::vector<std::string>* unused) const;
 
-  sqlite3* db_;
-  int64_t indexed_offset_ = 0;
-  std::set<int64_t> generations_;  // whose tables exist
-  std::set<int64_t> emptied_;      // of those, emptied by DropBelow, to be dropped
+  const std::string dir_;
+  TermSnapshot state_;  // the writer's
+  mutable std::mutex mu_;
+  std::shared_ptr<const TermSnapshot> published_;
 };
 
 }  // namespace chronik::search

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "absl/strings/str_format.h"
 
 namespace chronik::search::terms {
 
@@ -15,20 +14,22 @@ namespace {
 
 constexpr char kEscape = '\x01';
 constexpr char kSep = '\x02';      // between a term's field and its value
-constexpr char kTermEnd = '\x03';  // between a row's terms
+constexpr char kTermEnd = '\x03';  // after a field's terms (FieldEnd); between a row's terms
 
 // Bytes 0..3 become kEscape followed by '0'..'3': every other byte is above them, so the order of
 // escaped strings is the order of the originals.
 void AppendEscaped(std::string* out, std::string_view s) {
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 3) {
-      out->push_back(kEscape);
-      out->push_back(static_cast<char>('0' + u));
-    } else {
-      out->push_back(c);
-    }
+  // Runs without such bytes (nearly every value) are appended whole.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u > 3) continue;
+    out->append(s.data() + run, i - run);
+    out->push_back(kEscape);
+    out->push_back(static_cast<char>('0' + u));
+    run = i + 1;
   }
+  out->append(s.data() + run, s.size() - run);
 }
 
 std::string Unescape(std::string_view s) {
@@ -69,39 +70,6 @@ double FromOrderedBits(uint64_t u) {
   return std::bit_cast<double>((u >> 63) != 0 ? u & ~(uint64_t{1} << 63) : ~u);
 }
 
-// The FTS5 tokenizer ABI as SQLite documents it (Debian ships no fts5.h).
-struct Fts5Tokenizer;
-using TokenCallback = int (*)(void* ctx, int flags, const char* token, int size, int start, int end);
-struct fts5_tokenizer {
-  int (*xCreate)(void* user, const char** args, int nargs, Fts5Tokenizer** out);
-  void (*xDelete)(Fts5Tokenizer*);
-  int (*xTokenize)(Fts5Tokenizer*, void* ctx, int flags, const char* text, int size, TokenCallback token);
-};
-struct fts5_api {
-  int iVersion;
-  int (*xCreateTokenizer)(fts5_api* api, const char* name, void* user, fts5_tokenizer* tokenizer,
-                          void (*destroy)(void*));
-};
-
-int CreateTokenizer(void*, const char**, int, Fts5Tokenizer** out) {
-  static char instance;  // stateless: any non-null handle
-  *out = reinterpret_cast<Fts5Tokenizer*>(&instance);
-  return SQLITE_OK;
-}
-void DeleteTokenizer(Fts5Tokenizer*) {}
-int Tokenize(Fts5Tokenizer*, void* ctx, int, const char* text, int size, TokenCallback token) {
-  int start = 0;
-  for (int i = 0; i <= size; ++i) {
-    if (i == size || text[i] == kTermEnd) {
-      if (i > start) {
-        if (int rc = token(ctx, 0, text + start, i - start, start, i); rc != SQLITE_OK) return rc;
-      }
-      start = i + 1;
-    }
-  }
-  return SQLITE_OK;
-}
-
 void KeywordValueFn(sqlite3_context* ctx, int, sqlite3_value** argv) {
   const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
   if (p == nullptr) return;
@@ -131,7 +99,10 @@ void AppendNumber(std::string* row, std::string_view field, double value) {
   row->push_back(static_cast<char>(Kind::kNumber));
   AppendEscaped(row, field);
   row->push_back(kSep);
-  absl::StrAppendFormat(row, "%016x", OrderedBits(value == 0 ? 0.0 : value));
+  const uint64_t bits = OrderedBits(value == 0 ? 0.0 : value);
+  char hex[16];
+  for (int i = 0; i < 16; ++i) hex[i] = "0123456789abcdef"[(bits >> (60 - 4 * i)) & 0xf];
+  row->append(hex, sizeof(hex));
 }
 
 std::string Keyword(std::string_view field, std::string_view value) {
@@ -155,10 +126,6 @@ std::string PrefixEnd(std::string_view field, std::string_view prefix) {
   return Keyword(field, prefix) + "\xff";  // above every byte of UTF-8
 }
 
-void AppendTerm(std::string* row, std::string_view term) {
-  if (!row->empty()) row->push_back(kTermEnd);
-  row->append(term);
-}
 
 std::optional<std::string> KeywordValue(std::string_view term) {
   std::optional<std::string_view> p = Payload(term, Kind::kKeyword);
@@ -179,15 +146,6 @@ std::optional<double> NumberValue(std::string_view term) {
 }
 
 bool Register(sqlite3* db) {
-  fts5_api* api = nullptr;
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &stmt, nullptr) != SQLITE_OK) return false;
-  sqlite3_bind_pointer(stmt, 1, &api, "fts5_api_ptr", nullptr);
-  sqlite3_step(stmt);
-  sqlite3_finalize(stmt);
-  if (api == nullptr || api->iVersion < 2) return false;
-  static fts5_tokenizer tokenizer = {CreateTokenizer, DeleteTokenizer, Tokenize};
-  if (api->xCreateTokenizer(api, "chronik_terms", nullptr, &tokenizer, nullptr) != SQLITE_OK) return false;
   const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
   return sqlite3_create_function_v2(db, "kw_value", 1, flags, nullptr, KeywordValueFn, nullptr, nullptr, nullptr) ==
              SQLITE_OK &&

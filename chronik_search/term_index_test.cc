@@ -1,0 +1,336 @@
+#include "chronik_search/term_index.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "chronik_search/term_rows.h"
+#include "chronik_search/term_run.h"
+#include "chronik_search/terms.h"
+#include "gtest/gtest.h"
+
+namespace chronik::search {
+namespace {
+
+namespace fs = std::filesystem;
+using Pairs = std::set<std::pair<std::string, int64_t>>;
+
+fs::path TempDir(const std::string& name) {
+  const fs::path dir = fs::path(::testing::TempDir()) / (name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::shared_ptr<const TermRun> WriteAndOpen(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+  auto run = TermRun::Open(path.string());
+  EXPECT_TRUE(run.ok()) << run.status();
+  return run.ok() ? *run : nullptr;
+}
+
+// The run of `pairs` (terms sorted, each term's documents ascending).
+std::string Build(const std::map<std::string, std::vector<int64_t>>& pairs, int64_t base) {
+  RunBuilder b(base);
+  for (const auto& [term, docs] : pairs) {
+    b.StartTerm(term);
+    for (int64_t d : docs) b.AddDoc(d);
+  }
+  return b.Finish();
+}
+
+Pairs Scan(const TermRun& run, const TermRun::Cursor::Range& range) {
+  Pairs out;
+  TermRun::Cursor c(&run, &range);
+  while (c.Next()) out.emplace(c.term(), c.doc());
+  return out;
+}
+
+Pairs Expected(const std::map<std::string, std::vector<int64_t>>& pairs, const TermRun::Cursor::Range& r) {
+  Pairs out;
+  for (const auto& [term, docs] : pairs) {
+    if (r.has_lower && (term < r.lower || (term == r.lower && !r.lower_inclusive))) continue;
+    if (r.has_upper && (term > r.upper || (term == r.upper && !r.upper_inclusive))) continue;
+    for (int64_t d : docs) out.emplace(term, d);
+  }
+  return out;
+}
+
+// Many blocks (long shared prefixes, one term with many documents), every kind of bound, including
+// bounds between terms, before the first and after the last.
+TEST(TermRunTest, RangesOverManyBlocksReadExactlyTheirPairs) {
+  const fs::path dir = TempDir("term_run");
+  std::map<std::string, std::vector<int64_t>> pairs;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 3000; ++i) {
+    const std::string term = absl::StrCat("kfield.name\x02value-", rng() % 5000);
+    auto& docs = pairs[term];
+    if (docs.empty() || rng() % 2 == 0) docs.push_back(1000 + static_cast<int64_t>(docs.size()) * 3 + i % 3);
+  }
+  for (int64_t d = 1000; d < 7000; ++d) pairs["kbig\x02one"].push_back(d);  // a block of its own
+  auto run = WriteAndOpen(dir / "r.run", Build(pairs, 1000));
+  ASSERT_NE(run, nullptr);
+  int64_t total = 0;
+  for (const auto& [t, docs] : pairs) total += static_cast<int64_t>(docs.size());
+  EXPECT_EQ(run->pairs(), total);
+
+  std::vector<std::string> bounds = {"", "a", "kfield.name\x02value-", "kfield.name\x02value-2",
+                                     "kfield.name\x02value-2500", "kfield.name\x02value-2500x", "kbig\x02one", "z"};
+  int checked = 0;
+  for (const auto& [term, docs] : pairs) {
+    if (++checked % 600 == 0) bounds.push_back(term);
+  }
+  for (const std::string& lo : bounds) {
+    for (const std::string& hi : bounds) {
+      for (int incl = 0; incl < 4; ++incl) {
+        TermRun::Cursor::Range r;
+        r.has_lower = !lo.empty();
+        r.lower = lo;
+        r.lower_inclusive = (incl & 1) != 0;
+        r.has_upper = hi != "z";
+        r.upper = hi;
+        r.upper_inclusive = (incl & 2) != 0;
+        ASSERT_EQ(Scan(*run, r), Expected(pairs, r)) << "[" << lo << ", " << hi << "] " << incl;
+      }
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST(TermRunTest, MergedRunsHoldEveryPairInOrder) {
+  const fs::path dir = TempDir("term_merge");
+  std::map<std::string, std::vector<int64_t>> all;
+  std::vector<std::shared_ptr<const TermRun>> runs;
+  for (int r = 0; r < 5; ++r) {
+    std::map<std::string, std::vector<int64_t>> pairs;
+    for (int64_t d = r * 100; d < r * 100 + 100; ++d) {
+      for (const std::string& t : {absl::StrCat("a", d % 7), absl::StrCat("b", r), std::string("common")}) {
+        pairs[t].push_back(d);
+        all[t].push_back(d);
+      }
+    }
+    runs.push_back(WriteAndOpen(dir / absl::StrCat(r, ".run"), Build(pairs, r * 100)));
+  }
+  auto merged = WriteAndOpen(dir / "m.run", MergeRuns(runs, 0));
+  ASSERT_NE(merged, nullptr);
+  std::map<std::string, std::vector<int64_t>> read;
+  TermRun::EntryReader reader(merged.get());
+  std::string last;
+  while (reader.Next()) {
+    EXPECT_LT(last, reader.entry().term);
+    last = reader.entry().term;
+    read[reader.entry().term] = reader.entry().docs;
+  }
+  EXPECT_EQ(read, all);
+  fs::remove_all(dir);
+}
+
+TEST(TermRunTest, ADamagedOrTruncatedRunIsDataLoss) {
+  const fs::path dir = TempDir("term_damaged");
+  const std::string bytes = Build({{"a", {1, 2}}, {"b", {3}}}, 0);
+  for (size_t at : {size_t{0}, size_t{7}, bytes.size() / 2, bytes.size() - 1}) {
+    std::string damaged = bytes;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x20);
+    std::ofstream(dir / "r.run", std::ios::binary | std::ios::trunc) << damaged;
+    EXPECT_EQ(TermRun::Open((dir / "r.run").string()).status().code(), absl::StatusCode::kDataLoss) << at;
+  }
+  std::ofstream(dir / "r.run", std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 5);
+  EXPECT_EQ(TermRun::Open((dir / "r.run").string()).status().code(), absl::StatusCode::kDataLoss);
+  fs::remove_all(dir);
+}
+
+std::vector<Document> Docs(int64_t from, int64_t to) {
+  std::vector<Document> out;
+  for (int64_t i = from; i < to; ++i) {
+    Document d;
+    d.offset = i;
+    d.keywords = {{"mod", absl::StrCat(i % 10)}, {"id", absl::StrCat("id-", i)}, {"mod", absl::StrCat(i % 10)}};
+    d.numbers = {{"n", static_cast<double>(i)}};
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+// (term, doc) pairs through term_rows on a connection of its own, as searches read them.
+class TermRowsReader {
+ public:
+  explicit TermRowsReader(const TermIndex* index) {
+    EXPECT_EQ(sqlite3_open(":memory:", &db_), SQLITE_OK);
+    EXPECT_TRUE(RegisterTermRows(db_, [index] { return index->Snapshot(); }));
+  }
+  ~TermRowsReader() { sqlite3_close(db_); }
+  Pairs Read(const std::string& where, const std::vector<std::string>& args = {}) const {
+    Pairs out;
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, ("SELECT term, doc FROM term_rows WHERE " + where).c_str(), -1, &s, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db_);
+    for (size_t i = 0; i < args.size(); ++i) {
+      sqlite3_bind_text(s, static_cast<int>(i + 1), args[i].data(), static_cast<int>(args[i].size()), SQLITE_TRANSIENT);
+    }
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      out.emplace(std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)),
+                              static_cast<size_t>(sqlite3_column_bytes(s, 0))),
+                  sqlite3_column_int64(s, 1));
+    }
+    sqlite3_finalize(s);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+Pairs Keywords(const std::string& field, const std::string& value, const std::vector<int64_t>& docs) {
+  Pairs out;
+  for (int64_t d : docs) out.emplace(terms::Keyword(field, value), d);
+  return out;
+}
+
+// Batches become runs, merged kFanIn at a time; the same pairs are read back through term_rows,
+// after a reopen too, and a search's snapshot stays readable while merges and drops delete files.
+TEST(TermIndexTest, BatchesMergeAndReadBackThroughTermRows) {
+  const fs::path dir = TempDir("term_index");
+  const std::string path = (dir / "p0.db-terms").string();
+  bool created = false;
+  auto index = TermIndex::Open(path, &created);
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_TRUE(created);
+  const int batches = static_cast<int>(TermIndex::kFanIn * TermIndex::kFanIn + 3);
+  std::shared_ptr<const TermSnapshot> early;
+  for (int b = 0; b < batches; ++b) {
+    ASSERT_TRUE((*index)->Add(0, Docs(b * 10, b * 10 + 10), 0, b * 10 + 10).ok());
+    if (b == 2) early = (*index)->Snapshot();
+  }
+  const int64_t n = batches * 10;
+  auto snapshot = (*index)->Snapshot();
+  EXPECT_EQ(snapshot->indexed_offset, n);
+  // kFanIn * kFanIn + 3 batches: one run of level 2, then 3 of level 0.
+  ASSERT_EQ(snapshot->runs.at(0).size(), 4u);
+  EXPECT_EQ(snapshot->runs.at(0)[0].level, 2);
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(path)) ++files;
+  EXPECT_EQ(files, 5);  // the runs and the manifest: merged runs' files are gone
+
+  auto check = [&](const TermIndex* idx) {
+    TermRowsReader reader(idx);
+    std::vector<int64_t> threes, all;
+    for (int64_t i = 0; i < n; ++i) {
+      if (i % 10 == 3) threes.push_back(i);
+      all.push_back(i);
+    }
+    // A keyword a document has twice is one pair.
+    EXPECT_EQ(reader.Read("gen = 0 AND term = ?", {terms::Keyword("mod", "3")}), Keywords("mod", "3", threes));
+    EXPECT_EQ(reader.Read("gen = 0 AND term >= ? AND term <= ?", {terms::Keyword("id", "id-5"), terms::Keyword("id", "id-5")}),
+              Keywords("id", "id-5", {5}));
+    Pairs ids = reader.Read("gen = 0 AND term >= ? AND term < ?", {terms::FieldStart(terms::Kind::kKeyword, "id"),
+                                                                  terms::FieldEnd(terms::Kind::kKeyword, "id")});
+    EXPECT_EQ(ids.size(), static_cast<size_t>(n));
+    Pairs range = reader.Read("gen = 0 AND term > ? AND term < ?", {terms::Number("n", 100), terms::Number("n", 200)});
+    EXPECT_EQ(range.size(), 99u);
+    EXPECT_EQ(reader.Read("gen = 1 AND term = ?", {terms::Keyword("mod", "3")}), Pairs{});
+    // Without a generation or bounds: every pair (3 per document), and the constraint SQLite keeps.
+    EXPECT_EQ(reader.Read("1").size(), static_cast<size_t>(3 * n));
+    EXPECT_EQ(reader.Read("doc = 7 AND term LIKE 'kmod%'"), Keywords("mod", "7", {7}));
+  };
+  check(index->get());
+  // The early snapshot's runs were merged away and their files deleted; it still reads them.
+  Pairs early_pairs;
+  for (const auto& [g, runs] : early->runs) {
+    for (const auto& r : runs) {
+      TermRun::Cursor::Range all_terms;
+      TermRun::Cursor c(r.run.get(), &all_terms);
+      while (c.Next()) early_pairs.emplace(c.term(), c.doc());
+    }
+  }
+  EXPECT_EQ(early_pairs.size(), 90u);
+
+  index->reset();
+  index = TermIndex::Open(path, &created);
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_FALSE(created);
+  EXPECT_EQ((*index)->indexed_offset(), n);
+  check(index->get());
+
+  // A newer generation; dropping the older one deletes its runs.
+  ASSERT_TRUE((*index)->Add(1, Docs(n, n + 10), 0, n + 10).ok());
+  EXPECT_EQ((*index)->newest_generation(), 1);
+  ASSERT_TRUE((*index)->DropBelow(1).ok());
+  TermRowsReader reader(index->get());
+  EXPECT_EQ(reader.Read("gen = 0 AND term = ?", {terms::Keyword("mod", "3")}), Pairs{});
+  EXPECT_EQ(reader.Read("gen = 1 AND term = ?", {terms::Keyword("mod", "3")}), Keywords("mod", "3", {n + 3}));
+  files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(path)) ++files;
+  EXPECT_EQ(files, 2);
+  index->reset();
+  fs::remove_all(dir);
+}
+
+// Adding what the index holds already (a crash left this half ahead) changes nothing; documents
+// below the log start are skipped.
+TEST(TermIndexTest, DocumentsHeldOrDeletedAreNotAddedAgain) {
+  const fs::path dir = TempDir("term_again");
+  const std::string path = (dir / "p0.db-terms").string();
+  bool created = false;
+  auto index = TermIndex::Open(path, &created);
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_TRUE((*index)->Add(0, Docs(0, 10), 0, 10).ok());
+  ASSERT_TRUE((*index)->Add(0, Docs(0, 10), 0, 10).ok());
+  ASSERT_TRUE((*index)->Add(0, Docs(5, 20), 15, 20).ok());
+  TermRowsReader reader(index->get());
+  Pairs ids = reader.Read("term >= ? AND term < ?", {terms::FieldStart(terms::Kind::kKeyword, "id"),
+                                                     terms::FieldEnd(terms::Kind::kKeyword, "id")});
+  std::set<int64_t> docs;
+  for (const auto& [t, d] : ids) docs.insert(d);
+  std::set<int64_t> want;
+  for (int64_t i = 0; i < 10; ++i) want.insert(i);
+  for (int64_t i = 15; i < 20; ++i) want.insert(i);
+  EXPECT_EQ(docs, want);
+  EXPECT_EQ(ids.size(), want.size());
+  index->reset();
+  fs::remove_all(dir);
+}
+
+// A damaged manifest or run is DataLoss (the index is rebuilt); a run no manifest names (written
+// before a crash) is deleted at open.
+TEST(TermIndexTest, DamageIsDataLossAndStrayRunsGo) {
+  const fs::path dir = TempDir("term_damage");
+  const std::string path = (dir / "p0.db-terms").string();
+  bool created = false;
+  {
+    auto index = TermIndex::Open(path, &created);
+    ASSERT_TRUE(index.ok()) << index.status();
+    ASSERT_TRUE((*index)->Add(0, Docs(0, 10), 0, 10).ok());
+  }
+  std::ofstream(fs::path(path) / "0-99.run") << "left by a crash";
+  {
+    auto index = TermIndex::Open(path, &created);
+    ASSERT_TRUE(index.ok()) << index.status();
+    EXPECT_FALSE(fs::exists(fs::path(path) / "0-99.run"));
+  }
+  const fs::path manifest = fs::path(path) / "MANIFEST";
+  std::string text;
+  {
+    std::ifstream in(manifest);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::string changed = text;
+  changed.replace(changed.find("offset 10"), 9, "offset 11");
+  std::ofstream(manifest, std::ios::trunc) << changed;
+  EXPECT_EQ(TermIndex::Open(path, &created).status().code(), absl::StatusCode::kDataLoss);
+  std::ofstream(manifest, std::ios::trunc) << text;
+  for (const auto& e : fs::directory_iterator(path)) {
+    if (e.path().extension() == ".run") fs::resize_file(e.path(), fs::file_size(e.path()) - 1);
+  }
+  EXPECT_EQ(TermIndex::Open(path, &created).status().code(), absl::StatusCode::kDataLoss);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace chronik::search

@@ -1,0 +1,269 @@
+#include "chronik_search/term_run.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "chronik_protocol/records/crc32c.h"
+#include "chronik_protocol/varint.h"
+
+namespace chronik::search {
+
+namespace {
+
+using protocol::AppendUnsignedVarlong;
+using protocol::DecodeUnsignedVarlong;
+
+constexpr char kMagic[] = {'C', 'K', 'T', 'R', 1};
+constexpr size_t kTrailer = 36;
+constexpr size_t kBlockBytes = 4096;
+
+void AppendFixed64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void AppendFixed32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint64_t Fixed64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+  return v;
+}
+uint32_t Fixed32(const uint8_t* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = v << 8 | p[i];
+  return v;
+}
+
+size_t SharedPrefix(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+}  // namespace
+
+RunBuilder::RunBuilder(int64_t base_doc) : base_(base_doc) { out_.append(kMagic, sizeof(kMagic)); }
+
+void RunBuilder::StartTerm(std::string_view term) {
+  EndTerm();
+  term_.assign(term.data(), term.size());
+  in_term_ = true;
+}
+
+void RunBuilder::AddDoc(int64_t doc) { docs_.push_back(doc); }
+
+void RunBuilder::EndTerm() {
+  if (!in_term_) return;
+  in_term_ = false;
+  if (docs_.empty()) return;
+  // A block ends before the entry that would take it past kBlockBytes (an entry is never split:
+  // a term with many documents makes a large block).
+  const bool new_block = blocks_ == 0 || out_.size() - block_start_ >= kBlockBytes;
+  if (new_block) {
+    block_start_ = out_.size();
+    ++blocks_;
+    AppendUnsignedVarlong(&index_, term_.size());
+    index_.append(term_);
+    AppendUnsignedVarlong(&index_, block_start_);
+    last_term_.clear();
+  }
+  const size_t shared = SharedPrefix(last_term_, term_);
+  AppendUnsignedVarlong(&out_, shared);
+  AppendUnsignedVarlong(&out_, term_.size() - shared);
+  out_.append(term_, shared, std::string::npos);
+  AppendUnsignedVarlong(&out_, docs_.size());
+  int64_t last = base_;
+  for (int64_t doc : docs_) {
+    AppendUnsignedVarlong(&out_, static_cast<uint64_t>(doc - last));
+    last = doc;
+  }
+  pairs_ += static_cast<int64_t>(docs_.size());
+  docs_.clear();
+  last_term_.swap(term_);
+}
+
+std::string RunBuilder::Finish() {
+  EndTerm();
+  const uint64_t index_offset = out_.size();
+  out_.append(index_);
+  AppendFixed64(&out_, index_offset);
+  AppendFixed64(&out_, static_cast<uint64_t>(blocks_));
+  AppendFixed64(&out_, static_cast<uint64_t>(base_));
+  AppendFixed64(&out_, static_cast<uint64_t>(pairs_));
+  AppendFixed32(&out_, protocol::Crc32c(out_));
+  return std::move(out_);
+}
+
+absl::StatusOr<std::shared_ptr<const TermRun>> TermRun::Open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::DataLossError(absl::StrCat("search index: cannot open ", path, ": ", std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(kMagic) + kTrailer)) {
+    ::close(fd);
+    return absl::DataLossError(absl::StrCat("search index: ", path, " is truncated"));
+  }
+  const auto size = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return absl::InternalError(absl::StrCat("search index: mapping ", path, ": ", std::strerror(errno)));
+  std::shared_ptr<TermRun> run(new TermRun(static_cast<const uint8_t*>(map), size));
+  if (absl::Status s = run->Parse(path); !s.ok()) return s;
+  return std::shared_ptr<const TermRun>(std::move(run));
+}
+
+TermRun::~TermRun() { ::munmap(const_cast<uint8_t*>(data_), size_); }
+
+absl::Status TermRun::Parse(const std::string& path) {
+  auto damaged = [&](const char* why) {
+    return absl::DataLossError(absl::StrCat("search index: ", path, " is damaged (", why, ")"));
+  };
+  if (std::memcmp(data_, kMagic, sizeof(kMagic)) != 0) return damaged("not a run");
+  const uint8_t* trailer = data_ + size_ - kTrailer;
+  if (protocol::Crc32c(data_, size_ - 4) != Fixed32(trailer + 32)) return damaged("checksum");
+  const uint64_t index_offset = Fixed64(trailer);
+  const uint64_t blocks = Fixed64(trailer + 8);
+  base_ = static_cast<int64_t>(Fixed64(trailer + 16));
+  pairs_ = static_cast<int64_t>(Fixed64(trailer + 24));
+  if (index_offset < sizeof(kMagic) || index_offset > size_ - kTrailer) return damaged("index offset");
+  blocks_end_ = data_ + index_offset;
+  const uint8_t* p = blocks_end_;
+  for (uint64_t i = 0; i < blocks; ++i) {
+    uint64_t len = 0, offset = 0;
+    if (!DecodeUnsignedVarlong(&p, trailer, &len) || len > static_cast<uint64_t>(trailer - p)) return damaged("index");
+    std::string first(reinterpret_cast<const char*>(p), len);
+    p += len;
+    if (!DecodeUnsignedVarlong(&p, trailer, &offset) || offset < sizeof(kMagic) || offset >= index_offset ||
+        (!index_.empty() && offset <= index_.back().second)) {
+      return damaged("index");
+    }
+    index_.emplace_back(std::move(first), offset);
+  }
+  if (p != trailer) return damaged("index length");
+  return absl::OkStatus();
+}
+
+bool TermRun::DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count) const {
+  uint64_t shared = 0, suffix = 0;
+  if (!DecodeUnsignedVarlong(p, blocks_end_, &shared) || shared > term->size()) return false;
+  if (!DecodeUnsignedVarlong(p, blocks_end_, &suffix) || suffix > static_cast<uint64_t>(blocks_end_ - *p)) return false;
+  term->resize(shared);
+  term->append(reinterpret_cast<const char*>(*p), suffix);
+  *p += suffix;
+  return DecodeUnsignedVarlong(p, blocks_end_, count) && *count > 0;
+}
+
+TermRun::Cursor::Cursor(const TermRun* run, const Range* range) : run_(run), range_(range) {
+  end_ = run->blocks_end_;
+  if (run->index_.empty()) {
+    done_ = true;
+    return;
+  }
+  // The last block whose first term is at or below the lower bound: the range starts in it.
+  size_t block = 0;
+  if (range->has_lower) {
+    auto it = std::upper_bound(run->index_.begin(), run->index_.end(), range->lower,
+                               [](const std::string& t, const auto& e) { return t < e.first; });
+    block = it == run->index_.begin() ? 0 : static_cast<size_t>(it - run->index_.begin()) - 1;
+  }
+  p_ = run->data_ + run->index_[block].second;
+}
+
+bool TermRun::Cursor::BelowLower() const {
+  if (!range_->has_lower) return false;
+  const int c = term_.compare(range_->lower);
+  return c < 0 || (c == 0 && !range_->lower_inclusive);
+}
+
+bool TermRun::Cursor::AboveUpper() const {
+  if (!range_->has_upper) return false;
+  const int c = term_.compare(range_->upper);
+  return c > 0 || (c == 0 && !range_->upper_inclusive);
+}
+
+bool TermRun::Cursor::ReadEntry() {
+  // A block starts with a whole term (shared 0), so reading on across blocks needs nothing more.
+  while (p_ < end_) {
+    if (!run_->DecodeEntry(&p_, &term_, &left_)) return false;
+    if (BelowLower()) {
+      // Skip its documents.
+      for (uint64_t i = 0; i < left_; ++i) {
+        uint64_t delta = 0;
+        if (!DecodeUnsignedVarlong(&p_, end_, &delta)) return false;
+      }
+      continue;
+    }
+    if (AboveUpper()) return false;
+    doc_ = run_->base_;
+    return true;
+  }
+  return false;
+}
+
+bool TermRun::Cursor::Next() {
+  if (done_) return false;
+  if (left_ == 0 && !ReadEntry()) {
+    done_ = true;
+    return false;
+  }
+  uint64_t delta = 0;
+  if (!DecodeUnsignedVarlong(&p_, end_, &delta)) {
+    done_ = true;
+    return false;
+  }
+  doc_ += static_cast<int64_t>(delta);
+  --left_;
+  return true;
+}
+
+TermRun::EntryReader::EntryReader(const TermRun* run) : run_(run), p_(run->data_ + sizeof(kMagic)) {}
+
+bool TermRun::EntryReader::Next() {
+  if (p_ >= run_->blocks_end_) return false;
+  uint64_t count = 0;
+  if (!run_->DecodeEntry(&p_, &entry_.term, &count)) return false;
+  entry_.docs.resize(count);
+  int64_t doc = run_->base_;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t delta = 0;
+    if (!DecodeUnsignedVarlong(&p_, run_->blocks_end_, &delta)) return false;
+    doc += static_cast<int64_t>(delta);
+    entry_.docs[i] = doc;
+  }
+  return true;
+}
+
+std::string MergeRuns(const std::vector<std::shared_ptr<const TermRun>>& runs, int64_t base_doc) {
+  RunBuilder out(base_doc);
+  std::vector<TermRun::EntryReader> readers;
+  std::vector<bool> live;
+  for (const auto& run : runs) {
+    readers.emplace_back(run.get());
+    live.push_back(readers.back().Next());
+  }
+  // Few runs at a time (term_index.h merges kFanIn): the smallest term by a linear look.
+  for (;;) {
+    const std::string* smallest = nullptr;
+    for (size_t i = 0; i < readers.size(); ++i) {
+      if (live[i] && (smallest == nullptr || readers[i].entry().term < *smallest)) smallest = &readers[i].entry().term;
+    }
+    if (smallest == nullptr) break;
+    const std::string term = *smallest;
+    out.StartTerm(term);
+    // The runs' documents are in ascending ranges in run order: concatenated, they stay sorted.
+    for (size_t i = 0; i < readers.size(); ++i) {
+      if (!live[i] || readers[i].entry().term != term) continue;
+      for (int64_t doc : readers[i].entry().docs) out.AddDoc(doc);
+      live[i] = readers[i].Next();
+    }
+  }
+  return out.Finish();
+}
+
+}  // namespace chronik::search

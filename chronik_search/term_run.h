@@ -1,0 +1,130 @@
+#pragma once
+
+// A run: one immutable file of (term, doc) pairs sorted by term, then doc, which is how the exact
+// terms (terms.h) of a batch of documents are stored (term_index.h). Terms are prefix-compressed
+// within blocks of about 4 KiB, each term followed by its documents as deltas; a block index at the
+// end of the file finds the block a term range starts in, and a CRC-32C over the whole file finds
+// a damaged one. Writing a batch costs a sort of its distinct terms and one sequential write,
+// where an FTS5 table cost a B-tree segment and its merges inside SQLite.
+//
+// Layout: "CKTR" 1, blocks, block index (per block: first term's length and bytes, block offset;
+// all varints), then a 36-byte trailer: index offset, block count, base doc, pair count (each
+// 8 bytes little-endian), CRC-32C of everything before it (4 bytes).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace chronik::search {
+
+// Builds a run's bytes from terms given in ascending order, each with its documents ascending.
+class RunBuilder {
+ public:
+  explicit RunBuilder(int64_t base_doc);
+  void StartTerm(std::string_view term);
+  void AddDoc(int64_t doc);  // above the term's last one; at or above the base
+  // The file's bytes; the builder is spent.
+  std::string Finish();
+  int64_t pairs() const { return pairs_; }
+
+ private:
+  void EndTerm();
+
+  const int64_t base_;
+  std::string out_;
+  std::string index_;
+  std::string last_term_;  // of the open block
+  std::string term_;       // being written
+  std::vector<int64_t> docs_;
+  size_t block_start_ = 0;
+  int64_t blocks_ = 0;
+  int64_t pairs_ = 0;
+  bool in_term_ = false;
+};
+
+// A run file, mapped read-only. Shared by the snapshots that name it: the file may be deleted
+// while a search still reads it.
+class TermRun {
+ public:
+  // Maps and checks the file (its CRC and structure): DataLoss if damaged.
+  static absl::StatusOr<std::shared_ptr<const TermRun>> Open(const std::string& path);
+  ~TermRun();
+  TermRun(const TermRun&) = delete;
+  TermRun& operator=(const TermRun&) = delete;
+
+  int64_t size_bytes() const { return static_cast<int64_t>(size_); }
+  int64_t pairs() const { return pairs_; }
+  int64_t base() const { return base_; }
+
+  // Walks the pairs whose term is in a range, in order.
+  class Cursor {
+   public:
+    // [lower, upper] with the bounds' inclusiveness; a bound not `has_*` is open.
+    struct Range {
+      bool has_lower = false, lower_inclusive = true;
+      std::string lower;
+      bool has_upper = false, upper_inclusive = true;
+      std::string upper;
+    };
+    Cursor(const TermRun* run, const Range* range);
+    // The next pair; false at the end of the range.
+    bool Next();
+    const std::string& term() const { return term_; }
+    int64_t doc() const { return doc_; }
+
+   private:
+    // Reads the entry at p_ into term_ and its document count; false past the data or a bound.
+    bool ReadEntry();
+    bool BelowLower() const;
+    bool AboveUpper() const;
+
+    const TermRun* run_;
+    const Range* range_;
+    const uint8_t* p_ = nullptr;
+    const uint8_t* end_ = nullptr;  // of the blocks
+    std::string term_;
+    uint64_t left_ = 0;  // documents of term_ still to read
+    int64_t doc_ = 0;
+    bool started_ = false, done_ = false;
+  };
+
+  // Every term with all its documents, in order: what merging reads.
+  struct Entry {
+    std::string term;
+    std::vector<int64_t> docs;
+  };
+  class EntryReader {
+   public:
+    explicit EntryReader(const TermRun* run);
+    bool Next();  // false at the end
+    const Entry& entry() const { return entry_; }
+
+   private:
+    const TermRun* run_;
+    const uint8_t* p_;
+    Entry entry_;
+  };
+
+ private:
+  TermRun(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  absl::Status Parse(const std::string& path);
+  // Reads one entry at `*p` (the term after `*term`'s first `shared` bytes); false if malformed.
+  bool DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count) const;
+
+  const uint8_t* data_;
+  size_t size_;
+  const uint8_t* blocks_end_ = nullptr;
+  int64_t base_ = 0;
+  int64_t pairs_ = 0;
+  std::vector<std::pair<std::string, size_t>> index_;  // each block's first term and offset
+};
+
+// Merges runs whose documents lie in ascending, disjoint ranges (in that order) into one run.
+std::string MergeRuns(const std::vector<std::shared_ptr<const TermRun>>& runs, int64_t base_doc);
+
+}  // namespace chronik::search
