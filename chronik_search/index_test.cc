@@ -7,6 +7,7 @@
 #include "chronik_search/partition_index.h"
 #include "chronik_search/query.h"
 #include "chronik_search/terms.h"
+#include "chronik_search/tokenizer.h"
 #include "gtest/gtest.h"
 
 namespace chronik::search {
@@ -413,7 +414,18 @@ TEST(QueryTest, MalformedQueriesAreRefusedNotCrashed) {
                           R"({"query_string": {"query": "\"open"}})", R"({"match": 1, "term": 2})"}) {
     EXPECT_FALSE(CompileQuery(json::parse(bad), IndexLayout{}).ok()) << bad;
   }
-  EXPECT_EQ(Tokenize("Hello, World-42!"), (std::vector<std::string>{"hello", "world", "42"}));
+}
+
+// Words as the index and queries both make them: letters and digits, lowercased; Unicode letters
+// are letters (Latin, Greek and Cyrillic case folded, accents kept), its punctuation separates.
+TEST(TokenizerTest, WordsOfAsciiAndUnicode) {
+  using W = std::vector<std::string>;
+  EXPECT_EQ(Tokenize("Hello, World-42! snake_case"), (W{"hello", "world", "42", "snake", "case"}));
+  EXPECT_EQ(Tokenize("\xc3\x89mile Zola \xe2\x80\x94 \xc3\x85NGSTR\xc3\x96M"), (W{"\xc3\xa9mile", "zola", "\xc3\xa5ngstr\xc3\xb6m"}));
+  EXPECT_EQ(Tokenize("\xce\x91\xce\x98\xce\x97\xce\x9d\xce\x91 \xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0\xe3\x80\x82\xe6\x9d\xb1\xe4\xba\xac"),
+            (W{"\xce\xb1\xce\xb8\xce\xb7\xce\xbd\xce\xb1", "\xd0\xbc\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0", "\xe6\x9d\xb1\xe4\xba\xac"}));
+  EXPECT_EQ(Tokenize("\xc5\x81\xc3\xb3" "d\xc5\xba \xe2\x80\x9cquoted\xe2\x80\x9d \xf0\x9f\x98\x80smile"), (W{"\xc5\x82\xc3\xb3" "d\xc5\xba", "quoted", "smile"}));
+  EXPECT_EQ(Tokenize("bad\xff byte"), (W{"bad\xff", "byte"}));
 }
 
 TEST(DocumentTest, FieldsByKind) {

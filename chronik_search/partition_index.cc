@@ -19,24 +19,19 @@ namespace chronik::search {
 
 namespace {
 
-constexpr int kTextColumns = PartitionIndex::kTextColumns;
-
 // Bumped when the layout changes: an index of another version is rebuilt from the log.
-constexpr int64_t kSchemaVersion = 7;
+constexpr int64_t kSchemaVersion = 8;
 
-// The layout, chosen for indexing speed: every write but the documents' own rows goes into FTS5
-// tables, which take a transaction's terms as one sorted segment instead of a random B-tree write
-// per term.
+// The layout: this database holds what a search returns and the index's own records; every term
+// (the words of text with their positions, keywords, numbers) is the terms half's, in runs of its
+// own beside this file (term_index.h), written by a second thread and read through the virtual
+// tables term_rows and text_rows (term_rows.h).
 // - docs: each document's _source, timestamp and key (rowid = offset), the only copy of its text;
-// - generations: the documents from `base` on are in ft_<g> and the terms half's generation g,
-//   until the next one's base;
-//   a generation wholly below the log start is dropped, which is how deleting old documents frees
-//   their space (contentless FTS5 tables cannot delete a row without being given its text again);
-// - ft_<g>: one contentless FTS5 row per document, a column per text field (textcols maps the
-//   first kTextColumns fields seen to c0, c1, ...);
-// - the document's keywords, numbers and long-text presence as exact terms (terms.h) are the
-//   terms half's, in runs of their own in a directory beside this file (term_index.h), written
-//   by a second thread and read through the virtual table term_rows (term_rows.h);
+// - generations: the documents from `base` on are in the terms half's generation g, until the
+//   next one's base; a generation wholly below the log start is dropped with its runs, which is
+//   how deleting old documents frees their space;
+// - textcols: the text fields (the fields a match on _all searches), each with a number;
+// - fields: every field with its kinds, for _mapping;
 // - meta: the offset indexing reached, and the offset below which documents are deleted (what
 //   is left of them in the oldest generation is filtered out of every search).
 constexpr const char* kSchema[] = {
@@ -49,15 +44,6 @@ constexpr const char* kSchema[] = {
     "CREATE TABLE IF NOT EXISTS fields (field TEXT NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (field, kind))",
     "CREATE TABLE IF NOT EXISTS generations (g INTEGER PRIMARY KEY, base INTEGER NOT NULL)",
 };
-
-std::vector<std::string> GenerationSchema(int64_t g) {
-  std::string columns;
-  for (int i = 0; i < kTextColumns; ++i) absl::StrAppend(&columns, "c", i, ", ");
-  return {
-      absl::StrCat("CREATE VIRTUAL TABLE IF NOT EXISTS ft_", g, " USING fts5(", columns,
-                   "content = '', tokenize = 'unicode61')"),
-  };
-}
 
 // The text columns and generations queries compile against, and the offset below which documents
 // are deleted, as the database has them (in the caller's transaction, if one is open).
@@ -207,9 +193,6 @@ absl::Status PartitionIndex::Load() {
 }
 
 absl::Status PartitionIndex::AddGeneration(int64_t g, int64_t base) {
-  for (const std::string& sql : GenerationSchema(g)) {
-    if (absl::Status st = Exec(sql); !st.ok()) return st;
-  }
   Statement add(db_, "INSERT INTO generations (g, base) VALUES (?, ?)");
   add.BindAll({g, base});
   if (add.Step() != SQLITE_DONE) return SqliteError(db_, "adding a generation");
@@ -239,7 +222,7 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
       pthread_setname_np(pthread_self(), "search-terms");
       term_status = terms_->Add(g, docs, deleted_below, next_offset);
     });
-    text = AddText(g, docs, next_offset);
+    text = AddDocuments(docs, next_offset);
     terms_writer.join();
   }
   if (!text.ok()) {
@@ -250,18 +233,12 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
   return term_status;
 }
 
-absl::Status PartitionIndex::AddText(int64_t g, const std::vector<Document>& docs, int64_t next_offset) {
-  std::string ft_sql = absl::StrCat("INSERT INTO ft_", g, " (rowid");
-  for (int i = 0; i < kTextColumns; ++i) absl::StrAppend(&ft_sql, ", c", i);
-  ft_sql += ") VALUES (?";
-  for (int i = 0; i < kTextColumns; ++i) ft_sql += ", ?";
-  ft_sql += ")";
+absl::Status PartitionIndex::AddDocuments(const std::vector<Document>& docs, int64_t next_offset) {
   Statement doc(db_, "INSERT OR IGNORE INTO docs (off, ts, key, source) VALUES (?, ?, ?, ?)");
-  Statement ft(db_, ft_sql);
   Statement field(db_, "INSERT OR IGNORE INTO fields (field, kind) VALUES (?, ?)");
   Statement column(db_, "INSERT INTO textcols (field, col) VALUES (?, ?)");
   Statement meta(db_, "UPDATE meta SET v = ? WHERE k = 'indexed_offset'");
-  for (const Statement* s : {&doc, &ft, &field, &column, &meta}) {
+  for (const Statement* s : {&doc, &field, &column, &meta}) {
     if (absl::Status st = s->status("preparing"); !st.ok()) return st;
   }
   auto note_field = [&](const std::string& name, const char* kind) -> bool {
@@ -272,7 +249,6 @@ absl::Status PartitionIndex::AddText(int64_t g, const std::vector<Document>& doc
     field.Reset();
     return ok;
   };
-  std::vector<std::string> row(kTextColumns);
   for (const Document& d : docs) {
     if (d.offset < deleted_below_) continue;  // read before the log start moved past it
     doc.BindAll({d.offset, d.timestamp});
@@ -280,30 +256,17 @@ absl::Status PartitionIndex::AddText(int64_t g, const std::vector<Document>& doc
     doc.Bind(4, d.source);
     if (doc.Step() != SQLITE_DONE) return SqliteError(db_, "adding a document");
     doc.Reset();
-    if (sqlite3_changes(db_) == 0) continue;  // indexed before: its text is in already
+    if (sqlite3_changes(db_) == 0) continue;  // indexed before
     ++newest_documents_;
-    if (!d.text.empty()) {
-      for (std::string& cell : row) cell.clear();
-      for (const auto& [name, text] : d.text) {
-        auto it = layout_.columns.find(name);
-        if (it == layout_.columns.end() && static_cast<int>(layout_.columns.size()) < kTextColumns) {
-          const int col = static_cast<int>(layout_.columns.size());
-          column.BindAll({name, int64_t{col}});
-          if (column.Step() != SQLITE_DONE) return SqliteError(db_, "adding a text field");
-          column.Reset();
-          it = layout_.columns.emplace(name, col).first;
-        }
-        if (it == layout_.columns.end()) continue;  // past the partition's text columns: keyword only
-        std::string& cell = row[static_cast<size_t>(it->second)];
-        absl::StrAppend(&cell, cell.empty() ? "" : "\n", text);
-        if (!note_field(name, "text")) return SqliteError(db_, "adding a field");
+    for (const auto& [name, text] : d.text) {
+      if (!layout_.columns.contains(name)) {
+        const auto col = static_cast<int64_t>(layout_.columns.size());
+        column.BindAll({name, col});
+        if (column.Step() != SQLITE_DONE) return SqliteError(db_, "adding a text field");
+        column.Reset();
+        layout_.columns.emplace(name, static_cast<int>(col));
       }
-      ft.Bind(1, d.offset);
-      for (int i = 0; i < kTextColumns; ++i) {
-        if (!row[static_cast<size_t>(i)].empty()) ft.Bind(2 + i, row[static_cast<size_t>(i)]);
-      }
-      if (ft.Step() != SQLITE_DONE) return SqliteError(db_, "adding text");
-      ft.Reset();
+      if (!note_field(name, "text")) return SqliteError(db_, "adding a field");
     }
     // The terms themselves are the other thread's; the fields they belong to are listed here.
     for (const auto& kw : d.keywords) {
@@ -366,10 +329,7 @@ absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
     const bool newest = i + 1 == generations.size();
     if (newest ? !none_left : generations[i + 1].second > offset) break;
     const int64_t g = generations[i].first;
-    for (const std::string& sql : {absl::StrCat("DROP TABLE IF EXISTS ft_", g),
-                                   absl::StrCat("DELETE FROM generations WHERE g = ", g)}) {
-      if (absl::Status st = Exec(sql); !st.ok()) return fail(st);
-    }
+    if (absl::Status st = Exec(absl::StrCat("DELETE FROM generations WHERE g = ", g)); !st.ok()) return fail(st);
     dropped_newest = newest;
     ++dropped;
   }
@@ -449,7 +409,7 @@ absl::StatusOr<SearchResult> PartitionIndex::Search(const nlohmann::json& dsl, c
       return absl::OkStatus();
     }
     const int code = sqlite3_errcode(db);
-    // A query the compiler let through but FTS5 refuses (a query text it cannot parse).
+    // A query the compiler let through but SQLite refuses.
     if (code == SQLITE_ERROR) return absl::InvalidArgumentError(absl::StrCat(std::string(what), ": ", sqlite3_errmsg(db)));
     return SqliteError(db, what);
   };

@@ -1,10 +1,11 @@
 #pragma once
 
-// One topic partition's search index: a SQLite database with the documents' _source and FTS5
-// tables for their text, and a second one (term_index.h) for their keywords and numbers as exact
-// terms, both in generations so that old documents can be dropped. Each database records the
-// offset its half reached in the transaction that covers the documents. A cache of the log: it
-// can be deleted at any time and is rebuilt from the log.
+// One topic partition's search index, in two halves written on two threads: a SQLite database
+// with the documents' _source, their fields and the index's records, and the terms (term_index.h:
+// the words of text with their positions, keywords, numbers) in runs of their own, both in
+// generations so that old documents can be dropped. Each half records the offset it reached in
+// the commit that covers the documents. A cache of the log: it can be deleted at any time and is
+// rebuilt from the log.
 
 #include <chrono>
 #include <cstdint>
@@ -83,10 +84,6 @@ struct IndexStats {
 
 class PartitionIndex {
  public:
-  // The text fields a partition's index searches (the first seen, each an FTS5 column); text in
-  // fields beyond them is searched as keywords only.
-  static constexpr int kTextColumns = 32;
-
   // Documents per generation: deleting old documents frees space a generation at a time.
   static constexpr int64_t kGenerationDocuments = 1 << 20;
 
@@ -132,8 +129,8 @@ class PartitionIndex {
   absl::Status Load();
   // Starts generation `g` with the documents from `base` on, in the open transaction.
   absl::Status AddGeneration(int64_t g, int64_t base);
-  // The text half of Add: documents, their text and fields, and the indexed offset, committed.
-  absl::Status AddText(int64_t g, const std::vector<Document>& docs, int64_t next_offset);
+  // This database's half of Add: documents, their fields, and the indexed offset, committed.
+  absl::Status AddDocuments(const std::vector<Document>& docs, int64_t next_offset);
   static std::string TermsPath(const std::string& path);
 
   // The indexer's connection, under mu_; searches' own, under read_mu_.

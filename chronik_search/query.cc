@@ -5,9 +5,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "chronik_search/document.h"
 #include "chronik_search/terms.h"
+#include "chronik_search/text_query.h"
+#include "chronik_search/tokenizer.h"
 
 namespace chronik::search {
 
@@ -51,11 +52,6 @@ std::string ScalarText(const json& v) {
   return v.dump();
 }
 
-std::string FtsPhrase(const std::vector<std::string>& tokens) {
-  std::string out = "\"";
-  for (size_t i = 0; i < tokens.size(); ++i) absl::StrAppend(&out, i ? " " : "", tokens[i]);
-  return out + "\"";
-}
 
 Sql Append(Sql a, std::string_view glue, const Sql& b) {
   a.text = absl::StrCat(a.text, std::string(glue), b.text);
@@ -70,21 +66,24 @@ Sql Wrap(std::string_view before, const Sql& inner, std::string_view after) {
   return q;
 }
 
-// One FTS5 row per document: a field is a column (the index's TextColumns), _all is every column.
-Sql TextQuery(const std::string& field, const std::string& fts, const Context& ctx) {
-  std::string match = fts;
-  if (!AllFields(field)) {
-    auto it = ctx.columns.find(field);
-    if (it == ctx.columns.end()) return Sql{kMatchNone, {}};
-    match = absl::StrCat("{c", it->second, "} : (", fts, ")");
+// The documents matching `spec` in `field` (every text field for _all), each generation's from its
+// runs (text_query.h).
+Sql TextQuery(const std::string& field, TextQuerySpec spec, const Context& ctx) {
+  if (AllFields(field)) {
+    for (const auto& [name, column] : ctx.columns) spec.fields.push_back(name);
+  } else if (ctx.columns.contains(field)) {
+    spec.fields.push_back(field);
   }
+  if (spec.fields.empty()) return Sql{kMatchNone, {}};
+  const std::string serialized = spec.Serialize();
   // LIMIT -1 keeps each subquery whole: joined into a bool, it is matched once, not once per row
   // of the other side.
   Sql q;
   for (int64_t g : ctx.generations) {
-    absl::StrAppend(&q.text, q.text.empty() ? "" : " UNION ALL ", "SELECT * FROM (SELECT rowid AS doc, ",
-                    ctx.scored ? "-rank" : "1.0", " AS score FROM ft_", g, " WHERE ft_", g, " MATCH ? LIMIT -1)");
-    q.params.emplace_back(std::in_place_index<2>, match);
+    absl::StrAppend(&q.text, q.text.empty() ? "" : " UNION ALL ",
+                    "SELECT * FROM (SELECT doc, score FROM text_rows WHERE gen = ", g, " AND query = ? AND scored = ",
+                    ctx.scored ? 1 : 0, " LIMIT -1)");
+    q.params.emplace_back(std::in_place_index<2>, serialized);
   }
   if (q.text.empty()) return Sql{kMatchNone, {}};
   return q;
@@ -190,7 +189,12 @@ absl::StatusOr<Sql> Match(const json& body, bool phrase, const Context& ctx, boo
   if (fs->first.ends_with(".keyword")) return Term(json{{fs->first, *text}}, ctx);
   const std::vector<std::string> tokens = Tokenize(ScalarText(*text));
   if (tokens.empty()) return Sql{kMatchNone, {}};
-  if (phrase) return TextQuery(fs->first, FtsPhrase(tokens) + (prefix ? " *" : ""), ctx);
+  if (phrase) {
+    TextQuerySpec spec;
+    spec.phrases = {tokens};
+    spec.last_prefix = prefix;
+    return TextQuery(fs->first, std::move(spec), ctx);
+  }
   bool all = false;
   if (fs->second.is_object() && fs->second.contains("operator")) {
     const json& op = fs->second["operator"];
@@ -200,9 +204,10 @@ absl::StatusOr<Sql> Match(const json& body, bool phrase, const Context& ctx, boo
     if (o != "and" && o != "or") return Bad("[match] operator must be and or or");
     all = o == "and";
   }
-  std::vector<std::string> quoted;
-  for (const std::string& t : tokens) quoted.push_back(FtsPhrase({t}));
-  Sql text_query = TextQuery(fs->first, absl::StrJoin(quoted, all ? " AND " : " OR "), ctx);
+  TextQuerySpec spec;
+  for (const std::string& t : tokens) spec.phrases.push_back({t});
+  spec.all = all;
+  Sql text_query = TextQuery(fs->first, std::move(spec), ctx);
   // A number or boolean also matches a numeric field with that value, as on a numeric mapping.
   double number;
   const std::string scalar = ScalarText(*text);
@@ -523,22 +528,6 @@ absl::StatusOr<Sql> QueryString(const json& body, const Context& ctx) {
 
 std::string KeywordField(const std::string& field) {
   return field.ends_with(".keyword") ? field.substr(0, field.size() - 8) : field;
-}
-
-std::vector<std::string> Tokenize(std::string_view text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x80 || std::isalnum(c)) {
-      cur += static_cast<char>(c < 0x80 ? std::tolower(c) : c);
-    } else if (!cur.empty()) {
-      out.push_back(std::move(cur));
-      cur.clear();
-    }
-  }
-  if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
 }
 
 namespace {

@@ -3,8 +3,9 @@
 // The Elasticsearch query DSL compiled to SQL over one partition's index (partition_index.h):
 // every query becomes a SELECT of (doc, score) rows, one per matching record (doc is its offset),
 // so that bool queries compose as joins, unions and differences of their clauses. Text is matched
-// in the generations' FTS5 tables ft_<g>, keywords and numbers as term ranges of the virtual table
-// term_rows (terms.h, term_rows.h). query_string and URI searches (?q=) are parsed into the same DSL first.
+// by the virtual table text_rows (text_query.h), keywords and numbers as term ranges of the virtual
+// table term_rows (terms.h, term_rows.h), each a generation at a time. query_string and URI
+// searches (?q=) are parsed into the same DSL first.
 
 #include <cstdint>
 #include <map>
@@ -25,11 +26,11 @@ struct Sql {
   std::vector<SqlValue> params;
 };
 
-// Which FTS5 column (c0, c1, ...) of a partition's index holds a text field.
+// The text fields of a partition's index (each with a number of its own).
 using TextColumns = std::map<std::string, int>;
 
 // What a query is compiled against: the partition an index holds (ids and _id terms name one), its
-// text fields' columns, and its generations (each an FTS5 table ft_<g> and the terms half's runs).
+// text fields, and its generations (each of the terms half's runs).
 struct IndexLayout {
   int32_t partition = 0;
   TextColumns columns;
@@ -58,7 +59,5 @@ absl::StatusOr<nlohmann::json> ParseQueryString(std::string_view text, const std
 // "level.keyword" is the keyword of "level" (the multi-field _mapping advertises): "level".
 std::string KeywordField(const std::string& field);
 
-// Tokens as the index's tokenizer (unicode61) splits and folds text, for match and phrases.
-std::vector<std::string> Tokenize(std::string_view text);
 
 }  // namespace chronik::search

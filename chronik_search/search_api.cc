@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "boost/asio/post.hpp"
 #include "boost/asio/thread_pool.hpp"
+#include "chronik_search/tokenizer.h"
 #include "nlohmann/json.hpp"
 
 namespace chronik::search {

@@ -14,7 +14,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "chronik_protocol/records/crc32c.h"
+#include "chronik_protocol/varint.h"
 #include "chronik_search/terms.h"
+#include "chronik_search/tokenizer.h"
 
 namespace chronik::search {
 
@@ -23,8 +25,12 @@ namespace {
 namespace fs = std::filesystem;
 
 // Bumped with the layout; a directory of another version makes the whole index be rebuilt.
-constexpr char kManifestHeader[] = "chronik-terms 2";
+constexpr char kManifestHeader[] = "chronik-terms 3";
 constexpr char kManifest[] = "MANIFEST";
+
+// Positions between the values of one text field (an array's strings), as Elasticsearch's
+// position_increment_gap: a phrase never spans two.
+constexpr uint32_t kValueGap = 100;
 
 absl::Status WriteFile(const std::string& path, std::string_view bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -78,8 +84,8 @@ std::string ManifestText(const TermSnapshot& s) {
 
 std::string TermIndex::RunPath(int64_t g, int64_t seq) const { return absl::StrCat(dir_, "/", g, "-", seq, ".run"); }
 
-absl::StatusOr<std::unique_ptr<TermIndex>> TermIndex::Open(const std::string& path, bool* created) {
-  std::unique_ptr<TermIndex> index(new TermIndex(path));
+absl::StatusOr<std::unique_ptr<TermIndex>> TermIndex::Open(const std::string& path, bool* created, size_t fan_in) {
+  std::unique_ptr<TermIndex> index(new TermIndex(path, fan_in));
   const std::string manifest = path + "/" + kManifest;
   std::error_code ec;
   *created = !fs::exists(manifest, ec);
@@ -184,8 +190,8 @@ absl::StatusOr<std::shared_ptr<const TermRun>> TermIndex::WriteRun(int64_t g, in
 
 absl::Status TermIndex::MergeTail(TermSnapshot* next, int64_t g, std::vector<std::string>* unused) const {
   std::vector<TermSnapshot::Run>& runs = next->runs[g];
-  while (runs.size() >= kFanIn) {
-    const auto tail = runs.end() - static_cast<std::ptrdiff_t>(kFanIn);
+  while (runs.size() >= fan_in_) {
+    const auto tail = runs.end() - static_cast<std::ptrdiff_t>(fan_in_);
     const int level = tail->level;
     if (!std::all_of(tail, runs.end(), [&](const TermSnapshot::Run& r) { return r.level == level; })) break;
     std::vector<std::shared_ptr<const TermRun>> inputs;
@@ -203,70 +209,124 @@ absl::Status TermIndex::MergeTail(TermSnapshot* next, int64_t g, std::vector<std
 absl::Status TermIndex::Add(int64_t g, const std::vector<Document>& docs, int64_t deleted_below, int64_t next_offset) {
   if (next_offset <= state_.indexed_offset) return absl::OkStatus();  // a crash left this half ahead
   const int64_t from = std::max(state_.indexed_offset, deleted_below);
-  // Each distinct term once, with its documents in offset order (a document's repeated value once).
+  // Each distinct term once, with its documents in offset order: an exact term once per document,
+  // a word at each of its positions, the length once.
   TermArena arena;
   absl::flat_hash_map<std::string_view, uint32_t> ids;
   ids.reserve(docs.size() * 4);
   std::vector<std::string_view> names;
   std::vector<int64_t> last_doc;
-  std::vector<std::pair<uint32_t, int64_t>> pairs;
-  pairs.reserve(docs.size() * 10);
+  struct Posting {
+    uint32_t id;
+    uint32_t value;  // a word's position, a length
+    int64_t doc;
+  };
+  std::vector<Posting> postings;
+  postings.reserve(docs.size() * 64);
   std::string term;
-  auto add = [&](int64_t doc) {
+  auto add = [&](int64_t doc, uint32_t value, bool once) {
     auto it = ids.find(std::string_view(term));
     if (it == ids.end()) {
       names.push_back(arena.Copy(term));
       it = ids.emplace(names.back(), static_cast<uint32_t>(names.size() - 1)).first;
       last_doc.push_back(-1);
     }
-    if (last_doc[it->second] == doc) return;
+    if (once && last_doc[it->second] == doc) return;
     last_doc[it->second] = doc;
-    pairs.emplace_back(it->second, doc);
+    postings.push_back(Posting{it->second, value, doc});
   };
   int64_t base = -1;
+  std::vector<std::pair<std::string_view, uint32_t>> next_position;  // per text field of a document
   for (const Document& d : docs) {
     if (d.offset < from) continue;
     if (base < 0) base = d.offset;
     for (const auto& [name, value] : d.keywords) {
       term.clear();
       terms::AppendKeyword(&term, name, value);
-      add(d.offset);
+      add(d.offset, 0, true);
     }
     for (const std::string& name : d.long_text) {
       term = terms::Presence(name);
-      add(d.offset);
+      add(d.offset, 0, true);
     }
     for (const auto& [name, value] : d.numbers) {
       term.clear();
       terms::AppendNumber(&term, name, value);
-      add(d.offset);
+      add(d.offset, 0, true);
+    }
+    next_position.clear();
+    uint32_t words = 0;
+    for (const auto& [name, text] : d.text) {
+      auto at = std::find_if(next_position.begin(), next_position.end(), [&](const auto& p) { return p.first == name; });
+      if (at == next_position.end()) {
+        next_position.emplace_back(name, 0);
+        at = next_position.end() - 1;
+      } else {
+        at->second += kValueGap;  // the next value of an array: no phrase spans two
+      }
+      term = terms::TextFieldStart(name);
+      ForEachWord(text, &term, term.size(), [&] {
+        add(d.offset, at->second++, false);
+        ++words;
+      });
+    }
+    if (words > 0) {
+      term = terms::Length();
+      add(d.offset, words, true);
     }
   }
   TermSnapshot next = state_;
   next.indexed_offset = next_offset;
   next.generations.insert(g);
   std::vector<std::string> unused;
-  if (!pairs.empty()) {
-    // The distinct terms sorted, then the pairs by their term's rank: a counting sort, which keeps
-    // each term's documents in the order they came (ascending).
+  if (!postings.empty()) {
+    // The distinct terms sorted, then the postings by their term's rank: a counting sort, which
+    // keeps each term's postings in the order they came (by document, then position).
     std::vector<std::pair<std::string_view, uint32_t>> order(names.size());
     for (uint32_t i = 0; i < order.size(); ++i) order[i] = {names[i], i};
     std::sort(order.begin(), order.end());
-    std::vector<uint32_t> start(names.size() + 1, 0);
-    for (const auto& [id, doc] : pairs) ++start[id + 1];
+    std::vector<uint32_t> count(names.size(), 0);
+    for (const Posting& p : postings) ++count[p.id];
     std::vector<uint32_t> at(names.size());
     uint32_t sum = 0;
     for (const auto& [name, id] : order) {
       at[id] = sum;
-      sum += start[id + 1];
+      sum += count[id];
     }
-    std::vector<int64_t> sorted(pairs.size());
-    for (const auto& [id, doc] : pairs) sorted[at[id]++] = doc;
+    std::vector<std::pair<int64_t, uint32_t>> sorted(postings.size());
+    for (const Posting& p : postings) sorted[at[p.id]++] = {p.doc, p.value};
     RunBuilder builder(base);
+    std::string payload;
     size_t i = 0;
     for (const auto& [name, id] : order) {
       builder.StartTerm(name);
-      for (uint32_t n = start[id + 1]; n > 0; --n) builder.AddDoc(sorted[i++]);
+      const size_t end = i + count[id];
+      const auto kind = static_cast<terms::Kind>(name[0]);
+      while (i < end) {
+        const int64_t doc = sorted[i].first;
+        if (kind == terms::Kind::kText) {
+          // The word's positions in the document: their count, then each as a delta.
+          size_t j = i;
+          while (j < end && sorted[j].first == doc) ++j;
+          payload.clear();
+          protocol::AppendUnsignedVarlong(&payload, j - i);
+          uint32_t last = 0;
+          for (size_t k = i; k < j; ++k) {
+            protocol::AppendUnsignedVarlong(&payload, sorted[k].second - last);
+            last = sorted[k].second;
+          }
+          builder.AddDoc(doc, payload);
+          i = j;
+        } else if (kind == terms::Kind::kLength) {
+          payload.clear();
+          protocol::AppendUnsignedVarlong(&payload, sorted[i].second);
+          builder.AddDoc(doc, payload);
+          ++i;
+        } else {
+          builder.AddDoc(doc);
+          ++i;
+        }
+      }
     }
     const int64_t seq = next.next_seq++;
     absl::StatusOr<std::shared_ptr<const TermRun>> run = WriteRun(g, seq, builder.Finish());

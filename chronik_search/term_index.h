@@ -42,12 +42,13 @@ struct TermSnapshot {
 
 class TermIndex {
  public:
-  // Runs merged into one at a time.
-  static constexpr size_t kFanIn = 16;
+  // Runs merged into one at a time: each merge rewrites its runs, and a search seeks in every run.
+  static constexpr size_t kFanIn = 32;
 
   // Opens or creates the directory at `path`; `*created` says it held no index. A manifest or a
   // run that cannot be read is DataLoss.
-  static absl::StatusOr<std::unique_ptr<TermIndex>> Open(const std::string& path, bool* created);
+  static absl::StatusOr<std::unique_ptr<TermIndex>> Open(const std::string& path, bool* created,
+                                                         size_t fan_in = kFanIn);
 
   // Adds the terms of the documents at or above both the indexed offset and `deleted_below` to
   // generation `g`, and sets the indexed offset to `next_offset`. Documents a crash left indexed
@@ -72,16 +73,17 @@ class TermIndex {
   int64_t SizeBytes() const;
 
  private:
-  explicit TermIndex(std::string dir) : dir_(std::move(dir)) {}
+  TermIndex(std::string dir, size_t fan_in) : dir_(std::move(dir)), fan_in_(fan_in) {}
   std::string RunPath(int64_t g, int64_t seq) const;
   // Writes `next` as the manifest, makes it the state searches see, then deletes `unused`.
   absl::Status Commit(TermSnapshot next, const std::vector<std::string>& unused);
   // Writes `bytes` as run `seq` of `g` and maps it.
   absl::StatusOr<std::shared_ptr<const TermRun>> WriteRun(int64_t g, int64_t seq, const std::string& bytes) const;
-  // While the newest kFanIn runs of `g` are of one level, merges them.
+  // While the newest fan_in_ runs of `g` are of one level, merges them.
   absl::Status MergeTail(TermSnapshot* next, int64_t g, std::vector<std::string>* unused) const;
 
   const std::string dir_;
+  const size_t fan_in_;
   TermSnapshot state_;  // the writer's
   mutable std::mutex mu_;
   std::shared_ptr<const TermSnapshot> published_;

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "chronik_search/text_query.h"
+
 namespace chronik::search {
 
 namespace {
@@ -196,6 +198,124 @@ int Rowid(sqlite3_vtab_cursor* c, sqlite_int64* out) {
   return SQLITE_OK;
 }
 
+// text_rows(doc, score, gen HIDDEN, query HIDDEN, scored HIDDEN): a text query's documents
+// (text_query.h), answered whole when the scan starts.
+enum TextColumn { kTextDoc = 0, kTextScore = 1, kTextGen = 2, kTextQuery = 3, kTextScored = 4 };
+
+struct TextCursor {
+  sqlite3_vtab_cursor base{};
+  std::vector<TextMatch> matches;
+  size_t at = 0;
+};
+
+int TextConnect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char**) {
+  const int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(doc INTEGER, score REAL, gen HIDDEN, query HIDDEN, scored HIDDEN)");
+  if (rc != SQLITE_OK) return rc;
+  auto* table = new Table();
+  table->source = static_cast<const Source*>(aux);
+  *out = &table->base;
+  return SQLITE_OK;
+}
+
+int TextBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
+  int args[3] = {-1, -1, -1};  // gen, query, scored
+  for (int i = 0; i < info->nConstraint; ++i) {
+    const auto& c = info->aConstraint[i];
+    if (c.op != SQLITE_INDEX_CONSTRAINT_EQ || c.iColumn < kTextGen) continue;
+    int& slot = args[c.iColumn - kTextGen];
+    if (!c.usable) continue;
+    if (slot < 0) slot = i;
+  }
+  // The three are what the table is asked; a plan without them cannot be answered.
+  for (int k = 0; k < 3; ++k) {
+    if (args[k] < 0) return SQLITE_CONSTRAINT;
+    info->aConstraintUsage[args[k]].argvIndex = k + 1;
+    info->aConstraintUsage[args[k]].omit = 1;
+  }
+  info->estimatedCost = 1000;
+  return SQLITE_OK;
+}
+
+int TextOpen(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
+  auto* cursor = new TextCursor();
+  *out = &cursor->base;
+  return SQLITE_OK;
+}
+
+int TextClose(sqlite3_vtab_cursor* c) {
+  delete reinterpret_cast<TextCursor*>(c);
+  return SQLITE_OK;
+}
+
+int TextFilter(sqlite3_vtab_cursor* c, int, const char*, int argc, sqlite3_value** argv) {
+  auto* cur = reinterpret_cast<TextCursor*>(c);
+  const auto* table = reinterpret_cast<Table*>(c->pVtab);
+  cur->matches.clear();
+  cur->at = 0;
+  if (argc != 3 || sqlite3_value_type(argv[0]) != SQLITE_INTEGER || sqlite3_value_type(argv[1]) != SQLITE_TEXT) {
+    return SQLITE_OK;
+  }
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  std::optional<TextQuerySpec> query =
+      TextQuerySpec::Parse(std::string_view(text, static_cast<size_t>(sqlite3_value_bytes(argv[1]))));
+  if (!query.has_value()) {
+    sqlite3_free(c->pVtab->zErrMsg);
+    c->pVtab->zErrMsg = sqlite3_mprintf("malformed text query");
+    return SQLITE_ERROR;
+  }
+  std::shared_ptr<const TermSnapshot> snapshot = (*table->source)();
+  if (snapshot == nullptr) return SQLITE_OK;
+  auto runs = snapshot->runs.find(sqlite3_value_int64(argv[0]));
+  if (runs == snapshot->runs.end()) return SQLITE_OK;
+  cur->matches = MatchText(runs->second, *query, sqlite3_value_int(argv[2]) != 0);
+  return SQLITE_OK;
+}
+
+int TextNext(sqlite3_vtab_cursor* c) {
+  ++reinterpret_cast<TextCursor*>(c)->at;
+  return SQLITE_OK;
+}
+
+int TextEof(sqlite3_vtab_cursor* c) {
+  const auto* cur = reinterpret_cast<TextCursor*>(c);
+  return cur->at >= cur->matches.size() ? 1 : 0;
+}
+
+int TextColumnValue(sqlite3_vtab_cursor* c, sqlite3_context* ctx, int column) {
+  const auto* cur = reinterpret_cast<TextCursor*>(c);
+  const TextMatch& m = cur->matches[cur->at];
+  if (column == kTextDoc) {
+    sqlite3_result_int64(ctx, m.doc);
+  } else if (column == kTextScore) {
+    sqlite3_result_double(ctx, m.score);
+  } else {
+    sqlite3_result_null(ctx);
+  }
+  return SQLITE_OK;
+}
+
+int TextRowid(sqlite3_vtab_cursor* c, sqlite_int64* out) {
+  const auto* cur = reinterpret_cast<TextCursor*>(c);
+  *out = static_cast<sqlite_int64>(cur->at);
+  return SQLITE_OK;
+}
+
+sqlite3_module MakeTextModule() {
+  sqlite3_module m{};
+  m.iVersion = 1;
+  m.xConnect = TextConnect;
+  m.xBestIndex = TextBestIndex;
+  m.xDisconnect = Disconnect;
+  m.xOpen = TextOpen;
+  m.xClose = TextClose;
+  m.xFilter = TextFilter;
+  m.xNext = TextNext;
+  m.xEof = TextEof;
+  m.xColumn = TextColumnValue;
+  m.xRowid = TextRowid;
+  return m;
+}
+
 sqlite3_module MakeModule() {
   sqlite3_module m{};
   m.iVersion = 1;
@@ -216,9 +336,15 @@ sqlite3_module MakeModule() {
 }  // namespace
 
 bool RegisterTermRows(sqlite3* db, Source source) {
-  static const sqlite3_module module = MakeModule();
+  static const sqlite3_module terms = MakeModule();
+  static const sqlite3_module text = MakeTextModule();
+  // One source for both tables, freed with the connection (by the second registration's destructor).
   auto* owned = new Source(std::move(source));
-  return sqlite3_create_module_v2(db, "term_rows", &module, owned,
+  if (sqlite3_create_module_v2(db, "term_rows", &terms, owned, nullptr) != SQLITE_OK) {
+    delete owned;
+    return false;
+  }
+  return sqlite3_create_module_v2(db, "text_rows", &text, owned,
                                   [](void* p) { delete static_cast<Source*>(p); }) == SQLITE_OK;
 }
 

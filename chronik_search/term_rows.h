@@ -5,7 +5,9 @@
 // whose rows are a snapshot's (term, doc) pairs. Queries (query.cc) read it as
 //   SELECT doc FROM term_rows WHERE gen = 3 AND term >= ? AND term < ?
 // and the constraints on gen and term are answered by seeking in each run, not by a scan. Rows come
-// in no promised order.
+// in no promised order. Beside it, text queries (text_query.h):
+//   SELECT doc, score FROM text_rows WHERE gen = 3 AND query = ? AND scored = 1
+// with the query as TextQuerySpec::Serialize makes it; rows ascend by doc.
 
 #include <functional>
 #include <memory>
@@ -16,7 +18,7 @@ struct sqlite3;
 
 namespace chronik::search {
 
-// Registers term_rows on `db`. Each scan reads the snapshot `source` gives when it starts (a
+// Registers term_rows and text_rows on `db`. Each scan reads the snapshot `source` gives when it starts (a
 // search gives the one it took at its start, so that all its scans and its indexed offset agree).
 bool RegisterTermRows(sqlite3* db, std::function<std::shared_ptr<const TermSnapshot>()> source);
 

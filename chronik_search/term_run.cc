@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <queue>
 
 #include "absl/strings/str_cat.h"
 #include "chronik_protocol/records/crc32c.h"
@@ -19,7 +20,7 @@ namespace {
 using protocol::AppendUnsignedVarlong;
 using protocol::DecodeUnsignedVarlong;
 
-constexpr char kMagic[] = {'C', 'K', 'T', 'R', 1};
+constexpr char kMagic[] = {'C', 'K', 'T', 'R', 2};
 constexpr size_t kTrailer = 36;
 constexpr size_t kBlockBytes = 4096;
 
@@ -55,14 +56,26 @@ void RunBuilder::StartTerm(std::string_view term) {
   EndTerm();
   term_.assign(term.data(), term.size());
   in_term_ = true;
+  last_doc_ = base_;
 }
 
-void RunBuilder::AddDoc(int64_t doc) { docs_.push_back(doc); }
+void RunBuilder::AddDoc(int64_t doc) {
+  AppendUnsignedVarlong(&body_, static_cast<uint64_t>(doc - last_doc_));
+  last_doc_ = doc;
+  ++docs_;
+}
+
+void RunBuilder::AddDoc(int64_t doc, std::string_view payload) {
+  AddDoc(doc);
+  AppendUnsignedVarlong(&body_, payload.size());
+  body_.append(payload.data(), payload.size());
+  has_payloads_ = true;
+}
 
 void RunBuilder::EndTerm() {
   if (!in_term_) return;
   in_term_ = false;
-  if (docs_.empty()) return;
+  if (docs_ == 0) return;
   // A block ends before the entry that would take it past kBlockBytes (an entry is never split:
   // a term with many documents makes a large block).
   const bool new_block = blocks_ == 0 || out_.size() - block_start_ >= kBlockBytes;
@@ -78,14 +91,12 @@ void RunBuilder::EndTerm() {
   AppendUnsignedVarlong(&out_, shared);
   AppendUnsignedVarlong(&out_, term_.size() - shared);
   out_.append(term_, shared, std::string::npos);
-  AppendUnsignedVarlong(&out_, docs_.size());
-  int64_t last = base_;
-  for (int64_t doc : docs_) {
-    AppendUnsignedVarlong(&out_, static_cast<uint64_t>(doc - last));
-    last = doc;
-  }
-  pairs_ += static_cast<int64_t>(docs_.size());
-  docs_.clear();
+  AppendUnsignedVarlong(&out_, static_cast<uint64_t>(docs_) << 1 | (has_payloads_ ? 1 : 0));
+  out_.append(body_);
+  pairs_ += docs_;
+  docs_ = 0;
+  body_.clear();
+  has_payloads_ = false;
   last_term_.swap(term_);
 }
 
@@ -149,14 +160,27 @@ absl::Status TermRun::Parse(const std::string& path) {
   return absl::OkStatus();
 }
 
-bool TermRun::DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count) const {
-  uint64_t shared = 0, suffix = 0;
+bool TermRun::DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count, bool* has_payloads) const {
+  uint64_t shared = 0, suffix = 0, head = 0;
   if (!DecodeUnsignedVarlong(p, blocks_end_, &shared) || shared > term->size()) return false;
   if (!DecodeUnsignedVarlong(p, blocks_end_, &suffix) || suffix > static_cast<uint64_t>(blocks_end_ - *p)) return false;
   term->resize(shared);
   term->append(reinterpret_cast<const char*>(*p), suffix);
   *p += suffix;
-  return DecodeUnsignedVarlong(p, blocks_end_, count) && *count > 0;
+  if (!DecodeUnsignedVarlong(p, blocks_end_, &head)) return false;
+  *count = head >> 1;
+  *has_payloads = (head & 1) != 0;
+  return *count > 0;
+}
+
+bool TermRun::DecodeDoc(const uint8_t** p, bool has_payloads, uint64_t* delta, std::string_view* payload) const {
+  if (!DecodeUnsignedVarlong(p, blocks_end_, delta)) return false;
+  if (!has_payloads) return true;
+  uint64_t len = 0;
+  if (!DecodeUnsignedVarlong(p, blocks_end_, &len) || len > static_cast<uint64_t>(blocks_end_ - *p)) return false;
+  *payload = std::string_view(reinterpret_cast<const char*>(*p), len);
+  *p += len;
+  return true;
 }
 
 TermRun::Cursor::Cursor(const TermRun* run, const Range* range) : run_(run), range_(range) {
@@ -190,12 +214,12 @@ bool TermRun::Cursor::AboveUpper() const {
 bool TermRun::Cursor::ReadEntry() {
   // A block starts with a whole term (shared 0), so reading on across blocks needs nothing more.
   while (p_ < end_) {
-    if (!run_->DecodeEntry(&p_, &term_, &left_)) return false;
+    if (!run_->DecodeEntry(&p_, &term_, &left_, &has_payloads_)) return false;
     if (BelowLower()) {
       // Skip its documents.
       for (uint64_t i = 0; i < left_; ++i) {
         uint64_t delta = 0;
-        if (!DecodeUnsignedVarlong(&p_, end_, &delta)) return false;
+        if (!run_->DecodeDoc(&p_, has_payloads_, &delta, &payload_)) return false;
       }
       continue;
     }
@@ -213,7 +237,7 @@ bool TermRun::Cursor::Next() {
     return false;
   }
   uint64_t delta = 0;
-  if (!DecodeUnsignedVarlong(&p_, end_, &delta)) {
+  if (!run_->DecodeDoc(&p_, has_payloads_, &delta, &payload_)) {
     done_ = true;
     return false;
   }
@@ -222,19 +246,43 @@ bool TermRun::Cursor::Next() {
   return true;
 }
 
+const TermRun::DocLengths& TermRun::Lengths(const std::string& term) const {
+  std::call_once(lengths_once_, [&] {
+    Cursor::Range range;
+    range.has_lower = range.has_upper = true;
+    range.lower = range.upper = term;
+    Cursor c(this, &range);
+    while (c.Next()) {
+      std::string_view payload = c.payload();
+      const auto* p = reinterpret_cast<const uint8_t*>(payload.data());
+      uint64_t n = 0;
+      if (!DecodeUnsignedVarlong(&p, p + payload.size(), &n)) continue;
+      const auto at = static_cast<size_t>(c.doc() - base_);
+      if (at >= lengths_.length.size()) lengths_.length.resize(at + 1, 0);
+      lengths_.length[at] = static_cast<uint32_t>(n);
+      ++lengths_.documents;
+      lengths_.words += static_cast<int64_t>(n);
+    }
+  });
+  return lengths_;
+}
+
 TermRun::EntryReader::EntryReader(const TermRun* run) : run_(run), p_(run->data_ + sizeof(kMagic)) {}
 
 bool TermRun::EntryReader::Next() {
   if (p_ >= run_->blocks_end_) return false;
   uint64_t count = 0;
-  if (!run_->DecodeEntry(&p_, &entry_.term, &count)) return false;
+  if (!run_->DecodeEntry(&p_, &entry_.term, &count, &entry_.has_payloads)) return false;
   entry_.docs.resize(count);
+  entry_.payloads.resize(entry_.has_payloads ? count : 0);
   int64_t doc = run_->base_;
+  std::string_view payload;
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t delta = 0;
-    if (!DecodeUnsignedVarlong(&p_, run_->blocks_end_, &delta)) return false;
+    if (!run_->DecodeDoc(&p_, entry_.has_payloads, &delta, &payload)) return false;
     doc += static_cast<int64_t>(delta);
     entry_.docs[i] = doc;
+    if (entry_.has_payloads) entry_.payloads[i] = payload;
   }
   return true;
 }
@@ -247,20 +295,32 @@ std::string MergeRuns(const std::vector<std::shared_ptr<const TermRun>>& runs, i
     readers.emplace_back(run.get());
     live.push_back(readers.back().Next());
   }
-  // Few runs at a time (term_index.h merges kFanIn): the smallest term by a linear look.
-  for (;;) {
-    const std::string* smallest = nullptr;
-    for (size_t i = 0; i < readers.size(); ++i) {
-      if (live[i] && (smallest == nullptr || readers[i].entry().term < *smallest)) smallest = &readers[i].entry().term;
-    }
-    if (smallest == nullptr) break;
-    const std::string term = *smallest;
+  // The runs with the smallest term on top; of equal terms, the earlier run (lower documents).
+  auto later = [&](size_t a, size_t b) {
+    const int c = readers[a].entry().term.compare(readers[b].entry().term);
+    return c != 0 ? c > 0 : a > b;
+  };
+  std::priority_queue<size_t, std::vector<size_t>, decltype(later)> heap(later);
+  for (size_t i = 0; i < readers.size(); ++i) {
+    if (live[i]) heap.push(i);
+  }
+  std::string term;
+  while (!heap.empty()) {
+    term = readers[heap.top()].entry().term;
     out.StartTerm(term);
     // The runs' documents are in ascending ranges in run order: concatenated, they stay sorted.
-    for (size_t i = 0; i < readers.size(); ++i) {
-      if (!live[i] || readers[i].entry().term != term) continue;
-      for (int64_t doc : readers[i].entry().docs) out.AddDoc(doc);
-      live[i] = readers[i].Next();
+    while (!heap.empty() && readers[heap.top()].entry().term == term) {
+      const size_t i = heap.top();
+      heap.pop();
+      const TermRun::Entry& e = readers[i].entry();
+      for (size_t k = 0; k < e.docs.size(); ++k) {
+        if (e.has_payloads) {
+          out.AddDoc(e.docs[k], e.payloads[k]);
+        } else {
+          out.AddDoc(e.docs[k]);
+        }
+      }
+      if (readers[i].Next()) heap.push(i);
     }
   }
   return out.Finish();

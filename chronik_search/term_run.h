@@ -7,12 +7,17 @@
 // a damaged one. Writing a batch costs a sort of its distinct terms and one sequential write,
 // where an FTS5 table cost a B-tree segment and its merges inside SQLite.
 //
-// Layout: "CKTR" 1, blocks, block index (per block: first term's length and bytes, block offset;
+// An entry is: shared prefix length, suffix length, suffix, count << 1 | has payloads, then each
+// document's delta (from the run's base for the first) and, with payloads, the payload's length
+// and bytes (a text term's positions, a document's length: term_index.h).
+//
+// Layout: "CKTR" 2, blocks, block index (per block: first term's length and bytes, block offset;
 // all varints), then a 36-byte trailer: index offset, block count, base doc, pair count (each
 // 8 bytes little-endian), CRC-32C of everything before it (4 bytes).
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +32,10 @@ class RunBuilder {
  public:
   explicit RunBuilder(int64_t base_doc);
   void StartTerm(std::string_view term);
-  void AddDoc(int64_t doc);  // above the term's last one; at or above the base
+  // Above the term's last one, at or above the base. A term's documents all have a payload (which
+  // may be empty), or none has.
+  void AddDoc(int64_t doc);
+  void AddDoc(int64_t doc, std::string_view payload);
   // The file's bytes; the builder is spent.
   std::string Finish();
   int64_t pairs() const { return pairs_; }
@@ -40,7 +48,11 @@ class RunBuilder {
   std::string index_;
   std::string last_term_;  // of the open block
   std::string term_;       // being written
-  std::vector<int64_t> docs_;
+  // The open term's documents (and payloads) as written, and how many: its count goes before them.
+  std::string body_;
+  int64_t docs_ = 0;
+  int64_t last_doc_ = 0;
+  bool has_payloads_ = false;
   size_t block_start_ = 0;
   int64_t blocks_ = 0;
   int64_t pairs_ = 0;
@@ -61,6 +73,15 @@ class TermRun {
   int64_t pairs() const { return pairs_; }
   int64_t base() const { return base_; }
 
+  // Each document's length in words, from the payloads of `term` (term_index.h's length term),
+  // read at the first call.
+  struct DocLengths {
+    std::vector<uint32_t> length;  // by document - base (0: no text)
+    int64_t documents = 0;         // with text
+    int64_t words = 0;
+  };
+  const DocLengths& Lengths(const std::string& term) const;
+
   // Walks the pairs whose term is in a range, in order.
   class Cursor {
    public:
@@ -76,6 +97,7 @@ class TermRun {
     bool Next();
     const std::string& term() const { return term_; }
     int64_t doc() const { return doc_; }
+    std::string_view payload() const { return payload_; }
 
    private:
     // Reads the entry at p_ into term_ and its document count; false past the data or a bound.
@@ -89,7 +111,9 @@ class TermRun {
     const uint8_t* end_ = nullptr;  // of the blocks
     std::string term_;
     uint64_t left_ = 0;  // documents of term_ still to read
+    bool has_payloads_ = false;
     int64_t doc_ = 0;
+    std::string_view payload_;
     bool started_ = false, done_ = false;
   };
 
@@ -97,6 +121,8 @@ class TermRun {
   struct Entry {
     std::string term;
     std::vector<int64_t> docs;
+    bool has_payloads = false;
+    std::vector<std::string_view> payloads;  // into the run's mapping
   };
   class EntryReader {
    public:
@@ -113,8 +139,11 @@ class TermRun {
  private:
   TermRun(const uint8_t* data, size_t size) : data_(data), size_(size) {}
   absl::Status Parse(const std::string& path);
-  // Reads one entry at `*p` (the term after `*term`'s first `shared` bytes); false if malformed.
-  bool DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count) const;
+  // Reads one entry's head at `*p` (the term after `*term`'s first `shared` bytes); false if
+  // malformed.
+  bool DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count, bool* has_payloads) const;
+  // Reads one document of an entry: its delta and payload; false if malformed.
+  bool DecodeDoc(const uint8_t** p, bool has_payloads, uint64_t* delta, std::string_view* payload) const;
 
   const uint8_t* data_;
   size_t size_;
@@ -122,6 +151,8 @@ class TermRun {
   int64_t base_ = 0;
   int64_t pairs_ = 0;
   std::vector<std::pair<std::string, size_t>> index_;  // each block's first term and offset
+  mutable std::once_flag lengths_once_;
+  mutable DocLengths lengths_;
 };
 
 // Merges runs whose documents lie in ascending, disjoint ranges (in that order) into one run.

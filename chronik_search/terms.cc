@@ -105,6 +105,10 @@ void AppendNumber(std::string* row, std::string_view field, double value) {
   row->append(hex, sizeof(hex));
 }
 
+std::string TextFieldStart(std::string_view field) { return Start(Kind::kText, field) + kSep; }
+
+std::string Text(std::string_view field, std::string_view word) { return TextFieldStart(field).append(word); }
+
 std::string Keyword(std::string_view field, std::string_view value) {
   std::string t;
   AppendKeyword(&t, field, value);

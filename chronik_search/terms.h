@@ -1,9 +1,10 @@
 #pragma once
 
-// The exact-value half of a partition's index: keywords, numbers and the presence of long text,
-// each a term stored with the documents that have it (term_index.h, term_run.h). The terms sort by
-// field, then by value (numbers in an order-preserving encoding), so a field's values, a range or a
-// prefix are one range of terms.
+// The terms of a partition's index, each stored with the documents that have it (term_index.h,
+// term_run.h): keywords, numbers and the presence of long text (exact terms), the words of text
+// fields (with their positions) and each document's length in words. The terms sort by kind, field,
+// then value (numbers in an order-preserving encoding), so a field's values, a range or a prefix
+// are one range of terms.
 //
 // A term is: kind, escaped field, kSep, payload. Escaping keeps the bytes kSep and kTermEnd (and
 // the escape byte) out of fields and values while keeping their order.
@@ -16,12 +17,17 @@ struct sqlite3;
 
 namespace chronik::search::terms {
 
-enum class Kind : char { kKeyword = 'k', kNumber = 'n', kPresence = 'p' };
+enum class Kind : char { kKeyword = 'k', kLength = 'l', kNumber = 'n', kPresence = 'p', kText = 't' };
 
 // A keyword's term; a number's term (-0 is 0; NaN has none); a field's presence term.
 std::string Keyword(std::string_view field, std::string_view value);
 std::string Number(std::string_view field, double value);
 std::string Presence(std::string_view field);
+// A word of a text field (tokenizer.h), which is the field's start and the word (words need no
+// escaping); the term every document with text has, with its length.
+std::string Text(std::string_view field, std::string_view word);
+std::string TextFieldStart(std::string_view field);
+inline std::string Length() { return std::string(1, static_cast<char>(Kind::kLength)); }
 
 // Every term of `kind` for `field` lies in [FieldStart, FieldEnd).
 std::string FieldStart(Kind kind, std::string_view field);
