@@ -212,25 +212,27 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
     if (text.ok()) text = AddGeneration(g, docs.front().offset);
   }
   const int64_t g = layout_.generations.back();
-  // The terms go into their database on a thread of their own while this one writes the text: the
-  // two halves' SQLite work is most of indexing's. The thread inherits this one's scheduling
-  // policy (the indexer's SCHED_IDLE).
-  absl::Status term_status;
-  std::thread terms_writer;
+  // Two threads share the batch: a thread of its own writes the text's run (the words, the larger
+  // part) while this one writes the documents into SQLite and then the exact terms' run. The
+  // thread inherits this one's scheduling policy (the indexer's SCHED_IDLE).
+  TermIndex::Batch batch = terms_->Begin(g, deleted_below_, next_offset);
+  std::thread text_writer;
   if (text.ok()) {
-    terms_writer = std::thread([&, deleted_below = deleted_below_] {
+    text_writer = std::thread([&] {
       pthread_setname_np(pthread_self(), "search-terms");
-      term_status = terms_->Add(g, docs, deleted_below, next_offset);
+      terms_->Write(&batch, RunKind::kText, docs);
     });
     text = AddDocuments(docs, next_offset);
-    terms_writer.join();
+    terms_->Write(&batch, RunKind::kExact, docs);
+    text_writer.join();
   }
   if (!text.ok()) {
     (void)Exec("ROLLBACK");
     (void)Load();  // columns, fields and generations added in the rolled-back transaction are not taken
+    terms_->Discard(batch);  // nor the terms: the batch is added again from the lower offset
     return text;
   }
-  return term_status;
+  return terms_->Finish(std::move(batch));
 }
 
 absl::Status PartitionIndex::AddDocuments(const std::vector<Document>& docs, int64_t next_offset) {

@@ -54,33 +54,202 @@ absl::Status WriteFile(const std::string& path, std::string_view bytes) {
 class TermArena {
  public:
   std::string_view Copy(std::string_view s) {
-    if (s.size() > kBlock - used_) {
-      blocks_.push_back(std::make_unique<char[]>(std::max(kBlock, s.size())));
-      used_ = 0;
+    char* at = nullptr;
+    if (s.size() > kBlock) {
+      large_.push_back(std::make_unique<char[]>(s.size()));
+      at = large_.back().get();
+    } else {
+      if (blocks_.empty() || s.size() > kBlock - used_) {
+        if (blocks_.empty() || ++current_ == blocks_.size()) {
+          blocks_.push_back(std::make_unique<char[]>(kBlock));
+          current_ = blocks_.size() - 1;
+        }
+        used_ = 0;
+      }
+      at = blocks_[current_].get() + used_;
+      used_ += s.size();
     }
-    char* at = blocks_.back().get() + used_;
     std::memcpy(at, s.data(), s.size());
-    used_ += s.size();
     return std::string_view(at, s.size());
+  }
+  // Forgets what it holds, keeping its memory for the next batch.
+  void Clear() {
+    current_ = 0;
+    used_ = 0;
+    large_.clear();
   }
 
  private:
   static constexpr size_t kBlock = 1 << 20;
   std::vector<std::unique_ptr<char[]>> blocks_;
-  size_t used_ = kBlock;
+  std::vector<std::unique_ptr<char[]>> large_;
+  size_t current_ = 0;
+  size_t used_ = 0;
 };
 
 std::string ManifestText(const TermSnapshot& s) {
   std::string out = absl::StrCat(kManifestHeader, "\noffset ", s.indexed_offset, "\nnext ", s.next_seq, "\n");
   for (int64_t g : s.generations) absl::StrAppend(&out, "gen ", g, "\n");
-  for (const auto& [g, runs] : s.runs) {
-    for (const TermSnapshot::Run& r : runs) absl::StrAppend(&out, "run ", g, " ", r.seq, " ", r.level, "\n");
+  for (RunKind kind : kRunKinds) {
+    for (const auto& [g, runs] : s.of(kind)) {
+      for (const TermSnapshot::Run& r : runs) {
+        absl::StrAppend(&out, kind == RunKind::kText ? "text " : "run ", g, " ", r.seq, " ", r.level, "\n");
+      }
+    }
   }
   absl::StrAppend(&out, "crc ", protocol::Crc32c(out), "\n");
   return out;
 }
 
+// A batch's terms of one kind: each distinct term once, with its postings in the order they came
+// (by document, then position).
+class Postings {
+ public:
+  // Empties it for the next batch; its memory is kept.
+  void Clear(size_t docs) {
+    arena_.Clear();
+    ids_.clear();
+    ids_.reserve(docs * 4);
+    names_.clear();
+    last_doc_.clear();
+    postings_.clear();
+  }
+
+  // `term` in `doc`: an exact term or a length `once` per document, a word at each position.
+  void Add(std::string_view term, int64_t doc, uint32_t value, bool once) {
+    auto it = ids_.find(term);
+    if (it == ids_.end()) {
+      names_.push_back(arena_.Copy(term));
+      it = ids_.emplace(names_.back(), static_cast<uint32_t>(names_.size() - 1)).first;
+      last_doc_.push_back(-1);
+    }
+    if (once && last_doc_[it->second] == doc) return;
+    last_doc_[it->second] = doc;
+    postings_.push_back(Posting{it->second, value, doc});
+  }
+
+  bool empty() const { return postings_.empty(); }
+
+  // The run's bytes: the terms sorted, each with its documents and, by its kind, their payloads
+  // (a word's positions, a length).
+  std::string Build(int64_t base) {
+    // The postings by their term's rank: a counting sort, which keeps each term's in order.
+    std::vector<std::pair<std::string_view, uint32_t>>& order = order_;
+    order.resize(names_.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = {names_[i], i};
+    std::sort(order.begin(), order.end());
+    std::vector<uint32_t>& count = count_;
+    count.assign(names_.size(), 0);
+    for (const Posting& p : postings_) ++count[p.id];
+    std::vector<uint32_t>& at = at_;
+    at.resize(names_.size());
+    uint32_t sum = 0;
+    for (const auto& [name, id] : order) {
+      at[id] = sum;
+      sum += count[id];
+    }
+    std::vector<std::pair<int64_t, uint32_t>>& sorted = sorted_;
+    sorted.resize(postings_.size());
+    for (const Posting& p : postings_) sorted[at[p.id]++] = {p.doc, p.value};
+    RunBuilder builder(base);
+    std::string payload;
+    size_t i = 0;
+    for (const auto& [name, id] : order) {
+      builder.StartTerm(name);
+      const size_t end = i + count[id];
+      const auto kind = static_cast<terms::Kind>(name[0]);
+      while (i < end) {
+        const int64_t doc = sorted[i].first;
+        payload.clear();
+        if (kind == terms::Kind::kText) {
+          // The word's positions in the document: their count, then each as a delta.
+          size_t j = i;
+          while (j < end && sorted[j].first == doc) ++j;
+          protocol::AppendUnsignedVarlong(&payload, j - i);
+          uint32_t last = 0;
+          for (; i < j; ++i) {
+            protocol::AppendUnsignedVarlong(&payload, sorted[i].second - last);
+            last = sorted[i].second;
+          }
+          builder.AddDoc(doc, payload);
+        } else if (kind == terms::Kind::kLength) {
+          protocol::AppendUnsignedVarlong(&payload, sorted[i++].second);
+          builder.AddDoc(doc, payload);
+        } else {
+          builder.AddDoc(doc);
+          ++i;
+        }
+      }
+    }
+    return builder.Finish();
+  }
+
+ private:
+  struct Posting {
+    uint32_t id;
+    uint32_t value;  // a word's position, a length
+    int64_t doc;
+  };
+  TermArena arena_;
+  absl::flat_hash_map<std::string_view, uint32_t> ids_;
+  std::vector<std::string_view> names_;
+  std::vector<int64_t> last_doc_;
+  std::vector<Posting> postings_;
+  // Build's, kept for the next batch.
+  std::vector<std::pair<std::string_view, uint32_t>> order_;
+  std::vector<uint32_t> count_, at_;
+  std::vector<std::pair<int64_t, uint32_t>> sorted_;
+};
+
+void AddExactTerms(const Document& d, std::string* term, Postings* out) {
+  for (const auto& [name, value] : d.keywords) {
+    term->clear();
+    terms::AppendKeyword(term, name, value);
+    out->Add(*term, d.offset, 0, true);
+  }
+  for (const std::string& name : d.long_text) out->Add(terms::Presence(name), d.offset, 0, true);
+  for (const auto& [name, value] : d.numbers) {
+    term->clear();
+    terms::AppendNumber(term, name, value);
+    out->Add(*term, d.offset, 0, true);
+  }
+}
+
+// The words of a document's text fields at their positions, and its length in words.
+void AddText(const Document& d, std::string* term, std::vector<std::pair<std::string_view, uint32_t>>* next_position,
+             Postings* out) {
+  next_position->clear();
+  uint32_t words = 0;
+  for (const auto& [name, text] : d.text) {
+    auto at = std::find_if(next_position->begin(), next_position->end(), [&](const auto& p) { return p.first == name; });
+    if (at == next_position->end()) {
+      next_position->emplace_back(name, 0);
+      at = next_position->end() - 1;
+    } else {
+      at->second += kValueGap;  // the next value of an array: no phrase spans two
+    }
+    term->clear();
+    terms::AppendTextFieldStart(term, name);
+    ForEachWord(text, term, term->size(), [&] {
+      out->Add(*term, d.offset, at->second++, false);
+      ++words;
+    });
+  }
+  if (words > 0) out->Add(terms::Length(), d.offset, words, true);
+}
+
 }  // namespace
+
+struct TermIndex::Scratch {
+  Postings postings;
+  std::string term;
+};
+
+TermIndex::TermIndex(std::string dir, size_t fan_in) : dir_(std::move(dir)), fan_in_(fan_in) {
+  for (auto& s : scratch_) s = std::make_unique<Scratch>();
+}
+
+TermIndex::~TermIndex() = default;
 
 std::string TermIndex::RunPath(int64_t g, int64_t seq) const { return absl::StrCat(dir_, "/", g, "-", seq, ".run"); }
 
@@ -133,10 +302,11 @@ absl::StatusOr<std::unique_ptr<TermIndex>> TermIndex::Open(const std::string& pa
       state.next_seq = a;
     } else if (kind == "gen") {
       state.generations.insert(a);
-    } else if (kind == "run" && (fields >> b >> c)) {
+    } else if ((kind == "run" || kind == "text") && (fields >> b >> c)) {
       absl::StatusOr<std::shared_ptr<const TermRun>> run = TermRun::Open(index->RunPath(a, b));
       if (!run.ok()) return run.status();
-      state.runs[a].push_back(TermSnapshot::Run{b, static_cast<int>(c), *std::move(run)});
+      state.of(kind == "text" ? RunKind::kText : RunKind::kExact)[a].push_back(
+          TermSnapshot::Run{b, static_cast<int>(c), *std::move(run)});
       named.insert(fs::path(index->RunPath(a, b)).filename().string());
     } else {
       return damaged(absl::StrCat("line '", line, "'"));
@@ -147,6 +317,7 @@ absl::StatusOr<std::unique_ptr<TermIndex>> TermIndex::Open(const std::string& pa
   for (const auto& entry : fs::directory_iterator(path, ec)) {
     if (!named.contains(entry.path().filename().string())) fs::remove(entry.path(), ec);
   }
+  index->next_seq_ = state.next_seq;
   index->state_ = state;
   index->published_ = std::make_shared<const TermSnapshot>(std::move(state));
   return index;
@@ -160,13 +331,16 @@ std::shared_ptr<const TermSnapshot> TermIndex::Snapshot() const {
 int64_t TermIndex::SizeBytes() const {
   std::shared_ptr<const TermSnapshot> s = Snapshot();
   int64_t total = 0;
-  for (const auto& [g, runs] : s->runs) {
-    for (const TermSnapshot::Run& r : runs) total += r.run->size_bytes();
+  for (RunKind kind : kRunKinds) {
+    for (const auto& [g, runs] : s->of(kind)) {
+      for (const TermSnapshot::Run& r : runs) total += r.run->size_bytes();
+    }
   }
   return total;
 }
 
 absl::Status TermIndex::Commit(TermSnapshot next, const std::vector<std::string>& unused) {
+  next.next_seq = next_seq_.load();
   const std::string manifest = dir_ + "/" + kManifest;
   if (absl::Status st = WriteFile(manifest + ".tmp", ManifestText(next)); !st.ok()) return st;
   if (::rename((manifest + ".tmp").c_str(), manifest.c_str()) != 0) {
@@ -181,159 +355,108 @@ absl::Status TermIndex::Commit(TermSnapshot next, const std::vector<std::string>
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<const TermRun>> TermIndex::WriteRun(int64_t g, int64_t seq,
-                                                                   const std::string& bytes) const {
+absl::StatusOr<TermSnapshot::Run> TermIndex::WriteRun(int64_t g, int level, const std::string& bytes) const {
+  const int64_t seq = next_seq_++;
   const std::string path = RunPath(g, seq);
   if (absl::Status st = WriteFile(path, bytes); !st.ok()) return st;
-  return TermRun::Open(path);
+  absl::StatusOr<std::shared_ptr<const TermRun>> run = TermRun::Open(path);
+  if (!run.ok()) return run.status();
+  return TermSnapshot::Run{seq, level, *std::move(run)};
 }
 
-absl::Status TermIndex::MergeTail(TermSnapshot* next, int64_t g, std::vector<std::string>* unused) const {
-  std::vector<TermSnapshot::Run>& runs = next->runs[g];
-  while (runs.size() >= fan_in_) {
-    const auto tail = runs.end() - static_cast<std::ptrdiff_t>(fan_in_);
+absl::Status TermIndex::MergeTail(int64_t g, std::vector<TermSnapshot::Run>* runs, std::vector<std::string>* unused) const {
+  while (runs->size() >= fan_in_) {
+    const auto tail = runs->end() - static_cast<std::ptrdiff_t>(fan_in_);
     const int level = tail->level;
-    if (!std::all_of(tail, runs.end(), [&](const TermSnapshot::Run& r) { return r.level == level; })) break;
+    if (!std::all_of(tail, runs->end(), [&](const TermSnapshot::Run& r) { return r.level == level; })) break;
     std::vector<std::shared_ptr<const TermRun>> inputs;
-    for (auto it = tail; it != runs.end(); ++it) inputs.push_back(it->run);
-    const int64_t seq = next->next_seq++;
-    absl::StatusOr<std::shared_ptr<const TermRun>> merged = WriteRun(g, seq, MergeRuns(inputs, inputs.front()->base()));
+    for (auto it = tail; it != runs->end(); ++it) inputs.push_back(it->run);
+    absl::StatusOr<TermSnapshot::Run> merged = WriteRun(g, level + 1, MergeRuns(inputs, inputs.front()->base()));
     if (!merged.ok()) return merged.status();
-    for (auto it = tail; it != runs.end(); ++it) unused->push_back(RunPath(g, it->seq));
-    runs.erase(tail, runs.end());
-    runs.push_back(TermSnapshot::Run{seq, level + 1, *std::move(merged)});
+    for (auto it = tail; it != runs->end(); ++it) unused->push_back(RunPath(g, it->seq));
+    runs->erase(tail, runs->end());
+    runs->push_back(*std::move(merged));
   }
   return absl::OkStatus();
 }
 
 absl::Status TermIndex::Add(int64_t g, const std::vector<Document>& docs, int64_t deleted_below, int64_t next_offset) {
-  if (next_offset <= state_.indexed_offset) return absl::OkStatus();  // a crash left this half ahead
-  const int64_t from = std::max(state_.indexed_offset, deleted_below);
-  // Each distinct term once, with its documents in offset order: an exact term once per document,
-  // a word at each of its positions, the length once.
-  TermArena arena;
-  absl::flat_hash_map<std::string_view, uint32_t> ids;
-  ids.reserve(docs.size() * 4);
-  std::vector<std::string_view> names;
-  std::vector<int64_t> last_doc;
-  struct Posting {
-    uint32_t id;
-    uint32_t value;  // a word's position, a length
-    int64_t doc;
-  };
-  std::vector<Posting> postings;
-  postings.reserve(docs.size() * 64);
-  std::string term;
-  auto add = [&](int64_t doc, uint32_t value, bool once) {
-    auto it = ids.find(std::string_view(term));
-    if (it == ids.end()) {
-      names.push_back(arena.Copy(term));
-      it = ids.emplace(names.back(), static_cast<uint32_t>(names.size() - 1)).first;
-      last_doc.push_back(-1);
-    }
-    if (once && last_doc[it->second] == doc) return;
-    last_doc[it->second] = doc;
-    postings.push_back(Posting{it->second, value, doc});
-  };
+  Batch batch = Begin(g, deleted_below, next_offset);
+  for (RunKind kind : kRunKinds) Write(&batch, kind, docs);
+  return Finish(std::move(batch));
+}
+
+TermIndex::Batch TermIndex::Begin(int64_t g, int64_t deleted_below, int64_t next_offset) const {
+  Batch batch;
+  batch.g = g;
+  batch.next_offset = next_offset;
+  batch.skip = next_offset <= state_.indexed_offset;  // a crash left this half ahead
+  batch.from = std::max(state_.indexed_offset, deleted_below);
+  return batch;
+}
+
+void TermIndex::Write(Batch* batch, RunKind which, const std::vector<Document>& docs) const {
+  Batch::Written& out = batch->kinds[static_cast<int>(which)];
+  out.written = true;
+  if (batch->skip) return;
+  if (auto it = state_.of(which).find(batch->g); it != state_.of(which).end()) out.runs = it->second;
+  Postings& postings = scratch_[static_cast<int>(which)]->postings;
+  postings.Clear(docs.size());
+  std::string& term = scratch_[static_cast<int>(which)]->term;
+  std::vector<std::pair<std::string_view, uint32_t>> next_position;
   int64_t base = -1;
-  std::vector<std::pair<std::string_view, uint32_t>> next_position;  // per text field of a document
   for (const Document& d : docs) {
-    if (d.offset < from) continue;
+    if (d.offset < batch->from) continue;
     if (base < 0) base = d.offset;
-    for (const auto& [name, value] : d.keywords) {
-      term.clear();
-      terms::AppendKeyword(&term, name, value);
-      add(d.offset, 0, true);
-    }
-    for (const std::string& name : d.long_text) {
-      term = terms::Presence(name);
-      add(d.offset, 0, true);
-    }
-    for (const auto& [name, value] : d.numbers) {
-      term.clear();
-      terms::AppendNumber(&term, name, value);
-      add(d.offset, 0, true);
-    }
-    next_position.clear();
-    uint32_t words = 0;
-    for (const auto& [name, text] : d.text) {
-      auto at = std::find_if(next_position.begin(), next_position.end(), [&](const auto& p) { return p.first == name; });
-      if (at == next_position.end()) {
-        next_position.emplace_back(name, 0);
-        at = next_position.end() - 1;
-      } else {
-        at->second += kValueGap;  // the next value of an array: no phrase spans two
-      }
-      term = terms::TextFieldStart(name);
-      ForEachWord(text, &term, term.size(), [&] {
-        add(d.offset, at->second++, false);
-        ++words;
-      });
-    }
-    if (words > 0) {
-      term = terms::Length();
-      add(d.offset, words, true);
+    if (which == RunKind::kExact) {
+      AddExactTerms(d, &term, &postings);
+    } else {
+      AddText(d, &term, &next_position, &postings);
     }
   }
+  if (postings.empty()) return;
+  absl::StatusOr<TermSnapshot::Run> run = WriteRun(batch->g, 0, postings.Build(base));
+  if (!run.ok()) {
+    out.status = run.status();
+    return;
+  }
+  out.runs.push_back(*std::move(run));
+  out.status = MergeTail(batch->g, &out.runs, &out.unused);
+}
+
+void TermIndex::Discard(const Batch& batch) const {
+  // The runs the batch wrote are named by no manifest: they go now (or, after a crash, at Open).
+  for (RunKind kind : kRunKinds) {
+    std::set<int64_t> kept;
+    if (auto it = state_.of(kind).find(batch.g); it != state_.of(kind).end()) {
+      for (const TermSnapshot::Run& r : it->second) kept.insert(r.seq);
+    }
+    for (const TermSnapshot::Run& r : batch.kinds[static_cast<int>(kind)].runs) {
+      if (!kept.contains(r.seq)) ::unlink(RunPath(batch.g, r.seq).c_str());
+    }
+  }
+}
+
+absl::Status TermIndex::Finish(Batch batch) {
+  if (batch.skip) return absl::OkStatus();
   TermSnapshot next = state_;
-  next.indexed_offset = next_offset;
-  next.generations.insert(g);
+  next.indexed_offset = batch.next_offset;
+  next.generations.insert(batch.g);
   std::vector<std::string> unused;
-  if (!postings.empty()) {
-    // The distinct terms sorted, then the postings by their term's rank: a counting sort, which
-    // keeps each term's postings in the order they came (by document, then position).
-    std::vector<std::pair<std::string_view, uint32_t>> order(names.size());
-    for (uint32_t i = 0; i < order.size(); ++i) order[i] = {names[i], i};
-    std::sort(order.begin(), order.end());
-    std::vector<uint32_t> count(names.size(), 0);
-    for (const Posting& p : postings) ++count[p.id];
-    std::vector<uint32_t> at(names.size());
-    uint32_t sum = 0;
-    for (const auto& [name, id] : order) {
-      at[id] = sum;
-      sum += count[id];
-    }
-    std::vector<std::pair<int64_t, uint32_t>> sorted(postings.size());
-    for (const Posting& p : postings) sorted[at[p.id]++] = {p.doc, p.value};
-    RunBuilder builder(base);
-    std::string payload;
-    size_t i = 0;
-    for (const auto& [name, id] : order) {
-      builder.StartTerm(name);
-      const size_t end = i + count[id];
-      const auto kind = static_cast<terms::Kind>(name[0]);
-      while (i < end) {
-        const int64_t doc = sorted[i].first;
-        if (kind == terms::Kind::kText) {
-          // The word's positions in the document: their count, then each as a delta.
-          size_t j = i;
-          while (j < end && sorted[j].first == doc) ++j;
-          payload.clear();
-          protocol::AppendUnsignedVarlong(&payload, j - i);
-          uint32_t last = 0;
-          for (size_t k = i; k < j; ++k) {
-            protocol::AppendUnsignedVarlong(&payload, sorted[k].second - last);
-            last = sorted[k].second;
-          }
-          builder.AddDoc(doc, payload);
-          i = j;
-        } else if (kind == terms::Kind::kLength) {
-          payload.clear();
-          protocol::AppendUnsignedVarlong(&payload, sorted[i].second);
-          builder.AddDoc(doc, payload);
-          ++i;
-        } else {
-          builder.AddDoc(doc);
-          ++i;
-        }
-      }
-    }
-    const int64_t seq = next.next_seq++;
-    absl::StatusOr<std::shared_ptr<const TermRun>> run = WriteRun(g, seq, builder.Finish());
-    if (!run.ok()) return run.status();
-    next.runs[g].push_back(TermSnapshot::Run{seq, 0, *std::move(run)});
-    if (absl::Status st = MergeTail(&next, g, &unused); !st.ok()) return st;
+  absl::Status status;
+  for (RunKind kind : kRunKinds) {
+    const Batch::Written& w = batch.kinds[static_cast<int>(kind)];
+    if (!w.written) status.Update(absl::InternalError("search index: a batch's terms were not all written"));
+    status.Update(w.status);
+    next.of(kind)[batch.g] = w.runs;
+    unused.insert(unused.end(), w.unused.begin(), w.unused.end());
   }
+  if (!status.ok()) {
+    Discard(batch);
+    return status;
+  }
+  if (next.of(RunKind::kExact)[batch.g].empty()) next.of(RunKind::kExact).erase(batch.g);
+  if (next.of(RunKind::kText)[batch.g].empty()) next.of(RunKind::kText).erase(batch.g);
   return Commit(std::move(next), unused);
 }
 
@@ -347,18 +470,20 @@ absl::Status TermIndex::AddGeneration(int64_t g) {
 absl::Status TermIndex::DropBelow(int64_t oldest) {
   TermSnapshot next = state_;
   std::vector<std::string> unused;
+  bool changed = false;
   for (auto it = next.generations.begin(); it != next.generations.end() && *it < oldest;) {
-    for (const TermSnapshot::Run& r : next.runs[*it]) unused.push_back(RunPath(*it, r.seq));
-    next.runs.erase(*it);
     it = next.generations.erase(it);
+    changed = true;
   }
-  for (auto it = next.runs.begin(); it != next.runs.end() && it->first < oldest;) {
-    for (const TermSnapshot::Run& r : it->second) unused.push_back(RunPath(it->first, r.seq));
-    it = next.runs.erase(it);
+  for (RunKind kind : kRunKinds) {
+    TermSnapshot::Runs& runs = next.of(kind);
+    for (auto it = runs.begin(); it != runs.end() && it->first < oldest;) {
+      for (const TermSnapshot::Run& r : it->second) unused.push_back(RunPath(it->first, r.seq));
+      it = runs.erase(it);
+      changed = true;
+    }
   }
-  if (next.generations.size() == state_.generations.size() && next.runs.size() == state_.runs.size()) {
-    return absl::OkStatus();
-  }
+  if (!changed) return absl::OkStatus();
   return Commit(std::move(next), unused);
 }
 

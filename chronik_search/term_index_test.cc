@@ -213,8 +213,8 @@ TEST(TermIndexTest, BatchesMergeAndReadBackThroughTermRows) {
   auto snapshot = (*index)->Snapshot();
   EXPECT_EQ(snapshot->indexed_offset, n);
   // kFanIn * kFanIn + 3 batches: one run of level 2, then 3 of level 0.
-  ASSERT_EQ(snapshot->runs.at(0).size(), 4u);
-  EXPECT_EQ(snapshot->runs.at(0)[0].level, 2);
+  ASSERT_EQ(snapshot->of(RunKind::kExact).at(0).size(), 4u);
+  EXPECT_EQ(snapshot->of(RunKind::kExact).at(0)[0].level, 2);
   int files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(path)) ++files;
   EXPECT_EQ(files, 5);  // the runs and the manifest: merged runs' files are gone
@@ -243,7 +243,7 @@ TEST(TermIndexTest, BatchesMergeAndReadBackThroughTermRows) {
   check(index->get());
   // The early snapshot's runs were merged away and their files deleted; it still reads them.
   Pairs early_pairs;
-  for (const auto& [g, runs] : early->runs) {
+  for (const auto& [g, runs] : early->of(RunKind::kExact)) {
     for (const auto& r : runs) {
       TermRun::Cursor::Range all_terms;
       TermRun::Cursor c(r.run.get(), &all_terms);

@@ -168,7 +168,7 @@ int Filter(sqlite3_vtab_cursor* c, int plan, const char*, int argc, sqlite3_valu
     cur->range.upper_inclusive = (plan & kUpperInclusive) != 0;
   }
   if (!ok || cur->snapshot == nullptr) return SQLITE_OK;
-  for (const auto& [g, runs] : cur->snapshot->runs) {
+  for (const auto& [g, runs] : cur->snapshot->of(RunKind::kExact)) {
     if (gen.has_value() && g != *gen) continue;
     for (const TermSnapshot::Run& r : runs) cur->runs.emplace_back(g, r.run.get());
   }
@@ -265,8 +265,9 @@ int TextFilter(sqlite3_vtab_cursor* c, int, const char*, int argc, sqlite3_value
   }
   std::shared_ptr<const TermSnapshot> snapshot = (*table->source)();
   if (snapshot == nullptr) return SQLITE_OK;
-  auto runs = snapshot->runs.find(sqlite3_value_int64(argv[0]));
-  if (runs == snapshot->runs.end()) return SQLITE_OK;
+  const TermSnapshot::Runs& text_runs = snapshot->of(RunKind::kText);
+  auto runs = text_runs.find(sqlite3_value_int64(argv[0]));
+  if (runs == text_runs.end()) return SQLITE_OK;
   cur->matches = MatchText(runs->second, *query, sqlite3_value_int(argv[2]) != 0);
   return SQLITE_OK;
 }

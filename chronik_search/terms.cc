@@ -19,9 +19,16 @@ constexpr char kTermEnd = '\x03';  // after a field's terms (FieldEnd); between 
 // Bytes 0..3 become kEscape followed by '0'..'3': every other byte is above them, so the order of
 // escaped strings is the order of the originals.
 void AppendEscaped(std::string* out, std::string_view s) {
-  // Runs without such bytes (nearly every value) are appended whole.
+  // Runs without such bytes (nearly every value) are appended whole; eight bytes at a time are
+  // checked for one below 4 (the zero-byte test on each byte minus 4).
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (((w - 0x0404040404040404ULL) & ~w & 0x8080808080808080ULL) != 0) break;
+  }
   size_t run = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
+  for (; i < s.size(); ++i) {
     const auto u = static_cast<unsigned char>(s[i]);
     if (u > 3) continue;
     out->append(s.data() + run, i - run);
@@ -105,7 +112,17 @@ void AppendNumber(std::string* row, std::string_view field, double value) {
   row->append(hex, sizeof(hex));
 }
 
-std::string TextFieldStart(std::string_view field) { return Start(Kind::kText, field) + kSep; }
+void AppendTextFieldStart(std::string* out, std::string_view field) {
+  out->push_back(static_cast<char>(Kind::kText));
+  AppendEscaped(out, field);
+  out->push_back(kSep);
+}
+
+std::string TextFieldStart(std::string_view field) {
+  std::string t;
+  AppendTextFieldStart(&t, field);
+  return t;
+}
 
 std::string Text(std::string_view field, std::string_view word) { return TextFieldStart(field).append(word); }
 

@@ -27,6 +27,7 @@ std::string Presence(std::string_view field);
 // escaping); the term every document with text has, with its length.
 std::string Text(std::string_view field, std::string_view word);
 std::string TextFieldStart(std::string_view field);
+void AppendTextFieldStart(std::string* out, std::string_view field);
 inline std::string Length() { return std::string(1, static_cast<char>(Kind::kLength)); }
 
 // Every term of `kind` for `field` lies in [FieldStart, FieldEnd).
