@@ -13,6 +13,7 @@
 #include "chronik_search/term_rows.h"
 #include "chronik_search/term_run.h"
 #include "chronik_search/terms.h"
+#include "chronik_search/text_query.h"
 #include "gtest/gtest.h"
 
 namespace chronik::search {
@@ -330,6 +331,76 @@ TEST(TermIndexTest, DamageIsDataLossAndStrayRunsGo) {
     if (e.path().extension() == ".run") fs::resize_file(e.path(), fs::file_size(e.path()) - 1);
   }
   EXPECT_EQ(TermIndex::Open(path, &created).status().code(), absl::StatusCode::kDataLoss);
+  fs::remove_all(dir);
+}
+
+
+Document TextDoc(int64_t offset, std::vector<std::pair<std::string, std::string>> text) {
+  Document d;
+  d.offset = offset;
+  d.text = std::move(text);
+  return d;
+}
+
+std::map<int64_t, double> Matches(const TermIndex& index, const TextQuerySpec& q, bool scored = true) {
+  std::map<int64_t, double> out;
+  auto snapshot = index.Snapshot();
+  auto runs = snapshot->of(RunKind::kText).find(0);
+  if (runs == snapshot->of(RunKind::kText).end()) return out;
+  for (const TextMatch& m : MatchText(runs->second, q, scored)) out[m.doc] = m.score;
+  return out;
+}
+
+std::set<int64_t> Docs(const std::map<int64_t, double>& m) {
+  std::set<int64_t> out;
+  for (const auto& [doc, score] : m) out.insert(doc);
+  return out;
+}
+
+// Words, phrases (never across an array's values), prefixes, and and or, over one field or
+// several, across runs; BM25 ranks more occurrences in a shorter document higher.
+TEST(TextQueryTest, WordsPhrasesPrefixesAndRanking) {
+  const fs::path dir = TempDir("text_query");
+  bool created = false;
+  auto index = TermIndex::Open((dir / "p0.db-terms").string(), &created);
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_TRUE((*index)->Add(0, {TextDoc(0, {{"msg", "The quick brown fox"}}), TextDoc(1, {{"msg", "quick QUICK fox"}})},
+                            0, 2).ok());
+  ASSERT_TRUE((*index)->Add(0, {TextDoc(2, {{"msg", "brown"}, {"msg", "fox jumps"}}), TextDoc(3, {{"title", "Quickly"}}),
+                                TextDoc(4, {{"msg", "a fox, brown fox; brown fox"}})},
+                            0, 5).ok());
+  using S = std::set<int64_t>;
+  auto q = [](std::vector<std::string> fields, std::vector<std::vector<std::string>> phrases, bool all = false,
+              bool prefix = false) {
+    TextQuerySpec spec;
+    spec.fields = std::move(fields);
+    spec.phrases = std::move(phrases);
+    spec.all = all;
+    spec.last_prefix = prefix;
+    return spec;
+  };
+  EXPECT_EQ(Docs(Matches(**index, q({"msg"}, {{"brown", "fox"}}))), (S{0, 4}));
+  EXPECT_EQ(Docs(Matches(**index, q({"msg"}, {{"fox", "brown"}}))), (S{4}));
+  EXPECT_EQ(Docs(Matches(**index, q({"msg"}, {{"quick"}, {"fox"}}))), (S{0, 1, 2, 4}));
+  EXPECT_EQ(Docs(Matches(**index, q({"msg"}, {{"quick"}, {"fox"}}, true))), (S{0, 1}));
+  EXPECT_EQ(Docs(Matches(**index, q({"msg"}, {{"qu"}}, false, true))), (S{0, 1}));
+  EXPECT_EQ(Docs(Matches(**index, q({"msg", "title"}, {{"qu"}}, false, true))), (S{0, 1, 3}));
+  EXPECT_EQ(Docs(Matches(**index, q({"msg"}, {{"quick", "b"}}, false, true))), (S{0}));
+  EXPECT_EQ(Docs(Matches(**index, q({"msg"}, {{"nowhere"}}))), (S{}));
+  EXPECT_EQ(Docs(Matches(**index, q({"title"}, {{"quick"}}))), (S{}));  // "quickly" is another word
+  // "quick" twice in three words ranks above once in four; unranked, every score is 1.
+  auto ranked = Matches(**index, q({"msg"}, {{"quick"}}));
+  ASSERT_EQ(Docs(ranked), (S{0, 1}));
+  EXPECT_GT(ranked[1], ranked[0]);
+  EXPECT_GT(ranked[0], 0);
+  for (const auto& [doc, score] : Matches(**index, q({"msg"}, {{"quick"}}), false)) EXPECT_EQ(score, 1.0) << doc;
+  // A phrase found twice counts twice: in six words it outranks one found once in four.
+  auto phrase = Matches(**index, q({"msg"}, {{"brown", "fox"}}));
+  EXPECT_GT(phrase[4], phrase[0]);
+  EXPECT_EQ(TextQuerySpec::Parse(q({"a"}, {{"b", "c"}}, true, true).Serialize())->phrases,
+            (std::vector<std::vector<std::string>>{{"b", "c"}}));
+  EXPECT_FALSE(TextQuerySpec::Parse("{\"f\": 1}").has_value());
+  index->reset();
   fs::remove_all(dir);
 }
 
