@@ -354,6 +354,38 @@ TEST(HalvesTest, ALostHalfMeansARebuild) {
   fs::remove_all(dir);
 }
 
+// A dropped index writes nothing more: its files go, and a new index may take the same path while
+// the old one's writer still holds it.
+TEST(HalvesTest, ARetiredIndexWritesNothing) {
+  const fs::path dir = fs::path(::testing::TempDir()) / ("retired_test_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "p0.db").string();
+  std::string value = json{{"k", "x"}, {"msg", "some words"}}.dump();
+  RecordFields r;
+  r.value = value;
+  auto old_index = PartitionIndex::Open(path, 0);
+  ASSERT_TRUE(old_index.ok()) << old_index.status();
+  (*old_index)->Retire();
+  for (const std::string& file : PartitionIndex::Files(path)) fs::remove_all(file);
+  auto index = PartitionIndex::Open(path, 0);
+  ASSERT_TRUE(index.ok()) << index.status();
+  r.offset = 0;
+  EXPECT_EQ((*old_index)->Add({MakeDocument(r)}, 1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*old_index)->DeleteBelow(1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*index)->indexed_offset(), 0);
+  r.offset = 0;
+  ASSERT_TRUE((*index)->Add({MakeDocument(r)}, 1).ok());
+  index->reset();
+  old_index->reset();
+  index = PartitionIndex::Open(path, 0);
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ((*index)->indexed_offset(), 1);
+  EXPECT_EQ(HitOffsets(**index, json{{"match", {{"msg", "words"}}}}), (std::vector<int64_t>{0}));
+  index->reset();
+  fs::remove_all(dir);
+}
+
 TEST(CalendarTest, MonthsQuartersAndYears) {
   const fs::path dir = fs::path(::testing::TempDir()) / ("calendar_test_" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -426,6 +458,8 @@ TEST(TokenizerTest, WordsOfAsciiAndUnicode) {
             (W{"\xce\xb1\xce\xb8\xce\xb7\xce\xbd\xce\xb1", "\xd0\xbc\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0", "\xe6\x9d\xb1\xe4\xba\xac"}));
   EXPECT_EQ(Tokenize("\xc5\x81\xc3\xb3" "d\xc5\xba \xe2\x80\x9cquoted\xe2\x80\x9d \xf0\x9f\x98\x80smile"), (W{"\xc5\x82\xc3\xb3" "d\xc5\xba", "quoted", "smile"}));
   EXPECT_EQ(Tokenize("bad\xff byte"), (W{"bad\xff", "byte"}));
+  EXPECT_EQ(Tokenize("\xc2\xbf" "D\xc3\xb3nde? \xc4\xb0stanbul \xce\x86\xcf\x81\xce\xb7\xcf\x82"),
+            (W{"d\xc3\xb3nde", "istanbul", "\xce\xac\xcf\x81\xce\xb7\xcf\x82"}));
 }
 
 TEST(DocumentTest, FieldsByKind) {

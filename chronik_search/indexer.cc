@@ -123,7 +123,9 @@ void Indexer::Drop(const storage::TopicPartition& tp) {
     watched_.erase(tp);
     dirty_.erase(tp);
   }
-  // Searches holding the index keep it open until they finish; the files go now.
+  // Searches holding the index keep it open until they finish; the files go now, once a write
+  // under way has finished (the writer may hold the index still).
+  if (index != nullptr) index->Retire();
   index.reset();
   RemoveIndexFiles(PathOf(tp));
 }
@@ -196,7 +198,8 @@ bool Indexer::Visit(const storage::TopicPartition& tp) {
   if (start > deleted_below) {
     // Retention or DeleteRecords moved the log start: the documents below it go.
     if (absl::Status st = index->DeleteBelow(start); !st.ok()) {
-      spdlog::error("search: {}: {}", tp.ToString(), st.ToString());
+      // An index dropped meanwhile (FailedPrecondition) is nothing to report.
+      if (!absl::IsFailedPrecondition(st)) spdlog::error("search: {}: {}", tp.ToString(), st.ToString());
       return true;
     }
     std::lock_guard<std::mutex> lock(mu_);

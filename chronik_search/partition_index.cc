@@ -202,14 +202,23 @@ absl::Status PartitionIndex::AddGeneration(int64_t g, int64_t base) {
   return absl::OkStatus();
 }
 
+void PartitionIndex::Retire() {
+  std::lock_guard<std::mutex> lock(mu_);
+  retired_ = true;
+}
+
 absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next_offset) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (retired_) return absl::FailedPreconditionError(absl::StrCat("search index ", path_, " was dropped"));
   if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
   absl::Status text;
   if (newest_documents_ >= generation_documents_ && !docs.empty()) {
     const int64_t g = layout_.generations.back() + 1;
     text = terms_->AddGeneration(g);  // first: see TermIndex::AddGeneration
-    if (text.ok()) text = AddGeneration(g, docs.front().offset);
+    // After a crash that lost this half's last commits but not the terms half's, the terms half
+    // holds documents of this batch in the older generation already: the new one starts above
+    // them, or retention could drop them with the older one while they are still searchable.
+    if (text.ok()) text = AddGeneration(g, std::max(docs.front().offset, terms_->indexed_offset()));
   }
   const int64_t g = layout_.generations.back();
   // Two threads share the batch: a thread of its own writes the text's run (the words, the larger
@@ -285,6 +294,7 @@ absl::Status PartitionIndex::AddDocuments(const std::vector<Document>& docs, int
 
 absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (retired_) return absl::FailedPreconditionError(absl::StrCat("search index ", path_, " was dropped"));
   if (offset <= deleted_below_) return absl::OkStatus();
   if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
   auto fail = [this](absl::Status st) {

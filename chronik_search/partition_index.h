@@ -102,6 +102,10 @@ class PartitionIndex {
   absl::Status Add(const std::vector<Document>& docs, int64_t next_offset);
   // Removes the documents below `offset` (retention, DeleteRecords).
   absl::Status DeleteBelow(int64_t offset);
+  // Once an Add or DeleteBelow under way has finished, no other writes anything: the index's files
+  // are about to be deleted, and a new index may be made at the same path (the terms half writes
+  // by path, not through descriptors it holds). Searches still read what they have open.
+  void Retire();
 
   // `query` (the DSL) compiled for the index as it is now and run: a query CompileQuery refuses is
   // InvalidArgument.
@@ -151,6 +155,7 @@ class PartitionIndex {
   IndexLayout layout_;
   std::map<std::string, std::set<std::string>, std::less<>> fields_;
   int64_t newest_base_ = 0;
+  bool retired_ = false;  // under mu_
   int64_t newest_documents_ = 0;
   int64_t deleted_below_ = 0;
 };

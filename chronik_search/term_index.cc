@@ -358,9 +358,12 @@ absl::Status TermIndex::Commit(TermSnapshot next, const std::vector<std::string>
 absl::StatusOr<TermSnapshot::Run> TermIndex::WriteRun(int64_t g, int level, const std::string& bytes) const {
   const int64_t seq = next_seq_++;
   const std::string path = RunPath(g, seq);
-  if (absl::Status st = WriteFile(path, bytes); !st.ok()) return st;
-  absl::StatusOr<std::shared_ptr<const TermRun>> run = TermRun::Open(path);
-  if (!run.ok()) return run.status();
+  absl::Status st = WriteFile(path, bytes);
+  absl::StatusOr<std::shared_ptr<const TermRun>> run = st.ok() ? TermRun::Open(path) : st;
+  if (!run.ok()) {
+    ::unlink(path.c_str());
+    return run.status();
+  }
   return TermSnapshot::Run{seq, level, *std::move(run)};
 }
 
@@ -368,6 +371,7 @@ absl::Status TermIndex::MergeTail(int64_t g, std::vector<TermSnapshot::Run>* run
   while (runs->size() >= fan_in_) {
     const auto tail = runs->end() - static_cast<std::ptrdiff_t>(fan_in_);
     const int level = tail->level;
+    if (level >= kMaxLevel) break;
     if (!std::all_of(tail, runs->end(), [&](const TermSnapshot::Run& r) { return r.level == level; })) break;
     std::vector<std::shared_ptr<const TermRun>> inputs;
     for (auto it = tail; it != runs->end(); ++it) inputs.push_back(it->run);
@@ -425,14 +429,19 @@ void TermIndex::Write(Batch* batch, RunKind which, const std::vector<Document>& 
 }
 
 void TermIndex::Discard(const Batch& batch) const {
-  // The runs the batch wrote are named by no manifest: they go now (or, after a crash, at Open).
+  // The runs the batch wrote, kept or merged away, are named by no manifest: they go now (after a
+  // crash, at Open). The runs the index has are kept.
+  std::set<std::string> named;
   for (RunKind kind : kRunKinds) {
-    std::set<int64_t> kept;
     if (auto it = state_.of(kind).find(batch.g); it != state_.of(kind).end()) {
-      for (const TermSnapshot::Run& r : it->second) kept.insert(r.seq);
+      for (const TermSnapshot::Run& r : it->second) named.insert(RunPath(batch.g, r.seq));
     }
-    for (const TermSnapshot::Run& r : batch.kinds[static_cast<int>(kind)].runs) {
-      if (!kept.contains(r.seq)) ::unlink(RunPath(batch.g, r.seq).c_str());
+  }
+  for (const Batch::Written& w : batch.kinds) {
+    std::vector<std::string> files = w.unused;
+    for (const TermSnapshot::Run& r : w.runs) files.push_back(RunPath(batch.g, r.seq));
+    for (const std::string& f : files) {
+      if (!named.contains(f)) ::unlink(f.c_str());
     }
   }
 }
@@ -457,7 +466,9 @@ absl::Status TermIndex::Finish(Batch batch) {
   }
   if (next.of(RunKind::kExact)[batch.g].empty()) next.of(RunKind::kExact).erase(batch.g);
   if (next.of(RunKind::kText)[batch.g].empty()) next.of(RunKind::kText).erase(batch.g);
-  return Commit(std::move(next), unused);
+  absl::Status committed = Commit(std::move(next), unused);
+  if (!committed.ok()) Discard(batch);
+  return committed;
 }
 
 absl::Status TermIndex::AddGeneration(int64_t g) {

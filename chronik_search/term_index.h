@@ -2,8 +2,8 @@
 
 // The exact-term half of a partition's index (terms.h: keywords, numbers, the presence of long
 // text), in a directory of its own beside the text half's database, written by a thread of its
-// own. Each batch of documents becomes one run (term_run.h) of its generation; runs are merged
-// kFanIn at a time, so a generation of a million documents has a few dozen at most. A manifest,
+// own. Each batch of documents becomes two runs (term_run.h) of its generation; runs are merged
+// kFanIn at a time, up to kMaxLevel times, so a generation of a million documents has a few dozen. A manifest,
 // replaced by rename, names the runs, the generations and the offset this half reached: it is
 // the commit, so a crash leaves the half where its last manifest says, and files it does not
 // name are deleted at open. Nothing is synced: like the text half (synchronous = OFF), a damaged
@@ -54,6 +54,10 @@ class TermIndex {
  public:
   // Runs merged into one at a time: each merge rewrites its runs, and a search seeks in every run.
   static constexpr size_t kFanIn = 32;
+  // Runs are merged this many times at most: a merge is built in memory, and merging on would
+  // build most of a generation (hundreds of MB) at once. A generation of a million documents in
+  // 3 000-document batches ends as about 10 merged runs and up to 31 others.
+  static constexpr int kMaxLevel = 1;
 
   // Opens or creates the directory at `path`; `*created` says it held no index. A manifest or a
   // run that cannot be read is DataLoss.

@@ -213,12 +213,12 @@ TEST(TermIndexTest, BatchesMergeAndReadBackThroughTermRows) {
   const int64_t n = batches * 10;
   auto snapshot = (*index)->Snapshot();
   EXPECT_EQ(snapshot->indexed_offset, n);
-  // kFanIn * kFanIn + 3 batches: one run of level 2, then 3 of level 0.
-  ASSERT_EQ(snapshot->of(RunKind::kExact).at(0).size(), 4u);
-  EXPECT_EQ(snapshot->of(RunKind::kExact).at(0)[0].level, 2);
+  // kFanIn * kFanIn + 3 batches: kFanIn runs merged once (kMaxLevel), then 3 not merged.
+  ASSERT_EQ(snapshot->of(RunKind::kExact).at(0).size(), kFanIn + 3);
+  EXPECT_EQ(snapshot->of(RunKind::kExact).at(0)[0].level, TermIndex::kMaxLevel);
   int files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(path)) ++files;
-  EXPECT_EQ(files, 5);  // the runs and the manifest: merged runs' files are gone
+  EXPECT_EQ(files, static_cast<int>(kFanIn + 4));  // the runs and the manifest: merged runs' files are gone
 
   auto check = [&](const TermIndex* idx) {
     TermRowsReader reader(idx);
@@ -399,7 +399,16 @@ TEST(TextQueryTest, WordsPhrasesPrefixesAndRanking) {
   EXPECT_GT(phrase[4], phrase[0]);
   EXPECT_EQ(TextQuerySpec::Parse(q({"a"}, {{"b", "c"}}, true, true).Serialize())->phrases,
             (std::vector<std::vector<std::string>>{{"b", "c"}}));
-  EXPECT_FALSE(TextQuerySpec::Parse("{\"f\": 1}").has_value());
+  // Any bytes survive the trip (a ?q= may hold bytes that are not UTF-8); malformed text does not parse.
+  const std::string bytes("w\xff\x00:9", 5);
+  auto round = TextQuerySpec::Parse(q({bytes, "x"}, {{bytes}, {}}, false, false).Serialize());
+  ASSERT_TRUE(round.has_value());
+  EXPECT_EQ(round->fields, (std::vector<std::string>{bytes, "x"}));
+  EXPECT_EQ(round->phrases, (std::vector<std::vector<std::string>>{{bytes}, {}}));
+  EXPECT_FALSE(round->all);
+  for (const char* bad : {"", "a", "zx", "ax f", "ax f3:ab", "axp2:1:a", "axf99999999999:a", "ax q"}) {
+    EXPECT_FALSE(TextQuerySpec::Parse(bad).has_value()) << bad;
+  }
   index->reset();
   fs::remove_all(dir);
 }

@@ -246,6 +246,11 @@ bool TermRun::Cursor::Next() {
   return true;
 }
 
+uint32_t TermRun::DocLengths::Of(int64_t doc) const {
+  const auto it = std::lower_bound(docs.begin(), docs.end(), doc);
+  return it != docs.end() && *it == doc ? length[static_cast<size_t>(it - docs.begin())] : 0;
+}
+
 const TermRun::DocLengths& TermRun::Lengths(const std::string& term) const {
   std::call_once(lengths_once_, [&] {
     Cursor::Range range;
@@ -257,10 +262,8 @@ const TermRun::DocLengths& TermRun::Lengths(const std::string& term) const {
       const auto* p = reinterpret_cast<const uint8_t*>(payload.data());
       uint64_t n = 0;
       if (!DecodeUnsignedVarlong(&p, p + payload.size(), &n)) continue;
-      const auto at = static_cast<size_t>(c.doc() - base_);
-      if (at >= lengths_.length.size()) lengths_.length.resize(at + 1, 0);
-      lengths_.length[at] = static_cast<uint32_t>(n);
-      ++lengths_.documents;
+      lengths_.docs.push_back(c.doc());
+      lengths_.length.push_back(static_cast<uint32_t>(n));
       lengths_.words += static_cast<int64_t>(n);
     }
   });

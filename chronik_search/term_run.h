@@ -76,9 +76,12 @@ class TermRun {
   // Each document's length in words, from the payloads of `term` (term_index.h's length term),
   // read at the first call.
   struct DocLengths {
-    std::vector<uint32_t> length;  // by document - base (0: no text)
-    int64_t documents = 0;         // with text
+    // The documents with text, ascending, and their lengths (by document, not by offset: offsets
+    // can be sparse, on compacted or transactional topics).
+    std::vector<int64_t> docs;
+    std::vector<uint32_t> length;
     int64_t words = 0;
+    uint32_t Of(int64_t doc) const;  // 0: no text
   };
   const DocLengths& Lengths(const std::string& term) const;
 

@@ -6,7 +6,6 @@
 
 #include "chronik_protocol/varint.h"
 #include "chronik_search/terms.h"
-#include "nlohmann/json.hpp"
 
 namespace chronik::search {
 
@@ -154,21 +153,65 @@ DocFrequencies Union(const DocFrequencies& a, const DocFrequencies& b) {
 
 }  // namespace
 
+// "a" or "o" (and, or), "x" or "-" (last word a prefix), then each field as "f<length>:<bytes>"
+// and each phrase as "p<words>:" and its words as "<length>:<bytes>": any bytes, UTF-8 or not.
 std::string TextQuerySpec::Serialize() const {
-  return nlohmann::json{{"f", fields}, {"a", all}, {"p", phrases}, {"x", last_prefix}}.dump();
+  std::string out = all ? "a" : "o";
+  out += last_prefix ? "x" : "-";
+  auto counted = [&](const std::string& bytes) {
+    out += std::to_string(bytes.size());
+    out += ':';
+    out += bytes;
+  };
+  for (const std::string& f : fields) {
+    out += "f";
+    counted(f);
+  }
+  for (const std::vector<std::string>& words : phrases) {
+    out += "p" + std::to_string(words.size()) + ":";
+    for (const std::string& w : words) counted(w);
+  }
+  return out;
 }
 
 std::optional<TextQuerySpec> TextQuerySpec::Parse(std::string_view text) {
-  const nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return std::nullopt;
+  if (text.size() < 2 || (text[0] != 'a' && text[0] != 'o') || (text[1] != 'x' && text[1] != '-')) return std::nullopt;
   TextQuerySpec q;
-  try {
-    q.fields = j.at("f").get<std::vector<std::string>>();
-    q.all = j.at("a").get<bool>();
-    q.phrases = j.at("p").get<std::vector<std::vector<std::string>>>();
-    q.last_prefix = j.at("x").get<bool>();
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
+  q.all = text[0] == 'a';
+  q.last_prefix = text[1] == 'x';
+  size_t at = 2;
+  auto number = [&](size_t* n) {
+    const size_t colon = text.find(':', at);
+    if (colon == std::string_view::npos || colon == at || colon - at > 9) return false;
+    *n = 0;
+    for (size_t i = at; i < colon; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      *n = *n * 10 + static_cast<size_t>(text[i] - '0');
+    }
+    at = colon + 1;
+    return true;
+  };
+  auto counted = [&](std::string* out) {
+    size_t n = 0;
+    if (!number(&n) || n > text.size() - at) return false;
+    out->assign(text.substr(at, n));
+    at += n;
+    return true;
+  };
+  while (at < text.size()) {
+    const char kind = text[at++];
+    if (kind == 'f') {
+      if (!counted(&q.fields.emplace_back())) return std::nullopt;
+    } else if (kind == 'p') {
+      size_t words = 0;
+      if (!number(&words) || words > text.size()) return std::nullopt;
+      std::vector<std::string>& phrase = q.phrases.emplace_back(words);
+      for (std::string& w : phrase) {
+        if (!counted(&w)) return std::nullopt;
+      }
+    } else {
+      return std::nullopt;
+    }
   }
   return q;
 }
@@ -195,7 +238,7 @@ std::vector<TextMatch> MatchText(const std::vector<TermSnapshot::Run>& runs, con
     for (const TermSnapshot::Run& r : runs) {
       bases.push_back(r.run->base());
       lengths.push_back(&r.run->Lengths(length_term));
-      documents += static_cast<double>(lengths.back()->documents);
+      documents += static_cast<double>(lengths.back()->docs.size());
       words += static_cast<double>(lengths.back()->words);
     }
   }
@@ -209,9 +252,7 @@ std::vector<TextMatch> MatchText(const std::vector<TermSnapshot::Run>& runs, con
   auto length_of = [&](int64_t doc) -> double {
     const auto it = std::upper_bound(bases.begin(), bases.end(), doc);
     if (it == bases.begin()) return 0;
-    const TermRun::DocLengths& l = *lengths[static_cast<size_t>(it - bases.begin()) - 1];
-    const auto at = static_cast<size_t>(doc - *(it - 1));
-    return at < l.length.size() ? l.length[at] : 0;
+    return lengths[static_cast<size_t>(it - bases.begin()) - 1]->Of(doc);
   };
   constexpr double kK1 = 1.2, kB = 0.75;
 

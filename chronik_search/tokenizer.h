@@ -47,7 +47,7 @@ inline constexpr auto kAsciiWord = [] {
 
 inline bool IsWordCodePoint(char32_t c) {
   if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-  if (c <= 0xBF) return c == 0xAA || c == 0xB5 || c == 0xBA || (c >= 0xB2 && c <= 0xB3) || c == 0xB9 || c >= 0xBC;
+  if (c <= 0xBF) return c == 0xAA || c == 0xB5 || c == 0xBA || (c >= 0xB2 && c <= 0xB3) || c == 0xB9 || (c >= 0xBC && c != 0xBF);
   if (c == 0xD7 || c == 0xF7) return false;                      // multiplication and division signs
   if (c >= 0x2000 && c <= 0x2BFF) return false;                  // punctuation, symbols, arrows, shapes
   if (c >= 0x3000 && c <= 0x303F) return false;                  // CJK punctuation
@@ -64,12 +64,17 @@ inline char32_t Lower(char32_t c) {
   if (c >= 'A' && c <= 'Z') return c + 32;
   if (c < 0xC0) return c;
   if (c <= 0xDE) return c == 0xD7 ? c : c + 32;                  // Latin-1
+  if (c == 0x130) return 'i';                                    // capital I with dot above
   if (c >= 0x100 && c <= 0x137) return c | 1;                    // Latin Extended-A, in pairs
   if (c >= 0x139 && c <= 0x148) return (c & 1) != 0 ? c + 1 : c;
   if (c >= 0x14A && c <= 0x177) return c | 1;
   if (c == 0x178) return 0xFF;
   if (c >= 0x179 && c <= 0x17E) return (c & 1) != 0 ? c + 1 : c;
   if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) return c + 32;     // Greek
+  if (c == 0x386) return 0x3AC;                                  // Greek capitals with tonos
+  if (c >= 0x388 && c <= 0x38A) return c + 37;
+  if (c == 0x38C) return 0x3CC;
+  if (c == 0x38E || c == 0x38F) return c + 63;
   if (c >= 0x410 && c <= 0x42F) return c + 32;                   // Cyrillic
   if (c >= 0x400 && c <= 0x40F) return c + 80;
   return c;
