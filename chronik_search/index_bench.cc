@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -70,7 +71,29 @@ double ProcessCpuMs() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
 }
 
-// Each iteration adds the next batch: Iterations(n) ends with n * kBatch documents in the index.
+// Each iteration adds the next batch by `add` (its documents, the offset after them), timed
+// without making them: Iterations(n) ends with n * kBatch documents in the index. The benchmark's
+// CPU time is this thread's alone; process_cpu_ms counts every writer thread.
+void AddBatches(benchmark::State& state,
+                const std::function<absl::Status(const std::vector<Document>&, int64_t)>& add) {
+  int64_t next = 0;
+  double process_cpu_ms = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::vector<Document> docs = Documents(Corpus(kBatch, next), next);
+    state.ResumeTiming();
+    next += kBatch;
+    const double before = ProcessCpuMs();
+    if (absl::Status st = add(docs, next); !st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
+      break;
+    }
+    process_cpu_ms += ProcessCpuMs() - before;
+  }
+  state.counters["process_cpu_ms"] = process_cpu_ms / static_cast<double>(state.iterations());
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
 void BM_Add(benchmark::State& state) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / absl::StrCat("chronik_index_bench_", ::getpid());
@@ -81,23 +104,7 @@ void BM_Add(benchmark::State& state) {
     state.SkipWithError(index.status().ToString().c_str());
     return;
   }
-  int64_t next = 0;
-  // Both halves' threads: the benchmark's CPU time is this thread's (the text half) alone.
-  double process_cpu_ms = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    const std::vector<Document> docs = Documents(Corpus(kBatch, next), next);
-    state.ResumeTiming();
-    next += kBatch;
-    const double before = ProcessCpuMs();
-    if (absl::Status st = (*index)->Add(docs, next); !st.ok()) {
-      state.SkipWithError(st.ToString().c_str());
-      break;
-    }
-    process_cpu_ms += ProcessCpuMs() - before;
-  }
-  state.counters["process_cpu_ms"] = process_cpu_ms / static_cast<double>(state.iterations());
-  state.SetItemsProcessed(state.iterations() * kBatch);
+  AddBatches(state, [&](const std::vector<Document>& docs, int64_t next) { return (*index)->Add(docs, next); });
   state.counters["index_MB"] = static_cast<double>((*index)->Stats().size_bytes) / 1e6;
   index->reset();
   if (getenv("KEEP") == nullptr) std::filesystem::remove_all(dir);
@@ -113,18 +120,7 @@ void BM_AddTerms(benchmark::State& state) {
     state.SkipWithError(index.status().ToString().c_str());
     return;
   }
-  int64_t next = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    const std::vector<Document> docs = Documents(Corpus(kBatch, next), next);
-    state.ResumeTiming();
-    next += kBatch;
-    if (absl::Status st = (*index)->Add(0, docs, 0, next); !st.ok()) {
-      state.SkipWithError(st.ToString().c_str());
-      break;
-    }
-  }
-  state.SetItemsProcessed(state.iterations() * kBatch);
+  AddBatches(state, [&](const std::vector<Document>& docs, int64_t next) { return (*index)->Add(0, docs, 0, next); });
   state.counters["index_MB"] = static_cast<double>((*index)->SizeBytes()) / 1e6;
   index->reset();
   std::filesystem::remove_all(dir);

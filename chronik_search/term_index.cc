@@ -1,6 +1,5 @@
 #include "chronik_search/term_index.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include "chronik_protocol/records/crc32c.h"
 #include "chronik_protocol/varint.h"
 #include "chronik_search/terms.h"
+#include "chronik_storage/file_ops.h"
 #include "chronik_search/tokenizer.h"
 
 namespace chronik::search {
@@ -31,24 +31,6 @@ constexpr char kManifest[] = "MANIFEST";
 // Positions between the values of one text field (an array's strings), as Elasticsearch's
 // position_increment_gap: a phrase never spans two.
 constexpr uint32_t kValueGap = 100;
-
-absl::Status WriteFile(const std::string& path, std::string_view bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::InternalError(absl::StrCat("search index: creating ", path, ": ", std::strerror(errno)));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      return absl::InternalError(absl::StrCat("search index: writing ", path, ": ", std::strerror(e)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0) return absl::InternalError(absl::StrCat("search index: writing ", path, ": ", std::strerror(errno)));
-  return absl::OkStatus();
-}
 
 // Bytes that stay where they were put: the terms of a batch, viewed by its map while it grows.
 class TermArena {
@@ -341,10 +323,10 @@ int64_t TermIndex::SizeBytes() const {
 
 absl::Status TermIndex::Commit(TermSnapshot next, const std::vector<std::string>& unused) {
   next.next_seq = next_seq_.load();
-  const std::string manifest = dir_ + "/" + kManifest;
-  if (absl::Status st = WriteFile(manifest + ".tmp", ManifestText(next)); !st.ok()) return st;
-  if (::rename((manifest + ".tmp").c_str(), manifest.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("search index: renaming ", manifest, ": ", std::strerror(errno)));
+  // Not synced, as the runs are not: a damaged manifest is found by its checksum at open.
+  if (absl::Status st = storage::ReplaceFile(*storage::FileOps::Default(), dir_ + "/" + kManifest, ManifestText(next));
+      !st.ok()) {
+    return st;
   }
   state_ = next;
   {
@@ -358,8 +340,8 @@ absl::Status TermIndex::Commit(TermSnapshot next, const std::vector<std::string>
 absl::StatusOr<TermSnapshot::Run> TermIndex::WriteRun(int64_t g, int level, const std::string& bytes) const {
   const int64_t seq = next_seq_++;
   const std::string path = RunPath(g, seq);
-  absl::Status st = WriteFile(path, bytes);
-  absl::StatusOr<std::shared_ptr<const TermRun>> run = st.ok() ? TermRun::Open(path) : st;
+  absl::Status st = storage::WriteFileFully(*storage::FileOps::Default(), path, bytes);
+  absl::StatusOr<std::shared_ptr<const TermRun>> run = st.ok() ? TermRun::Open(path, /*verify=*/false) : st;  // just written: its bytes are ours
   if (!run.ok()) {
     ::unlink(path.c_str());
     return run.status();

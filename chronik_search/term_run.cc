@@ -112,7 +112,7 @@ std::string RunBuilder::Finish() {
   return std::move(out_);
 }
 
-absl::StatusOr<std::shared_ptr<const TermRun>> TermRun::Open(const std::string& path) {
+absl::StatusOr<std::shared_ptr<const TermRun>> TermRun::Open(const std::string& path, bool verify) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::DataLossError(absl::StrCat("search index: cannot open ", path, ": ", std::strerror(errno)));
   struct stat st {};
@@ -125,19 +125,19 @@ absl::StatusOr<std::shared_ptr<const TermRun>> TermRun::Open(const std::string& 
   ::close(fd);
   if (map == MAP_FAILED) return absl::InternalError(absl::StrCat("search index: mapping ", path, ": ", std::strerror(errno)));
   std::shared_ptr<TermRun> run(new TermRun(static_cast<const uint8_t*>(map), size));
-  if (absl::Status s = run->Parse(path); !s.ok()) return s;
+  if (absl::Status s = run->Parse(path, verify); !s.ok()) return s;
   return std::shared_ptr<const TermRun>(std::move(run));
 }
 
 TermRun::~TermRun() { ::munmap(const_cast<uint8_t*>(data_), size_); }
 
-absl::Status TermRun::Parse(const std::string& path) {
+absl::Status TermRun::Parse(const std::string& path, bool verify) {
   auto damaged = [&](const char* why) {
     return absl::DataLossError(absl::StrCat("search index: ", path, " is damaged (", why, ")"));
   };
   if (std::memcmp(data_, kMagic, sizeof(kMagic)) != 0) return damaged("not a run");
   const uint8_t* trailer = data_ + size_ - kTrailer;
-  if (protocol::Crc32c(data_, size_ - 4) != Fixed32(trailer + 32)) return damaged("checksum");
+  if (verify && protocol::Crc32c(data_, size_ - 4) != Fixed32(trailer + 32)) return damaged("checksum");
   const uint64_t index_offset = Fixed64(trailer);
   const uint64_t blocks = Fixed64(trailer + 8);
   base_ = static_cast<int64_t>(Fixed64(trailer + 16));

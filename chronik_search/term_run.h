@@ -63,8 +63,9 @@ class RunBuilder {
 // while a search still reads it.
 class TermRun {
  public:
-  // Maps and checks the file (its CRC and structure): DataLoss if damaged.
-  static absl::StatusOr<std::shared_ptr<const TermRun>> Open(const std::string& path);
+  // Maps and checks the file (its CRC, unless `verify` is false for a file this process has just
+  // written, and its structure): DataLoss if damaged.
+  static absl::StatusOr<std::shared_ptr<const TermRun>> Open(const std::string& path, bool verify = true);
   ~TermRun();
   TermRun(const TermRun&) = delete;
   TermRun& operator=(const TermRun&) = delete;
@@ -141,7 +142,7 @@ class TermRun {
 
  private:
   TermRun(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  absl::Status Parse(const std::string& path);
+  absl::Status Parse(const std::string& path, bool verify);
   // Reads one entry's head at `*p` (the term after `*term`'s first `shared` bytes); false if
   // malformed.
   bool DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count, bool* has_payloads) const;
