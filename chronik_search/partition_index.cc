@@ -20,7 +20,7 @@ namespace chronik::search {
 namespace {
 
 // Bumped when the layout changes: an index of another version is rebuilt from the log.
-constexpr int64_t kSchemaVersion = 8;
+constexpr int64_t kSchemaVersion = 9;
 
 // The layout: this database holds what a search returns and the index's own records; every term
 // (the words of text with their positions, keywords, numbers) is the terms half's, in runs of its

@@ -25,7 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Bumped with the layout; a directory of another version makes the whole index be rebuilt.
-constexpr char kManifestHeader[] = "chronik-terms 3";
+constexpr char kManifestHeader[] = "chronik-terms 4";
 constexpr char kManifest[] = "MANIFEST";
 
 // Positions between the values of one text field (an array's strings), as Elasticsearch's

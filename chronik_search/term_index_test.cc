@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "chronik_search/term_rows.h"
@@ -104,31 +105,57 @@ TEST(TermRunTest, RangesOverManyBlocksReadExactlyTheirPairs) {
   fs::remove_all(dir);
 }
 
+// A merge copies each run's documents as encoded: terms with one document and with many, with
+// payloads and without, terms in one run only and in all, each come out whole and in order.
 TEST(TermRunTest, MergedRunsHoldEveryPairInOrder) {
   const fs::path dir = TempDir("term_merge");
-  std::map<std::string, std::vector<int64_t>> all;
+  using Triples = std::set<std::tuple<std::string, int64_t, std::string>>;
+  Triples all;
   std::vector<std::shared_ptr<const TermRun>> runs;
   for (int r = 0; r < 5; ++r) {
-    std::map<std::string, std::vector<int64_t>> pairs;
-    for (int64_t d = r * 100; d < r * 100 + 100; ++d) {
-      for (const std::string& t : {absl::StrCat("a", d % 7), absl::StrCat("b", r), std::string("common")}) {
-        pairs[t].push_back(d);
-        all[t].push_back(d);
+    // Payloads are on "p" terms only: a term's documents all have one or none.
+    std::map<std::string, std::vector<std::pair<int64_t, std::string>>> pairs;
+    for (int64_t d = r * 100; d < r * 100 + 100; d += 1 + d % 3) {
+      for (const std::string& t : {absl::StrCat("a", d % 7), absl::StrCat("b", r), std::string("common"),
+                                   absl::StrCat("once", d), absl::StrCat("p", d % 5), absl::StrCat("ponce", d)}) {
+        const std::string payload = t[0] == 'p' ? std::string(static_cast<size_t>(d % 4), static_cast<char>('a' + d % 26)) : "";
+        pairs[t].emplace_back(d, payload);
+        all.emplace(t, d, payload);
       }
     }
-    runs.push_back(WriteAndOpen(dir / absl::StrCat(r, ".run"), Build(pairs, r * 100)));
+    RunBuilder b(r * 100);
+    for (const auto& [term, docs] : pairs) {
+      b.StartTerm(term);
+      for (const auto& [d, payload] : docs) {
+        if (term[0] == 'p') {
+          b.AddDoc(d, payload);
+        } else {
+          b.AddDoc(d);
+        }
+      }
+    }
+    runs.push_back(WriteAndOpen(dir / absl::StrCat(r, ".run"), b.Finish()));
   }
   auto merged = WriteAndOpen(dir / "m.run", MergeRuns(runs, 0));
   ASSERT_NE(merged, nullptr);
-  std::map<std::string, std::vector<int64_t>> read;
-  TermRun::EntryReader reader(merged.get());
-  std::string last;
-  while (reader.Next()) {
-    EXPECT_LT(last, reader.entry().term);
-    last = reader.entry().term;
-    read[reader.entry().term] = reader.entry().docs;
+  EXPECT_EQ(merged->pairs(), static_cast<int64_t>(all.size()));
+  Triples read;
+  std::pair<std::string, int64_t> last;
+  TermRun::Cursor::Range everything;
+  TermRun::Cursor c(merged.get(), &everything);
+  while (c.Next()) {
+    EXPECT_LT(last, std::make_pair(c.term(), c.doc()));
+    last = {c.term(), c.doc()};
+    read.emplace(c.term(), c.doc(), std::string(c.payload()));
   }
   EXPECT_EQ(read, all);
+  // And a merge of merges reads the same.
+  auto again = WriteAndOpen(dir / "m2.run", MergeRuns({merged}, 0));
+  ASSERT_NE(again, nullptr);
+  TermRun::Cursor c2(again.get(), &everything);
+  Triples reread;
+  while (c2.Next()) reread.emplace(c2.term(), c2.doc(), std::string(c2.payload()));
+  EXPECT_EQ(reread, all);
   fs::remove_all(dir);
 }
 

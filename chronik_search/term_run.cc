@@ -20,7 +20,7 @@ namespace {
 using protocol::AppendUnsignedVarlong;
 using protocol::DecodeUnsignedVarlong;
 
-constexpr char kMagic[] = {'C', 'K', 'T', 'R', 2};
+constexpr char kMagic[] = {'C', 'K', 'T', 'R', 3};
 constexpr size_t kTrailer = 36;
 constexpr size_t kBlockBytes = 4096;
 
@@ -60,6 +60,7 @@ void RunBuilder::StartTerm(std::string_view term) {
 }
 
 void RunBuilder::AddDoc(int64_t doc) {
+  if (docs_ == 0) first_doc_ = doc;
   AppendUnsignedVarlong(&body_, static_cast<uint64_t>(doc - last_doc_));
   last_doc_ = doc;
   ++docs_;
@@ -70,6 +71,14 @@ void RunBuilder::AddDoc(int64_t doc, std::string_view payload) {
   AppendUnsignedVarlong(&body_, payload.size());
   body_.append(payload.data(), payload.size());
   has_payloads_ = true;
+}
+
+void RunBuilder::AddEncoded(int64_t first, int64_t last, uint64_t count, bool has_payloads, std::string_view tail) {
+  AddDoc(first);
+  body_.append(tail.data(), tail.size());
+  docs_ += static_cast<int64_t>(count) - 1;
+  last_doc_ = last;
+  has_payloads_ = has_payloads;
 }
 
 void RunBuilder::EndTerm() {
@@ -92,6 +101,10 @@ void RunBuilder::EndTerm() {
   AppendUnsignedVarlong(&out_, term_.size() - shared);
   out_.append(term_, shared, std::string::npos);
   AppendUnsignedVarlong(&out_, static_cast<uint64_t>(docs_) << 1 | (has_payloads_ ? 1 : 0));
+  if (docs_ > 1) {
+    AppendUnsignedVarlong(&out_, body_.size());
+    AppendUnsignedVarlong(&out_, static_cast<uint64_t>(last_doc_ - first_doc_));
+  }
   out_.append(body_);
   pairs_ += docs_;
   docs_ = 0;
@@ -160,7 +173,8 @@ absl::Status TermRun::Parse(const std::string& path, bool verify) {
   return absl::OkStatus();
 }
 
-bool TermRun::DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count, bool* has_payloads) const {
+bool TermRun::DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count, bool* has_payloads,
+                          uint64_t* body_bytes, uint64_t* span) const {
   uint64_t shared = 0, suffix = 0, head = 0;
   if (!DecodeUnsignedVarlong(p, blocks_end_, &shared) || shared > term->size()) return false;
   if (!DecodeUnsignedVarlong(p, blocks_end_, &suffix) || suffix > static_cast<uint64_t>(blocks_end_ - *p)) return false;
@@ -170,6 +184,11 @@ bool TermRun::DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count,
   if (!DecodeUnsignedVarlong(p, blocks_end_, &head)) return false;
   *count = head >> 1;
   *has_payloads = (head & 1) != 0;
+  *body_bytes = *span = 0;
+  if (*count > 1 && (!DecodeUnsignedVarlong(p, blocks_end_, body_bytes) ||
+                     *body_bytes > static_cast<uint64_t>(blocks_end_ - *p) || !DecodeUnsignedVarlong(p, blocks_end_, span))) {
+    return false;
+  }
   return *count > 0;
 }
 
@@ -214,10 +233,13 @@ bool TermRun::Cursor::AboveUpper() const {
 bool TermRun::Cursor::ReadEntry() {
   // A block starts with a whole term (shared 0), so reading on across blocks needs nothing more.
   while (p_ < end_) {
-    if (!run_->DecodeEntry(&p_, &term_, &left_, &has_payloads_)) return false;
+    uint64_t body_bytes = 0, span = 0;
+    if (!run_->DecodeEntry(&p_, &term_, &left_, &has_payloads_, &body_bytes, &span)) return false;
     if (BelowLower()) {
       // Skip its documents.
-      for (uint64_t i = 0; i < left_; ++i) {
+      if (left_ > 1) {
+        p_ += body_bytes;
+      } else {
         uint64_t delta = 0;
         if (!run_->DecodeDoc(&p_, has_payloads_, &delta, &payload_)) return false;
       }
@@ -274,19 +296,26 @@ TermRun::EntryReader::EntryReader(const TermRun* run) : run_(run), p_(run->data_
 
 bool TermRun::EntryReader::Next() {
   if (p_ >= run_->blocks_end_) return false;
-  uint64_t count = 0;
-  if (!run_->DecodeEntry(&p_, &entry_.term, &count, &entry_.has_payloads)) return false;
-  entry_.docs.resize(count);
-  entry_.payloads.resize(entry_.has_payloads ? count : 0);
-  int64_t doc = run_->base_;
-  std::string_view payload;
-  for (uint64_t i = 0; i < count; ++i) {
-    uint64_t delta = 0;
-    if (!run_->DecodeDoc(&p_, entry_.has_payloads, &delta, &payload)) return false;
-    doc += static_cast<int64_t>(delta);
-    entry_.docs[i] = doc;
-    if (entry_.has_payloads) entry_.payloads[i] = payload;
+  Entry& e = entry_;
+  uint64_t body_bytes = 0, span = 0;
+  if (!run_->DecodeEntry(&p_, &e.term, &e.count, &e.has_payloads, &body_bytes, &span)) return false;
+  const uint8_t* body = p_;
+  uint64_t delta = 0;
+  if (!DecodeUnsignedVarlong(&p_, run_->blocks_end_, &delta)) return false;
+  const uint8_t* tail = p_;
+  if (e.count > 1) {
+    p_ = body + body_bytes;
+    if (p_ < tail) return false;
+  } else if (e.has_payloads) {
+    uint64_t len = 0;
+    if (!DecodeUnsignedVarlong(&p_, run_->blocks_end_, &len) || len > static_cast<uint64_t>(run_->blocks_end_ - p_)) {
+      return false;
+    }
+    p_ += len;
   }
+  e.first = run_->base_ + static_cast<int64_t>(delta);
+  e.last = e.first + static_cast<int64_t>(span);
+  e.tail = std::string_view(reinterpret_cast<const char*>(tail), static_cast<size_t>(p_ - tail));
   return true;
 }
 
@@ -316,13 +345,7 @@ std::string MergeRuns(const std::vector<std::shared_ptr<const TermRun>>& runs, i
       const size_t i = heap.top();
       heap.pop();
       const TermRun::Entry& e = readers[i].entry();
-      for (size_t k = 0; k < e.docs.size(); ++k) {
-        if (e.has_payloads) {
-          out.AddDoc(e.docs[k], e.payloads[k]);
-        } else {
-          out.AddDoc(e.docs[k]);
-        }
-      }
+      out.AddEncoded(e.first, e.last, e.count, e.has_payloads, e.tail);
       if (readers[i].Next()) heap.push(i);
     }
   }

@@ -7,11 +7,13 @@
 // a damaged one. Writing a batch costs a sort of its distinct terms and one sequential write,
 // where an FTS5 table cost a B-tree segment and its merges inside SQLite.
 //
-// An entry is: shared prefix length, suffix length, suffix, count << 1 | has payloads, then each
+// An entry is: shared prefix length, suffix length, suffix, count << 1 | has payloads, with more
+// than one document the length of their bytes and the last document less the first, then each
 // document's delta (from the run's base for the first) and, with payloads, the payload's length
-// and bytes (a text term's positions, a document's length: term_index.h).
+// and bytes (a text term's positions, a document's length: term_index.h). The length and the last
+// document let a merge copy an entry's documents without decoding them, and a seek skip them.
 //
-// Layout: "CKTR" 2, blocks, block index (per block: first term's length and bytes, block offset;
+// Layout: "CKTR" 3, blocks, block index (per block: first term's length and bytes, block offset;
 // all varints), then a 36-byte trailer: index offset, block count, base doc, pair count (each
 // 8 bytes little-endian), CRC-32C of everything before it (4 bytes).
 
@@ -36,6 +38,9 @@ class RunBuilder {
   // may be empty), or none has.
   void AddDoc(int64_t doc);
   void AddDoc(int64_t doc, std::string_view payload);
+  // `count` documents from `first` to `last` as encoded in another run (an entry's tail: see
+  // TermRun::Entry), above the term's last one.
+  void AddEncoded(int64_t first, int64_t last, uint64_t count, bool has_payloads, std::string_view tail);
   // The file's bytes; the builder is spent.
   std::string Finish();
   int64_t pairs() const { return pairs_; }
@@ -51,6 +56,7 @@ class RunBuilder {
   // The open term's documents (and payloads) as written, and how many: its count goes before them.
   std::string body_;
   int64_t docs_ = 0;
+  int64_t first_doc_ = 0;
   int64_t last_doc_ = 0;
   bool has_payloads_ = false;
   size_t block_start_ = 0;
@@ -121,12 +127,15 @@ class TermRun {
     bool started_ = false, done_ = false;
   };
 
-  // Every term with all its documents, in order: what merging reads.
+  // Every term with its documents as encoded, in order: what merging reads.
   struct Entry {
     std::string term;
-    std::vector<int64_t> docs;
+    uint64_t count = 0;
     bool has_payloads = false;
-    std::vector<std::string_view> payloads;  // into the run's mapping
+    int64_t first = 0, last = 0;  // documents
+    // The encoded documents after the first one's delta (its payload, then the others'), into the
+    // run's mapping.
+    std::string_view tail;
   };
   class EntryReader {
    public:
@@ -143,9 +152,11 @@ class TermRun {
  private:
   TermRun(const uint8_t* data, size_t size) : data_(data), size_(size) {}
   absl::Status Parse(const std::string& path, bool verify);
-  // Reads one entry's head at `*p` (the term after `*term`'s first `shared` bytes); false if
-  // malformed.
-  bool DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count, bool* has_payloads) const;
+  // Reads one entry's head at `*p` (the term after `*term`'s first `shared` bytes), leaving `*p` at
+  // its documents: their count, and with more than one, their bytes' length and the last less the
+  // first (else 0 and 0); false if malformed.
+  bool DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count, bool* has_payloads, uint64_t* body_bytes,
+                   uint64_t* span) const;
   // Reads one document of an entry: its delta and payload; false if malformed.
   bool DecodeDoc(const uint8_t** p, bool has_payloads, uint64_t* delta, std::string_view* payload) const;
 
