@@ -19,6 +19,19 @@ namespace chronik::search {
 
 namespace {
 
+// A field's kinds and whether it has a text column, as bits (PartitionIndex::field_bits_).
+constexpr uint8_t kColumnBit = 8;
+uint8_t FieldBit(const char* kind) {
+  switch (kind[0]) {
+    case 't':
+      return 1;  // text
+    case 'k':
+      return 2;  // keyword
+    default:
+      return 4;  // number
+  }
+}
+
 // Bumped when the layout changes: an index of another version is rebuilt from the log.
 constexpr int64_t kSchemaVersion = 9;
 
@@ -186,6 +199,11 @@ absl::Status PartitionIndex::Load() {
   Statement fields(db_, "SELECT field, kind FROM fields");
   if (absl::Status st = fields.status("reading the index"); !st.ok()) return st;
   while (fields.Step() == SQLITE_ROW) fields_[fields.Text(0)].insert(fields.Text(1));
+  field_bits_.clear();
+  for (const auto& [name, kinds] : fields_) {
+    for (const std::string& kind : kinds) field_bits_[name] |= FieldBit(kind.c_str());
+  }
+  for (const auto& [name, col] : layout_.columns) field_bits_[name] |= kColumnBit;
   Statement newest(db_, "SELECT COUNT(*) FROM docs WHERE off >= ?");
   newest.Bind(1, int64_t{newest_base_});
   newest_documents_ = newest.Step() == SQLITE_ROW ? newest.Int(0) : 0;
@@ -221,19 +239,21 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
     if (text.ok()) text = AddGeneration(g, std::max(docs.front().offset, terms_->indexed_offset()));
   }
   const int64_t g = layout_.generations.back();
-  // Two threads share the batch: a thread of its own writes the text's run (the words, the larger
-  // part) while this one writes the documents into SQLite and then the exact terms' run. The
-  // thread inherits this one's scheduling policy (the indexer's SCHED_IDLE).
+  // Three threads share the batch, as the three parts cost about the same: a thread of its own
+  // writes the text's run (the words), another the exact terms' run, while this one writes the
+  // documents into SQLite. The threads inherit this one's scheduling policy (the indexer's
+  // SCHED_IDLE).
   TermIndex::Batch batch = terms_->Begin(g, deleted_below_, next_offset);
-  std::thread text_writer;
   if (text.ok()) {
-    text_writer = std::thread([&] {
-      pthread_setname_np(pthread_self(), "search-terms");
-      terms_->Write(&batch, RunKind::kText, docs);
-    });
+    std::vector<std::thread> writers;
+    for (RunKind kind : kRunKinds) {
+      writers.emplace_back([&, kind] {
+        pthread_setname_np(pthread_self(), kind == RunKind::kText ? "search-words" : "search-terms");
+        terms_->Write(&batch, kind, docs);
+      });
+    }
     text = AddDocuments(docs, next_offset);
-    terms_->Write(&batch, RunKind::kExact, docs);
-    text_writer.join();
+    for (std::thread& t : writers) t.join();
   }
   if (!text.ok()) {
     (void)Exec("ROLLBACK");
@@ -253,7 +273,9 @@ absl::Status PartitionIndex::AddDocuments(const std::vector<Document>& docs, int
     if (absl::Status st = s->status("preparing"); !st.ok()) return st;
   }
   auto note_field = [&](const std::string& name, const char* kind) -> bool {
-    if (auto it = fields_.find(name); it != fields_.end() && it->second.contains(kind)) return true;
+    uint8_t& bits = field_bits_[name];
+    if ((bits & FieldBit(kind)) != 0) return true;
+    bits |= FieldBit(kind);
     fields_[name].insert(kind);
     field.BindAll({name, std::string(kind)});
     const bool ok = field.Step() == SQLITE_DONE;
@@ -270,7 +292,8 @@ absl::Status PartitionIndex::AddDocuments(const std::vector<Document>& docs, int
     if (sqlite3_changes(db_) == 0) continue;  // indexed before
     ++newest_documents_;
     for (const auto& [name, text] : d.text) {
-      if (!layout_.columns.contains(name)) {
+      if ((field_bits_[name] & kColumnBit) == 0) {
+        field_bits_[name] |= kColumnBit;
         const auto col = static_cast<int64_t>(layout_.columns.size());
         column.BindAll({name, col});
         if (column.Step() != SQLITE_DONE) return SqliteError(db_, "adding a text field");

@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "chronik_search/document.h"
@@ -154,6 +155,9 @@ class PartitionIndex {
   // deleted.
   IndexLayout layout_;
   std::map<std::string, std::set<std::string>, std::less<>> fields_;
+  // fields_ and the text columns as bits per field (FieldBit), what adding a document looks up for
+  // each of its fields: one hash where the maps cost a few string comparisons each.
+  absl::flat_hash_map<std::string, uint8_t> field_bits_;
   int64_t newest_base_ = 0;
   bool retired_ = false;  // under mu_
   int64_t newest_documents_ = 0;
