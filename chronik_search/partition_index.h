@@ -1,6 +1,6 @@
 #pragma once
 
-// One topic partition's search index, in two halves written on two threads: a SQLite database
+// One topic partition's search index, in two halves written on three threads: a SQLite database
 // with the documents' _source, their fields and the index's records, and the terms (term_index.h:
 // the words of text with their positions, keywords, numbers) in runs of their own, both in
 // generations so that old documents can be dropped. Each half records the offset it reached in

@@ -28,8 +28,9 @@
 
 namespace chronik::search {
 
-// A batch's terms go into two runs, written on two threads: its exact terms (keywords, numbers,
-// presence) and its text (words with their positions, lengths). Each kind is merged on its own.
+// A batch's terms go into two runs, each written on a thread of its own: its exact terms
+// (keywords, numbers, presence) and its text (words with their positions, lengths). Each kind is
+// merged on its own.
 enum class RunKind { kExact = 0, kText = 1 };
 inline constexpr RunKind kRunKinds[] = {RunKind::kExact, RunKind::kText};
 

@@ -79,6 +79,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_times():
+    """The machine's CPU time so far by kind (/proc/stat's first line): busy, idle, stolen."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return {"busy": v[0] + v[1] + v[2] + v[5] + v[6], "idle": v[3] + v[4], "steal": v[7]}
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p / 100))]
@@ -119,10 +126,11 @@ def main():
             while search_lag(b.metrics_port) != 0:
                 time.sleep(0.1)
 
-        t0, cpu0 = time.time(), cpu_seconds(b.proc.pid)
+        t0, cpu0, m0 = time.time(), cpu_seconds(b.proc.pid), machine_times()
         produce(b.bootstrap, "logs", data)
         caught_up()
         indexed, cpu = time.time() - t0, cpu_seconds(b.proc.pid) - cpu0
+        m = {k: v - m0[k] for k, v in machine_times().items()}
         assert count(b.search_port, "logs") == args.records
         print("indexing             %9.0f records/s (all %d searchable %.1f s after the first was produced)"
               % (args.records / indexed, args.records, indexed))
@@ -130,6 +138,10 @@ def main():
         # indexing together) drifts less and shows what a change to the indexer saved.
         print("broker CPU           %9.1f us per record produced and indexed (%.1f s)"
               % (cpu * 1e6 / args.records, cpu))
+        # A virtual machine's host takes some of its CPU time (steal): what varies most between runs.
+        total = max(1, sum(m.values()))
+        print("machine meanwhile    busy %.0f %%, idle %.0f %%, stolen by the host %.0f %%"
+              % (100 * m["busy"] / total, 100 * m["idle"] / total, 100 * m["steal"] / total))
 
         # Produce to a plain topic and to a searchable one in turns, the indexer caught up before
         # each plain round: the machine's speed drifts by a third between runs, less between rounds.
