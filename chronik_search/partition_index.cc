@@ -190,23 +190,34 @@ PartitionIndex::~PartitionIndex() {
 absl::Status PartitionIndex::Exec(const std::string& sql) const { return ExecOn(db_, sql); }
 
 absl::Status PartitionIndex::Load() {
+  // Read whole before any of it is taken: a failure leaves what the index had, and is made good by
+  // the next Add (loaded_ false).
+  loaded_ = false;
   absl::StatusOr<StoredLayout> stored = ReadLayout(db_, partition_);
   if (!stored.ok()) return stored.status();
+  std::map<std::string, std::set<std::string>, std::less<>> fields;
+  {
+    Statement rows(db_, "SELECT field, kind FROM fields");
+    if (absl::Status st = rows.status("reading the index"); !st.ok()) return st;
+    int rc;
+    while ((rc = rows.Step()) == SQLITE_ROW) fields[rows.Text(0)].insert(rows.Text(1));
+    if (rc != SQLITE_DONE) return SqliteError(db_, "reading the fields");
+  }
+  const int64_t newest_base = stored->bases.empty() ? 0 : stored->bases.back();
+  Statement newest(db_, "SELECT COUNT(*) FROM docs WHERE off >= ?");
+  newest.Bind(1, int64_t{newest_base});
+  if (newest.Step() != SQLITE_ROW) return SqliteError(db_, "counting the documents");
+  newest_documents_ = newest.Int(0);
   layout_ = std::move(stored->layout);
   deleted_below_ = stored->deleted_below;
-  newest_base_ = stored->bases.empty() ? 0 : stored->bases.back();
-  fields_.clear();
-  Statement fields(db_, "SELECT field, kind FROM fields");
-  if (absl::Status st = fields.status("reading the index"); !st.ok()) return st;
-  while (fields.Step() == SQLITE_ROW) fields_[fields.Text(0)].insert(fields.Text(1));
+  newest_base_ = newest_base;
+  fields_ = std::move(fields);
   field_bits_.clear();
   for (const auto& [name, kinds] : fields_) {
     for (const std::string& kind : kinds) field_bits_[name] |= FieldBit(kind.c_str());
   }
   for (const auto& [name, col] : layout_.columns) field_bits_[name] |= kColumnBit;
-  Statement newest(db_, "SELECT COUNT(*) FROM docs WHERE off >= ?");
-  newest.Bind(1, int64_t{newest_base_});
-  newest_documents_ = newest.Step() == SQLITE_ROW ? newest.Int(0) : 0;
+  loaded_ = true;
   return absl::OkStatus();
 }
 
@@ -228,6 +239,9 @@ void PartitionIndex::Retire() {
 absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next_offset) {
   std::lock_guard<std::mutex> lock(mu_);
   if (retired_) return absl::FailedPreconditionError(absl::StrCat("search index ", path_, " was dropped"));
+  if (!loaded_) {
+    if (absl::Status st = Load(); !st.ok()) return st;
+  }
   if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
   absl::Status text;
   if (newest_documents_ >= generation_documents_ && !docs.empty()) {
@@ -245,7 +259,8 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
   // SCHED_IDLE).
   TermIndex::Batch batch = terms_->Begin(g, deleted_below_, next_offset);
   if (text.ok()) {
-    std::vector<std::thread> writers;
+    // Joined however this scope is left.
+    std::vector<std::jthread> writers;
     for (RunKind kind : kRunKinds) {
       writers.emplace_back([&, kind] {
         pthread_setname_np(pthread_self(), kind == RunKind::kText ? "search-words" : "search-terms");
@@ -253,7 +268,7 @@ absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next
       });
     }
     text = AddDocuments(docs, next_offset);
-    for (std::thread& t : writers) t.join();
+    for (std::jthread& t : writers) t.join();
   }
   if (!text.ok()) {
     (void)Exec("ROLLBACK");
@@ -318,6 +333,9 @@ absl::Status PartitionIndex::AddDocuments(const std::vector<Document>& docs, int
 absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
   std::lock_guard<std::mutex> lock(mu_);
   if (retired_) return absl::FailedPreconditionError(absl::StrCat("search index ", path_, " was dropped"));
+  if (!loaded_) {
+    if (absl::Status st = Load(); !st.ok()) return st;
+  }
   if (offset <= deleted_below_) return absl::OkStatus();
   if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
   auto fail = [this](absl::Status st) {

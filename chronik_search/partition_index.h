@@ -158,6 +158,7 @@ class PartitionIndex {
   // fields_ and the text columns as bits per field (FieldBit), what adding a document looks up for
   // each of its fields: one hash where the maps cost a few string comparisons each.
   absl::flat_hash_map<std::string, uint8_t> field_bits_;
+  bool loaded_ = false;  // the members above are the database's (Load succeeded since it last ran)
   int64_t newest_base_ = 0;
   bool retired_ = false;  // under mu_
   int64_t newest_documents_ = 0;

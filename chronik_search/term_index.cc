@@ -363,7 +363,9 @@ absl::Status TermIndex::MergeTail(int64_t g, std::vector<TermSnapshot::Run>* run
     if (!std::all_of(tail, runs->end(), [&](const TermSnapshot::Run& r) { return r.level == level; })) break;
     std::vector<std::shared_ptr<const TermRun>> inputs;
     for (auto it = tail; it != runs->end(); ++it) inputs.push_back(it->run);
-    absl::StatusOr<TermSnapshot::Run> merged = WriteRun(g, level + 1, MergeRuns(inputs, inputs.front()->base()));
+    absl::StatusOr<std::string> bytes = MergeRuns(inputs, inputs.front()->base());
+    if (!bytes.ok()) return bytes.status();
+    absl::StatusOr<TermSnapshot::Run> merged = WriteRun(g, level + 1, *bytes);
     if (!merged.ok()) return merged.status();
     for (auto it = tail; it != runs->end(); ++it) unused->push_back(RunPath(g, it->seq));
     runs->erase(tail, runs->end());

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "chronik_protocol/records/crc32c.h"
 #include "chronik_search/term_rows.h"
 #include "chronik_search/term_run.h"
 #include "chronik_search/terms.h"
@@ -106,7 +107,9 @@ TEST(TermRunTest, RangesOverManyBlocksReadExactlyTheirPairs) {
 }
 
 // A merge copies each run's documents as encoded: terms with one document and with many, with
-// payloads and without, terms in one run only and in all, each come out whole and in order.
+// payloads and without, terms in one run only and in all, a term with one document in some runs
+// and many in others, each come out whole and in order, through merges of merges too, and a seek
+// past a term's documents (which skips their bytes) finds what follows.
 TEST(TermRunTest, MergedRunsHoldEveryPairInOrder) {
   const fs::path dir = TempDir("term_merge");
   using Triples = std::set<std::tuple<std::string, int64_t, std::string>>;
@@ -116,8 +119,12 @@ TEST(TermRunTest, MergedRunsHoldEveryPairInOrder) {
     // Payloads are on "p" terms only: a term's documents all have one or none.
     std::map<std::string, std::vector<std::pair<int64_t, std::string>>> pairs;
     for (int64_t d = r * 100; d < r * 100 + 100; d += 1 + d % 3) {
-      for (const std::string& t : {absl::StrCat("a", d % 7), absl::StrCat("b", r), std::string("common"),
-                                   absl::StrCat("once", d), absl::StrCat("p", d % 5), absl::StrCat("ponce", d)}) {
+      std::vector<std::string> terms = {absl::StrCat("a", d % 7), absl::StrCat("b", r), "common",
+                                        absl::StrCat("once", d),  absl::StrCat("p", d % 5), absl::StrCat("ponce", d)};
+      // One document in the even runs, many in the odd ones.
+      if (r % 2 == 1 || d == r * 100) terms.push_back("mixed");
+      if (r % 2 == 1 || d == r * 100) terms.push_back("pmixed");
+      for (const std::string& t : terms) {
         const std::string payload = t[0] == 'p' ? std::string(static_cast<size_t>(d % 4), static_cast<char>('a' + d % 26)) : "";
         pairs[t].emplace_back(d, payload);
         all.emplace(t, d, payload);
@@ -136,26 +143,75 @@ TEST(TermRunTest, MergedRunsHoldEveryPairInOrder) {
     }
     runs.push_back(WriteAndOpen(dir / absl::StrCat(r, ".run"), b.Finish()));
   }
-  auto merged = WriteAndOpen(dir / "m.run", MergeRuns(runs, 0));
+  auto merge = [&](const std::vector<std::shared_ptr<const TermRun>>& in, const std::string& name) {
+    absl::StatusOr<std::string> bytes = MergeRuns(in, in.front()->base());
+    EXPECT_TRUE(bytes.ok()) << bytes.status();
+    return bytes.ok() ? WriteAndOpen(dir / name, *bytes) : nullptr;
+  };
+  auto read = [](const TermRun& run, const TermRun::Cursor::Range& range) {
+    Triples out;
+    std::pair<std::string, int64_t> last;
+    TermRun::Cursor c(&run, &range);
+    while (c.Next()) {
+      EXPECT_LT(last, std::make_pair(c.term(), c.doc()));
+      last = {c.term(), c.doc()};
+      out.emplace(c.term(), c.doc(), std::string(c.payload()));
+    }
+    return out;
+  };
+  const TermRun::Cursor::Range everything;
+  auto merged = merge(runs, "m.run");
   ASSERT_NE(merged, nullptr);
   EXPECT_EQ(merged->pairs(), static_cast<int64_t>(all.size()));
-  Triples read;
-  std::pair<std::string, int64_t> last;
-  TermRun::Cursor::Range everything;
-  TermRun::Cursor c(merged.get(), &everything);
-  while (c.Next()) {
-    EXPECT_LT(last, std::make_pair(c.term(), c.doc()));
-    last = {c.term(), c.doc()};
-    read.emplace(c.term(), c.doc(), std::string(c.payload()));
-  }
-  EXPECT_EQ(read, all);
-  // And a merge of merges reads the same.
-  auto again = WriteAndOpen(dir / "m2.run", MergeRuns({merged}, 0));
+  EXPECT_EQ(read(*merged, everything), all);
+  // Runs 0-2 and 3-4 merged apart, then together: the second merge continues each term's documents
+  // from the last one of the first part.
+  auto low = merge({runs[0], runs[1], runs[2]}, "low.run");
+  auto high = merge({runs[3], runs[4]}, "high.run");
+  ASSERT_NE(low, nullptr);
+  ASSERT_NE(high, nullptr);
+  auto again = merge({low, high}, "again.run");
   ASSERT_NE(again, nullptr);
-  TermRun::Cursor c2(again.get(), &everything);
-  Triples reread;
-  while (c2.Next()) reread.emplace(c2.term(), c2.doc(), std::string(c2.payload()));
-  EXPECT_EQ(reread, all);
+  EXPECT_EQ(again->pairs(), static_cast<int64_t>(all.size()));
+  EXPECT_EQ(read(*again, everything), all);
+  // Seeks that skip terms with many documents, with payloads and without.
+  for (const std::string lower : {"a3", "common", "mixed", "once150", "p2", "pmixed", "ponce3"}) {
+    TermRun::Cursor::Range range;
+    range.has_lower = true;
+    range.lower = lower;
+    range.lower_inclusive = false;
+    Triples expected;
+    for (const auto& t : all) {
+      if (std::get<0>(t) > lower) expected.insert(t);
+    }
+    EXPECT_EQ(read(*again, range), expected) << lower;
+  }
+  fs::remove_all(dir);
+}
+
+// A run whose checksum holds but whose entry claims more bytes for its documents than it has (as
+// a run this process wrote and did not check could): a merge refuses it rather than copying the
+// bytes after it or dropping the terms that follow.
+TEST(TermRunTest, AMergeRefusesAMalformedEntry) {
+  const fs::path dir = TempDir("term_malformed");
+  // Magic (5 bytes), shared 0, suffix length 1, "a", head 2 << 1, documents' bytes 2, span 1, then
+  // the two deltas. 3 claims the span's byte as well: with "a" the last term, one byte past the
+  // blocks; with "b" after it, into b's entry.
+  for (const auto& terms : std::vector<std::map<std::string, std::vector<int64_t>>>{
+           {{"a", {1, 2}}}, {{"a", {1, 2}}, {"b", {3}}}}) {
+    std::string bytes = Build(terms, 0);
+    ASSERT_EQ(bytes[9], 2);
+    bytes[9] = 3;
+    const uint32_t crc = protocol::Crc32c(std::string_view(bytes).substr(0, bytes.size() - 4));
+    for (size_t i = 0; i < 4; ++i) bytes[bytes.size() - 4 + i] = static_cast<char>(crc >> (8 * i));
+    auto run = WriteAndOpen(dir / "r.run", bytes);
+    ASSERT_NE(run, nullptr);
+    TermRun::EntryReader reader(run.get());
+    while (reader.Next()) {
+    }
+    EXPECT_TRUE(reader.damaged()) << terms.size();
+    EXPECT_EQ(MergeRuns({run}, 0).status().code(), absl::StatusCode::kDataLoss) << terms.size();
+  }
   fs::remove_all(dir);
 }
 

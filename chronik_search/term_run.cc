@@ -185,8 +185,9 @@ bool TermRun::DecodeEntry(const uint8_t** p, std::string* term, uint64_t* count,
   *count = head >> 1;
   *has_payloads = (head & 1) != 0;
   *body_bytes = *span = 0;
-  if (*count > 1 && (!DecodeUnsignedVarlong(p, blocks_end_, body_bytes) ||
-                     *body_bytes > static_cast<uint64_t>(blocks_end_ - *p) || !DecodeUnsignedVarlong(p, blocks_end_, span))) {
+  // The documents' bytes are checked against what is left after the span, where they start.
+  if (*count > 1 && (!DecodeUnsignedVarlong(p, blocks_end_, body_bytes) || !DecodeUnsignedVarlong(p, blocks_end_, span) ||
+                     *body_bytes > static_cast<uint64_t>(blocks_end_ - *p) || *span > (uint64_t{1} << 62))) {
     return false;
   }
   return *count > 0;
@@ -295,23 +296,33 @@ const TermRun::DocLengths& TermRun::Lengths(const std::string& term) const {
 TermRun::EntryReader::EntryReader(const TermRun* run) : run_(run), p_(run->data_ + sizeof(kMagic)) {}
 
 bool TermRun::EntryReader::Next() {
-  if (p_ >= run_->blocks_end_) return false;
+  if (damaged_ || p_ >= run_->blocks_end_) return false;
   Entry& e = entry_;
-  uint64_t body_bytes = 0, span = 0;
-  if (!run_->DecodeEntry(&p_, &e.term, &e.count, &e.has_payloads, &body_bytes, &span)) return false;
-  const uint8_t* body = p_;
-  uint64_t delta = 0;
-  if (!DecodeUnsignedVarlong(&p_, run_->blocks_end_, &delta)) return false;
-  const uint8_t* tail = p_;
-  if (e.count > 1) {
-    p_ = body + body_bytes;
-    if (p_ < tail) return false;
-  } else if (e.has_payloads) {
+  uint64_t body_bytes = 0, span = 0, delta = 0;
+  const uint8_t* body = nullptr;
+  const uint8_t* tail = nullptr;
+  auto read = [&] {
+    if (!run_->DecodeEntry(&p_, &e.term, &e.count, &e.has_payloads, &body_bytes, &span)) return false;
+    body = p_;
+    if (!DecodeUnsignedVarlong(&p_, run_->blocks_end_, &delta) || delta > (uint64_t{1} << 62)) return false;
+    tail = p_;
+    if (e.count > 1) {
+      // The first document's delta is within the documents' bytes, and something follows it.
+      if (body_bytes <= static_cast<uint64_t>(tail - body)) return false;
+      p_ = body + body_bytes;
+      return true;
+    }
+    if (!e.has_payloads) return true;
     uint64_t len = 0;
     if (!DecodeUnsignedVarlong(&p_, run_->blocks_end_, &len) || len > static_cast<uint64_t>(run_->blocks_end_ - p_)) {
       return false;
     }
     p_ += len;
+    return true;
+  };
+  if (!read()) {
+    damaged_ = true;
+    return false;
   }
   e.first = run_->base_ + static_cast<int64_t>(delta);
   e.last = e.first + static_cast<int64_t>(span);
@@ -319,7 +330,7 @@ bool TermRun::EntryReader::Next() {
   return true;
 }
 
-std::string MergeRuns(const std::vector<std::shared_ptr<const TermRun>>& runs, int64_t base_doc) {
+absl::StatusOr<std::string> MergeRuns(const std::vector<std::shared_ptr<const TermRun>>& runs, int64_t base_doc) {
   RunBuilder out(base_doc);
   std::vector<TermRun::EntryReader> readers;
   std::vector<bool> live;
@@ -347,6 +358,12 @@ std::string MergeRuns(const std::vector<std::shared_ptr<const TermRun>>& runs, i
       const TermRun::Entry& e = readers[i].entry();
       out.AddEncoded(e.first, e.last, e.count, e.has_payloads, e.tail);
       if (readers[i].Next()) heap.push(i);
+    }
+  }
+  for (size_t i = 0; i < readers.size(); ++i) {
+    if (readers[i].damaged()) {
+      return absl::DataLossError(absl::StrCat("search index: a run being merged (", i, " of ", readers.size(),
+                                              ") has a malformed entry"));
     }
   }
   return out.Finish();

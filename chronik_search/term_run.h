@@ -140,13 +140,15 @@ class TermRun {
   class EntryReader {
    public:
     explicit EntryReader(const TermRun* run);
-    bool Next();  // false at the end
+    bool Next();  // false at the end, or at an entry that is malformed
+    bool damaged() const { return damaged_; }  // Next stopped at a malformed entry
     const Entry& entry() const { return entry_; }
 
    private:
     const TermRun* run_;
     const uint8_t* p_;
     Entry entry_;
+    bool damaged_ = false;
   };
 
  private:
@@ -170,7 +172,8 @@ class TermRun {
   mutable DocLengths lengths_;
 };
 
-// Merges runs whose documents lie in ascending, disjoint ranges (in that order) into one run.
-std::string MergeRuns(const std::vector<std::shared_ptr<const TermRun>>& runs, int64_t base_doc);
+// Merges runs whose documents lie in ascending, disjoint ranges (in that order) into one run's
+// bytes; DataLoss if a run has a malformed entry (rather than a merge that would lose its rest).
+absl::StatusOr<std::string> MergeRuns(const std::vector<std::shared_ptr<const TermRun>>& runs, int64_t base_doc);
 
 }  // namespace chronik::search
