@@ -178,7 +178,16 @@ void Indexer::Refresh() {
   }
 }
 
+void Indexer::FreeSpent() {
+  std::vector<std::vector<Document>> spent;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    spent.swap(spent_);
+  }
+}  // freed here, outside the lock the writer takes after every batch
+
 bool Indexer::Visit(const storage::TopicPartition& tp) {
+  FreeSpent();
   std::shared_ptr<PartitionIndex> index;
   int64_t from;
   int64_t deleted_below;
@@ -287,6 +296,7 @@ void Indexer::Write() {
     if (stale) continue;
     absl::Status st = b.index->Add(b.docs, b.next);
     std::lock_guard<std::mutex> lock(mu_);
+    spent_.push_back(std::move(b.docs));
     auto it = partitions_.find(b.tp);
     if (it == partitions_.end() || it->second.index != b.index) continue;
     if (st.ok()) {

@@ -78,6 +78,10 @@ class Indexer {
   };
   // Batches read ahead of the writer: enough to keep both threads busy.
   static constexpr size_t kQueueDepth = 2;
+  // Documents the writer added, freed by the reader (which waits on the writer most of the time)
+  // rather than on the writer's thread, where freeing a batch was 5 % of the broker's samples.
+  std::vector<std::vector<Document>> spent_;  // under mu_
+  void FreeSpent();  // on the reader's thread
 
   void Run();
   void Write();
