@@ -1569,6 +1569,46 @@ class JavaFilledTopicTest(unittest.TestCase):
         self.assertEqual(code, 0, log_tail(broker))
 
 
+class RetentionTest(unittest.TestCase):
+    def test_retention_removes_hits(self):
+        # The janitor checks retention every 0.3 s; segments of 10 000 bytes, the newest 30 000 kept.
+        broker = Broker(extra_args=["--enable-search"], kafka_properties={"log.retention.check.interval.ms": 300})
+        try:
+            start(broker)
+            admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+            admin.create_topics([NewTopic("aging", 1, 1, config={
+                "segment.bytes": "10000", "retention.bytes": "30000", "retention.ms": "-1"})])["aging"].result(30)
+            api = Search(broker.search_port)
+            consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "retention-check"})
+
+            def watermarks():
+                return consumer.get_watermark_offsets(TopicPartition("aging", 0), timeout=10)
+
+            # Twenty acknowledged batches of 50 records of about 150 bytes: a segment each, or so.
+            for r in range(20):
+                produce(broker.bootstrap, "aging", [dict(value=json.dumps({"n": r * 50 + i, "word": "aging",
+                                                                           "pad": "x" * 120}).encode())
+                                                    for i in range(50)])
+            wait_for("retention to move the log start", lambda: watermarks()[0] > 0)
+            time.sleep(1.0)  # three more retention checks: the log start has settled
+            low, high = watermarks()
+            self.assertEqual(high, 1000)
+            self.assertGreater(low, 0)
+            wait_for("the index to drop what retention removed", lambda: api.count(index="aging") == high - low)
+            print("\nretention: log start %d of %d, %d documents left" % (low, high, high - low), flush=True)
+            ids, total = api.ids({"match": {"word": "aging"}}, index="aging")
+            self.assertEqual((ids, total), ({"0-%d" % o for o in range(low, high)}, high - low))
+            self.assertEqual(api.count({"range": {"n": {"lt": low}}}, index="aging"), 0)
+            out = api.search({"size": 0, "aggs": {"n": {"min": {"field": "n"}}}}, index="aging")
+            self.assertEqual(out["aggregations"]["n"]["value"], low)
+            self.assertEqual(api.call("GET", "/aging/_doc/0-0")[0], 404)
+            self.assertEqual(api.ok("GET", "/aging/_doc/0-%d" % (high - 1))["_source"]["n"], high - 1)
+            consumer.close()
+        finally:
+            code = broker.stop()
+        self.assertEqual(code, 0, log_tail(broker))
+
+
 class IngestAndSearchModesTest(unittest.TestCase):
     def test_ingest_writes_search_serves_the_same_data_directory(self):
         data_dir = tempfile.mkdtemp(prefix="chronik-modes-", dir=os.environ.get("TEST_TMPDIR"))

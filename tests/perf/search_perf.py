@@ -100,6 +100,8 @@ def main():
     ap.add_argument("--queries", type=int, default=50, help="runs of each query")
     ap.add_argument("--rounds", type=int, default=4,
                     help="rounds of produce to a plain and a searchable topic")
+    ap.add_argument("--control", action="store_true",
+                    help="the second topic of the produce comparison is plain too: the comparison's own noise")
     ap.add_argument("--round-records", type=int, default=0,
                     help="records per produce round (default records/rounds); at a million records/s a "
                          "round of 250 000 lasts a quarter of a second, in which kcat's start counts")
@@ -118,7 +120,7 @@ def main():
         size = os.path.getsize(data)
         admin = AdminClient({"bootstrap.servers": b.bootstrap})
         for f in admin.create_topics([NewTopic("plain", 1, 1, config={"searchable": "false"}),
-                                      NewTopic("logs", 1, 1), NewTopic("beside", 1, 1),
+                                      NewTopic("logs", 1, 1), NewTopic("beside", 1, 1, config={"searchable": "false"} if args.control else {}),
                                       NewTopic("probe", 1, 1)]).values():
             f.result(30)
         print("%d JSON records, %.0f bytes each on average, one partition" % (args.records, size / args.records))
@@ -146,24 +148,36 @@ def main():
         print("machine meanwhile    busy %.0f %%, idle %.0f %%, stolen by the host %.0f %%"
               % (100 * m["busy"] / total, 100 * m["idle"] / total, 100 * m["steal"] / total))
 
-        # Produce to a plain topic and to a searchable one in turns, the indexer caught up before
-        # each plain round: the machine's speed drifts by a third between runs, less between rounds.
+        # Produce to a plain topic and to a searchable one in turns (plain first in odd rounds,
+        # second in even ones, against drift), each round after the indexer caught up and after
+        # the page cache was written back: the kernel writes dirty pages back 30 s after they were
+        # written, and an index written one round earlier must not slow the fsyncs of the next.
+        # The machine's speed drifts by a third between runs, less between rounds.
         chunk = os.path.join(d, "chunk.json")
         with open(data) as f:
             lines = f.readlines()[:max(1, args.round_records or args.records // args.rounds)]
         with open(chunk, "w") as f:
             f.writelines(lines)
         plain, searchable, ratios = 0.0, 0.0, []
-        for _ in range(args.rounds):
+        def timed(topic):
             caught_up()
-            p = produce(b.bootstrap, "plain", chunk)
-            s = produce(b.bootstrap, "beside", chunk)
+            os.sync()
+            return produce(b.bootstrap, topic, chunk)
+
+        for r in range(args.rounds):
+            if r % 2 == 0:
+                p = timed("plain")
+                s = timed("beside")
+            else:
+                s = timed("beside")
+                p = timed("plain")
             plain, searchable = plain + p, searchable + s
             ratios.append(p / s)
         caught_up()
         n = len(lines) * args.rounds
-        print("produce, acks=all    searchable=false %9.0f records/s   searchable %9.0f records/s   (%.2f x; rounds %s)"
-              % (n / plain, n / searchable, plain / searchable, " ".join("%.2f" % r for r in ratios)))
+        print("produce, acks=all    searchable=false %9.0f records/s   %s %9.0f records/s   (%.2f x; rounds %s)"
+              % (n / plain, "plain too " if args.control else "searchable", n / searchable, plain / searchable,
+                 " ".join("%.2f" % r for r in ratios)))
 
         producer = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 0})
         lags = []
