@@ -175,9 +175,9 @@ def main():
             ratios.append(p / s)
         caught_up()
         n = len(lines) * args.rounds
-        print("produce, acks=all    searchable=false %9.0f records/s   %s %9.0f records/s   (%.2f x; rounds %s)"
+        print("produce, acks=all    searchable=false %9.0f records/s   %s %9.0f records/s   (%.2f x, median %.2f; rounds %s)"
               % (n / plain, "plain too " if args.control else "searchable", n / searchable, plain / searchable,
-                 " ".join("%.2f" % r for r in ratios)))
+                 statistics.median(ratios), " ".join("%.2f" % r for r in ratios)))
 
         producer = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 0})
         lags = []
