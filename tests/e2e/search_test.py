@@ -8,8 +8,8 @@ checked against the answer Python computes from the same corpus with Elasticsear
 are read back with a Consumer at their (_partition, _offset). elasticsearch-py 7.17 (Debian's, in
 this process) and 8.19.3 (tests/e2e/pydeps_es8, in a subprocess) and curl get the same answers as raw
 HTTP. An acknowledged record becomes searchable; the index survives a clean restart and kill -9 and is
-rebuilt from the log when its files are deleted; DeleteRecords (Kafka and the admin REST API) removes
-hits and a deleted topic's index goes; the topic config `searchable`; a broker without search refuses
+rebuilt from the log when its files are deleted; DeleteRecords (Kafka and the admin REST API) and
+retention (retention.bytes, by the janitor) remove hits and a deleted topic's index goes; the topic config `searchable`; a broker without search refuses
 searchable=true and does not listen on the search port; the `all` mode serves search; aborted
 transactions are never found, open ones only once committed; bad input gets Elasticsearch's errors."""
 
