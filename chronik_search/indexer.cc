@@ -323,6 +323,7 @@ void Indexer::Run() {
       dirty.swap(dirty_);
       deleted.swap(deleted_);
     }
+    FreeSpent();  // also when nothing more is read: an idle indexer keeps no documents
     for (const auto& tp : deleted) Drop(tp);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_refresh >= std::chrono::milliseconds(options_.refresh_ms)) {

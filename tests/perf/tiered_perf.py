@@ -5,9 +5,11 @@ throughput (a filled topic switched to remote.storage.enable, until every rolled
 copied), and a cold consume from offset 0 of the tiered topic, whose local segments are gone,
 against the same records read from local disk. It measures and prints; it asserts nothing.
 
-Each produce round starts once the copies of the rounds before it are done and their local
-segments deleted: what a tiered round leaves to copy would otherwise slow the round after it,
-which is a plain one every other time. --store-dir puts the stores' data on another file system
+Each produce round starts once the copies of the rounds before it are done and their local segments
+deleted, and after os.sync(): what a tiered round leaves to copy, or the page cache left to write
+back, would otherwise slow the round after it, which is a plain one every other time. --control
+makes the second topic of each produce round plain too: two plain topics' ratio is what the
+comparison can resolve on this machine. --store-dir puts the stores' data on another file system
 (/dev/shm: in a deployment the object store never writes to the broker's disk), and --idle-store
 runs the store's threads at SCHED_IDLE, on what the broker and kcat leave of the two cores (in a
 deployment the store's CPU is another machine's). Beside wall-clock rates it prints the CPU time
@@ -133,6 +135,8 @@ def main():
                     help="where the stores keep their data (default: a temp dir on the broker's disk)")
     ap.add_argument("--idle-store", action="store_true",
                     help="run the store server's threads at SCHED_IDLE (not the local store, which is the broker's)")
+    ap.add_argument("--control", action="store_true",
+                    help="the produce rounds' second topics are plain too: what the comparison resolves at all")
     ap.add_argument("--rounds", type=int, default=2,
                     help="produce (plain, tiered) and consume (local, remote) pairs, alternating which goes first")
     args = ap.parse_args()
@@ -178,18 +182,20 @@ def main():
                     segment = {"segment.bytes": str(16 << 20)}
                     tiered = dict(segment, **{"remote.storage.enable": "true", "local.retention.bytes": "1"})
                     names = ["%s-%d" % (kind, r) for r in range(args.rounds) for kind in ("plain", "tiered")]
-                    for f in admin.create_topics([NewTopic(n, 1, 1, config=tiered if n.startswith("tiered") else segment)
+                    second = segment if args.control else tiered
+                    for f in admin.create_topics([NewTopic(n, 1, 1, config=second if n.startswith("tiered") else segment)
                                                   for n in names] + [NewTopic("bulk", 1, 1, config=segment)]).values():
                         f.result(30)
                     # Alternating, so that neither is always the first on a fresh disk or a quiet machine.
                     produce_ratios = []
                     plain_s = tiered_s = 0.0
-                    tiered_topics = [n for n in names if n.startswith("tiered")]
+                    tiered_topics = [] if args.control else [n for n in names if n.startswith("tiered")]
                     for r in range(args.rounds):
                         order = ["plain", "tiered"] if r % 2 == 0 else ["tiered", "plain"]
                         took = {}
                         for kind in order:
                             settle(b, tiered_topics)
+                            os.sync()  # the rounds before it written back: their writeback would slow its fsyncs
                             # A round's CPU includes the copies, which go on after kcat is done (and,
                             # on both sides alike, the metrics polls that wait for them; a tiered round
                             # waits longer, so it also gathers more of the broker's 200 ms passes).
@@ -232,9 +238,9 @@ def main():
                         local_s += took["local"] / args.rounds
                         remote_s += took["remote"] / args.rounds
                         consume_ratios.append(took["local"] / took["remote"])
-                    print("%-6s produce acks=all  plain %7.1f MB/s  tiered %7.1f MB/s (%.2f x; %s)   upload %7.1f MB/s "
+                    print("%-6s produce acks=all  plain %7.1f MB/s  %s %7.1f MB/s (%.2f x; %s)   upload %7.1f MB/s "
                           "(%.0f MB)   consume from 0  local %7.1f MB/s  remote %7.1f MB/s (%.2f x; %s)"
-                          % (store, args.mb / plain_s, args.mb / tiered_s, plain_s / tiered_s, summary(produce_ratios),
+                          % (store, args.mb / plain_s, "plain too" if args.control else "tiered", args.mb / tiered_s, plain_s / tiered_s, summary(produce_ratios),
                              copied / 1e6 / upload_s, copied / 1e6, args.mb / local_s, args.mb / remote_s,
                              local_s / remote_s, summary(consume_ratios)), flush=True)
                     mb = args.mb * args.rounds
