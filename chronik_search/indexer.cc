@@ -291,6 +291,7 @@ void Indexer::Write() {
       // Read after a failed batch, or for an index dropped since: read again, or not at all.
       auto it = partitions_.find(b.tp);
       stale = it == partitions_.end() || it->second.index != b.index || it->second.epoch != b.epoch;
+      if (stale) spent_.push_back(std::move(b.docs));  // freed by the reader too, like every batch
     }
     queue_cv_.notify_all();
     if (stale) continue;

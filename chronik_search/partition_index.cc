@@ -231,6 +231,8 @@ absl::Status PartitionIndex::AddGeneration(int64_t g, int64_t base) {
   return absl::OkStatus();
 }
 
+absl::Status PartitionIndex::EnsureLoaded() { return loaded_ ? absl::OkStatus() : Load(); }
+
 void PartitionIndex::Retire() {
   std::lock_guard<std::mutex> lock(mu_);
   retired_ = true;
@@ -239,9 +241,7 @@ void PartitionIndex::Retire() {
 absl::Status PartitionIndex::Add(const std::vector<Document>& docs, int64_t next_offset) {
   std::lock_guard<std::mutex> lock(mu_);
   if (retired_) return absl::FailedPreconditionError(absl::StrCat("search index ", path_, " was dropped"));
-  if (!loaded_) {
-    if (absl::Status st = Load(); !st.ok()) return st;
-  }
+  if (absl::Status st = EnsureLoaded(); !st.ok()) return st;
   if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
   absl::Status text;
   if (newest_documents_ >= generation_documents_ && !docs.empty()) {
@@ -333,9 +333,7 @@ absl::Status PartitionIndex::AddDocuments(const std::vector<Document>& docs, int
 absl::Status PartitionIndex::DeleteBelow(int64_t offset) {
   std::lock_guard<std::mutex> lock(mu_);
   if (retired_) return absl::FailedPreconditionError(absl::StrCat("search index ", path_, " was dropped"));
-  if (!loaded_) {
-    if (absl::Status st = Load(); !st.ok()) return st;
-  }
+  if (absl::Status st = EnsureLoaded(); !st.ok()) return st;
   if (offset <= deleted_below_) return absl::OkStatus();
   if (absl::Status st = Exec("BEGIN"); !st.ok()) return st;
   auto fail = [this](absl::Status st) {

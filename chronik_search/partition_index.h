@@ -132,6 +132,8 @@ class PartitionIndex {
   absl::Status Exec(const std::string& sql) const;
   // Reads what the database holds about itself (text columns, fields, generations, offsets).
   absl::Status Load();
+  // Load, unless the members hold what the database does (a failed Load is made good here).
+  absl::Status EnsureLoaded();
   // Starts generation `g` with the documents from `base` on, in the open transaction.
   absl::Status AddGeneration(int64_t g, int64_t base);
   // This database's half of Add: documents, their fields, and the indexed offset, committed.

@@ -1,8 +1,10 @@
-"""What the Java benchmarks (java_perf.py, txn_perf.py) share: where their runfiles are and the
-Java client's classpath (tests/java, built by tests/run_all.sh)."""
+"""What the benchmarks share: where their runfiles are, the Java client's classpath (tests/java,
+built by tests/run_all.sh) for java_perf.py and txn_perf.py, and how a comparison's rounds are
+summarised."""
 
 import glob
 import os
+import statistics
 import sys
 
 
@@ -21,3 +23,8 @@ def java_classpath(here):
     if not os.path.exists(jar):
         sys.exit("the Java client is not built: run tests/run_all.sh (mvn package in tests/java)")
     return ":".join([jar] + sorted(glob.glob(os.path.join(java, "lib", "*.jar"))))
+
+
+def ratio_summary(ratios):
+    """A comparison's rounds, as search_perf.py and tiered_perf.py print them."""
+    return "median %.2f; rounds %s" % (statistics.median(ratios), " ".join("%.2f" % x for x in ratios))

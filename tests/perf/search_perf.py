@@ -11,14 +11,13 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-from perf_java import runfiles_root
+from perf_java import ratio_summary, runfiles_root
 
 WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau "
          "upsilon phi chi psi omega").split()
@@ -175,9 +174,9 @@ def main():
             ratios.append(p / s)
         caught_up()
         n = len(lines) * args.rounds
-        print("produce, acks=all    searchable=false %9.0f records/s   %s %9.0f records/s   (%.2f x, median %.2f; rounds %s)"
+        print("produce, acks=all    searchable=false %9.0f records/s   %s %9.0f records/s   (%.2f x, %s)"
               % (n / plain, "plain too " if args.control else "searchable", n / searchable, plain / searchable,
-                 statistics.median(ratios), " ".join("%.2f" % r for r in ratios)))
+                 ratio_summary(ratios)))
 
         producer = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 0})
         lags = []

@@ -22,13 +22,12 @@ import argparse
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from perf_java import runfiles_root
+from perf_java import ratio_summary, runfiles_root
 
 
 def process_cpu(pid):
@@ -118,10 +117,6 @@ def settle(broker, topics):
         lag = broker.metrics("chronik_remote_")["chronik_remote_copy_lag_segments"]
         local = sum(max(0, len(local_logs(broker, t)) - 1) for t in topics)
         quiet = quiet + 1 if lag == 0 and local == 0 else 0
-
-
-def summary(ratios):
-    return "median %.2f; rounds %s" % (statistics.median(ratios), " ".join("%.2f" % x for x in ratios))
 
 
 def main():
@@ -240,9 +235,9 @@ def main():
                         consume_ratios.append(took["local"] / took["remote"])
                     print("%-6s produce acks=all  plain %7.1f MB/s  %s %7.1f MB/s (%.2f x; %s)   upload %7.1f MB/s "
                           "(%.0f MB)   consume from 0  local %7.1f MB/s  remote %7.1f MB/s (%.2f x; %s)"
-                          % (store, args.mb / plain_s, "plain too" if args.control else "tiered", args.mb / tiered_s, plain_s / tiered_s, summary(produce_ratios),
+                          % (store, args.mb / plain_s, "plain too" if args.control else "tiered", args.mb / tiered_s, plain_s / tiered_s, ratio_summary(produce_ratios),
                              copied / 1e6 / upload_s, copied / 1e6, args.mb / local_s, args.mb / remote_s,
-                             local_s / remote_s, summary(consume_ratios)), flush=True)
+                             local_s / remote_s, ratio_summary(consume_ratios)), flush=True)
                     mb = args.mb * args.rounds
                     for kind, cpu in meter.totals.items():
                         print("       %-15s  CPU ms per MB: broker %5.2f  store %5.2f  kcat %5.2f"
