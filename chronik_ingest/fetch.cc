@@ -130,7 +130,8 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
           broker.remote != nullptr ? broker.remote->RemoteBounds(tp) : storage::tiered::RemoteLogManager::Bounds{};
       out.high_watermark = b.high_watermark.value();
       out.last_stable_offset = b.last_stable_offset.value();
-      out.log_start_offset = std::min(b.log_start_offset.value(), remote.empty() ? INT64_MAX : remote.start.value());
+      const int64_t start = storage::tiered::ClientLogStart(b, remote).value();
+      out.log_start_offset = start;
       out.records = std::string();
       // read_committed reads stop at the last stable offset: beyond it transactions are open.
       const bool committed = req.isolation_level == 1;
@@ -150,11 +151,12 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
           log->Read(storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0),
                     committed ? std::optional<storage::Offset>(storage::Offset(end)) : std::nullopt, first_data);
       if (!read.ok() && absl::IsOutOfRange(read.status()) && broker.remote != nullptr && remote.empty() &&
-          p.fetch_offset < b.log_start_offset.value() && !broker.remote->Loaded(tp) && log->config().remote_storage) {
+          p.fetch_offset >= b.deleted_below.value() && p.fetch_offset < b.log_start_offset.value() &&
+          !broker.remote->Loaded(tp) && log->config().remote_storage) {
         // What lies below the local log is not known until the remote manifest is read.
         read = absl::UnavailableError("the remote copy's manifest is not read yet");
       }
-      if (!read.ok() && absl::IsOutOfRange(read.status()) && !remote.empty() && p.fetch_offset >= remote.start.value() &&
+      if (!read.ok() && absl::IsOutOfRange(read.status()) && !remote.empty() && p.fetch_offset >= start &&
           p.fetch_offset < b.log_start_offset.value()) {
         // Below the local log: from the remote copy's cache, or, while a reader fetches it, nothing
         // yet (the reader's end wakes this fetch).

@@ -54,7 +54,7 @@ void RegisterListOffsets(HandlerTable& table, const BrokerContext& broker) {
               // read_committed consumers (isolation_level 1, v2+) end at the last stable offset.
               offset = request.isolation_level == 1 ? log->last_stable_offset().value() : log->high_watermark().value();
             } else if (p.timestamp == kEarliest) {
-              offset = std::min(log->log_start_offset().value(), remote.empty() ? INT64_MAX : remote.start.value());
+              offset = storage::tiered::ClientLogStart(log->bounds(), remote).value();
             } else if (p.timestamp == kEarliestLocal && version >= 8) {
               offset = log->log_start_offset().value();
             } else if (p.timestamp == kLatestTiered && version >= 9) {
@@ -64,7 +64,7 @@ void RegisterListOffsets(HandlerTable& table, const BrokerContext& broker) {
               absl::StatusOr<std::optional<storage::TimestampAndOffset>> found =
                   p.timestamp == kMaxTimestamp ? log->OffsetOfMaxTimestamp()
                   : !remote.empty() && remote.start < log->log_start_offset()
-                      ? broker.remote->OffsetForTimestamp(tp, p.timestamp)
+                      ? broker.remote->OffsetForTimestamp(tp, p.timestamp, log->bounds().deleted_below)
                       : std::optional<storage::TimestampAndOffset>();
               if (found.ok() && !found->has_value() && p.timestamp != kMaxTimestamp) {
                 found = log->OffsetForTimestamp(p.timestamp);

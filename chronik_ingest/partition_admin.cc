@@ -9,6 +9,7 @@
 #include "chronik_protocol/messages/describe_log_dirs.h"
 #include "chronik_protocol/messages/offset_for_leader_epoch.h"
 #include "chronik_storage/partition_log.h"
+#include "chronik_storage/tiered/remote_log.h"
 #include "spdlog/spdlog.h"
 
 namespace chronik::ingest {
@@ -57,7 +58,13 @@ void RegisterDeleteRecords(HandlerTable& table, const BrokerContext& broker) {
                                 std::string(s.message()));
               continue;
             }
-            out.low_watermark = log->log_start_offset().value();
+            // A tiered partition's remote copy may start below the local log.
+            const storage::TopicPartition tp{topic.name, storage::PartitionId(p.partition_index)};
+            out.low_watermark =
+                storage::tiered::ClientLogStart(log->bounds(), broker.remote != nullptr
+                                                                   ? broker.remote->RemoteBounds(tp)
+                                                                   : storage::tiered::RemoteLogManager::Bounds{})
+                    .value();
             spdlog::info("deleted records of {}-{} below offset {} for {}", topic.name, p.partition_index,
                          out.low_watermark, ctx.session.peer);
             broker.AuditAdmin(ctx, "DeleteRecords", ResourceType::kTopic, partition_name, 0,

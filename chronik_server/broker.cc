@@ -625,7 +625,7 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
        "tried again at the next pass.",
        &storage::tiered::RemoteStats::copy_failures},
       {"chronik_remote_segments_deleted_total", monitoring::MetricType::kCounter,
-       "Remote segments deleted by retention.", &storage::tiered::RemoteStats::segments_deleted},
+       "Remote segments deleted by retention or DeleteRecords.", &storage::tiered::RemoteStats::segments_deleted},
       {"chronik_remote_reads_total", monitoring::MetricType::kCounter,
        "Fetch reads answered from the remote copy.", &storage::tiered::RemoteStats::reads},
       {"chronik_remote_read_bytes_total", monitoring::MetricType::kCounter,

@@ -31,14 +31,11 @@ int64_t SteadyNowMs() {
 // How often the flusher looks for flush.ms deadlines.
 constexpr int64_t kTimedFlushCheckMs = 20;
 
-struct CheckpointEntry {
-  int64_t recovery_point = -1;
-  int64_t log_start_offset = 0;
-};
-
-// Format: "0\n<count>\n" then "<topic> <partition> <recovery point> <log start offset>\n" lines.
-std::map<std::string, CheckpointEntry> ReadCheckpoint(const std::string& path) {
-  std::map<std::string, CheckpointEntry> out;
+// Format: "1\n<count>\n" then "<topic> <partition> <recovery point> <log start offset> <deleted
+// below>\n" lines; version 0 (before DeleteRecords below a tiered partition's local log) had no
+// fifth column.
+std::map<std::string, PartitionCheckpoint> ReadCheckpoint(const std::string& path) {
+  std::map<std::string, PartitionCheckpoint> out;
   FILE* f = std::fopen(path.c_str(), "re");
   if (f == nullptr) return out;
   std::string text;
@@ -49,15 +46,16 @@ std::map<std::string, CheckpointEntry> ReadCheckpoint(const std::string& path) {
   std::istringstream in(text);
   int version = -1;
   size_t count = 0;
-  if (!(in >> version >> count) || version != 0) {
+  if (!(in >> version >> count) || (version != 0 && version != 1)) {
     spdlog::warn("storage: ignoring unreadable checkpoint {}", path);
     return {};
   }
   for (size_t i = 0; i < count; ++i) {
     std::string topic;
     int32_t partition;
-    CheckpointEntry e;
-    if (!(in >> topic >> partition >> e.recovery_point >> e.log_start_offset)) {
+    PartitionCheckpoint e;
+    if (!(in >> topic >> partition >> e.recovery_point >> e.log_start_offset) ||
+        (version == 1 && !(in >> e.deleted_below))) {
       spdlog::warn("storage: checkpoint {} is truncated; ignoring it", path);
       return {};
     }
@@ -158,7 +156,7 @@ absl::Status LogManager::Recover(bool clean_shutdown) {
   recovery_.clean_shutdown = clean_shutdown;
   const std::string checkpoint_path = data_dir_ + "/" + kCheckpointFileName;
   const bool checkpoint_found = ::access(checkpoint_path.c_str(), F_OK) == 0;
-  std::map<std::string, CheckpointEntry> checkpoint = ReadCheckpoint(checkpoint_path);
+  std::map<std::string, PartitionCheckpoint> checkpoint = ReadCheckpoint(checkpoint_path);
 
   std::vector<std::string> names;
   DIR* d = ::opendir(data_dir_.c_str());
@@ -194,10 +192,10 @@ absl::Status LogManager::Recover(bool clean_shutdown) {
     }
     LogConfig config = options_.config_for ? options_.config_for(tp) : options_.default_config;
     auto log = std::shared_ptr<PartitionLog>(new PartitionLog(this, tp, data_dir_ + "/" + name, config));
-    CheckpointEntry entry;
+    PartitionCheckpoint entry;
     if (auto it = checkpoint.find(name); it != checkpoint.end()) entry = it->second;
     PartitionLog::LoadStats stats;
-    absl::Status st = log->Load(clean_shutdown, entry.recovery_point, entry.log_start_offset, &stats);
+    absl::Status st = log->Load(clean_shutdown, entry, &stats);
     if (!st.ok()) {
       return absl::Status(st.code(), absl::StrCat("recovering partition ", tp.ToString(), ": ", st.message()));
     }
@@ -287,8 +285,8 @@ absl::Status LogManager::LinkPartitionFiles(const std::string& to,
     std::filesystem::create_directories(dir, ec);
     if (ec) return IoError("create directory", dir, ec.value());
     std::vector<std::pair<std::string, int64_t>> linked;
-    CheckpointLine line{log->topic_partition(), 0, 0};
-    if (absl::Status st = log->LinkFiles(dir, &linked, &line.recovery_point, &line.log_start_offset); !st.ok()) {
+    CheckpointLine line{log->topic_partition(), {}};
+    if (absl::Status st = log->LinkFiles(dir, &linked, &line.values); !st.ok()) {
       return st;
     }
     for (auto& [file, size] : linked) files->emplace_back(absl::StrCat(name, "/", file), size);
@@ -368,9 +366,10 @@ std::string_view LogEventKindName(LogEventKind kind) {
 }
 
 std::string LogManager::CheckpointText(const std::vector<CheckpointLine>& lines) {
-  std::string text = absl::StrCat("0\n", lines.size(), "\n");
+  std::string text = absl::StrCat("1\n", lines.size(), "\n");
   for (const CheckpointLine& l : lines) {
-    absl::StrAppend(&text, l.tp.topic, " ", l.tp.partition.value(), " ", l.recovery_point, " ", l.log_start_offset, "\n");
+    absl::StrAppend(&text, l.tp.topic, " ", l.tp.partition.value(), " ", l.values.recovery_point, " ",
+                    l.values.log_start_offset, " ", l.values.deleted_below, "\n");
   }
   return text;
 }
@@ -379,8 +378,7 @@ absl::Status LogManager::WriteCheckpoint() {
   absl::MutexLock lock(&checkpoint_mu_);
   std::vector<CheckpointLine> lines;
   for (const auto& log : AllLogs()) {
-    CheckpointLine& l = lines.emplace_back(CheckpointLine{log->topic_partition(), 0, 0});
-    log->CheckpointValues(&l.recovery_point, &l.log_start_offset);
+    lines.push_back(CheckpointLine{log->topic_partition(), log->CheckpointValues()});
   }
   // The file and the directory: both fsyncs count.
   CountFsync();

@@ -127,8 +127,7 @@ class LogManager final : private internal::LogHost {
   // One partition's line of the checkpoint file (kCheckpointFileName), and the file's text.
   struct CheckpointLine {
     TopicPartition tp;
-    int64_t recovery_point;
-    int64_t log_start_offset;
+    PartitionCheckpoint values;
   };
   static std::string CheckpointText(const std::vector<CheckpointLine>& lines);
 

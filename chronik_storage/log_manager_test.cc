@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -108,6 +109,32 @@ TEST(LogManagerTest, LinkedFilesCarryTheirOwnCheckpoint) {
   auto data = OpenDir(dir.path() + "/data");
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ((*data)->Get(tp)->log_start_offset(), Offset(4));
+}
+
+// A data directory from before the checkpoint's deleted_below column (version 0) keeps its
+// recovery point and log start.
+TEST(LogManagerTest, ReadsTheCheckpointOfEarlierVersions) {
+  TempDir dir;
+  const TopicPartition tp{"t", PartitionId(0)};
+  {
+    auto m = OpenDir(dir.path());
+    ASSERT_TRUE(m.ok()) << m.status();
+    auto log = (*m)->Create(tp, {});
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_TRUE(AppendSync(**log, MakeBatch(6, 10)).ok());
+    ASSERT_TRUE((*m)->Close().ok());
+  }
+  {
+    std::ofstream out(dir.path() + "/" + kCheckpointFileName, std::ios::trunc);
+    out << "0\n1\nt 0 6 4\n";
+  }
+  auto m = OpenDir(dir.path());
+  ASSERT_TRUE(m.ok()) << m.status();
+  std::shared_ptr<PartitionLog> log = (*m)->Get(tp);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->log_start_offset(), Offset(4));
+  EXPECT_EQ(log->bounds().deleted_below, Offset(0));
+  EXPECT_EQ(log->log_end_offset(), Offset(6));
 }
 
 TEST(LogManagerTest, OpenFinishesInterruptedDeletesAndIgnoresStrayEntries) {

@@ -97,8 +97,9 @@ absl::Status PartitionLog::InitNew(int64_t base_offset) {
   return absl::OkStatus();
 }
 
-absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int64_t log_start_offset,
-                                LoadStats* stats) {
+absl::Status PartitionLog::Load(bool clean_shutdown, const PartitionCheckpoint& checkpoint, LoadStats* stats) {
+  int64_t recovery_point = checkpoint.recovery_point;
+  const int64_t log_start_offset = checkpoint.log_start_offset;
   FileOps& ops = host_->file_ops();
   const int64_t now = host_->NowMs();
   LogConfig config = this->config();
@@ -145,7 +146,10 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
   if (bases.empty()) {
     spdlog::warn("storage: {}: no segments on disk, starting an empty log at offset {}", tp_.ToString(),
                  std::max<int64_t>(log_start_offset, 0));
-    return InitNew(std::max<int64_t>(log_start_offset, 0));
+    absl::Status st = InitNew(std::max<int64_t>(log_start_offset, 0));
+    absl::MutexLock lock(&mu_);
+    deleted_below_ = std::clamp<int64_t>(checkpoint.deleted_below, 0, log_start_offset_);
+    return st;
   }
 
   // Without a clean shutdown, scan from the segment holding the recovery point (always at least
@@ -352,6 +356,7 @@ absl::Status PartitionLog::Load(bool clean_shutdown, int64_t recovery_point, int
   log_end_offset_ = segments_.back()->next_offset();
   log_start_offset_ = std::clamp<int64_t>(std::max(log_start_offset, segments_.front()->base_offset()),
                                           segments_.front()->base_offset(), log_end_offset_);
+  deleted_below_ = std::clamp<int64_t>(checkpoint.deleted_below, 0, log_start_offset_);
   durable_offset_ = recovery_point_ = log_end_offset_;
   checkpoint_dirty_ = true;
   return absl::OkStatus();
@@ -662,7 +667,8 @@ LogBounds PartitionLog::bounds() const {
 LogBounds PartitionLog::BoundsLocked() const {
   const int64_t hw = HighWatermarkLocked();
   return LogBounds{Offset(log_start_offset_), Offset(hw),
-                   Offset(std::min(hw, producers_.FirstUnstableOffset().value_or(hw))), Offset(log_end_offset_)};
+                   Offset(std::min(hw, producers_.FirstUnstableOffset().value_or(hw))), Offset(log_end_offset_),
+                   Offset(deleted_below_)};
 }
 
 Offset PartitionLog::last_stable_offset() const { return bounds().last_stable_offset; }
@@ -777,10 +783,9 @@ int64_t PartitionLog::size_bytes() const {
 }
 
 absl::Status PartitionLog::LinkFiles(const std::string& to, std::vector<std::pair<std::string, int64_t>>* files,
-                                     int64_t* recovery_point, int64_t* log_start_offset) const {
+                                     PartitionCheckpoint* checkpoint) const {
   absl::ReaderMutexLock lock(&mu_);
-  *recovery_point = recovery_point_;
-  *log_start_offset = log_start_offset_;
+  *checkpoint = CheckpointValuesLocked();
   DIR* d = ::opendir(dir_.c_str());
   if (d == nullptr && errno == ENOENT) return absl::OkStatus();  // deleted: nothing to keep
   if (d == nullptr) return IoError("open directory", dir_, errno);
@@ -982,13 +987,20 @@ absl::Status PartitionLog::DeleteRecordsBefore(Offset offset) {
       return absl::OutOfRangeError(absl::StrCat("cannot delete records before ", offset.value(), " in ",
                                                 tp_.ToString(), ": high watermark is ", hw));
     }
-    if (offset.value() <= log_start_offset_) return absl::OkStatus();
-    log_start_offset_ = offset.value();
-    RetentionResult r;
-    DeleteSegmentsBelowLocked(log_start_offset_, &r, &events);
-    events.push_back(Event(LogEventKind::kLogStartMoved, log_start_offset_));
-    spdlog::info("storage: {}: log start offset now {} ({} segments deleted)", tp_.ToString(), log_start_offset_,
-                 r.segments_deleted);
+    if (offset.value() <= deleted_below_ && offset.value() <= log_start_offset_) return absl::OkStatus();
+    deleted_below_ = std::max(deleted_below_, offset.value());
+    if (offset.value() > log_start_offset_) {
+      log_start_offset_ = offset.value();
+      RetentionResult r;
+      DeleteSegmentsBelowLocked(log_start_offset_, &r, &events);
+      events.push_back(Event(LogEventKind::kLogStartMoved, log_start_offset_));
+      spdlog::info("storage: {}: log start offset now {} ({} segments deleted)", tp_.ToString(), log_start_offset_,
+                   r.segments_deleted);
+    } else {
+      // Below the local log: only a tiered partition's remote copy still holds such records.
+      spdlog::info("storage: {}: records below offset {} deleted (the local log starts at {})", tp_.ToString(),
+                   deleted_below_, log_start_offset_);
+    }
   }
   absl::Status st = host_->WriteCheckpoint();
   host_->Publish(events);
@@ -1180,10 +1192,13 @@ void PartitionLog::MarkDeleted() {
   for (Waiter& w : orphans) w.done(absl::FailedPreconditionError("partition deleted before the append was durable"));
 }
 
-void PartitionLog::CheckpointValues(int64_t* recovery_point, int64_t* log_start_offset) const {
+PartitionCheckpoint PartitionLog::CheckpointValues() const {
   absl::ReaderMutexLock lock(&mu_);
-  *recovery_point = recovery_point_;
-  *log_start_offset = log_start_offset_;
+  return CheckpointValuesLocked();
+}
+
+PartitionCheckpoint PartitionLog::CheckpointValuesLocked() const {
+  return PartitionCheckpoint{recovery_point_, log_start_offset_, deleted_below_};
 }
 
 bool PartitionLog::TakeCheckpointDirty() {

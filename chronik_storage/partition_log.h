@@ -47,10 +47,20 @@ using TxnVerifier = std::function<absl::Status(int64_t producer_id, int16_t prod
 
 // A partition's offsets, read together.
 struct LogBounds {
-  Offset log_start_offset;
+  Offset log_start_offset;  // of the local log
   Offset high_watermark;
   Offset last_stable_offset;  // <= high_watermark
   Offset log_end_offset;
+  // The highest offset DeleteRecords was given. Never above log_start_offset, but may be below it:
+  // a tiered partition's remote copy can still hold records there, which clients no longer see.
+  Offset deleted_below;
+};
+
+// What the log manager's checkpoint file keeps of a partition.
+struct PartitionCheckpoint {
+  int64_t recovery_point = -1;  // < 0: unknown
+  int64_t log_start_offset = 0;
+  int64_t deleted_below = 0;  // LogBounds::deleted_below
 };
 
 struct ReadResult {
@@ -209,7 +219,8 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
 
   // DeleteRecords: advances the log start offset to `offset` (kOutOfRange above the high
   // watermark; a lower offset than the current start is a no-op) and deletes the segments that lie
-  // wholly below it. The new start is checkpointed before this returns.
+  // wholly below it. `offset` is also kept as LogBounds::deleted_below, which a tiered partition's
+  // remote copy below the local log answers to. Both are checkpointed before this returns.
   absl::Status DeleteRecordsBefore(Offset offset);
 
   // Deletes the oldest segments while the segment's largest timestamp is older than
@@ -254,9 +265,9 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // while appends wait: the files as they are at one moment, the active segment ending on a batch,
   // and kept whole however retention, compaction or appends change the partition afterwards. For
   // backups of a running broker; files mid-compaction are left out.
-  // `*recovery_point` and `*log_start_offset` are the checkpoint's values at that moment.
+  // `*checkpoint` gets the checkpoint's values at that moment.
   absl::Status LinkFiles(const std::string& to, std::vector<std::pair<std::string, int64_t>>* files,
-                         int64_t* recovery_point, int64_t* log_start_offset) const;
+                         PartitionCheckpoint* checkpoint) const;
 
  private:
   friend class LogManager;
@@ -280,7 +291,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
 
   // Creates an empty log in a new directory.
   absl::Status InitNew(int64_t base_offset);
-  // Loads an existing directory. `recovery_point` < 0 means unknown.
+  // Loads an existing directory with the checkpoint's values for it.
   struct LoadStats {
     int segments_loaded = 0;
     int segments_scanned = 0;
@@ -291,7 +302,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
     int64_t bytes_scanned = 0;
     int64_t bytes_truncated = 0;
   };
-  absl::Status Load(bool clean_shutdown, int64_t recovery_point, int64_t log_start_offset, LoadStats* stats);
+  absl::Status Load(bool clean_shutdown, const PartitionCheckpoint& checkpoint, LoadStats* stats);
 
   // Flusher side. Sync() runs one group-commit round for this partition and completes waiters.
   void Sync(bool force);
@@ -301,7 +312,8 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   absl::Status CloseLog();
   // Fails pending waiters and refuses further appends.
   void MarkDeleted();
-  void CheckpointValues(int64_t* recovery_point, int64_t* log_start_offset) const;
+  PartitionCheckpoint CheckpointValues() const;
+  PartitionCheckpoint CheckpointValuesLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Whether the recovery point moved past a segment since the last checkpoint (and resets it).
   bool TakeCheckpointDirty();
 
@@ -342,6 +354,7 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);  // by base offset; back() is active
   int64_t log_start_offset_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t tiered_end_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t deleted_below_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t log_end_offset_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t durable_offset_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t recovery_point_ ABSL_GUARDED_BY(mu_) = 0;

@@ -301,9 +301,10 @@ TEST_F(PartitionLogTest, LinkedFilesStayAsTheyWereWhenTheSegmentRolls) {
   const std::string staged = dir_.path() + "/staged";
   std::filesystem::create_directories(staged);
   std::vector<std::pair<std::string, int64_t>> files;
-  int64_t recovery_point = -1, log_start = -1;
-  ASSERT_TRUE(log->LinkFiles(staged, &files, &recovery_point, &log_start).ok());
-  EXPECT_EQ(log_start, 0);
+  PartitionCheckpoint checkpoint{-1, -1, -1};
+  ASSERT_TRUE(log->LinkFiles(staged, &files, &checkpoint).ok());
+  EXPECT_EQ(checkpoint.log_start_offset, 0);
+  EXPECT_EQ(checkpoint.deleted_below, 0);
   ASSERT_EQ(log->segments().size(), 1u);  // the one whose index files the restart wrote
   std::map<std::string, std::string> before;
   for (const auto& [name, size] : files) {
@@ -535,6 +536,44 @@ TEST_F(PartitionLogTest, DeleteRecordsBefore) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->base_offset, Offset(30));
   EXPECT_EQ(next->log_start_offset, Offset(30));
+}
+
+// Below a tiered partition's local log (where only its remote copy holds records), DeleteRecords
+// leaves the local log alone and keeps the offset as deleted_below, through restarts.
+TEST_F(PartitionLogTest, DeleteRecordsBelowTheLocalLog) {
+  LogConfig config = config_;
+  config.segment_bytes = 1000;
+  config.retention_ms = -1;
+  config.remote_storage = true;
+  config.local_retention_bytes = 1;
+  auto log = NewLog(config);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(AppendSync(*log, MakeBatch(1, 300)).ok());
+  log->SetTieredEnd(Offset(20));
+  ASSERT_TRUE(log->ApplyRetention(now_ms_).ok());
+  const Offset local_start = log->log_start_offset();
+  ASSERT_GT(local_start, Offset(10));
+  const size_t segments = log->segments().size();
+
+  ASSERT_TRUE(log->DeleteRecordsBefore(Offset(7)).ok());
+  EXPECT_EQ(log->bounds().deleted_below, Offset(7));
+  EXPECT_EQ(log->log_start_offset(), local_start);
+  EXPECT_EQ(log->segments().size(), segments);
+  ASSERT_TRUE(log->DeleteRecordsBefore(Offset(5)).ok());  // lower: no-op
+  EXPECT_EQ(log->bounds().deleted_below, Offset(7));
+
+  log.reset();
+  ASSERT_TRUE(manager_->Close().ok());
+  std::filesystem::remove(dir_.path() + "/" + kCleanShutdownFileName);
+  Reopen();
+  log = manager_->Get({"t", PartitionId(0)});
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->bounds().deleted_below, Offset(7));
+  EXPECT_EQ(log->log_start_offset(), local_start);
+  // Into the local log: both move.
+  const Offset above = Offset(local_start.value() + 1);
+  ASSERT_TRUE(log->DeleteRecordsBefore(above).ok());
+  EXPECT_EQ(log->bounds().deleted_below, above);
+  EXPECT_EQ(log->log_start_offset(), above);
 }
 
 TEST_F(PartitionLogTest, ReadersKeepSlicesOfDeletedSegments) {

@@ -334,9 +334,10 @@ absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionL
 absl::Status RemoteLogManager::ApplyRemoteRetention(const TopicPartition& tp, PartitionLog& log, int64_t now_ms) {
   auto manifest = ManifestOf(tp);
   const LogConfig config = log.config();
-  if (manifest->segments.empty() || !config.cleanup_delete) return absl::OkStatus();
+  if (manifest->segments.empty()) return absl::OkStatus();
   // The remote copy and what is only local make up the partition's size for retention.bytes.
-  const int64_t local_start = log.log_start_offset().value();
+  const LogBounds bounds = log.bounds();
+  const int64_t local_start = bounds.log_start_offset.value();
   int64_t total = log.size_bytes();
   for (const RemoteSegment& s : manifest->segments) {
     if (s.next_offset <= local_start) total += s.size;
@@ -346,9 +347,13 @@ absl::Status RemoteLogManager::ApplyRemoteRetention(const TopicPartition& tp, Pa
   while (!next.segments.empty()) {
     const RemoteSegment& s = next.segments.front();
     const bool local_too = s.next_offset > local_start;
-    const bool expired = config.retention_ms >= 0 && s.max_timestamp >= 0 && now_ms - s.max_timestamp > config.retention_ms;
-    const bool over_size = config.retention_bytes >= 0 && !local_too && total - s.size >= config.retention_bytes;
-    if (!expired && !over_size) break;
+    const bool expired = config.cleanup_delete && config.retention_ms >= 0 && s.max_timestamp >= 0 &&
+                         now_ms - s.max_timestamp > config.retention_ms;
+    const bool over_size =
+        config.cleanup_delete && config.retention_bytes >= 0 && !local_too && total - s.size >= config.retention_bytes;
+    // Wholly below what DeleteRecords deleted (which may lie below the local log).
+    const bool deleted = s.next_offset <= bounds.deleted_below.value();
+    if (!expired && !over_size && !deleted) break;
     if (!local_too) total -= s.size;
     gone.push_back(s);
     next.segments.erase(next.segments.begin());
@@ -360,7 +365,8 @@ absl::Status RemoteLogManager::ApplyRemoteRetention(const TopicPartition& tp, Pa
       if (auto st = store_.Delete(key); !st.ok()) return st;  // an orphan; the next start removes it
     }
   }
-  spdlog::info("tiered: {}: retention deleted {} remote segments", tp.ToString(), gone.size());
+  spdlog::info("tiered: {}: retention deleted {} remote segments (offsets {}..{})", tp.ToString(), gone.size(),
+               gone.front().base_offset, gone.back().next_offset - 1);
   std::lock_guard lock(mu_);
   stats_.segments_deleted += static_cast<int64_t>(gone.size());
   return absl::OkStatus();
@@ -686,32 +692,40 @@ absl::StatusOr<std::vector<AbortedTxn>> RemoteLogManager::AbortedTransactions(co
 }
 
 absl::StatusOr<std::optional<TimestampAndOffset>> RemoteLogManager::OffsetForTimestamp(const TopicPartition& tp,
-                                                                                      int64_t timestamp) {
+                                                                                      int64_t timestamp, Offset from) {
   auto manifest = ManifestOf(tp);
   if (manifest == nullptr) return std::optional<TimestampAndOffset>();
   for (const RemoteSegment& seg : manifest->segments) {
-    if (seg.max_timestamp < timestamp) continue;
+    if (seg.max_timestamp < timestamp || seg.next_offset <= from.value()) continue;
     // The first batch of this segment that reaches the timestamp, then its first record that does.
-    int64_t from = seg.base_offset;
-    while (from < seg.next_offset) {
-      auto chunk = ReadChunk(tp, from);
+    int64_t position = std::max(seg.base_offset, from.value());
+    while (position < seg.next_offset) {
+      auto chunk = ReadChunk(tp, position);
       if (!chunk.ok()) return chunk.status();
       for (const Chunk::Batch& b : (*chunk)->batches) {
         auto batch = protocol::RecordBatchView::Parse(std::string_view((*chunk)->bytes).substr(b.position, b.size));
         if (!batch.ok()) return batch.status();
-        if (batch->is_control() || batch->max_timestamp() < timestamp) continue;
+        if (batch->is_control() || batch->max_timestamp() < timestamp || batch->last_offset() < from.value()) continue;
         auto reader = protocol::RecordReader::Create(*batch, protocol::kMaxDecompressedBatchBytes);
         if (!reader.ok()) return reader.status();
         protocol::RecordView record;
         while (reader->Next(&record)) {
-          if (record.timestamp >= timestamp) return std::optional<TimestampAndOffset>({record.timestamp, Offset(record.offset)});
+          if (record.timestamp >= timestamp && record.offset >= from.value()) {
+            return std::optional<TimestampAndOffset>({record.timestamp, Offset(record.offset)});
+          }
         }
         if (!reader->status().ok()) return reader->status();
       }
-      from = (*chunk)->next_offset;
+      position = (*chunk)->next_offset;
     }
   }
   return std::optional<TimestampAndOffset>();
+}
+
+Offset ClientLogStart(const LogBounds& local, const RemoteLogManager::Bounds& remote) {
+  const int64_t start = remote.empty() ? local.log_start_offset.value()
+                                       : std::min(local.log_start_offset.value(), remote.start.value());
+  return Offset(std::max(start, local.deleted_below.value()));
 }
 
 }  // namespace chronik::storage::tiered

@@ -141,8 +141,9 @@ class RemoteLogManager {
   std::optional<absl::StatusOr<Read>> TryRead(const TopicPartition& tp, Offset from, int64_t max_bytes);
 
   // For ListOffsets on the handler pool (blocks on the store): the first record of the remote copy
-  // with a timestamp at least `timestamp`, nullopt when there is none.
-  absl::StatusOr<std::optional<TimestampAndOffset>> OffsetForTimestamp(const TopicPartition& tp, int64_t timestamp);
+  // at or above offset `from` with a timestamp at least `timestamp`, nullopt when there is none.
+  absl::StatusOr<std::optional<TimestampAndOffset>> OffsetForTimestamp(const TopicPartition& tp, int64_t timestamp,
+                                                                       Offset from);
 
   RemoteStats stats() const;
 
@@ -225,5 +226,9 @@ class RemoteLogManager {
   std::mutex index_mu_;
   std::map<std::string, std::shared_ptr<const std::vector<std::pair<int64_t, int64_t>>>> indexes_;
 };
+
+// Where a partition's records start for clients (Kafka's log start offset): the remote copy's start
+// when it reaches below the local log, never below what DeleteRecords deleted.
+Offset ClientLogStart(const LogBounds& local, const RemoteLogManager::Bounds& remote);
 
 }  // namespace chronik::storage::tiered

@@ -214,12 +214,44 @@ TEST_F(RemoteLogTest, CopiesRolledSegmentsThenLocalRetentionDeletesThem) {
   EXPECT_TRUE(absl::IsOutOfRange(past.status())) << past.status();
 
   // Timestamps: batch i holds offsets 3i..3i+2 stamped 1000+10i, +1, +2.
-  auto found = remote->OffsetForTimestamp(tp_, 1000 + 10 * 5 + 1);
+  auto found = remote->OffsetForTimestamp(tp_, 1000 + 10 * 5 + 1, Offset(0));
   ASSERT_TRUE(found.ok()) << found.status();
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->offset, Offset(16));
   EXPECT_EQ((*found)->timestamp, 1051);
-  EXPECT_FALSE(remote->OffsetForTimestamp(tp_, 1'000'000)->has_value());
+  EXPECT_FALSE(remote->OffsetForTimestamp(tp_, 1'000'000, Offset(0))->has_value());
+  // Not below `from` (what DeleteRecords deleted), even inside the batch that reaches the timestamp.
+  found = remote->OffsetForTimestamp(tp_, 1000 + 10 * 5 + 1, Offset(17));
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->offset, Offset(17));
+  found = remote->OffsetForTimestamp(tp_, 0, Offset(40));
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->offset, Offset(40));
+}
+
+// DeleteRecords below the local log: clients see the partition start there, and the next pass
+// deletes the remote segments wholly below it (the one it cuts stays, its head unseen).
+TEST_F(RemoteLogTest, DeleteRecordsBelowTheLocalLogReachesTheRemoteCopy) {
+  auto remote = NewManager();
+  remote->RunPass(0);
+  ASSERT_TRUE(log_->ApplyRetention(0).ok());
+  const Manifest before = *DecodeManifest(*store_->Get("tiered/t-0/manifest.json", std::nullopt));
+  ASSERT_GT(before.segments.size(), 3u);
+  EXPECT_EQ(ClientLogStart(log_->bounds(), remote->RemoteBounds(tp_)), Offset(0));
+  const int64_t cut = before.segments[2].base_offset + 1;  // inside the third segment
+  ASSERT_TRUE(log_->DeleteRecordsBefore(Offset(cut)).ok());
+  EXPECT_EQ(ClientLogStart(log_->bounds(), remote->RemoteBounds(tp_)), Offset(cut));
+  EXPECT_EQ(log_->log_start_offset(), Offset(before.end()));  // the local log is untouched
+
+  remote->RunPass(0);
+  EXPECT_EQ(remote->stats().segments_deleted, 2);
+  EXPECT_EQ(remote->RemoteBounds(tp_).start, Offset(before.segments[2].base_offset));
+  EXPECT_EQ(ClientLogStart(log_->bounds(), remote->RemoteBounds(tp_)), Offset(cut));
+  EXPECT_EQ(Objects().size(), Named());
+  for (const std::string& key : before.segments[0].keys()) {
+    EXPECT_TRUE(absl::IsNotFound(store_->Get(key, std::nullopt).status())) << key;
+  }
+  EXPECT_TRUE(store_->Get(before.segments[2].log_key, std::nullopt).ok());
 }
 
 TEST_F(RemoteLogTest, AfterARestartTheManifestIsReadAndLeftoversDeleted) {

@@ -4,7 +4,8 @@ remote.storage.enable and a tiny local.retention.bytes has its rolled segments c
 deleted locally; kcat and the Java consumer still read it from offset 0 byte for byte, the admin
 client lists earliest, earliest-local and latest-tiered offsets, a timestamp lookup below the local
 log is answered exactly, and a clean restart and a kill -9 change none of it. Remote retention
-moves the earliest offset; deleting the topic deletes its remote objects."""
+moves the earliest offset, and so does DeleteRecords below the local log, whose remote segments
+then go; deleting the topic deletes its remote objects."""
 
 import glob
 import json
@@ -18,7 +19,9 @@ import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "pydeps"))  # confluent-kafka 2.16.1 (tests/e2e/requirements.txt)
+sys.path.insert(0, HERE)
 from broker import Broker, free_port, java_classpath, run_server  # noqa: E402
 import objstore  # noqa: E402
 
@@ -184,6 +187,61 @@ class TieredStorageChecks:
 
             delete_topic(b.bootstrap, topic)
             wait_for(lambda: not self.remote_keys("tiered/%s-0/" % topic), "the remote objects to be deleted")
+
+    def test_delete_records_below_the_local_log(self):
+        """DeleteRecords at an offset only the remote copy still holds: every client sees the
+        partition start there, a fetch below it is out of range, the remote segments wholly below it
+        are deleted, and a kill -9 changes none of it."""
+        topic = "tiered-delete-records"
+        with self.broker() as b:
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            values = produce_lines(b.bootstrap, topic)
+            wait_for(lambda: len(local_logs(b, topic)) == 1, "local segments to be deleted")
+            local_start = int(os.path.basename(local_logs(b, topic)[0])[:20])
+
+            def remote_bases():
+                return sorted(int(os.path.basename(k)[:20]) for k in self.remote_keys("tiered/%s-0/" % topic)
+                              if k.endswith(".log"))
+            bases = remote_bases()
+            cut = (bases[2] + bases[3]) // 2  # inside the third remote segment
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            deleted = admin.delete_records([TopicPartition(topic, 0, cut)])
+            self.assertEqual(list(deleted.values())[0].result(30).low_watermark, cut)
+
+            def check(broker):
+                c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "dr", "auto.offset.reset": "error"})
+                try:
+                    self.assertEqual(c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10),
+                                     (cut, len(values)))
+                    # Offset 0 is gone: the broker says OFFSET_OUT_OF_RANGE, which this consumer may not reset.
+                    c.assign([TopicPartition(topic, 0, 0)])
+                    m = c.poll(30)
+                    self.assertIsNotNone(m)
+                    self.assertIsNotNone(m.error())
+                    self.assertIn("out of range", m.error().str().lower())
+                finally:
+                    c.close()
+                rows = kcat_consume(broker.bootstrap, topic)
+                self.assertEqual([(o, v) for o, _, v in rows], [(o, values[o]) for o in range(cut, len(values))])
+                p = subprocess.run(["java", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", java_classpath(),
+                                    "io.chronik.tests.ConsumeFromStart", broker.bootstrap, topic,
+                                    str(len(values) - cut)],
+                                   capture_output=True, text=True, timeout=180)
+                self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+                lines = p.stdout.splitlines()
+                self.assertEqual(lines[0], "java: offsets earliest=%d earliest_local=%d latest_tiered=%d latest=%d"
+                                 % (cut, local_start, local_start - 1, len(values)))
+                self.assertEqual(lines[1], "%d %s" % (cut, values[cut]))
+                self.assertEqual(lines[-1], "java: consumed %d" % (len(values) - cut))
+
+            check(b)
+            # The next passes delete the two remote segments wholly below the cut, and no more.
+            wait_for(lambda: remote_bases() == bases[2:], "the remote segments below the cut to be deleted")
+            self.assertEqual(metric(b, "chronik_remote_segments_deleted_total"), 2)
+            check(b)
+            b.stop(sig=signal.SIGKILL)
+            b.start()
+            check(b)
 
 
 class LocalStoreTest(TieredStorageChecks, unittest.TestCase):
