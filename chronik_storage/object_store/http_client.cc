@@ -1,25 +1,25 @@
 #include "chronik_storage/object_store/http_client.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <limits>
 #include <mutex>
-#include <optional>
+
+#include <boost/beast/http.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -29,11 +29,8 @@
 namespace chronik::storage::objects {
 namespace {
 
-namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
 
 // The stale keep-alive connections a server closed while they sat idle are only found by using them.
 constexpr size_t kMaxIdleConnections = 8;
@@ -42,15 +39,49 @@ constexpr size_t kMaxIdleConnections = 8;
 constexpr size_t kBodyLowWater = 256 << 10;
 // More than any one object or range the stores are asked for (a segment is below 2 GiB).
 constexpr uint64_t kMaxBody = uint64_t{4} << 30;
+// What one read of a response's head (or of a body of unknown length) asks for.
+constexpr size_t kReadChunk = 64 << 10;
+// OpenSSL's read buffer with read-ahead: many TLS records come in one recv.
+constexpr size_t kTlsReadBuffer = 256 << 10;
 
-std::chrono::milliseconds ToChrono(absl::Duration d) {
-  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
+std::string OpenSslErrors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out.empty() ? "no detail" : out;
 }
 
-absl::Status TransportError(const beast::error_code& ec, std::string_view step, std::string_view host) {
-  std::string message = absl::StrCat(std::string(host), ": ", std::string(step), ": ", ec.message());
-  if (ec == beast::error::timeout) return absl::DeadlineExceededError(message);
-  return absl::UnavailableError(message);
+// A socket BIO whose writes never raise SIGPIPE (OpenSSL's own writes with write(2)): a store that
+// closes a connection must cost that request, not the process.
+BIO_METHOD* SocketMethod() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "chronik-socket");
+    BIO_meth_set_write(m, [](BIO* b, const char* data, int size) -> int {
+      BIO_clear_retry_flags(b);
+      const ssize_t n = ::send(static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b))), data,
+                               static_cast<size_t>(size), MSG_NOSIGNAL);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
+      return static_cast<int>(n);
+    });
+    BIO_meth_set_read(m, [](BIO* b, char* data, int size) -> int {
+      BIO_clear_retry_flags(b);
+      const ssize_t n = ::recv(static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b))), data,
+                               static_cast<size_t>(size), 0);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(b);
+      return static_cast<int>(n);
+    });
+    BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+    BIO_meth_set_create(m, [](BIO* b) -> int {
+      BIO_set_init(b, 1);
+      return 1;
+    });
+    return m;
+  }();
+  return method;
 }
 
 }  // namespace
@@ -96,42 +127,115 @@ std::string_view FindHeader(const HttpHeaders& headers, std::string_view name) {
   return {};
 }
 
+// One kept-alive connection: a socket, with OpenSSL on it for https (its own socket BIO, not a
+// memory BIO pair: a record goes from the kernel to the caller's buffer in one decryption, and a
+// recv takes many records at once). Non-blocking; every wait is a poll bounded by a deadline.
 struct HttpClient::Connection {
-  asio::io_context ioc;
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
-  beast::flat_buffer buffer;
+  int fd = -1;
+  SSL* ssl = nullptr;
+  // What a read took beyond the response head, for the body.
+  std::string buffered;
 
-  beast::tcp_stream& tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
-
-  // Runs the operation just started to its end; the stream's deadline cancels it if need be.
-  void Run() {
-    ioc.restart();
-    ioc.run();
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() {
+    if (ssl != nullptr) SSL_free(ssl);
+    if (fd >= 0) ::close(fd);
   }
 
-  // Starts op(stream, done) on whichever stream this connection has and runs it to its end,
-  // cancelled after `timeout`.
-  template <typename Op>
-  beast::error_code RunOnStream(absl::Duration timeout, Op op) {
-    beast::error_code ec;
-    tcp().expires_after(ToChrono(timeout));
-    auto done = [&ec](beast::error_code e, size_t) { ec = e; };
-    if (secure) {
-      op(*secure, done);
-    } else {
-      op(*plain, done);
+  // Waits until the socket is ready for `events` or the deadline passes.
+  absl::Status Wait(short events, absl::Time deadline, const char* what, const std::string& host) {
+    for (;;) {
+      const int64_t wait_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+      if (wait_ms <= 0) return absl::DeadlineExceededError(absl::StrCat(host, ": ", what, ": timed out"));
+      pollfd p{fd, events, 0};
+      const int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(wait_ms, 1 << 30)));
+      if (n > 0) return absl::OkStatus();
+      if (n < 0 && errno != EINTR) {
+        return absl::UnavailableError(absl::StrCat(host, ": ", what, ": poll: ", std::strerror(errno)));
+      }
     }
-    Run();
-    return ec;
+  }
+
+  // What an OpenSSL call that returned `result` asks for: kOk to retry after waiting for
+  // `*events`, or the error that ends the connection.
+  absl::Status TlsWant(int result, short* events, const char* what, const std::string& host) {
+    const int error = SSL_get_error(ssl, result);
+    if (error == SSL_ERROR_WANT_READ) {
+      *events = POLLIN;
+      return absl::OkStatus();
+    }
+    if (error == SSL_ERROR_WANT_WRITE) {
+      *events = POLLOUT;
+      return absl::OkStatus();
+    }
+    if (error == SSL_ERROR_ZERO_RETURN) {
+      return absl::UnavailableError(absl::StrCat(host, ": ", what, ": connection closed"));
+    }
+    if (error == SSL_ERROR_SYSCALL && errno != 0) {
+      return absl::UnavailableError(absl::StrCat(host, ": ", what, ": ", std::strerror(errno)));
+    }
+    return absl::UnavailableError(absl::StrCat(host, ": ", what, ": ", OpenSslErrors()));
+  }
+
+  // Some bytes (at most `size`) into `to`; 0 when the peer closed the connection.
+  absl::StatusOr<size_t> ReadSome(char* to, size_t size, absl::Time deadline, const std::string& host) {
+    for (;;) {
+      short events = POLLIN;
+      if (ssl != nullptr) {
+        ERR_clear_error();
+        errno = 0;
+        const int n = SSL_read(ssl, to, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
+        if (n > 0) return static_cast<size_t>(n);
+        if (SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN) return 0;
+        if (auto st = TlsWant(n, &events, "receive", host); !st.ok()) return st;
+      } else {
+        const ssize_t n = ::recv(fd, to, size, MSG_DONTWAIT);
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+          return absl::UnavailableError(absl::StrCat(host, ": receive: ", std::strerror(errno)));
+        }
+      }
+      if (auto st = Wait(events, deadline, "receive", host); !st.ok()) return st;
+    }
+  }
+
+  absl::Status WriteAll(std::string_view data, absl::Time deadline, const std::string& host) {
+    while (!data.empty()) {
+      short events = POLLOUT;
+      if (ssl != nullptr) {
+        ERR_clear_error();
+        errno = 0;
+        const int n = SSL_write(ssl, data.data(), static_cast<int>(std::min<size_t>(data.size(), INT32_MAX)));
+        if (n > 0) {
+          data.remove_prefix(static_cast<size_t>(n));
+          continue;
+        }
+        if (auto st = TlsWant(n, &events, "send", host); !st.ok()) return st;
+      } else {
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+          data.remove_prefix(static_cast<size_t>(n));
+          continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+          return absl::UnavailableError(absl::StrCat(host, ": send: ", std::strerror(errno)));
+        }
+      }
+      if (auto st = Wait(events, deadline, "send", host); !st.ok()) return st;
+    }
+    return absl::OkStatus();
   }
 };
 
 struct HttpClient::Shared {
-  explicit Shared(bool tls) : tls_context(ssl::context::tls_client) {}
-  ssl::context tls_context;
+  SSL_CTX* tls_context = nullptr;
   std::mutex mu;
   std::vector<std::unique_ptr<Connection>> idle;
+  ~Shared() {
+    if (tls_context != nullptr) SSL_CTX_free(tls_context);
+  }
 };
 
 HttpClient::HttpClient(bool tls, std::string host, uint16_t port, HttpOptions options)
@@ -140,24 +244,30 @@ HttpClient::HttpClient(bool tls, std::string host, uint16_t port, HttpOptions op
       port_(port),
       options_(std::move(options)),
       host_header_(port_ == (tls_ ? 443 : 80) ? host_ : absl::StrCat(host_, ":", port_)),
-      shared_(std::make_unique<Shared>(tls)) {
+      shared_(std::make_unique<Shared>()) {
   if (tls_) {
-    auto& ctx = shared_->tls_context;
-    beast::error_code ec;
-    if (options_.ca_file.empty()) {
-      ctx.set_default_verify_paths(ec);
-    } else {
-      ctx.load_verify_file(options_.ca_file, ec);
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx != nullptr) {
+      SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+      // A bad CA file shows as a failed handshake on every request, naming the certificate problem.
+      if (options_.ca_file.empty()) {
+        SSL_CTX_set_default_verify_paths(ctx);
+      } else {
+        SSL_CTX_load_verify_locations(ctx, options_.ca_file.c_str(), nullptr);
+      }
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+      SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+      SSL_CTX_set_read_ahead(ctx, 1);
+      SSL_CTX_set_default_read_buffer_len(ctx, kTlsReadBuffer);
+      ERR_clear_error();
     }
-    // A bad CA file shows as a failed handshake on every request, naming the certificate problem.
-    ctx.set_verify_mode(ssl::verify_peer);
+    shared_->tls_context = ctx;
   }
 }
 
 HttpClient::~HttpClient() = default;
 
 absl::StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect() {
-  auto c = std::make_unique<Connection>();
   std::string connect_host = host_;
   std::string connect_port = std::to_string(port_);
   if (!options_.connect_address.empty()) {
@@ -166,51 +276,88 @@ absl::StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect() {
     connect_host = options_.connect_address.substr(0, colon);
     connect_port = options_.connect_address.substr(colon + 1);
   }
-  tcp::resolver resolver(c->ioc);
-  beast::error_code ec;
-  tcp::resolver::results_type endpoints;
-  resolver.async_resolve(connect_host, connect_port, [&](beast::error_code e, tcp::resolver::results_type r) {
-    ec = e;
-    endpoints = std::move(r);
-  });
-  c->Run();
-  if (ec) return TransportError(ec, "resolve", connect_host);
-
-  if (tls_) {
-    c->secure.emplace(c->ioc, shared_->tls_context);
-  } else {
-    c->plain.emplace(c->ioc);
+  if (tls_ && shared_->tls_context == nullptr) return absl::InternalError("cannot make a TLS context");
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(connect_host.c_str(), connect_port.c_str(), &hints, &found); rc != 0) {
+    return absl::UnavailableError(absl::StrCat(connect_host, ": resolve: ", ::gai_strerror(rc)));
   }
-  c->tcp().expires_after(ToChrono(options_.timeout));
-  c->tcp().async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
-  c->Run();
-  if (ec) return TransportError(ec, "connect", host_header_);
-  c->tcp().socket().set_option(tcp::no_delay(true));
+  const absl::Time deadline = absl::Now() + options_.timeout;
+  auto c = std::make_unique<Connection>();
+  absl::Status st = absl::UnavailableError(absl::StrCat(host_header_, ": connect: no address"));
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    c->fd = fd;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
+      st = c->Wait(POLLOUT, deadline, "connect", host_header_);
+      int error = 0;
+      socklen_t len = sizeof(error);
+      if (st.ok() && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0) break;
+      if (st.ok()) st = absl::UnavailableError(absl::StrCat(host_header_, ": connect: ", std::strerror(error)));
+    } else {
+      st = absl::UnavailableError(absl::StrCat(host_header_, ": connect: ", std::strerror(errno)));
+    }
+    ::close(fd);
+    c->fd = -1;
+    if (absl::IsDeadlineExceeded(st)) break;
+  }
+  ::freeaddrinfo(found);
+  if (c->fd < 0) return st;
+  const int one = 1;
+  ::setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
   if (tls_) {
-    if (!SSL_set_tlsext_host_name(c->secure->native_handle(), host_.c_str())) {
-      return absl::InternalError("cannot set the TLS server name");
+    c->ssl = SSL_new(shared_->tls_context);
+    BIO* bio = c->ssl != nullptr ? BIO_new(SocketMethod()) : nullptr;
+    if (bio == nullptr) return absl::InternalError(absl::StrCat("cannot make a TLS connection: ", OpenSslErrors()));
+    BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(c->fd)));
+    SSL_set_bio(c->ssl, bio, bio);
+    if (!SSL_set_tlsext_host_name(c->ssl, host_.c_str())) return absl::InternalError("cannot set the TLS server name");
+    // The certificate must name the host: an address when the host is one, else a DNS name.
+    in6_addr address;
+    X509_VERIFY_PARAM* param = SSL_get0_param(c->ssl);
+    const bool literal = ::inet_pton(AF_INET, host_.c_str(), &address) == 1 || ::inet_pton(AF_INET6, host_.c_str(), &address) == 1;
+    if (!(literal ? X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str()) : X509_VERIFY_PARAM_set1_host(param, host_.c_str(), 0))) {
+      return absl::InternalError("cannot set the TLS host to verify");
     }
-    c->secure->set_verify_callback(ssl::host_name_verification(host_));
-    c->secure->async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
-    c->Run();
-    if (ec) return TransportError(ec, "TLS handshake", host_header_);
+    for (;;) {
+      ERR_clear_error();
+      errno = 0;
+      const int rc = SSL_connect(c->ssl);
+      if (rc == 1) break;
+      short events = POLLIN;
+      if (auto want = c->TlsWant(rc, &events, "TLS handshake", host_header_); !want.ok()) {
+        if (long verify = SSL_get_verify_result(c->ssl); verify != X509_V_OK) {
+          return absl::UnavailableError(absl::StrCat(host_header_, ": TLS handshake: certificate verify failed: ",
+                                                     X509_verify_cert_error_string(verify)));
+        }
+        return want;
+      }
+      if (auto waited = c->Wait(events, deadline, "TLS handshake", host_header_); !waited.ok()) return waited;
+    }
   }
   return c;
 }
 
 absl::Status HttpClient::ReadExactly(Connection& c, char* to, size_t size) {
   if (size == 0) return absl::OkStatus();
-  if (c.secure) {
-    beast::error_code ec = c.RunOnStream(
-        options_.timeout, [&](auto& stream, auto done) { asio::async_read(stream, asio::buffer(to, size), done); });
-    if (ec) return TransportError(ec, "receive", host_header_);
+  const absl::Time deadline = absl::Now() + options_.timeout;
+  if (c.ssl != nullptr) {
+    while (size > 0) {
+      auto n = c.ReadSome(to, size, deadline, host_header_);
+      if (!n.ok()) return n.status();
+      if (*n == 0) return absl::UnavailableError(absl::StrCat(host_header_, ": receive: connection closed in a body"));
+      to += *n;
+      size -= *n;
+    }
     return absl::OkStatus();
   }
   // Plain TCP: recv into the destination, and poll only when the socket is empty. SO_RCVLOWAT
   // makes poll wait for a good part of what is missing rather than wake for every segment.
-  const int fd = c.plain->socket().native_handle();
-  const absl::Time deadline = absl::Now() + options_.timeout;
+  const int fd = c.fd;
   int lowat = 0;
   while (size > 0) {
     ssize_t n = ::recv(fd, to, size, MSG_DONTWAIT);
@@ -229,12 +376,7 @@ absl::Status HttpClient::ReadExactly(Connection& c, char* to, size_t size) {
       lowat = want;
       ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
     }
-    const int64_t wait_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
-    if (wait_ms <= 0) return absl::DeadlineExceededError(absl::StrCat(host_header_, ": receive: timed out"));
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(std::min<int64_t>(wait_ms, 1 << 30))) < 0 && errno != EINTR) {
-      return absl::UnavailableError(absl::StrCat(host_header_, ": receive: poll: ", std::strerror(errno)));
-    }
+    if (auto st = c.Wait(POLLIN, deadline, "receive", host_header_); !st.ok()) return st;
   }
   if (lowat > 1) {
     const int one = 1;
@@ -244,25 +386,46 @@ absl::Status HttpClient::ReadExactly(Connection& c, char* to, size_t size) {
 }
 
 absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpRequest& request, bool& keep_alive) {
-  http::request<http::span_body<const char>> req;
-  req.method_string(request.method);
-  req.target(request.target);
-  req.version(11);
-  req.set(http::field::host, host_header_);
-  for (const auto& [name, value] : request.headers) req.set(name, value);
-  req.body() = beast::span<const char>(request.body.data(), request.body.size());
-  req.prepare_payload();
-
-  beast::error_code ec =
-      c.RunOnStream(options_.timeout, [&](auto& stream, auto done) { http::async_write(stream, req, done); });
-  if (ec) return TransportError(ec, "send", host_header_);
+  // As Beast's prepare_payload: a body's length, and Content-Length: 0 for an empty PUT or POST.
+  std::string head = absl::StrCat(request.method, " ", request.target, " HTTP/1.1\r\nHost: ", host_header_, "\r\n");
+  for (const auto& [name, value] : request.headers) absl::StrAppend(&head, name, ": ", value, "\r\n");
+  if (!request.body.empty() || request.method == "PUT" || request.method == "POST") {
+    absl::StrAppend(&head, "Content-Length: ", request.body.size(), "\r\n");
+  }
+  head += "\r\n";
+  absl::Time deadline = absl::Now() + options_.timeout;
+  // A small body goes with the head in one write (one TLS record, one segment).
+  if (request.body.size() <= kReadChunk) {
+    head.append(request.body.data(), request.body.size());
+    if (auto st = c.WriteAll(head, deadline, host_header_); !st.ok()) return st;
+  } else if (auto st = c.WriteAll(head, deadline, host_header_); !st.ok()) {
+    return st;
+  } else if (auto body = c.WriteAll(request.body, deadline, host_header_); !body.ok()) {
+    return body;
+  }
 
   http::response_parser<http::string_body> parser;
   parser.body_limit(std::numeric_limits<uint64_t>::max());
+  parser.header_limit(1 << 20);
   if (request.method == "HEAD") parser.skip(true);
-  ec = c.RunOnStream(options_.timeout,
-                     [&](auto& stream, auto done) { http::async_read_header(stream, c.buffer, parser, done); });
-  if (ec) return TransportError(ec, "receive", host_header_);
+  // The head, read in chunks and given to the parser, which leaves the body's first bytes.
+  deadline = absl::Now() + options_.timeout;
+  std::string& pending = c.buffered;
+  pending.clear();
+  while (!parser.is_header_done()) {
+    const size_t old = pending.size();
+    pending.resize(old + kReadChunk);
+    auto n = c.ReadSome(pending.data() + old, kReadChunk, deadline, host_header_);
+    pending.resize(old + (n.ok() ? *n : 0));
+    if (!n.ok()) return n.status();
+    if (*n == 0) return absl::UnavailableError(absl::StrCat(host_header_, ": receive: connection closed"));
+    beast::error_code ec;
+    const size_t used = parser.put(boost::asio::buffer(pending.data(), pending.size()), ec);
+    pending.erase(0, used);
+    if (ec && ec != http::error::need_more) {
+      return absl::UnavailableError(absl::StrCat(host_header_, ": receive: ", ec.message()));
+    }
+  }
 
   auto& res = parser.get();
   HttpResponse out;
@@ -272,22 +435,41 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
       if (*length > kMaxBody) {
         return absl::InternalError(absl::StrCat(host_header_, ": a body of ", *length, " bytes is past any object we read"));
       }
-      // A body of known length (a ranged GET of megabytes) goes straight into its string: the
-      // parser would take it in small reads, each a round through the io_context, and copy it.
-      // An error's small body leaves the buffer for the retry.
+      // A body of known length (a ranged GET of megabytes) goes straight into its string. An
+      // error's small body leaves the buffer for the retry.
       if (request.response_buffer != nullptr && res.result_int() / 100 == 2 &&
           request.response_buffer->capacity() >= *length) {
         out.body = std::move(*request.response_buffer);
       }
       out.body.resize(*length);
-      const size_t buffered = std::min<size_t>(c.buffer.size(), *length);
-      asio::buffer_copy(asio::buffer(out.body.data(), buffered), c.buffer.data());
-      c.buffer.consume(buffered);
-      if (auto st = ReadExactly(c, out.body.data() + buffered, *length - buffered); !st.ok()) return st;
+      const size_t have = std::min<size_t>(pending.size(), *length);
+      std::memcpy(out.body.data(), pending.data(), have);
+      pending.erase(0, have);
+      if (auto st = ReadExactly(c, out.body.data() + have, *length - have); !st.ok()) return st;
     } else {
-      ec = c.RunOnStream(options_.timeout,
-                         [&](auto& stream, auto done) { http::async_read(stream, c.buffer, parser, done); });
-      if (ec) return TransportError(ec, "receive", host_header_);
+      // Chunked, or until the connection closes: through the parser.
+      parser.eager(true);
+      for (;;) {
+        beast::error_code ec;
+        if (!pending.empty()) {
+          const size_t used = parser.put(boost::asio::buffer(pending.data(), pending.size()), ec);
+          pending.erase(0, used);
+          if (ec && ec != http::error::need_more) {
+            return absl::UnavailableError(absl::StrCat(host_header_, ": receive: ", ec.message()));
+          }
+        }
+        if (parser.is_done()) break;
+        const size_t old = pending.size();
+        pending.resize(old + kReadChunk);
+        auto n = c.ReadSome(pending.data() + old, kReadChunk, deadline, host_header_);
+        pending.resize(old + (n.ok() ? *n : 0));
+        if (!n.ok()) return n.status();
+        if (*n == 0) {
+          parser.put_eof(ec);
+          if (ec) return absl::UnavailableError(absl::StrCat(host_header_, ": receive: ", ec.message()));
+          break;
+        }
+      }
       out.body = std::move(res.body());
     }
   }
@@ -295,7 +477,8 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
   for (const auto& field : res) {
     out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
-  keep_alive = res.keep_alive();
+  // Bytes past the response would be taken for the next one's: such a connection is not reused.
+  keep_alive = res.keep_alive() && pending.empty();
   return out;
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 
-// HTTP/1.1 for the object stores, over Boost.Beast, with TLS through OpenSSL (the system's trust
-// store unless a CA file is given). Connections are kept alive and reused; every request is
-// bounded by a timeout. Callers are janitor and remote-reader threads, never network threads: a
-// request blocks the calling thread.
+// HTTP/1.1 for the object stores, with TLS through OpenSSL on the socket (the system's trust store
+// unless a CA file is given). Connections are kept alive and reused; every request is bounded by a
+// timeout. Callers are janitor and remote-reader threads, never network threads: a request blocks
+// the calling thread.
 
 #include <cstdint>
 #include <memory>

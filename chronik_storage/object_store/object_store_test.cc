@@ -334,6 +334,25 @@ TEST(S3StoreTest, TlsWithTheServersCertificateAndNotWithout) {
   ASSERT_TRUE((*upload)->Complete().ok());
   EXPECT_TRUE(*(*store)->Get("parts", std::nullopt) == part1 + "22");
 
+  // The certificate must name the host: by address (its names include 127.0.0.1)...
+  S3Config by_address = config;
+  by_address.endpoint = absl::StrCat("https://127.0.0.1:", (*server)->port());
+  auto address_store = S3Store::Open(by_address);
+  ASSERT_TRUE(address_store.ok());
+  auto by_ip = (*address_store)->Get("k", std::nullopt);
+  ASSERT_TRUE(by_ip.ok()) << by_ip.status();
+  EXPECT_EQ(*by_ip, "over TLS");
+  // ...and a name it does not hold is refused, though the connection reaches the same server.
+  S3Config misnamed = config;
+  misnamed.endpoint = absl::StrCat("https://elsewhere.test:", (*server)->port());
+  misnamed.http.connect_address = absl::StrCat("127.0.0.1:", (*server)->port());
+  misnamed.retry.max_attempts = 1;
+  auto misnamed_store = S3Store::Open(misnamed);
+  ASSERT_TRUE(misnamed_store.ok());
+  auto wrong_name = (*misnamed_store)->Get("k", std::nullopt);
+  EXPECT_TRUE(absl::IsUnavailable(wrong_name.status())) << wrong_name.status();
+  EXPECT_NE(wrong_name.status().message().find("certificate"), std::string::npos) << wrong_name.status();
+
   // The system's trust store does not know a self-signed certificate.
   config.http.ca_file.clear();
   config.retry.max_attempts = 1;

@@ -1,7 +1,8 @@
 // The CPU a segment's upload to S3 over HTTPS costs the uploading process: a 16 MiB object in two
 // 8 MiB parts to versitygw (started on loopback with a certificate of its own), with the payload
-// signed (its SHA-256 in the signature) or sent as UNSIGNED-PAYLOAD. The process's CPU (all its
-// threads, by getrusage) per upload is the `cpu_ms` counter; versitygw's is not in it.
+// signed (its SHA-256 in the signature) or sent as UNSIGNED-PAYLOAD; and a remote read's 8 MiB
+// ranged GET. The process's CPU (all its threads, by getrusage) per upload or GET is the `cpu_ms`
+// counter; versitygw's is not in it.
 
 #include <sys/resource.h>
 
@@ -56,6 +57,43 @@ void BM_TlsUpload(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_TlsUpload)->Arg(0)->Arg(1)->ArgName("unsigned_payload")->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
+
+// A cold remote read's request over HTTPS: 8 MiB ranged GETs of a 16 MiB object, into a reused
+// buffer as the remote log reader does; `cpu_ms` is the process's CPU per GET.
+void BM_TlsRangedGet(benchmark::State& state) {
+  const std::string dir = testing::MakeTempDir("s3_get_bench");
+  auto cert = testing::MakeLocalhostCertificate(dir);
+  if (!cert.ok()) return state.SkipWithError(cert.status().ToString().c_str());
+  testing::VersityOptions options;
+  options.cert_file = cert->cert_file;
+  options.key_file = cert->key_file;
+  auto server = testing::StartVersity(options);
+  if (!server.ok()) return state.SkipWithError(server.status().ToString().c_str());
+  S3Config config;
+  config.endpoint = absl::StrCat("https://localhost:", (*server)->port());
+  config.bucket = "bench";
+  config.access_key = testing::kS3AccessKey;
+  config.secret_key = testing::kS3SecretKey;
+  config.http.ca_file = cert->cert_file;
+  auto store = S3Store::Open(config);
+  if (!store.ok() || !(*store)->CreateBucket().ok()) return state.SkipWithError("no bucket");
+  constexpr int64_t kRange = 8 << 20;
+  if (!(*store)->Put("segment.log", std::string(2 * kRange, 'x')).ok()) return state.SkipWithError("no object");
+  std::string buffer;
+  int64_t i = 0;
+  const double cpu_before = ProcessCpuMs();
+  for (auto _ : state) {
+    const int64_t first = (i++ % 2) * kRange;
+    auto got = (*store)->GetReusing("segment.log", ByteRange{first, first + kRange - 1}, std::move(buffer));
+    if (!got.ok() || static_cast<int64_t>(got->size()) != kRange) return state.SkipWithError("the GET failed");
+    buffer = *std::move(got);
+  }
+  state.counters["cpu_ms"] = (ProcessCpuMs() - cpu_before) / static_cast<double>(state.iterations());
+  state.SetBytesProcessed(state.iterations() * kRange);
+  server->reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_TlsRangedGet)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
 
 }  // namespace
 }  // namespace chronik::storage::objects

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -27,12 +28,22 @@ AZURE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ
 
 
 class Server:
-    def __init__(self, name, argv_for, env_for, parent=None):
-        """parent: the directory the server's data goes under (default: a temp dir)."""
+    def __init__(self, name, argv_for, env_for, parent=None, tls=False):
+        """parent: the directory the server's data goes under (default: a temp dir). tls: serve HTTPS
+        with a certificate of its own for localhost (self.cert, which clients must trust)."""
         self.tmp = tempfile.mkdtemp(prefix="chronik-%s-" % name, dir=parent or os.environ.get("TEST_TMPDIR"))
         self.dir = os.path.join(self.tmp, "data")
         os.makedirs(self.dir)
         self.port = free_port()
+        self.cert = self.key = None
+        self.scheme, self.host, self.ssl_context = "http", "127.0.0.1", None
+        if tls:
+            self.cert, self.key = os.path.join(self.tmp, "cert.pem"), os.path.join(self.tmp, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                            "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                            "-keyout", self.key, "-out", self.cert], check=True, capture_output=True, timeout=60)
+            self.scheme, self.host = "https", "localhost"
+            self.ssl_context = ssl.create_default_context(cafile=self.cert)
         self.argv = argv_for(self)
         self.env = env_for(self)
         self.name = name
@@ -63,30 +74,41 @@ class Server:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def start_versitygw(bucket, parent=None):
+def tls_args(server):
+    return ["--cert", server.cert, "--key", server.key] if server.cert else []
+
+
+def tls_env(server):
+    return {"OBJECT_STORE_CA_FILE": server.cert} if server.cert else {}
+
+
+def start_versitygw(bucket, parent=None, tls=False):
     binary = os.path.join(OBJSTORE, "bin", "versitygw")
     if not os.path.exists(binary):
         raise RuntimeError("%s is missing: tests/run_all.sh builds it" % binary)
     server = Server("versitygw",
                     lambda s: [binary, "--port", "127.0.0.1:%d" % s.port, "--access", S3_ACCESS, "--secret", S3_SECRET,
-                               "--quiet", "posix", s.dir],
-                    lambda s: {"STORAGE_BACKEND": "s3", "S3_BUCKET": bucket, "S3_REGION": "us-east-1",
-                               "S3_ENDPOINT": "http://127.0.0.1:%d" % s.port, "AWS_ACCESS_KEY_ID": S3_ACCESS,
-                               "AWS_SECRET_ACCESS_KEY": S3_SECRET}, parent)
+                               "--quiet"] + tls_args(s) + ["posix", s.dir],
+                    lambda s: dict({"STORAGE_BACKEND": "s3", "S3_BUCKET": bucket, "S3_REGION": "us-east-1",
+                                    "S3_ENDPOINT": "%s://%s:%d" % (s.scheme, s.host, s.port),
+                                    "AWS_ACCESS_KEY_ID": S3_ACCESS, "AWS_SECRET_ACCESS_KEY": S3_SECRET}, **tls_env(s)),
+                    parent, tls)
     s3_request(server, "PUT", "/" + bucket)
     return server
 
 
-def start_azurite(container, parent=None):
+def start_azurite(container, parent=None, tls=False):
     main = os.path.join(OBJSTORE, "js", "node_modules", "azurite", "dist", "src", "blob", "main.js")
     if not os.path.exists(main):
         raise RuntimeError("%s is missing: tests/run_all.sh installs it" % main)
     server = Server("azurite",
                     lambda s: ["node", main, "--blobHost", "127.0.0.1", "--blobPort", str(s.port), "--location", s.dir,
-                               "--disableTelemetry", "--silent", "--skipApiVersionCheck"],
-                    lambda s: {"STORAGE_BACKEND": "azure", "AZURE_STORAGE_ACCOUNT": AZURE_ACCOUNT,
-                               "AZURE_STORAGE_KEY": AZURE_KEY, "AZURE_CONTAINER": container,
-                               "AZURE_STORAGE_ENDPOINT": "http://127.0.0.1:%d/%s" % (s.port, AZURE_ACCOUNT)}, parent)
+                               "--disableTelemetry", "--silent", "--skipApiVersionCheck"] + tls_args(s),
+                    lambda s: dict({"STORAGE_BACKEND": "azure", "AZURE_STORAGE_ACCOUNT": AZURE_ACCOUNT,
+                                    "AZURE_STORAGE_KEY": AZURE_KEY, "AZURE_CONTAINER": container,
+                                    "AZURE_STORAGE_ENDPOINT": "%s://%s:%d/%s" % (s.scheme, s.host, s.port, AZURE_ACCOUNT)},
+                                   **tls_env(s)),
+                    parent, tls)
     azure_request(server, "PUT", "/%s/%s" % (AZURE_ACCOUNT, container), "restype=container")
     return server
 
@@ -95,7 +117,7 @@ def s3_request(server, method, path, query=""):
     """One SigV4-signed request with an empty body; returns (status, body)."""
     now = datetime.datetime.utcnow()
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-    host = "127.0.0.1:%d" % server.port
+    host = "%s:%d" % (server.host, server.port)
     payload = hashlib.sha256(b"").hexdigest()
     canonical = "\n".join([method, path, query, "host:%s\nx-amz-content-sha256:%s\nx-amz-date:%s\n" % (host, payload, amz_date),
                            "host;x-amz-content-sha256;x-amz-date", payload])
@@ -105,11 +127,12 @@ def s3_request(server, method, path, query=""):
     for part in (amz_date[:8], "us-east-1", "s3", "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    req = urllib.request.Request("http://%s%s%s" % (host, path, "?" + query if query else ""), method=method, headers={
+    req = urllib.request.Request("%s://%s%s%s" % (server.scheme, host, path, "?" + query if query else ""),
+                                 method=method, headers={
         "x-amz-date": amz_date, "x-amz-content-sha256": payload,
         "Authorization": "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
                          "Signature=%s" % (S3_ACCESS, scope, signature)})
-    with urllib.request.urlopen(req, timeout=10) as r:
+    with urllib.request.urlopen(req, timeout=10, context=server.ssl_context) as r:
         return r.status, r.read()
 
 
@@ -134,9 +157,10 @@ def azure_request(server, method, path, query=""):
     to_sign = method + "\n" + "\n" * 4 + content_type + "\n" + "\n" * 6 + canonical_headers + resource
     signature = base64.b64encode(hmac.new(base64.b64decode(AZURE_KEY), to_sign.encode(), hashlib.sha256).digest())
     headers["Authorization"] = "SharedKey %s:%s" % (AZURE_ACCOUNT, signature.decode())
-    req = urllib.request.Request("http://127.0.0.1:%d%s%s" % (server.port, path, "?" + query if query else ""),
+    req = urllib.request.Request("%s://%s:%d%s%s" % (server.scheme, server.host, server.port, path,
+                                                      "?" + query if query else ""),
                                  method=method, headers=headers, data=b"" if method == "PUT" else None)
-    with urllib.request.urlopen(req, timeout=10) as r:
+    with urllib.request.urlopen(req, timeout=10, context=server.ssl_context) as r:
         return r.status, r.read()
 
 

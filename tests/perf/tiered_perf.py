@@ -12,7 +12,9 @@ makes the second topic of each produce round plain too: two plain topics' ratio 
 comparison can resolve on this machine. --store-dir puts the stores' data on another file system
 (/dev/shm: in a deployment the object store never writes to the broker's disk), and --idle-store
 runs the store's threads at SCHED_IDLE, on what the broker and kcat leave of the two cores (in a
-deployment the store's CPU is another machine's). Beside wall-clock rates it prints the CPU time
+deployment the store's CPU is another machine's); --idle-store produce does so only while the
+produce rounds run, and gives the store its share again to serve the upload and the cold reads.
+--tls has versitygw and Azurite serve HTTPS, as S3 and Azure are reached in a deployment. Beside wall-clock rates it prints the CPU time
 (ms per MB, over all rounds) the broker, the store and kcat used in each kind of step, which this
 machine's noise moves less.
 
@@ -75,12 +77,13 @@ class CpuMeter:
         return result
 
 
-def set_idle(server):
-    """Moves every thread of the store server to SCHED_IDLE; threads it starts later inherit it."""
+def set_policy(server, policy):
+    """Moves every thread of the store server to `policy` (os.SCHED_IDLE or os.SCHED_OTHER); threads
+    it starts later inherit it."""
     for pid in group_pids(server.proc.pid):
         for tid in os.listdir("/proc/%d/task" % pid):
             try:
-                os.sched_setscheduler(int(tid), os.SCHED_IDLE, os.sched_param(0))
+                os.sched_setscheduler(int(tid), policy, os.sched_param(0))
             except ProcessLookupError:
                 pass  # the thread ended meanwhile
 
@@ -128,8 +131,10 @@ def main():
     ap.add_argument("--fetch-bytes", type=int, default=None, help="remote.log.reader.fetch.bytes")
     ap.add_argument("--store-dir", default=None,
                     help="where the stores keep their data (default: a temp dir on the broker's disk)")
-    ap.add_argument("--idle-store", action="store_true",
-                    help="run the store server's threads at SCHED_IDLE (not the local store, which is the broker's)")
+    ap.add_argument("--idle-store", nargs="?", const="all", choices=["all", "produce"], default=None,
+                    help="run the store server's threads at SCHED_IDLE (not the local store, which is the broker's): "
+                         "all the time, or only while the produce rounds run")
+    ap.add_argument("--tls", action="store_true", help="the S3 and Azure stores serve HTTPS (as the clouds do)")
     ap.add_argument("--control", action="store_true",
                     help="the produce rounds' second topics are plain too: what the comparison resolves at all")
     ap.add_argument("--rounds", type=int, default=2,
@@ -156,15 +161,15 @@ def main():
                 local_dir = tempfile.mkdtemp(prefix="chronik-remote-local-", dir=args.store_dir or d)
                 env = {"STORAGE_BACKEND": "local", "LOCAL_STORAGE_PATH": local_dir}
             elif store == "s3":
-                server = objstore.start_versitygw("perf", args.store_dir)
+                server = objstore.start_versitygw("perf", args.store_dir, tls=args.tls)
                 env = server.env
             elif store == "azure":
-                server = objstore.start_azurite("perf", args.store_dir)
+                server = objstore.start_azurite("perf", args.store_dir, tls=args.tls)
                 env = server.env
             else:
                 raise SystemExit("unknown store " + store)
             if server is not None and args.idle_store:
-                set_idle(server)
+                set_policy(server, os.SCHED_IDLE)
             try:
                 with Broker(extra_args=["--log-level", "warn"], env=env,
                             kafka_properties=dict({"remote.log.storage.system.enable": "true",
@@ -203,6 +208,8 @@ def main():
                         tiered_s += took["tiered"] / args.rounds
                         produce_ratios.append(took["plain"] / took["tiered"])
                     produce(b.bootstrap, "bulk", data)
+                    if server is not None and args.idle_store == "produce":
+                        set_policy(server, os.SCHED_OTHER)  # it serves the upload and the cold reads
 
                     # Upload: the filled topic switched to tiering, until nothing is left to copy (once
                     # the tiered topic's copies are done).
@@ -233,9 +240,9 @@ def main():
                         local_s += took["local"] / args.rounds
                         remote_s += took["remote"] / args.rounds
                         consume_ratios.append(took["local"] / took["remote"])
-                    print("%-6s produce acks=all  plain %7.1f MB/s  %s %7.1f MB/s (%.2f x; %s)   upload %7.1f MB/s "
+                    print("%-6s%s produce acks=all  plain %7.1f MB/s  %s %7.1f MB/s (%.2f x; %s)   upload %7.1f MB/s "
                           "(%.0f MB)   consume from 0  local %7.1f MB/s  remote %7.1f MB/s (%.2f x; %s)"
-                          % (store, args.mb / plain_s, "plain too" if args.control else "tiered", args.mb / tiered_s, plain_s / tiered_s, ratio_summary(produce_ratios),
+                          % (store, " (https)" if args.tls and server else "", args.mb / plain_s, "plain too" if args.control else "tiered", args.mb / tiered_s, plain_s / tiered_s, ratio_summary(produce_ratios),
                              copied / 1e6 / upload_s, copied / 1e6, args.mb / local_s, args.mb / remote_s,
                              local_s / remote_s, ratio_summary(consume_ratios)), flush=True)
                     mb = args.mb * args.rounds
