@@ -25,73 +25,86 @@ double ProcessCpuMs() {
   return ms(usage.ru_utime) + ms(usage.ru_stime);
 }
 
+// versitygw over HTTPS with a certificate of its own, in a temp dir removed at the end, and a store
+// with a bucket on it.
+class TlsVersity {
+ public:
+  ~TlsVersity() {
+    store_.reset();
+    server_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  // The store, or nullptr once the benchmark is told why not.
+  S3Store* Start(benchmark::State& state, const std::string& name, bool unsigned_payload) {
+    dir_ = testing::MakeTempDir(name);
+    auto cert = testing::MakeLocalhostCertificate(dir_);
+    if (!cert.ok()) return Skip(state, cert.status());
+    testing::VersityOptions options;
+    options.cert_file = cert->cert_file;
+    options.key_file = cert->key_file;
+    auto server = testing::StartVersity(options);
+    if (!server.ok()) return Skip(state, server.status());
+    server_ = *std::move(server);
+    S3Config config;
+    config.endpoint = absl::StrCat("https://localhost:", server_->port());
+    config.bucket = "bench";
+    config.access_key = testing::kS3AccessKey;
+    config.secret_key = testing::kS3SecretKey;
+    config.http.ca_file = cert->cert_file;
+    config.unsigned_payload_over_tls = unsigned_payload;
+    auto store = S3Store::Open(config);
+    if (!store.ok()) return Skip(state, store.status());
+    store_ = *std::move(store);
+    if (absl::Status st = store_->CreateBucket(); !st.ok()) return Skip(state, st);
+    return store_.get();
+  }
+
+ private:
+  S3Store* Skip(benchmark::State& state, const absl::Status& st) {
+    state.SkipWithError(st.ToString().c_str());
+    return nullptr;
+  }
+  std::string dir_;
+  std::unique_ptr<testing::TestServer> server_;
+  std::unique_ptr<S3Store> store_;
+};
+
 void BM_TlsUpload(benchmark::State& state) {
-  const std::string dir = testing::MakeTempDir("s3_upload_bench");
-  auto cert = testing::MakeLocalhostCertificate(dir);
-  if (!cert.ok()) return state.SkipWithError(cert.status().ToString().c_str());
-  testing::VersityOptions options;
-  options.cert_file = cert->cert_file;
-  options.key_file = cert->key_file;
-  auto server = testing::StartVersity(options);
-  if (!server.ok()) return state.SkipWithError(server.status().ToString().c_str());
-  S3Config config;
-  config.endpoint = absl::StrCat("https://localhost:", (*server)->port());
-  config.bucket = "bench";
-  config.access_key = testing::kS3AccessKey;
-  config.secret_key = testing::kS3SecretKey;
-  config.http.ca_file = cert->cert_file;
-  config.unsigned_payload_over_tls = state.range(0) == 1;
-  auto store = S3Store::Open(config);
-  if (!store.ok() || !(*store)->CreateBucket().ok()) return state.SkipWithError("no bucket");
+  TlsVersity tls;
+  auto store = tls.Start(state, "s3_upload_bench", state.range(0) == 1);
+  if (store == nullptr) return;
   const std::string part(8 << 20, 'x');
   const double cpu_before = ProcessCpuMs();
   for (auto _ : state) {
-    auto upload = (*store)->StartMultipart("segment.log");
+    auto upload = store->StartMultipart("segment.log");
     bool ok = upload.ok() && (*upload)->UploadPart(1, part).ok() && (*upload)->UploadPart(2, part).ok() &&
-              (*upload)->Complete().ok() && (*store)->Delete("segment.log").ok();
+              (*upload)->Complete().ok() && store->Delete("segment.log").ok();
     if (!ok) return state.SkipWithError("the upload failed");
   }
   state.counters["cpu_ms"] = (ProcessCpuMs() - cpu_before) / static_cast<double>(state.iterations());
   state.SetBytesProcessed(state.iterations() * 2 * static_cast<int64_t>(part.size()));
-  server->reset();
-  std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_TlsUpload)->Arg(0)->Arg(1)->ArgName("unsigned_payload")->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
 
 // A cold remote read's request over HTTPS: 8 MiB ranged GETs of a 16 MiB object, into a reused
 // buffer as the remote log reader does; `cpu_ms` is the process's CPU per GET.
 void BM_TlsRangedGet(benchmark::State& state) {
-  const std::string dir = testing::MakeTempDir("s3_get_bench");
-  auto cert = testing::MakeLocalhostCertificate(dir);
-  if (!cert.ok()) return state.SkipWithError(cert.status().ToString().c_str());
-  testing::VersityOptions options;
-  options.cert_file = cert->cert_file;
-  options.key_file = cert->key_file;
-  auto server = testing::StartVersity(options);
-  if (!server.ok()) return state.SkipWithError(server.status().ToString().c_str());
-  S3Config config;
-  config.endpoint = absl::StrCat("https://localhost:", (*server)->port());
-  config.bucket = "bench";
-  config.access_key = testing::kS3AccessKey;
-  config.secret_key = testing::kS3SecretKey;
-  config.http.ca_file = cert->cert_file;
-  auto store = S3Store::Open(config);
-  if (!store.ok() || !(*store)->CreateBucket().ok()) return state.SkipWithError("no bucket");
+  TlsVersity tls;
+  auto store = tls.Start(state, "s3_get_bench", true);
+  if (store == nullptr) return;
   constexpr int64_t kRange = 8 << 20;
-  if (!(*store)->Put("segment.log", std::string(2 * kRange, 'x')).ok()) return state.SkipWithError("no object");
+  if (!store->Put("segment.log", std::string(2 * kRange, 'x')).ok()) return state.SkipWithError("no object");
   std::string buffer;
   int64_t i = 0;
   const double cpu_before = ProcessCpuMs();
   for (auto _ : state) {
     const int64_t first = (i++ % 2) * kRange;
-    auto got = (*store)->GetReusing("segment.log", ByteRange{first, first + kRange - 1}, std::move(buffer));
+    auto got = store->GetReusing("segment.log", ByteRange{first, first + kRange - 1}, std::move(buffer));
     if (!got.ok() || static_cast<int64_t>(got->size()) != kRange) return state.SkipWithError("the GET failed");
     buffer = *std::move(got);
   }
   state.counters["cpu_ms"] = (ProcessCpuMs() - cpu_before) / static_cast<double>(state.iterations());
   state.SetBytesProcessed(state.iterations() * kRange);
-  server->reset();
-  std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_TlsRangedGet)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
 

@@ -94,14 +94,27 @@ class TieredStorageChecks:
     def remote_keys(self, prefix):
         raise NotImplementedError
 
+    def java_consume_from_start(self, bootstrap, topic, count):
+        """The Java client's ConsumeFromStart: its offsets line, a line per record, its count line."""
+        p = subprocess.run(["java", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", java_classpath(),
+                            "io.chronik.tests.ConsumeFromStart", bootstrap, topic, str(count)],
+                           capture_output=True, text=True, timeout=180)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        return p.stdout.splitlines()
+
+    def fill_and_tier(self, broker, topic, config=TOPIC_CONFIG):
+        """A tiered topic filled by produce_lines, once every rolled segment is copied and deleted
+        locally: its values and its local log start."""
+        create_topic(broker.bootstrap, topic, config)
+        values = produce_lines(broker.bootstrap, topic)
+        # Every rolled segment is copied and then deleted: one local .log is left, the active one.
+        wait_for(lambda: len(local_logs(broker, topic)) == 1, "local segments to be deleted")
+        return values, int(os.path.basename(local_logs(broker, topic)[0])[:20])
+
     def check_reads(self, bootstrap, topic, values, local_start):
         rows = kcat_consume(bootstrap, topic)
         self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
-        p = subprocess.run(["java", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", java_classpath(),
-                            "io.chronik.tests.ConsumeFromStart", bootstrap, topic, str(len(values))],
-                           capture_output=True, text=True, timeout=180)
-        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
-        lines = p.stdout.splitlines()
+        lines = self.java_consume_from_start(bootstrap, topic, len(values))
         self.assertEqual(lines[0], "java: offsets earliest=0 earliest_local=%d latest_tiered=%d latest=%d"
                          % (local_start, local_start - 1, len(values)))
         self.assertEqual(lines[-1], "java: consumed %d" % len(values))
@@ -119,11 +132,7 @@ class TieredStorageChecks:
     def test_consumed_from_offset_zero_after_local_segments_are_gone(self):
         topic = "tiered"
         with self.broker() as b:
-            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
-            values = produce_lines(b.bootstrap, topic)
-            # Every rolled segment is copied and then deleted: one local .log is left, the active one.
-            wait_for(lambda: len(local_logs(b, topic)) == 1, "local segments to be deleted")
-            local_start = int(os.path.basename(local_logs(b, topic)[0])[:20])
+            values, local_start = self.fill_and_tier(b, topic)
             self.assertGreater(local_start, 0)
             keys = self.remote_keys("tiered/%s-0/" % topic)
             self.assertIn("tiered/%s-0/manifest.json" % topic, keys)
@@ -148,10 +157,7 @@ class TieredStorageChecks:
     def test_a_lost_data_directory_is_recovered_from_the_remote_copy(self):
         topic = "tiered-lost"
         with self.broker() as b:
-            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
-            values = produce_lines(b.bootstrap, topic)
-            wait_for(lambda: len(local_logs(b, topic)) == 1, "local segments to be deleted")
-            remote_end = int(os.path.basename(local_logs(b, topic)[0])[:20])
+            values, remote_end = self.fill_and_tier(b, topic)
             b.stop()
             shutil.rmtree(b.data_dir)  # the disk is lost, the object store is not
             b.start()
@@ -194,10 +200,7 @@ class TieredStorageChecks:
         are deleted, and a kill -9 changes none of it."""
         topic = "tiered-delete-records"
         with self.broker() as b:
-            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
-            values = produce_lines(b.bootstrap, topic)
-            wait_for(lambda: len(local_logs(b, topic)) == 1, "local segments to be deleted")
-            local_start = int(os.path.basename(local_logs(b, topic)[0])[:20])
+            values, local_start = self.fill_and_tier(b, topic)
 
             def remote_bases():
                 return sorted(int(os.path.basename(k)[:20]) for k in self.remote_keys("tiered/%s-0/" % topic)
@@ -223,12 +226,7 @@ class TieredStorageChecks:
                     c.close()
                 rows = kcat_consume(broker.bootstrap, topic)
                 self.assertEqual([(o, v) for o, _, v in rows], [(o, values[o]) for o in range(cut, len(values))])
-                p = subprocess.run(["java", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", java_classpath(),
-                                    "io.chronik.tests.ConsumeFromStart", broker.bootstrap, topic,
-                                    str(len(values) - cut)],
-                                   capture_output=True, text=True, timeout=180)
-                self.assertEqual(p.returncode, 0, p.stderr[-3000:])
-                lines = p.stdout.splitlines()
+                lines = self.java_consume_from_start(broker.bootstrap, topic, len(values) - cut)
                 self.assertEqual(lines[0], "java: offsets earliest=%d earliest_local=%d latest_tiered=%d latest=%d"
                                  % (cut, local_start, local_start - 1, len(values)))
                 self.assertEqual(lines[1], "%d %s" % (cut, values[cut]))
