@@ -176,6 +176,10 @@ struct HttpClient::Connection {
     if (error == SSL_ERROR_SYSCALL && errno != 0) {
       return absl::UnavailableError(absl::StrCat(host, ": ", what, ": ", std::strerror(errno)));
     }
+    if (error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+      // The peer closed the TCP connection without TLS's close_notify.
+      return absl::UnavailableError(absl::StrCat(host, ": ", what, ": connection closed"));
+    }
     return absl::UnavailableError(absl::StrCat(host, ": ", what, ": ", OpenSslErrors()));
   }
 
@@ -449,6 +453,7 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
     } else {
       // Chunked, or until the connection closes: through the parser.
       parser.eager(true);
+      deadline = absl::Now() + options_.timeout;  // the body's own, as a body of known length has
       for (;;) {
         beast::error_code ec;
         if (!pending.empty()) {
@@ -478,7 +483,8 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
     out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
   // Bytes past the response would be taken for the next one's: such a connection is not reused.
-  keep_alive = res.keep_alive() && pending.empty();
+  // (The parser's keep_alive also says no for a body that ran until the connection closed.)
+  keep_alive = parser.keep_alive() && pending.empty();
   return out;
 }
 
