@@ -63,6 +63,11 @@ struct BrokerContext {
   std::function<void(std::string_view topic, int64_t records, int64_t bytes)> on_produced;
   std::function<void(std::string_view topic, int64_t records)> on_stored;
 
+  // The remote copy's offsets of `tp`; empty without tiered storage.
+  storage::tiered::RemoteLogManager::Bounds RemoteBounds(const storage::TopicPartition& tp) const {
+    return remote != nullptr ? remote->RemoteBounds(tp) : storage::tiered::RemoteLogManager::Bounds{};
+  }
+
   void AuditAdmin(const RequestContext& ctx, std::string_view action, ResourceType type, std::string_view name,
                   int16_t error_code, std::string_view detail = "") const {
     if (on_admin) on_admin(ctx, action, type, name, error_code, detail);

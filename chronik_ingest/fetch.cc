@@ -126,8 +126,7 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
       const storage::LogBounds b = log->bounds();
       const storage::TopicPartition tp{known->name, storage::PartitionId(p.partition)};
       // A tiered partition starts where its remote copy does.
-      const auto remote =
-          broker.remote != nullptr ? broker.remote->RemoteBounds(tp) : storage::tiered::RemoteLogManager::Bounds{};
+      const auto remote = broker.RemoteBounds(tp);
       out.high_watermark = b.high_watermark.value();
       out.last_stable_offset = b.last_stable_offset.value();
       const int64_t start = storage::tiered::ClientLogStart(b, remote).value();

@@ -40,8 +40,7 @@ void RegisterListOffsets(HandlerTable& table, const BrokerContext& broker) {
             }
             const std::shared_ptr<storage::PartitionLog>& log = *found;
             const storage::TopicPartition tp{topic.name, storage::PartitionId(p.partition_index)};
-            const auto remote =
-                broker.remote != nullptr ? broker.remote->RemoteBounds(tp) : storage::tiered::RemoteLogManager::Bounds{};
+            const auto remote = broker.RemoteBounds(tp);
             int64_t offset = -1;
             int64_t timestamp = -1;
             if (p.timestamp != kLatest && broker.remote != nullptr && !broker.remote->Loaded(tp) &&

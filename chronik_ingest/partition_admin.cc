@@ -60,11 +60,7 @@ void RegisterDeleteRecords(HandlerTable& table, const BrokerContext& broker) {
             }
             // A tiered partition's remote copy may start below the local log.
             const storage::TopicPartition tp{topic.name, storage::PartitionId(p.partition_index)};
-            out.low_watermark =
-                storage::tiered::ClientLogStart(log->bounds(), broker.remote != nullptr
-                                                                   ? broker.remote->RemoteBounds(tp)
-                                                                   : storage::tiered::RemoteLogManager::Bounds{})
-                    .value();
+            out.low_watermark = storage::tiered::ClientLogStart(log->bounds(), broker.RemoteBounds(tp)).value();
             spdlog::info("deleted records of {}-{} below offset {} for {}", topic.name, p.partition_index,
                          out.low_watermark, ctx.session.peer);
             broker.AuditAdmin(ctx, "DeleteRecords", ResourceType::kTopic, partition_name, 0,

@@ -133,8 +133,6 @@ std::string_view FindHeader(const HttpHeaders& headers, std::string_view name) {
 struct HttpClient::Connection {
   int fd = -1;
   SSL* ssl = nullptr;
-  // What a read took beyond the response head, for the body.
-  std::string buffered;
 
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -414,21 +412,30 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
   if (request.method == "HEAD") parser.skip(true);
   // The head, read in chunks and given to the parser, which leaves the body's first bytes.
   deadline = absl::Now() + options_.timeout;
-  std::string& pending = c.buffered;
-  pending.clear();
-  while (!parser.is_header_done()) {
+  // What was read and the parser has not taken yet (after the head: the body's first bytes).
+  std::string pending;
+  // Appends what one read brings to `pending`; 0 when the peer closed the connection.
+  auto read_more = [&]() -> absl::StatusOr<size_t> {
     const size_t old = pending.size();
     pending.resize(old + kReadChunk);
     auto n = c.ReadSome(pending.data() + old, kReadChunk, deadline, host_header_);
     pending.resize(old + (n.ok() ? *n : 0));
-    if (!n.ok()) return n.status();
-    if (*n == 0) return absl::UnavailableError(absl::StrCat(host_header_, ": receive: connection closed"));
+    return n;
+  };
+  // Gives `pending` to the parser, which keeps what it cannot take yet.
+  auto feed = [&]() -> absl::Status {
     beast::error_code ec;
-    const size_t used = parser.put(boost::asio::buffer(pending.data(), pending.size()), ec);
-    pending.erase(0, used);
+    pending.erase(0, parser.put(boost::asio::buffer(pending.data(), pending.size()), ec));
     if (ec && ec != http::error::need_more) {
       return absl::UnavailableError(absl::StrCat(host_header_, ": receive: ", ec.message()));
     }
+    return absl::OkStatus();
+  };
+  while (!parser.is_header_done()) {
+    auto n = read_more();
+    if (!n.ok()) return n.status();
+    if (*n == 0) return absl::UnavailableError(absl::StrCat(host_header_, ": receive: connection closed"));
+    if (auto st = feed(); !st.ok()) return st;
   }
 
   auto& res = parser.get();
@@ -455,21 +462,14 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
       parser.eager(true);
       deadline = absl::Now() + options_.timeout;  // the body's own, as a body of known length has
       for (;;) {
-        beast::error_code ec;
         if (!pending.empty()) {
-          const size_t used = parser.put(boost::asio::buffer(pending.data(), pending.size()), ec);
-          pending.erase(0, used);
-          if (ec && ec != http::error::need_more) {
-            return absl::UnavailableError(absl::StrCat(host_header_, ": receive: ", ec.message()));
-          }
+          if (auto st = feed(); !st.ok()) return st;
         }
         if (parser.is_done()) break;
-        const size_t old = pending.size();
-        pending.resize(old + kReadChunk);
-        auto n = c.ReadSome(pending.data() + old, kReadChunk, deadline, host_header_);
-        pending.resize(old + (n.ok() ? *n : 0));
+        auto n = read_more();
         if (!n.ok()) return n.status();
         if (*n == 0) {
+          beast::error_code ec;
           parser.put_eof(ec);
           if (ec) return absl::UnavailableError(absl::StrCat(host_header_, ": receive: ", ec.message()));
           break;

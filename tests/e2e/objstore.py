@@ -17,6 +17,7 @@ import time
 import urllib.request
 
 from broker import free_port
+from certs import Certs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OBJSTORE = os.path.join(HERE, "..", "objstore")
@@ -30,20 +31,18 @@ AZURE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ
 class Server:
     def __init__(self, name, argv_for, env_for, parent=None, tls=False):
         """parent: the directory the server's data goes under (default: a temp dir). tls: serve HTTPS
-        with a certificate of its own for localhost (self.cert, which clients must trust)."""
+        with a certificate for localhost from a test CA of its own (self.certs.ca, which clients
+        must trust)."""
         self.tmp = tempfile.mkdtemp(prefix="chronik-%s-" % name, dir=parent or os.environ.get("TEST_TMPDIR"))
         self.dir = os.path.join(self.tmp, "data")
         os.makedirs(self.dir)
         self.port = free_port()
-        self.cert = self.key = None
+        self.certs = None
         self.scheme, self.host, self.ssl_context = "http", "127.0.0.1", None
         if tls:
-            self.cert, self.key = os.path.join(self.tmp, "cert.pem"), os.path.join(self.tmp, "key.pem")
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                            "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                            "-keyout", self.key, "-out", self.cert], check=True, capture_output=True, timeout=60)
+            self.certs = Certs(os.path.join(self.tmp, "certs"))  # the server's names localhost and 127.0.0.1
             self.scheme, self.host = "https", "localhost"
-            self.ssl_context = ssl.create_default_context(cafile=self.cert)
+            self.ssl_context = ssl.create_default_context(cafile=self.certs.ca)
         self.argv = argv_for(self)
         self.env = env_for(self)
         self.name = name
@@ -75,11 +74,11 @@ class Server:
 
 
 def tls_args(server):
-    return ["--cert", server.cert, "--key", server.key] if server.cert else []
+    return ["--cert", server.certs.server_crt, "--key", server.certs.server_key] if server.certs else []
 
 
 def tls_env(server):
-    return {"OBJECT_STORE_CA_FILE": server.cert} if server.cert else {}
+    return {"OBJECT_STORE_CA_FILE": server.certs.ca} if server.certs else {}
 
 
 def start_versitygw(bucket, parent=None, tls=False):
