@@ -17,14 +17,19 @@
 
 namespace chronik::storage::objects {
 
-// "http[s]://host[:port][/path]".
+// "http[s]://host[:port][/path]", the host a name, an IPv4 address or an IPv6 one in brackets.
 struct Url {
   bool tls = false;
-  std::string host;
+  std::string host;  // an IPv6 address without its brackets
   uint16_t port = 0;
   std::string path;  // "" or starting with '/', without a trailing '/'
 };
 absl::StatusOr<Url> ParseUrl(std::string_view url);
+
+// Whether `host` is an IPv4 or IPv6 address rather than a name.
+bool IsIpLiteral(const std::string& host);
+// The host as a URL or a Host header names it: an IPv6 address in brackets.
+std::string UrlHost(const std::string& host);
 
 struct HttpOptions {
   absl::Duration timeout = absl::Seconds(30);

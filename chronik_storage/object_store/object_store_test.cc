@@ -445,6 +445,68 @@ TEST(HttpStoreUtilTest, UrlParsing) {
   EXPECT_FALSE(ParseUrl("ftp://x").ok());
   EXPECT_FALSE(ParseUrl("http://x:99999").ok());
   EXPECT_FALSE(ParseUrl("http://:80").ok());
+  // An IPv6 literal is bracketed in the URL and the Host header, bare for resolving.
+  auto v6 = ParseUrl("https://[2001:db8::7]:9000/account");
+  ASSERT_TRUE(v6.ok()) << v6.status();
+  EXPECT_EQ(v6->host, "2001:db8::7");
+  EXPECT_EQ(v6->port, 9000);
+  EXPECT_EQ(v6->path, "/account");
+  EXPECT_EQ(UrlHost(v6->host), "[2001:db8::7]");
+  auto v6_default_port = ParseUrl("http://[::1]");
+  ASSERT_TRUE(v6_default_port.ok()) << v6_default_port.status();
+  EXPECT_EQ(v6_default_port->host, "::1");
+  EXPECT_EQ(v6_default_port->port, 80);
+  EXPECT_EQ(HttpClient(false, "::1", 80, {}).host_header(), "[::1]");
+  EXPECT_EQ(HttpClient(false, "::1", 9000, {}).host_header(), "[::1]:9000");
+  EXPECT_FALSE(ParseUrl("http://[::1").ok());
+  EXPECT_FALSE(ParseUrl("http://[::1]x").ok());
+  EXPECT_FALSE(ParseUrl("http://[not-an-address]:80").ok());
+  EXPECT_FALSE(ParseUrl("http://::1:80").ok());
+  EXPECT_TRUE(IsIpLiteral("::1"));
+  EXPECT_TRUE(IsIpLiteral("127.0.0.1"));
+  EXPECT_FALSE(IsIpLiteral("localhost"));
+}
+
+// Endpoints named by IPv6 address: signed requests (the Host header carries the brackets), TLS
+// verified against the address, and Azure's Shared Key.
+TEST(EndpointTest, Ipv6Literals) {
+  std::string dir = testing::MakeTempDir("v6");
+  auto cert = testing::MakeLocalhostCertificate(dir);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  for (bool tls : {false, true}) {
+    testing::VersityOptions options;
+    options.ipv6 = true;
+    if (tls) {
+      options.cert_file = cert->cert_file;
+      options.key_file = cert->key_file;
+    }
+    auto server = testing::StartVersity(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    auto config = VersityConfig(**server, "ipv6");
+    config.endpoint = absl::StrCat(tls ? "https" : "http", "://[::1]:", (*server)->port());
+    config.http.ca_file = cert->cert_file;
+    auto store = S3Store::Open(config);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto created = (*store)->CreateBucket();
+    ASSERT_TRUE(created.ok()) << created;
+    ASSERT_TRUE((*store)->Put("k", "over IPv6").ok());
+    EXPECT_EQ(*(*store)->Get("k", std::nullopt), "over IPv6");
+    auto listed = (*store)->List("");
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    EXPECT_EQ(listed->size(), 1u);
+    S3Config virtual_hosted = config;
+    virtual_hosted.addressing = S3Config::Addressing::kVirtualHosted;
+    EXPECT_TRUE(absl::IsInvalidArgument(S3Store::Open(virtual_hosted).status()));
+  }
+  auto azurite = testing::StartAzurite(/*ipv6=*/true);
+  ASSERT_TRUE(azurite.ok()) << azurite.status();
+  auto azure_config = AzuriteConfig(**azurite, "ipv6");
+  azure_config.endpoint = absl::StrCat("http://[::1]:", (*azurite)->port(), "/", testing::kAzureAccount);
+  auto azure = AzureStore::Open(azure_config);
+  ASSERT_TRUE(azure.ok()) << azure.status();
+  ASSERT_TRUE((*azure)->CreateContainer().ok());
+  ASSERT_TRUE((*azure)->Put("k", "over IPv6").ok());
+  EXPECT_EQ(*(*azure)->Get("k", std::nullopt), "over IPv6");
 }
 
 }  // namespace

@@ -100,6 +100,10 @@ absl::StatusOr<std::unique_ptr<S3Store>> S3Store::Open(S3Config config) {
   if (!url->path.empty()) return absl::InvalidArgumentError(absl::StrCat("S3 endpoint has a path: ", endpoint));
   bool virtual_hosted = config.addressing == S3Config::Addressing::kVirtualHosted ||
                         (config.addressing == S3Config::Addressing::kAuto && IsCloudEndpoint(url->host));
+  if (virtual_hosted && IsIpLiteral(url->host)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("S3: virtual-hosted addressing needs a host name, not the address ", url->host));
+  }
   std::string host = virtual_hosted ? absl::StrCat(config.bucket, ".", url->host) : url->host;
   auto client = std::make_unique<HttpClient>(url->tls, std::move(host), url->port, config.http);
   // GCS's acceptance of UNSIGNED-PAYLOAD cannot be checked from here: its payloads stay signed,

@@ -96,7 +96,7 @@ absl::Status TestServer::Launch() {
       pid_ = -1;
       return absl::InternalError(absl::StrCat(name_, " exited at start (see ", log, ")"));
     }
-    if (chronik::testing::AcceptsOnLoopback(port_)) return absl::OkStatus();
+    if (chronik::testing::AcceptsOnLoopback(port_, ipv6_)) return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(50));
   }
   Kill();
@@ -104,12 +104,13 @@ absl::Status TestServer::Launch() {
 }
 
 absl::StatusOr<std::unique_ptr<TestServer>> TestServer::Start(std::string name, std::vector<std::string> argv_template,
-                                                                std::string dir) {
+                                                                std::string dir, bool ipv6) {
   std::unique_ptr<TestServer> server(new TestServer());
   server->name_ = std::move(name);
   server->argv_template_ = std::move(argv_template);
   server->dir_ = std::move(dir);
-  server->port_ = chronik::testing::FreeLoopbackPort();
+  server->ipv6_ = ipv6;
+  server->port_ = chronik::testing::FreeLoopbackPort(ipv6);
   if (auto st = server->Launch(); !st.ok()) return st;
   return server;
 }
@@ -117,31 +118,31 @@ absl::StatusOr<std::unique_ptr<TestServer>> TestServer::Start(std::string name, 
 absl::StatusOr<std::unique_ptr<TestServer>> StartVersity(const VersityOptions& options) {
   std::string bin = Runfile("tests/objstore/bin/versitygw");
   if (!fs::exists(bin)) return absl::NotFoundError(absl::StrCat(bin, " is missing: tests/run_all.sh builds it"));
-  std::vector<std::string> argv = {bin, "--port", "127.0.0.1:{port}", "--access", kS3AccessKey,
+  std::vector<std::string> argv = {bin, "--port", options.ipv6 ? "[::1]:{port}" : "127.0.0.1:{port}", "--access", kS3AccessKey,
                                    "--secret", kS3SecretKey, "--keep-alive", "--quiet"};
   if (!options.cert_file.empty()) {
     argv.insert(argv.end(), {"--cert", options.cert_file, "--key", options.key_file});
   }
   if (!options.virtual_domain.empty()) argv.insert(argv.end(), {"--virtual-domain", options.virtual_domain});
   argv.insert(argv.end(), {"posix", "{dir}"});
-  return TestServer::Start("versitygw", std::move(argv), MakeTempDir("versitygw"));
+  return TestServer::Start("versitygw", std::move(argv), MakeTempDir("versitygw"), options.ipv6);
 }
 
-absl::StatusOr<std::unique_ptr<TestServer>> StartAzurite() {
+absl::StatusOr<std::unique_ptr<TestServer>> StartAzurite(bool ipv6) {
   std::string main = Runfile("tests/objstore/js/node_modules/azurite/dist/src/blob/main.js");
   if (!fs::exists(main)) return absl::NotFoundError(absl::StrCat(main, " is missing: tests/run_all.sh installs it"));
   // Node resolves the script's real path, so Azurite finds its own dependencies beside it.
   return TestServer::Start("azurite",
-                           {"node", main, "--blobHost", "127.0.0.1", "--blobPort", "{port}", "--location", "{dir}",
+                           {"node", main, "--blobHost", ipv6 ? "::1" : "127.0.0.1", "--blobPort", "{port}", "--location", "{dir}",
                             "--disableTelemetry", "--silent", "--skipApiVersionCheck"},
-                           MakeTempDir("azurite"));
+                           MakeTempDir("azurite"), ipv6);
 }
 
 absl::StatusOr<TestCertificate> MakeLocalhostCertificate(const std::string& dir) {
   TestCertificate out{dir + "/cert.pem", dir + "/key.pem"};
   std::string command = absl::StrCat(
       "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost",
-      " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout ", out.key_file, " -out ", out.cert_file,
+      " -addext subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1 -keyout ", out.key_file, " -out ", out.cert_file,
       " >/dev/null 2>&1");
   if (std::system(command.c_str()) != 0) return absl::InternalError("openssl req failed");
   return out;

@@ -1,6 +1,6 @@
 #pragma once
 
-// Real object-store servers for tests, started on 127.0.0.1 with a free port in a temp dir:
+// Real object-store servers for tests, started on 127.0.0.1 (or ::1) with a free port in a temp dir:
 // versitygw (an S3 gateway that checks SigV4 signatures, built from the Go module proxy by
 // tests/run_all.sh) and Azurite (Azure's emulator, which checks Shared Key, from npm).
 
@@ -26,8 +26,9 @@ class TestServer {
   // Starts it again (stopped first if need be) on the same port and directory.
   absl::Status Restart();
 
+  // On ::1 instead of 127.0.0.1 when `ipv6`.
   static absl::StatusOr<std::unique_ptr<TestServer>> Start(std::string name, std::vector<std::string> argv_template,
-                                                           std::string dir);
+                                                           std::string dir, bool ipv6 = false);
 
  private:
   TestServer() = default;
@@ -37,6 +38,7 @@ class TestServer {
   std::vector<std::string> argv_template_;  // "{port}" and "{dir}" replaced
   std::string dir_;
   uint16_t port_ = 0;
+  bool ipv6_ = false;
   pid_t pid_ = -1;
 };
 
@@ -50,6 +52,7 @@ struct VersityOptions {
   std::string cert_file;       // TLS when set
   std::string key_file;
   std::string virtual_domain;  // virtual-hosted buckets under this domain when set
+  bool ipv6 = false;           // on [::1]
 };
 absl::StatusOr<std::unique_ptr<TestServer>> StartVersity(const VersityOptions& options = {});
 
@@ -57,9 +60,9 @@ absl::StatusOr<std::unique_ptr<TestServer>> StartVersity(const VersityOptions& o
 inline constexpr char kAzureAccount[] = "devstoreaccount1";
 inline constexpr char kAzureKey[] =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-absl::StatusOr<std::unique_ptr<TestServer>> StartAzurite();
+absl::StatusOr<std::unique_ptr<TestServer>> StartAzurite(bool ipv6 = false);  // on [::1] when ipv6
 
-// A self-signed certificate for "localhost" and 127.0.0.1, made with the openssl command.
+// A self-signed certificate for "localhost", 127.0.0.1 and ::1, made with the openssl command.
 struct TestCertificate {
   std::string cert_file;
   std::string key_file;
