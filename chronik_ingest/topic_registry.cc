@@ -262,7 +262,11 @@ absl::Status TopicRegistry::Delete(const std::string& name) {
     return KafkaError(absl::StatusCode::kNotFound, ErrorCode::kUnknownTopicOrPartition,
                       "This server does not host this topic: " + name);
   }
-  absl::StatusOr<int64_t> rev = store_.Apply({storage::MetadataOp::Delete(std::string(kNamespace), name)});
+  std::vector<storage::MetadataOp> ops = {storage::MetadataOp::Delete(std::string(kNamespace), name)};
+  if (deletion_records_) {
+    for (storage::MetadataOp& op : deletion_records_(name, HexId(topic->id), topic->partitions)) ops.push_back(std::move(op));
+  }
+  absl::StatusOr<int64_t> rev = store_.Apply(std::move(ops));
   if (!rev.ok()) return WithKafkaError(rev.status(), ErrorCode::kKafkaStorageError);
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -67,6 +67,12 @@ class TopicRegistry {
   void SetDeletionListener(std::function<void(const std::string& topic)> listener) {
     on_deleted_ = std::move(listener);
   }
+  // Records another service keeps of a deleted topic (its name, id in hex and partition count),
+  // written in the batch that deletes the topic: work that must outlive a crash, such as deleting
+  // its remote data (tiered::RemoteDeletionRecords). Set before the registry is used.
+  using DeletionRecords =
+      std::function<std::vector<storage::MetadataOp>(const std::string& topic, const std::string& id, int32_t partitions)>;
+  void SetDeletionRecords(DeletionRecords records) { deletion_records_ = std::move(records); }
   // Grows the topic to `total` partitions (INVALID_PARTITIONS if not more than now).
   absl::StatusOr<std::shared_ptr<const Topic>> AddPartitions(const std::string& name, int32_t total,
                                                              bool validate_only);
@@ -89,6 +95,7 @@ class TopicRegistry {
 
  private:
   std::function<void(const std::string&)> on_deleted_;
+  DeletionRecords deletion_records_;
   absl::StatusOr<std::shared_ptr<const Topic>> Persist(Topic topic);
   absl::Status EnsureLogs(const Topic& topic);
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "chronik_ingest/kafka_error.h"
 #include "gtest/gtest.h"
 
@@ -103,6 +104,23 @@ TEST_F(TopicRegistryTest, DeleteRemovesMetadataAndLogs) {
   Open();
   EXPECT_EQ(registry_->Find("gone"), nullptr);
   EXPECT_TRUE(registry_->List().empty());
+}
+
+TEST_F(TopicRegistryTest, DeletionRecordsAreWrittenWithTheDeletion) {
+  auto t = registry_->Create("kept", 2, {}, false);
+  ASSERT_TRUE(t.ok());
+  std::string seen_id;
+  registry_->SetDeletionRecords([&](const std::string& topic, const std::string& id, int32_t partitions) {
+    seen_id = id;
+    return std::vector<storage::MetadataOp>{
+        storage::MetadataOp::Put("work", topic, absl::StrCat(partitions))};
+  });
+  const int64_t before = store_->stats().applies;
+  ASSERT_TRUE(registry_->Delete("kept").ok());
+  EXPECT_EQ(store_->stats().applies, before + 1);  // one batch: the topic and the record
+  EXPECT_EQ(store_->Get("work", "kept"), "2");
+  EXPECT_EQ(seen_id.size(), 32u);
+  EXPECT_EQ(store_->Get(TopicRegistry::kNamespace, "kept"), std::nullopt);
 }
 
 TEST_F(TopicRegistryTest, LoadFinishesADeleteInterruptedAfterItsMetadataWrite) {

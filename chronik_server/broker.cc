@@ -606,6 +606,8 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
       std::filesystem::remove(restored, ignored);
     };
   }
+  options.metadata = s.store.get();
+  s.topics->SetDeletionRecords(&storage::tiered::RemoteDeletionRecords);
   s.remote.emplace(*s.object_store, *s.logs, std::move(options));
   s.logs->Subscribe([remote = &*s.remote](const storage::LogEvent& e) { remote->OnLogEvent(e); });
   s.remote->LoadAll();

@@ -8,8 +8,10 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "chronik_protocol/records/crc32c.h"
 #include "chronik_protocol/records/record_batch.h"
 #include "chronik_protocol/records/records.h"
@@ -81,6 +83,23 @@ std::string Nonce() {
 
 std::string PartitionPrefix(const TopicPartition& tp) { return absl::StrCat("tiered/", tp.ToString(), "/"); }
 
+std::vector<MetadataOp> RemoteDeletionRecords(const std::string& topic, const std::string& id, int32_t partitions) {
+  std::vector<MetadataOp> ops;
+  for (int32_t p = 0; p < partitions; ++p) {
+    ops.push_back(MetadataOp::Put(kRemoteDeletionsNamespace, absl::StrCat(topic, "/", p, "/", id), ""));
+  }
+  return ops;
+}
+
+namespace {
+
+// The prefix of tp's RemoteDeletionRecords (a topic name has no '/').
+std::string DeletionRecordPrefix(const TopicPartition& tp) {
+  return absl::StrCat(tp.topic, "/", tp.partition.value(), "/");
+}
+
+}  // namespace
+
 std::string EncodeManifest(const Manifest& manifest) {
   nlohmann::json segments = nlohmann::json::array();
   for (const RemoteSegment& s : manifest.segments) {
@@ -124,6 +143,18 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view json) {
 
 RemoteLogManager::RemoteLogManager(objects::ObjectStore& store, LogManager& logs, RemoteLogOptions options)
     : store_(store), logs_(logs), options_(std::move(options)), restored_(options_.restored_from_backup) {
+  if (options_.metadata != nullptr) {
+    for (const auto& [key, _] : options_.metadata->Scan(kRemoteDeletionsNamespace)) {
+      std::vector<std::string> parts = absl::StrSplit(key, '/');
+      int32_t partition = 0;
+      if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &partition)) {
+        spdlog::warn("tiered: ignoring the malformed remote deletion record {}", key);
+        continue;
+      }
+      deleted_.insert(TopicPartition{parts[0], PartitionId(partition)});
+    }
+    if (!deleted_.empty()) spdlog::info("tiered: {} partitions' remote data still to delete", deleted_.size());
+  }
   for (int i = 0; i < std::max(1, options_.reader_threads); ++i) readers_.emplace_back([this] { ReaderLoop(); });
 }
 
@@ -157,6 +188,14 @@ void RemoteLogManager::LoadAll() {
   for (const TopicPartition& tp : logs_.partitions()) {
     std::shared_ptr<PartitionLog> log = logs_.Get(tp);
     if (log == nullptr || !log->config().remote_storage) continue;
+    {
+      std::lock_guard lock(mu_);
+      if (deleted_.count(tp) != 0) {
+        // What the store holds under its name is an earlier topic's, which a pass deletes first.
+        unknown_.insert(tp);
+        continue;
+      }
+    }
     if (absl::Status st = LoadManifest(tp); st.ok()) {
       log->SetTieredEnd(Offset(std::max<int64_t>(0, ManifestOf(tp)->end())));
     } else {
@@ -390,7 +429,18 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
     deleted.swap(deleted_);
   }
   for (const TopicPartition& tp : deleted) {
-    if (auto st = DeletePartition(tp); !st.ok()) {
+    // The records of the deletions so far; one written from here on is a later deletion's, whose
+    // event brings tp back for the next pass. A record that stays would have a later start delete
+    // what a topic made again since has copied: tp stays deleted until its records go.
+    std::vector<MetadataOp> done;
+    if (options_.metadata != nullptr) {
+      for (const auto& [key, _] : options_.metadata->Scan(kRemoteDeletionsNamespace, DeletionRecordPrefix(tp))) {
+        done.push_back(MetadataOp::Delete(kRemoteDeletionsNamespace, key));
+      }
+    }
+    absl::Status st = DeletePartition(tp);
+    if (st.ok() && !done.empty()) st = options_.metadata->Apply(std::move(done)).status();
+    if (!st.ok()) {
       spdlog::warn("tiered: {}: deleting remote data failed, will retry: {}", tp.ToString(), st.ToString());
       std::lock_guard lock(mu_);
       deleted_.insert(tp);

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "chronik_storage/log_events.h"
 #include "chronik_storage/log_manager.h"
+#include "chronik_storage/metadata_store.h"
 #include "chronik_storage/object_store/object_store.h"
 #include "chronik_storage/partition_log.h"
 #include "chronik_storage/types.h"
@@ -66,6 +67,16 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view json);
 // "tiered/<topic>-<partition>/".
 std::string PartitionPrefix(const TopicPartition& tp);
 
+// Deletions of topics' remote data wait in the broker's metadata store, under this namespace: a
+// topic's deletion writes RemoteDeletionRecords in the batch that deletes the topic, and the
+// manager removes a partition's record once its remote objects are gone. So a deletion a restart
+// interrupted is finished after it, and a topic made again under the same name never takes the
+// old one's remote copy for its own (remote data are found by the topic's name).
+inline constexpr char kRemoteDeletionsNamespace[] = "remote_deletions";
+// A record per partition, keyed "<topic>/<partition>/<id>": a topic deleted, made again and deleted
+// again has two.
+std::vector<MetadataOp> RemoteDeletionRecords(const std::string& topic, const std::string& id, int32_t partitions);
+
 struct RemoteLogOptions {
   int64_t cache_bytes = 64 << 20;  // remote.log.reader.cache.bytes
   int32_t fetch_bytes = 8 << 20;   // remote.log.reader.fetch.bytes: one ranged GET
@@ -83,6 +94,8 @@ struct RemoteLogOptions {
   // its manifest can be read (records produced since then reuse the offsets of what is cut).
   std::map<std::string, int64_t> restored_ends;
   std::function<void()> on_reconciled;
+  // Where the RemoteDeletionRecords are; without one, deletions are not resumed after a restart.
+  MetadataStore* metadata = nullptr;
 };
 
 struct RemoteStats {

@@ -44,8 +44,9 @@ class RemoteLogTest : public ::testing::Test {
     for (const auto& batch : *stored) written_ += batch.bytes;
   }
 
-  std::unique_ptr<RemoteLogManager> NewManager() {
+  std::unique_ptr<RemoteLogManager> NewManager(MetadataStore* metadata = nullptr) {
     RemoteLogOptions options;
+    options.metadata = metadata;
     options.reader_threads = 2;
     options.fetch_bytes = 1500;  // a read holds a few batches, so that reads go on chunk after chunk
     options.on_ready = [this](const TopicPartition&) {
@@ -319,6 +320,41 @@ TEST_F(RemoteLogTest, RemoteRetentionAndPartitionDeletion) {
   remote->OnLogEvent(LogEvent{LogEventKind::kPartitionDeleted, tp_, Offset(0), 0});
   remote->RunPass(0);
   EXPECT_TRUE(Objects().empty());
+}
+
+// A topic deleted while its remote data could not be deleted, made again under the same name
+// after a restart: its deletion's record has the old copy deleted first, and the new partition is
+// not taken for the old one's continuation.
+TEST_F(RemoteLogTest, ADeletionARestartInterruptedIsFinishedBeforeTheNameIsTieredAgain) {
+  TempDir meta;
+  auto metadata = MetadataStore::Open(meta.path());
+  ASSERT_TRUE(metadata.ok()) << metadata.status();
+  NewManager(metadata->get())->RunPass(0);
+  ASSERT_GT(Objects().size(), 1u);
+  // The deletion, by a broker that stops before a pass runs: the topic's batch holds the record.
+  ASSERT_TRUE((*metadata)->Apply(RemoteDeletionRecords("t", "00ff", 1)).ok());
+  const LogConfig config = log_->config();
+  ASSERT_TRUE(logs_->Delete(tp_).ok());
+  log_.reset();
+  auto log = logs_->Create(tp_, config);
+  ASSERT_TRUE(log.ok());
+
+  auto remote = NewManager(metadata->get());
+  remote->LoadAll();
+  EXPECT_FALSE(remote->Loaded(tp_));
+  EXPECT_EQ((*log)->log_start_offset().value(), 0);
+  remote->RunPass(0);
+  EXPECT_TRUE(Objects().empty());
+  EXPECT_TRUE((*metadata)->Scan(kRemoteDeletionsNamespace).empty());
+  EXPECT_TRUE(remote->Loaded(tp_));
+  EXPECT_TRUE(remote->RemoteBounds(tp_).empty());
+  EXPECT_EQ((*log)->log_start_offset().value(), 0);
+  EXPECT_EQ((*log)->log_end_offset().value(), 0);
+  // The partition tiers as a new one.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(AppendSync(**log, MakeBatch(3, 300)).ok());
+  remote->RunPass(0);
+  ASSERT_FALSE(remote->RemoteBounds(tp_).empty());
+  EXPECT_EQ(remote->RemoteBounds(tp_).start, Offset(0));
 }
 
 TEST_F(RemoteLogTest, ALostLocalDiskGoesOnAfterTheRemoteCopy) {

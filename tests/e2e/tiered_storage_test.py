@@ -418,6 +418,32 @@ class S3StoreTest(TieredStorageChecks, unittest.TestCase):
             self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
 
 
+    def test_a_topic_deleted_while_the_store_is_down_is_made_again_after_a_kill_9(self):
+        """The deletion of a tiered topic's remote data outlives a kill -9 that comes before the store
+        is back: the topic made again under the same name starts empty, not after the old copy,
+        and the old copy is deleted."""
+        topic = "tiered-again"
+        prefix = "tiered/%s-0/" % topic
+        with self.broker() as b:
+            self.fill_and_tier(b, topic)
+            self.assertTrue(self.remote_keys(prefix))
+            self.server.kill()
+            delete_topic(b.bootstrap, topic)
+            b.stop(signal.SIGKILL)
+            self.server.start()
+            b.start()
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            wait_for(lambda: not self.remote_keys(prefix), "the old topic's remote objects to be deleted")
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "again"})
+            try:
+                self.assertEqual(c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10), (0, 0))
+            finally:
+                c.close()
+            subprocess.run(["kcat", "-b", b.bootstrap, "-P", "-t", topic, "-X", "acks=all"], input="again\n",
+                           text=True, check=True, timeout=60)
+            rows = kcat_consume(b.bootstrap, topic)
+            self.assertEqual([(o, v) for o, _, v in rows], [(0, "again")])
+
     def test_configured_by_kafka_style_names(self):
         """The store given in [kafka] as Kafka's remote storage settings (rsm.config.*), its secret
         from the environment: tiering works, and DescribeConfigs shows the settings in effect with
