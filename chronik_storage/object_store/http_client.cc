@@ -21,6 +21,7 @@
 
 #include <boost/beast/http.hpp>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -43,6 +44,8 @@ constexpr uint64_t kMaxBody = uint64_t{4} << 30;
 constexpr size_t kReadChunk = 64 << 10;
 // OpenSSL's read buffer with read-ahead: many TLS records come in one recv.
 constexpr size_t kTlsReadBuffer = 256 << 10;
+// The most plaintext one TLS record carries.
+constexpr size_t kTlsRecordPlaintext = 16 << 10;
 
 std::string OpenSslErrors() {
   std::string out;
@@ -160,6 +163,16 @@ std::string_view FindHeader(const HttpHeaders& headers, std::string_view name) {
 struct HttpClient::Connection {
   int fd = -1;
   SSL* ssl = nullptr;
+  int low_water = 1;  // the socket's SO_RCVLOWAT
+
+  // How many bytes poll waits for: a good part of what is certain to come, rather than a wake for
+  // every segment.
+  void SetLowWater(size_t coming) {
+    const int want = static_cast<int>(std::clamp<size_t>(coming, 1, kBodyLowWater));
+    if (want == low_water) return;
+    low_water = want;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &low_water, sizeof(low_water));
+  }
 
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -208,8 +221,10 @@ struct HttpClient::Connection {
     return absl::UnavailableError(absl::StrCat(host, ": ", what, ": ", OpenSslErrors()));
   }
 
-  // Some bytes (at most `size`) into `to`; 0 when the peer closed the connection.
-  absl::StatusOr<size_t> ReadSome(char* to, size_t size, absl::Time deadline, const std::string& host) {
+  // Some bytes (at most `size`) into `to`; 0 when the peer closed the connection. `coming`: how
+  // many bytes are certain to arrive on the socket, which a wait may wait for.
+  absl::StatusOr<size_t> ReadSome(char* to, size_t size, absl::Time deadline, const std::string& host,
+                                  size_t coming = 0) {
     for (;;) {
       short events = POLLIN;
       if (ssl != nullptr) {
@@ -226,6 +241,7 @@ struct HttpClient::Connection {
           return absl::UnavailableError(absl::StrCat(host, ": receive: ", std::strerror(errno)));
         }
       }
+      SetLowWater(events == POLLIN ? coming : 1);
       if (auto st = Wait(events, deadline, "receive", host); !st.ok()) return st;
     }
   }
@@ -379,9 +395,12 @@ absl::StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect() {
 absl::Status HttpClient::ReadExactly(Connection& c, char* to, size_t size) {
   if (size == 0) return absl::OkStatus();
   const absl::Time deadline = absl::Now() + options_.timeout;
+  absl::Cleanup reset_low_water = [&c] { c.SetLowWater(1); };
   if (c.ssl != nullptr) {
     while (size > 0) {
-      auto n = c.ReadSome(to, size, deadline, host_header_);
+      // When OpenSSL wants more, it holds less than one record: all but that record's plaintext
+      // is still to come on the socket, as ciphertext.
+      auto n = c.ReadSome(to, size, deadline, host_header_, size > kTlsRecordPlaintext ? size - kTlsRecordPlaintext : 0);
       if (!n.ok()) return n.status();
       if (*n == 0) return absl::UnavailableError(absl::StrCat(host_header_, ": receive: connection closed in a body"));
       to += *n;
@@ -389,10 +408,8 @@ absl::Status HttpClient::ReadExactly(Connection& c, char* to, size_t size) {
     }
     return absl::OkStatus();
   }
-  // Plain TCP: recv into the destination, and poll only when the socket is empty. SO_RCVLOWAT
-  // makes poll wait for a good part of what is missing rather than wake for every segment.
+  // Plain TCP: recv into the destination, and poll only when the socket is empty.
   const int fd = c.fd;
-  int lowat = 0;
   while (size > 0) {
     ssize_t n = ::recv(fd, to, size, MSG_DONTWAIT);
     if (n > 0) {
@@ -405,16 +422,8 @@ absl::Status HttpClient::ReadExactly(Connection& c, char* to, size_t size) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       return absl::UnavailableError(absl::StrCat(host_header_, ": receive: ", std::strerror(errno)));
     }
-    const int want = static_cast<int>(std::min<size_t>(size, kBodyLowWater));
-    if (want != lowat) {
-      lowat = want;
-      ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
-    }
+    c.SetLowWater(size);
     if (auto st = c.Wait(POLLIN, deadline, "receive", host_header_); !st.ok()) return st;
-  }
-  if (lowat > 1) {
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
   }
   return absl::OkStatus();
 }
