@@ -734,6 +734,7 @@ absl::Status PartitionLog::StartEmptyAt(Offset offset, std::string_view producer
   std::vector<LogEvent> events;
   {
     absl::MutexLock lock(&mu_);
+    if (!offline_.ok()) return offline_;  // deleted: a partition made again is another log
     if (segments_.size() != 1 || segments_.back()->size() != 0 || log_end_offset_ != log_start_offset_ ||
         !waiters_.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(tp_.ToString(), " holds records"));

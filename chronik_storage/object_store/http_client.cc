@@ -18,6 +18,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <optional>
 
 #include <boost/beast/http.hpp>
 
@@ -36,7 +37,7 @@ namespace http = beast::http;
 // The stale keep-alive connections a server closed while they sat idle are only found by using them.
 constexpr size_t kMaxIdleConnections = 8;
 
-// How much of a body a plain connection waits for before it reads again.
+// How much of a body a connection waits for before it reads again.
 constexpr size_t kBodyLowWater = 256 << 10;
 // More than any one object or range the stores are asked for (a segment is below 2 GiB).
 constexpr uint64_t kMaxBody = uint64_t{4} << 30;
@@ -63,7 +64,7 @@ std::string OpenSslErrors() {
 // to the front of its buffer before each next record: 39 % of a TLS download's CPU here.
 struct TlsSocket {
   int fd = -1;
-  std::unique_ptr<char[]> buffer = std::make_unique<char[]>(kTlsReadBuffer);
+  std::unique_ptr<char[]> buffer = std::make_unique_for_overwrite<char[]>(kTlsReadBuffer);
   size_t begin = 0;
   size_t end = 0;
 };
@@ -136,7 +137,7 @@ absl::StatusOr<Url> ParseUrl(std::string_view url) {
     while (!path.empty() && path.back() == '/') path.remove_suffix(1);
     out.path = std::string(path);
   }
-  std::string_view port;
+  std::optional<std::string_view> port;
   if (!authority.empty() && authority.front() == '[') {
     // An IPv6 literal (RFC 3986): "[address]" or "[address]:port".
     size_t close = authority.find(']');
@@ -156,9 +157,9 @@ absl::StatusOr<Url> ParseUrl(std::string_view url) {
       return absl::InvalidArgumentError(absl::StrCat("an IPv6 address in a URL needs brackets: ", std::string(url)));
     }
   }
-  if (port.data() != nullptr) {
+  if (port.has_value()) {
     uint32_t number = 0;
-    if (!absl::SimpleAtoi(std::string(port), &number) || number == 0 || number > 65535) {
+    if (!absl::SimpleAtoi(std::string(*port), &number) || number == 0 || number > 65535) {
       return absl::InvalidArgumentError(absl::StrCat("bad port in URL: ", std::string(url)));
     }
     out.port = static_cast<uint16_t>(number);
@@ -269,7 +270,7 @@ struct HttpClient::Connection {
           return absl::UnavailableError(absl::StrCat(host, ": receive: ", std::strerror(errno)));
         }
       }
-      SetLowWater(events == POLLIN ? coming : 1);
+      SetLowWater(events == POLLIN && (ssl == nullptr || !SSL_in_init(ssl)) ? coming : 1);
       if (auto st = Wait(events, deadline, "receive", host); !st.ok()) return st;
     }
   }
@@ -330,6 +331,11 @@ HttpClient::HttpClient(bool tls, std::string host, uint16_t port, HttpOptions op
       }
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
       SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+      // TlsSocket buffers below OpenSSL, and ReadExactly's low-water wait counts on OpenSSL holding
+      // at most one partial record when it wants more: no read-ahead. A renegotiation would make it
+      // wait for a few handshake bytes as if they were a body's; stores do not ask for one.
+      SSL_CTX_set_read_ahead(ctx, 0);
+      SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
       ERR_clear_error();
     }
     shared_->tls_context = ctx;
@@ -553,7 +559,9 @@ absl::StatusOr<HttpResponse> HttpClient::Exchange(Connection& c, const HttpReque
   }
   // Bytes past the response would be taken for the next one's: such a connection is not reused.
   // (The parser's keep_alive also says no for a body that ran until the connection closed.)
-  keep_alive = parser.keep_alive() && pending.empty();
+  // Bytes already received past the response would be taken for the next request's answer.
+  keep_alive = parser.keep_alive() && pending.empty() &&
+               (c.ssl == nullptr || (SSL_pending(c.ssl) == 0 && c.tls_socket->begin == c.tls_socket->end));
   return out;
 }
 

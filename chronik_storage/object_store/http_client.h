@@ -17,7 +17,8 @@
 
 namespace chronik::storage::objects {
 
-// "http[s]://host[:port][/path]", the host a name, an IPv4 address or an IPv6 one in brackets.
+// "http[s]://host[:port][/path]", the host a name, an IPv4 address or an IPv6 one in brackets
+// (without a zone: link-local addresses are not for object stores).
 struct Url {
   bool tls = false;
   std::string host;  // an IPv6 address without its brackets
@@ -35,8 +36,9 @@ struct HttpOptions {
   absl::Duration timeout = absl::Seconds(30);
   // PEM file of CAs trusted instead of the system's.
   std::string ca_file;
-  // "host:port" connected to instead of the request's host, which is still sent and verified (as
-  // curl's --connect-to): for private endpoints whose names the resolver does not know.
+  // "host:port" ("[address]:port" for IPv6) connected to instead of the request's host, which is
+  // still sent and verified (as curl's --connect-to): for private endpoints whose names the
+  // resolver does not know.
   std::string connect_address;
 };
 
@@ -64,7 +66,8 @@ struct HttpResponse {
 
 class HttpClient {
  public:
-  // Requests go to `host` (sent as Host, with the port when it is not the scheme's default).
+  // Requests go to `host`, a name or an address (IPv6 without brackets), sent as Host with the port
+  // when it is not the scheme's default.
   HttpClient(bool tls, std::string host, uint16_t port, HttpOptions options);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;

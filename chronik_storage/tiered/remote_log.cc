@@ -74,6 +74,24 @@ absl::Status RemoteReadError(absl::Status st) {
   return absl::IsNotFound(st) ? absl::DataLossError(st.message()) : st;
 }
 
+// The prefix of tp's RemoteDeletionRecords' keys, "<topic>/<partition>/" (a topic name has no '/').
+std::string DeletionRecordPrefix(const TopicPartition& tp) {
+  return absl::StrCat(tp.topic, "/", tp.partition.value(), "/");
+}
+
+// The partition a RemoteDeletionRecords key names.
+std::optional<TopicPartition> DeletionRecordPartition(const std::string& key) {
+  std::vector<std::string> parts = absl::StrSplit(key, '/');
+  int32_t partition = 0;
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &partition)) return std::nullopt;
+  return TopicPartition{parts[0], PartitionId(partition)};
+}
+
+// What a pass finds of a partition deleted while it worked on it: nothing more is done for it.
+absl::Status DeletedMeanwhile(const TopicPartition& tp) {
+  return absl::AbortedError(absl::StrCat(tp.ToString(), " was deleted meanwhile"));
+}
+
 std::string Nonce() {
   thread_local std::mt19937_64 random{std::random_device{}()};
   return absl::StrFormat("%016x", random());
@@ -86,19 +104,11 @@ std::string PartitionPrefix(const TopicPartition& tp) { return absl::StrCat("tie
 std::vector<MetadataOp> RemoteDeletionRecords(const std::string& topic, const std::string& id, int32_t partitions) {
   std::vector<MetadataOp> ops;
   for (int32_t p = 0; p < partitions; ++p) {
-    ops.push_back(MetadataOp::Put(kRemoteDeletionsNamespace, absl::StrCat(topic, "/", p, "/", id), ""));
+    ops.push_back(MetadataOp::Put(kRemoteDeletionsNamespace,
+                                  DeletionRecordPrefix(TopicPartition{topic, PartitionId(p)}) + id, ""));
   }
   return ops;
 }
-
-namespace {
-
-// The prefix of tp's RemoteDeletionRecords (a topic name has no '/').
-std::string DeletionRecordPrefix(const TopicPartition& tp) {
-  return absl::StrCat(tp.topic, "/", tp.partition.value(), "/");
-}
-
-}  // namespace
 
 std::string EncodeManifest(const Manifest& manifest) {
   nlohmann::json segments = nlohmann::json::array();
@@ -145,13 +155,12 @@ RemoteLogManager::RemoteLogManager(objects::ObjectStore& store, LogManager& logs
     : store_(store), logs_(logs), options_(std::move(options)), restored_(options_.restored_from_backup) {
   if (options_.metadata != nullptr) {
     for (const auto& [key, _] : options_.metadata->Scan(kRemoteDeletionsNamespace)) {
-      std::vector<std::string> parts = absl::StrSplit(key, '/');
-      int32_t partition = 0;
-      if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &partition)) {
+      std::optional<TopicPartition> tp = DeletionRecordPartition(key);
+      if (!tp.has_value()) {
         spdlog::warn("tiered: ignoring the malformed remote deletion record {}", key);
         continue;
       }
-      deleted_.insert(TopicPartition{parts[0], PartitionId(partition)});
+      deleted_.insert(*std::move(tp));
     }
     if (!deleted_.empty()) spdlog::info("tiered: {} partitions' remote data still to delete", deleted_.size());
   }
@@ -191,14 +200,15 @@ void RemoteLogManager::LoadAll() {
     {
       std::lock_guard lock(mu_);
       if (deleted_.count(tp) != 0) {
-        // What the store holds under its name is an earlier topic's, which a pass deletes first.
-        unknown_.insert(tp);
+        // What the store holds under its name is an earlier topic's, which a pass deletes first
+        // (and then reads the manifest again): this one has no remote copy yet.
+        manifests_[tp] = std::make_shared<const Manifest>();
         continue;
       }
     }
-    if (absl::Status st = LoadManifest(tp); st.ok()) {
-      log->SetTieredEnd(Offset(std::max<int64_t>(0, ManifestOf(tp)->end())));
-    } else {
+    if (absl::Status st = LoadManifest(tp, *log); st.ok()) {
+      if (auto manifest = ManifestOf(tp); manifest != nullptr) log->SetTieredEnd(Offset(std::max<int64_t>(0, manifest->end())));
+    } else if (!absl::IsAborted(st)) {
       spdlog::warn("tiered: {}: cannot read the remote manifest yet: {}", tp.ToString(), st.ToString());
       std::lock_guard lock(mu_);
       unknown_.insert(tp);
@@ -226,9 +236,13 @@ void RemoteLogManager::OnLogEvent(const LogEvent& event) {
   if (event.kind != LogEventKind::kPartitionDeleted) return;
   std::lock_guard lock(mu_);
   deleted_.insert(event.tp);
-  manifests_.erase(event.tp);
-  read_ahead_.erase(event.tp);
-  if (auto it = chunks_.find(event.tp); it != chunks_.end()) {
+  ForgetLocked(event.tp);
+}
+
+void RemoteLogManager::ForgetLocked(const TopicPartition& tp) {
+  manifests_.erase(tp);
+  read_ahead_.erase(tp);
+  if (auto it = chunks_.find(tp); it != chunks_.end()) {
     for (auto& [_, chunk] : it->second) {
       cached_bytes_ -= static_cast<int64_t>(chunk->bytes.size());
       lru_.erase(chunk->lru_position);
@@ -237,7 +251,7 @@ void RemoteLogManager::OnLogEvent(const LogEvent& event) {
   }
 }
 
-absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
+absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp, PartitionLog& log) {
   Manifest manifest;
   auto json = store_.Get(ManifestKey(tp), std::nullopt);
   if (json.ok()) {
@@ -282,10 +296,10 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
       manifest = std::move(kept);
     }
   }
-  // A partition whose local disk was lost (or whose topic was made again after it) goes on after its
-  // remote copy rather than offering its offsets a second time.
-  if (std::shared_ptr<PartitionLog> log = logs_.Get(tp); log != nullptr && manifest.end() > 0 &&
-                                                         log->log_end_offset().value() < manifest.end()) {
+  // A partition whose local disk was lost goes on after its remote copy rather than offering its
+  // offsets a second time. `log` is the one this pass found: a deleted one refuses, and a partition
+  // made again since is another log, never moved after an old topic's copy.
+  if (manifest.end() > 0 && log.log_end_offset().value() < manifest.end()) {
     // With the producers as of the copy's end, so that idempotent producers go on where they were.
     std::string producers;
     if (const std::string& key = manifest.segments.back().producer_snapshot_key; !key.empty()) {
@@ -293,13 +307,14 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
       if (!snapshot.ok()) return snapshot.status();
       producers = *std::move(snapshot);
     }
-    if (absl::Status st = log->StartEmptyAt(Offset(manifest.end()), producers); !st.ok()) {
+    if (absl::Status st = log.StartEmptyAt(Offset(manifest.end()), producers); !st.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("the remote copy ends at ", manifest.end(),
-                                                        " but the local log, at ", log->log_end_offset().value(),
+                                                        " but the local log, at ", log.log_end_offset().value(),
                                                         ", holds records: ", st.message()));
     }
   }
   std::lock_guard lock(mu_);
+  if (deleted_.count(tp) != 0) return DeletedMeanwhile(tp);
   manifests_[tp] = std::make_shared<const Manifest>(std::move(manifest));
   unknown_.erase(tp);
   return absl::OkStatus();
@@ -307,7 +322,10 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp) {
 
 absl::Status RemoteLogManager::PublishManifest(const TopicPartition& tp, Manifest manifest) {
   if (auto st = store_.Put(ManifestKey(tp), EncodeManifest(manifest)); !st.ok()) return st;
+  // A deleted partition's manifest is not installed again: a partition made since under its name
+  // would take it for its own. (What was put is deleted with the rest by the deletion's pass.)
   std::lock_guard lock(mu_);
+  if (deleted_.count(tp) != 0) return DeletedMeanwhile(tp);
   manifests_[tp] = std::make_shared<const Manifest>(std::move(manifest));
   return absl::OkStatus();
 }
@@ -319,6 +337,7 @@ absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionL
   for (size_t i = 0; i + 1 < segments.size(); ++i) {
     const SegmentInfo& seg = segments[i];
     auto manifest = ManifestOf(tp);
+    if (manifest == nullptr) return DeletedMeanwhile(tp);
     if (seg.next_offset.value() <= manifest->end()) continue;
     if (seg.base_offset.value() < manifest->end()) {
       return absl::FailedPreconditionError(absl::StrCat("local segment ", seg.base_offset.value(),
@@ -372,6 +391,7 @@ absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionL
 
 absl::Status RemoteLogManager::ApplyRemoteRetention(const TopicPartition& tp, PartitionLog& log, int64_t now_ms) {
   auto manifest = ManifestOf(tp);
+  if (manifest == nullptr) return DeletedMeanwhile(tp);
   const LogConfig config = log.config();
   if (manifest->segments.empty()) return absl::OkStatus();
   // The remote copy and what is only local make up the partition's size for retention.bytes.
@@ -440,7 +460,11 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
     }
     absl::Status st = DeletePartition(tp);
     if (st.ok() && !done.empty()) st = options_.metadata->Apply(std::move(done)).status();
-    if (!st.ok()) {
+    if (st.ok()) {
+      // A partition made again under its name reads its (now empty) manifest afresh.
+      std::lock_guard lock(mu_);
+      if (deleted_.count(tp) == 0) ForgetLocked(tp);
+    } else {
       spdlog::warn("tiered: {}: deleting remote data failed, will retry: {}", tp.ToString(), st.ToString());
       std::lock_guard lock(mu_);
       deleted_.insert(tp);
@@ -466,11 +490,18 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
       }
     };
     absl::Status st;
-    if (ManifestOf(tp) == nullptr) st = LoadManifest(tp);
-    if (st.ok()) log->SetTieredEnd(Offset(std::max<int64_t>(0, ManifestOf(tp)->end())));
+    std::shared_ptr<const Manifest> manifest = ManifestOf(tp);
+    if (manifest == nullptr) {
+      st = LoadManifest(tp, *log);
+      manifest = ManifestOf(tp);
+      if (st.ok() && manifest == nullptr) st = DeletedMeanwhile(tp);
+    }
+    if (st.ok()) log->SetTieredEnd(Offset(std::max<int64_t>(0, manifest->end())));
     if (st.ok()) st = CopySegments(tp, *log, log->segments());
     if (st.ok()) st = ApplyRemoteRetention(tp, *log, now_ms);
-    if (!st.ok()) {
+    if (absl::IsAborted(st)) {
+      spdlog::info("tiered: {}", std::string(st.message()));  // its remote data goes at the next pass
+    } else if (!st.ok()) {
       spdlog::warn("tiered: {}: {} (local segments are kept until it succeeds)", tp.ToString(), st.ToString());
       std::lock_guard lock(mu_);
       stats_.copy_failures++;

@@ -184,7 +184,10 @@ class RemoteLogManager {
     friend auto operator<=>(const ReadKey&, const ReadKey&) = default;
   };
 
-  absl::Status LoadManifest(const TopicPartition& tp);
+  // Reads tp's manifest from the store; `log` is the partition's log as the caller found it.
+  absl::Status LoadManifest(const TopicPartition& tp, PartitionLog& log);
+  // Drops what is kept of tp (manifest, cached chunks).
+  void ForgetLocked(const TopicPartition& tp);
   // After a restore, once no tiered partition's manifest is unknown: on_reconciled, once.
   void FinishRestoreIfReconciled();
   absl::Status CopySegments(const TopicPartition& tp, PartitionLog& log, const std::vector<SegmentInfo>& segments);

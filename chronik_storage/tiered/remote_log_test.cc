@@ -44,7 +44,7 @@ class RemoteLogTest : public ::testing::Test {
     for (const auto& batch : *stored) written_ += batch.bytes;
   }
 
-  std::unique_ptr<RemoteLogManager> NewManager(MetadataStore* metadata = nullptr) {
+  std::unique_ptr<RemoteLogManager> NewManager(MetadataStore* metadata = nullptr, objects::ObjectStore* store = nullptr) {
     RemoteLogOptions options;
     options.metadata = metadata;
     options.reader_threads = 2;
@@ -54,7 +54,7 @@ class RemoteLogTest : public ::testing::Test {
       ++ready_;
       cv_.notify_all();
     };
-    return std::make_unique<RemoteLogManager>(*store_, *logs_, options);
+    return std::make_unique<RemoteLogManager>(store != nullptr ? *store : *store_, *logs_, options);
   }
 
   // TryRead until it answers (waiting for the reader it starts).
@@ -341,7 +341,9 @@ TEST_F(RemoteLogTest, ADeletionARestartInterruptedIsFinishedBeforeTheNameIsTiere
 
   auto remote = NewManager(metadata->get());
   remote->LoadAll();
-  EXPECT_FALSE(remote->Loaded(tp_));
+  // What the store holds under the name is not this partition's: it has no remote copy.
+  EXPECT_TRUE(remote->Loaded(tp_));
+  EXPECT_TRUE(remote->RemoteBounds(tp_).empty());
   EXPECT_EQ((*log)->log_start_offset().value(), 0);
   remote->RunPass(0);
   EXPECT_TRUE(Objects().empty());
@@ -355,6 +357,69 @@ TEST_F(RemoteLogTest, ADeletionARestartInterruptedIsFinishedBeforeTheNameIsTiere
   remote->RunPass(0);
   ASSERT_FALSE(remote->RemoteBounds(tp_).empty());
   EXPECT_EQ(remote->RemoteBounds(tp_).start, Offset(0));
+}
+
+// A store whose puts call a hook first: for what happens while a pass is in the middle of a copy.
+class HookedStore : public objects::ObjectStore {
+ public:
+  HookedStore(objects::ObjectStore& inner, std::function<void(const std::string& key)> on_put)
+      : inner_(inner), on_put_(std::move(on_put)) {}
+  absl::Status Put(const std::string& key, std::string_view data) override {
+    on_put_(key);
+    return inner_.Put(key, data);
+  }
+  absl::StatusOr<std::string> Get(const std::string& key, std::optional<objects::ByteRange> range) override {
+    return inner_.Get(key, range);
+  }
+  absl::StatusOr<std::string> GetReusing(const std::string& key, objects::ByteRange range, std::string buffer) override {
+    return inner_.GetReusing(key, range, std::move(buffer));
+  }
+  absl::StatusOr<std::vector<objects::ObjectInfo>> List(const std::string& prefix) override { return inner_.List(prefix); }
+  absl::Status Delete(const std::string& key) override { return inner_.Delete(key); }
+  absl::StatusOr<std::unique_ptr<objects::MultipartUpload>> StartMultipart(const std::string& key) override {
+    return inner_.StartMultipart(key);
+  }
+
+ private:
+  objects::ObjectStore& inner_;
+  std::function<void(const std::string&)> on_put_;
+};
+
+// The partition is deleted and made again while a pass copies it: the pass does not install the old
+// manifest once more, and the new partition is copied from its own start.
+TEST_F(RemoteLogTest, APartitionDeletedWhileAPassCopiesItIsNotTakenForTheOneMadeAgain) {
+  std::unique_ptr<RemoteLogManager> remote;
+  std::shared_ptr<PartitionLog> again;
+  const LogConfig config = log_->config();
+  bool fired = false;
+  HookedStore hooked(*store_, [&](const std::string& key) {
+    if (fired || key != "tiered/t-0/manifest.json") return;
+    fired = true;
+    ASSERT_TRUE(logs_->Delete(tp_).ok());
+    remote->OnLogEvent(LogEvent{LogEventKind::kPartitionDeleted, tp_, Offset(0), 0});
+    auto made = logs_->Create(tp_, config);
+    ASSERT_TRUE(made.ok());
+    again = *made;
+  });
+  remote = NewManager(nullptr, &hooked);
+  remote->RunPass(0);
+  ASSERT_TRUE(fired);
+  ASSERT_NE(again, nullptr);
+  log_.reset();
+  EXPECT_TRUE(remote->RemoteBounds(tp_).empty());
+  // The new partition's records, in segments of their own, are copied from offset 0.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(AppendSync(*again, MakeBatch(3, 300)).ok());
+  remote->RunPass(0);  // deletes the old copy
+  remote->RunPass(0);  // copies the new partition
+  const auto bounds = remote->RemoteBounds(tp_);
+  ASSERT_FALSE(bounds.empty());
+  EXPECT_EQ(bounds.start, Offset(0));
+  EXPECT_EQ(again->log_start_offset().value(), 0);
+  auto first = Read(*remote, 0);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto batches = SplitBatches(*first);
+  ASSERT_TRUE(batches.ok() && !batches->empty());
+  EXPECT_EQ(batches->front().base_offset, 0);
 }
 
 TEST_F(RemoteLogTest, ALostLocalDiskGoesOnAfterTheRemoteCopy) {
