@@ -206,9 +206,7 @@ void RemoteLogManager::LoadAll() {
         continue;
       }
     }
-    if (absl::Status st = LoadManifest(tp, *log); st.ok()) {
-      if (auto manifest = ManifestOf(tp); manifest != nullptr) log->SetTieredEnd(Offset(std::max<int64_t>(0, manifest->end())));
-    } else if (!absl::IsAborted(st)) {
+    if (absl::Status st = LoadManifest(tp, *log); !st.ok() && !absl::IsAborted(st)) {
       spdlog::warn("tiered: {}: cannot read the remote manifest yet: {}", tp.ToString(), st.ToString());
       std::lock_guard lock(mu_);
       unknown_.insert(tp);
@@ -313,10 +311,15 @@ absl::Status RemoteLogManager::LoadManifest(const TopicPartition& tp, PartitionL
                                                         ", holds records: ", st.message()));
     }
   }
-  std::lock_guard lock(mu_);
-  if (deleted_.count(tp) != 0) return DeletedMeanwhile(tp);
-  manifests_[tp] = std::make_shared<const Manifest>(std::move(manifest));
-  unknown_.erase(tp);
+  const int64_t end = manifest.end();
+  {
+    std::lock_guard lock(mu_);
+    if (deleted_.count(tp) != 0) return DeletedMeanwhile(tp);
+    manifests_[tp] = std::make_shared<const Manifest>(std::move(manifest));
+    unknown_.erase(tp);
+  }
+  // Local retention deletes only what the remote copy holds.
+  log.SetTieredEnd(Offset(std::max<int64_t>(0, end)));
   return absl::OkStatus();
 }
 
@@ -489,14 +492,8 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
         }
       }
     };
-    absl::Status st;
-    std::shared_ptr<const Manifest> manifest = ManifestOf(tp);
-    if (manifest == nullptr) {
-      st = LoadManifest(tp, *log);
-      manifest = ManifestOf(tp);
-      if (st.ok() && manifest == nullptr) st = DeletedMeanwhile(tp);
-    }
-    if (st.ok()) log->SetTieredEnd(Offset(std::max<int64_t>(0, manifest->end())));
+    // The tiered end is set when the manifest is read and moved by each copy.
+    absl::Status st = ManifestOf(tp) == nullptr ? LoadManifest(tp, *log) : absl::OkStatus();
     if (st.ok()) st = CopySegments(tp, *log, log->segments());
     if (st.ok()) st = ApplyRemoteRetention(tp, *log, now_ms);
     if (absl::IsAborted(st)) {
