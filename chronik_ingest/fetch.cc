@@ -162,10 +162,10 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
         std::optional<absl::StatusOr<storage::tiered::RemoteLogManager::Read>> cached =
             broker.remote->TryRead(tp, storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0));
         if (!cached.has_value()) continue;
-        if (cached->ok() && !first_data && static_cast<int64_t>((*cached)->bytes.size()) > limit) continue;
+        if (cached->ok() && !first_data && (*cached)->bytes.size > limit) continue;
         if (cached->ok()) {
           storage::ReadResult remote_read;
-          remote_read.records = protocol::Records(std::move((*cached)->bytes));
+          remote_read.records.shared.push_back(std::move((*cached)->bytes));
           remote_read.next_offset = (*cached)->next_offset;
           remote_aborted = std::move((*cached)->aborted);
           read = std::move(remote_read);

@@ -10,7 +10,11 @@
 
 namespace chronik::protocol {
 
-absl::Status FileRange::AppendTo(std::string* out) const {
+absl::Status SharedRange::AppendTo(std::string* out) const {
+  if (memory != nullptr) {
+    out->append(memory + position, static_cast<size_t>(size));
+    return absl::OkStatus();
+  }
   const size_t start = out->size();
   out->resize(start + static_cast<size_t>(size));
   int64_t done = 0;
@@ -29,7 +33,7 @@ absl::Status FileRange::AppendTo(std::string* out) const {
 
 int64_t Records::size() const {
   int64_t n = static_cast<int64_t>(bytes.size());
-  for (const FileRange& f : files) n += f.size;
+  for (const SharedRange& f : shared) n += f.size;
   return n;
 }
 
@@ -37,7 +41,7 @@ absl::StatusOr<std::string> Records::Flatten() const {
   std::string out;
   out.reserve(static_cast<size_t>(size()));
   out.append(bytes);
-  for (const FileRange& f : files) {
+  for (const SharedRange& f : shared) {
     if (absl::Status s = f.AppendTo(&out); !s.ok()) return s;
   }
   return out;

@@ -25,25 +25,30 @@ namespace chronik::protocol {
 
 using Uuid = std::array<uint8_t, 16>;
 
-// `size` bytes at `position` of the open file `fd`, which `owner` keeps open while the range is
-// referenced. Lets a response carry log data that the transport sends straight from the file
-// (sendfile) instead of copying it through the broker's memory.
-struct FileRange {
+// `size` bytes a response carries without copying them into its encoding, kept alive by `owner`
+// while the range is referenced: at `position` of the open file `fd` (log data, which the
+// transport sends straight from the page cache with sendfile), or, when `memory` is set, at
+// memory + position (a chunk of a remote segment, which the transport writes from where it lies).
+struct SharedRange {
   std::shared_ptr<const void> owner;
   int fd = -1;
   int64_t position = 0;
   int64_t size = 0;
-  bool operator==(const FileRange&) const = default;
+  const char* memory = nullptr;
+  bool operator==(const SharedRange&) const = default;
 
-  // Appends the range's bytes to `*out` (pread); an error if the file is shorter.
+  // `n` bytes from `offset` within this range.
+  SharedRange Sub(int64_t offset, int64_t n) const { return SharedRange{owner, fd, position + offset, n, memory}; }
+  // Appends the range's bytes to `*out` (pread for a file); an error if the file is shorter.
   absl::Status AppendTo(std::string* out) const;
 };
 
-// The value of a `records` field: bytes in memory followed by file ranges. Decoding always yields
-// bytes; file ranges appear only in responses the broker builds from its log.
+// The value of a `records` field: bytes in the encoding followed by shared ranges. Decoding always
+// yields bytes; shared ranges appear only in responses the broker builds from its log or its
+// remote chunks.
 struct Records {
   std::string bytes;
-  std::vector<FileRange> files;
+  std::vector<SharedRange> shared;
 
   Records() = default;
   // Implicit: most records are plain bytes.
@@ -56,13 +61,13 @@ struct Records {
   bool operator==(const Records&) const = default;
 };
 
-// File bytes to be sent at a position of an encoded buffer.
+// Shared bytes to be sent at a position of an encoded buffer.
 struct Splice {
   size_t at = 0;  // byte position in SplicedBytes::bytes before which the range goes
-  FileRange range;
+  SharedRange range;
 };
 
-// An encoding whose file ranges were left in their files: `bytes` with each splice's range
+// An encoding whose shared ranges were left where they lie: `bytes` with each splice's range
 // inserted at its position. A transport sends the pieces in order; anything else flattens it.
 struct SplicedBytes {
   std::string bytes;
@@ -287,7 +292,7 @@ class Writer {
       WriteInt32(static_cast<int32_t>(size));
     }
     out_->append(r.bytes);
-    for (const FileRange& f : r.files) {
+    for (const SharedRange& f : r.shared) {
       if (splices_ != nullptr) {
         splices_->push_back(Splice{out_->size(), f});
       } else if (absl::Status s = f.AppendTo(out_); !s.ok()) {

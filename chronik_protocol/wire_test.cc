@@ -109,11 +109,11 @@ class TempFile {
   int fd_ = -1;
 };
 
-TEST(Wire, RecordsFileRangesAreSplicedOrRead) {
+TEST(Wire, RecordsSharedRangesAreSplicedOrRead) {
   auto file = std::make_shared<TempFile>("0123456789");
   Records records("ab");
-  records.files.push_back(FileRange{file, file->fd(), 2, 3});
-  records.files.push_back(FileRange{file, file->fd(), 8, 2});
+  records.shared.push_back(SharedRange{file, file->fd(), 2, 3});
+  records.shared.push_back(SharedRange{file, file->fd(), 8, 2});
   EXPECT_EQ(records.size(), 7);
   EXPECT_EQ(*records.Flatten(), "ab23489");
 
@@ -148,10 +148,38 @@ TEST(Wire, RecordsFileRangesAreSplicedOrRead) {
   EXPECT_EQ(Records(*decoded), Records("ab23489"));
 }
 
+TEST(Wire, RecordsMemoryRangesAreSplicedOrCopied) {
+  auto chunk = std::make_shared<std::string>("0123456789");
+  Records records("ab");
+  records.shared.push_back(SharedRange{chunk, -1, 3, 4, chunk->data()});
+  records.shared.push_back(SharedRange{chunk, -1, 0, 10, chunk->data()}.Sub(8, 2));
+  EXPECT_EQ(records.size(), 8);
+  EXPECT_EQ(*records.Flatten(), "ab345689");
+
+  std::string plain;
+  Writer w(&plain);
+  w.WriteRecords(records, /*compact=*/true);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(plain, std::string("\x09" "ab345689"));
+
+  SplicedBytes spliced;
+  Writer ws(&spliced.bytes, &spliced.splices);
+  ws.WriteRecords(records, /*compact=*/true);
+  ASSERT_TRUE(ws.ok());
+  EXPECT_EQ(spliced.bytes, std::string("\x09" "ab"));
+  ASSERT_EQ(spliced.splices.size(), 2u);
+  EXPECT_EQ(*spliced.Flatten(), plain);
+  // The range keeps its memory alive.
+  std::weak_ptr<std::string> weak = chunk;
+  chunk.reset();
+  EXPECT_FALSE(weak.expired());
+  EXPECT_EQ(*spliced.Flatten(), plain);
+}
+
 TEST(Wire, RecordsRangeBeyondTheFileIsAnError) {
   auto file = std::make_shared<TempFile>("0123");
   Records records;
-  records.files.push_back(FileRange{file, file->fd(), 2, 5});
+  records.shared.push_back(SharedRange{file, file->fd(), 2, 5});
   EXPECT_FALSE(records.Flatten().ok());
   std::string out;
   Writer w(&out);

@@ -205,28 +205,39 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
   }
 
   // Sends one answer. Its file ranges (fetched log data) go with sendfile, straight from the page
-  // cache. When the socket is full, a chunk of the range is copied and written through Asio
-  // instead of waiting for writability ourselves: a bare wait can miss the socket's one
-  // "writable again" edge if it comes before the wait is queued, while Asio's own writes cannot.
+  // cache; its memory ranges (remote chunks) are written from where they lie, gathered with the
+  // encoded bytes around them. When the socket is full, a chunk of a file range is copied and
+  // written through Asio instead of waiting for writability ourselves: a bare wait can miss the
+  // socket's one "writable again" edge if it comes before the wait is queued, while Asio's own
+  // writes cannot.
   asio::awaitable<boost::system::error_code> Send(const protocol::SplicedBytes& frame) {
     if (tls_.has_value()) co_return co_await SendTls(frame);
     boost::system::error_code ec;
+    std::vector<asio::const_buffer> gathered;
+    auto flush = [&]() -> asio::awaitable<void> {
+      if (!gathered.empty()) co_await WriteAll(gathered, ec);
+      gathered.clear();
+    };
     size_t at = 0;
     for (const protocol::Splice& splice : frame.splices) {
-      if (splice.at > at) {
-        co_await WriteAll(asio::buffer(frame.bytes.data() + at, splice.at - at), ec);
-        if (ec) co_return ec;
-        at = splice.at;
+      if (splice.at > at) gathered.push_back(asio::buffer(frame.bytes.data() + at, splice.at - at));
+      at = splice.at;
+      if (splice.range.memory != nullptr) {
+        gathered.push_back(asio::buffer(splice.range.memory + splice.range.position, static_cast<size_t>(splice.range.size)));
+        continue;
       }
+      co_await flush();
+      if (ec) co_return ec;
       ec = co_await SendRange(splice.range);
       if (ec) co_return ec;
     }
-    if (at < frame.bytes.size()) co_await WriteAll(asio::buffer(frame.bytes.data() + at, frame.bytes.size() - at), ec);
+    if (at < frame.bytes.size()) gathered.push_back(asio::buffer(frame.bytes.data() + at, frame.bytes.size() - at));
+    co_await flush();
     co_return ec;
   }
 
   // Needs SIGPIPE ignored (main does): sendfile has no MSG_NOSIGNAL.
-  asio::awaitable<boost::system::error_code> SendRange(const protocol::FileRange& range) {
+  asio::awaitable<boost::system::error_code> SendRange(const protocol::SharedRange& range) {
     boost::system::error_code ec;
     // sendfile must not block the strand's thread (set once per connection; the getter is free).
     if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
@@ -244,7 +255,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
       if (n == 0) co_return boost::system::errc::make_error_code(boost::system::errc::io_error);
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) co_return boost::system::error_code(errno, boost::system::system_category());
-      const protocol::FileRange rest{range.owner, range.fd, range.position + sent, range.size - sent};
+      const protocol::SharedRange rest = range.Sub(sent, range.size - sent);
       ec = co_await CopyRange(rest, kFallbackChunkBytes);
       if (ec) co_return ec;
       sent += std::min<int64_t>(rest.size, kFallbackChunkBytes);
@@ -278,7 +289,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
       at = splice.at;
       for (int64_t done = 0; done < splice.range.size && !ec;) {
         const int64_t n = std::min<int64_t>(splice.range.size - done, static_cast<int64_t>(kTlsWriteBytes - out.size()));
-        const protocol::FileRange part{splice.range.owner, splice.range.fd, splice.range.position + done, n};
+        const protocol::SharedRange part = splice.range.Sub(done, n);
         if (absl::Status s = part.AppendTo(&out); !s.ok()) {
           co_return boost::system::errc::make_error_code(boost::system::errc::io_error);
         }
@@ -294,13 +305,12 @@ class KafkaListener::Connection : public std::enable_shared_from_this<Connection
 
   // Writes the first `limit` bytes of `range` by copying them, in chunks (a socket sendfile found
   // full).
-  asio::awaitable<boost::system::error_code> CopyRange(const protocol::FileRange& range, int64_t limit) {
+  asio::awaitable<boost::system::error_code> CopyRange(const protocol::SharedRange& range, int64_t limit) {
     boost::system::error_code ec;
     std::string chunk;
     const int64_t total = std::min(limit, range.size);
     for (int64_t done = 0; done < total;) {
-      const protocol::FileRange part{range.owner, range.fd, range.position + done,
-                                     std::min<int64_t>(total - done, kFallbackChunkBytes)};
+      const protocol::SharedRange part = range.Sub(done, std::min<int64_t>(total - done, kFallbackChunkBytes));
       chunk.clear();
       if (absl::Status s = part.AppendTo(&chunk); !s.ok()) {
         co_return boost::system::errc::make_error_code(boost::system::errc::io_error);

@@ -866,8 +866,8 @@ absl::StatusOr<ReadResult> PartitionLog::Read(Offset from_offset, int64_t max_by
     });
     if (!st.ok()) return st;
     if (slice_start >= 0) {
-      result.records.files.push_back(
-          protocol::FileRange{seg.file(), seg.file()->fd(), slice_start, slice_end - slice_start});
+      result.records.shared.push_back(
+          protocol::SharedRange{seg.file(), seg.file()->fd(), slice_start, slice_end - slice_start});
     }
   }
   return result;

@@ -70,7 +70,7 @@ TEST_F(PartitionLogTest, AppendAndReadBack) {
 
   auto read = log->Read(Offset(0), 1 << 20);
   ASSERT_TRUE(read.ok()) << read.status();
-  ASSERT_EQ(read->records.files.size(), 1u);
+  ASSERT_EQ(read->records.shared.size(), 1u);
   auto bytes = read->records.Flatten();
   ASSERT_TRUE(bytes.ok());
   auto view = RecordBatchView::Parse(*bytes);
@@ -171,7 +171,7 @@ TEST_F(PartitionLogTest, ReadFromMiddleOfSegmentAndAcrossSegments) {
   // A big read spans segments, contiguous offsets, one slice per segment.
   auto r = log->Read(Offset(10), 1 << 20);
   ASSERT_TRUE(r.ok());
-  EXPECT_GT(r->records.files.size(), 1u);
+  EXPECT_GT(r->records.shared.size(), 1u);
   auto batches = testing::SplitBatches(*r->records.Flatten());
   ASSERT_TRUE(batches.ok());
   EXPECT_EQ(batches->front().base_offset, 10);
@@ -183,7 +183,7 @@ TEST_F(PartitionLogTest, ReadFromMiddleOfSegmentAndAcrossSegments) {
   EXPECT_EQ(log->Read(Offset(201), 100).status().code(), absl::StatusCode::kOutOfRange);
   auto end = log->Read(Offset(200), 100);
   ASSERT_TRUE(end.ok());
-  EXPECT_TRUE(end->records.files.empty());
+  EXPECT_TRUE(end->records.shared.empty());
   // A caller-given max offset (exclusive) cuts earlier.
   auto capped = log->Read(Offset(0), 1 << 20, Offset(6));
   ASSERT_TRUE(capped.ok());
@@ -531,7 +531,7 @@ TEST_F(PartitionLogTest, DeleteRecordsBefore) {
   EXPECT_EQ(reopened->log_start_offset(), Offset(30));
   auto empty = reopened->Read(Offset(30), 100);
   ASSERT_TRUE(empty.ok());
-  EXPECT_TRUE(empty->records.files.empty());
+  EXPECT_TRUE(empty->records.shared.empty());
   auto next = AppendSync(*reopened, MakeBatch(1, 10));
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->base_offset, Offset(30));

@@ -28,8 +28,9 @@ namespace {
 namespace bv2 = protocol::batch_v2;
 
 constexpr char kManifestName[] = "manifest.json";
-// How many chunks past the one a fetch last read are read ahead.
-constexpr int kReadAheadChunks = 2;
+// How far past the chunk a fetch last read the readers go: this many remote.log.reader.fetch.bytes,
+// and at most half the cache, so that what is read ahead never evicts what is being consumed.
+constexpr int64_t kReadAheadFetches = 4;
 // How many evicted chunks' buffers are kept for reuse (beyond remote.log.reader.cache.bytes), and
 // how much larger than a read's range a buffer may be and still be given to it: the cache counts
 // its chunks' sizes, not their capacity, so a small read must not pin a large buffer.
@@ -239,10 +240,10 @@ void RemoteLogManager::OnLogEvent(const LogEvent& event) {
 
 void RemoteLogManager::ForgetLocked(const TopicPartition& tp) {
   manifests_.erase(tp);
-  read_ahead_.erase(tp);
+  reading_at_.erase(tp);
   if (auto it = chunks_.find(tp); it != chunks_.end()) {
     for (auto& [_, chunk] : it->second) {
-      cached_bytes_ -= static_cast<int64_t>(chunk->bytes.size());
+      cached_bytes_ -= static_cast<int64_t>(chunk->bytes->size());
       lru_.erase(chunk->lru_position);
     }
     chunks_.erase(it);
@@ -524,46 +525,71 @@ std::optional<absl::StatusOr<RemoteLogManager::Read>> RemoteLogManager::TryRead(
     failed_.erase(failed);
     return absl::StatusOr<Read>(st);
   }
-  auto partition = chunks_.find(tp);
-  if (partition != chunks_.end()) {
-    auto it = partition->second.upper_bound(from.value());
-    if (it != partition->second.begin()) {
-      const std::shared_ptr<Chunk>& chunk = std::prev(it)->second;
-      if (from.value() < chunk->next_offset) {
-        lru_.splice(lru_.begin(), lru_, chunk->lru_position);
-        auto batch = std::find_if(chunk->batches.begin(), chunk->batches.end(),
-                                  [&](const Chunk::Batch& b) { return b.last_offset >= from.value(); });
-        const int64_t begin = batch->position;
-        int64_t end = begin + batch->size;
-        int64_t next_offset = batch->last_offset + 1;
-        for (++batch; batch != chunk->batches.end() && end + batch->size - begin <= max_bytes; ++batch) {
-          end += batch->size;
-          next_offset = batch->last_offset + 1;
-        }
-        // Read the next chunk ahead while this one is being consumed (a consumer reading from the
-        // remote copy reads on): the store's latency then overlaps the consumer's work.
-        read_ahead_[tp] = kReadAheadChunks;
-        if (chunk->next_offset < RemoteEndLocked(tp) && partition->second.count(chunk->next_offset) == 0) {
-          StartReadLocked(tp, chunk->next_offset);
-        }
-        stats_.reads++;
-        stats_.read_bytes += end - begin;
-        Read read{chunk->bytes.substr(begin, end - begin), Offset(next_offset), {}};
-        for (const AbortedTxn& t : chunk->aborted) {
-          if (t.last_offset >= from.value() && t.first_offset < next_offset) read.aborted.push_back(t);
-        }
-        return absl::StatusOr<Read>(std::move(read));
-      }
-    }
+  // A consumer reading from the remote copy reads on: the chunks after this one are read while it
+  // consumes this one, so that the store's latency overlaps its work and two reads overlap each other.
+  reading_at_[tp] = from.value();
+  const Chunk* chunk = CachedLocked(tp, from.value());
+  if (chunk == nullptr) {
+    StartReadLocked(tp, from.value());
+    return std::nullopt;
   }
-  read_ahead_[tp] = kReadAheadChunks;
-  StartReadLocked(tp, from.value());
-  return std::nullopt;
+  lru_.splice(lru_.begin(), lru_, chunk->lru_position);
+  auto batch = std::find_if(chunk->batches.begin(), chunk->batches.end(),
+                            [&](const Chunk::Batch& b) { return b.last_offset >= from.value(); });
+  const int64_t begin = batch->position;
+  int64_t end = begin + batch->size;
+  int64_t next_offset = batch->last_offset + 1;
+  for (++batch; batch != chunk->batches.end() && end + batch->size - begin <= max_bytes; ++batch) {
+    end += batch->size;
+    next_offset = batch->last_offset + 1;
+  }
+  ReadAheadLocked(tp);
+  stats_.reads++;
+  stats_.read_bytes += end - begin;
+  Read read{protocol::SharedRange{chunk->bytes, -1, begin, end - begin, chunk->bytes->data()}, Offset(next_offset), {}};
+  for (const AbortedTxn& t : chunk->aborted) {
+    if (t.last_offset >= from.value() && t.first_offset < next_offset) read.aborted.push_back(t);
+  }
+  return absl::StatusOr<Read>(std::move(read));
+}
+
+const RemoteLogManager::Chunk* RemoteLogManager::CachedLocked(const TopicPartition& tp, int64_t offset) const {
+  auto partition = chunks_.find(tp);
+  if (partition == chunks_.end()) return nullptr;
+  auto it = partition->second.upper_bound(offset);
+  if (it == partition->second.begin()) return nullptr;
+  const Chunk* chunk = std::prev(it)->second.get();
+  return offset < chunk->next_offset ? chunk : nullptr;
+}
+
+void RemoteLogManager::ReadAheadLocked(const TopicPartition& tp) {
+  auto reading = reading_at_.find(tp);
+  if (reading == reading_at_.end()) return;
+  int64_t at = reading->second;
+  const int64_t end = RemoteEndLocked(tp);
+  const int64_t budget = std::min(kReadAheadFetches * options_.fetch_bytes, options_.cache_bytes / 2);
+  int64_t ahead_bytes = 0;  // past the consumer's chunk
+  for (bool consumers = true; at < end; consumers = false) {
+    if (const Chunk* chunk = CachedLocked(tp, at); chunk != nullptr) {
+      if (!consumers) ahead_bytes += static_cast<int64_t>(chunk->bytes->size());
+      at = chunk->next_offset;
+      continue;
+    }
+    auto pending = pending_.find(ReadKey{tp, at});
+    if (pending == pending_.end()) {
+      // The consumer's own chunk is its fetch's to ask for: one that stopped reading asks for none.
+      if (!consumers && ahead_bytes + options_.fetch_bytes <= budget) StartReadLocked(tp, at);
+      return;
+    }
+    if (pending->second.next_offset < 0) return;
+    if (!consumers) ahead_bytes += pending->second.bytes;
+    at = pending->second.next_offset;
+  }
 }
 
 void RemoteLogManager::StartReadLocked(const TopicPartition& tp, int64_t from) {
   ReadKey key{tp, from};
-  if (!pending_.insert(key).second) return;
+  if (!pending_.emplace(key, PlannedRead{}).second) return;
   queue_.push_back(std::move(key));
   queue_cv_.notify_one();
 }
@@ -578,19 +604,21 @@ void RemoteLogManager::ReaderLoop() {
       key = queue_.front();
       queue_.pop_front();
     }
-    auto chunk = ReadChunk(key.tp, key.from);
+    auto plan = PlanChunk(key.tp, key.from);
+    if (plan.ok() && plan->next_offset >= 0) {
+      std::lock_guard lock(mu_);
+      if (auto pending = pending_.find(key); pending != pending_.end()) {
+        pending->second = PlannedRead{plan->next_offset, plan->end - plan->position};
+      }
+      ReadAheadLocked(key.tp);
+    }
+    auto chunk = plan.ok() ? ReadChunk(key.tp, key.from, *plan) : plan.status();
     {
       std::lock_guard lock(mu_);
       pending_.erase(key);
       if (chunk.ok()) {
-        // A consumer reading from the remote copy reads on: the next chunk is fetched at once.
-        const int64_t next = (*chunk)->next_offset;
-        const bool more = next < RemoteEndLocked(key.tp) && read_ahead_[key.tp] > 0;
         InsertLocked(*std::move(chunk));
-        if (more && chunks_[key.tp].count(next) == 0) {
-          read_ahead_[key.tp]--;
-          StartReadLocked(key.tp, next);
-        }
+        ReadAheadLocked(key.tp);
       } else {
         spdlog::warn("tiered: {}: remote read at offset {} failed: {}", key.tp.ToString(), key.from,
                      chunk.status().ToString());
@@ -607,16 +635,16 @@ int64_t RemoteLogManager::RemoteEndLocked(const TopicPartition& tp) const {
 }
 
 void RemoteLogManager::EraseLocked(const std::shared_ptr<Chunk>& chunk) {
-  cached_bytes_ -= static_cast<int64_t>(chunk->bytes.size());
+  cached_bytes_ -= static_cast<int64_t>(chunk->bytes->size());
   lru_.erase(chunk->lru_position);
   auto& by_offset = chunks_[chunk->tp];
   by_offset.erase(chunk->first_offset);
   if (by_offset.empty()) chunks_.erase(chunk->tp);
-  // Only the cache reads a cached chunk's bytes (TryRead copies them out under mu_). A buffer grown
-  // past the usual read (a batch larger than fetch.bytes) is let go.
-  if (spare_buffers_.size() < kSpareBuffers &&
-      static_cast<int64_t>(chunk->bytes.capacity()) <= kSpareSlack * options_.fetch_bytes) {
-    spare_buffers_.push_back(std::move(chunk->bytes));
+  // A buffer no read holds any more (reads take theirs under mu_) is kept for the next reads, unless
+  // it grew past the usual read (a batch larger than fetch.bytes).
+  if (spare_buffers_.size() < kSpareBuffers && chunk->bytes.use_count() == 1 &&
+      static_cast<int64_t>(chunk->bytes->capacity()) <= kSpareSlack * options_.fetch_bytes) {
+    spare_buffers_.push_back(std::move(*chunk->bytes));
   }
 }
 
@@ -630,7 +658,7 @@ void RemoteLogManager::InsertLocked(std::shared_ptr<Chunk> chunk) {
   }
   lru_.push_front(chunk);
   chunk->lru_position = lru_.begin();
-  cached_bytes_ += static_cast<int64_t>(chunk->bytes.size());
+  cached_bytes_ += static_cast<int64_t>(chunk->bytes->size());
   chunks_[chunk->tp][chunk->first_offset] = chunk;
   while (cached_bytes_ > options_.cache_bytes && lru_.size() > 1) {
     std::shared_ptr<Chunk> victim = lru_.back();
@@ -657,25 +685,51 @@ absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> RemoteLogManager::Offse
   return *entries;
 }
 
-absl::StatusOr<std::shared_ptr<RemoteLogManager::Chunk>> RemoteLogManager::ReadChunk(const TopicPartition& tp,
-                                                                                     int64_t from) {
-  auto manifest = ManifestOf(tp);
-  if (manifest == nullptr) return absl::OutOfRangeError("no remote copy");
-  auto seg = std::find_if(manifest->segments.begin(), manifest->segments.end(),
+absl::StatusOr<RemoteLogManager::ChunkPlan> RemoteLogManager::PlanChunk(const TopicPartition& tp, int64_t from) {
+  ChunkPlan plan;
+  plan.manifest = ManifestOf(tp);
+  if (plan.manifest == nullptr) return absl::OutOfRangeError("no remote copy");
+  auto seg = std::find_if(plan.manifest->segments.begin(), plan.manifest->segments.end(),
                           [&](const RemoteSegment& s) { return s.base_offset <= from && from < s.next_offset; });
-  if (seg == manifest->segments.end()) {
+  if (seg == plan.manifest->segments.end()) {
     return absl::OutOfRangeError(absl::StrCat("offset ", from, " is not in the remote copy"));
   }
+  plan.segment = &*seg;
   auto index = OffsetIndex(*seg);
   if (!index.ok()) return index.status();
-  int64_t position = 0;
-  for (const auto& [offset, pos] : *index) {
-    if (offset > from) break;
-    position = pos;
+  auto entry = index->begin();
+  for (; entry != index->end() && entry->first <= from; ++entry) plan.position = entry->second;
+  // The segment's end serves as its last entry.
+  auto consider = [&](int64_t offset, int64_t position) {
+    if (position > plan.position && position - plan.position <= options_.fetch_bytes) {
+      plan.end = position;
+      plan.next_offset = offset;
+      return true;
+    }
+    return false;
+  };
+  for (; entry != index->end() && consider(entry->first, entry->second); ++entry) {
   }
+  if (entry == index->end()) consider(seg->next_offset, seg->size);
+  return plan;
+}
+
+absl::StatusOr<std::shared_ptr<RemoteLogManager::Chunk>> RemoteLogManager::ReadChunk(const TopicPartition& tp,
+                                                                                     int64_t from) {
+  auto plan = PlanChunk(tp, from);
+  if (!plan.ok()) return plan.status();
+  return ReadChunk(tp, from, *plan);
+}
+
+absl::StatusOr<std::shared_ptr<RemoteLogManager::Chunk>> RemoteLogManager::ReadChunk(const TopicPartition& tp,
+                                                                                     int64_t from,
+                                                                                     const ChunkPlan& plan) {
+  const Manifest* manifest = plan.manifest.get();
+  const RemoteSegment* seg = plan.segment;
+  int64_t position = plan.position;
   auto chunk = std::make_shared<Chunk>();
   chunk->tp = tp;
-  int64_t want = options_.fetch_bytes;
+  int64_t want = plan.end >= 0 ? plan.end - position : options_.fetch_bytes;
   for (;;) {
     const int64_t last = std::min(seg->size, position + want) - 1;
     if (last < position) return absl::DataLossError(absl::StrCat(seg->log_key, ": offset ", from, " not found"));
@@ -723,10 +777,15 @@ absl::StatusOr<std::shared_ptr<RemoteLogManager::Chunk>> RemoteLogManager::ReadC
       }
       at += header->size;
     }
+    // A planned chunk is whole batches, from its index entry to the next it names: else the index
+    // does not fit the segment.
+    if (plan.end >= 0 && (at != static_cast<int64_t>(bytes->size()) || previous_last + 1 != plan.next_offset)) {
+      return absl::DataLossError(absl::StrCat(seg->log_key, ": its index does not match its batches at ", position + at));
+    }
     if (!chunk->batches.empty()) {
       bytes->resize(at);
       bytes->erase(0, skipped);
-      chunk->bytes = *std::move(bytes);
+      chunk->bytes = std::make_shared<std::string>(*std::move(bytes));
       break;
     }
     if (position + at >= seg->size) {
@@ -781,7 +840,7 @@ absl::StatusOr<std::optional<TimestampAndOffset>> RemoteLogManager::OffsetForTim
       auto chunk = ReadChunk(tp, position);
       if (!chunk.ok()) return chunk.status();
       for (const Chunk::Batch& b : (*chunk)->batches) {
-        auto batch = protocol::RecordBatchView::Parse(std::string_view((*chunk)->bytes).substr(b.position, b.size));
+        auto batch = protocol::RecordBatchView::Parse(std::string_view(*(*chunk)->bytes).substr(b.position, b.size));
         if (!batch.ok()) return batch.status();
         if (batch->is_control() || batch->max_timestamp() < timestamp || batch->last_offset() < from.value()) continue;
         auto reader = protocol::RecordReader::Create(*batch, protocol::kMaxDecompressedBatchBytes);

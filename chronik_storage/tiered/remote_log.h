@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "chronik_protocol/wire.h"
 #include "chronik_storage/log_events.h"
 #include "chronik_storage/log_manager.h"
 #include "chronik_storage/metadata_store.h"
@@ -142,7 +143,9 @@ class RemoteLogManager {
   Bounds RemoteBounds(const TopicPartition& tp) const;
 
   struct Read {
-    std::string bytes;  // whole batches
+    // Whole batches, in the cached chunk they were found in (which the range keeps alive): a fetch
+    // sends them from there, not from a copy.
+    protocol::SharedRange bytes;
     Offset next_offset;  // after the last of them
     // The aborted transactions a read_committed fetch of these batches must be told of.
     std::vector<AbortedTxn> aborted;
@@ -165,7 +168,9 @@ class RemoteLogManager {
     TopicPartition tp;
     int64_t first_offset = 0;  // of its first batch
     int64_t next_offset = 0;   // after its last batch
-    std::string bytes;
+    // Shared with the reads that send them (Read::bytes): they outlive the chunk's place in the
+    // cache, and its buffer is reused only once no read holds it.
+    std::shared_ptr<std::string> bytes;
     struct Batch {
       int64_t base_offset;
       int64_t last_offset;
@@ -198,6 +203,19 @@ class RemoteLogManager {
 
   // Reader side.
   void ReaderLoop();
+  // Where the chunk holding `from` lies in its segment. It starts at the segment's last index entry
+  // at or before `from` and, when an entry lies within fetch_bytes after that, ends at the last such
+  // entry (entries mark batch starts): then the chunk after it is known before this one is read,
+  // and the two are read at once.
+  struct ChunkPlan {
+    std::shared_ptr<const Manifest> manifest;
+    const RemoteSegment* segment = nullptr;  // in *manifest
+    int64_t position = 0;
+    int64_t end = -1;          // the byte after the chunk; -1: fetch_bytes, cut after the last whole batch
+    int64_t next_offset = -1;  // the offset at `end`, when known
+  };
+  absl::StatusOr<ChunkPlan> PlanChunk(const TopicPartition& tp, int64_t from);
+  absl::StatusOr<std::shared_ptr<Chunk>> ReadChunk(const TopicPartition& tp, int64_t from, const ChunkPlan& plan);
   absl::StatusOr<std::shared_ptr<Chunk>> ReadChunk(const TopicPartition& tp, int64_t from);
   absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> OffsetIndex(const RemoteSegment& segment);
   // The aborted transactions of [from, upper): the remote segments' transaction indexes from the
@@ -205,6 +223,13 @@ class RemoteLogManager {
   absl::StatusOr<std::vector<AbortedTxn>> AbortedTransactions(const TopicPartition& tp, const Manifest& manifest,
                                                               int64_t from, int64_t upper);
   void StartReadLocked(const TopicPartition& tp, int64_t from);
+  // Keeps the chunks after the one holding reading_at_[tp] cached or being read, as far as
+  // kReadAheadFetches allows.
+  // Starts at most one read: a read whose end is not known yet ends the walk, and its reader walks
+  // again once it knows it.
+  void ReadAheadLocked(const TopicPartition& tp);
+  // The cached chunk holding `offset`, or null.
+  const Chunk* CachedLocked(const TopicPartition& tp, int64_t offset) const;
   void InsertLocked(std::shared_ptr<Chunk> chunk);
   void EraseLocked(const std::shared_ptr<Chunk>& chunk);
   // Where the remote copy of `tp` ends (0: no copy known).
@@ -231,9 +256,15 @@ class RemoteLogManager {
   // into fresh memory spent most of its reader's CPU in page faults. At most kSpareBuffers.
   std::vector<std::string> spare_buffers_;
   std::map<ReadKey, absl::Status> failed_;
-  std::set<ReadKey> pending_;
-  // Chunks that may still be read ahead per partition, reset by each fetch that reads one.
-  std::map<TopicPartition, int> read_ahead_;
+  // Reads queued or under way, with where their chunk ends once planned.
+  struct PlannedRead {
+    int64_t next_offset = -1;  // -1: not known yet
+    int64_t bytes = 0;
+  };
+  std::map<ReadKey, PlannedRead> pending_;
+  // Per partition, the offset its consumer's last fetch from the remote copy asked for: reads go on
+  // ahead of it.
+  std::map<TopicPartition, int64_t> reading_at_;
   std::deque<ReadKey> queue_;
   std::condition_variable queue_cv_;
   bool stopping_ = false;

@@ -68,7 +68,9 @@ class RemoteLogTest : public ::testing::Test {
       auto got = remote.TryRead(tp_, Offset(from), max_bytes);
       if (got.has_value()) {
         if (!got->ok()) return got->status();
-        return std::move((*got)->bytes);
+        std::string bytes;
+        if (absl::Status st = (*got)->bytes.AppendTo(&bytes); !st.ok()) return st;
+        return bytes;
       }
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, std::chrono::seconds(10), [&] { return ready_ > before; });
@@ -179,6 +181,39 @@ TEST_F(RemoteLogTest, ReadsReuseTheMemoryOfEvictedChunks) {
   EXPECT_GT(reusing.reused, 0);
   // No read was given a buffer over twice its size: the cache counts sizes, not capacities.
   EXPECT_EQ(reusing.oversized, 0);
+}
+
+TEST_F(RemoteLogTest, AReadKeepsItsBytesAfterItsChunkIsEvictedAndItsMemoryReused) {
+  ReusingStore reusing(*store_);
+  RemoteLogOptions options;
+  options.reader_threads = 2;
+  options.fetch_bytes = 1500;
+  options.cache_bytes = 3000;  // two chunks: reading on evicts
+  options.on_ready = [this](const TopicPartition&) {
+    std::lock_guard lock(mu_);
+    ++ready_;
+    cv_.notify_all();
+  };
+  RemoteLogManager remote(reusing, *logs_, options);
+  remote.RunPass(0);
+  ASSERT_TRUE(log_->ApplyRetention(0).ok());
+  std::optional<RemoteLogManager::Read> held;
+  for (int attempt = 0; attempt < 100 && !held.has_value(); ++attempt) {
+    if (auto got = remote.TryRead(tp_, Offset(0), 1); got.has_value()) {
+      ASSERT_TRUE(got->ok()) << got->status();
+      held = **std::move(got);
+    } else {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  ASSERT_TRUE(held.has_value());
+  const std::string first = written_.substr(0, static_cast<size_t>(held->bytes.size));
+  // Reading on evicts the first chunk, and the readers reuse evicted chunks' memory for later ones.
+  ASSERT_TRUE(ReadEverything(remote).ok());
+  EXPECT_GT(reusing.reused, 0);
+  std::string bytes;
+  ASSERT_TRUE(held->bytes.AppendTo(&bytes).ok());
+  EXPECT_TRUE(bytes == first);
 }
 
 TEST_F(RemoteLogTest, CopiesRolledSegmentsThenLocalRetentionDeletesThem) {
@@ -420,6 +455,7 @@ TEST_F(RemoteLogTest, APartitionDeletedWhileAPassCopiesItIsNotTakenForTheOneMade
   auto batches = SplitBatches(*first);
   ASSERT_TRUE(batches.ok() && !batches->empty());
   EXPECT_EQ(batches->front().base_offset, 0);
+  remote.reset();  // its readers, still reading ahead, use `hooked`
 }
 
 TEST_F(RemoteLogTest, ALostLocalDiskGoesOnAfterTheRemoteCopy) {

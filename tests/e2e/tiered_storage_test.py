@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(HERE, "pydeps"))  # confluent-kafka 2.16.1 (test
 sys.path.insert(0, HERE)
 from broker import Broker, free_port, java_classpath, run_server  # noqa: E402
 import objstore  # noqa: E402
+from certs import Certs  # noqa: E402
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # noqa: E402
@@ -256,6 +257,24 @@ class LocalStoreTest(TieredStorageChecks, unittest.TestCase):
         for dirpath, _, files in os.walk(os.path.join(self.root, prefix)):
             keys += [os.path.relpath(os.path.join(dirpath, f), self.root) for f in files]
         return keys
+
+    def test_consumed_over_tls_from_the_remote_copy(self):
+        """Remote chunks are sent from the cache's memory: gathered with the response's bytes on a
+        plain listener, copied into TLS records on an SSL one. Both give the records byte for byte."""
+        certs = Certs(os.path.join(self.root + "-certs"))
+        try:
+            with Broker(kafka_properties=dict(TIERING, **{"ssl.keystore.location": certs.server}),
+                        listeners=[("PLAINTEXT", "PLAINTEXT"), ("SSL", "SSL")], env=self.store_env) as b:
+                values, local_start = self.fill_and_tier(b, "tiered-tls")
+                self.assertGreater(local_start, 0)
+                p = subprocess.run(["kcat", "-b", b.address("SSL"), "-X", "security.protocol=SSL",
+                                    "-X", "ssl.ca.location=" + certs.ca, "-C", "-t", "tiered-tls", "-o", "beginning",
+                                    "-e", "-f", "%o %s\\n"], capture_output=True, text=True, check=True, timeout=120)
+                self.assertEqual(p.stdout.splitlines(), ["%d %s" % (o, v) for o, v in enumerate(values)])
+                rows = kcat_consume(b.bootstrap, "tiered-tls")
+                self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
+        finally:
+            shutil.rmtree(self.root + "-certs", ignore_errors=True)
 
 
     def test_stop_while_fetches_wait_on_a_tiered_topic(self):
