@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/status/statusor.h"
+#include "chronik_common/host_port.h"
 #include "chronik_config/text.h"
 
 namespace chronik::config {
@@ -158,11 +159,6 @@ std::optional<int64_t> ParseDigits(std::string_view text) {
   return value;
 }
 
-bool IsIpv6Literal(std::string_view text) {
-  in6_addr addr;
-  return inet_pton(AF_INET6, std::string(text).c_str(), &addr) == 1;
-}
-
 std::string_view ProblemNoun(Kind kind) {
   switch (kind) {
     case Kind::kPort:
@@ -193,13 +189,13 @@ absl::StatusOr<Value> Check(const Setting& setting, Value value, std::string_vie
       std::string host = std::get<std::string>(value);
       if (host.empty()) return absl::InvalidArgumentError("must not be empty");
       if (host.size() > 2 && host.front() == '[' && host.back() == ']' &&
-          IsIpv6Literal(std::string_view(host).substr(1, host.size() - 2))) {
+          common::IsIpv6Literal(std::string_view(host).substr(1, host.size() - 2))) {
         host = host.substr(1, host.size() - 2);
       }
       if (std::any_of(host.begin(), host.end(), IsAsciiSpace)) {
         return absl::InvalidArgumentError(Cat(Quoted(host), " contains whitespace"));
       }
-      if (host.find(':') != std::string::npos && !IsIpv6Literal(host)) {
+      if (host.find(':') != std::string::npos && !common::IsIpv6Literal(host)) {
         return absl::InvalidArgumentError(
             Cat(Quoted(host),
                 " is not a host name or IP address (give the host only; ports have "
@@ -836,12 +832,11 @@ void WriteOutcomeMessage(const ParseOutcome& outcome, std::ostream& out, std::os
 }
 
 std::string DescribeConfig(const ServerConfig& config) {
-  const bool v6 = config.advertised_host.find(':') != std::string::npos;
   return Cat("mode=", ModeName(config.mode), " kafka_port=", config.kafka_port,
              " admin_port=", config.admin_port, " metrics_port=", config.metrics_port,
              " search_port=", config.search_port,
-             " bind_addr=", config.bind_addr, " advertised=", v6 ? "[" : "", config.advertised_host,
-             v6 ? "]" : "", ":", config.advertised_port, " data_dir=", config.data_dir,
+             " bind_addr=", config.bind_addr, " advertised=", common::BracketedHost(config.advertised_host),
+             ":", config.advertised_port, " data_dir=", config.data_dir,
              " log_level=", LogLevelName(config.log_level),
              " enable_search=", config.enable_search ? "true" : "false",
              " enable_backup=", config.enable_backup ? "true" : "false",

@@ -118,6 +118,8 @@ struct Broker::Services {
   // Tiered storage (remote.log.storage.system.enable): the object store and what copies to it and
   // reads from it. After `events`, which its readers notify, so that it stops first.
   std::unique_ptr<storage::objects::ObjectStore> object_store;
+  // remote.log.manager.copy.max.bytes.per.second, when set; cancelled at stop.
+  std::unique_ptr<janitor::IoThrottle> copy_throttle;
   std::optional<storage::tiered::RemoteLogManager> remote;
   std::optional<janitor::Janitor> janitor;
   // With --enable-search: the indexer and the search API on --search-port.
@@ -595,6 +597,11 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
   options.cache_bytes = bc.EffectiveInt("remote.log.reader.cache.bytes", options.cache_bytes);
   options.fetch_bytes = static_cast<int32_t>(bc.EffectiveInt("remote.log.reader.fetch.bytes", options.fetch_bytes));
   options.reader_threads = static_cast<int>(bc.EffectiveInt("remote.log.reader.threads", options.reader_threads));
+  if (const int64_t copy_rate = bc.EffectiveInt("remote.log.manager.copy.max.bytes.per.second", INT64_MAX);
+      copy_rate < INT64_MAX) {
+    s.copy_throttle = std::make_unique<janitor::IoThrottle>(static_cast<double>(copy_rate));
+    options.copy_throttle = [throttle = s.copy_throttle.get()](int64_t bytes) { return throttle->Acquire(bytes); };
+  }
   options.on_ready = [events = &s.events](const storage::TopicPartition& tp) { events->Notify(tp); };
   if (was_restored) {
     absl::StatusOr<std::map<std::string, int64_t>> ends = RestoredLogEnds(restored, *s.logs);
@@ -616,6 +623,7 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
     monitoring::MetricType type;
     const char* help;
     int64_t storage::tiered::RemoteStats::*field;
+    double scale = 1;
   };
   static constexpr RemoteSeries kRemoteSeries[] = {
       {"chronik_remote_segments_copied_total", monitoring::MetricType::kCounter,
@@ -638,11 +646,14 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
       {"chronik_remote_copy_lag_bytes", monitoring::MetricType::kGauge,
        "Bytes of rolled local segments of tiered topics not yet copied, as of the last pass.",
        &storage::tiered::RemoteStats::copy_lag_bytes},
+      {"chronik_remote_copy_throttle_seconds_total", monitoring::MetricType::kCounter,
+       "Time copies waited on remote.log.manager.copy.max.bytes.per.second.",
+       &storage::tiered::RemoteStats::copy_throttle_ms, 1e-3},
   };
   for (const RemoteSeries& series : kRemoteSeries) s.metrics_registry.Describe(series.name, series.type, series.help);
   s.metrics_registry.AddCollector([remote = &*s.remote](monitoring::SampleWriter& w) {
     const storage::tiered::RemoteStats stats = remote->stats();
-    for (const RemoteSeries& series : kRemoteSeries) w.Sample(series.name, {}, static_cast<double>(stats.*series.field));
+    for (const RemoteSeries& series : kRemoteSeries) w.Sample(series.name, {}, static_cast<double>(stats.*series.field) * series.scale);
   });
   s.context.remote = &*s.remote;
   spdlog::info("tiered storage on: {}", storage::objects::DescribeStore(s.cfg.object_store));
@@ -811,6 +822,8 @@ absl::Status Broker::Run() {
   s.handler_pool->join();
   // Fetches still waiting are woken now, while the logs and the remote log they read live.
   s.events.Stop();
+  // A copy waiting on its quota stops at once rather than after its wait.
+  if (s.copy_throttle != nullptr) s.copy_throttle->Cancel();
   if (kafka) s.janitor->Stop();
   if (s.indexer.has_value()) {
     s.search_http->Stop();

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "chronik_common/host_port.h"
 #include "chronik_ingest/configs.h"
 
 namespace chronik::server {
@@ -45,23 +46,11 @@ absl::StatusOr<std::vector<Endpoint>> ParseEndpoints(std::string_view setting, s
     }
     Endpoint e;
     e.name = absl::AsciiStrToUpper(std::string(item.substr(0, sep)));
-    std::string_view rest = item.substr(sep + 3);
-    std::string_view port_text;
-    if (rest.starts_with("[")) {
-      const size_t close = rest.find("]:");
-      if (close == std::string_view::npos) {
-        return Bad(setting, absl::StrCat("\"", std::string(item), "\": an IPv6 address is written [addr]:port"));
-      }
-      e.host = std::string(rest.substr(1, close - 1));
-      port_text = rest.substr(close + 2);
-    } else {
-      const size_t colon = rest.rfind(':');
-      if (colon == std::string_view::npos) {
-        return Bad(setting, absl::StrCat("\"", std::string(item), "\" has no port"));
-      }
-      e.host = std::string(rest.substr(0, colon));
-      port_text = rest.substr(colon + 1);
-    }
+    auto split = common::SplitHostPort(item.substr(sep + 3));
+    if (!split.ok()) return Bad(setting, absl::StrCat("\"", std::string(item), "\": ", split.status().message()));
+    if (!split->port.has_value()) return Bad(setting, absl::StrCat("\"", std::string(item), "\" has no port"));
+    e.host = split->host;
+    const std::string& port_text = *split->port;
     int port = 0;
     if (!absl::SimpleAtoi(std::string(port_text), &port) || port < 0 || port > 65535) {
       return Bad(setting, absl::StrCat("\"", std::string(item), "\": the port must be a number from 0 to 65535"));

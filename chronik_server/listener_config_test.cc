@@ -79,6 +79,9 @@ TEST(ParseListeners, RefusesWhatCannotWork) {
   EXPECT_NE(error({{"listener.name.ssl.ssl.keystore.password", "x"}}).find("not a per-listener setting"),
             std::string::npos);
   EXPECT_NE(error({{"listeners", "PLAINTEXT://host"}}).find("no port"), std::string::npos);
+  // The last group of an IPv6 address cannot be told from a port without brackets.
+  EXPECT_NE(error({{"listeners", "PLAINTEXT://::1:9092"}}).find("brackets"), std::string::npos);
+  EXPECT_NE(error({{"listeners", "PLAINTEXT://[::1:9092"}}).find("unclosed"), std::string::npos);
   EXPECT_NE(error({{"advertised.listeners", "PLAINTEXT://h:1"}}).find("only read together"), std::string::npos);
 }
 

@@ -27,6 +27,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "chronik_common/host_port.h"
 
 namespace chronik::storage::objects {
 namespace {
@@ -137,26 +138,9 @@ absl::StatusOr<Url> ParseUrl(std::string_view url) {
     while (!path.empty() && path.back() == '/') path.remove_suffix(1);
     out.path = std::string(path);
   }
-  std::optional<std::string_view> port;
-  if (!authority.empty() && authority.front() == '[') {
-    // An IPv6 literal (RFC 3986): "[address]" or "[address]:port".
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return absl::InvalidArgumentError(absl::StrCat("unclosed [ in URL: ", std::string(url)));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') return absl::InvalidArgumentError(absl::StrCat("bad host in URL: ", std::string(url)));
-    if (!after.empty()) port = after.substr(1);
-    authority = authority.substr(1, close - 1);
-    in6_addr address;
-    if (::inet_pton(AF_INET6, std::string(authority).c_str(), &address) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat("not an IPv6 address in URL: ", std::string(url)));
-    }
-  } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-    port = authority.substr(colon + 1);
-    authority = authority.substr(0, colon);
-    if (authority.find(':') != std::string_view::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("an IPv6 address in a URL needs brackets: ", std::string(url)));
-    }
-  }
+  auto split = common::SplitHostPort(authority);
+  if (!split.ok()) return absl::InvalidArgumentError(absl::StrCat("bad host in URL ", std::string(url), ": ", split.status().message()));
+  const std::optional<std::string>& port = split->port;
   if (port.has_value()) {
     uint32_t number = 0;
     if (!absl::SimpleAtoi(std::string(*port), &number) || number == 0 || number > 65535) {
@@ -164,18 +148,9 @@ absl::StatusOr<Url> ParseUrl(std::string_view url) {
     }
     out.port = static_cast<uint16_t>(number);
   }
-  if (authority.empty()) return absl::InvalidArgumentError(absl::StrCat("no host in URL: ", std::string(url)));
-  out.host = std::string(authority);
+  if (split->host.empty()) return absl::InvalidArgumentError(absl::StrCat("no host in URL: ", std::string(url)));
+  out.host = split->host;
   return out;
-}
-
-bool IsIpLiteral(const std::string& host) {
-  in6_addr address;
-  return ::inet_pton(AF_INET, host.c_str(), &address) == 1 || ::inet_pton(AF_INET6, host.c_str(), &address) == 1;
-}
-
-std::string UrlHost(const std::string& host) {
-  return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]") : host;
 }
 
 std::string_view FindHeader(const HttpHeaders& headers, std::string_view name) {
@@ -317,7 +292,8 @@ HttpClient::HttpClient(bool tls, std::string host, uint16_t port, HttpOptions op
       host_(std::move(host)),
       port_(port),
       options_(std::move(options)),
-      host_header_(port_ == (tls_ ? 443 : 80) ? UrlHost(host_) : absl::StrCat(UrlHost(host_), ":", port_)),
+      host_header_(port_ == (tls_ ? 443 : 80) ? common::BracketedHost(host_)
+                                                : absl::StrCat(common::BracketedHost(host_), ":", port_)),
       shared_(std::make_unique<Shared>()) {
   if (tls_) {
     SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
@@ -348,13 +324,10 @@ absl::StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect() {
   std::string connect_host = host_;
   std::string connect_port = std::to_string(port_);
   if (!options_.connect_address.empty()) {
-    size_t colon = options_.connect_address.rfind(':');
-    if (colon == std::string::npos) return absl::InvalidArgumentError("connect_address is not host:port");
-    connect_host = options_.connect_address.substr(0, colon);
-    connect_port = options_.connect_address.substr(colon + 1);
-    if (connect_host.size() >= 2 && connect_host.front() == '[' && connect_host.back() == ']') {
-      connect_host = connect_host.substr(1, connect_host.size() - 2);
-    }
+    auto split = common::SplitHostPort(options_.connect_address);
+    if (!split.ok() || !split->port.has_value()) return absl::InvalidArgumentError("connect_address is not host:port");
+    connect_host = split->host;
+    connect_port = *split->port;
   }
   if (tls_ && shared_->tls_context == nullptr) return absl::InternalError("cannot make a TLS context");
   addrinfo hints{};
@@ -399,7 +372,7 @@ absl::StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect() {
     SSL_set_bio(c->ssl, bio, bio);
     // SNI carries DNS names only (RFC 6066); the certificate must name the host: an address when
     // the host is one, else a DNS name.
-    const bool literal = IsIpLiteral(host_);
+    const bool literal = common::IsIpLiteral(host_);
     if (!literal && !SSL_set_tlsext_host_name(c->ssl, host_.c_str())) {
       return absl::InternalError("cannot set the TLS server name");
     }

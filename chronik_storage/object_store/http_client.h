@@ -27,11 +27,6 @@ struct Url {
 };
 absl::StatusOr<Url> ParseUrl(std::string_view url);
 
-// Whether `host` is an IPv4 or IPv6 address rather than a name.
-bool IsIpLiteral(const std::string& host);
-// The host as a URL or a Host header names it: an IPv6 address in brackets.
-std::string UrlHost(const std::string& host);
-
 struct HttpOptions {
   absl::Duration timeout = absl::Seconds(30);
   // PEM file of CAs trusted instead of the system's.

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "chronik_common/host_port.h"
 
 namespace chronik::storage::objects {
 namespace {
@@ -100,7 +101,7 @@ absl::StatusOr<std::unique_ptr<S3Store>> S3Store::Open(S3Config config) {
   if (!url->path.empty()) return absl::InvalidArgumentError(absl::StrCat("S3 endpoint has a path: ", endpoint));
   bool virtual_hosted = config.addressing == S3Config::Addressing::kVirtualHosted ||
                         (config.addressing == S3Config::Addressing::kAuto && IsCloudEndpoint(url->host));
-  if (virtual_hosted && IsIpLiteral(url->host)) {
+  if (virtual_hosted && common::IsIpLiteral(url->host)) {
     return absl::InvalidArgumentError(
         absl::StrCat("S3: virtual-hosted addressing needs a host name, not the address ", url->host));
   }

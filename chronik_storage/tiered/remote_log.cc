@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 
 #include "absl/cleanup/cleanup.h"
@@ -41,11 +42,19 @@ constexpr int64_t kPartBytes = 8 << 20;
 
 std::string ManifestKey(const TopicPartition& tp) { return PartitionPrefix(tp) + kManifestName; }
 
-// Puts the file at `path` under `key`: in one request, or in parts for a large one.
-absl::Status UploadFile(objects::ObjectStore& store, const std::string& path, const std::string& key, int64_t size) {
+// Puts the file at `path` under `key`: in one request, or in parts for a large one, each let
+// through by `throttle` first (when there is one).
+absl::Status UploadFile(objects::ObjectStore& store, const std::string& path, const std::string& key, int64_t size,
+                        const std::function<bool(int64_t)>& throttle, std::chrono::nanoseconds* throttled) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  auto read_at = [fd, &path](int64_t position, int64_t length, std::string* out) -> absl::Status {
+  auto read_at = [fd, &path, &throttle, throttled](int64_t position, int64_t length, std::string* out) -> absl::Status {
+    if (throttle) {
+      const auto start = std::chrono::steady_clock::now();
+      const bool go = throttle(length);
+      *throttled += std::chrono::steady_clock::now() - start;
+      if (!go) return absl::CancelledError("copying stopped: the broker is stopping");
+    }
     out->resize(length);
     if (PReadFully(fd, out->data(), length, position) != 0) return absl::DataLossError(absl::StrCat("short read of ", path));
     return absl::OkStatus();
@@ -353,7 +362,12 @@ absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionL
     RemoteSegment remote{base, seg.next_offset.value(), seg.size_bytes, seg.max_timestamp,
                          stem + ".log", stem + ".index", stem + ".timeindex", "", ""};
     const std::string local = absl::StrCat(log.dir(), "/", SegmentFileName(base, ""));
-    absl::Status st = UploadFile(store_, local + ".log", remote.log_key, seg.size_bytes);
+    std::chrono::nanoseconds throttled{0};
+    absl::Status st = UploadFile(store_, local + ".log", remote.log_key, seg.size_bytes, options_.copy_throttle, &throttled);
+    if (throttled.count() > 0) {
+      std::lock_guard lock(mu_);
+      stats_.copy_throttle_ms += std::chrono::duration_cast<std::chrono::milliseconds>(throttled).count();
+    }
     for (const auto& [suffix, key] : {std::pair{".index", remote.index_key}, {".timeindex", remote.time_index_key}}) {
       if (!st.ok()) break;
       bool missing = false;

@@ -97,6 +97,9 @@ struct RemoteLogOptions {
   std::function<void()> on_reconciled;
   // Where the RemoteDeletionRecords are; without one, deletions are not resumed after a restart.
   MetadataStore* metadata = nullptr;
+  // remote.log.manager.copy.max.bytes.per.second: called with the size of each part of a segment
+  // before it is read and sent, and may wait; false stops the copy (the broker is stopping).
+  std::function<bool(int64_t bytes)> copy_throttle;
 };
 
 struct RemoteStats {
@@ -104,6 +107,7 @@ struct RemoteStats {
   int64_t bytes_copied = 0;
   int64_t segments_deleted = 0;
   int64_t copy_failures = 0;  // passes over a partition that failed (manifest, copy or retention)
+  int64_t copy_throttle_ms = 0;  // waited on remote.log.manager.copy.max.bytes.per.second
   int64_t reads = 0;
   int64_t read_bytes = 0;
   // As of the last pass: rolled local segments of tiered partitions not yet copied.

@@ -216,6 +216,32 @@ TEST_F(RemoteLogTest, AReadKeepsItsBytesAfterItsChunkIsEvictedAndItsMemoryReused
   EXPECT_TRUE(bytes == first);
 }
 
+TEST_F(RemoteLogTest, CopiesGoThroughTheCopyThrottle) {
+  RemoteLogOptions options;
+  int64_t let_through = 0;
+  bool stopping = true;
+  options.copy_throttle = [&](int64_t bytes) {
+    if (stopping) return false;
+    let_through += bytes;
+    return true;
+  };
+  // A stopping broker's throttle stops the copy: nothing is copied or named.
+  {
+    RemoteLogManager remote(*store_, *logs_, options);
+    remote.RunPass(0);
+    EXPECT_TRUE(remote.RemoteBounds(tp_).empty());
+    EXPECT_GT(remote.stats().copy_failures, 0);
+    EXPECT_EQ(remote.stats().segments_copied, 0);
+  }
+  // Otherwise every byte of every segment copied was let through first.
+  stopping = false;
+  RemoteLogManager remote(*store_, *logs_, options);
+  remote.RunPass(0);
+  ASSERT_FALSE(remote.RemoteBounds(tp_).empty());
+  EXPECT_GT(remote.stats().segments_copied, 0);
+  EXPECT_EQ(let_through, remote.stats().bytes_copied);
+}
+
 TEST_F(RemoteLogTest, CopiesRolledSegmentsThenLocalRetentionDeletesThem) {
   auto remote = NewManager();
   const size_t segments = log_->segments().size();

@@ -258,6 +258,20 @@ class LocalStoreTest(TieredStorageChecks, unittest.TestCase):
             keys += [os.path.relpath(os.path.join(dirpath, f), self.root) for f in files]
         return keys
 
+    def test_copies_keep_to_the_copy_quota(self):
+        """remote.log.manager.copy.max.bytes.per.second: copies wait on it (the throttle metric counts
+        the wait), and what they copy is read back whole."""
+        quota = {"remote.log.manager.copy.max.bytes.per.second": 400000}
+        with Broker(kafka_properties=dict(TIERING, **quota), env=self.store_env) as b:
+            values, local_start = self.fill_and_tier(b, "tiered-quota")
+            self.assertGreater(local_start, 0)
+            self.assertGreater(metric(b, "chronik_remote_copy_throttle_seconds_total"), 0)
+            rows = kcat_consume(b.bootstrap, "tiered-quota")
+            self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            configs = list(admin.describe_configs([ConfigResource("broker", "1")]).values())[0].result(30)
+            self.assertEqual(configs["remote.log.manager.copy.max.bytes.per.second"].value, "400000")
+
     def test_consumed_over_tls_from_the_remote_copy(self):
         """Remote chunks are sent from the cache's memory: gathered with the response's bytes on a
         plain listener, copied into TLS records on an SSL one. Both give the records byte for byte."""

@@ -129,6 +129,8 @@ def main():
     ap.add_argument("--mb", type=int, default=256, help="MB of 1 KiB records per topic")
     ap.add_argument("--stores", default="local,s3,azure")
     ap.add_argument("--fetch-bytes", type=int, default=None, help="remote.log.reader.fetch.bytes")
+    ap.add_argument("--copy-rate", type=int, default=None,
+                    help="remote.log.manager.copy.max.bytes.per.second (the upload step is then bounded by it too)")
     ap.add_argument("--store-dir", default=None,
                     help="where the stores keep their data (default: a temp dir on the broker's disk)")
     ap.add_argument("--idle-store", nargs="?", const="all", choices=["all", "produce"], default=None,
@@ -176,7 +178,9 @@ def main():
                                                    "remote.log.manager.task.interval.ms": 200,
                                                    "log.retention.check.interval.ms": 200},
                                                   **({"remote.log.reader.fetch.bytes": args.fetch_bytes}
-                                                     if args.fetch_bytes else {}))) as b:
+                                                     if args.fetch_bytes else {}),
+                                                  **({"remote.log.manager.copy.max.bytes.per.second": args.copy_rate}
+                                                     if args.copy_rate else {}))) as b:
                     meter = CpuMeter(b, server)
                     admin = AdminClient({"bootstrap.servers": b.bootstrap})
                     segment = {"segment.bytes": str(16 << 20)}
