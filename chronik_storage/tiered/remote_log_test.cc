@@ -44,9 +44,9 @@ class RemoteLogTest : public ::testing::Test {
     for (const auto& batch : *stored) written_ += batch.bytes;
   }
 
-  std::unique_ptr<RemoteLogManager> NewManager(MetadataStore* metadata = nullptr, objects::ObjectStore* store = nullptr) {
+  // Two readers whose ends wake Read.
+  RemoteLogOptions Options() {
     RemoteLogOptions options;
-    options.metadata = metadata;
     options.reader_threads = 2;
     options.fetch_bytes = 1500;  // a read holds a few batches, so that reads go on chunk after chunk
     options.on_ready = [this](const TopicPartition&) {
@@ -54,6 +54,12 @@ class RemoteLogTest : public ::testing::Test {
       ++ready_;
       cv_.notify_all();
     };
+    return options;
+  }
+
+  std::unique_ptr<RemoteLogManager> NewManager(MetadataStore* metadata = nullptr, objects::ObjectStore* store = nullptr) {
+    RemoteLogOptions options = Options();
+    options.metadata = metadata;
     return std::make_unique<RemoteLogManager>(store != nullptr ? *store : *store_, *logs_, options);
   }
 
@@ -153,15 +159,8 @@ class ReusingStore : public objects::ObjectStore {
 
 TEST_F(RemoteLogTest, ReadsReuseTheMemoryOfEvictedChunks) {
   ReusingStore reusing(*store_);
-  RemoteLogOptions options;
-  options.reader_threads = 2;
-  options.fetch_bytes = 1500;
+  RemoteLogOptions options = Options();
   options.cache_bytes = 3000;  // two chunks: reading on evicts
-  options.on_ready = [this](const TopicPartition&) {
-    std::lock_guard lock(mu_);
-    ++ready_;
-    cv_.notify_all();
-  };
   // A batch larger than a read, whose chunk's buffer is larger than any other read, then small ones.
   ASSERT_TRUE(AppendSync(*log_, MakeBatch(3, 3000, 2000)).ok());
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(AppendSync(*log_, MakeBatch(3, 300, 3000 + 10 * i)).ok());
@@ -185,15 +184,8 @@ TEST_F(RemoteLogTest, ReadsReuseTheMemoryOfEvictedChunks) {
 
 TEST_F(RemoteLogTest, AReadKeepsItsBytesAfterItsChunkIsEvictedAndItsMemoryReused) {
   ReusingStore reusing(*store_);
-  RemoteLogOptions options;
-  options.reader_threads = 2;
-  options.fetch_bytes = 1500;
+  RemoteLogOptions options = Options();
   options.cache_bytes = 3000;  // two chunks: reading on evicts
-  options.on_ready = [this](const TopicPartition&) {
-    std::lock_guard lock(mu_);
-    ++ready_;
-    cv_.notify_all();
-  };
   RemoteLogManager remote(reusing, *logs_, options);
   remote.RunPass(0);
   ASSERT_TRUE(log_->ApplyRetention(0).ok());
