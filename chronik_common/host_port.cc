@@ -32,7 +32,10 @@ absl::StatusOr<HostPort> SplitHostPort(std::string_view text) {
     }
     if (!after.empty()) out.port = std::string(after.substr(1));
     out.host = std::string(text.substr(1, close - 1));
-    if (!IsIpv6Literal(out.host)) return absl::InvalidArgumentError(absl::StrCat(out.host, " in brackets is not an IPv6 address"));
+    // A link-local address may name its interface ("fe80::1%eth0"), which getaddrinfo takes.
+    if (!IsIpv6Literal(std::string_view(out.host).substr(0, out.host.find('%')))) {
+      return absl::InvalidArgumentError(out.host + " in brackets is not an IPv6 address");
+    }
     return out;
   }
   const size_t colon = text.rfind(':');

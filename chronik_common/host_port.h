@@ -23,7 +23,8 @@ struct HostPort {
   std::string host;  // brackets taken off; may be empty ("PLAINTEXT://:9092")
   std::optional<std::string> port;  // the text after ':', unchecked
 };
-// Splits "host", "host:port", "[address]" or "[address]:port". Refuses an IPv6 address without
+// Splits "host", "host:port", "[address]" or "[address]:port" (an address may end in "%zone").
+// Refuses an IPv6 address without
 // brackets (whose last group cannot be told from a port), an unclosed '[', text after ']' other
 // than ":port", and brackets around what is not an IPv6 address.
 absl::StatusOr<HostPort> SplitHostPort(std::string_view text);

@@ -28,7 +28,7 @@ TEST(HostPort, Splits) {
   for (const Case& c : {Case{"h", "h", std::nullopt}, Case{"h:9092", "h", "9092"}, Case{":9092", "", "9092"},
                         Case{"", "", std::nullopt}, Case{"[::1]", "::1", std::nullopt},
                         Case{"[::1]:9000", "::1", "9000"}, Case{"[fe80::1]:", "fe80::1", ""},
-                        Case{"10.1.2.3:80", "10.1.2.3", "80"}}) {
+                        Case{"10.1.2.3:80", "10.1.2.3", "80"}, Case{"[fe80::1%eth0]:9092", "fe80::1%eth0", "9092"}}) {
     auto got = SplitHostPort(c.text);
     ASSERT_TRUE(got.ok()) << c.text << ": " << got.status();
     EXPECT_EQ(got->host, c.host) << c.text;
@@ -37,7 +37,7 @@ TEST(HostPort, Splits) {
 }
 
 TEST(HostPort, RefusesAmbiguousOrBrokenText) {
-  for (std::string_view text : {"::1", "::1:9092", "[::1", "[::1]9092", "[::1]x:1", "[localhost]:1", "[10.0.0.1]"}) {
+  for (std::string_view text : {"::1", "::1:9092", "[::1", "[::1]9092", "[::1]x:1", "[localhost]:1", "[10.0.0.1]", "[%eth0]:1"}) {
     EXPECT_FALSE(SplitHostPort(text).ok()) << text;
   }
 }

@@ -17,7 +17,7 @@
 namespace chronik::ingest {
 
 // What a request came to: a complete response frame (int32 size prefix included; log data may be
-// left in its files, to be sent from there), no response at all, or an error that closes the
+// left in its files or remote chunks, to be sent from there), no response at all, or an error that closes the
 // connection; its message says why, for the one log line.
 using DispatchResult = absl::StatusOr<std::optional<protocol::SplicedBytes>>;
 

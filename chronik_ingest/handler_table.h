@@ -37,8 +37,8 @@ struct RequestContext {
   }
 };
 
-// A handler's answer: the encoded response body (with any log data left in its files, see
-// protocol::SplicedBytes), nothing (a request Kafka does not answer, such as an acks=0 produce),
+// A handler's answer: the encoded response body (with any log data left in its files or remote
+// chunks, see protocol::SplicedBytes), nothing (a request Kafka does not answer, such as an acks=0 produce),
 // or an error status for a request that is itself malformed, which closes the connection as
 // Kafka does.
 using ResponseBody = absl::StatusOr<std::optional<protocol::SplicedBytes>>;

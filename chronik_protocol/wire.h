@@ -56,7 +56,7 @@ struct Records {
 
   int64_t size() const;
   bool empty() const { return size() == 0; }
-  // The whole value as bytes (reads the file ranges).
+  // The whole value as bytes (reads the shared ranges).
   absl::StatusOr<std::string> Flatten() const;
   bool operator==(const Records&) const = default;
 };
@@ -224,7 +224,7 @@ class Reader {
 class Writer {
  public:
   explicit Writer(std::string* out) : out_(out) {}
-  // File ranges of `records` fields are not read but noted in `*splices` (positions in `*out`).
+  // Shared ranges of `records` fields are not read but noted in `*splices` (positions in `*out`).
   Writer(std::string* out, std::vector<Splice>* splices) : out_(out), splices_(splices) {}
 
   std::string* buffer() { return out_; }

@@ -648,7 +648,7 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
        &storage::tiered::RemoteStats::copy_lag_bytes},
       {"chronik_remote_copy_throttle_seconds_total", monitoring::MetricType::kCounter,
        "Time copies waited on remote.log.manager.copy.max.bytes.per.second.",
-       &storage::tiered::RemoteStats::copy_throttle_ms, 1e-3},
+       &storage::tiered::RemoteStats::copy_throttle_ns, 1e-9},
   };
   for (const RemoteSeries& series : kRemoteSeries) s.metrics_registry.Describe(series.name, series.type, series.help);
   s.metrics_registry.AddCollector([remote = &*s.remote](monitoring::SampleWriter& w) {

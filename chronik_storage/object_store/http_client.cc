@@ -325,7 +325,8 @@ absl::StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect() {
   std::string connect_port = std::to_string(port_);
   if (!options_.connect_address.empty()) {
     auto split = common::SplitHostPort(options_.connect_address);
-    if (!split.ok() || !split->port.has_value()) return absl::InvalidArgumentError("connect_address is not host:port");
+    if (!split.ok()) return absl::InvalidArgumentError(absl::StrCat("connect_address: ", split.status().message()));
+    if (!split->port.has_value()) return absl::InvalidArgumentError("connect_address is not host:port");
     connect_host = split->host;
     connect_port = *split->port;
   }

@@ -30,7 +30,9 @@ namespace bv2 = protocol::batch_v2;
 
 constexpr char kManifestName[] = "manifest.json";
 // How far past the chunk a fetch last read the readers go: this many remote.log.reader.fetch.bytes,
-// and at most half the cache, so that what is read ahead never evicts what is being consumed.
+// and at most an equal share of half the cache among the partitions being read, so that what is
+// read ahead does not evict what is being consumed (a cache smaller than two reads per partition
+// being read reads none ahead).
 constexpr int64_t kReadAheadFetches = 4;
 // How many evicted chunks' buffers are kept for reuse (beyond remote.log.reader.cache.bytes), and
 // how much larger than a read's range a buffer may be and still be given to it: the cache counts
@@ -250,6 +252,7 @@ void RemoteLogManager::OnLogEvent(const LogEvent& event) {
 void RemoteLogManager::ForgetLocked(const TopicPartition& tp) {
   manifests_.erase(tp);
   reading_at_.erase(tp);
+  std::erase_if(failed_, [&](const auto& entry) { return entry.first.tp == tp; });
   if (auto it = chunks_.find(tp); it != chunks_.end()) {
     for (auto& [_, chunk] : it->second) {
       cached_bytes_ -= static_cast<int64_t>(chunk->bytes->size());
@@ -366,7 +369,7 @@ absl::Status RemoteLogManager::CopySegments(const TopicPartition& tp, PartitionL
     absl::Status st = UploadFile(store_, local + ".log", remote.log_key, seg.size_bytes, options_.copy_throttle, &throttled);
     if (throttled.count() > 0) {
       std::lock_guard lock(mu_);
-      stats_.copy_throttle_ms += std::chrono::duration_cast<std::chrono::milliseconds>(throttled).count();
+      stats_.copy_throttle_ns += throttled.count();
     }
     for (const auto& [suffix, key] : {std::pair{".index", remote.index_key}, {".timeindex", remote.time_index_key}}) {
       if (!st.ok()) break;
@@ -511,6 +514,7 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
     absl::Status st = ManifestOf(tp) == nullptr ? LoadManifest(tp, *log) : absl::OkStatus();
     if (st.ok()) st = CopySegments(tp, *log, log->segments());
     if (st.ok()) st = ApplyRemoteRetention(tp, *log, now_ms);
+    if (absl::IsCancelled(st)) return;  // the broker is stopping: no pass, no failure
     if (absl::IsAborted(st)) {
       spdlog::info("tiered: {}", std::string(st.message()));  // its remote data goes at the next pass
     } else if (!st.ok()) {
@@ -561,6 +565,12 @@ std::optional<absl::StatusOr<RemoteLogManager::Read>> RemoteLogManager::TryRead(
   stats_.reads++;
   stats_.read_bytes += end - begin;
   Read read{protocol::SharedRange{chunk->bytes, -1, begin, end - begin, chunk->bytes->data()}, Offset(next_offset), {}};
+  // Responses being sent keep their chunks alive past eviction; beyond twice the cache in all, a
+  // response gets its own copy of its bytes instead.
+  if (live_chunk_bytes_->load() > 2 * options_.cache_bytes) {
+    auto copy = std::make_shared<std::string>(chunk->bytes->substr(begin, end - begin));
+    read.bytes = protocol::SharedRange{copy, -1, 0, end - begin, copy->data()};
+  }
   for (const AbortedTxn& t : chunk->aborted) {
     if (t.last_offset >= from.value() && t.first_offset < next_offset) read.aborted.push_back(t);
   }
@@ -581,7 +591,8 @@ void RemoteLogManager::ReadAheadLocked(const TopicPartition& tp) {
   if (reading == reading_at_.end()) return;
   int64_t at = reading->second;
   const int64_t end = RemoteEndLocked(tp);
-  const int64_t budget = std::min(kReadAheadFetches * options_.fetch_bytes, options_.cache_bytes / 2);
+  const int64_t budget = std::min(kReadAheadFetches * options_.fetch_bytes,
+                                  options_.cache_bytes / 2 / static_cast<int64_t>(reading_at_.size()));
   int64_t ahead_bytes = 0;  // past the consumer's chunk
   for (bool consumers = true; at < end; consumers = false) {
     if (const Chunk* chunk = CachedLocked(tp, at); chunk != nullptr) {
@@ -595,7 +606,7 @@ void RemoteLogManager::ReadAheadLocked(const TopicPartition& tp) {
       if (!consumers && ahead_bytes + options_.fetch_bytes <= budget) StartReadLocked(tp, at);
       return;
     }
-    if (pending->second.next_offset < 0) return;
+    if (pending->second.next_offset <= at) return;  // not planned yet
     if (!consumers) ahead_bytes += pending->second.bytes;
     at = pending->second.next_offset;
   }
@@ -631,6 +642,7 @@ void RemoteLogManager::ReaderLoop() {
       std::lock_guard lock(mu_);
       pending_.erase(key);
       if (chunk.ok()) {
+        failed_.erase(key);  // a read ahead that failed before and was tried again
         InsertLocked(*std::move(chunk));
         ReadAheadLocked(key.tp);
       } else {
@@ -649,6 +661,12 @@ int64_t RemoteLogManager::RemoteEndLocked(const TopicPartition& tp) const {
 }
 
 void RemoteLogManager::EraseLocked(const std::shared_ptr<Chunk>& chunk) {
+  // Its consumer has moved on or stopped (its next fetch counts it again): the others read ahead
+  // in the cache it leaves.
+  if (auto reading = reading_at_.find(chunk->tp); reading != reading_at_.end() &&
+      reading->second >= chunk->first_offset && reading->second < chunk->next_offset) {
+    reading_at_.erase(reading);
+  }
   cached_bytes_ -= static_cast<int64_t>(chunk->bytes->size());
   lru_.erase(chunk->lru_position);
   auto& by_offset = chunks_[chunk->tp];
@@ -690,8 +708,15 @@ absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> RemoteLogManager::Offse
   if (raw->size() % kOffsetIndexEntrySize != 0) return absl::DataLossError(absl::StrCat(segment.index_key, ": torn index"));
   auto entries = std::make_shared<std::vector<std::pair<int64_t, int64_t>>>();
   for (size_t i = 0; i < raw->size(); i += kOffsetIndexEntrySize) {
-    entries->emplace_back(segment.base_offset + static_cast<int32_t>(LoadBe32(raw->data() + i)),
-                          static_cast<int32_t>(LoadBe32(raw->data() + i + 4)));
+    const int64_t offset = segment.base_offset + static_cast<int32_t>(LoadBe32(raw->data() + i));
+    const int64_t position = static_cast<int32_t>(LoadBe32(raw->data() + i + 4));
+    // Entries go up in both offset and position, within the segment: reads are planned by them.
+    const bool in_order = entries->empty() ? offset >= segment.base_offset && position > 0
+                                           : offset > entries->back().first && position > entries->back().second;
+    if (!in_order || offset >= segment.next_offset || position >= segment.size) {
+      return absl::DataLossError(absl::StrCat(segment.index_key, ": entry ", i / kOffsetIndexEntrySize, " out of order"));
+    }
+    entries->emplace_back(offset, position);
   }
   std::lock_guard lock(index_mu_);
   if (indexes_.size() > 1024) indexes_.clear();
@@ -799,7 +824,13 @@ absl::StatusOr<std::shared_ptr<RemoteLogManager::Chunk>> RemoteLogManager::ReadC
     if (!chunk->batches.empty()) {
       bytes->resize(at);
       bytes->erase(0, skipped);
-      chunk->bytes = std::make_shared<std::string>(*std::move(bytes));
+      const auto size = static_cast<int64_t>(bytes->size());
+      live_chunk_bytes_->fetch_add(size);
+      chunk->bytes = std::shared_ptr<std::string>(new std::string(*std::move(bytes)),
+                                                  [live = live_chunk_bytes_, size](std::string* b) {
+                                                    live->fetch_sub(size);
+                                                    delete b;
+                                                  });
       break;
     }
     if (position + at >= seg->size) {

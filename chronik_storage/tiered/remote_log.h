@@ -82,7 +82,8 @@ struct RemoteLogOptions {
   int64_t cache_bytes = 64 << 20;  // remote.log.reader.cache.bytes
   int32_t fetch_bytes = 8 << 20;   // remote.log.reader.fetch.bytes: one ranged GET
   int reader_threads = 10;         // remote.log.reader.threads
-  // A read started by TryRead has ended (with data or an error): fetches waiting on tp read again.
+  // A read of tp's remote copy (asked for by TryRead, or read ahead) has ended, with data or an
+  // error: fetches waiting on tp read again.
   std::function<void(const TopicPartition&)> on_ready;
   // The data directory was restored from a backup (backup.h) and has not been reconciled with the
   // remote copy yet: a partition's remote segments that reach past its restored local log were
@@ -107,7 +108,7 @@ struct RemoteStats {
   int64_t bytes_copied = 0;
   int64_t segments_deleted = 0;
   int64_t copy_failures = 0;  // passes over a partition that failed (manifest, copy or retention)
-  int64_t copy_throttle_ms = 0;  // waited on remote.log.manager.copy.max.bytes.per.second
+  int64_t copy_throttle_ns = 0;  // waited on remote.log.manager.copy.max.bytes.per.second
   int64_t reads = 0;
   int64_t read_bytes = 0;
   // As of the last pass: rolled local segments of tiered partitions not yet copied.
@@ -256,6 +257,9 @@ class RemoteLogManager {
   std::map<TopicPartition, std::map<int64_t, std::shared_ptr<Chunk>>> chunks_;
   std::list<std::shared_ptr<Chunk>> lru_;
   int64_t cached_bytes_ = 0;
+  // The bytes of all chunks alive: cached, or evicted but still held by responses being sent.
+  // Shared with the chunks' deleters, which may run after the manager is gone.
+  std::shared_ptr<std::atomic<int64_t>> live_chunk_bytes_ = std::make_shared<std::atomic<int64_t>>(0);
   // The memory of evicted chunks, for the next reads' bodies (ObjectStore::GetReusing): a chunk read
   // into fresh memory spent most of its reader's CPU in page faults. At most kSpareBuffers.
   std::vector<std::string> spare_buffers_;
