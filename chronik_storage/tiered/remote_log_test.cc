@@ -28,12 +28,7 @@ class RemoteLogTest : public ::testing::Test {
     auto store = objects::LocalStore::Open(remote_.path());
     ASSERT_TRUE(store.ok());
     store_ = *std::move(store);
-    LogConfig config;
-    config.segment_bytes = 2000;
-    config.retention_ms = -1;
-    config.remote_storage = true;
-    config.local_retention_bytes = 1;
-    auto log = logs_->Create(tp_, config);
+    auto log = logs_->Create(tp_, TieredConfig(2000));
     ASSERT_TRUE(log.ok());
     log_ = *log;
     // 30 batches of 3 records, timestamps 1000 + 10 * batch.
@@ -42,6 +37,16 @@ class RemoteLogTest : public ::testing::Test {
     auto stored = storage::testing::ReadAll(*log_);
     ASSERT_TRUE(stored.ok());
     for (const auto& batch : *stored) written_ += batch.bytes;
+  }
+
+  // A tiered topic's config that keeps only the active segment locally once the rest is copied.
+  static LogConfig TieredConfig(int64_t segment_bytes) {
+    LogConfig config;
+    config.segment_bytes = segment_bytes;
+    config.retention_ms = -1;
+    config.remote_storage = true;
+    config.local_retention_bytes = 1;
+    return config;
   }
 
   // Two readers whose ends wake Read.
@@ -358,12 +363,8 @@ TEST_F(RemoteLogTest, ChunksPlannedByTheIndexAreReadAheadAndAWrongIndexIsRefused
   // Segments with an index entry per batch or two, so that chunks end at entries, inside segments.
   ASSERT_TRUE(logs_->Delete(tp_).ok());
   log_.reset();
-  LogConfig config;
-  config.segment_bytes = 8000;
+  LogConfig config = TieredConfig(8000);
   config.index_interval_bytes = 500;
-  config.retention_ms = -1;
-  config.remote_storage = true;
-  config.local_retention_bytes = 1;
   auto log = logs_->Create(tp_, config);
   ASSERT_TRUE(log.ok());
   for (int i = 0; i < 40; ++i) ASSERT_TRUE(AppendSync(**log, MakeBatch(3, 300)).ok());
