@@ -160,7 +160,8 @@ FetchResponse ReadOnce(const FetchState& st, const BrokerContext& broker, int64_
         // Below the local log: from the remote copy's cache, or, while a reader fetches it, nothing
         // yet (the reader's end wakes this fetch).
         std::optional<absl::StatusOr<storage::tiered::RemoteLogManager::Read>> cached =
-            broker.remote->TryRead(tp, storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0));
+            broker.remote->TryRead(tp, storage::Offset(p.fetch_offset), std::max<int64_t>(limit, 0),
+                                   b.log_start_offset);
         if (!cached.has_value()) continue;
         if (cached->ok() && !first_data && (*cached)->bytes.size > limit) continue;
         if (cached->ok()) {

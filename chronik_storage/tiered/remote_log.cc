@@ -190,7 +190,9 @@ RemoteLogManager::~RemoteLogManager() {
 
 RemoteStats RemoteLogManager::stats() const {
   std::lock_guard lock(mu_);
-  return stats_;
+  RemoteStats stats = stats_;
+  stats.read_queue = static_cast<int64_t>(pending_.size());
+  return stats;
 }
 
 std::shared_ptr<const Manifest> RemoteLogManager::ManifestOf(const TopicPartition& tp) const {
@@ -535,7 +537,8 @@ void RemoteLogManager::RunPass(int64_t now_ms) {
 // Reads.
 
 std::optional<absl::StatusOr<RemoteLogManager::Read>> RemoteLogManager::TryRead(const TopicPartition& tp,
-                                                                                Offset from, int64_t max_bytes) {
+                                                                                Offset from, int64_t max_bytes,
+                                                                                Offset local_start) {
   std::lock_guard lock(mu_);
   const ReadKey key{tp, from.value()};
   if (auto failed = failed_.find(key); failed != failed_.end()) {
@@ -545,7 +548,7 @@ std::optional<absl::StatusOr<RemoteLogManager::Read>> RemoteLogManager::TryRead(
   }
   // A consumer reading from the remote copy reads on: the chunks after this one are read while it
   // consumes this one, so that the store's latency overlaps its work and two reads overlap each other.
-  reading_at_[tp] = from.value();
+  reading_at_[tp] = Reading{from.value(), local_start.value()};
   const Chunk* chunk = CachedLocked(tp, from.value());
   if (chunk == nullptr) {
     StartReadLocked(tp, from.value());
@@ -589,8 +592,8 @@ const RemoteLogManager::Chunk* RemoteLogManager::CachedLocked(const TopicPartiti
 void RemoteLogManager::ReadAheadLocked(const TopicPartition& tp) {
   auto reading = reading_at_.find(tp);
   if (reading == reading_at_.end()) return;
-  int64_t at = reading->second;
-  const int64_t end = RemoteEndLocked(tp);
+  int64_t at = reading->second.at;
+  const int64_t end = std::min(RemoteEndLocked(tp), reading->second.until);
   const int64_t budget = std::min(kReadAheadFetches * options_.fetch_bytes,
                                   options_.cache_bytes / 2 / static_cast<int64_t>(reading_at_.size()));
   int64_t ahead_bytes = 0;  // past the consumer's chunk
@@ -643,6 +646,7 @@ void RemoteLogManager::ReaderLoop() {
       pending_.erase(key);
       if (chunk.ok()) {
         failed_.erase(key);  // a read ahead that failed before and was tried again
+        stats_.store_read_bytes += static_cast<int64_t>((*chunk)->bytes->size());
         InsertLocked(*std::move(chunk));
         ReadAheadLocked(key.tp);
       } else {
@@ -664,7 +668,7 @@ void RemoteLogManager::EraseLocked(const std::shared_ptr<Chunk>& chunk) {
   // Its consumer has moved on or stopped (its next fetch counts it again): the others read ahead
   // in the cache it leaves.
   if (auto reading = reading_at_.find(chunk->tp); reading != reading_at_.end() &&
-      reading->second >= chunk->first_offset && reading->second < chunk->next_offset) {
+      reading->second.at >= chunk->first_offset && reading->second.at < chunk->next_offset) {
     reading_at_.erase(reading);
   }
   cached_bytes_ -= static_cast<int64_t>(chunk->bytes->size());

@@ -111,6 +111,8 @@ struct RemoteStats {
   int64_t copy_throttle_ns = 0;  // waited on remote.log.manager.copy.max.bytes.per.second
   int64_t reads = 0;
   int64_t read_bytes = 0;
+  int64_t store_read_bytes = 0;  // read from the store into the cache, for consumers and ahead of them
+  int64_t read_queue = 0;        // reads waiting for a reader or being read, now
   // As of the last pass: rolled local segments of tiered partitions not yet copied.
   int64_t copy_lag_segments = 0;
   int64_t copy_lag_bytes = 0;
@@ -158,8 +160,10 @@ class RemoteLogManager {
   // For Fetch on a network thread, never blocking: the whole batches from the one holding `from`
   // (at least one, then up to max_bytes) when they are cached; else nullopt, and a read into the
   // cache is started whose end calls on_ready(tp). A read that failed is reported once as its
-  // error (OutOfRange: not in the remote copy; DataLoss: a damaged object).
-  std::optional<absl::StatusOr<Read>> TryRead(const TopicPartition& tp, Offset from, int64_t max_bytes);
+  // error (OutOfRange: not in the remote copy; DataLoss: a damaged object). Reads ahead go as far
+  // as `local_start` at most: from there on the consumer reads the local log.
+  std::optional<absl::StatusOr<Read>> TryRead(const TopicPartition& tp, Offset from, int64_t max_bytes,
+                                              Offset local_start);
 
   // For ListOffsets on the handler pool (blocks on the store): the first record of the remote copy
   // at or above offset `from` with a timestamp at least `timestamp`, nullopt when there is none.
@@ -270,9 +274,13 @@ class RemoteLogManager {
     int64_t bytes = 0;
   };
   std::map<ReadKey, PlannedRead> pending_;
-  // Per partition, the offset its consumer's last fetch from the remote copy asked for: reads go on
-  // ahead of it.
-  std::map<TopicPartition, int64_t> reading_at_;
+  // Per partition, the offset its consumer's last fetch from the remote copy asked for, and the
+  // local log's start as of then: reads go on ahead of the one, up to the other.
+  struct Reading {
+    int64_t at = 0;
+    int64_t until = 0;
+  };
+  std::map<TopicPartition, Reading> reading_at_;
   std::deque<ReadKey> queue_;
   std::condition_variable queue_cv_;
   bool stopping_ = false;

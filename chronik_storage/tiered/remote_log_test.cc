@@ -1,10 +1,12 @@
 #include "chronik_storage/tiered/remote_log.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <set>
 
 #include "chronik_storage/object_store/local_store.h"
 #include "chronik_storage/test_util.h"
@@ -68,6 +70,14 @@ class RemoteLogTest : public ::testing::Test {
     return std::make_unique<RemoteLogManager>(store != nullptr ? *store : *store_, *logs_, options);
   }
 
+  // Where the fetch path says the local log starts: reads ahead stop there. A partition whose local
+  // log is gone is read to its remote end.
+  Offset LocalStart(const RemoteLogManager& remote) {
+    if (local_start_.has_value()) return *local_start_;
+    std::shared_ptr<PartitionLog> log = logs_->Get(tp_);
+    return log != nullptr ? log->log_start_offset() : remote.RemoteBounds(tp_).end;
+  }
+
   // TryRead until it answers (waiting for the reader it starts).
   absl::StatusOr<std::string> Read(RemoteLogManager& remote, int64_t from, int64_t max_bytes = 1 << 20) {
     for (int attempt = 0; attempt < 100; ++attempt) {
@@ -76,7 +86,7 @@ class RemoteLogTest : public ::testing::Test {
         std::lock_guard lock(mu_);
         before = ready_;
       }
-      auto got = remote.TryRead(tp_, Offset(from), max_bytes);
+      auto got = remote.TryRead(tp_, Offset(from), max_bytes, LocalStart(remote));
       if (got.has_value()) {
         if (!got->ok()) return got->status();
         std::string bytes;
@@ -127,21 +137,24 @@ class RemoteLogTest : public ::testing::Test {
   const TopicPartition tp_{"t", PartitionId(0)};
   std::shared_ptr<PartitionLog> log_;
   std::string written_;
+  std::optional<Offset> local_start_;  // set: what LocalStart says
   std::mutex mu_;
   std::condition_variable cv_;
   int ready_ = 0;
 };
 
-// A store that reads into the buffer a GetReusing call brings, as the HTTP stores do, and counts
-// the buffers it was given and their sizes against the ranges.
+// A store that reads into the buffer a GetReusing call brings, as the HTTP stores do, counts the
+// buffers it was given and their sizes against the ranges, and keeps the keys read.
 class ReusingStore : public objects::ObjectStore {
  public:
   explicit ReusingStore(objects::ObjectStore& store) : store_(store) {}
   absl::Status Put(const std::string& key, std::string_view data) override { return store_.Put(key, data); }
   absl::StatusOr<std::string> Get(const std::string& key, std::optional<objects::ByteRange> range) override {
+    Record(key);
     return store_.Get(key, range);
   }
   absl::StatusOr<std::string> GetReusing(const std::string& key, objects::ByteRange range, std::string buffer) override {
+    Record(key);
     auto got = store_.Get(key, range);
     if (!got.ok() || buffer.capacity() < got->size()) return got;
     reused++;
@@ -155,11 +168,21 @@ class ReusingStore : public objects::ObjectStore {
   absl::StatusOr<std::unique_ptr<objects::MultipartUpload>> StartMultipart(const std::string& key) override {
     return store_.StartMultipart(key);
   }
-  int reused = 0;
-  int oversized = 0;
+  std::set<std::string> read_keys() {
+    std::lock_guard lock(mu_);
+    return read_keys_;
+  }
+  std::atomic<int> reused = 0;
+  std::atomic<int> oversized = 0;
 
  private:
+  void Record(const std::string& key) {
+    std::lock_guard lock(mu_);
+    read_keys_.insert(key);
+  }
   objects::ObjectStore& store_;
+  std::mutex mu_;
+  std::set<std::string> read_keys_;
 };
 
 TEST_F(RemoteLogTest, ReadsReuseTheMemoryOfEvictedChunks) {
@@ -196,7 +219,7 @@ TEST_F(RemoteLogTest, AReadKeepsItsBytesAfterItsChunkIsEvictedAndItsMemoryReused
   ASSERT_TRUE(log_->ApplyRetention(0).ok());
   std::optional<RemoteLogManager::Read> held;
   for (int attempt = 0; attempt < 100 && !held.has_value(); ++attempt) {
-    if (auto got = remote.TryRead(tp_, Offset(0), 1); got.has_value()) {
+    if (auto got = remote.TryRead(tp_, Offset(0), 1, LocalStart(remote)); got.has_value()) {
       ASSERT_TRUE(got->ok()) << got->status();
       held = **std::move(got);
     } else {
@@ -226,7 +249,7 @@ TEST_F(RemoteLogTest, ResponsesHoldingEvictedChunksPastTwiceTheCacheGetCopies) {
   bool copy_seen = false;
   int64_t next = 0;
   for (int attempt = 0; attempt < 400 && next < remote.RemoteBounds(tp_).end.value(); ++attempt) {
-    auto got = remote.TryRead(tp_, Offset(next), 1);
+    auto got = remote.TryRead(tp_, Offset(next), 1, LocalStart(remote));
     if (!got.has_value()) {
       absl::SleepFor(absl::Milliseconds(10));
       continue;
@@ -407,6 +430,34 @@ TEST_F(RemoteLogTest, ChunksPlannedByTheIndexAreReadAheadAndAWrongIndexIsRefused
     auto got = Read(*again, 0);
     EXPECT_TRUE(absl::IsDataLoss(got.status())) << got.status();
   }
+}
+
+TEST_F(RemoteLogTest, ReadsAheadStopWhereTheLocalLogStarts) {
+  ReusingStore recording(*store_);
+  RemoteLogManager remote(recording, *logs_, Options());
+  remote.RunPass(0);  // copied, and all still local too
+  const Manifest manifest = *DecodeManifest(*store_->Get("tiered/t-0/manifest.json", std::nullopt));
+  ASSERT_GE(manifest.segments.size(), 8u);
+  // As if local retention had deleted the first four segments: a consumer reads those from the
+  // remote copy and the rest from the local log, which holds them too.
+  local_start_ = Offset(manifest.segments[4].base_offset);
+  for (int64_t next = 0; next < local_start_->value();) {
+    auto got = Read(remote, next, 1);  // a batch at a time, so that reads ahead run before it
+    ASSERT_TRUE(got.ok()) << got.status();
+    auto batches = SplitBatches(*got);
+    ASSERT_TRUE(batches.ok() && !batches->empty());
+    next = batches->back().last_offset + 1;
+  }
+  // Until every read started (each reader's end may start one more) is done.
+  for (int attempt = 0; attempt < 500 && remote.stats().read_queue > 0; ++attempt) absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_EQ(remote.stats().read_queue, 0);
+  const std::set<std::string> read = recording.read_keys();
+  int64_t below = 0;
+  for (size_t i = 0; i < manifest.segments.size(); ++i) {
+    EXPECT_EQ(read.count(manifest.segments[i].log_key), i < 4 ? 1u : 0u) << "segment " << i;
+    if (i < 4) below += manifest.segments[i].size;
+  }
+  EXPECT_EQ(remote.stats().store_read_bytes, below);  // each once
 }
 
 TEST_F(RemoteLogTest, DamagedOrTruncatedObjectsAreReportedNeverServed) {
@@ -635,7 +686,7 @@ TEST_F(RemoteLogTest, ReadCommittedFetchesLearnAbortedTransactionsFromTheRemoteC
   for (const auto& [from, expected] : {std::pair{0, expected_from_0}, std::pair{4, expected_from_4}}) {
     absl::StatusOr<RemoteLogManager::Read> got = absl::DeadlineExceededError("no answer");
     for (int attempt = 0; attempt < 100; ++attempt) {
-      auto once = remote->TryRead(tp, Offset(from), 1);  // one batch
+      auto once = remote->TryRead(tp, Offset(from), 1, log.log_start_offset());  // one batch
       if (once.has_value()) {
         got = *std::move(once);
         break;
