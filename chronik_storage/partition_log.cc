@@ -8,15 +8,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <climits>
-#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "chronik_protocol/records/record_batch.h"
 #include "chronik_protocol/records/record_batch_builder.h"
 #include "chronik_protocol/records/records.h"
-#include "chronik_storage/compaction.h"
 #include "chronik_storage/errors.h"
 #include "spdlog/spdlog.h"
 
@@ -31,9 +28,10 @@ int64_t SteadyNowMs() {
       .count();
 }
 
+}  // namespace
 
-// Whether a control batch is a commit marker (false: an abort marker); an error for any other
-// control record (KRaft's are not written to topic partitions).
+namespace internal {
+
 absl::StatusOr<bool> MarkerIsCommit(const RecordBatchView& batch) {
   absl::StatusOr<protocol::RecordReader> reader = protocol::RecordReader::Create(batch, batch.size_bytes() * 4 + 1024);
   if (!reader.ok()) return reader.status();
@@ -49,10 +47,6 @@ absl::StatusOr<bool> MarkerIsCommit(const RecordBatchView& batch) {
   }
   return key->type == static_cast<int16_t>(protocol::ControlRecordType::kCommit);
 }
-
-}  // namespace
-
-namespace internal {
 
 int TimedFDataSync(LogHost& host, FileOps& ops, int fd) {
   const auto start = std::chrono::steady_clock::now();
@@ -93,271 +87,6 @@ absl::Status PartitionLog::InitNew(int64_t base_offset) {
   absl::MutexLock lock(&mu_);
   segments_.push_back(std::shared_ptr<Segment>(std::move(*seg)));
   log_start_offset_ = log_end_offset_ = durable_offset_ = recovery_point_ = base_offset;
-  checkpoint_dirty_ = true;
-  return absl::OkStatus();
-}
-
-absl::Status PartitionLog::Load(bool clean_shutdown, const PartitionCheckpoint& checkpoint, LoadStats* stats) {
-  int64_t recovery_point = checkpoint.recovery_point;
-  const int64_t log_start_offset = checkpoint.log_start_offset;
-  FileOps& ops = host_->file_ops();
-  const int64_t now = host_->NowMs();
-  LogConfig config = this->config();
-
-  // A compaction interrupted by a crash leaves *.cleaned files (incomplete: deleted) or *.swap
-  // files (complete: the swap is finished) that must be dealt with before the segments are read.
-  absl::StatusOr<CompactionRecovery> leftovers = RecoverInterruptedCompaction(dir_, ops);
-  if (!leftovers.ok()) return leftovers.status();
-  if (leftovers->swaps_finished > 0 || leftovers->files_deleted > 0) {
-    spdlog::warn("storage: {}: interrupted compaction: finished {} segment swaps, deleted {} leftover files",
-                 tp_.ToString(), leftovers->swaps_finished, leftovers->files_deleted);
-  }
-
-  std::vector<int64_t> bases;
-  std::vector<std::string> index_files;
-  std::vector<int64_t> snapshot_offsets;
-  DIR* d = ::opendir(dir_.c_str());
-  if (d == nullptr) return IoError("open directory", dir_, errno);
-  while (struct dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    auto dot = name.find('.');
-    std::string stem = name.substr(0, dot);
-    std::string ext = dot == std::string::npos ? "" : name.substr(dot);
-    bool numeric = stem.size() == 20 && std::all_of(stem.begin(), stem.end(), ::isdigit);
-    if (numeric && ext == ".log") {
-      bases.push_back(std::strtoll(stem.c_str(), nullptr, 10));
-    } else if (numeric && ext == kSnapshotSuffix) {
-      snapshot_offsets.push_back(std::strtoll(stem.c_str(), nullptr, 10));
-    } else if (numeric && (ext == ".index" || ext == ".timeindex" || ext == ".txnindex")) {
-      index_files.push_back(name);
-    } else if (ext.size() >= 4 && ext.compare(ext.size() - 4, 4, ".tmp") == 0) {
-      ::unlink((dir_ + "/" + name).c_str());
-    } else {
-      spdlog::warn("storage: {}: ignoring unexpected file {}", tp_.ToString(), name);
-    }
-  }
-  ::closedir(d);
-  std::sort(bases.begin(), bases.end());
-  for (const std::string& name : index_files) {
-    int64_t base = std::strtoll(name.substr(0, 20).c_str(), nullptr, 10);
-    if (!std::binary_search(bases.begin(), bases.end(), base)) ::unlink((dir_ + "/" + name).c_str());
-  }
-  if (bases.empty()) {
-    spdlog::warn("storage: {}: no segments on disk, starting an empty log at offset {}", tp_.ToString(),
-                 std::max<int64_t>(log_start_offset, 0));
-    absl::Status st = InitNew(std::max<int64_t>(log_start_offset, 0));
-    absl::MutexLock lock(&mu_);
-    deleted_below_ = std::clamp<int64_t>(checkpoint.deleted_below, 0, log_start_offset_);
-    return st;
-  }
-
-  // Without a clean shutdown, scan from the segment holding the recovery point (always at least
-  // the last segment).
-  size_t first_scan = bases.size();
-  if (!clean_shutdown) {
-    first_scan = bases.size() - 1;
-    if (recovery_point < 0) recovery_point = 0;
-    for (size_t i = 0; i < bases.size(); ++i) {
-      bool holds = i + 1 == bases.size() || bases[i + 1] > recovery_point;
-      if (holds) {
-        first_scan = std::min(first_scan, i);
-        break;
-      }
-    }
-  }
-
-  std::vector<std::shared_ptr<Segment>> loaded;
-  std::vector<std::shared_ptr<Segment>> scanned;
-  for (size_t i = 0; i < bases.size(); ++i) {
-    absl::StatusOr<std::unique_ptr<Segment>> opened = Segment::Open(dir_, bases[i], ops);
-    if (!opened.ok()) return opened.status();
-    std::shared_ptr<Segment> seg(std::move(*opened));
-    const int64_t max_next = i + 1 < bases.size() ? bases[i + 1] : INT64_MAX;
-    bool scan = i >= first_scan;
-    if (!scan) {
-      absl::StatusOr<bool> ok = seg->LoadIndexes(now);
-      if (!ok.ok()) return ok.status();
-      if (!*ok || seg->next_offset() > max_next) {
-        spdlog::warn("storage: {}: index of segment {} missing or damaged, rebuilding it from the log",
-                     tp_.ToString(), bases[i]);
-        stats->indexes_rebuilt++;
-        scan = true;
-      }
-    }
-    stats->segments_loaded++;
-    if (scan) {
-      absl::StatusOr<SegmentScan> result =
-          seg->Recover(ops, max_next, config.index_interval_bytes, config.segment_index_bytes, now);
-      if (!result.ok()) return result.status();
-      stats->segments_scanned++;
-      stats->bytes_scanned += result->valid_bytes + result->truncated_bytes;
-      scanned.push_back(seg);
-      if (i + 1 < bases.size()) {
-        absl::Status st = seg->WriteIndexes(ops, config.segment_index_bytes);
-        if (st.ok()) st = seg->SyncIndexes(ops);
-        if (!st.ok()) spdlog::warn("storage: {}: could not write rebuilt index: {}", tp_.ToString(), st.ToString());
-      }
-      if (!result->stop_reason.empty()) {
-        spdlog::warn("storage: {}: segment {} invalid at position {} ({}); truncated {} bytes", tp_.ToString(),
-                     seg->log_path(), result->valid_bytes, result->stop_reason, result->truncated_bytes);
-        stats->bytes_truncated += result->truncated_bytes;
-        loaded.push_back(seg);
-        // Nothing after a torn or corrupt batch can be trusted: later segments go.
-        for (size_t j = i + 1; j < bases.size(); ++j) {
-          absl::StatusOr<std::unique_ptr<Segment>> later = Segment::Open(dir_, bases[j], ops);
-          if (later.ok()) {
-            spdlog::warn("storage: {}: deleting segment {} after the truncation point", tp_.ToString(),
-                         (*later)->log_path());
-            stats->bytes_truncated += (*later)->size();
-            (*later)->DeleteFiles();
-          }
-          stats->segments_deleted++;
-        }
-        break;
-      }
-    }
-    loaded.push_back(seg);
-  }
-
-  // What recovery kept must be durable before it counts as the durable end.
-  for (const auto& seg : scanned) {
-    if (internal::TimedFDataSync(*host_, ops, seg->file()->fd()) != 0) {
-      return IoError("fdatasync", seg->log_path(), errno);
-    }
-  }
-  if (stats->segments_deleted > 0 || !scanned.empty()) {
-    absl::Status st = SyncDirectory(ops, dir_);
-    host_->CountFsync();
-    if (!st.ok()) return st;
-  }
-
-  // The idempotent and transactional producers' state, from the batch headers of what recovery
-  // kept: of the segments written within producer.id.expiration.ms (older producers would have
-  // expired, and a transaction lasts transaction.max.timeout.ms at most), so a restart reads a day
-  // of data at most; and from the first segment whose transaction index is missing or damaged
-  // (the active one after a crash, or data from before transaction indexes), whose aborted
-  // transactions the walk finds again. A segment that cannot be read costs its producers' state
-  // (their next batch is taken as a new producer's), not the partition.
-  std::vector<bool> file_ok(loaded.size(), false);
-  std::vector<bool> txn_index_ok(loaded.size(), false);
-  size_t walk_from = loaded.size() - 1;
-  // A day before the last write, not before now: a broker down for a day must still find the
-  // first batches of the transactions that were open when it stopped.
-  int64_t newest_ms = -1;
-  for (const auto& seg : loaded) newest_ms = std::max(newest_ms, seg->ModifiedMs());
-  for (size_t i = 0; i < loaded.size(); ++i) {
-    absl::StatusOr<bool> ok = loaded[i]->LoadTxnIndex();
-    if (!ok.ok()) return ok.status();
-    file_ok[i] = *ok;
-    // A segment recovery scanned may have been appended to after its index was written.
-    const bool was_scanned = std::find(scanned.begin(), scanned.end(), loaded[i]) != scanned.end();
-    txn_index_ok[i] = *ok && !was_scanned;
-    const int64_t written_ms = loaded[i]->ModifiedMs();
-    const bool recent = written_ms < 0 || newest_ms - written_ms <= host_->ProducerIdExpirationMs();
-    if ((recent || !txn_index_ok[i]) && i < walk_from) walk_from = i;
-  }
-
-  // The newest producer snapshot at or below the log end (one above it was taken before a crash
-  // cut the log shorter), if intact, spares the walk of everything before it.
-  ProducerStateTable producers;
-  std::deque<int64_t> snapshots;
-  int64_t snapshot_at = -1;
-  const int64_t end_offset = loaded.back()->next_offset();
-  std::sort(snapshot_offsets.rbegin(), snapshot_offsets.rend());
-  for (int64_t at : snapshot_offsets) {
-    const std::string path = dir_ + "/" + SegmentFileName(at, kSnapshotSuffix);
-    bool missing = false;
-    absl::StatusOr<std::string> data = at <= end_offset ? ReadWholeFile(path, &missing) : std::string();
-    absl::StatusOr<ProducerStateTable> table =
-        data.ok() ? ProducerStateTable::FromSnapshot(*data) : absl::StatusOr<ProducerStateTable>(data.status());
-    if (at > end_offset || !table.ok()) {
-      if (at <= end_offset) spdlog::warn("storage: {}: {}: {}", tp_.ToString(), path, table.status().ToString());
-      ::unlink(path.c_str());
-      continue;
-    }
-    snapshots.push_front(at);
-    if (snapshot_at < 0) {
-      snapshot_at = at;
-      producers = *std::move(table);
-    }
-  }
-  if (snapshot_at >= 0) {
-    size_t k = loaded.size() - 1;
-    while (k > 0 && loaded[k]->base_offset() > snapshot_at) --k;
-    bool usable = file_ok[k] || loaded[k]->base_offset() == snapshot_at;
-    for (size_t i = 0; i < k; ++i) usable = usable && txn_index_ok[i];
-    if (usable) {
-      walk_from = k;
-      stats->producer_snapshots_used++;
-    } else {
-      snapshot_at = -1;
-      producers = ProducerStateTable();
-    }
-  }
-
-  for (size_t i = walk_from; i < loaded.size(); ++i) {
-    Segment& seg = *loaded[i];
-    const int64_t written_ms = seg.ModifiedMs();
-    // Before the snapshot's offset the index written while the log was open stands.
-    std::vector<AbortedTxn> aborted;
-    for (const AbortedTxn& t : seg.aborted_txns()) {
-      if (t.last_offset < snapshot_at) aborted.push_back(t);
-    }
-    absl::Status st = seg.WalkHeaders(0, seg.size(), [&](const BatchHeader& h, int64_t position) {
-      if (h.producer_id < 0 || h.base_offset < snapshot_at) return true;
-      stats->producer_batches_replayed++;
-      if (!h.is_control) {
-        const auto delta = static_cast<int32_t>(h.last_offset - h.base_offset);
-        producers.Record(h.producer_id, h.producer_epoch,
-                         ProducerBatch{h.base_sequence, LastSequence(h.base_sequence, delta), h.base_offset,
-                                       h.last_offset, config.log_append_time ? h.max_timestamp : -1},
-                         written_ms, h.is_transactional);
-        return true;
-      }
-      std::string bytes;
-      absl::Status read = seg.file()->ReadAt(position, h.size, &bytes);
-      absl::StatusOr<RecordBatchView> view =
-          read.ok() ? RecordBatchView::Parse(bytes, protocol::CrcCheck::kSkip) : absl::StatusOr<RecordBatchView>(read);
-      absl::StatusOr<bool> commit = view.ok() ? MarkerIsCommit(*view) : absl::StatusOr<bool>(view.status());
-      if (!commit.ok()) {
-        spdlog::warn("storage: {}: unreadable control batch at offset {}: {}", tp_.ToString(), h.base_offset,
-                     commit.status().ToString());
-        return true;
-      }
-      std::optional<CompletedTxn> ended =
-          producers.CompleteTxn(h.producer_id, h.producer_epoch, h.base_offset, *commit, written_ms);
-      if (ended.has_value() && ended->aborted) {
-        const int64_t lso = std::min(producers.FirstUnstableOffset().value_or(h.base_offset + 1), h.base_offset + 1);
-        aborted.push_back(AbortedTxn{h.producer_id, ended->first_offset, h.base_offset, lso});
-      }
-      return true;
-    });
-    if (!st.ok()) {
-      spdlog::warn("storage: {}: producer state from segment {} is incomplete: {}", tp_.ToString(),
-                   seg.base_offset(), st.ToString());
-    }
-    // An index written while the log was open knew every transaction; the walk may have begun
-    // after some transaction's first batch.
-    if (!txn_index_ok[i] && st.ok()) {
-      seg.SetAbortedTxns(std::move(aborted));
-      if (i + 1 < loaded.size()) {
-        absl::Status wst = seg.WriteIndexes(ops, config.segment_index_bytes);
-        if (wst.ok()) wst = seg.SyncIndexes(ops);
-        if (!wst.ok()) spdlog::warn("storage: {}: could not write rebuilt index: {}", tp_.ToString(), wst.ToString());
-      }
-    }
-  }
-
-  absl::MutexLock lock(&mu_);
-  segments_ = std::move(loaded);
-  producers_ = std::move(producers);
-  snapshots_ = std::move(snapshots);
-  log_end_offset_ = segments_.back()->next_offset();
-  log_start_offset_ = std::clamp<int64_t>(std::max(log_start_offset, segments_.front()->base_offset()),
-                                          segments_.front()->base_offset(), log_end_offset_);
-  deleted_below_ = std::clamp<int64_t>(checkpoint.deleted_below, 0, log_start_offset_);
-  durable_offset_ = recovery_point_ = log_end_offset_;
   checkpoint_dirty_ = true;
   return absl::OkStatus();
 }
@@ -473,7 +202,7 @@ void PartitionLog::Append(std::string batches, LeaderEpoch epoch, AppendCallback
     }
     std::optional<bool> marker_commit;
     if (view.is_control()) {
-      absl::StatusOr<bool> commit = MarkerIsCommit(view);
+      absl::StatusOr<bool> commit = internal::MarkerIsCommit(view);
       if (!commit.ok()) {
         done(commit.status());
         return;
@@ -805,165 +534,6 @@ absl::Status PartitionLog::LinkFiles(const std::string& to, std::vector<std::pai
   }
   ::closedir(d);
   return st;
-}
-
-const Segment* PartitionLog::SegmentForLocked(int64_t offset) const {
-  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
-                             [](int64_t o, const std::shared_ptr<Segment>& s) { return o < s->base_offset(); });
-  if (it == segments_.begin()) return segments_.front().get();
-  return std::prev(it)->get();
-}
-
-absl::StatusOr<ReadResult> PartitionLog::Read(Offset from_offset, int64_t max_bytes, std::optional<Offset> max_offset,
-                                              bool min_one_batch) const {
-  absl::ReaderMutexLock lock(&mu_);
-  const int64_t from = from_offset.value();
-  if (from < log_start_offset_ || from > log_end_offset_) {
-    return absl::OutOfRangeError(absl::StrCat("offset ", from, " is out of range for ", tp_.ToString(),
-                                              " (log start ", log_start_offset_, ", log end ", log_end_offset_, ")"));
-  }
-  ReadResult result;
-  result.bounds = BoundsLocked();
-  result.next_offset = from_offset;
-  int64_t limit = HighWatermarkLocked();
-  if (max_offset.has_value()) limit = std::min(limit, max_offset->value());
-  if (from >= limit) return result;
-
-  auto it = std::upper_bound(segments_.begin(), segments_.end(), from,
-                             [](int64_t o, const std::shared_ptr<Segment>& s) { return o < s->base_offset(); });
-  if (it != segments_.begin()) --it;
-  int64_t total = 0;
-  bool done = false;
-  bool first_segment = true;
-  for (; it != segments_.end() && !done; ++it) {
-    const Segment& seg = **it;
-    int64_t start = 0;
-    if (first_segment) {
-      start = seg.LookupPosition(from);
-      if (start > 0) {
-        absl::StatusOr<BatchHeader> h = seg.ReadHeaderAt(start);
-        if (!h.ok() || h->base_offset > from) {
-          spdlog::warn("storage: {}: offset index of segment {} disagrees with the log; scanning", tp_.ToString(),
-                       seg.base_offset());
-          start = 0;
-        }
-      }
-    }
-    first_segment = false;
-    int64_t slice_start = -1;
-    int64_t slice_end = -1;
-    absl::Status st = seg.WalkHeaders(start, seg.size(), [&](const BatchHeader& h, int64_t pos) {
-      if (slice_start < 0 && h.last_offset < from) return true;
-      if (h.base_offset >= limit || ((total > 0 || !min_one_batch) && total + h.size > max_bytes)) {
-        done = true;
-        return false;
-      }
-      if (slice_start < 0) slice_start = pos;
-      slice_end = pos + h.size;
-      total += h.size;
-      result.next_offset = Offset(h.last_offset + 1);
-      return true;
-    });
-    if (!st.ok()) return st;
-    if (slice_start >= 0) {
-      result.records.shared.push_back(
-          protocol::SharedRange{seg.file(), seg.file()->fd(), slice_start, slice_end - slice_start});
-    }
-  }
-  return result;
-}
-
-absl::StatusOr<std::optional<TimestampAndOffset>> PartitionLog::FindInBatch(const Segment& seg, int64_t position,
-                                                                            int64_t size, int64_t timestamp,
-                                                                            bool exact) const {
-  std::string bytes;
-  absl::Status st = seg.file()->ReadAt(position, size, &bytes);
-  if (!st.ok()) return st;
-  absl::StatusOr<RecordBatchView> batch = RecordBatchView::Parse(bytes, protocol::CrcCheck::kSkip);
-  if (!batch.ok()) return batch.status();
-  auto matches = [&](int64_t ts) { return exact ? ts == timestamp : ts >= timestamp; };
-  if (batch->timestamp_type() == protocol::TimestampType::kLogAppendTime) {
-    if (!matches(batch->max_timestamp()) || batch->last_offset() < log_start_offset_) return std::nullopt;
-    return TimestampAndOffset{batch->max_timestamp(), Offset(std::max(batch->base_offset(), log_start_offset_))};
-  }
-  absl::StatusOr<protocol::RecordReader> reader = protocol::RecordReader::Create(*batch, protocol::kMaxDecompressedBatchBytes);
-  if (!reader.ok()) return reader.status();
-  protocol::RecordView record;
-  while (reader->Next(&record)) {
-    if (record.offset >= log_start_offset_ && matches(record.timestamp)) {
-      return TimestampAndOffset{record.timestamp, Offset(record.offset)};
-    }
-  }
-  if (!reader->status().ok()) return reader->status();
-  return std::nullopt;
-}
-
-absl::StatusOr<std::optional<TimestampAndOffset>> PartitionLog::OffsetForTimestamp(int64_t timestamp) const {
-  absl::ReaderMutexLock lock(&mu_);
-  const int64_t hw = HighWatermarkLocked();
-  for (const auto& seg_ptr : segments_) {
-    const Segment& seg = *seg_ptr;
-    if (seg.max_timestamp() < timestamp || seg.next_offset() <= log_start_offset_) continue;
-    if (seg.base_offset() >= hw) break;
-    std::optional<TimestampAndOffset> found;
-    absl::Status inner;
-    bool stop = false;
-    absl::Status st =
-        seg.WalkHeaders(seg.LookupTimestampPosition(timestamp), seg.size(), [&](const BatchHeader& h, int64_t pos) {
-          if (h.base_offset >= hw) {
-            stop = true;
-            return false;
-          }
-          if (h.max_timestamp < timestamp || h.last_offset < log_start_offset_) return true;
-          absl::StatusOr<std::optional<TimestampAndOffset>> r = FindInBatch(seg, pos, h.size, timestamp, false);
-          if (!r.ok()) {
-            inner = r.status();
-            return false;
-          }
-          found = *r;
-          return !found.has_value();
-        });
-    if (!st.ok()) return st;
-    if (!inner.ok()) return inner;
-    if (found.has_value()) return found;
-    if (stop) break;
-  }
-  return std::nullopt;
-}
-
-absl::StatusOr<std::optional<TimestampAndOffset>> PartitionLog::OffsetOfMaxTimestamp() const {
-  absl::ReaderMutexLock lock(&mu_);
-  const int64_t hw = HighWatermarkLocked();
-  // Find the largest batch max timestamp below the HW. Segment maxima make this a walk of one
-  // segment unless the maximum sits above the HW.
-  int64_t best_ts = -1;
-  const Segment* best_seg = nullptr;
-  int64_t best_pos = 0;
-  int64_t best_size = 0;
-  std::vector<const Segment*> order;
-  for (const auto& s : segments_) {
-    if (s->base_offset() < hw && s->next_offset() > log_start_offset_ && s->max_timestamp() >= 0) {
-      order.push_back(s.get());
-    }
-  }
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Segment* a, const Segment* b) { return a->max_timestamp() > b->max_timestamp(); });
-  for (const Segment* seg : order) {
-    if (seg->max_timestamp() <= best_ts) break;  // later ones cannot beat what was found
-    absl::Status st = seg->WalkHeaders(0, seg->size(), [&](const BatchHeader& h, int64_t pos) {
-      if (h.base_offset >= hw) return false;
-      if (h.last_offset >= log_start_offset_ && h.max_timestamp > best_ts) {
-        best_ts = h.max_timestamp;
-        best_seg = seg;
-        best_pos = pos;
-        best_size = h.size;
-      }
-      return true;
-    });
-    if (!st.ok()) return st;
-  }
-  if (best_seg == nullptr) return std::nullopt;
-  return FindInBatch(*best_seg, best_pos, best_size, best_ts, true);
 }
 
 void PartitionLog::DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result,

@@ -143,6 +143,9 @@ class LogHost {
 };
 // fdatasync(fd) through `ops`, counted and timed for `host`.
 int TimedFDataSync(LogHost& host, FileOps& ops, int fd);
+// Whether a control batch is a commit marker (false: an abort marker); an error for any other
+// control record (KRaft's are not written to topic partitions).
+absl::StatusOr<bool> MarkerIsCommit(const protocol::RecordBatchView& batch);
 }  // namespace internal
 
 class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
