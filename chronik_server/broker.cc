@@ -640,9 +640,10 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
        "Fetch reads answered from the remote copy.", &storage::tiered::RemoteStats::reads},
       {"chronik_remote_read_bytes_total", monitoring::MetricType::kCounter,
        "Bytes fetched from the remote copy.", &storage::tiered::RemoteStats::read_bytes},
-      {"chronik_remote_store_read_bytes_total", monitoring::MetricType::kCounter,
-       "Bytes read from the object store into the remote chunk cache, for consumers and ahead of them.",
-       &storage::tiered::RemoteStats::store_read_bytes},
+      {"chronik_remote_chunk_read_bytes_total", monitoring::MetricType::kCounter,
+       "Bytes of record batches read from the object store into the remote chunk cache, for consumers and ahead of "
+       "them (not the indexes, nor a read's incomplete last batch).",
+       &storage::tiered::RemoteStats::chunk_bytes_read},
       {"chronik_remote_reader_queue_size", monitoring::MetricType::kGauge,
        "Reads of the remote copy waiting for a reader thread or being read.",
        &storage::tiered::RemoteStats::read_queue},

@@ -111,7 +111,9 @@ struct RemoteStats {
   int64_t copy_throttle_ns = 0;  // waited on remote.log.manager.copy.max.bytes.per.second
   int64_t reads = 0;
   int64_t read_bytes = 0;
-  int64_t store_read_bytes = 0;  // read from the store into the cache, for consumers and ahead of them
+  // Batches read from the store into the cache, for consumers and ahead of them (not the indexes,
+  // nor the incomplete batch a read of fetch.bytes may end in).
+  int64_t chunk_bytes_read = 0;
   int64_t read_queue = 0;        // reads waiting for a reader or being read, now
   // As of the last pass: rolled local segments of tiered partitions not yet copied.
   int64_t copy_lag_segments = 0;
@@ -233,7 +235,7 @@ class RemoteLogManager {
                                                               int64_t from, int64_t upper);
   void StartReadLocked(const TopicPartition& tp, int64_t from);
   // Keeps the chunks after the one holding reading_at_[tp] cached or being read, as far as
-  // kReadAheadFetches allows.
+  // kReadAheadFetches allows and no further than the local log's start.
   // Starts at most one read: a read whose end is not known yet ends the walk, and its reader walks
   // again once it knows it.
   void ReadAheadLocked(const TopicPartition& tp);

@@ -457,7 +457,7 @@ TEST_F(RemoteLogTest, ReadsAheadStopWhereTheLocalLogStarts) {
     EXPECT_EQ(read.count(manifest.segments[i].log_key), i < 4 ? 1u : 0u) << "segment " << i;
     if (i < 4) below += manifest.segments[i].size;
   }
-  EXPECT_EQ(remote.stats().store_read_bytes, below);  // each once
+  EXPECT_EQ(remote.stats().chunk_bytes_read, below);  // each once
 }
 
 TEST_F(RemoteLogTest, DamagedOrTruncatedObjectsAreReportedNeverServed) {

@@ -148,7 +148,6 @@ void RemoteLogManager::ReaderLoop() {
       pending_.erase(key);
       if (chunk.ok()) {
         failed_.erase(key);  // a read ahead that failed before and was tried again
-        stats_.store_read_bytes += static_cast<int64_t>((*chunk)->bytes->size());
         InsertLocked(*std::move(chunk));
         ReadAheadLocked(key.tp);
       } else {
@@ -188,6 +187,7 @@ void RemoteLogManager::EraseLocked(const std::shared_ptr<Chunk>& chunk) {
 
 void RemoteLogManager::InsertLocked(std::shared_ptr<Chunk> chunk) {
   if (manifests_.count(chunk->tp) == 0) return;  // deleted meanwhile
+  stats_.chunk_bytes_read += static_cast<int64_t>(chunk->bytes->size());
   if (auto by_offset = chunks_.find(chunk->tp); by_offset != chunks_.end()) {
     if (auto old = by_offset->second.find(chunk->first_offset); old != by_offset->second.end()) {
       std::shared_ptr<Chunk> replaced = old->second;

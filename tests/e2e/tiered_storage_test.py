@@ -141,7 +141,7 @@ class TieredStorageChecks:
             self.check_reads(b.bootstrap, topic, values, local_start)
             self.assertEqual(metric(b, "chronik_remote_segments_copied_total"), sum(k.endswith(".log") for k in keys))
             self.assertGreater(metric(b, "chronik_remote_read_bytes_total"), 0)
-            self.assertGreater(metric(b, "chronik_remote_store_read_bytes_total"), 0)
+            self.assertGreater(metric(b, "chronik_remote_chunk_read_bytes_total"), 0)
             wait_for(lambda: metric(b, "chronik_remote_reader_queue_size") == 0, "the remote reads' end")
             self.assertEqual(metric(b, "chronik_remote_copy_lag_segments"), 0)
             self.assertEqual(metric(b, "chronik_remote_copy_failures_total"), 0)
