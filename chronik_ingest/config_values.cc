@@ -204,8 +204,9 @@ std::vector<DescribedConfig> BrokerConfigValues::Describe(bool per_broker) const
 absl::StatusOr<TopicConfigSet> TopicConfigSet::Create(
     const std::map<std::string, std::string>& overrides, const BrokerConfigValues& broker) {
   std::vector<Inherited> inherited;
-  inherited.reserve(std::size(TopicConfigs()));
-  for (const ConfigDef& def : TopicConfigs()) {
+  const std::span<const ConfigDef> topics = TopicConfigs();
+  inherited.reserve(topics.size());
+  for (const ConfigDef& def : topics) {
     Inherited entry;
     const std::vector<std::string_view> group = TopicBrokerGroup(def);
     if (!group.empty()) {
@@ -257,9 +258,10 @@ absl::StatusOr<TopicConfigSet> TopicConfigSet::Build(
   set.overrides_ = std::move(raw);
   set.inherited_ = std::move(inherited);
   set.remote_storage_system_enabled_ = remote_storage_system_enabled;
-  set.effective_.reserve(std::size(TopicConfigs()));
-  for (size_t i = 0; i < std::size(TopicConfigs()); ++i) {
-    const ConfigDef& def = TopicConfigs()[i];
+  const std::span<const ConfigDef> topics = TopicConfigs();
+  set.effective_.reserve(topics.size());
+  for (size_t i = 0; i < topics.size(); ++i) {
+    const ConfigDef& def = topics[i];
     const auto it = set.overrides_.find(def.name);
     if (it != set.overrides_.end()) {
       set.effective_.push_back(it->second);
@@ -376,8 +378,9 @@ std::vector<std::string> TopicConfigSet::Get<std::vector<std::string>>(
 
 std::vector<DescribedConfig> TopicConfigSet::Describe() const {
   std::vector<DescribedConfig> out;
-  out.reserve(std::size(TopicConfigs()));
-  for (const ConfigDef& def : TopicConfigs()) out.push_back(*Describe(def.name));
+  const std::span<const ConfigDef> topics = TopicConfigs();
+  out.reserve(topics.size());
+  for (const ConfigDef& def : topics) out.push_back(*Describe(def.name));
   return out;
 }
 

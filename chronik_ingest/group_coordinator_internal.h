@@ -100,6 +100,12 @@ struct GroupCoordinator::Member {
     return nullptr;
   }
   bool SupportsProtocol(const std::string& protocol) const { return MetadataFor(protocol) != nullptr; }
+  // What each JoinGroup of the member sets again: its protocols and timeouts.
+  void TakeJoin(JoinGroupParams& p) {
+    protocols = std::move(p.protocols);
+    rebalance_timeout_ms = p.rebalance_timeout_ms;
+    session_timeout_ms = p.session_timeout_ms;
+  }
   bool KeptAlive() const { return !is_new && (awaiting_join || awaiting_sync); }
 };
 

@@ -182,9 +182,7 @@ void GroupCoordinator::UpdateStaticMember(Group& g, const std::string& old_id, J
   if (g.leader == old_id) g.leader = new_id;
   if (g.pending_sync.erase(old_id)) g.pending_sync.insert(new_id);
   ScheduleHeartbeat(m, m.session_timeout_ms);
-  m.protocols = p.protocols;
-  m.rebalance_timeout_ms = p.rebalance_timeout_ms;
-  m.session_timeout_ms = p.session_timeout_ms;
+  m.TakeJoin(p);
   m.client_id = p.client_id;
   m.client_host = p.client_host;
 
@@ -272,10 +270,8 @@ void GroupCoordinator::AddMemberAndRebalance(Group& g, JoinGroupParams& p, const
   m.instance_id = p.group_instance_id;
   m.client_id = p.client_id;
   m.client_host = p.client_host;
-  m.session_timeout_ms = p.session_timeout_ms;
-  m.rebalance_timeout_ms = p.rebalance_timeout_ms;
   m.protocol_type = p.protocol_type;
-  m.protocols = std::move(p.protocols);
+  m.TakeJoin(p);
   m.is_new = true;
   m.awaiting_join = std::move(done);
   ScheduleHeartbeat(m, kNewMemberJoinTimeoutMs);
@@ -291,9 +287,7 @@ void GroupCoordinator::AddMemberAndRebalance(Group& g, JoinGroupParams& p, const
 
 void GroupCoordinator::UpdateMemberAndRebalance(Group& g, Member& m, JoinGroupParams& p, JoinCallback& done,
                                                 Outbox& out) {
-  m.protocols = std::move(p.protocols);
-  m.rebalance_timeout_ms = p.rebalance_timeout_ms;
-  m.session_timeout_ms = p.session_timeout_ms;
+  m.TakeJoin(p);
   // A member asking again (its earlier request timed out on the client) replaces that request.
   out.Join(m.awaiting_join, JoinError(m.id, GroupError(ErrorCode::kRebalanceInProgress, "superseded by a newer JoinGroup")));
   m.awaiting_join = std::move(done);

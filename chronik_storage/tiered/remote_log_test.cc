@@ -70,23 +70,22 @@ class RemoteLogTest : public ::testing::Test {
     return std::make_unique<RemoteLogManager>(store != nullptr ? *store : *store_, *logs_, options);
   }
 
-  // Where the fetch path says the local log starts: reads ahead stop there. A partition whose local
-  // log is gone is read to its remote end.
-  Offset LocalStart(const RemoteLogManager& remote) {
-    if (local_start_.has_value()) return *local_start_;
-    std::shared_ptr<PartitionLog> log = logs_->Get(tp_);
-    return log != nullptr ? log->log_start_offset() : remote.RemoteBounds(tp_).end;
+  // Where a fetch would say the local log starts, so that reads ahead stop there: by default the
+  // remote copy's end (the tests' local logs keep only what is not copied).
+  Offset LocalStart(const RemoteLogManager& remote, std::optional<int64_t> until = std::nullopt) const {
+    return until.has_value() ? Offset(*until) : remote.RemoteBounds(tp_).end;
   }
 
   // TryRead until it answers (waiting for the reader it starts).
-  absl::StatusOr<std::string> Read(RemoteLogManager& remote, int64_t from, int64_t max_bytes = 1 << 20) {
+  absl::StatusOr<std::string> Read(RemoteLogManager& remote, int64_t from, int64_t max_bytes = 1 << 20,
+                                   std::optional<int64_t> until = std::nullopt) {
     for (int attempt = 0; attempt < 100; ++attempt) {
       int before;
       {
         std::lock_guard lock(mu_);
         before = ready_;
       }
-      auto got = remote.TryRead(tp_, Offset(from), max_bytes, LocalStart(remote));
+      auto got = remote.TryRead(tp_, Offset(from), max_bytes, LocalStart(remote, until));
       if (got.has_value()) {
         if (!got->ok()) return got->status();
         std::string bytes;
@@ -99,13 +98,15 @@ class RemoteLogTest : public ::testing::Test {
     return absl::DeadlineExceededError("no answer");
   }
 
-  // Everything from offset 0, read as a consumer would, batch after batch.
-  absl::StatusOr<std::string> ReadEverything(RemoteLogManager& remote) {
+  // Everything from offset 0 up to `until` (the remote copy's end by default), read as a consumer
+  // would, batch after batch, at most max_bytes at a time.
+  absl::StatusOr<std::string> ReadEverything(RemoteLogManager& remote, std::optional<int64_t> until = std::nullopt,
+                                             int64_t max_bytes = 4000) {
     std::string all;
     int64_t next = 0;
-    const int64_t end = remote.RemoteBounds(tp_).end.value();
+    const int64_t end = LocalStart(remote, until).value();
     while (next < end) {
-      auto got = Read(remote, next, 4000);
+      auto got = Read(remote, next, max_bytes, until);
       if (!got.ok()) return got.status();
       auto batches = SplitBatches(*got);
       if (!batches.ok() || batches->empty()) return absl::InternalError("no batches");
@@ -137,7 +138,6 @@ class RemoteLogTest : public ::testing::Test {
   const TopicPartition tp_{"t", PartitionId(0)};
   std::shared_ptr<PartitionLog> log_;
   std::string written_;
-  std::optional<Offset> local_start_;  // set: what LocalStart says
   std::mutex mu_;
   std::condition_variable cv_;
   int ready_ = 0;
@@ -440,14 +440,9 @@ TEST_F(RemoteLogTest, ReadsAheadStopWhereTheLocalLogStarts) {
   ASSERT_GE(manifest.segments.size(), 8u);
   // As if local retention had deleted the first four segments: a consumer reads those from the
   // remote copy and the rest from the local log, which holds them too.
-  local_start_ = Offset(manifest.segments[4].base_offset);
-  for (int64_t next = 0; next < local_start_->value();) {
-    auto got = Read(remote, next, 1);  // a batch at a time, so that reads ahead run before it
-    ASSERT_TRUE(got.ok()) << got.status();
-    auto batches = SplitBatches(*got);
-    ASSERT_TRUE(batches.ok() && !batches->empty());
-    next = batches->back().last_offset + 1;
-  }
+  // A batch at a time, so that reads ahead run before the consumer.
+  auto consumed = ReadEverything(remote, manifest.segments[4].base_offset, 1);
+  ASSERT_TRUE(consumed.ok()) << consumed.status();
   // Until every read started (each reader's end may start one more) is done.
   for (int attempt = 0; attempt < 500 && remote.stats().read_queue > 0; ++attempt) absl::SleepFor(absl::Milliseconds(10));
   ASSERT_EQ(remote.stats().read_queue, 0);
