@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes as a request frame. The frame is split into header and body;
 // a known API's body is decoded as its request and, whatever the version says, as its response.
-// Anything that decodes must re-encode to bytes that decode to the same value.
+// Anything that decodes must re-encode to bytes that decode again, whole, and encode to the same
+// bytes. (Bytes, not values: a float64 field may hold a NaN, which equals nothing.)
 
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +25,11 @@ void DecodeReencode(std::string_view body, int16_t version) {
   m.Encode(w, version);
   Message again;
   Reader r2(bytes);
-  if (!again.Decode(r2, version).ok() || r2.remaining() != 0 || !(again == m)) std::abort();
+  if (!again.Decode(r2, version).ok() || r2.remaining() != 0) std::abort();
+  std::string bytes_again;
+  Writer w2(&bytes_again);
+  again.Encode(w2, version);
+  if (bytes_again != bytes) std::abort();
 }
 
 void FuzzOne(std::string_view frame) {
