@@ -18,7 +18,9 @@ absl::StatusOr<HttpResponse> HttpObjectStore::Send(const Request& request, std::
 
 absl::Status HttpObjectStore::Put(const std::string& key, std::string_view data) {
   if (auto st = ValidateKey(key); !st.ok()) return st;
-  return Send({"PUT", key, {}, put_headers_, data}, absl::StrCat("put ", key)).status();
+  HttpHeaders headers = put_headers_;
+  for (auto& header : BodyHeaders(data)) headers.push_back(std::move(header));
+  return Send({"PUT", key, {}, std::move(headers), data}, absl::StrCat("put ", key)).status();
 }
 
 absl::StatusOr<std::string> HttpObjectStore::Get(const std::string& key, std::optional<ByteRange> range) {

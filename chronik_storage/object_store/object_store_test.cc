@@ -6,6 +6,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "chronik_storage/object_store/azure_store.h"
@@ -224,6 +225,59 @@ TEST(S3StoreTest, ListsPastOnePage) {
   ASSERT_TRUE(listed.ok()) << listed.status();
   ASSERT_EQ(listed->size(), 1005u);  // S3 pages at 1000
   for (int i = 0; i < 1005; ++i) ASSERT_EQ((*listed)[i].key, absl::StrFormat("p/%05d", i));
+}
+
+// S3's form of a CRC-32C, computed here from the definition's bits rather than by the store's code.
+std::string Crc32cBase64(std::string_view data) {
+  uint32_t crc = 0xffffffff;
+  for (unsigned char c : data) {
+    crc ^= c;
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0x82f63b78 & (0 - (crc & 1)));
+  }
+  crc = ~crc;
+  const char bytes[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
+                         static_cast<char>(crc)};
+  return absl::Base64Escape(absl::string_view(bytes, 4));
+}
+
+// The checksum the server keeps for `key`, which it answers a whole GET with when asked.
+std::string StoredCrc32c(S3Store& store, const std::string& key) {
+  auto response = store.Send({"GET", key, {}, {{"x-amz-checksum-mode", "ENABLED"}}, {}}, "get with checksum");
+  EXPECT_TRUE(response.ok()) << response.status();
+  return response.ok() ? std::string(response->Header("x-amz-checksum-crc32c")) : "";
+}
+
+// A put's and each part's body carry their CRC-32C, which the server checks and keeps: a body that
+// does not match its checksum is refused, and a multipart object's is the CRC-32C of its parts'.
+TEST(S3StoreTest, BodiesCarryTheirCrc32cWhichTheServerChecks) {
+  auto opened = S3Store::Open(VersityConfig(Server("s3"), FreshName()));
+  ASSERT_TRUE(opened.ok());
+  S3Store& store = **opened;
+  ASSERT_TRUE(store.CreateBucket().ok());
+  EXPECT_EQ(Crc32cBase64("123456789"), "4waSgw==");  // the check value of CRC-32C, 0xe3069283
+
+  ASSERT_TRUE(store.Put("one", "123456789").ok());
+  EXPECT_EQ(StoredCrc32c(store, "one"), "4waSgw==");
+
+  const std::string part1 = AllBytes(5 << 20);
+  auto upload = store.StartMultipart("parts");
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  ASSERT_TRUE((*upload)->UploadPart(1, part1).ok());
+  ASSERT_TRUE((*upload)->UploadPart(2, "22").ok());
+  ASSERT_TRUE((*upload)->Complete().ok());
+  std::string part_crcs;
+  for (const std::string& crc : {Crc32cBase64(part1), Crc32cBase64("22")}) {
+    std::string raw;
+    ASSERT_TRUE(absl::Base64Unescape(crc, &raw));
+    part_crcs += raw;
+  }
+  EXPECT_EQ(StoredCrc32c(store, "parts"), Crc32cBase64(part_crcs) + "-2");
+  EXPECT_EQ(*store.Get("parts", std::nullopt), part1 + "22");
+
+  auto damaged = store.Send({"PUT", "damaged", {}, {{"x-amz-checksum-crc32c", Crc32cBase64("12345678")}}, "123456789"},
+                            "put a body that does not match its checksum");
+  EXPECT_FALSE(damaged.ok());
+  EXPECT_TRUE(absl::IsNotFound(store.Get("damaged", std::nullopt).status()));
 }
 
 // Retries that outlast a server's restart by far (about 30 s of backoff in all).

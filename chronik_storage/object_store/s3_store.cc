@@ -4,11 +4,13 @@
 #include <map>
 #include <mutex>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "chronik_common/host_port.h"
+#include "chronik_protocol/records/crc32c.h"
 
 namespace chronik::storage::objects {
 namespace {
@@ -19,6 +21,18 @@ bool IsCloudEndpoint(const std::string& host) {
   return absl::EndsWithIgnoreCase(host, ".amazonaws.com") || IsGcsEndpoint(host);
 }
 
+constexpr char kChecksumHeader[] = "x-amz-checksum-crc32c";
+
+// S3's form of a CRC-32C: its four bytes, most significant first, in base64.
+std::string Crc32cBase64(std::string_view body) {
+  const uint32_t crc = protocol::Crc32c(body);
+  const char bytes[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
+                         static_cast<char>(crc)};
+  return absl::Base64Escape(absl::string_view(bytes, 4));
+}
+
+}  // namespace
+
 class S3Multipart : public MultipartUpload {
  public:
   S3Multipart(S3Store& store, std::string key, std::string upload_id)
@@ -26,17 +40,20 @@ class S3Multipart : public MultipartUpload {
 
   absl::Status UploadPart(int part_number, std::string_view data) override {
     if (part_number < 1 || part_number > 10000) return absl::InvalidArgumentError("part number not in 1..10000");
+    const std::string crc32c = store_.checksums_ ? Crc32cBase64(data) : std::string();
+    HttpHeaders headers;
+    if (!crc32c.empty()) headers.emplace_back(kChecksumHeader, crc32c);
     auto response = store_.Send({"PUT",
                                  key_,
                                  {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id_}},
-                                 {},
+                                 std::move(headers),
                                  data},
                                 absl::StrCat("upload part ", part_number, " of ", key_));
     if (!response.ok()) return response.status();
-    std::string etag(response->Header("ETag"));
-    if (etag.empty()) return absl::InternalError(absl::StrCat("upload part of ", key_, ": no ETag in the answer"));
+    Part part{std::string(response->Header("ETag")), crc32c};
+    if (part.etag.empty()) return absl::InternalError(absl::StrCat("upload part of ", key_, ": no ETag in the answer"));
     std::lock_guard lock(mu_);
-    etags_[part_number] = std::move(etag);
+    parts_[part_number] = std::move(part);
     return absl::OkStatus();
   }
 
@@ -44,10 +61,11 @@ class S3Multipart : public MultipartUpload {
     std::string body = "<CompleteMultipartUpload>";
     {
       std::lock_guard lock(mu_);
-      if (etags_.empty()) return absl::FailedPreconditionError("a multipart upload needs at least one part");
-      for (const auto& [number, etag] : etags_) {
-        absl::StrAppend(&body, "<Part><PartNumber>", number, "</PartNumber><ETag>", XmlEscape(etag),
-                        "</ETag></Part>");
+      if (parts_.empty()) return absl::FailedPreconditionError("a multipart upload needs at least one part");
+      for (const auto& [number, part] : parts_) {
+        absl::StrAppend(&body, "<Part><PartNumber>", number, "</PartNumber><ETag>", XmlEscape(part.etag), "</ETag>");
+        if (!part.crc32c.empty()) absl::StrAppend(&body, "<ChecksumCRC32C>", part.crc32c, "</ChecksumCRC32C>");
+        body += "</Part>";
       }
     }
     body += "</CompleteMultipartUpload>";
@@ -72,11 +90,13 @@ class S3Multipart : public MultipartUpload {
   S3Store& store_;
   const std::string key_;
   const std::string upload_id_;
+  struct Part {
+    std::string etag;
+    std::string crc32c;  // base64; empty without checksums
+  };
   std::mutex mu_;
-  std::map<int, std::string> etags_;
+  std::map<int, Part> parts_;
 };
-
-}  // namespace
 
 S3Config GcsConfig(std::string bucket, std::string access_key, std::string secret_key) {
   S3Config config;
@@ -110,7 +130,14 @@ absl::StatusOr<std::unique_ptr<S3Store>> S3Store::Open(S3Config config) {
   // GCS's acceptance of UNSIGNED-PAYLOAD cannot be checked from here: its payloads stay signed,
   // whichever backend name points at it.
   const bool unsigned_payload = url->tls && config.unsigned_payload_over_tls && !IsGcsEndpoint(url->host);
-  return std::unique_ptr<S3Store>(new S3Store(std::move(config), virtual_hosted, unsigned_payload, std::move(client)));
+  const bool checksums = config.checksum_bodies && !IsGcsEndpoint(url->host);
+  return std::unique_ptr<S3Store>(
+      new S3Store(std::move(config), virtual_hosted, unsigned_payload, checksums, std::move(client)));
+}
+
+HttpHeaders S3Store::BodyHeaders(std::string_view body) const {
+  if (!checksums_) return {};
+  return {{kChecksumHeader, Crc32cBase64(body)}};
 }
 
 HttpRequest S3Store::Sign(const Request& request, absl::Time now) const {
@@ -172,7 +199,11 @@ absl::StatusOr<std::vector<ObjectInfo>> S3Store::List(const std::string& prefix)
 
 absl::StatusOr<std::unique_ptr<MultipartUpload>> S3Store::StartMultipart(const std::string& key) {
   if (auto st = ValidateKey(key); !st.ok()) return st;
-  auto response = Send({"POST", key, {{"uploads", ""}}, {}, {}}, absl::StrCat("start upload of ", key));
+  // CRC32C declared at the start: each part then must carry its checksum, and the server keeps
+  // the object's as the checksum of the parts' checksums.
+  HttpHeaders headers;
+  if (checksums_) headers.emplace_back("x-amz-checksum-algorithm", "CRC32C");
+  auto response = Send({"POST", key, {{"uploads", ""}}, std::move(headers), {}}, absl::StrCat("start upload of ", key));
   if (!response.ok()) return response.status();
   std::string upload_id = XmlText(response->body, "UploadId");
   if (upload_id.empty()) return absl::InternalError(absl::StrCat("start upload of ", key, ": no UploadId in the answer"));

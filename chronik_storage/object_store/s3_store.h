@@ -33,6 +33,12 @@ struct S3Config {
   // record MACs already refuse a body damaged on the way. Never for GCS's endpoint, whose acceptance
   // of it cannot be checked from here; HTTP always signs the payload.
   bool unsigned_payload_over_tls = true;
+  // Puts and parts carry their body's CRC-32C (x-amz-checksum-crc32c; a multipart upload declares
+  // CRC32C at its start and lists each part's in its completion), which the server checks before
+  // it keeps the body: with UNSIGNED-PAYLOAD nothing else checks what arrives against what was
+  // read. The CPU's CRC instructions make it cheap. Never for GCS's endpoint, whose XML API has
+  // checksums of its own (x-goog-hash).
+  bool checksum_bodies = true;
 };
 
 // Google Cloud Storage's XML API: endpoint https://storage.googleapis.com, region "auto", HMAC keys
@@ -51,16 +57,23 @@ class S3Store : public HttpObjectStore {
 
   HttpRequest Sign(const Request& request, absl::Time now) const override;
 
+ protected:
+  HttpHeaders BodyHeaders(std::string_view body) const override;
+
  private:
-  S3Store(S3Config config, bool virtual_hosted, bool unsigned_payload, std::unique_ptr<HttpClient> client)
+  friend class S3Multipart;
+  S3Store(S3Config config, bool virtual_hosted, bool unsigned_payload, bool checksums,
+          std::unique_ptr<HttpClient> client)
       : HttpObjectStore(std::move(client), config.retry, "Range", {}),
         config_(std::move(config)),
         virtual_hosted_(virtual_hosted),
-        unsigned_payload_(unsigned_payload) {}
+        unsigned_payload_(unsigned_payload),
+        checksums_(checksums) {}
 
   const S3Config config_;
   const bool virtual_hosted_;
   const bool unsigned_payload_;  // bodies sent as UNSIGNED-PAYLOAD
+  const bool checksums_;         // bodies carry x-amz-checksum-crc32c
 };
 
 }  // namespace chronik::storage::objects

@@ -19,6 +19,7 @@ class TestServer {
   ~TestServer();
   uint16_t port() const { return port_; }
   const std::string& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
   // SIGKILL, and wait for it to die.
   void Kill();
   // SIGTERM, and wait for it to exit (SIGKILL after 20 s).
