@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "chronik_ingest/dynamic_configs.h"
 #include "chronik_ingest/kafka_error.h"
 #include "chronik_protocol/errors.h"
 #include "chronik_protocol/messages/alter_configs.h"
@@ -48,7 +49,8 @@ absl::StatusOr<std::vector<DescribedConfig>> Describe(const BrokerContext& broke
       return Invalid(ErrorCode::kInvalidRequest, "Unexpected broker id, expected " +
                                                      std::to_string(broker.identity.node_id) + " or empty string, but received " + name);
     }
-    return broker.configs->Describe(/*per_broker=*/!name.empty());
+    return broker.dynamic_configs != nullptr ? broker.dynamic_configs->Describe(/*per_broker=*/!name.empty())
+                                             : broker.configs->Describe(/*per_broker=*/!name.empty());
   }
   return Invalid(ErrorCode::kInvalidRequest, "Unsupported resource type " + std::to_string(type));
 }
@@ -136,12 +138,28 @@ absl::Status AlterTopic(const BrokerContext& broker, const std::string& name, bo
   return absl::OkStatus();
 }
 
-absl::Status RefuseBroker(const BrokerContext& broker, const std::string& name) {
+// One BROKER resource's changes: name -> value, nullopt to delete; `replace_layer` for
+// AlterConfigs, which replaces every dynamic value of the resource.
+struct BrokerChange {
+  std::map<std::string, std::optional<std::string>> values;
+  bool replace_layer = false;
+};
+
+// Applies `change` to the dynamic configs of the cluster default ("") or this broker (its id).
+absl::Status AlterBroker(const BrokerContext& broker, const std::string& name, bool validate_only,
+                         const BrokerChange& change) {
   if (!name.empty() && name != std::to_string(broker.identity.node_id)) {
     return Invalid(ErrorCode::kInvalidRequest, "Unexpected broker id " + name);
   }
-  return Invalid(ErrorCode::kInvalidRequest,
-                 "Broker configs are set when the broker starts and cannot be altered while it runs");
+  if (broker.dynamic_configs == nullptr) {
+    return Invalid(ErrorCode::kInvalidRequest,
+                   "Broker configs are set when the broker starts and cannot be altered while it runs");
+  }
+  absl::Status s = broker.dynamic_configs->Alter(
+      name.empty() ? BrokerConfigLayer::kDynamicDefault : BrokerConfigLayer::kDynamicBroker, change.values,
+      change.replace_layer, validate_only);
+  if (s.ok()) return s;
+  return WithKafkaError(s, absl::IsInvalidArgument(s) ? ErrorCode::kInvalidConfig : ErrorCode::kInvalidRequest);
 }
 
 template <typename Result>
@@ -154,10 +172,10 @@ void SetResult(Result& out, const absl::Status& s) {
 using ConfigChange = std::function<absl::StatusOr<TopicConfigSet>(const TopicConfigSet&)>;
 
 // The resource loop both alter APIs share: `change_for` turns one topic resource into the change
-// to make (or says why the request is invalid); broker resources are refused.
-template <typename Response, typename Request, typename ChangeFor>
+// to make, `broker_change_for` one broker resource (or says why the request is invalid).
+template <typename Response, typename Request, typename ChangeFor, typename BrokerChangeFor>
 Response AlterEach(const BrokerContext& broker, const RequestContext& ctx, const Request& request,
-                   ChangeFor change_for) {
+                   ChangeFor change_for, BrokerChangeFor broker_change_for) {
   Response response;
   for (const auto& resource : request.resources) {
     auto& out = response.responses.emplace_back();
@@ -170,7 +188,8 @@ Response AlterEach(const BrokerContext& broker, const RequestContext& ctx, const
       absl::StatusOr<ConfigChange> change = change_for(resource);
       s = change.ok() ? AlterTopic(broker, resource.resource_name, request.validate_only, *change) : change.status();
     } else if (resource.resource_type == kBrokerResource) {
-      s = RefuseBroker(broker, resource.resource_name);
+      absl::StatusOr<BrokerChange> change = broker_change_for(resource);
+      s = change.ok() ? AlterBroker(broker, resource.resource_name, request.validate_only, *change) : change.status();
     } else {
       s = Invalid(ErrorCode::kInvalidRequest, "Unsupported resource type " + std::to_string(resource.resource_type));
     }
@@ -200,6 +219,17 @@ void RegisterAlterConfigs(HandlerTable& table, const BrokerContext& broker) {
               }
               // AlterConfigs replaces the whole set of overrides.
               return ConfigChange([configs](const TopicConfigSet& current) { return current.Replace(configs); });
+            },
+            [](const auto& resource) -> absl::StatusOr<BrokerChange> {
+              BrokerChange change;
+              change.replace_layer = true;
+              for (const auto& c : resource.configs) {
+                if (!c.value.has_value()) {
+                  return Invalid(ErrorCode::kInvalidRequest, "Null value not supported for : " + c.name);
+                }
+                change.values[c.name] = *c.value;
+              }
+              return change;
             });
       },
       HandlerTraits{.blocking = true});
@@ -216,6 +246,26 @@ void RegisterIncrementalAlterConfigs(HandlerTable& table, const BrokerContext& b
                 ops.push_back(AlterConfigOp{c.name, static_cast<AlterConfigOpType>(c.config_operation), c.value});
               }
               return ConfigChange([ops](const TopicConfigSet& current) { return current.IncrementalAlter(ops); });
+            },
+            [](const auto& resource) -> absl::StatusOr<BrokerChange> {
+              BrokerChange change;
+              for (const auto& c : resource.configs) {
+                const auto op = static_cast<AlterConfigOpType>(c.config_operation);
+                if (change.values.count(c.name) != 0) {
+                  return Invalid(ErrorCode::kInvalidRequest, "Error due to duplicate config keys");
+                }
+                if (op == AlterConfigOpType::kDelete) {
+                  change.values[c.name] = std::nullopt;
+                } else if (op != AlterConfigOpType::kSet) {
+                  // No LIST broker config is altered while running.
+                  return Invalid(ErrorCode::kInvalidRequest, "Cannot update these configs dynamically: Set(" + c.name + ")");
+                } else if (!c.value.has_value()) {
+                  return Invalid(ErrorCode::kInvalidRequest, "Null value not supported for : " + c.name);
+                } else {
+                  change.values[c.name] = *c.value;
+                }
+              }
+              return change;
             });
       },
       HandlerTraits{.blocking = true});

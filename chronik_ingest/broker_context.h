@@ -18,6 +18,8 @@
 
 namespace chronik::ingest {
 
+class DynamicBrokerConfigs;
+
 struct AdvertisedEndpoint {
   std::string host;
   int32_t port = 9092;
@@ -45,6 +47,8 @@ using DenialListener = std::function<void(const RequestContext& ctx, AclOperatio
 struct BrokerContext {
   BrokerIdentity identity;
   const BrokerConfigValues* configs = nullptr;
+  // Broker configs altered while running (AlterConfigs on BROKER); null: none can be.
+  DynamicBrokerConfigs* dynamic_configs = nullptr;
   TopicRegistry* topics = nullptr;
   // Tiered storage; null unless remote.log.storage.system.enable.
   storage::tiered::RemoteLogManager* remote = nullptr;

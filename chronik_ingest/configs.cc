@@ -269,7 +269,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "queued.max.requests", .type = T::kInt, .default_value = "500",
      .validator = AtLeast(1), .read_only = true},
     {.name = "remote.log.manager.copy.max.bytes.per.second", .type = T::kLong, .default_value = kLongMax,
-     .validator = AtLeast(1), .read_only = true},
+     .validator = AtLeast(1)},
     {.name = "remote.log.manager.task.interval.ms", .type = T::kLong, .default_value = "30000",
      .validator = AtLeast(1), .read_only = true},
     {.name = "remote.log.reader.cache.bytes", .type = T::kLong, .default_value = "67108864",

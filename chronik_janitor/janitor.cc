@@ -20,33 +20,58 @@ constexpr char kCleanerCheckpointHeader[] = "chronik-cleaner-checkpoint 1";
 
 }  // namespace
 
+namespace {
+
+double UsableRate(double bytes_per_second) {
+  return std::isfinite(bytes_per_second) && bytes_per_second > 0 ? bytes_per_second : 0;
+}
+
+}  // namespace
+
 IoThrottle::IoThrottle(double bytes_per_second)
-    : rate_(std::isfinite(bytes_per_second) && bytes_per_second > 0 ? bytes_per_second : 0),
-      window_start_(std::chrono::steady_clock::now()) {}
+    : rate_(UsableRate(bytes_per_second)), window_start_(std::chrono::steady_clock::now()) {}
+
+std::chrono::steady_clock::time_point IoThrottle::DueLocked(int64_t bytes) {
+  const auto now = std::chrono::steady_clock::now();
+  // A fresh window after a second of silence: an idle cleaner earns no burst beyond that.
+  if (now - window_start_ > std::chrono::seconds(1) &&
+      window_bytes_ <= rate_ * std::chrono::duration<double>(now - window_start_).count()) {
+    window_start_ = now;
+    window_bytes_ = 0;
+  }
+  window_bytes_ += static_cast<double>(bytes);
+  return window_start_ +
+         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(window_bytes_ / rate_));
+}
 
 bool IoThrottle::Acquire(int64_t bytes) {
   std::unique_lock<std::mutex> lock(mu_);
   if (cancelled_) return false;
   if (rate_ <= 0 || bytes <= 0) return true;
-  std::chrono::nanoseconds wait{0};
-  {
+  auto due = DueLocked(bytes);
+  for (;;) {
     const auto now = std::chrono::steady_clock::now();
-    // A fresh window after a second of silence: an idle cleaner earns no burst beyond that.
-    if (now - window_start_ > std::chrono::seconds(1) &&
-        window_bytes_ <= rate_ * std::chrono::duration<double>(now - window_start_).count()) {
-      window_start_ = now;
-      window_bytes_ = 0;
-    }
-    window_bytes_ += static_cast<double>(bytes);
-    const auto due = window_start_ + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                         std::chrono::duration<double>(window_bytes_ / rate_));
-    if (due > now) {
-      wait = due - now;
-      slept_ += wait;
+    if (cancelled_ || due <= now) break;
+    const uint64_t changes = rate_changes_;
+    wake_cv_.wait_until(lock, due, [&] { return cancelled_ || rate_changes_ != changes; });
+    slept_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - now);
+    if (rate_changes_ != changes) {
+      if (rate_ <= 0) break;
+      due = DueLocked(bytes);
     }
   }
-  if (wait.count() > 0) cancelled_cv_.wait_for(lock, wait, [this] { return cancelled_; });
   return !cancelled_;
+}
+
+void IoThrottle::SetRate(double bytes_per_second) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rate_ = UsableRate(bytes_per_second);
+    ++rate_changes_;
+    window_start_ = std::chrono::steady_clock::now();
+    window_bytes_ = 0;
+  }
+  wake_cv_.notify_all();
 }
 
 void IoThrottle::Cancel() {
@@ -54,7 +79,7 @@ void IoThrottle::Cancel() {
     std::lock_guard<std::mutex> lock(mu_);
     cancelled_ = true;
   }
-  cancelled_cv_.notify_all();
+  wake_cv_.notify_all();
 }
 
 std::chrono::nanoseconds IoThrottle::slept() const {

@@ -33,13 +33,20 @@ class IoThrottle {
   // False once Cancel was called (at once, or as soon as a sleep is interrupted): stop working.
   bool Acquire(int64_t bytes);
   void Cancel();
+  // A new rate (a config altered while running), for callers sleeping in Acquire too: their bytes
+  // count again at the new rate, from now.
+  void SetRate(double bytes_per_second);
   // Total time Acquire slept, for logs and tests.
   std::chrono::nanoseconds slept() const;
 
  private:
-  const double rate_;
+  // window_bytes_ more bytes in the window: when they are due at the rate.
+  std::chrono::steady_clock::time_point DueLocked(int64_t bytes);
+
   mutable std::mutex mu_;
-  std::condition_variable cancelled_cv_;
+  double rate_;
+  uint64_t rate_changes_ = 0;
+  std::condition_variable wake_cv_;  // Cancel and SetRate
   bool cancelled_ = false;
   std::chrono::steady_clock::time_point window_start_;
   double window_bytes_ = 0;

@@ -222,6 +222,29 @@ TEST_F(JanitorTest, ThrottleBoundsTheRate) {
   EXPECT_FALSE(unlimited.Acquire(1));
 }
 
+// remote.log.manager.copy.max.bytes.per.second altered while a copy sleeps in the throttle: the
+// sleeper wakes and goes on at the new rate, here none.
+TEST_F(JanitorTest, ARateSetWhileACallerSleepsAppliesToIt) {
+  IoThrottle throttle(1);  // one byte a second: the acquire below would sleep for days
+  std::atomic<bool> acquired{false};
+  std::thread sleeper([&] {
+    EXPECT_TRUE(throttle.Acquire(1'000'000));
+    acquired = true;
+  });
+  while (throttle.slept().count() == 0 && !acquired) {
+    throttle.SetRate(1);  // wakes it without a change: its sleep is counted and it sleeps again
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_FALSE(acquired);
+  throttle.SetRate(0);
+  sleeper.join();
+  EXPECT_TRUE(acquired);
+
+  throttle.SetRate(1'000'000);  // and from none to 1 MB/s
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(throttle.Acquire(50'000));
+  EXPECT_GT(throttle.slept(), std::chrono::milliseconds(300));
+}
+
 TEST_F(JanitorTest, ScheduledTasksRunOnTheJanitorThreadAndStopPromptly) {
   JanitorOptions o = Options();
   o.retention_check_interval_ms = 10;

@@ -39,6 +39,7 @@
 #include "chronik_ingest/client_quotas.h"
 #include "chronik_ingest/configs.h"
 #include "chronik_ingest/dispatcher.h"
+#include "chronik_ingest/dynamic_configs.h"
 #include "chronik_ingest/fetch.h"
 #include "chronik_ingest/group_coordinator.h"
 #include "chronik_ingest/group_handlers.h"
@@ -105,6 +106,8 @@ struct Broker::Services {
 
   std::unique_ptr<storage::LogManager> logs;
   std::unique_ptr<storage::MetadataStore> store;
+  // Broker configs altered while running; parts of the broker register what they take at start.
+  std::optional<ingest::DynamicBrokerConfigs> dynamic_configs;
   std::unique_ptr<auth::AuditLog> audit;
   std::optional<auth::CredentialStore> credentials;
   std::unique_ptr<auth::Authorizer> authorizer;
@@ -118,7 +121,7 @@ struct Broker::Services {
   // Tiered storage (remote.log.storage.system.enable): the object store and what copies to it and
   // reads from it. After `events`, which its readers notify, so that it stops first.
   std::unique_ptr<storage::objects::ObjectStore> object_store;
-  // remote.log.manager.copy.max.bytes.per.second, when set; cancelled at stop.
+  // remote.log.manager.copy.max.bytes.per.second (altered while running too); cancelled at stop.
   std::unique_ptr<janitor::IoThrottle> copy_throttle;
   std::optional<storage::tiered::RemoteLogManager> remote;
   std::optional<janitor::Janitor> janitor;
@@ -371,6 +374,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   }
   ctx.identity.cluster_id = s->identity.cluster_id;
   ctx.configs = &bc;
+  s->dynamic_configs.emplace(bc, *s->store);
+  ctx.dynamic_configs = &*s->dynamic_configs;
   ctx.authorizer = s->authorizer.get();
   ctx.on_produced = [metrics = &*s->metrics](std::string_view topic, int64_t records, int64_t bytes) {
     metrics->Produced(topic, records, bytes);
@@ -487,6 +492,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   if (absl::Status st = s->admin_http->Bind(); !st.ok()) return st;
 
   if (absl::Status st = OpenTieredStorage(*s); !st.ok()) return st;
+  if (absl::Status st = s->dynamic_configs->Load(); !st.ok()) return st;
 
   janitor::JanitorOptions jo;
   jo.retention_check_interval_ms = bc.EffectiveInt("log.retention.check.interval.ms", 300000);
@@ -597,10 +603,18 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
   options.cache_bytes = bc.EffectiveInt("remote.log.reader.cache.bytes", options.cache_bytes);
   options.fetch_bytes = static_cast<int32_t>(bc.EffectiveInt("remote.log.reader.fetch.bytes", options.fetch_bytes));
   options.reader_threads = static_cast<int>(bc.EffectiveInt("remote.log.reader.threads", options.reader_threads));
-  if (const int64_t copy_rate = bc.EffectiveInt("remote.log.manager.copy.max.bytes.per.second", INT64_MAX);
-      copy_rate < INT64_MAX) {
-    s.copy_throttle = std::make_unique<janitor::IoThrottle>(static_cast<double>(copy_rate));
-    options.copy_throttle = [throttle = s.copy_throttle.get()](int64_t bytes) { return throttle->Acquire(bytes); };
+  // Its rate comes from the dynamic configs' Load, which applies the static value too.
+  s.copy_throttle = std::make_unique<janitor::IoThrottle>(0);
+  options.copy_throttle = [throttle = s.copy_throttle.get()](int64_t bytes) { return throttle->Acquire(bytes); };
+  if (absl::Status st = s.dynamic_configs->Register(
+          "remote.log.manager.copy.max.bytes.per.second",
+          [throttle = s.copy_throttle.get()](const std::optional<std::string>& value) {
+            int64_t rate = INT64_MAX;
+            if (value.has_value() && !absl::SimpleAtoi(*value, &rate)) rate = INT64_MAX;  // validated as a LONG
+            throttle->SetRate(rate == INT64_MAX ? 0 : static_cast<double>(rate));
+          });
+      !st.ok()) {
+    return st;
   }
   options.on_ready = [events = &s.events](const storage::TopicPartition& tp) { events->Notify(tp); };
   if (was_restored) {

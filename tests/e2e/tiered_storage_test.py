@@ -26,8 +26,9 @@ from broker import Broker, free_port, java_classpath, run_server  # noqa: E402
 import objstore  # noqa: E402
 from certs import Certs  # noqa: E402
 
-from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # noqa: E402
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource,  # noqa: E402
+                                   ConfigSource, NewTopic)
 
 TIERING = {"remote.log.storage.system.enable": "true", "remote.log.manager.task.interval.ms": 300,
            "log.retention.check.interval.ms": 300}
@@ -273,6 +274,66 @@ class LocalStoreTest(TieredStorageChecks, unittest.TestCase):
             admin = AdminClient({"bootstrap.servers": b.bootstrap})
             configs = list(admin.describe_configs([ConfigResource("broker", "1")]).values())[0].result(30)
             self.assertEqual(configs["remote.log.manager.copy.max.bytes.per.second"].value, "400000")
+
+    def test_copy_quota_altered_while_running(self):
+        """remote.log.manager.copy.max.bytes.per.second is a dynamic broker config, as in Kafka:
+        set for the cluster by Kafka's kafka-configs while the broker runs, the copies wait on it;
+        deleted, a copy waiting goes on at once (at the quota set, what is left would take
+        minutes); this broker's own value, set by confluent-kafka, outlives a restart; broker
+        configs read only at start are refused, and so are bad values."""
+        name = "remote.log.manager.copy.max.bytes.per.second"
+        topic = "tiered-dynamic-quota"
+
+        def kafka_configs(bootstrap, *args):
+            p = subprocess.run(["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", java_classpath(),
+                                "org.apache.kafka.tools.ConfigCommand", "--bootstrap-server", bootstrap,
+                                "--entity-type", "brokers", "--entity-default"] + list(args),
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            return p.stdout
+
+        def alter(admin, op, value=None, config=name):
+            entry = ConfigEntry(config, value, incremental_operation=op)
+            res = ConfigResource("broker", "1", incremental_configs=[entry])
+            return list(admin.incremental_alter_configs([res]).values())[0].result(30)
+
+        def described(admin):
+            return list(admin.describe_configs([ConfigResource("broker", "1")]).values())[0].result(30)[name]
+
+        with Broker(kafka_properties=TIERING, env=self.store_env) as b:
+            kafka_configs(b.bootstrap, "--alter", "--add-config", name + "=5000")
+            self.assertIn(name + "=5000", kafka_configs(b.bootstrap, "--describe"))
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            entry = described(admin)
+            self.assertEqual((entry.value, entry.source), ("5000", ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value))
+            create_topic(b.bootstrap, topic, TOPIC_CONFIG)
+            values = produce_lines(b.bootstrap, topic)
+            wait_for(lambda: metric(b, "chronik_remote_copy_throttle_seconds_total") > 0,
+                     "a copy to wait on the quota")
+            self.assertGreater(len(local_logs(b, topic)), 2)
+            kafka_configs(b.bootstrap, "--alter", "--delete-config", name)
+            wait_for(lambda: len(local_logs(b, topic)) == 1, "the copies to go on without the quota")
+            self.assertNotIn(name, kafka_configs(b.bootstrap, "--describe"))
+            self.assertEqual(described(admin).source, ConfigSource.DEFAULT_CONFIG.value)
+            rows = kcat_consume(b.bootstrap, topic)
+            self.assertEqual([(o, v) for o, _, v in rows], list(enumerate(values)))
+
+            alter(admin, AlterConfigOpType.SET, "300000")
+            b.stop()
+            b.start()
+            admin = AdminClient({"bootstrap.servers": b.bootstrap})
+            entry = described(admin)
+            self.assertEqual((entry.value, entry.source), ("300000", ConfigSource.DYNAMIC_BROKER_CONFIG.value))
+
+            with self.assertRaises(KafkaException) as e:
+                alter(admin, AlterConfigOpType.SET, "1000", config="log.retention.ms")
+            self.assertEqual(e.exception.args[0].name(), "INVALID_REQUEST")
+            self.assertIn("Cannot update these configs dynamically", e.exception.args[0].str())
+            with self.assertRaises(KafkaException) as e:
+                alter(admin, AlterConfigOpType.SET, "fast")
+            self.assertEqual(e.exception.args[0].name(), "INVALID_CONFIG")
+            self.assertEqual(described(admin).value, "300000")
 
     def test_consumed_over_tls_from_the_remote_copy(self):
         """Remote chunks are sent from the cache's memory: gathered with the response's bytes on a
