@@ -159,7 +159,9 @@ absl::Status AlterBroker(const BrokerContext& broker, const std::string& name, b
       name.empty() ? BrokerConfigLayer::kDynamicDefault : BrokerConfigLayer::kDynamicBroker, change.values,
       change.replace_layer, validate_only);
   if (s.ok()) return s;
-  return WithKafkaError(s, absl::IsInvalidArgument(s) ? ErrorCode::kInvalidConfig : ErrorCode::kInvalidRequest);
+  // Kafka answers a broker config it refuses, or a value it does not take, with INVALID_REQUEST.
+  const bool refused = absl::IsInvalidArgument(s) || absl::IsFailedPrecondition(s);
+  return WithKafkaError(s, refused ? ErrorCode::kInvalidRequest : ErrorCode::kUnknownServerError);
 }
 
 template <typename Result>
@@ -227,7 +229,9 @@ void RegisterAlterConfigs(HandlerTable& table, const BrokerContext& broker) {
                 if (!c.value.has_value()) {
                   return Invalid(ErrorCode::kInvalidRequest, "Null value not supported for : " + c.name);
                 }
-                change.values[c.name] = *c.value;
+                if (!change.values.emplace(c.name, *c.value).second) {
+                  return Invalid(ErrorCode::kInvalidRequest, "Error due to duplicate config keys");
+                }
               }
               return change;
             });
@@ -256,9 +260,13 @@ void RegisterIncrementalAlterConfigs(HandlerTable& table, const BrokerContext& b
                 }
                 if (op == AlterConfigOpType::kDelete) {
                   change.values[c.name] = std::nullopt;
-                } else if (op != AlterConfigOpType::kSet) {
+                } else if (op == AlterConfigOpType::kAppend || op == AlterConfigOpType::kSubtract) {
                   // No LIST broker config is altered while running.
-                  return Invalid(ErrorCode::kInvalidRequest, "Cannot update these configs dynamically: Set(" + c.name + ")");
+                  return Invalid(ErrorCode::kInvalidConfig,
+                                 std::string("Config value ") + (op == AlterConfigOpType::kAppend ? "append" : "subtract") +
+                                     " is not allowed for config key: " + c.name);
+                } else if (op != AlterConfigOpType::kSet) {
+                  return Invalid(ErrorCode::kInvalidRequest, "Unknown operations type " + std::to_string(c.config_operation));
                 } else if (!c.value.has_value()) {
                   return Invalid(ErrorCode::kInvalidRequest, "Null value not supported for : " + c.name);
                 } else {

@@ -293,6 +293,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "rsm.config.local.storage.path", .type = T::kString, .read_only = true},
     {.name = "rsm.config.object.store.ca.file", .type = T::kString, .read_only = true},
     {.name = "rsm.config.s3.bucket", .type = T::kString, .read_only = true},
+    {.name = "rsm.config.s3.checksums", .type = T::kString, .read_only = true},
     {.name = "rsm.config.s3.endpoint", .type = T::kString, .read_only = true},
     {.name = "rsm.config.s3.path.style", .type = T::kString, .read_only = true},
     {.name = "rsm.config.s3.region", .type = T::kString, .read_only = true},

@@ -2,7 +2,6 @@
 
 #include <set>
 
-#include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 
 namespace chronik::ingest {
@@ -18,6 +17,7 @@ std::string DynamicBrokerConfigs::StoreKey(BrokerConfigLayer layer, std::string_
 }
 
 absl::Status DynamicBrokerConfigs::Register(std::string_view name, Applier apply) {
+  if (loaded_) return absl::FailedPreconditionError("broker configs are registered before they are loaded");
   const ConfigDef* def = FindBrokerConfig(name);
   if (def == nullptr || def->read_only || def->type == ConfigType::kList) {
     return absl::InvalidArgumentError(std::string(name) + " is not a broker config that can be altered while running");
@@ -27,30 +27,42 @@ absl::Status DynamicBrokerConfigs::Register(std::string_view name, Applier apply
 }
 
 absl::Status DynamicBrokerConfigs::Load() {
-  absl::MutexLock lock(&mu_);
-  for (const auto& [key, value] : store_.Scan(kNamespace)) {
-    BrokerConfigLayer layer;
-    std::string_view name = key;
-    if (name.starts_with(kDefaultPrefix)) {
-      layer = BrokerConfigLayer::kDynamicDefault;
-      name.remove_prefix(kDefaultPrefix.size());
-    } else if (name.starts_with(kBrokerPrefix)) {
-      layer = BrokerConfigLayer::kDynamicBroker;
-      name.remove_prefix(kBrokerPrefix.size());
-    } else {
-      spdlog::warn("dynamic broker configs: ignored the stored key {}", key);
-      continue;
+  absl::MutexLock alter_lock(&alter_mu_);
+  std::vector<storage::MetadataOp> dropped;
+  std::map<std::string, std::optional<std::string>, std::less<>> effective;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, value] : store_.Scan(kNamespace)) {
+      BrokerConfigLayer layer = BrokerConfigLayer::kDynamicBroker;
+      std::string_view name = key;
+      if (name.starts_with(kDefaultPrefix)) {
+        layer = BrokerConfigLayer::kDynamicDefault;
+        name.remove_prefix(kDefaultPrefix.size());
+      } else if (name.starts_with(kBrokerPrefix)) {
+        name.remove_prefix(kBrokerPrefix.size());
+      } else {
+        name = {};
+      }
+      // A value this broker no longer takes (written by another version) goes, said once here.
+      if (absl::Status s = name.empty() ? absl::InvalidArgumentError("not a layer's key")
+                                        : values_.SetDynamic(layer, name, value);
+          !s.ok()) {
+        spdlog::warn("dynamic broker configs: dropped the stored {} = {}: {}", key, value, std::string(s.message()));
+        dropped.push_back(storage::MetadataOp::Delete(kNamespace, key));
+        continue;
+      }
+      if (appliers_.count(name) == 0) {
+        spdlog::warn("dynamic broker configs: {} = {} is kept but has no effect while its part of the broker is off",
+                     key, value);
+      }
     }
-    if (absl::Status s = values_.SetDynamic(layer, name, value); !s.ok()) {
-      spdlog::warn("dynamic broker configs: ignored the stored {} = {}: {}", key, value, std::string(s.message()));
-      continue;
-    }
-    if (appliers_.count(name) == 0) {
-      spdlog::warn("dynamic broker configs: {} = {} is kept but has no effect while its part of the broker is off",
-                   key, value);
-    }
+    for (const auto& [name, apply] : appliers_) effective[name] = values_.Effective(name);
   }
-  for (const auto& [name, apply] : appliers_) apply(values_.Effective(name));
+  loaded_ = true;
+  if (!dropped.empty()) {
+    if (absl::StatusOr<int64_t> s = store_.Apply(std::move(dropped)); !s.ok()) return s.status();
+  }
+  for (const auto& [name, apply] : appliers_) apply(effective[name]);
   return absl::OkStatus();
 }
 
@@ -58,27 +70,19 @@ absl::Status DynamicBrokerConfigs::Alter(BrokerConfigLayer layer,
                                          const std::map<std::string, std::optional<std::string>>& changes,
                                          bool replace_layer, bool validate_only) {
   if (layer == BrokerConfigLayer::kStatic) return absl::InternalError("the static layer is not altered while running");
-  for (const auto& [name, value] : changes) {
-    const ConfigDef* def = FindBrokerConfig(name);
-    if (def == nullptr) return absl::FailedPreconditionError("Unknown broker config name: " + name);
-    if (appliers_.count(name) == 0) {
-      return absl::FailedPreconditionError("Cannot update these configs dynamically: Set(" + name + ")");
-    }
-    if (value.has_value()) {
-      if (absl::StatusOr<std::string> normalized = NormalizeConfigValue(*def, *value); !normalized.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("Invalid value ", *value, " for configuration ", name, ": ", normalized.status().message()));
-      }
-    }
-  }
-  if (validate_only) return absl::OkStatus();
-
   // One alteration at a time, each stored before it is applied; readers only wait for the swap.
   absl::MutexLock alter_lock(&alter_mu_);
   BrokerConfigValues next = [&] {
     absl::MutexLock lock(&mu_);
     return values_;
   }();
+  for (const auto& [name, value] : changes) {
+    if (FindBrokerConfig(name) == nullptr) return absl::FailedPreconditionError("Unknown broker config name: " + name);
+    // A value stored while its part of the broker was on may be deleted while it is off.
+    if (appliers_.count(name) == 0 && (value.has_value() || !next.Get(layer, name).has_value())) {
+      return absl::FailedPreconditionError("Cannot update these configs dynamically: Set(" + name + ")");
+    }
+  }
   std::set<std::string> touched;
   for (const auto& [name, value] : changes) touched.insert(name);
   if (replace_layer) {
@@ -86,27 +90,36 @@ absl::Status DynamicBrokerConfigs::Alter(BrokerConfigLayer layer,
       if (changes.count(d.name) == 0 && next.Get(layer, d.name).has_value()) touched.insert(d.name);
     }
   }
+  std::map<std::string, std::optional<std::string>> before;
   std::vector<storage::MetadataOp> ops;
   for (const std::string& name : touched) {
+    before[name] = next.Effective(name);
     const auto change = changes.find(name);
     std::optional<std::string_view> value;
     if (change != changes.end() && change->second.has_value()) value = *change->second;
-    if (absl::Status s = next.SetDynamic(layer, name, value); !s.ok()) return s;
+    if (absl::Status s = next.SetDynamic(layer, name, value); !s.ok()) {
+      return absl::InvalidArgumentError("Invalid config value for " + name + ": " + std::string(s.message()));
+    }
     const std::optional<std::string> stored = next.Get(layer, name);
     ops.push_back(stored ? storage::MetadataOp::Put(kNamespace, StoreKey(layer, name), *stored)
                          : storage::MetadataOp::Delete(kNamespace, StoreKey(layer, name)));
   }
-  if (ops.empty()) return absl::OkStatus();
-  if (absl::StatusOr<int64_t> stored = store_.Apply(std::move(ops)); !stored.ok()) return stored.status();
+  if (validate_only || ops.empty()) return absl::OkStatus();
+  if (absl::StatusOr<int64_t> stored = store_.Apply(std::move(ops)); !stored.ok()) {
+    return absl::InternalError("storing the broker configs: " + std::string(stored.status().message()));
+  }
   {
     absl::MutexLock lock(&mu_);
     values_ = next;
   }
   for (const std::string& name : touched) {
+    const std::optional<std::string> now = next.Effective(name);
+    spdlog::info("broker config {} is now {} ({} altered)", name, now.value_or("null"),
+                 layer == BrokerConfigLayer::kDynamicDefault ? "cluster default" : "this broker's");
+    // Only a change of the value in effect reaches its part of the broker (a waiting copy would
+    // start its wait over).
     const auto apply = appliers_.find(name);
-    if (apply != appliers_.end()) apply->second(next.Effective(name));
-    spdlog::info("broker config {} is now {} ({})", name, next.Effective(name).value_or("null"),
-                 layer == BrokerConfigLayer::kDynamicDefault ? "cluster default" : "this broker");
+    if (apply != appliers_.end() && now != before[name]) apply->second(now);
   }
   return absl::OkStatus();
 }

@@ -33,17 +33,20 @@ class DynamicBrokerConfigs {
   DynamicBrokerConfigs(BrokerConfigValues values, storage::MetadataStore& store)
       : values_(std::move(values)), store_(store) {}
 
-  // Before Load. `name` must be a broker config that Kafka updates dynamically, and not a list.
+  // Before Load (FailedPrecondition after). `name` must be a broker config that Kafka updates
+  // dynamically, and not a list.
   absl::Status Register(std::string_view name, Applier apply);
 
   // Takes the stored values into the dynamic layers (a stored value the table no longer takes is
-  // logged and dropped), then applies each registered config's effective value.
+  // logged and deleted), then applies each registered config's effective value. A stored value
+  // without an applier is kept, and may be deleted, but not set, while running.
   absl::Status Load();
 
   // One resource's changes at `layer` (kDynamicBroker or kDynamicDefault): a value sets, nullopt
   // deletes. `replace_layer` is AlterConfigs' meaning: every other value at that layer goes too.
-  // InvalidArgument for a value the config does not take (INVALID_CONFIG), FailedPrecondition for
-  // a config that cannot be altered here (INVALID_REQUEST). Nothing changes unless all are valid.
+  // InvalidArgument for a value the config does not take, FailedPrecondition for a config that
+  // cannot be altered here (both INVALID_REQUEST, as in Kafka), Internal when the store fails.
+  // Nothing changes unless all are valid; an applier hears only of a changed effective value.
   absl::Status Alter(BrokerConfigLayer layer, const std::map<std::string, std::optional<std::string>>& changes,
                      bool replace_layer, bool validate_only);
 
@@ -58,6 +61,7 @@ class DynamicBrokerConfigs {
   mutable absl::Mutex mu_;
   BrokerConfigValues values_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Applier, std::less<>> appliers_;  // set before Load, read-only after
+  bool loaded_ = false;
   storage::MetadataStore& store_;
 };
 

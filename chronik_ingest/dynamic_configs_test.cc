@@ -89,14 +89,41 @@ TEST_F(DynamicBrokerConfigsTest, OnlyRegisteredConfigsWithValidValuesAreTaken) {
   EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
   s = Set(BrokerConfigLayer::kDynamicDefault, "fast");
   EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
-  // One refused change leaves the others of its resource undone.
-  s = configs_->Alter(BrokerConfigLayer::kDynamicDefault, {{kCopyRate, "5"}, {"log.retention.ms", "1"}}, false, false);
-  EXPECT_FALSE(s.ok());
+  // One refused change leaves the others of its resource undone, also those before it.
+  s = configs_->Alter(BrokerConfigLayer::kDynamicDefault, {{kCopyRate, "5"}, {"unclean.leader.election.enable", "true"}},
+                      false, false);
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
   ASSERT_TRUE(configs_->Alter(BrokerConfigLayer::kDynamicDefault, {{kCopyRate, "7"}}, false, /*validate_only=*/true)
                   .ok());
   EXPECT_EQ(applied_, std::vector<std::string>{"1000"});
   EXPECT_TRUE(store_->Scan(DynamicBrokerConfigs::kNamespace).empty());
+  EXPECT_FALSE(configs_->Register(kCopyRate, [](const auto&) {}).ok());  // after Load
+}
+
+// A stored value whose part of the broker is off (tiering, for the copy quota) is kept and
+// described, cannot be set, and can be deleted; a value the table no longer takes is dropped.
+TEST_F(DynamicBrokerConfigsTest, StoredValuesWithoutAnApplier) {
+  ASSERT_TRUE(Set(BrokerConfigLayer::kDynamicDefault, "2000").ok());
+  ASSERT_TRUE(store_->Put(DynamicBrokerConfigs::kNamespace, "default/no.such.config", "1").ok());
+  configs_.reset();
+  BrokerConfigValues values;
+  configs_ = std::make_unique<DynamicBrokerConfigs>(std::move(values), *store_);
   EXPECT_FALSE(configs_->Register("broker.id", [](const auto&) {}).ok());  // read-only in Kafka
+  ASSERT_TRUE(configs_->Load().ok());
+  EXPECT_EQ(store_->Get(DynamicBrokerConfigs::kNamespace, "default/no.such.config"), std::nullopt);
+  EXPECT_EQ(DescribedSource(false), "3:2000");
+  EXPECT_TRUE(absl::IsFailedPrecondition(Set(BrokerConfigLayer::kDynamicDefault, "3000")));
+  EXPECT_TRUE(absl::IsFailedPrecondition(Set(BrokerConfigLayer::kDynamicBroker, std::nullopt)));  // none there
+  ASSERT_TRUE(Set(BrokerConfigLayer::kDynamicDefault, std::nullopt).ok());
+  EXPECT_TRUE(store_->Scan(DynamicBrokerConfigs::kNamespace).empty());
+}
+
+// An applier hears only of a change of the value in effect.
+TEST_F(DynamicBrokerConfigsTest, AppliersHearOnlyOfChangedValues) {
+  ASSERT_TRUE(Set(BrokerConfigLayer::kDynamicBroker, "3000").ok());
+  ASSERT_TRUE(Set(BrokerConfigLayer::kDynamicDefault, "2000").ok());  // this broker's value wins
+  ASSERT_TRUE(Set(BrokerConfigLayer::kDynamicBroker, "3000").ok());   // the same value
+  EXPECT_EQ(applied_, (std::vector<std::string>{"1000", "3000"}));
 }
 
 }  // namespace

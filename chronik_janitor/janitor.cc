@@ -44,34 +44,45 @@ std::chrono::steady_clock::time_point IoThrottle::DueLocked(int64_t bytes) {
          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(window_bytes_ / rate_));
 }
 
-bool IoThrottle::Acquire(int64_t bytes) {
+bool IoThrottle::Acquire(int64_t bytes, std::chrono::nanoseconds* waited) {
   std::unique_lock<std::mutex> lock(mu_);
   if (cancelled_) return false;
   if (rate_ <= 0 || bytes <= 0) return true;
   auto due = DueLocked(bytes);
+  ++waiting_;
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
     if (cancelled_ || due <= now) break;
     const uint64_t changes = rate_changes_;
     wake_cv_.wait_until(lock, due, [&] { return cancelled_ || rate_changes_ != changes; });
-    slept_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - now);
+    const auto slept = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - now);
+    slept_ += slept;
+    if (waited != nullptr) *waited += slept;
     if (rate_changes_ != changes) {
       if (rate_ <= 0) break;
       due = DueLocked(bytes);
     }
   }
+  --waiting_;
   return !cancelled_;
 }
 
 void IoThrottle::SetRate(double bytes_per_second) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    rate_ = UsableRate(bytes_per_second);
+    const double rate = UsableRate(bytes_per_second);
+    if (rate == rate_) return;
+    rate_ = rate;
     ++rate_changes_;
     window_start_ = std::chrono::steady_clock::now();
     window_bytes_ = 0;
   }
   wake_cv_.notify_all();
+}
+
+int IoThrottle::waiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return waiting_;
 }
 
 void IoThrottle::Cancel() {

@@ -24,20 +24,25 @@
 
 namespace chronik::janitor {
 
-// Bounds the bytes per second a caller may read or write (log.cleaner.io.max.bytes.per.second):
-// Acquire sleeps the calling thread until the bytes fit. Shared by the cleaner threads.
+// Bounds the bytes per second callers may read or write together: Acquire sleeps the calling
+// thread until the bytes fit. The cleaner threads share one (log.cleaner.io.max.bytes.per.second),
+// the copies to the object store another (remote.log.manager.copy.max.bytes.per.second, whose
+// rate may change while the broker runs).
 class IoThrottle {
  public:
   // <= 0 or infinite: no limit.
   explicit IoThrottle(double bytes_per_second);
   // False once Cancel was called (at once, or as soon as a sleep is interrupted): stop working.
-  bool Acquire(int64_t bytes);
+  // Adds the time it slept to *waited when given.
+  bool Acquire(int64_t bytes, std::chrono::nanoseconds* waited = nullptr);
   void Cancel();
   // A new rate (a config altered while running), for callers sleeping in Acquire too: their bytes
-  // count again at the new rate, from now.
+  // count again at the new rate, from now. The same rate changes nothing.
   void SetRate(double bytes_per_second);
   // Total time Acquire slept, for logs and tests.
   std::chrono::nanoseconds slept() const;
+  // Callers sleeping in Acquire now.
+  int waiting() const;
 
  private:
   // window_bytes_ more bytes in the window: when they are due at the rate.
@@ -51,6 +56,7 @@ class IoThrottle {
   std::chrono::steady_clock::time_point window_start_;
   double window_bytes_ = 0;
   std::chrono::nanoseconds slept_{0};
+  int waiting_ = 0;
 };
 
 // What one pass of the log tasks did, for logs and tests.

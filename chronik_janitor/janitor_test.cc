@@ -223,26 +223,29 @@ TEST_F(JanitorTest, ThrottleBoundsTheRate) {
 }
 
 // remote.log.manager.copy.max.bytes.per.second altered while a copy sleeps in the throttle: the
-// sleeper wakes and goes on at the new rate, here none.
+// sleeper wakes and goes on at the new rate, here none; and a rate set where there was none holds.
 TEST_F(JanitorTest, ARateSetWhileACallerSleepsAppliesToIt) {
   IoThrottle throttle(1);  // one byte a second: the acquire below would sleep for days
   std::atomic<bool> acquired{false};
+  std::chrono::nanoseconds waited{0};
   std::thread sleeper([&] {
-    EXPECT_TRUE(throttle.Acquire(1'000'000));
+    EXPECT_TRUE(throttle.Acquire(1'000'000, &waited));
     acquired = true;
   });
-  while (throttle.slept().count() == 0 && !acquired) {
-    throttle.SetRate(1);  // wakes it without a change: its sleep is counted and it sleeps again
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  EXPECT_FALSE(acquired);
+  while (throttle.waiting() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  throttle.SetRate(1);  // the same rate: nothing changes
+  EXPECT_EQ(throttle.waiting(), 1);
   throttle.SetRate(0);
   sleeper.join();
   EXPECT_TRUE(acquired);
+  EXPECT_EQ(throttle.waiting(), 0);
+  EXPECT_GT(waited.count(), 0);
+  EXPECT_EQ(throttle.slept(), waited);
 
-  throttle.SetRate(1'000'000);  // and from none to 1 MB/s
-  for (int i = 0; i < 10; ++i) EXPECT_TRUE(throttle.Acquire(50'000));
-  EXPECT_GT(throttle.slept(), std::chrono::milliseconds(300));
+  throttle.SetRate(1'000'000);  // and from none to 1 MB/s: 50 KB are due 50 ms after the rate
+  waited = std::chrono::nanoseconds(0);
+  EXPECT_TRUE(throttle.Acquire(50'000, &waited));
+  EXPECT_GT(waited.count(), 0);
 }
 
 TEST_F(JanitorTest, ScheduledTasksRunOnTheJanitorThreadAndStopPromptly) {

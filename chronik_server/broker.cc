@@ -29,7 +29,6 @@
 #include "chronik_ingest/admin_configs.h"
 #include "chronik_ingest/admin_topics.h"
 #include "chronik_storage/backup/backup.h"
-#include "chronik_storage/file_ops.h"
 #include "chronik_storage/object_store/store_settings.h"
 #include "chronik_storage/tiered/remote_log.h"
 #include "chronik_ingest/api_versions.h"

@@ -1,3 +1,5 @@
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -88,7 +90,9 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
   options.reader_threads = static_cast<int>(bc.EffectiveInt("remote.log.reader.threads", options.reader_threads));
   // Its rate comes from the dynamic configs' Load, which applies the static value too.
   s.copy_throttle = std::make_unique<janitor::IoThrottle>(0);
-  options.copy_throttle = [throttle = s.copy_throttle.get()](int64_t bytes) { return throttle->Acquire(bytes); };
+  options.copy_throttle = [throttle = s.copy_throttle.get()](int64_t bytes, std::chrono::nanoseconds* waited) {
+    return throttle->Acquire(bytes, waited);
+  };
   if (absl::Status st = s.dynamic_configs->Register(
           "remote.log.manager.copy.max.bytes.per.second",
           [throttle = s.copy_throttle.get()](const std::optional<std::string>& value) {
@@ -158,6 +162,11 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
   s.metrics_registry.AddCollector([remote = &*s.remote](monitoring::SampleWriter& w) {
     const storage::tiered::RemoteStats stats = remote->stats();
     for (const RemoteSeries& series : kRemoteSeries) w.Sample(series.name, {}, static_cast<double>(stats.*series.field) * series.scale);
+  });
+  s.metrics_registry.Describe("chronik_remote_copy_throttle_waiting", monitoring::MetricType::kGauge,
+                              "Copies waiting on remote.log.manager.copy.max.bytes.per.second now.");
+  s.metrics_registry.AddCollector([throttle = s.copy_throttle.get()](monitoring::SampleWriter& w) {
+    w.Sample("chronik_remote_copy_throttle_waiting", {}, static_cast<double>(throttle->waiting()));
   });
   s.context.remote = &*s.remote;
   spdlog::info("tiered storage on: {}", storage::objects::DescribeStore(s.cfg.object_store));

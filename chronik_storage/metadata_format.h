@@ -5,7 +5,9 @@
 // whole state. Used by metadata_store.cc only; apart from it so that the store's file handling and
 // its encoding read separately.
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -15,7 +17,8 @@
 
 namespace chronik::storage::metadata_format {
 
-// The same types as MetadataStore's state: namespace -> key -> value.
+// The same types as MetadataStore's state (namespace -> key -> value), spelled alike there so
+// that the store passes its state here as it is.
 using KeyMap = std::map<std::string, std::string, std::less<>>;
 using State = std::map<std::string, KeyMap, std::less<>>;
 

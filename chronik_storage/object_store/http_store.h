@@ -35,11 +35,11 @@ class HttpObjectStore : public ObjectStore {
 
   // The request as sent at `now`: signed, path and query encoded as signed.
   virtual HttpRequest Sign(const Request& request, absl::Time now) const = 0;
-
- protected:
   // Headers a put of `body` adds besides the store's fixed ones, computed once for all attempts
   // (a checksum of the body for the server to check).
   virtual HttpHeaders BodyHeaders(std::string_view /*body*/) const { return {}; }
+
+ protected:
 
   HttpObjectStore(std::unique_ptr<HttpClient> client, RetryPolicy retry, std::string range_header,
                   HttpHeaders put_headers)

@@ -277,7 +277,17 @@ TEST(S3StoreTest, BodiesCarryTheirCrc32cWhichTheServerChecks) {
   auto damaged = store.Send({"PUT", "damaged", {}, {{"x-amz-checksum-crc32c", Crc32cBase64("12345678")}}, "123456789"},
                             "put a body that does not match its checksum");
   EXPECT_FALSE(damaged.ok());
+  EXPECT_NE(damaged.status().message().find("BadDigest"), std::string::npos) << damaged.status();
   EXPECT_TRUE(absl::IsNotFound(store.Get("damaged", std::nullopt).status()));
+
+  // S3_CHECKSUMS=false, for servers that refuse S3's checksum headers: none sent, none kept.
+  S3Config config = VersityConfig(Server("s3"), FreshName());
+  config.checksum_bodies = false;
+  auto plain = S3Store::Open(config);
+  ASSERT_TRUE(plain.ok() && (*plain)->CreateBucket().ok());
+  EXPECT_TRUE((*plain)->BodyHeaders("123456789").empty());
+  ASSERT_TRUE((*plain)->Put("one", "123456789").ok());
+  EXPECT_EQ(StoredCrc32c(**plain, "one"), "");
 }
 
 // Retries that outlast a server's restart by far (about 30 s of backoff in all).
@@ -430,8 +440,10 @@ TEST(S3StoreTest, GcsAndAwsRequestsAreVirtualHostedAndScopedToTheirRegion) {
       << authorization;
   EXPECT_NE(authorization.find("SignedHeaders=host;x-amz-content-sha256;x-amz-date"), std::string::npos)
       << authorization;
-  // GCS signs its payloads, over HTTPS too, also when the S3 backend is pointed at it.
+  // GCS signs its payloads, over HTTPS too, also when the S3 backend is pointed at it, and gets no
+  // S3 checksums.
   EXPECT_EQ(PayloadHeader((*gcs)->Sign({"PUT", "k", {}, {}, "data"}, now)), Sha256Hex("data"));
+  EXPECT_TRUE((*gcs)->BodyHeaders("data").empty());
   S3Config s3_at_gcs = GcsConfig("bkt", "GOOG1EXAMPLE", "secret");
   s3_at_gcs.endpoint = "https://Storage.GoogleAPIs.com";
   EXPECT_EQ(PayloadHeader((*S3Store::Open(s3_at_gcs))->Sign({"PUT", "k", {}, {}, "data"}, now)), Sha256Hex("data"));
@@ -450,8 +462,10 @@ TEST(S3StoreTest, GcsAndAwsRequestsAreVirtualHostedAndScopedToTheirRegion) {
   EXPECT_EQ(request.target, "/bkt/k");
   EXPECT_NE(FindHeader(request.headers, "Authorization").find("/20130524/eu-west-1/s3/aws4_request"),
             std::string_view::npos);
-  // AWS is reached over HTTPS: a body goes unsigned, and a request without one keeps its digest.
+  // AWS is reached over HTTPS: a body goes unsigned, with its CRC-32C, and a request without one
+  // keeps its digest.
   EXPECT_EQ(PayloadHeader(request), "UNSIGNED-PAYLOAD");
+  EXPECT_EQ(FindHeader((*S3Store::Open(aws))->BodyHeaders("123456789"), "x-amz-checksum-crc32c"), "4waSgw==");
   EXPECT_EQ(PayloadHeader((*S3Store::Open(aws))->Sign({"GET", "k", {}, {}, {}}, now)), Sha256Hex(""));
   // Over HTTP the payload is signed.
   aws.endpoint = "http://127.0.0.1:9000";

@@ -56,12 +56,9 @@ class S3Store : public HttpObjectStore {
   absl::Status CreateBucket();
 
   HttpRequest Sign(const Request& request, absl::Time now) const override;
-
- protected:
   HttpHeaders BodyHeaders(std::string_view body) const override;
 
  private:
-  friend class S3Multipart;
   S3Store(S3Config config, bool virtual_hosted, bool unsigned_payload, bool checksums,
           std::unique_ptr<HttpClient> client)
       : HttpObjectStore(std::move(client), config.retry, "Range", {}),

@@ -57,6 +57,15 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> OpenObjectStore(const StoreSettings
     } else if (!path_style.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("S3_PATH_STYLE must be true or false, not ", path_style));
     }
+    // Some S3-compatible servers refuse or ignore S3's checksum headers; GCS's XML API never gets them.
+    const std::string checksums = Setting(settings, "S3_CHECKSUMS");
+    if (checksums == "false") {
+      config.checksum_bodies = false;
+    } else if (!checksums.empty() && checksums != "true") {
+      return absl::InvalidArgumentError(absl::StrCat("S3_CHECKSUMS must be true or false, not ", checksums));
+    } else if (!checksums.empty() && backend == "gcs") {
+      return absl::InvalidArgumentError("S3_CHECKSUMS is for s3: gcs requests carry no S3 checksums");
+    }
     config.http = http;
     auto store = S3Store::Open(std::move(config));
     if (!store.ok()) return store.status();

@@ -4,7 +4,8 @@
 //   STORAGE_BACKEND      local | s3 | gcs | azure
 //   LOCAL_STORAGE_PATH   local: the directory
 //   S3_BUCKET, S3_REGION (us-east-1), S3_ENDPOINT (AWS's regional one), S3_PATH_STYLE (true|false;
-//   default: path-style for a custom endpoint), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+//   default: path-style for a custom endpoint), S3_CHECKSUMS (s3 only: false sends no
+//   x-amz-checksum-crc32c, for servers that refuse it), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
 //                        s3, and gcs (the XML API at storage.googleapis.com with HMAC keys)
 //   AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY, AZURE_CONTAINER, AZURE_STORAGE_ENDPOINT (optional)
 //                        azure

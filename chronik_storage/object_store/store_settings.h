@@ -12,9 +12,10 @@
 
 namespace chronik::storage::objects {
 
-inline constexpr std::array<std::string_view, 13> kStoreSettingNames = {
+inline constexpr std::array<std::string_view, 14> kStoreSettingNames = {
     "STORAGE_BACKEND",   "LOCAL_STORAGE_PATH",    "S3_BUCKET",             "S3_REGION",
-    "S3_ENDPOINT",       "S3_PATH_STYLE",         "AWS_ACCESS_KEY_ID",     "AWS_SECRET_ACCESS_KEY",
+    "S3_ENDPOINT",       "S3_PATH_STYLE",         "S3_CHECKSUMS",          "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
     "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY", "AZURE_CONTAINER",       "AZURE_STORAGE_ENDPOINT",
     "OBJECT_STORE_CA_FILE"};
 

@@ -30,16 +30,12 @@ std::string ManifestKey(const TopicPartition& tp) { return PartitionPrefix(tp) +
 // Puts the file at `path` under `key`: in one request, or in parts for a large one, each let
 // through by `throttle` first (when there is one).
 absl::Status UploadFile(objects::ObjectStore& store, const std::string& path, const std::string& key, int64_t size,
-                        const std::function<bool(int64_t)>& throttle, std::chrono::nanoseconds* throttled) {
+                        const std::function<bool(int64_t, std::chrono::nanoseconds*)>& throttle,
+                        std::chrono::nanoseconds* throttled) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   auto read_at = [fd, &path, &throttle, throttled](int64_t position, int64_t length, std::string* out) -> absl::Status {
-    if (throttle) {
-      const auto start = std::chrono::steady_clock::now();
-      const bool go = throttle(length);
-      *throttled += std::chrono::steady_clock::now() - start;
-      if (!go) return absl::CancelledError("copying stopped: the broker is stopping");
-    }
+    if (throttle && !throttle(length, throttled)) return absl::CancelledError("copying stopped: the broker is stopping");
     out->resize(length);
     if (PReadFully(fd, out->data(), length, position) != 0) return absl::DataLossError(absl::StrCat("short read of ", path));
     return absl::OkStatus();

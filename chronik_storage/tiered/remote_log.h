@@ -15,6 +15,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <chrono>
 #include <functional>
 #include <list>
 #include <map>
@@ -99,8 +100,9 @@ struct RemoteLogOptions {
   // Where the RemoteDeletionRecords are; without one, deletions are not resumed after a restart.
   MetadataStore* metadata = nullptr;
   // remote.log.manager.copy.max.bytes.per.second: called with the size of each part of a segment
-  // before it is read and sent, and may wait; false stops the copy (the broker is stopping).
-  std::function<bool(int64_t bytes)> copy_throttle;
+  // before it is read and sent, and may wait, adding the time it waited to *waited; false stops
+  // the copy (the broker is stopping).
+  std::function<bool(int64_t bytes, std::chrono::nanoseconds* waited)> copy_throttle;
 };
 
 struct RemoteStats {

@@ -273,9 +273,10 @@ TEST_F(RemoteLogTest, CopiesGoThroughTheCopyThrottle) {
   RemoteLogOptions options;
   int64_t let_through = 0;
   bool stopping = true;
-  options.copy_throttle = [&](int64_t bytes) {
+  options.copy_throttle = [&](int64_t bytes, std::chrono::nanoseconds* waited) {
     if (stopping) return false;
     let_through += bytes;
+    *waited += std::chrono::milliseconds(1);  // as if each part waited a millisecond
     return true;
   };
   // A stopping broker's throttle stops the copy: nothing is copied or named, and it is no failure.
@@ -293,6 +294,8 @@ TEST_F(RemoteLogTest, CopiesGoThroughTheCopyThrottle) {
   ASSERT_FALSE(remote.RemoteBounds(tp_).empty());
   EXPECT_GT(remote.stats().segments_copied, 0);
   EXPECT_EQ(let_through, remote.stats().bytes_copied);
+  // What the throttle says it waited is what the stats count, one part per segment here.
+  EXPECT_EQ(remote.stats().copy_throttle_ns, remote.stats().segments_copied * 1'000'000);
 }
 
 TEST_F(RemoteLogTest, CopiesRolledSegmentsThenLocalRetentionDeletesThem) {
