@@ -28,7 +28,6 @@ absl::Status DynamicBrokerConfigs::Register(std::string_view name, Applier apply
 
 absl::Status DynamicBrokerConfigs::Load() {
   absl::MutexLock alter_lock(&alter_mu_);
-  std::vector<storage::MetadataOp> dropped;
   std::map<std::string, std::optional<std::string>, std::less<>> effective;
   {
     absl::MutexLock lock(&mu_);
@@ -43,12 +42,11 @@ absl::Status DynamicBrokerConfigs::Load() {
       } else {
         name = {};
       }
-      // A value this broker no longer takes (written by another version) goes, said once here.
+      // A value this broker does not take (written by another version) stays stored for that one.
       if (absl::Status s = name.empty() ? absl::InvalidArgumentError("not a layer's key")
                                         : values_.SetDynamic(layer, name, value);
           !s.ok()) {
-        spdlog::warn("dynamic broker configs: dropped the stored {} = {}: {}", key, value, std::string(s.message()));
-        dropped.push_back(storage::MetadataOp::Delete(kNamespace, key));
+        spdlog::warn("dynamic broker configs: ignored the stored {} = {}: {}", key, value, std::string(s.message()));
         continue;
       }
       if (appliers_.count(name) == 0) {
@@ -59,9 +57,6 @@ absl::Status DynamicBrokerConfigs::Load() {
     for (const auto& [name, apply] : appliers_) effective[name] = values_.Effective(name);
   }
   loaded_ = true;
-  if (!dropped.empty()) {
-    if (absl::StatusOr<int64_t> s = store_.Apply(std::move(dropped)); !s.ok()) return s.status();
-  }
   for (const auto& [name, apply] : appliers_) apply(effective[name]);
   return absl::OkStatus();
 }
@@ -76,12 +71,15 @@ absl::Status DynamicBrokerConfigs::Alter(BrokerConfigLayer layer,
     absl::MutexLock lock(&mu_);
     return values_;
   }();
+  std::string not_dynamic;
   for (const auto& [name, value] : changes) {
     if (FindBrokerConfig(name) == nullptr) return absl::FailedPreconditionError("Unknown broker config name: " + name);
-    // A value stored while its part of the broker was on may be deleted while it is off.
-    if (appliers_.count(name) == 0 && (value.has_value() || !next.Get(layer, name).has_value())) {
-      return absl::FailedPreconditionError("Cannot update these configs dynamically: Set(" + name + ")");
-    }
+    // Deleting is always allowed, as in Kafka: a value stored while its part of the broker was on
+    // may go while it is off, and deleting what is not there changes nothing.
+    if (appliers_.count(name) == 0 && value.has_value()) not_dynamic += (not_dynamic.empty() ? "" : ", ") + name;
+  }
+  if (!not_dynamic.empty()) {
+    return absl::FailedPreconditionError("Cannot update these configs dynamically: Set(" + not_dynamic + ")");
   }
   std::set<std::string> touched;
   for (const auto& [name, value] : changes) touched.insert(name);
@@ -94,6 +92,7 @@ absl::Status DynamicBrokerConfigs::Alter(BrokerConfigLayer layer,
   std::vector<storage::MetadataOp> ops;
   for (const std::string& name : touched) {
     before[name] = next.Effective(name);
+    const std::optional<std::string> was_stored = next.Get(layer, name);
     const auto change = changes.find(name);
     std::optional<std::string_view> value;
     if (change != changes.end() && change->second.has_value()) value = *change->second;
@@ -101,6 +100,7 @@ absl::Status DynamicBrokerConfigs::Alter(BrokerConfigLayer layer,
       return absl::InvalidArgumentError("Invalid config value for " + name + ": " + std::string(s.message()));
     }
     const std::optional<std::string> stored = next.Get(layer, name);
+    if (stored == was_stored) continue;
     ops.push_back(stored ? storage::MetadataOp::Put(kNamespace, StoreKey(layer, name), *stored)
                          : storage::MetadataOp::Delete(kNamespace, StoreKey(layer, name)));
   }

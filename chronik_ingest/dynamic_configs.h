@@ -2,9 +2,10 @@
 
 // Broker configs altered while the broker runs, as Kafka's dynamic broker configs: AlterConfigs
 // and IncrementalAlterConfigs on the BROKER resource, for the cluster-wide default ("") or for
-// this broker (its id). A config may be altered only once the part of the broker it governs has
-// said how to take a new value (Register); any other is refused, never stored without effect.
-// The values are kept in the metadata store (so backups carry them) and applied again at start.
+// this broker (its id). A config may be set only once the part of the broker it governs has said
+// how to take a new value (Register); any other is refused. The values are kept in the metadata
+// store (so backups carry them) and applied again at start; one stored while its part of the
+// broker was on stays while it is off (described, without effect) until deleted.
 
 #include <functional>
 #include <map>
@@ -37,15 +38,15 @@ class DynamicBrokerConfigs {
   // dynamically, and not a list.
   absl::Status Register(std::string_view name, Applier apply);
 
-  // Takes the stored values into the dynamic layers (a stored value the table no longer takes is
-  // logged and deleted), then applies each registered config's effective value. A stored value
-  // without an applier is kept, and may be deleted, but not set, while running.
+  // Takes the stored values into the dynamic layers (one this broker does not take is logged,
+  // ignored and left stored), then applies each registered config's effective value.
   absl::Status Load();
 
   // One resource's changes at `layer` (kDynamicBroker or kDynamicDefault): a value sets, nullopt
   // deletes. `replace_layer` is AlterConfigs' meaning: every other value at that layer goes too.
-  // InvalidArgument for a value the config does not take, FailedPrecondition for a config that
-  // cannot be altered here (both INVALID_REQUEST, as in Kafka), Internal when the store fails.
+  // InvalidArgument for a value the config does not take, FailedPrecondition for an unknown
+  // config or one that cannot be set here (both INVALID_REQUEST, as in Kafka), Internal when the
+  // store fails. Deleting a known config is always allowed.
   // Nothing changes unless all are valid; an applier hears only of a changed effective value.
   absl::Status Alter(BrokerConfigLayer layer, const std::map<std::string, std::optional<std::string>>& changes,
                      bool replace_layer, bool validate_only);

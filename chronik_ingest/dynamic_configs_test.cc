@@ -101,7 +101,7 @@ TEST_F(DynamicBrokerConfigsTest, OnlyRegisteredConfigsWithValidValuesAreTaken) {
 }
 
 // A stored value whose part of the broker is off (tiering, for the copy quota) is kept and
-// described, cannot be set, and can be deleted; a value the table no longer takes is dropped.
+// described, cannot be set, and can be deleted; one the table does not take is ignored and kept.
 TEST_F(DynamicBrokerConfigsTest, StoredValuesWithoutAnApplier) {
   ASSERT_TRUE(Set(BrokerConfigLayer::kDynamicDefault, "2000").ok());
   ASSERT_TRUE(store_->Put(DynamicBrokerConfigs::kNamespace, "default/no.such.config", "1").ok());
@@ -110,12 +110,13 @@ TEST_F(DynamicBrokerConfigsTest, StoredValuesWithoutAnApplier) {
   configs_ = std::make_unique<DynamicBrokerConfigs>(std::move(values), *store_);
   EXPECT_FALSE(configs_->Register("broker.id", [](const auto&) {}).ok());  // read-only in Kafka
   ASSERT_TRUE(configs_->Load().ok());
-  EXPECT_EQ(store_->Get(DynamicBrokerConfigs::kNamespace, "default/no.such.config"), std::nullopt);
+  EXPECT_EQ(store_->Get(DynamicBrokerConfigs::kNamespace, "default/no.such.config"), "1");
   EXPECT_EQ(DescribedSource(false), "3:2000");
   EXPECT_TRUE(absl::IsFailedPrecondition(Set(BrokerConfigLayer::kDynamicDefault, "3000")));
-  EXPECT_TRUE(absl::IsFailedPrecondition(Set(BrokerConfigLayer::kDynamicBroker, std::nullopt)));  // none there
+  ASSERT_TRUE(Set(BrokerConfigLayer::kDynamicBroker, std::nullopt).ok());  // none there: no change
   ASSERT_TRUE(Set(BrokerConfigLayer::kDynamicDefault, std::nullopt).ok());
-  EXPECT_TRUE(store_->Scan(DynamicBrokerConfigs::kNamespace).empty());
+  EXPECT_EQ(store_->Scan(DynamicBrokerConfigs::kNamespace).size(), 1u);  // no.such.config
+  EXPECT_EQ(DescribedSource(false), "absent");
 }
 
 // An applier hears only of a change of the value in effect.

@@ -31,24 +31,28 @@ double UsableRate(double bytes_per_second) {
 IoThrottle::IoThrottle(double bytes_per_second)
     : rate_(UsableRate(bytes_per_second)), window_start_(std::chrono::steady_clock::now()) {}
 
-std::chrono::steady_clock::time_point IoThrottle::DueLocked(int64_t bytes) {
-  const auto now = std::chrono::steady_clock::now();
-  // A fresh window after a second of silence: an idle cleaner earns no burst beyond that.
-  if (now - window_start_ > std::chrono::seconds(1) &&
-      window_bytes_ <= rate_ * std::chrono::duration<double>(now - window_start_).count()) {
-    window_start_ = now;
-    window_bytes_ = 0;
-  }
-  window_bytes_ += static_cast<double>(bytes);
+std::chrono::steady_clock::time_point IoThrottle::DueLocked(double end) const {
   return window_start_ +
-         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(window_bytes_ / rate_));
+         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>((end - rebased_) / rate_));
 }
 
 bool IoThrottle::Acquire(int64_t bytes, std::chrono::nanoseconds* waited) {
   std::unique_lock<std::mutex> lock(mu_);
   if (cancelled_) return false;
   if (rate_ <= 0 || bytes <= 0) return true;
-  auto due = DueLocked(bytes);
+  {
+    const auto now = std::chrono::steady_clock::now();
+    // A fresh window after a second of silence: an idle caller earns no burst beyond that.
+    if (now - window_start_ > std::chrono::seconds(1) &&
+        window_bytes_ <= rate_ * std::chrono::duration<double>(now - window_start_).count()) {
+      rebased_ += window_bytes_;
+      window_start_ = now;
+      window_bytes_ = 0;
+    }
+  }
+  window_bytes_ += static_cast<double>(bytes);
+  const double end = rebased_ + window_bytes_;
+  auto due = DueLocked(end);
   ++waiting_;
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
@@ -60,7 +64,7 @@ bool IoThrottle::Acquire(int64_t bytes, std::chrono::nanoseconds* waited) {
     if (waited != nullptr) *waited += slept;
     if (rate_changes_ != changes) {
       if (rate_ <= 0) break;
-      due = DueLocked(bytes);
+      due = DueLocked(end);
     }
   }
   --waiting_;
@@ -72,10 +76,16 @@ void IoThrottle::SetRate(double bytes_per_second) {
     std::lock_guard<std::mutex> lock(mu_);
     const double rate = UsableRate(bytes_per_second);
     if (rate == rate_) return;
+    const auto now = std::chrono::steady_clock::now();
+    // What the old rate let through by now (everything, without one) moves out of the window.
+    const double through =
+        rate_ > 0 ? std::min(window_bytes_, rate_ * std::chrono::duration<double>(now - window_start_).count())
+                  : window_bytes_;
+    rebased_ += through;
+    window_bytes_ -= through;
+    window_start_ = now;
     rate_ = rate;
     ++rate_changes_;
-    window_start_ = std::chrono::steady_clock::now();
-    window_bytes_ = 0;
   }
   wake_cv_.notify_all();
 }

@@ -36,8 +36,9 @@ class IoThrottle {
   // Adds the time it slept to *waited when given.
   bool Acquire(int64_t bytes, std::chrono::nanoseconds* waited = nullptr);
   void Cancel();
-  // A new rate (a config altered while running), for callers sleeping in Acquire too: their bytes
-  // count again at the new rate, from now. The same rate changes nothing.
+  // A new rate (a config altered while running), for callers sleeping in Acquire too: what the
+  // old rate let through by now stays let through, and what is still owed goes at the new rate,
+  // or at once without one. The same rate changes nothing.
   void SetRate(double bytes_per_second);
   // Total time Acquire slept, for logs and tests.
   std::chrono::nanoseconds slept() const;
@@ -45,16 +46,19 @@ class IoThrottle {
   int waiting() const;
 
  private:
-  // window_bytes_ more bytes in the window: when they are due at the rate.
-  std::chrono::steady_clock::time_point DueLocked(int64_t bytes);
+  // When the bytes up to `end` (counted as rebased_ + window bytes) are let through at the rate.
+  std::chrono::steady_clock::time_point DueLocked(double end) const;
 
   mutable std::mutex mu_;
   double rate_;
   uint64_t rate_changes_ = 0;
   std::condition_variable wake_cv_;  // Cancel and SetRate
   bool cancelled_ = false;
+  // Bytes acquired since window_start_, which the rate lets through from then on; rebased_ counts
+  // those of earlier windows (a new window starts after a second of silence and at a new rate).
   std::chrono::steady_clock::time_point window_start_;
   double window_bytes_ = 0;
+  double rebased_ = 0;
   std::chrono::nanoseconds slept_{0};
   int waiting_ = 0;
 };

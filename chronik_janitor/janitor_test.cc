@@ -233,7 +233,9 @@ TEST_F(JanitorTest, ARateSetWhileACallerSleepsAppliesToIt) {
     acquired = true;
   });
   while (throttle.waiting() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  throttle.SetRate(1);  // the same rate: nothing changes
+  throttle.SetRate(1);  // the same rate: the sleeper is not even woken (its sleep would count)
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(throttle.slept().count(), 0);
   EXPECT_EQ(throttle.waiting(), 1);
   throttle.SetRate(0);
   sleeper.join();
@@ -242,9 +244,9 @@ TEST_F(JanitorTest, ARateSetWhileACallerSleepsAppliesToIt) {
   EXPECT_GT(waited.count(), 0);
   EXPECT_EQ(throttle.slept(), waited);
 
-  throttle.SetRate(1'000'000);  // and from none to 1 MB/s: 50 KB are due 50 ms after the rate
+  throttle.SetRate(1'000'000);  // and from none to 1 MB/s: more than a second's bytes must wait
   waited = std::chrono::nanoseconds(0);
-  EXPECT_TRUE(throttle.Acquire(50'000, &waited));
+  EXPECT_TRUE(throttle.Acquire(1'000'001, &waited));
   EXPECT_GT(waited.count(), 0);
 }
 

@@ -40,7 +40,6 @@ class HttpObjectStore : public ObjectStore {
   virtual HttpHeaders BodyHeaders(std::string_view /*body*/) const { return {}; }
 
  protected:
-
   HttpObjectStore(std::unique_ptr<HttpClient> client, RetryPolicy retry, std::string range_header,
                   HttpHeaders put_headers)
       : client_(std::move(client)),

@@ -13,6 +13,7 @@
 #include "chronik_storage/object_store/local_store.h"
 #include "chronik_storage/object_store/s3_store.h"
 #include "chronik_storage/object_store/sigv4.h"
+#include "chronik_storage/object_store/store_factory.h"
 #include "chronik_storage/object_store/test_servers.h"
 #include "gtest/gtest.h"
 
@@ -288,6 +289,31 @@ TEST(S3StoreTest, BodiesCarryTheirCrc32cWhichTheServerChecks) {
   EXPECT_TRUE((*plain)->BodyHeaders("123456789").empty());
   ASSERT_TRUE((*plain)->Put("one", "123456789").ok());
   EXPECT_EQ(StoredCrc32c(**plain, "one"), "");
+  auto plain_upload = (*plain)->StartMultipart("parts");
+  ASSERT_TRUE(plain_upload.ok()) << plain_upload.status();
+  ASSERT_TRUE((*plain_upload)->UploadPart(1, part1).ok());
+  ASSERT_TRUE((*plain_upload)->UploadPart(2, "22").ok());
+  ASSERT_TRUE((*plain_upload)->Complete().ok());
+  EXPECT_EQ(StoredCrc32c(**plain, "parts"), "");
+  EXPECT_EQ(*(*plain)->Get("parts", std::nullopt), part1 + "22");
+}
+
+// S3_CHECKSUMS from the environment or the TOML file: true by default, false sends none, anything
+// else is refused, and so is any value for gcs, whose requests carry no S3 checksums.
+TEST(S3StoreTest, ChecksumsAreOnUnlessS3ChecksumsIsFalse) {
+  auto body_headers = [](StoreSettings settings) -> absl::StatusOr<HttpHeaders> {
+    settings.insert({{"S3_BUCKET", "b"}, {"AWS_ACCESS_KEY_ID", "k"}, {"AWS_SECRET_ACCESS_KEY", "s"}});
+    settings.insert({"S3_ENDPOINT", "http://127.0.0.1:9"});
+    auto store = OpenObjectStore(settings);
+    if (!store.ok()) return store.status();
+    return dynamic_cast<S3Store&>(**store).BodyHeaders("123456789");
+  };
+  EXPECT_EQ(body_headers({{"STORAGE_BACKEND", "s3"}})->size(), 1u);
+  EXPECT_EQ(body_headers({{"STORAGE_BACKEND", "s3"}, {"S3_CHECKSUMS", "true"}})->size(), 1u);
+  EXPECT_TRUE(body_headers({{"STORAGE_BACKEND", "s3"}, {"S3_CHECKSUMS", "false"}})->empty());
+  EXPECT_TRUE(absl::IsInvalidArgument(body_headers({{"STORAGE_BACKEND", "s3"}, {"S3_CHECKSUMS", "no"}}).status()));
+  EXPECT_TRUE(body_headers({{"STORAGE_BACKEND", "gcs"}})->empty());
+  EXPECT_TRUE(absl::IsInvalidArgument(body_headers({{"STORAGE_BACKEND", "gcs"}, {"S3_CHECKSUMS", "false"}}).status()));
 }
 
 // Retries that outlast a server's restart by far (about 30 s of backoff in all).

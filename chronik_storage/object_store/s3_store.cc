@@ -107,6 +107,7 @@ S3Config GcsConfig(std::string bucket, std::string access_key, std::string secre
   config.bucket = std::move(bucket);
   config.access_key = std::move(access_key);
   config.secret_key = std::move(secret_key);
+  config.checksum_bodies = false;  // also at another endpoint (a private one)
   return config;
 }
 

@@ -36,8 +36,8 @@ struct S3Config {
   // Puts and parts carry their body's CRC-32C (x-amz-checksum-crc32c; a multipart upload declares
   // CRC32C at its start and lists each part's in its completion), which the server checks before
   // it keeps the body: with UNSIGNED-PAYLOAD nothing else checks what arrives against what was
-  // read. The CPU's CRC instructions make it cheap. Never for GCS's endpoint, whose XML API has
-  // checksums of its own (x-goog-hash).
+  // read. The CPU's CRC instructions make it cheap. Never for GCS (GcsConfig, or GCS's endpoint),
+  // whose XML API has checksums of its own (x-goog-hash).
   bool checksum_bodies = true;
 };
 

@@ -59,12 +59,12 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> OpenObjectStore(const StoreSettings
     }
     // Some S3-compatible servers refuse or ignore S3's checksum headers; GCS's XML API never gets them.
     const std::string checksums = Setting(settings, "S3_CHECKSUMS");
-    if (checksums == "false") {
+    if (!checksums.empty() && backend == "gcs") {
+      return absl::InvalidArgumentError("S3_CHECKSUMS is for s3: gcs requests carry no S3 checksums");
+    } else if (checksums == "false") {
       config.checksum_bodies = false;
     } else if (!checksums.empty() && checksums != "true") {
       return absl::InvalidArgumentError(absl::StrCat("S3_CHECKSUMS must be true or false, not ", checksums));
-    } else if (!checksums.empty() && backend == "gcs") {
-      return absl::InvalidArgumentError("S3_CHECKSUMS is for s3: gcs requests carry no S3 checksums");
     }
     config.http = http;
     auto store = S3Store::Open(std::move(config));

@@ -305,7 +305,7 @@ class LocalStoreTest(TieredStorageChecks, unittest.TestCase):
 
         with Broker(kafka_properties=TIERING, env=self.store_env) as b:
             kafka_configs(b.bootstrap, "--alter", "--add-config", name + "=500")
-            self.assertIn(name + "=500", kafka_configs(b.bootstrap, "--describe"))
+            self.assertIn(name + "=500 sensitive=false", kafka_configs(b.bootstrap, "--describe"))
             admin = AdminClient({"bootstrap.servers": b.bootstrap})
             entry = described(admin)
             self.assertEqual((entry.value, entry.source), ("500", ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value))
