@@ -252,26 +252,24 @@ void RegisterIncrementalAlterConfigs(HandlerTable& table, const BrokerContext& b
               return ConfigChange([ops](const TopicConfigSet& current) { return current.IncrementalAlter(ops); });
             },
             [](const auto& resource) -> absl::StatusOr<BrokerChange> {
-              BrokerChange change;
+              std::vector<AlterConfigOp> ops;
               for (const auto& c : resource.configs) {
-                const auto op = static_cast<AlterConfigOpType>(c.config_operation);
-                if (change.values.count(c.name) != 0) {
-                  return Invalid(ErrorCode::kInvalidRequest, "Error due to duplicate config keys");
-                }
-                if (op == AlterConfigOpType::kDelete) {
-                  change.values[c.name] = std::nullopt;
-                } else if (op == AlterConfigOpType::kAppend || op == AlterConfigOpType::kSubtract) {
+                ops.push_back(AlterConfigOp{c.name, static_cast<AlterConfigOpType>(c.config_operation), c.value});
+              }
+              if (absl::Status s = CheckAlterOps(ops); !s.ok()) return WithKafkaError(s, ErrorCode::kInvalidRequest);
+              BrokerChange change;
+              for (AlterConfigOp& op : ops) {
+                if (op.op == AlterConfigOpType::kAppend || op.op == AlterConfigOpType::kSubtract) {
                   // No LIST broker config is altered while running.
                   return Invalid(ErrorCode::kInvalidConfig,
-                                 std::string("Config value ") + (op == AlterConfigOpType::kAppend ? "append" : "subtract") +
-                                     " is not allowed for config key: " + c.name);
-                } else if (op != AlterConfigOpType::kSet) {
-                  return Invalid(ErrorCode::kInvalidRequest, "Unknown operations type " + std::to_string(c.config_operation));
-                } else if (!c.value.has_value()) {
-                  return Invalid(ErrorCode::kInvalidRequest, "Null value not supported for : " + c.name);
-                } else {
-                  change.values[c.name] = *c.value;
+                                 std::string("Config value ") + (op.op == AlterConfigOpType::kAppend ? "append" : "subtract") +
+                                     " is not allowed for config key: " + op.name);
                 }
+                if (op.op != AlterConfigOpType::kSet && op.op != AlterConfigOpType::kDelete) {
+                  return Invalid(ErrorCode::kInvalidRequest,
+                                 "Unknown operations type " + std::to_string(static_cast<int>(op.op)));
+                }
+                change.values[op.name] = op.op == AlterConfigOpType::kDelete ? std::nullopt : std::move(op.value);
               }
               return change;
             });

@@ -117,6 +117,12 @@ absl::Status BrokerConfigValues::SetDynamic(BrokerConfigLayer layer, std::string
   return absl::OkStatus();
 }
 
+std::vector<std::string> BrokerConfigValues::NamesAt(BrokerConfigLayer l) const {
+  std::vector<std::string> names;
+  for (const auto& [name, value] : layer(l)) names.push_back(name);
+  return names;
+}
+
 std::optional<std::string> BrokerConfigValues::Get(BrokerConfigLayer l,
                                                    std::string_view name) const {
   const auto& values = layer(l);
@@ -406,8 +412,7 @@ std::optional<DescribedConfig> TopicConfigSet::Describe(std::string_view name) c
   return entry;
 }
 
-absl::StatusOr<TopicConfigSet> TopicConfigSet::IncrementalAlter(
-    std::span<const AlterConfigOp> ops) const {
+absl::Status CheckAlterOps(std::span<const AlterConfigOp> ops) {
   std::set<std::string_view> names;
   std::vector<std::string> null_values;
   for (const AlterConfigOp& op : ops) {
@@ -420,6 +425,12 @@ absl::StatusOr<TopicConfigSet> TopicConfigSet::IncrementalAlter(
     return absl::FailedPreconditionError("Null value not supported for : " +
                                          Join(null_values, ", "));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TopicConfigSet> TopicConfigSet::IncrementalAlter(
+    std::span<const AlterConfigOp> ops) const {
+  if (absl::Status s = CheckAlterOps(ops); !s.ok()) return s;
 
   std::map<std::string, std::string, std::less<>> raw = overrides_;
   for (const AlterConfigOp& op : ops) {

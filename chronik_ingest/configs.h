@@ -179,6 +179,8 @@ class BrokerConfigValues {
 
   // The value set at `layer`, if any.
   std::optional<std::string> Get(BrokerConfigLayer layer, std::string_view name) const;
+  // The names set at `layer`, sorted.
+  std::vector<std::string> NamesAt(BrokerConfigLayer layer) const;
 
   // The effective value: the highest layer that sets `name`, else its table default (nullopt
   // for names outside the table or with a null default).
@@ -208,6 +210,10 @@ struct AlterConfigOp {
   AlterConfigOpType op = AlterConfigOpType::kSet;
   std::optional<std::string> value;  // null only for DELETE
 };
+
+// What IncrementalAlterConfigs asks of one resource's ops whatever it is: each config named once,
+// a value for every op but DELETE (FailedPrecondition with Kafka's message otherwise).
+absl::Status CheckAlterOps(std::span<const AlterConfigOp> ops);
 
 // A topic's configuration: its explicit overrides resolved against the broker's values.
 // Immutable; changes return a new set (so validate_only requests just drop the result).

@@ -84,9 +84,7 @@ absl::Status DynamicBrokerConfigs::Alter(BrokerConfigLayer layer,
   std::set<std::string> touched;
   for (const auto& [name, value] : changes) touched.insert(name);
   if (replace_layer) {
-    for (const DescribedConfig& d : next.Describe(/*per_broker=*/true)) {
-      if (changes.count(d.name) == 0 && next.Get(layer, d.name).has_value()) touched.insert(d.name);
-    }
+    for (std::string& name : next.NamesAt(layer)) touched.insert(std::move(name));
   }
   std::map<std::string, std::optional<std::string>> before;
   std::vector<storage::MetadataOp> ops;

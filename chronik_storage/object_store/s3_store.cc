@@ -33,15 +33,14 @@ std::string Crc32cBase64(std::string_view body) {
 
 class S3Multipart : public MultipartUpload {
  public:
-  // `checksums`: each part carries its CRC-32C, listed again at completion.
-  S3Multipart(S3Store& store, std::string key, std::string upload_id, bool checksums)
-      : store_(store), key_(std::move(key)), upload_id_(std::move(upload_id)), checksums_(checksums) {}
+  S3Multipart(S3Store& store, std::string key, std::string upload_id)
+      : store_(store), key_(std::move(key)), upload_id_(std::move(upload_id)) {}
 
   absl::Status UploadPart(int part_number, std::string_view data) override {
     if (part_number < 1 || part_number > 10000) return absl::InvalidArgumentError("part number not in 1..10000");
-    const std::string crc32c = checksums_ ? Crc32cBase64(data) : std::string();
-    HttpHeaders headers;
-    if (!crc32c.empty()) headers.emplace_back(kChecksumHeader, crc32c);
+    // A part's checksum, when the store sends them, is listed again at completion.
+    HttpHeaders headers = store_.BodyHeaders(data);
+    const std::string crc32c(FindHeader(headers, kChecksumHeader));
     auto response = store_.Send({"PUT",
                                  key_,
                                  {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id_}},
@@ -89,7 +88,6 @@ class S3Multipart : public MultipartUpload {
   S3Store& store_;
   const std::string key_;
   const std::string upload_id_;
-  const bool checksums_;
   struct Part {
     std::string etag;
     std::string crc32c;  // base64; empty without checksums
@@ -210,7 +208,7 @@ absl::StatusOr<std::unique_ptr<MultipartUpload>> S3Store::StartMultipart(const s
   if (!response.ok()) return response.status();
   std::string upload_id = XmlText(response->body, "UploadId");
   if (upload_id.empty()) return absl::InternalError(absl::StrCat("start upload of ", key, ": no UploadId in the answer"));
-  return std::unique_ptr<MultipartUpload>(new S3Multipart(*this, key, std::move(upload_id), checksums_));
+  return std::unique_ptr<MultipartUpload>(new S3Multipart(*this, key, std::move(upload_id)));
 }
 
 absl::Status S3Store::CreateBucket() {
