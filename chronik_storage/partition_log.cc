@@ -536,20 +536,22 @@ absl::Status PartitionLog::LinkFiles(const std::string& to, std::vector<std::pai
   return st;
 }
 
-void PartitionLog::DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result,
-                                             std::vector<LogEvent>* events) {
+void PartitionLog::DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result, std::vector<LogEvent>* events,
+                                             std::vector<std::shared_ptr<Segment>>* doomed) {
   while (segments_.size() > 1 && segments_[1]->base_offset() <= offset) {
-    std::shared_ptr<Segment> seg = segments_.front();
+    std::shared_ptr<Segment> seg = std::move(segments_.front());
     segments_.erase(segments_.begin());
     result->segments_deleted++;
     result->bytes_deleted += seg->size();
     events->push_back(Event(LogEventKind::kSegmentDeleted, seg->base_offset(), seg->size()));
     seg->DeleteFiles();
+    doomed->push_back(std::move(seg));
   }
 }
 
 absl::Status PartitionLog::DeleteRecordsBefore(Offset offset) {
   std::vector<LogEvent> events;
+  std::vector<std::shared_ptr<Segment>> doomed;  // closed once mu_ is released
   {
     absl::MutexLock lock(&mu_);
     if (!offline_.ok() && offline_.code() == absl::StatusCode::kFailedPrecondition) return offline_;
@@ -563,7 +565,7 @@ absl::Status PartitionLog::DeleteRecordsBefore(Offset offset) {
     if (offset.value() > log_start_offset_) {
       log_start_offset_ = offset.value();
       RetentionResult r;
-      DeleteSegmentsBelowLocked(log_start_offset_, &r, &events);
+      DeleteSegmentsBelowLocked(log_start_offset_, &r, &events, &doomed);
       events.push_back(Event(LogEventKind::kLogStartMoved, log_start_offset_));
       spdlog::info("storage: {}: log start offset now {} ({} segments deleted)", tp_.ToString(), log_start_offset_,
                    r.segments_deleted);
@@ -581,6 +583,7 @@ absl::Status PartitionLog::DeleteRecordsBefore(Offset offset) {
 absl::StatusOr<RetentionResult> PartitionLog::ApplyRetention(int64_t now_ms) {
   RetentionResult result;
   std::vector<LogEvent> events;
+  std::vector<std::shared_ptr<Segment>> doomed;  // closed once mu_ is released
   {
     absl::MutexLock lock(&mu_);
     const int64_t hw = HighWatermarkLocked();
@@ -602,7 +605,7 @@ absl::StatusOr<RetentionResult> PartitionLog::ApplyRetention(int64_t now_ms) {
       if (!expired && !over_size && !below_start) break;
       total -= seg.size();
       RetentionResult one;
-      DeleteSegmentsBelowLocked(next_base, &one, &events);
+      DeleteSegmentsBelowLocked(next_base, &one, &events, &doomed);
       result.segments_deleted += one.segments_deleted;
       result.bytes_deleted += one.bytes_deleted;
     }

@@ -333,8 +333,11 @@ class PartitionLog : public std::enable_shared_from_this<PartitionLog> {
   // retried single batch.
   absl::StatusOr<std::optional<ProducerBatch>> CheckProducersLocked(const std::vector<ProducedBatch>& batches) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  void DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result, std::vector<LogEvent>* events)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Unlinks the segments wholly below `offset` and moves them to `doomed`: the caller drops them
+  // after releasing mu_, since closing an unlinked segment frees its pages (milliseconds for a
+  // full one) and appends wait on mu_.
+  void DeleteSegmentsBelowLocked(int64_t offset, RetentionResult* result, std::vector<LogEvent>* events,
+                                 std::vector<std::shared_ptr<Segment>>* doomed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   LogEvent Event(LogEventKind kind, int64_t offset, int64_t bytes = 0) const {
     return LogEvent{kind, tp_, Offset(offset), bytes};
   }
