@@ -23,284 +23,36 @@
 #include "absl/strings/ascii.h"
 #include "absl/status/statusor.h"
 #include "chronik_common/host_port.h"
+#include "chronik_config/settings.h"
 #include "chronik_config/text.h"
 
 namespace chronik::config {
 namespace {
 
 using internal::Cat;
-using internal::EqualsIgnoreCase;
-using internal::IsAsciiSpace;
+using internal::FindSetting;
+using internal::FromText;
+using internal::FromToml;
+using internal::Kind;
+using internal::KnownKeys;
+using internal::Layer;
+using internal::Message;
+using internal::Problem;
+using internal::Quoted;
+using internal::Setting;
+using internal::SettingFor;
+using internal::Settings;
+using internal::Supplied;
 using internal::Trim;
-
-// ---------------------------------------------------------------------------------------
-// The settings. One row each: how the setting is named in every source, and its type.
-
-enum class Kind {
-  kPort,      // integer 1-65535
-  kByteSize,  // integer 1-2147483647
-  kBool,      // a flag on the command line; true/false elsewhere
-  kHost,      // host name or IP literal without port
-  kPath,      // non-empty path
-  kLogLevel,  // error, warn, info, debug, trace
-};
-
-struct Setting {
-  std::string_view key;    // TOML key, and the name used inside this file
-  std::string_view flags;  // CLI11 option names, e.g. "-p,--kafka-port"
-  std::string_view flag;   // the long flag, for messages
-  std::string_view env;    // environment variable
-  Kind kind;
-  std::string_view type_name;     // placeholder in --help
-  std::string_view default_text;  // default shown in --help, if it is a plain value
-  std::string_view help;          // --help description
-};
-
-constexpr Setting kSettings[] = {
-    {"kafka_port", "-p,--kafka-port", "--kafka-port", "CHRONIK_KAFKA_PORT", Kind::kPort, "PORT",
-     "9092", "Kafka protocol port"},
-    {"admin_port", "-a,--admin-port", "--admin-port", "CHRONIK_ADMIN_PORT", Kind::kPort, "PORT",
-     "3000", "Admin API port"},
-    {"data_dir", "-d,--data-dir", "--data-dir", "CHRONIK_DATA_DIR", Kind::kPath, "PATH", "./data",
-     "Data directory, created if missing"},
-    {"bind_addr", "-b,--bind-addr", "--bind-addr", "CHRONIK_BIND_ADDR", Kind::kHost, "ADDR",
-     "0.0.0.0", "Listen address: host only, no port"},
-    {"advertised_addr", "--advertised-addr", "--advertised-addr", "CHRONIK_ADVERTISED_ADDR",
-     Kind::kHost, "ADDR", "",
-     "Host clients are told to connect to; set it for Docker/remote\n"
-     "access. Default: the bind address, or this machine's host name\n"
-     "if binding a wildcard (0.0.0.0, ::)"},
-    {"advertised_port", "--advertised-port", "--advertised-port", "CHRONIK_ADVERTISED_PORT",
-     Kind::kPort, "PORT", "", "Port clients are told to connect to. Default: the Kafka port"},
-    {"metrics_port", "--metrics-port", "--metrics-port", "CHRONIK_METRICS_PORT", Kind::kPort,
-     "PORT", "9090", "Prometheus metrics port"},
-    {"search_port", "--search-port", "--search-port", "CHRONIK_SEARCH_PORT", Kind::kPort, "PORT", "8080",
-     "Search API port (Elasticsearch-compatible), with --enable-search"},
-    {"metrics_partition_series", "--metrics-partition-series", "--metrics-partition-series",
-     "CHRONIK_METRICS_PARTITION_SERIES", Kind::kBool, "", "",
-     "Per-partition metrics (sizes, offsets, group lag); on by\ndefault, =false for brokers with many partitions"},
-    {"admin_auth_required", "--admin-auth-required", "--admin-auth-required", "CHRONIK_ADMIN_AUTH_REQUIRED",
-     Kind::kBool, "", "",
-     "Admin API: require HTTP Basic (a SCRAM user) or the bearer token\n"
-     "(CHRONIK_ADMIN_TOKEN) even when bound to loopback; always\nrequired on other addresses"},
-    {"enable_search", "--enable-search", "--enable-search", "CHRONIK_ENABLE_SEARCH", Kind::kBool,
-     "", "", "Enable search (--enable-search=false disables)"},
-    {"enable_backup", "--enable-backup", "--enable-backup", "CHRONIK_ENABLE_BACKUP", Kind::kBool,
-     "", "", "Back the data directory up to the object store every\nkafka.backup.interval.ms (--enable-backup=false disables)"},
-    {"backup_id", "--backup-id", "--backup-id", "CHRONIK_BACKUP_ID", Kind::kPath, "ID", "",
-     "restore: the backup to restore (default: the newest)"},
-    {"log_level", "--log-level", "--log-level", "CHRONIK_LOG_LEVEL", Kind::kLogLevel, "LEVEL",
-     "info", "error, warn, info, debug or trace"},
-    {"max_request_size", "--max-request-size", "--max-request-size", "CHRONIK_MAX_REQUEST_SIZE",
-     Kind::kByteSize, "BYTES", "104857600",
-     "Largest request frame accepted, like Kafka's\nsocket.request.max.bytes"},
-};
+using internal::Value;
 
 constexpr std::string_view kRustLogEnv = "RUST_LOG";
 constexpr std::string_view kConfigFlag = "--config";
 constexpr std::string_view kConfigEnv = "CHRONIK_CONFIG";
 
-const Setting& SettingFor(std::string_view key) {
-  for (const Setting& s : kSettings) {
-    if (s.key == key) return s;
-  }
-  std::abort();  // a typo in this file
-}
-
-const Setting* FindSetting(std::string_view key) {
-  for (const Setting& s : kSettings) {
-    if (s.key == key) return &s;
-  }
-  return nullptr;
-}
-
-std::string KnownKeys() {
-  std::string keys;
-  for (const Setting& s : kSettings) keys += Cat(keys.empty() ? "" : ", ", s.key);
-  return keys;
-}
-
-// ---------------------------------------------------------------------------------------
-// Values. Each source turns its text or TOML node into a Value, which is then checked.
-
-using Value = std::variant<int64_t, bool, std::string, LogLevel>;
-
-// A value and where it came from ("--kafka-port", "CHRONIK_KAFKA_PORT",
-// "server.toml:3: kafka_port"), for messages.
-struct Supplied {
-  Value value;
-  std::string origin;
-};
-
-// The settings one source supplies, by key.
-using Layer = std::map<std::string_view, Supplied>;
-
 // The config file table that holds Kafka broker properties rather than Chronik settings.
 constexpr std::string_view kKafkaTable = "kafka";
 constexpr std::string_view kObjectStoreTable = "object_store";
-
-std::string Message(const absl::Status& status) { return std::string(status.message()); }
-
-absl::Status Problem(std::string_view origin, std::string_view problem) {
-  return absl::InvalidArgumentError(Cat(origin, ": ", problem));
-}
-
-std::string Quoted(std::string_view text) { return Cat("\"", text, "\""); }
-
-// Decimal digits only: no sign, no spaces. Values too large for int64_t saturate, which
-// every range check rejects.
-std::optional<int64_t> ParseDigits(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  int64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value > (INT64_MAX - 9) / 10 ? INT64_MAX : value * 10 + (c - '0');
-  }
-  return value;
-}
-
-std::string_view ProblemNoun(Kind kind) {
-  switch (kind) {
-    case Kind::kPort:
-      return "is not a port number (expected 1-65535)";
-    case Kind::kByteSize:
-      return "is not a number of bytes (expected 1-2147483647)";
-    default:
-      return "is not valid";
-  }
-}
-
-// Range and form checks shared by every source. May normalize (brackets off IPv6).
-// `shown` is how the user wrote a number, for messages (empty: print the number).
-absl::StatusOr<Value> Check(const Setting& setting, Value value, std::string_view shown = {}) {
-  switch (setting.kind) {
-    case Kind::kPort:
-    case Kind::kByteSize: {
-      const int64_t number = std::get<int64_t>(value);
-      const bool port = setting.kind == Kind::kPort;
-      if (number < 1 || number > (port ? 65535 : INT32_MAX)) {
-        return absl::InvalidArgumentError(Cat(shown.empty() ? Cat(number) : std::string(shown),
-                                              " is out of range (expected ",
-                                              port ? "a port 1-65535)" : "1-2147483647 bytes)"));
-      }
-      return value;
-    }
-    case Kind::kHost: {
-      std::string host = std::get<std::string>(value);
-      if (host.empty()) return absl::InvalidArgumentError("must not be empty");
-      if (host.size() > 2 && host.front() == '[' && host.back() == ']' &&
-          common::IsIpv6Literal(std::string_view(host).substr(1, host.size() - 2))) {
-        host = host.substr(1, host.size() - 2);
-      }
-      if (std::any_of(host.begin(), host.end(), IsAsciiSpace)) {
-        return absl::InvalidArgumentError(Cat(Quoted(host), " contains whitespace"));
-      }
-      if (host.find(':') != std::string::npos && !common::IsIpv6Literal(host)) {
-        return absl::InvalidArgumentError(
-            Cat(Quoted(host),
-                " is not a host name or IP address (give the host only; ports have "
-                "their own settings)"));
-      }
-      if (setting.key == "advertised_addr" && IsWildcardAddress(host)) {
-        return absl::InvalidArgumentError(
-            Cat(Quoted(host), " is a wildcard address that clients cannot connect to"));
-      }
-      return Value(std::move(host));
-    }
-    case Kind::kPath:
-      if (std::get<std::string>(value).empty()) {
-        return absl::InvalidArgumentError("must not be empty");
-      }
-      return value;
-    case Kind::kBool:
-    case Kind::kLogLevel:
-      return value;
-  }
-  return value;
-}
-
-// From a flag or environment value.
-absl::StatusOr<Value> FromText(const Setting& setting, std::string_view text) {
-  switch (setting.kind) {
-    case Kind::kPort:
-    case Kind::kByteSize: {
-      std::optional<int64_t> number = ParseDigits(text);
-      if (!number) {
-        return absl::InvalidArgumentError(Cat(Quoted(text), " ", ProblemNoun(setting.kind)));
-      }
-      return Check(setting, *number, text);
-    }
-    case Kind::kBool: {
-      for (std::string_view yes : {"true", "1", "yes", "on"}) {
-        if (EqualsIgnoreCase(text, yes)) return Value(true);
-      }
-      for (std::string_view no : {"false", "0", "no", "off"}) {
-        if (EqualsIgnoreCase(text, no)) return Value(false);
-      }
-      return absl::InvalidArgumentError(
-          Cat(Quoted(text), " is not a boolean (expected true/false, 1/0, yes/no or on/off)"));
-    }
-    case Kind::kLogLevel: {
-      std::optional<LogLevel> level = ParseLogLevel(text);
-      if (!level) {
-        return absl::InvalidArgumentError(Cat("unknown log level ", Quoted(text),
-                                              " (expected error, warn, info, debug or trace)"));
-      }
-      return Value(*level);
-    }
-    case Kind::kHost:
-    case Kind::kPath:
-      return Check(setting, std::string(text));
-  }
-  return absl::InternalError("unhandled setting kind");
-}
-
-std::string_view TomlTypeName(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
-}
-
-// From a value in the config file.
-absl::StatusOr<Value> FromToml(const Setting& setting, const toml::node& node) {
-  auto wrong_type = [&](std::string_view expected) {
-    return absl::InvalidArgumentError(Cat("expected ", expected, ", got ", TomlTypeName(node)));
-  };
-  switch (setting.kind) {
-    case Kind::kPort:
-    case Kind::kByteSize:
-      if (!node.is_integer()) return wrong_type("an integer");
-      return Check(setting, node.as_integer()->get());
-    case Kind::kBool:
-      if (!node.is_boolean()) return wrong_type("a boolean (true or false)");
-      return Value(node.as_boolean()->get());
-    case Kind::kLogLevel:
-    case Kind::kHost:
-    case Kind::kPath:
-      if (!node.is_string()) return wrong_type("a string");
-      return FromText(setting, node.as_string()->get());
-  }
-  return absl::InternalError("unhandled setting kind");
-}
 
 // ---------------------------------------------------------------------------------------
 // Sources.
@@ -345,7 +97,7 @@ std::string Footer() {
   auto row = [&](std::string_view name, std::string_view what) {
     text += Cat("  ", name, std::string(name.size() < 26 ? 26 - name.size() : 1, ' '), what, "\n");
   };
-  for (const Setting& s : kSettings) row(s.env, Cat("like ", s.flag));
+  for (const Setting& s : Settings()) row(s.env, Cat("like ", s.flag));
   row(kConfigEnv, Cat("like ", kConfigFlag));
   row(kRustLogEnv, "log level, for compatibility; CHRONIK_LOG_LEVEL wins over it. A plain");
   row("", "level (\"info\") is used; else the level of chronik modules");
@@ -390,7 +142,7 @@ std::variant<CommandLine, ParseOutcome> ParseCommandLine(int argc, const char* c
   std::map<std::string_view, std::string> text_values;
   std::map<std::string_view, bool> bool_values;
   std::map<std::string_view, CLI::Option*> options;
-  for (const Setting& s : kSettings) {
+  for (const Setting& s : Settings()) {
     if (s.kind == Kind::kBool) {
       options[s.key] = app.add_flag(std::string(s.flags), bool_values[s.key], WithEnv(s));
     } else {
@@ -423,7 +175,7 @@ std::variant<CommandLine, ParseOutcome> ParseCommandLine(int argc, const char* c
     return exit_with(kExitConfigError, Cat(cl.program, ": error: ", what, " (see --help)"));
   }
 
-  for (const Setting& s : kSettings) {
+  for (const Setting& s : Settings()) {
     if (options[s.key]->count() == 0) continue;
     if (s.kind == Kind::kBool) {
       cl.layer[s.key] = Supplied{bool_values[s.key], std::string(s.flag)};
@@ -457,7 +209,7 @@ absl::StatusOr<Layer> EnvironmentLayer(const EnvLookup& getenv) {
     if (!level.ok()) return Problem(kRustLogEnv, Message(level.status()));
     if (*level) layer["log_level"] = Supplied{**level, std::string(kRustLogEnv)};
   }
-  for (const Setting& s : kSettings) {
+  for (const Setting& s : Settings()) {
     std::optional<std::string> text = LookupEnv(getenv, s.env);
     if (!text) continue;
     absl::StatusOr<Value> value = FromText(s, *text);

@@ -4,6 +4,7 @@ summarised."""
 
 import glob
 import os
+import random
 import statistics
 import sys
 
@@ -25,6 +26,17 @@ def java_classpath(here):
     return ":".join([jar] + sorted(glob.glob(os.path.join(java, "lib", "*.jar"))))
 
 
+def mean_interval(values, confidence=0.9, resamples=4000):
+    """A percentile bootstrap interval of the mean of `values` (seeded, so a run's figures repeat):
+    how far this machine's round-to-round noise lets the mean be trusted."""
+    rnd = random.Random(0)
+    means = sorted(statistics.fmean(rnd.choices(values, k=len(values))) for _ in range(resamples))
+    tail = (1 - confidence) / 2
+    return means[int(tail * resamples)], means[min(resamples - 1, int((1 - tail) * resamples))]
+
+
 def ratio_summary(ratios):
     """A comparison's rounds, as search_perf.py and tiered_perf.py print them."""
-    return "median %.2f; rounds %s" % (statistics.median(ratios), " ".join("%.2f" % x for x in ratios))
+    low, high = mean_interval(ratios)
+    return "median %.2f; mean of rounds %.2f, 90 %% interval %.2f-%.2f; rounds %s" % (
+        statistics.median(ratios), statistics.fmean(ratios), low, high, " ".join("%.2f" % x for x in ratios))
