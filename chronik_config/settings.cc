@@ -108,7 +108,7 @@ const Setting& SettingFor(std::string_view key) {
   for (const Setting& s : kSettingTable) {
     if (s.key == key) return s;
   }
-  std::abort();  // a typo in this file
+  std::abort();  // a typo in this package
 }
 
 const Setting* FindSetting(std::string_view key) {
