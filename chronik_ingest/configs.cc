@@ -187,7 +187,7 @@ constexpr ConfigDef kBrokerConfigs[] = {
     {.name = "log.cleaner.enable", .type = T::kBoolean, .default_value = "true",
      .read_only = true},
     {.name = "log.cleaner.io.max.bytes.per.second", .type = T::kDouble,
-     .default_value = "1.7976931348623157E308", .read_only = true},
+     .default_value = "1.7976931348623157E308"},
     {.name = "log.cleaner.max.compaction.lag.ms", .type = T::kLong, .default_value = kLongMax,
      .validator = AtLeast(1)},
     {.name = "log.cleaner.min.cleanable.ratio", .type = T::kDouble, .default_value = "0.5",

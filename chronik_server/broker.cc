@@ -421,7 +421,6 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   if (absl::Status st = s->admin_http->Bind(); !st.ok()) return st;
 
   if (absl::Status st = OpenTieredStorage(*s); !st.ok()) return st;
-  if (absl::Status st = s->dynamic_configs->Load(); !st.ok()) return st;
 
   janitor::JanitorOptions jo;
   jo.retention_check_interval_ms = bc.EffectiveInt("log.retention.check.interval.ms", 300000);
@@ -434,6 +433,23 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   }
   jo.on_pass = [metrics = &*s->metrics](const janitor::LogPassStats& stats) { metrics->JanitorPass(stats); };
   s->janitor.emplace(*s->logs, jo);
+  // Dynamic, as in Kafka: Load applies the static or stored value, and AlterConfigs a new one.
+  if (absl::Status st = s->dynamic_configs->Register(
+          "log.cleaner.io.max.bytes.per.second",
+          [janitor = &*s->janitor](const std::optional<std::string>& value) {
+            double rate = 0;  // unset (the table's default, DBL_MAX) or unusable: no limit
+            if (value.has_value() && !absl::SimpleAtod(*value, &rate)) rate = 0;
+            janitor->SetCleanerRate(rate);
+          });
+      !st.ok()) {
+    return st;
+  }
+  s->metrics_registry.Describe("chronik_log_cleaner_throttle_waiting", monitoring::MetricType::kGauge,
+                               "Compaction passes waiting on log.cleaner.io.max.bytes.per.second now.");
+  s->metrics_registry.AddCollector([janitor = &*s->janitor](monitoring::SampleWriter& w) {
+    w.Sample("chronik_log_cleaner_throttle_waiting", {}, static_cast<double>(janitor->cleaner_waiting()));
+  });
+  if (absl::Status st = s->dynamic_configs->Load(); !st.ok()) return st;
   s->janitor->Schedule("offset-expiry", offsets_check_ms,
                        [groups = &*s->groups](int64_t now_ms) { groups->ExpireOffsetsNow(now_ms); });
   s->janitor->Schedule("transactions", bc.EffectiveInt("transaction.abort.timed.out.transaction.cleanup.interval.ms", 10000),

@@ -10,11 +10,14 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "pydeps"))  # confluent-kafka 2.16.1 (tests/e2e/requirements.txt)
+sys.path.insert(0, HERE)
 from broker import Broker  # noqa: E402
 
-from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
-from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource,  # noqa: E402
+                                   ConfigSource, NewTopic)
 
 # The janitor's passes every half second, so the test waits seconds, not Kafka's minutes.
 JANITOR = {"log.retention.check.interval.ms": 500, "log.cleaner.backoff.ms": 500}
@@ -170,6 +173,52 @@ class JanitorTest(unittest.TestCase):
             self.restart(sig)
             self.assertEqual(read_all(self.broker.bootstrap, "compacted"), got)
         print("compaction: %d records -> %d with tombstones -> %d after delete.retention.ms" % (total, 10, len(got)))
+
+
+    def test_cleaner_rate_altered_while_running(self):
+        """log.cleaner.io.max.bytes.per.second is a dynamic broker config, as in Kafka. Set to
+        1 B/s while the broker runs, a compaction pass waits on it; deleted, the waiting pass goes
+        on at once and the topic is compacted. A value that is not a number is refused."""
+        name = "log.cleaner.io.max.bytes.per.second"
+
+        def alter(op, value=None):
+            entry = ConfigEntry(name, value, incremental_operation=op)
+            res = ConfigResource("broker", "1", incremental_configs=[entry])
+            return list(self.admin.incremental_alter_configs([res]).values())[0].result(30)
+
+        def described():
+            return list(self.admin.describe_configs([ConfigResource("broker", "1")]).values())[0].result(30)[name]
+
+        def waiting():
+            return self.broker.metrics("chronik_log_cleaner_")["chronik_log_cleaner_throttle_waiting"]
+
+        alter(AlterConfigOpType.SET, "1")
+        entry = described()
+        # A DOUBLE is described as Kafka prints it.
+        self.assertEqual((entry.value, entry.source, entry.is_read_only),
+                         ("1.0", ConfigSource.DYNAMIC_BROKER_CONFIG.value, False))
+        self.create("compacted-slowly", {"cleanup.policy": "compact", "segment.ms": "1000", "segment.bytes": "4096",
+                                         "min.cleanable.dirty.ratio": "0.01"})
+        records = [(b"key-%d" % k, b"value-%d-%d" % (k, rnd)) for rnd in range(20) for k in range(10)]
+        produce(self.broker.bootstrap, "compacted-slowly", records)
+        wait_for("a compaction pass to wait on the rate", lambda: waiting() == 1)
+        # Nothing is swapped in before the pass ends: every record is still there.
+        self.assertEqual(len(read_all(self.broker.bootstrap, "compacted-slowly")), len(records))
+
+        with self.assertRaises(KafkaException) as e:
+            alter(AlterConfigOpType.SET, "fast")
+        self.assertEqual(e.exception.args[0].name(), "INVALID_REQUEST")
+        self.assertEqual(described().value, "1.0")
+
+        alter(AlterConfigOpType.DELETE)
+        self.assertEqual(described().source, ConfigSource.DEFAULT_CONFIG.value)
+
+        def compacted():
+            got = read_all(self.broker.bootstrap, "compacted-slowly")
+            return got if len(got) == 10 else None
+        got = wait_for("the waiting pass to go on without the rate", compacted)
+        self.assertEqual(sorted(v for _, _, v in got), sorted(b"value-%d-19" % k for k in range(10)))
+        self.assertEqual(waiting(), 0)
 
 
 if __name__ == "__main__":
