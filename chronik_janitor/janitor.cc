@@ -32,8 +32,9 @@ IoThrottle::IoThrottle(double bytes_per_second)
     : rate_(UsableRate(bytes_per_second)), window_start_(std::chrono::steady_clock::now()) {}
 
 std::chrono::steady_clock::time_point IoThrottle::DueLocked(double end) const {
-  return window_start_ +
-         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>((end - rebased_) / rate_));
+  // Capped (about 31 years) so that a tiny rate cannot overflow the nanoseconds.
+  const double seconds = std::min((end - rebased_) / rate_, 1e9);
+  return window_start_ + std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds));
 }
 
 bool IoThrottle::Acquire(int64_t bytes, std::chrono::nanoseconds* waited) {

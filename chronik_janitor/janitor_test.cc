@@ -250,6 +250,22 @@ TEST_F(JanitorTest, ARateSetWhileACallerSleepsAppliesToIt) {
   EXPECT_GT(waited.count(), 0);
 }
 
+TEST_F(JanitorTest, ATinyRateWaitsInsteadOfOverflowing) {
+  // 1 MB at 1e-12 B/s is 1e18 s, past what nanoseconds hold: uncapped, the due time wrapped into
+  // the past and the caller went at once.
+  IoThrottle throttle(1e-12);
+  std::atomic<bool> done{false};
+  std::thread caller([&] {
+    EXPECT_TRUE(throttle.Acquire(1'000'000));
+    done = true;
+  });
+  while (throttle.waiting() == 0 && !done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_FALSE(done) << "the caller went without waiting";
+  throttle.SetRate(0);
+  caller.join();
+  EXPECT_GT(throttle.slept().count(), 0);
+}
+
 TEST_F(JanitorTest, ScheduledTasksRunOnTheJanitorThreadAndStopPromptly) {
   JanitorOptions o = Options();
   o.retention_check_interval_ms = 10;

@@ -437,7 +437,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   if (absl::Status st = s->dynamic_configs->Register(
           "log.cleaner.io.max.bytes.per.second",
           [janitor = &*s->janitor](const std::optional<std::string>& value) {
-            double rate = 0;  // unset (the table's default, DBL_MAX) or unusable: no limit
+            double rate = 0;  // the table's default is DBL_MAX; 0, negative or not finite: no limit
             if (value.has_value() && !absl::SimpleAtod(*value, &rate)) rate = 0;
             janitor->SetCleanerRate(rate);
           });
