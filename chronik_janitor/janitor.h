@@ -104,11 +104,9 @@ class Janitor {
 
   // Starts the scheduler thread (retention and rolling) and the cleaner thread (compaction).
   void Start();
-  // log.cleaner.io.max.bytes.per.second altered while running (<= 0 or infinite: no limit); a
-  // cleaner waiting on the old rate owes only the rest, at the new one.
-  void SetCleanerRate(double bytes_per_second) { throttle_.SetRate(bytes_per_second); }
-  // Compaction passes waiting on that rate now.
-  int cleaner_waiting() const { return throttle_.waiting(); }
+  // The compaction passes' throttle (log.cleaner.io.max.bytes.per.second), whose rate may be set
+  // while they run.
+  IoThrottle& cleaner_throttle() { return throttle_; }
   // Stops both after the pass in progress; idempotent.
   void Stop();
 

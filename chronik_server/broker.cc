@@ -110,6 +110,24 @@ Broker::~Broker() {
   s_->io.shutdown();
 }
 
+absl::Status Broker::RegisterThrottleRate(Services& s, std::string_view config, janitor::IoThrottle& throttle,
+                                          std::string_view waiting_gauge, std::string_view help) {
+  if (absl::Status st = s.dynamic_configs->Register(config, [&throttle](const std::optional<std::string>& value) {
+        double rate = 0;
+        if (!value.has_value() || !absl::SimpleAtod(*value, &rate) || rate >= static_cast<double>(INT64_MAX)) rate = 0;
+        throttle.SetRate(rate);  // 0: no limit
+      });
+      !st.ok()) {
+    return st;
+  }
+  const std::string gauge(waiting_gauge);
+  s.metrics_registry.Describe(gauge, monitoring::MetricType::kGauge, std::string(help));
+  s.metrics_registry.AddCollector([&throttle, gauge](monitoring::SampleWriter& w) {
+    w.Sample(gauge, {}, static_cast<double>(throttle.waiting()));
+  });
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig& cfg) {
   auto s = std::make_unique<Services>();
   s->cfg = cfg;
@@ -434,21 +452,12 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   jo.on_pass = [metrics = &*s->metrics](const janitor::LogPassStats& stats) { metrics->JanitorPass(stats); };
   s->janitor.emplace(*s->logs, jo);
   // Dynamic, as in Kafka: Load applies the static or stored value, and AlterConfigs a new one.
-  if (absl::Status st = s->dynamic_configs->Register(
-          "log.cleaner.io.max.bytes.per.second",
-          [janitor = &*s->janitor](const std::optional<std::string>& value) {
-            double rate = 0;  // the table's default is DBL_MAX; 0, negative or not finite: no limit
-            if (value.has_value() && !absl::SimpleAtod(*value, &rate)) rate = 0;
-            janitor->SetCleanerRate(rate);
-          });
+  if (absl::Status st = RegisterThrottleRate(*s, "log.cleaner.io.max.bytes.per.second", s->janitor->cleaner_throttle(),
+                                            "chronik_log_cleaner_throttle_waiting",
+                                            "Compaction passes waiting on log.cleaner.io.max.bytes.per.second now.");
       !st.ok()) {
     return st;
   }
-  s->metrics_registry.Describe("chronik_log_cleaner_throttle_waiting", monitoring::MetricType::kGauge,
-                               "Compaction passes waiting on log.cleaner.io.max.bytes.per.second now.");
-  s->metrics_registry.AddCollector([janitor = &*s->janitor](monitoring::SampleWriter& w) {
-    w.Sample("chronik_log_cleaner_throttle_waiting", {}, static_cast<double>(janitor->cleaner_waiting()));
-  });
   if (absl::Status st = s->dynamic_configs->Load(); !st.ok()) return st;
   s->janitor->Schedule("offset-expiry", offsets_check_ms,
                        [groups = &*s->groups](int64_t now_ms) { groups->ExpireOffsetsNow(now_ms); });

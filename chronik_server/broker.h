@@ -17,6 +17,10 @@
 #include "absl/status/statusor.h"
 #include "chronik_config/server_config.h"
 
+namespace chronik::janitor {
+class IoThrottle;
+}  // namespace chronik::janitor
+
 namespace chronik::server {
 
 class Broker {
@@ -50,6 +54,11 @@ class Broker {
   // With --enable-search: the indexer and the search API.
   static absl::Status OpenSearch(Services& s);
   static absl::Status OpenTieredStorage(Services& s);
+  // Registers `config`, a dynamic broker config that is `throttle`'s rate in bytes per second, and
+  // the gauge `waiting_gauge` of the callers waiting on it now. Kafka's defaults (Long.MAX_VALUE,
+  // Double.MAX_VALUE), and a value that is not a positive number, mean no limit.
+  static absl::Status RegisterThrottleRate(Services& s, std::string_view config, janitor::IoThrottle& throttle,
+                                           std::string_view waiting_gauge, std::string_view help);
   void WaitForSignals();
   void WaitForReload();
 

@@ -93,13 +93,9 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
   options.copy_throttle = [throttle = s.copy_throttle.get()](int64_t bytes, std::chrono::nanoseconds* waited) {
     return throttle->Acquire(bytes, waited);
   };
-  if (absl::Status st = s.dynamic_configs->Register(
-          "remote.log.manager.copy.max.bytes.per.second",
-          [throttle = s.copy_throttle.get()](const std::optional<std::string>& value) {
-            int64_t rate = INT64_MAX;
-            if (value.has_value() && !absl::SimpleAtoi(*value, &rate)) rate = INT64_MAX;  // validated as a LONG
-            throttle->SetRate(rate == INT64_MAX ? 0 : static_cast<double>(rate));
-          });
+  if (absl::Status st = RegisterThrottleRate(s, "remote.log.manager.copy.max.bytes.per.second", *s.copy_throttle,
+                                             "chronik_remote_copy_throttle_waiting",
+                                             "Copies waiting on remote.log.manager.copy.max.bytes.per.second now.");
       !st.ok()) {
     return st;
   }
@@ -162,11 +158,6 @@ absl::Status Broker::OpenTieredStorage(Services& s) {
   s.metrics_registry.AddCollector([remote = &*s.remote](monitoring::SampleWriter& w) {
     const storage::tiered::RemoteStats stats = remote->stats();
     for (const RemoteSeries& series : kRemoteSeries) w.Sample(series.name, {}, static_cast<double>(stats.*series.field) * series.scale);
-  });
-  s.metrics_registry.Describe("chronik_remote_copy_throttle_waiting", monitoring::MetricType::kGauge,
-                              "Copies waiting on remote.log.manager.copy.max.bytes.per.second now.");
-  s.metrics_registry.AddCollector([throttle = s.copy_throttle.get()](monitoring::SampleWriter& w) {
-    w.Sample("chronik_remote_copy_throttle_waiting", {}, static_cast<double>(throttle->waiting()));
   });
   s.context.remote = &*s.remote;
   spdlog::info("tiered storage on: {}", storage::objects::DescribeStore(s.cfg.object_store));
