@@ -444,11 +444,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::ServerConfig&
   jo.retention_check_interval_ms = bc.EffectiveInt("log.retention.check.interval.ms", 300000);
   jo.cleaner_enable = bc.Effective("log.cleaner.enable").value_or("true") == "true";
   jo.cleaner_backoff_ms = bc.EffectiveInt("log.cleaner.backoff.ms", 15000);
-  // Validated as a DOUBLE when set, but a value beyond double's range (1e-400) would still not parse.
-  if (!absl::SimpleAtod(bc.Effective("log.cleaner.io.max.bytes.per.second").value_or("0"),
-                        &jo.cleaner_io_max_bytes_per_second)) {
-    return absl::InvalidArgumentError("kafka.log.cleaner.io.max.bytes.per.second: not a number this broker can use");
-  }
+  // The cleaner's rate comes from the dynamic configs' Load, which applies the static value too.
   jo.on_pass = [metrics = &*s->metrics](const janitor::LogPassStats& stats) { metrics->JanitorPass(stats); };
   s->janitor.emplace(*s->logs, jo);
   // Dynamic, as in Kafka: Load applies the static or stored value, and AlterConfigs a new one.
